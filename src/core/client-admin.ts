@@ -1,0 +1,199 @@
+import type { ClientPatch, ClientRecord, SecretRecord, Storage } from "../storage/storage.js";
+import { ClientExistsError } from "../storage/storage.js";
+import { generateClientSecret, hashClientSecret } from "./client-secret.js";
+import type { Clock } from "./clock.js";
+import { AdminError } from "./errors.js";
+import { randomId } from "./ids.js";
+import { isScopeToken, MAX_SCOPES } from "./scope.js";
+
+/** Token lifetime when the admin sets none (the seed's expires_in). */
+export const DEFAULT_TOKEN_TTL_SECONDS = 3600;
+/** Longest token lifetime an admin may set. */
+export const MAX_TOKEN_TTL_SECONDS = 24 * 3600;
+/** Longest grace period for the old secret during a rotation. */
+export const MAX_GRACE_PERIOD_SECONDS = 30 * 24 * 3600;
+const MAX_AUDIENCES = 100;
+const MAX_AUDIENCE_LENGTH = 2000;
+const MAX_NAME_LENGTH = 200;
+const CLIENT_ID = /^[A-Za-z0-9._~-]{1,128}$/;
+const DEFAULT_PAGE_SIZE = 50;
+const MAX_PAGE_SIZE = 1000;
+
+/** Fields an admin sets when creating a client. */
+export interface NewClientInput {
+  clientId: string;
+  name: string;
+  scopes: string[];
+  audiences: string[];
+  /** Undefined means the default. */
+  tokenTtlSeconds: number | undefined;
+}
+
+/** A client with the secret that was just generated for it (shown once). */
+export interface ClientWithSecret {
+  client: ClientRecord;
+  clientSecret: string;
+}
+
+/** Client administration: validation and rules, independent of any transport. */
+export class ClientAdminCore {
+  constructor(
+    private readonly storage: Storage,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Registers a client with a fresh secret. */
+  async create(input: NewClientInput): Promise<ClientWithSecret> {
+    const clientId = input.clientId === "" ? randomId("tcl_", 12) : checkClientId(input.clientId, "client_id");
+    const now = this.clock();
+    const clientSecret = generateClientSecret();
+    const client: ClientRecord = {
+      clientId,
+      name: checkName(input.name),
+      scopes: checkScopes(input.scopes),
+      audiences: checkAudiences(input.audiences),
+      tokenTtlSeconds:
+        input.tokenTtlSeconds === undefined ? DEFAULT_TOKEN_TTL_SECONDS : checkTtl(input.tokenTtlSeconds),
+      disabled: false,
+      createTime: now,
+      updateTime: now,
+      secrets: [newSecret(clientSecret, now)],
+    };
+    try {
+      await this.storage.createClient(client);
+    } catch (err) {
+      if (err instanceof ClientExistsError) throw new AdminError("already_exists", `client_id: ${err.message}`);
+      throw err;
+    }
+    return { client, clientSecret };
+  }
+
+  /** Reads one client. */
+  async get(clientId: string): Promise<ClientRecord> {
+    checkClientId(clientId, "client_id");
+    return this.#found(clientId, await this.storage.getClient(clientId));
+  }
+
+  /** One page of clients ordered by id; the page token is opaque to callers. */
+  async list(pageSize: number, pageToken: string): Promise<{ clients: ClientRecord[]; nextPageToken: string }> {
+    if (!Number.isInteger(pageSize) || pageSize < 0 || pageSize > MAX_PAGE_SIZE) {
+      throw new AdminError("invalid_argument", `page_size: must be between 0 and ${MAX_PAGE_SIZE}`);
+    }
+    const size = pageSize === 0 ? DEFAULT_PAGE_SIZE : pageSize;
+    let after = "";
+    if (pageToken !== "") {
+      after = Buffer.from(pageToken, "base64url").toString("utf8");
+      if (!CLIENT_ID.test(after) || Buffer.from(after).toString("base64url") !== pageToken) {
+        throw new AdminError("invalid_argument", "page_token: not a token returned by ListClients");
+      }
+    }
+    // One extra row tells whether another page exists.
+    const rows = await this.storage.listClients(after, size + 1);
+    const clients = rows.slice(0, size);
+    const nextPageToken =
+      rows.length > size ? Buffer.from(clients[clients.length - 1]!.clientId).toString("base64url") : "";
+    return { clients, nextPageToken };
+  }
+
+  /** Changes the given fields; an empty patch is refused so mistakes are loud. */
+  async update(clientId: string, patch: ClientPatch): Promise<ClientRecord> {
+    checkClientId(clientId, "client.client_id");
+    const clean: ClientPatch = {};
+    if (patch.name !== undefined) clean.name = checkName(patch.name, "client.name");
+    if (patch.scopes !== undefined) clean.scopes = checkScopes(patch.scopes, "client.scopes");
+    if (patch.audiences !== undefined) clean.audiences = checkAudiences(patch.audiences, "client.audiences");
+    if (patch.tokenTtlSeconds !== undefined) clean.tokenTtlSeconds = checkTtl(patch.tokenTtlSeconds, "client.token_ttl");
+    if (patch.disabled !== undefined) clean.disabled = patch.disabled;
+    if (Object.keys(clean).length === 0) throw new AdminError("invalid_argument", "update_mask: names no field to change");
+    return this.#found(clientId, await this.storage.updateClient(clientId, clean, this.clock()));
+  }
+
+  /** Deletes a client and its secrets. */
+  async delete(clientId: string): Promise<void> {
+    checkClientId(clientId, "client_id");
+    if (!(await this.storage.deleteClient(clientId))) this.#found(clientId, undefined);
+  }
+
+  /** Issues a new secret; older secrets keep working for `graceSeconds`, then stop exactly. */
+  async rotateSecret(clientId: string, graceSeconds: number): Promise<ClientWithSecret> {
+    checkClientId(clientId, "client_id");
+    if (!Number.isFinite(graceSeconds) || graceSeconds < 0 || graceSeconds > MAX_GRACE_PERIOD_SECONDS) {
+      throw new AdminError("invalid_argument", `grace_period: must be between 0s and ${MAX_GRACE_PERIOD_SECONDS}s`);
+    }
+    const now = this.clock();
+    const clientSecret = generateClientSecret();
+    const client = await this.storage.rotateSecret(
+      clientId,
+      newSecret(clientSecret, now),
+      now + Math.round(graceSeconds * 1000),
+      now,
+    );
+    return { client: this.#found(clientId, client), clientSecret };
+  }
+
+  #found(clientId: string, c: ClientRecord | undefined): ClientRecord {
+    if (!c) throw new AdminError("not_found", `client ${JSON.stringify(clientId)} not found`);
+    return c;
+  }
+}
+
+function newSecret(secret: string, now: number): SecretRecord {
+  return { secretId: randomId("sec_", 9), hash: hashClientSecret(secret), createTime: now, expireTime: null, lastUsedTime: null };
+}
+
+function checkClientId(id: string, field: string): string {
+  if (!CLIENT_ID.test(id)) {
+    throw new AdminError("invalid_argument", `${field}: must be 1-128 characters from A-Z a-z 0-9 . _ ~ -`);
+  }
+  return id;
+}
+
+function checkName(name: string, field = "name"): string {
+  // Control characters would corrupt logs and terminals.
+  if (name.length === 0 || name.length > MAX_NAME_LENGTH || /[\p{Cc}]/u.test(name) || name.trim() !== name) {
+    throw new AdminError(
+      "invalid_argument",
+      `${field}: must be 1-${MAX_NAME_LENGTH} characters, without control characters or surrounding spaces`,
+    );
+  }
+  return name;
+}
+
+function checkScopes(scopes: string[], field = "scopes"): string[] {
+  if (scopes.length > MAX_SCOPES) throw new AdminError("invalid_argument", `${field}: at most ${MAX_SCOPES} scopes`);
+  for (const s of scopes) {
+    if (!isScopeToken(s)) {
+      throw new AdminError(
+        "invalid_argument",
+        `${field}: ${preview(s)} is not a scope token (RFC 6749 §3.3: printable ASCII without space, " or \\, at most 200 characters)`,
+      );
+    }
+  }
+  return [...new Set(scopes)];
+}
+
+function checkAudiences(audiences: string[], field = "audiences"): string[] {
+  if (audiences.length > MAX_AUDIENCES) throw new AdminError("invalid_argument", `${field}: at most ${MAX_AUDIENCES} audiences`);
+  for (const a of audiences) {
+    if (a.length === 0 || a.length > MAX_AUDIENCE_LENGTH || /[\s\p{Cc}]/u.test(a)) {
+      throw new AdminError(
+        "invalid_argument",
+        `${field}: ${preview(a)} must be 1-${MAX_AUDIENCE_LENGTH} characters without spaces or control characters`,
+      );
+    }
+  }
+  return [...new Set(audiences)];
+}
+
+function checkTtl(seconds: number, field = "token_ttl"): number {
+  if (!Number.isInteger(seconds) || seconds < 1 || seconds > MAX_TOKEN_TTL_SECONDS) {
+    throw new AdminError("invalid_argument", `${field}: must be whole seconds from 1s to ${MAX_TOKEN_TTL_SECONDS}s`);
+  }
+  return seconds;
+}
+
+/** A short, printable rendering of user input for error messages. */
+export function preview(s: string): string {
+  const cut = s.length > 40 ? s.slice(0, 40) + "…" : s;
+  return JSON.stringify(cut);
+}

@@ -1,0 +1,78 @@
+import { randomUUID } from "node:crypto";
+import type { ClientRecord, Storage } from "../storage/storage.js";
+import { authenticateClient } from "./authenticate.js";
+import type { Clock } from "./clock.js";
+import { OAuthError } from "./errors.js";
+import { parseScope } from "./scope.js";
+import { preview } from "./client-admin.js";
+import type { SecretUseTracker } from "./secret-use.js";
+import type { TokenRequest, TokenResponse } from "./token-request.js";
+
+/** Something that turns JWT claims into a signed compact JWS. */
+export interface TokenSigner {
+  sign(claims: object): string;
+}
+
+/** What issuing tokens needs, passed in explicitly. */
+export interface IssueTokenDeps {
+  storage: Storage;
+  signer: TokenSigner;
+  clock: Clock;
+  issuer: string;
+  secretUse: SecretUseTracker;
+}
+
+/**
+ * The client credentials grant (RFC 6749 §4.4): authenticate the client, decide scope and
+ * audience, sign an RFC 9068 access token. Reads storage, signs, answers; writes nothing.
+ */
+export async function issueToken(deps: IssueTokenDeps, req: TokenRequest): Promise<TokenResponse> {
+  const now = deps.clock();
+  const client = await authenticateClient(deps.storage, req.credentials, now, deps.secretUse);
+  const scopes = grantScopes(client, req.scope);
+  const aud = chooseAudience(client, req.audiences, deps.issuer);
+  const iat = Math.floor(now / 1000);
+  const claims: Record<string, unknown> = {
+    iss: deps.issuer,
+    sub: client.clientId,
+    aud: aud.length === 1 ? aud[0] : aud,
+    exp: iat + client.tokenTtlSeconds,
+    iat,
+    jti: randomUUID(),
+    client_id: client.clientId,
+  };
+  if (scopes.length > 0) claims.scope = scopes.join(" ");
+  return {
+    access_token: deps.signer.sign(claims),
+    token_type: "Bearer",
+    expires_in: client.tokenTtlSeconds,
+    scope: scopes.join(" "),
+  };
+}
+
+/** RFC 6749 §3.3: no scope means all allowed scopes; a scope not allowed is refused, never narrowed. */
+function grantScopes(client: ClientRecord, raw: string | undefined): string[] {
+  const requested = parseScope(raw ?? "");
+  if (requested.length === 0) return client.scopes;
+  const allowed = new Set(client.scopes);
+  for (const s of requested) {
+    if (!allowed.has(s)) {
+      throw new OAuthError("invalid_scope", `The scope ${preview(s)} is not allowed for this client`);
+    }
+  }
+  return requested;
+}
+
+/** RFC 8707 §2: every requested resource must be one the client may get tokens for. */
+function chooseAudience(client: ClientRecord, requested: string[], issuer: string): string[] {
+  if (requested.length === 0) return client.audiences.length > 0 ? client.audiences : [issuer];
+  const allowed = new Set(client.audiences);
+  const out: string[] = [];
+  for (const a of requested) {
+    if (!allowed.has(a)) {
+      throw new OAuthError("invalid_target", `The audience ${preview(a)} is not allowed for this client`);
+    }
+    if (!out.includes(a)) out.push(a);
+  }
+  return out;
+}

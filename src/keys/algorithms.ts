@@ -1,0 +1,44 @@
+import { constants, generateKeyPairSync, type KeyObject, type SignKeyObjectInput } from "node:crypto";
+
+/** JWS algorithms Tessera can sign access tokens with (RFC 7518, RFC 8037). */
+export const SIGNING_ALGS = ["ES256", "EdDSA", "RS256", "PS256"] as const;
+/** One of SIGNING_ALGS. */
+export type SigningAlg = (typeof SIGNING_ALGS)[number];
+
+/** True when `s` names a supported signing algorithm (case-sensitive, as in JOSE). */
+export function isSigningAlg(s: string): s is SigningAlg {
+  return (SIGNING_ALGS as readonly string[]).includes(s);
+}
+
+/** Generates a fresh private key for `alg`. */
+export function generatePrivateKey(alg: SigningAlg): KeyObject {
+  switch (alg) {
+    case "ES256":
+      return generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey;
+    case "EdDSA":
+      return generateKeyPairSync("ed25519").privateKey;
+    case "RS256":
+    case "PS256":
+      return generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey;
+  }
+}
+
+/**
+ * How node:crypto.sign must be called for `alg`: digest name and key options. Signing with
+ * node:crypto synchronously is ~1.7x faster than jose's WebCrypto path (FACTS.md); jose still
+ * verifies every token in the tests, so the two implementations check each other.
+ */
+export function signParams(alg: SigningAlg, key: KeyObject): { digest: string | null; key: SignKeyObjectInput } {
+  switch (alg) {
+    case "ES256":
+      // JWS wants the raw r||s signature, not DER (RFC 7518 §3.4).
+      return { digest: "sha256", key: { key, dsaEncoding: "ieee-p1363" } };
+    case "EdDSA":
+      return { digest: null, key: { key } };
+    case "RS256":
+      return { digest: "sha256", key: { key } };
+    case "PS256":
+      // RFC 7518 §3.5: salt length equals the hash length.
+      return { digest: "sha256", key: { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 } };
+  }
+}

@@ -1,0 +1,120 @@
+import {
+  ClientExistsError,
+  type ClientPatch,
+  type ClientRecord,
+  type SecretRecord,
+  type SigningKeyRecord,
+  type Storage,
+} from "../storage.js";
+
+/** An in-process Storage for tests and throw-away runs; passes the same conformance suite. */
+export class MemoryStorage implements Storage {
+  readonly #clients = new Map<string, ClientRecord>();
+  readonly #keys: SigningKeyRecord[] = [];
+  readonly #meta = new Map<string, string>();
+
+  async getClient(clientId: string): Promise<ClientRecord | undefined> {
+    const c = this.#clients.get(clientId);
+    return c && structuredClone(c);
+  }
+
+  async createClient(client: ClientRecord): Promise<void> {
+    if (this.#clients.has(client.clientId)) {
+      throw new ClientExistsError(`client ${JSON.stringify(client.clientId)} already exists`);
+    }
+    this.#clients.set(client.clientId, structuredClone(sortSecrets(client)));
+  }
+
+  async updateClient(clientId: string, patch: ClientPatch, now: number): Promise<ClientRecord | undefined> {
+    const cur = this.#clients.get(clientId);
+    if (!cur) return undefined;
+    for (const [k, v] of Object.entries(patch)) {
+      if (v !== undefined) (cur as unknown as Record<string, unknown>)[k] = structuredClone(v);
+    }
+    cur.updateTime = now;
+    return structuredClone(cur);
+  }
+
+  async deleteClient(clientId: string): Promise<boolean> {
+    return this.#clients.delete(clientId);
+  }
+
+  async listClients(afterId: string, limit: number): Promise<ClientRecord[]> {
+    return [...this.#clients.keys()]
+      .filter((id) => id > afterId)
+      .sort()
+      .slice(0, limit)
+      .map((id) => structuredClone(this.#clients.get(id)!));
+  }
+
+  async rotateSecret(
+    clientId: string,
+    secret: SecretRecord,
+    othersExpireAt: number,
+    now: number,
+  ): Promise<ClientRecord | undefined> {
+    const cur = this.#clients.get(clientId);
+    if (!cur) return undefined;
+    for (const s of cur.secrets) {
+      if (s.expireTime === null || s.expireTime > othersExpireAt) s.expireTime = othersExpireAt;
+    }
+    cur.secrets = cur.secrets.filter((s) => s.expireTime === null || s.expireTime > now);
+    cur.secrets.push(structuredClone(secret));
+    sortSecrets(cur);
+    cur.updateTime = now;
+    return structuredClone(cur);
+  }
+
+  async recordSecretUse(uses: ReadonlyMap<string, number>): Promise<void> {
+    for (const c of this.#clients.values()) {
+      for (const s of c.secrets) {
+        const t = uses.get(s.secretId);
+        if (t !== undefined && (s.lastUsedTime === null || s.lastUsedTime < t)) s.lastUsedTime = t;
+      }
+    }
+  }
+
+  async listSigningKeys(): Promise<SigningKeyRecord[]> {
+    return structuredClone(
+      [...this.#keys].sort((a, b) => b.createTime - a.createTime || a.kid.localeCompare(b.kid)),
+    );
+  }
+
+  async ensureCurrentKey(
+    keep: (current: SigningKeyRecord) => boolean,
+    candidate: () => SigningKeyRecord,
+    now: number,
+  ): Promise<SigningKeyRecord> {
+    const cur = this.#keys.find((k) => k.status === "current");
+    if (cur && keep(structuredClone(cur))) return structuredClone(cur);
+    if (cur) {
+      cur.status = "retired";
+      cur.retireTime = now;
+    }
+    const k: SigningKeyRecord = { ...candidate(), status: "current", retireTime: null };
+    this.#keys.push(k);
+    return structuredClone(k);
+  }
+
+  async getMeta(key: string): Promise<string | undefined> {
+    return this.#meta.get(key);
+  }
+
+  async setMeta(key: string, value: string, overwrite: boolean): Promise<boolean> {
+    if (!overwrite && this.#meta.has(key)) return false;
+    this.#meta.set(key, value);
+    return true;
+  }
+
+  async changeToken(): Promise<number> {
+    // Nothing outside this process can change an in-memory store.
+    return 0;
+  }
+
+  async close(): Promise<void> {}
+}
+
+function sortSecrets(c: ClientRecord): ClientRecord {
+  c.secrets.sort((a, b) => b.createTime - a.createTime || a.secretId.localeCompare(b.secretId));
+  return c;
+}

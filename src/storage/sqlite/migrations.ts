@@ -1,0 +1,69 @@
+import type { Database } from "better-sqlite3";
+
+/**
+ * Schema migrations, oldest first. The file's `PRAGMA user_version` is the number of
+ * migrations applied, so a newer Tessera upgrades an older file in place, and an older
+ * Tessera refuses a newer file instead of misreading it. Never edit a released entry; append.
+ */
+const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE clients (
+     client_id         TEXT PRIMARY KEY,
+     name              TEXT NOT NULL,
+     scopes            TEXT NOT NULL,  -- JSON array of strings
+     audiences         TEXT NOT NULL,  -- JSON array of strings
+     token_ttl_seconds INTEGER NOT NULL,
+     disabled          INTEGER NOT NULL DEFAULT 0,
+     create_time       INTEGER NOT NULL,
+     update_time       INTEGER NOT NULL
+   ) STRICT;
+   CREATE TABLE client_secrets (
+     secret_id      TEXT PRIMARY KEY,
+     client_id      TEXT NOT NULL REFERENCES clients(client_id) ON DELETE CASCADE,
+     hash           BLOB NOT NULL,
+     create_time    INTEGER NOT NULL,
+     expire_time    INTEGER,
+     last_used_time INTEGER
+   ) STRICT;
+   CREATE INDEX client_secrets_by_client ON client_secrets(client_id);
+   CREATE TABLE signing_keys (
+     kid         TEXT PRIMARY KEY,
+     alg         TEXT NOT NULL,
+     private_jwk TEXT NOT NULL,
+     public_jwk  TEXT NOT NULL,
+     status      TEXT NOT NULL CHECK (status IN ('current', 'retired')),
+     create_time INTEGER NOT NULL,
+     retire_time INTEGER
+   ) STRICT;
+   CREATE UNIQUE INDEX one_current_signing_key ON signing_keys(status) WHERE status = 'current';
+   CREATE TABLE meta (
+     key   TEXT PRIMARY KEY,
+     value TEXT NOT NULL
+   ) STRICT;`,
+];
+
+/** Thrown when the database file was written by a newer Tessera. */
+export class SchemaTooNewError extends Error {
+  override readonly name = "SchemaTooNewError";
+}
+
+/** Brings the schema up to date inside one transaction per migration. */
+export function migrate(db: Database): void {
+  const current = db.pragma("user_version", { simple: true }) as number;
+  if (current > MIGRATIONS.length) {
+    throw new SchemaTooNewError(
+      `The database has schema version ${current}, newer than this Tessera understands (${MIGRATIONS.length}); upgrade Tessera.`,
+    );
+  }
+  for (let v = current; v < MIGRATIONS.length; v++) {
+    db.transaction(() => {
+      // Re-check under the write lock: another process may have migrated meanwhile.
+      const now = db.pragma("user_version", { simple: true }) as number;
+      if (now > v) return;
+      db.exec(MIGRATIONS[v]!);
+      db.pragma(`user_version = ${v + 1}`);
+    }).immediate();
+  }
+}
+
+/** The schema version this build writes. */
+export const SCHEMA_VERSION = MIGRATIONS.length;

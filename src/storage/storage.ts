@@ -1,0 +1,98 @@
+/** Metadata and hash of one client secret; the secret itself is never stored. */
+export interface SecretRecord {
+  secretId: string;
+  /** SHA-256 of the secret. */
+  hash: Uint8Array;
+  createTime: number;
+  /** Epoch ms after which the secret no longer authenticates; null = never. */
+  expireTime: number | null;
+  lastUsedTime: number | null;
+}
+
+/** A registered OAuth client as kept by storage. Times are epoch milliseconds. */
+export interface ClientRecord {
+  clientId: string;
+  name: string;
+  scopes: string[];
+  audiences: string[];
+  tokenTtlSeconds: number;
+  disabled: boolean;
+  createTime: number;
+  updateTime: number;
+  /** The client's secrets, newest first, including expired ones not yet pruned. */
+  secrets: SecretRecord[];
+}
+
+/** The mutable fields of a client; absent fields are left unchanged. */
+export interface ClientPatch {
+  name?: string;
+  scopes?: string[];
+  audiences?: string[];
+  tokenTtlSeconds?: number;
+  disabled?: boolean;
+}
+
+/** A signing key as stored. `privateJwk` is the serialized private JWK. */
+export interface SigningKeyRecord {
+  kid: string;
+  alg: string;
+  privateJwk: string;
+  publicJwk: string;
+  status: "current" | "retired";
+  createTime: number;
+  /** When the key stopped signing; null while current. */
+  retireTime: number | null;
+}
+
+/** Thrown by `createClient` when the id is taken. */
+export class ClientExistsError extends Error {
+  override readonly name = "ClientExistsError";
+}
+
+/**
+ * The storage port. Every adapter passes test/storage/conformance.ts. Reads must see what
+ * other processes committed to the same store (no stale caches without a bound).
+ */
+export interface Storage {
+  getClient(clientId: string): Promise<ClientRecord | undefined>;
+  /** Inserts a client with its first secret; throws ClientExistsError when the id is taken. */
+  createClient(client: ClientRecord): Promise<void>;
+  /** Applies a patch; returns the updated client, or undefined when it does not exist. */
+  updateClient(clientId: string, patch: ClientPatch, now: number): Promise<ClientRecord | undefined>;
+  /** Deletes a client and its secrets; false when it did not exist. */
+  deleteClient(clientId: string): Promise<boolean>;
+  /** Clients with id > `afterId`, ordered by id, at most `limit`. */
+  listClients(afterId: string, limit: number): Promise<ClientRecord[]>;
+  /**
+   * Adds `secret` to a client and, in the same transaction, makes every other secret expire at
+   * `othersExpireAt` at the latest and drops secrets already expired at `now`.
+   */
+  rotateSecret(
+    clientId: string,
+    secret: SecretRecord,
+    othersExpireAt: number,
+    now: number,
+  ): Promise<ClientRecord | undefined>;
+  /** Records when secrets were last used; a batch, so issuance never writes per request. */
+  recordSecretUse(uses: ReadonlyMap<string, number>): Promise<void>;
+
+  listSigningKeys(): Promise<SigningKeyRecord[]>;
+  /**
+   * Atomically returns the current signing key when `keep(current)` approves it; otherwise
+   * retires it (at `now`) and installs `candidate()` as current. Two processes racing here end
+   * up with the same key.
+   */
+  ensureCurrentKey(
+    keep: (current: SigningKeyRecord) => boolean,
+    candidate: () => SigningKeyRecord,
+    now: number,
+  ): Promise<SigningKeyRecord>;
+
+  getMeta(key: string): Promise<string | undefined>;
+  /** Sets `key` only when unset (or always, with `overwrite`); returns whether it wrote. */
+  setMeta(key: string, value: string, overwrite: boolean): Promise<boolean>;
+
+  /** A number that changes whenever another process commits; used to reload caches. */
+  changeToken(): Promise<number>;
+  close(): Promise<void>;
+}
