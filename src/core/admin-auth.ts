@@ -26,7 +26,7 @@ export interface AdminAuthDeps {
  * its client still enabled, and carrying the admin scope.
  */
 export async function authorizeAdmin(deps: AdminAuthDeps, token: string | undefined): Promise<AdminPrincipal> {
-  if (!token) throw new AdminError("unauthenticated", "an access token with scope tessera:admin is required (authorization: Bearer ...)");
+  if (!token) throw new AdminError("unauthenticated", "ClientAdmin needs an access token with scope tessera:admin in the authorization metadata (Bearer)");
   let payload;
   try {
     ({ payload } = await jwtVerify(token, createLocalJWKSet(deps.jwks()), {

@@ -62,7 +62,7 @@ export class ClientAdminCore {
     try {
       await this.storage.createClient(client);
     } catch (err) {
-      if (err instanceof ClientExistsError) throw new AdminError("already_exists", `client_id: ${err.message}`);
+      if (err instanceof ClientExistsError) throw new AdminError("already_exists", `client_id ${preview(client.clientId)} is already taken`);
       throw err;
     }
     return { client, clientSecret };
@@ -77,14 +77,14 @@ export class ClientAdminCore {
   /** One page of clients ordered by id; the page token is opaque to callers. */
   async list(pageSize: number, pageToken: string): Promise<{ clients: ClientRecord[]; nextPageToken: string }> {
     if (!Number.isInteger(pageSize) || pageSize < 0 || pageSize > MAX_PAGE_SIZE) {
-      throw new AdminError("invalid_argument", `page_size: must be between 0 and ${MAX_PAGE_SIZE}`);
+      throw new AdminError("invalid_argument", `page_size must be between 0 and ${MAX_PAGE_SIZE}`);
     }
     const size = pageSize === 0 ? DEFAULT_PAGE_SIZE : pageSize;
     let after = "";
     if (pageToken !== "") {
       after = Buffer.from(pageToken, "base64url").toString("utf8");
       if (!CLIENT_ID.test(after) || Buffer.from(after).toString("base64url") !== pageToken) {
-        throw new AdminError("invalid_argument", "page_token: not a token returned by ListClients");
+        throw new AdminError("invalid_argument", "page_token is not a token returned by ListClients");
       }
     }
     // One extra row tells whether another page exists.
@@ -104,7 +104,7 @@ export class ClientAdminCore {
     if (patch.audiences !== undefined) clean.audiences = checkAudiences(patch.audiences, "client.audiences");
     if (patch.tokenTtlSeconds !== undefined) clean.tokenTtlSeconds = checkTtl(patch.tokenTtlSeconds, "client.token_ttl");
     if (patch.disabled !== undefined) clean.disabled = patch.disabled;
-    if (Object.keys(clean).length === 0) throw new AdminError("invalid_argument", "update_mask: names no field to change");
+    if (Object.keys(clean).length === 0) throw new AdminError("invalid_argument", "update_mask names no field to change");
     return this.#found(clientId, await this.storage.updateClient(clientId, clean, this.clock()));
   }
 
@@ -118,7 +118,7 @@ export class ClientAdminCore {
   async rotateSecret(clientId: string, graceSeconds: number): Promise<ClientWithSecret> {
     checkClientId(clientId, "client_id");
     if (!Number.isFinite(graceSeconds) || graceSeconds < 0 || graceSeconds > MAX_GRACE_PERIOD_SECONDS) {
-      throw new AdminError("invalid_argument", `grace_period: must be between 0s and ${MAX_GRACE_PERIOD_SECONDS}s`);
+      throw new AdminError("invalid_argument", `grace_period must be between 0s and ${MAX_GRACE_PERIOD_SECONDS}s`);
     }
     const now = this.clock();
     const clientSecret = generateClientSecret();
@@ -143,7 +143,7 @@ function newSecret(secret: string, now: number): SecretRecord {
 
 function checkClientId(id: string, field: string): string {
   if (!CLIENT_ID.test(id)) {
-    throw new AdminError("invalid_argument", `${field}: must be 1-128 characters from A-Z a-z 0-9 . _ ~ -`);
+    throw new AdminError("invalid_argument", `${field} must be 1-128 characters from A-Z a-z 0-9 . _ ~ -`);
   }
   return id;
 }
@@ -153,19 +153,19 @@ function checkName(name: string, field = "name"): string {
   if (name.length === 0 || name.length > MAX_NAME_LENGTH || /[\p{Cc}]/u.test(name) || name.trim() !== name) {
     throw new AdminError(
       "invalid_argument",
-      `${field}: must be 1-${MAX_NAME_LENGTH} characters, without control characters or surrounding spaces`,
+      `${field} must be 1-${MAX_NAME_LENGTH} characters without control characters or surrounding spaces`,
     );
   }
   return name;
 }
 
 function checkScopes(scopes: string[], field = "scopes"): string[] {
-  if (scopes.length > MAX_SCOPES) throw new AdminError("invalid_argument", `${field}: at most ${MAX_SCOPES} scopes`);
+  if (scopes.length > MAX_SCOPES) throw new AdminError("invalid_argument", `${field} may hold at most ${MAX_SCOPES} scopes`);
   for (const s of scopes) {
     if (!isScopeToken(s)) {
       throw new AdminError(
         "invalid_argument",
-        `${field}: ${preview(s)} is not a scope token (RFC 6749 §3.3: printable ASCII without space, " or \\, at most 200 characters)`,
+        `${field} contains ${preview(s)} which is not an RFC 6749 scope token (printable ASCII without space or " or \\ and at most 200 characters)`,
       );
     }
   }
@@ -173,12 +173,12 @@ function checkScopes(scopes: string[], field = "scopes"): string[] {
 }
 
 function checkAudiences(audiences: string[], field = "audiences"): string[] {
-  if (audiences.length > MAX_AUDIENCES) throw new AdminError("invalid_argument", `${field}: at most ${MAX_AUDIENCES} audiences`);
+  if (audiences.length > MAX_AUDIENCES) throw new AdminError("invalid_argument", `${field} may hold at most ${MAX_AUDIENCES} audiences`);
   for (const a of audiences) {
     if (a.length === 0 || a.length > MAX_AUDIENCE_LENGTH || /[\s\p{Cc}]/u.test(a)) {
       throw new AdminError(
         "invalid_argument",
-        `${field}: ${preview(a)} must be 1-${MAX_AUDIENCE_LENGTH} characters without spaces or control characters`,
+        `${field} contains ${preview(a)} but each audience must be 1-${MAX_AUDIENCE_LENGTH} characters without spaces or control characters`,
       );
     }
   }
@@ -187,7 +187,7 @@ function checkAudiences(audiences: string[], field = "audiences"): string[] {
 
 function checkTtl(seconds: number, field = "token_ttl"): number {
   if (!Number.isInteger(seconds) || seconds < 1 || seconds > MAX_TOKEN_TTL_SECONDS) {
-    throw new AdminError("invalid_argument", `${field}: must be whole seconds from 1s to ${MAX_TOKEN_TTL_SECONDS}s`);
+    throw new AdminError("invalid_argument", `${field} must be whole seconds from 1s to ${MAX_TOKEN_TTL_SECONDS}s`);
   }
   return seconds;
 }

@@ -1,0 +1,27 @@
+/** Thrown for a wrong command line; main prints the message and exits 2. */
+export class UsageError extends Error {
+  override readonly name = "UsageError";
+}
+
+/** The top-level help text. */
+export const HELP = `tessera: OAuth 2.0 client credentials server (gRPC, Connect, form POST /oauth/token)
+
+Usage:
+  tessera serve [--port 8080] [--host ADDR] [--db ./data/tessera.db] [--issuer URL] [--alg ES256|EdDSA|RS256|PS256] [--log-level info]
+  tessera bootstrap [--db PATH] [--force]
+      Create the first admin client (scope tessera:admin) in the local database; prints its
+      client_id and client_secret once, as JSON.
+  tessera clients create --name NAME [--scope "a b"] [--audience URL]... [--ttl SECONDS] [--client-id ID] [--json]
+  tessera clients get ID [--json]
+  tessera clients list [--page-size N] [--page-token T] [--json]
+  tessera clients update ID [--name N] [--scope "a b"] [--audience URL]... [--ttl S] [--disable|--enable] [--json]
+  tessera clients delete ID
+  tessera clients rotate-secret ID [--grace SECONDS] [--json]
+      Talk to --server (default http://localhost:8080) over gRPC as the admin client in
+      TESSERA_CLIENT_ID / TESSERA_CLIENT_SECRET.
+  tessera token [--scope "a b"] [--audience URL]... [--server URL] [--json]
+      Get an access token as CLIENT_ID / CLIENT_SECRET and print it.
+
+Every serve flag can also come from the environment: PORT, TESSERA_HOST, TESSERA_DB,
+TESSERA_ISSUER, TESSERA_ALG, TESSERA_LOG_LEVEL, TESSERA_MAX_BODY_BYTES.
+`;

@@ -1,0 +1,37 @@
+import { OAuthError } from "../core/errors.js";
+
+const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+
+/**
+ * Decodes `Basic base64(urlencode(id) ":" urlencode(secret))` (RFC 6749 §2.3.1 and Appendix B:
+ * both parts are form-urlencoded before base64). Shared by the HTTP and gRPC doors.
+ * Returns undefined when the header uses another scheme.
+ */
+export function parseBasicAuthorization(header: string): { clientId: string; clientSecret: string } | undefined {
+  const m = /^basic +(.*)$/is.exec(header);
+  if (!m) return undefined;
+  const b64 = m[1]!.trim();
+  if (b64.length % 4 !== 0 || !BASE64.test(b64)) {
+    throw new OAuthError("invalid_request", "The Authorization header is not valid Basic credentials (bad base64)");
+  }
+  const decoded = Buffer.from(b64, "base64").toString("utf8");
+  const colon = decoded.indexOf(":");
+  if (colon < 0) {
+    throw new OAuthError("invalid_request", "The Authorization header is not valid Basic credentials (no colon)");
+  }
+  const clientId = formDecode(decoded.slice(0, colon));
+  const clientSecret = formDecode(decoded.slice(colon + 1));
+  if (clientId === "") throw new OAuthError("invalid_request", "The Basic credentials have an empty client id");
+  return { clientId, clientSecret };
+}
+
+function formDecode(s: string): string {
+  try {
+    return decodeURIComponent(s.replace(/\+/g, " "));
+  } catch {
+    throw new OAuthError(
+      "invalid_request",
+      "The Basic credentials are not form-urlencoded (RFC 6749 Appendix B): a '%' is not followed by two hex digits",
+    );
+  }
+}

@@ -1,0 +1,121 @@
+import { create } from "@bufbuild/protobuf";
+import { timestampFromMs, type Duration } from "@bufbuild/protobuf/wkt";
+import { createContextKey, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
+import { authorizeAdmin, type AdminAuthDeps, type AdminPrincipal } from "../../core/admin-auth.js";
+import type { ClientAdminCore } from "../../core/client-admin.js";
+import { AdminError } from "../../core/errors.js";
+import type { ClientPatch, ClientRecord } from "../../storage/storage.js";
+import { ClientAdmin, ClientSchema, type Client } from "../../../gen/tessera/v1/client_admin_pb.js";
+
+/** The authenticated admin, set by the admin interceptor for the handlers. */
+export const adminPrincipalKey = createContextKey<AdminPrincipal | undefined>(undefined, {
+  description: "authenticated ClientAdmin caller",
+});
+
+/** Requires `authorization: Bearer <token with tessera:admin>` on every ClientAdmin call. */
+export function adminAuthInterceptor(deps: AdminAuthDeps): Interceptor {
+  return (next) => async (req) => {
+    const header = req.header.get("authorization") ?? "";
+    const m = /^bearer +(\S+)\s*$/i.exec(header);
+    req.contextValues.set(adminPrincipalKey, await authorizeAdmin(deps, m?.[1]));
+    return next(req);
+  };
+}
+
+/** Converts a stored client to its API form: secret metadata only, never a hash. */
+export function toProtoClient(c: ClientRecord, now: number): Client {
+  return create(ClientSchema, {
+    clientId: c.clientId,
+    name: c.name,
+    scopes: c.scopes,
+    audiences: c.audiences,
+    tokenTtl: { seconds: BigInt(c.tokenTtlSeconds), nanos: 0 },
+    disabled: c.disabled,
+    createTime: timestampFromMs(c.createTime),
+    updateTime: timestampFromMs(c.updateTime),
+    secrets: c.secrets
+      .filter((s) => s.expireTime === null || s.expireTime > now)
+      .map((s) => ({
+        secretId: s.secretId,
+        createTime: timestampFromMs(s.createTime),
+        expireTime: s.expireTime === null ? undefined : timestampFromMs(s.expireTime),
+        lastUsedTime: s.lastUsedTime === null ? undefined : timestampFromMs(s.lastUsedTime),
+      })),
+  });
+}
+
+/** Seconds in a Duration, refusing negative or out-of-range values with the field's name. */
+export function durationSeconds(d: Duration, field: string): number {
+  const s = Number(d.seconds) + d.nanos / 1e9;
+  if (!Number.isFinite(s) || s < 0 || d.nanos < -999_999_999 || d.nanos > 999_999_999) {
+    throw new AdminError("invalid_argument", `${field} must be a non-negative duration`);
+  }
+  return s;
+}
+
+const MASKABLE = new Set(["name", "scopes", "audiences", "token_ttl", "disabled"]);
+
+/** Registers ClientAdmin on the router, behind the admin interceptor. */
+export function registerClientAdmin(
+  router: ConnectRouter,
+  core: ClientAdminCore,
+  auth: AdminAuthDeps,
+  clock: () => number,
+  outerInterceptors: Interceptor[],
+): void {
+  const out = (c: ClientRecord) => toProtoClient(c, clock());
+  router.service(
+    ClientAdmin,
+    {
+      async createClient(req) {
+        const { client, clientSecret } = await core.create({
+          clientId: req.clientId,
+          name: req.name,
+          scopes: req.scopes,
+          audiences: req.audiences,
+          tokenTtlSeconds: req.tokenTtl ? durationSeconds(req.tokenTtl, "token_ttl") : undefined,
+        });
+        return { client: out(client), clientSecret };
+      },
+      async getClient(req) {
+        return { client: out(await core.get(req.clientId)) };
+      },
+      async listClients(req) {
+        const page = await core.list(req.pageSize, req.pageToken);
+        return { clients: page.clients.map(out), nextPageToken: page.nextPageToken };
+      },
+      async updateClient(req) {
+        if (!req.client) throw new AdminError("invalid_argument", "client is required");
+        const paths = req.updateMask?.paths ?? [];
+        if (paths.length === 0) throw new AdminError("invalid_argument", "update_mask is required and must name at least one field");
+        const patch: ClientPatch = {};
+        for (const p of paths) {
+          if (!MASKABLE.has(p)) {
+            throw new AdminError("invalid_argument", `update_mask names ${JSON.stringify(p)} which cannot be updated (allowed are ${[...MASKABLE].join(" ")})`);
+          }
+        }
+        const c = req.client;
+        if (paths.includes("name")) patch.name = c.name;
+        if (paths.includes("scopes")) patch.scopes = c.scopes;
+        if (paths.includes("audiences")) patch.audiences = c.audiences;
+        if (paths.includes("token_ttl")) {
+          if (!c.tokenTtl) throw new AdminError("invalid_argument", "client.token_ttl is required when update_mask names it");
+          patch.tokenTtlSeconds = durationSeconds(c.tokenTtl, "client.token_ttl");
+        }
+        if (paths.includes("disabled")) patch.disabled = c.disabled;
+        return { client: out(await core.update(c.clientId, patch)) };
+      },
+      async deleteClient(req) {
+        await core.delete(req.clientId);
+        return {};
+      },
+      async rotateClientSecret(req) {
+        const grace = req.gracePeriod ? durationSeconds(req.gracePeriod, "grace_period") : 0;
+        const { client, clientSecret } = await core.rotateSecret(req.clientId, grace);
+        return { client: out(client), clientSecret };
+      },
+    },
+    // Service options replace the router's interceptors, so the error mapping is passed again.
+    { interceptors: [...outerInterceptors, adminAuthInterceptor(auth)] },
+  );
+}

@@ -1,0 +1,51 @@
+import { create } from "@bufbuild/protobuf";
+import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import { AdminError, OAuthError } from "../../core/errors.js";
+import { ErrorInfoSchema } from "../../../gen/google/rpc/error_details_pb.js";
+
+const OAUTH_CODES: Record<OAuthError["code"], Code> = {
+  invalid_request: Code.InvalidArgument,
+  invalid_client: Code.Unauthenticated,
+  invalid_grant: Code.InvalidArgument,
+  unauthorized_client: Code.PermissionDenied,
+  unsupported_grant_type: Code.InvalidArgument,
+  invalid_scope: Code.InvalidArgument,
+  invalid_target: Code.InvalidArgument,
+  server_error: Code.Internal,
+};
+
+const ADMIN_CODES: Record<AdminError["code"], Code> = {
+  invalid_argument: Code.InvalidArgument,
+  not_found: Code.NotFound,
+  already_exists: Code.AlreadyExists,
+  unauthenticated: Code.Unauthenticated,
+  permission_denied: Code.PermissionDenied,
+  unavailable: Code.Unavailable,
+};
+
+/**
+ * The one place an error becomes a gRPC status. OAuth errors carry their code as the reason
+ * of a google.rpc.ErrorInfo detail so stubs in any language can switch on it.
+ */
+export function toConnectError(err: unknown, domain: string, onUnexpected: (err: unknown) => void): ConnectError {
+  if (err instanceof OAuthError) {
+    return new ConnectError(err.description, OAUTH_CODES[err.code], undefined, [
+      { desc: ErrorInfoSchema, value: create(ErrorInfoSchema, { reason: err.code, domain }) },
+    ]);
+  }
+  if (err instanceof AdminError) return new ConnectError(err.message, ADMIN_CODES[err.code]);
+  if (err instanceof ConnectError && err.code !== Code.Unknown && err.code !== Code.Internal) return err;
+  onUnexpected(err);
+  return new ConnectError("internal error", Code.Internal);
+}
+
+/** An interceptor applying toConnectError to every handler's failure. */
+export function errorMappingInterceptor(domain: string, onUnexpected: (err: unknown) => void): Interceptor {
+  return (next) => async (req) => {
+    try {
+      return await next(req);
+    } catch (err) {
+      throw toConnectError(err, domain, onUnexpected);
+    }
+  };
+}

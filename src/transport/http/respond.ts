@@ -1,0 +1,57 @@
+import { OAuthError } from "../../core/errors.js";
+
+/** The part of a node:http or node:http2 (compatibility API) response we use. */
+export interface AnyResponse {
+  writeHead(status: number, headers: Record<string, string | number>): unknown;
+  setHeader(name: string, value: string): unknown;
+  end(body: string): unknown;
+}
+
+/** Status for each OAuth error code (RFC 6749 §5.2; the seed's error table). */
+const STATUS: Record<OAuthError["code"], number> = {
+  invalid_request: 400,
+  invalid_client: 401,
+  invalid_grant: 400,
+  unauthorized_client: 400,
+  unsupported_grant_type: 400,
+  invalid_scope: 400,
+  invalid_target: 400,
+  server_error: 500,
+};
+
+/** Writes a JSON body with the no-store headers every token endpoint answer needs (RFC 6749 §5.1). */
+export function sendJson(res: AnyResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    "content-type": "application/json;charset=UTF-8",
+    "content-length": Buffer.byteLength(text),
+    "cache-control": "no-store",
+    pragma: "no-cache",
+    ...headers,
+  });
+  res.end(text);
+}
+
+/**
+ * The one place an error becomes an HTTP answer. OAuthErrors keep their code; anything else is
+ * a server_error whose cause is reported through `onUnexpected`, never sent.
+ */
+export function sendError(
+  res: AnyResponse,
+  err: unknown,
+  realm: string,
+  onUnexpected: (err: unknown) => void,
+  status?: number,
+): void {
+  if (!(err instanceof OAuthError)) {
+    onUnexpected(err);
+    err = new OAuthError("server_error", "The server could not handle the request");
+  }
+  const e = err as OAuthError;
+  const headers: Record<string, string> = {};
+  // RFC 6749 §5.2: 401 with a matching WWW-Authenticate when the client used the header.
+  if (e.code === "invalid_client" && e.authMethod === "client_secret_basic") {
+    headers["www-authenticate"] = `Basic realm="${realm}", charset="UTF-8"`;
+  }
+  sendJson(res, status ?? STATUS[e.code], { error: e.code, error_description: e.description }, headers);
+}

@@ -1,0 +1,86 @@
+import type { IncomingMessage } from "node:http";
+import type { Http2ServerRequest } from "node:http2";
+import { OAuthError } from "../../core/errors.js";
+import { issueToken, type IssueTokenDeps } from "../../core/issue-token.js";
+import { authorizationServerMetadata } from "./metadata.js";
+import { BodyTooLargeError, readBody } from "./body.js";
+import { sendError, sendJson, type AnyResponse } from "./respond.js";
+import { parseTokenRequest } from "./token-request-parser.js";
+
+/** What the plain HTTP endpoints need. */
+export interface HttpRoutesDeps extends IssueTokenDeps {
+  jwks: () => object;
+  /** Reports unexpected errors (logged, never sent). */
+  onUnexpected: (err: unknown) => void;
+  /** Largest accepted request body, bytes. */
+  maxBodyBytes: number;
+}
+
+type AnyRequest = IncomingMessage | Http2ServerRequest;
+type Route = (req: AnyRequest, res: AnyResponse, query: string) => Promise<void> | void;
+
+const FORM = /^application\/x-www-form-urlencoded\s*(;|$)/i;
+
+/**
+ * The OAuth form endpoint and the .well-known documents. Returns a handler that answers the
+ * paths it owns and returns false for everything else (left to the RPC router).
+ */
+export function createHttpRoutes(deps: HttpRoutesDeps): (req: AnyRequest, res: AnyResponse) => boolean {
+  const realm = deps.issuer;
+  const metadata = authorizationServerMetadata(deps.issuer);
+
+  const token: Route = async (req, res, query) => {
+    try {
+      const type = req.headers["content-type"];
+      if (type === undefined || !FORM.test(type)) {
+        throw new OAuthError("invalid_request", "The request body must be application/x-www-form-urlencoded");
+      }
+      let body: Buffer;
+      try {
+        body = await readBody(req, deps.maxBodyBytes);
+      } catch (err) {
+        if (err instanceof BodyTooLargeError) {
+          res.setHeader("connection", "close");
+          return sendError(res, new OAuthError("invalid_request", `The request body is larger than ${deps.maxBodyBytes} bytes`), realm, deps.onUnexpected, 413);
+        }
+        throw err;
+      }
+      const request = parseTokenRequest(req.headers.authorization, query, body.toString("utf8"));
+      sendJson(res, 200, await issueToken(deps, request));
+    } catch (err) {
+      sendError(res, err, realm, deps.onUnexpected);
+    }
+  };
+
+  const routes: Record<string, { methods: string[]; handle: Route }> = {
+    "/oauth/token": { methods: ["POST"], handle: token },
+    "/.well-known/jwks.json": {
+      methods: ["GET", "HEAD"],
+      handle: (_req, res) => sendJson(res, 200, deps.jwks(), { "cache-control": "public, max-age=300" }),
+    },
+    "/.well-known/oauth-authorization-server": {
+      methods: ["GET", "HEAD"],
+      handle: (_req, res) => sendJson(res, 200, metadata, { "cache-control": "public, max-age=300" }),
+    },
+  };
+
+  return (req, res) => {
+    const url = req.url ?? "/";
+    const q = url.indexOf("?");
+    const path = q < 0 ? url : url.slice(0, q);
+    const route = routes[path];
+    if (!route) return false;
+    if (!route.methods.includes(req.method ?? "")) {
+      req.resume();
+      sendJson(
+        res,
+        405,
+        { error: "invalid_request", error_description: `Method ${req.method} is not allowed; use ${route.methods.join(" or ")}` },
+        { allow: route.methods.join(", ") },
+      );
+      return true;
+    }
+    void route.handle(req, res, q < 0 ? "" : url.slice(q + 1));
+    return true;
+  };
+}

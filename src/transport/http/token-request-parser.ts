@@ -1,0 +1,71 @@
+import { OAuthError } from "../../core/errors.js";
+import type { ClientCredentials, TokenRequest } from "../../core/token-request.js";
+import { parseBasicAuthorization } from "../basic-auth.js";
+
+// RFC 6749 §3.2 / RFC 8707: parameters that may legitimately repeat.
+const REPEATABLE = new Set(["audience", "resource"]);
+
+/** Parses an application/x-www-form-urlencoded body, refusing repeated single-valued parameters. */
+export function parseForm(body: string): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const [k, v] of new URLSearchParams(body)) {
+    const list = out.get(k);
+    if (list) {
+      if (!REPEATABLE.has(k)) {
+        throw new OAuthError("invalid_request", `The parameter ${k} is included more than once (RFC 6749 §3.2)`);
+      }
+      list.push(v);
+    } else {
+      out.set(k, [v]);
+    }
+  }
+  return out;
+}
+
+/** Parameters sent without a value are treated as omitted (RFC 6749 §3.2). */
+function single(form: Map<string, string[]>, name: string): string | undefined {
+  const v = form.get(name)?.[0];
+  return v === "" ? undefined : v;
+}
+
+/**
+ * Turns a token endpoint request (Authorization header, query, form) into the core's
+ * TokenRequest, enforcing the RFC 6749 request rules on the way.
+ */
+export function parseTokenRequest(authorization: string | undefined, query: string, body: string): TokenRequest {
+  const q = new URLSearchParams(query);
+  if (q.has("client_secret") || q.has("client_id")) {
+    throw new OAuthError("invalid_request", "Client credentials must not be sent in the query string (RFC 6749 §2.3.1)");
+  }
+  const form = parseForm(body);
+  const grantType = single(form, "grant_type");
+  if (grantType === undefined) throw new OAuthError("invalid_request", "The grant_type parameter is missing");
+  if (grantType !== "client_credentials") {
+    throw new OAuthError("unsupported_grant_type", "Only the client_credentials grant type is supported");
+  }
+
+  let credentials: ClientCredentials | undefined;
+  const postId = single(form, "client_id");
+  const postSecret = single(form, "client_secret");
+  if (authorization !== undefined && authorization !== "") {
+    const basic = parseBasicAuthorization(authorization);
+    if (!basic) {
+      throw new OAuthError("invalid_client", "Only Basic client authentication is supported in the Authorization header", "client_secret_basic");
+    }
+    if (postSecret !== undefined) {
+      throw new OAuthError("invalid_request", "The request uses more than one client authentication method (RFC 6749 §2.3)");
+    }
+    if (postId !== undefined && postId !== basic.clientId) {
+      throw new OAuthError("invalid_request", "The client_id parameter does not match the Basic credentials");
+    }
+    credentials = { ...basic, method: "client_secret_basic" };
+  } else if (postId !== undefined) {
+    credentials = { clientId: postId, clientSecret: postSecret ?? "", method: "client_secret_post" };
+  }
+
+  return {
+    credentials,
+    scope: single(form, "scope"),
+    audiences: [...(form.get("audience") ?? []), ...(form.get("resource") ?? [])].filter((a) => a !== ""),
+  };
+}
