@@ -65,8 +65,11 @@ export function routes(deps: ServerDeps): (router: ConnectRouter) => void {
  */
 export function build(deps: ServerDeps): TesseraServer {
   const onUnexpected = (err: unknown) => deps.log.error({ err }, "unexpected error in HTTP handler");
+  // Aborting this ends open streams (health Watch) so close() does not wait on them forever.
+  const shutdown = new AbortController();
   const rpc = connectNodeAdapter({
     routes: routes(deps),
+    shutdownSignal: shutdown.signal,
     interceptors: [errorMappingInterceptor(deps.issuer, onUnexpected)],
     fallback: (_req, res) => sendJson(res, 404, { error: "not_found", error_description: "No such endpoint" }),
   });
@@ -124,6 +127,7 @@ export function build(deps: ServerDeps): TesseraServer {
       }),
     close: () =>
       new Promise((resolve) => {
+        shutdown.abort();
         tcp.close(() => resolve());
         for (const s of sessions) s.destroy();
         for (const s of sockets) s.destroy();
