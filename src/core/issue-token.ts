@@ -42,12 +42,9 @@ export async function issueToken(deps: IssueTokenDeps, req: TokenRequest): Promi
     client_id: client.clientId,
   };
   if (scopes.length > 0) claims.scope = scopes.join(" ");
-  return {
-    access_token: deps.signer.sign(claims),
-    token_type: "Bearer",
-    expires_in: client.tokenTtlSeconds,
-    scope: scopes.join(" "),
-  };
+  const res: TokenResponse = { access_token: deps.signer.sign(claims), token_type: "Bearer", expires_in: client.tokenTtlSeconds };
+  if (scopes.length > 0) res.scope = scopes.join(" ");
+  return res;
 }
 
 /** RFC 6749 §3.3: no scope means all allowed scopes; a scope not allowed is refused, never narrowed. */

@@ -23,5 +23,6 @@ export interface TokenResponse {
   access_token: string;
   token_type: "Bearer";
   expires_in: number;
-  scope: string;
+  /** Granted scopes, space-separated; absent when the client has none. */
+  scope?: string;
 }

@@ -31,7 +31,7 @@ function formDecode(s: string): string {
   } catch {
     throw new OAuthError(
       "invalid_request",
-      "The Basic credentials are not form-urlencoded (RFC 6749 Appendix B): a '%' is not followed by two hex digits",
+      "The Basic credentials are not form-urlencoded UTF-8 (RFC 6749 Appendix B): a '%' escape is malformed or not UTF-8",
     );
   }
 }

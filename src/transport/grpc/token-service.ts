@@ -28,7 +28,7 @@ export function registerTokenService(router: ConnectRouter, deps: IssueTokenDeps
   router.service(TokenService, {
     async issueToken(req: IssueTokenRequest, ctx: HandlerContext) {
       const res = await issueToken(deps, toTokenRequest(req, ctx.requestHeader.get("authorization")));
-      return { accessToken: res.access_token, tokenType: res.token_type, expiresIn: res.expires_in, scope: res.scope };
+      return { accessToken: res.access_token, tokenType: res.token_type, expiresIn: res.expires_in, scope: res.scope ?? "" };
     },
   });
 }

@@ -4,6 +4,7 @@ import { OAuthError } from "../../core/errors.js";
 export interface AnyResponse {
   writeHead(status: number, headers: Record<string, string | number>): unknown;
   setHeader(name: string, value: string): unknown;
+  on(event: "finish", listener: () => void): unknown;
   end(body: string): unknown;
 }
 
@@ -19,14 +20,19 @@ const STATUS: Record<OAuthError["code"], number> = {
   server_error: 500,
 };
 
-/** Writes a JSON body with the no-store headers every token endpoint answer needs (RFC 6749 §5.1). */
+// RFC 6749 §5.1: token endpoint answers must never be cached.
+const NO_STORE = { "cache-control": "no-store", pragma: "no-cache" };
+
+/**
+ * Writes a JSON body. Unless `headers` sets its own cache-control (public documents such as
+ * the JWKS do), the answer carries the no-store headers every OAuth endpoint needs.
+ */
 export function sendJson(res: AnyResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
   res.writeHead(status, {
     "content-type": "application/json;charset=UTF-8",
     "content-length": Buffer.byteLength(text),
-    "cache-control": "no-store",
-    pragma: "no-cache",
+    ...("cache-control" in headers ? {} : NO_STORE),
     ...headers,
   });
   res.end(text);

@@ -1,5 +1,5 @@
 import type { IncomingMessage } from "node:http";
-import type { Http2ServerRequest } from "node:http2";
+import http2, { type Http2ServerRequest } from "node:http2";
 import { OAuthError } from "../../core/errors.js";
 import { issueToken, type IssueTokenDeps } from "../../core/issue-token.js";
 import { authorizationServerMetadata } from "./metadata.js";
@@ -40,7 +40,10 @@ export function createHttpRoutes(deps: HttpRoutesDeps): (req: AnyRequest, res: A
         body = await readBody(req, deps.maxBodyBytes);
       } catch (err) {
         if (err instanceof BodyTooLargeError) {
-          res.setHeader("connection", "close");
+          // Stop the client sending the rest: close the HTTP/1.1 connection, or the HTTP/2
+          // stream once the answer is out (RFC 9113 §8.1 allows RST_STREAM(NO_ERROR)).
+          if (req.httpVersionMajor === 1) res.setHeader("connection", "close");
+          else res.on("finish", () => (req as Http2ServerRequest).stream.close(http2.constants.NGHTTP2_NO_ERROR));
           return sendError(res, new OAuthError("invalid_request", `The request body is larger than ${deps.maxBodyBytes} bytes`), realm, deps.onUnexpected, 413);
         }
         throw err;
