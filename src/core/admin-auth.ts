@@ -31,6 +31,9 @@ export async function authorizeAdmin(deps: AdminAuthDeps, token: string | undefi
   try {
     ({ payload } = await jwtVerify(token, createLocalJWKSet(deps.jwks()), {
       issuer: deps.issuer,
+      // RFC 9068 §4: a resource server checks the token is meant for it. Admin clients have
+      // no audiences, so their tokens name the issuer.
+      audience: deps.issuer,
       typ: "at+jwt",
       algorithms: [...SIGNING_ALGS],
       currentDate: new Date(deps.clock()),

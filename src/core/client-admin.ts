@@ -149,8 +149,9 @@ function checkClientId(id: string, field: string): string {
 }
 
 function checkName(name: string, field = "name"): string {
-  // Control characters would corrupt logs and terminals.
-  if (name.length === 0 || name.length > MAX_NAME_LENGTH || /[\p{Cc}]/u.test(name) || name.trim() !== name) {
+  // Control, format (bidi overrides) and line-separator characters would corrupt logs and
+  // terminals or disguise a name.
+  if (name.length === 0 || name.length > MAX_NAME_LENGTH || /[\p{C}\p{Zl}\p{Zp}]/u.test(name) || name.trim() !== name) {
     throw new AdminError(
       "invalid_argument",
       `${field} must be 1-${MAX_NAME_LENGTH} characters without control characters or surrounding spaces`,

@@ -23,7 +23,13 @@ export class SecretUseTracker {
     if (this.#pending.size === 0) return;
     const batch = new Map(this.#pending);
     this.#pending.clear();
-    await storage.recordSecretUse(batch);
+    try {
+      await storage.recordSecretUse(batch);
+    } catch (err) {
+      // Keep the uses for the next flush, unless a newer use of the same secret arrived.
+      for (const [id, t] of batch) if ((this.#pending.get(id) ?? 0) < t) this.#pending.set(id, t);
+      throw err;
+    }
     for (const [id, t] of batch) this.#written.set(id, t);
     // Bound memory: the "already written" map only saves redundant writes.
     if (this.#written.size > 100_000) this.#written.clear();

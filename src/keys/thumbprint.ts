@@ -12,6 +12,9 @@ const REQUIRED: Record<string, readonly string[]> = {
 export function jwkThumbprint(jwk: JsonWebKey): string {
   const members = REQUIRED[jwk.kty ?? ""];
   if (!members) throw new TypeError(`unsupported key type ${String(jwk.kty)}`);
+  for (const m of members) {
+    if (typeof jwk[m] !== "string") throw new TypeError(`JWK is missing the "${m}" member`);
+  }
   const canonical = "{" + members.map((m) => `${JSON.stringify(m)}:${JSON.stringify(jwk[m])}`).join(",") + "}";
   return createHash("sha256").update(canonical).digest("base64url");
 }

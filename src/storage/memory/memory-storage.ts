@@ -22,7 +22,7 @@ export class MemoryStorage implements Storage {
     if (this.#clients.has(client.clientId)) {
       throw new ClientExistsError(`client ${JSON.stringify(client.clientId)} already exists`);
     }
-    this.#clients.set(client.clientId, structuredClone(sortSecrets(client)));
+    this.#clients.set(client.clientId, sortSecrets(structuredClone(client)));
   }
 
   async updateClient(clientId: string, patch: ClientPatch, now: number): Promise<ClientRecord | undefined> {
