@@ -1,4 +1,5 @@
 import { isSigningAlg, SIGNING_ALGS, type SigningAlg } from "./keys/algorithms.js";
+import { kekFromEnv, type Kek } from "./keys/key-encryption.js";
 
 /** Validated settings of `tessera serve`. Each is a flag and an environment variable. */
 export interface Config {
@@ -16,6 +17,15 @@ export interface Config {
   readonly logLevel: string;
   /** --max-body-bytes / TESSERA_MAX_BODY_BYTES: largest accepted form body. Default 16384. */
   readonly maxBodyBytes: number;
+  /** --key-rotation-period / TESSERA_KEY_ROTATION_PERIOD: how long a key signs. Default 30d. */
+  readonly keyRotationPeriodMs: number;
+  /**
+   * --jwks-max-age / TESSERA_JWKS_MAX_AGE: how long verifiers may cache the JWKS. Default 15m.
+   * A next key is published for twice this long before it signs.
+   */
+  readonly jwksMaxAgeMs: number;
+  /** TESSERA_KEK or TESSERA_KEK_FILE (never a flag: flags show in `ps`): encrypts private keys at rest. */
+  readonly kek: Kek | undefined;
 }
 
 /** A setting a person got wrong; the message is one sentence saying which and how to fix it. */
@@ -24,7 +34,9 @@ export class ConfigError extends Error {
 }
 
 /** Raw values from flags (winning) and environment. */
-export type RawSettings = Partial<Record<"port" | "host" | "db" | "issuer" | "alg" | "logLevel" | "maxBodyBytes", string>>;
+export type RawSettings = Partial<
+  Record<"port" | "host" | "db" | "issuer" | "alg" | "logLevel" | "maxBodyBytes" | "keyRotationPeriod" | "jwksMaxAge", string>
+>;
 
 const ENV: Record<keyof RawSettings, string> = {
   port: "PORT",
@@ -34,6 +46,8 @@ const ENV: Record<keyof RawSettings, string> = {
   alg: "TESSERA_ALG",
   logLevel: "TESSERA_LOG_LEVEL",
   maxBodyBytes: "TESSERA_MAX_BODY_BYTES",
+  keyRotationPeriod: "TESSERA_KEY_ROTATION_PERIOD",
+  jwksMaxAge: "TESSERA_JWKS_MAX_AGE",
 };
 
 const LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
@@ -60,7 +74,32 @@ export function loadConfig(flags: RawSettings, env: NodeJS.ProcessEnv): Config {
   if (!LEVELS.includes(logLevel)) throw new ConfigError(`${where("logLevel")} must be one of ${LEVELS.join(", ")}.`);
   const db = get("db") ?? "./data/tessera.db";
   if (db.trim() === "") throw new ConfigError(`${where("db")} must be a file path.`);
-  return Object.freeze({ port, host: get("host"), db, issuer, alg, logLevel, maxBodyBytes });
+  const jwksMaxAgeMs = duration(get("jwksMaxAge") ?? "15m", 10_000, 7 * DAY, `${where("jwksMaxAge")} must be a duration from 10s to 7d such as 15m`);
+  const keyRotationPeriodMs = duration(
+    get("keyRotationPeriod") ?? "30d",
+    HOUR,
+    365 * DAY,
+    `${where("keyRotationPeriod")} must be a duration from 1h to 365d such as 30d`,
+  );
+  if (keyRotationPeriodMs < 4 * jwksMaxAgeMs) {
+    throw new ConfigError(
+      `${where("keyRotationPeriod")} must be at least four times ${where("jwksMaxAge")}, so each next key is published long enough before it signs.`,
+    );
+  }
+  const kek = kekFromEnv(env);
+  return Object.freeze({ port, host: get("host"), db, issuer, alg, logLevel, maxBodyBytes, keyRotationPeriodMs, jwksMaxAgeMs, kek });
+}
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+const UNITS: Record<string, number> = { "": 1000, s: 1000, m: 60_000, h: HOUR, d: DAY };
+
+/** A duration such as 90, 90s, 15m, 12h or 30d, in ms. */
+function duration(raw: string, min: number, max: number, sentence: string): number {
+  const m = /^(\d+)([smhd]?)$/.exec(raw);
+  const ms = m ? Number(m[1]) * UNITS[m[2]!]! : NaN;
+  if (!Number.isFinite(ms) || ms < min || ms > max) throw new ConfigError(`${sentence} (got ${JSON.stringify(raw)}).`);
+  return ms;
 }
 
 function integer(raw: string, min: number, max: number, sentence: string): number {

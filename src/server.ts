@@ -5,13 +5,15 @@ import type { AddressInfo } from "node:net";
 import type { ConnectRouter } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Logger } from "pino";
-import type { AdminAuthDeps } from "./core/admin-auth.js";
 import { ClientAdminCore } from "./core/client-admin.js";
-import type { IssueTokenDeps } from "./core/issue-token.js";
+import type { Clock } from "./core/clock.js";
+import type { SecretUseTracker } from "./core/secret-use.js";
+import type { Storage } from "./storage/storage.js";
 import type { KeyRing } from "./keys/key-ring.js";
 import { createHttpRoutes } from "./transport/http/routes.js";
 import { sendJson } from "./transport/http/respond.js";
-import { registerClientAdmin } from "./transport/grpc/client-admin-service.js";
+import { adminAuthInterceptor, registerClientAdmin } from "./transport/grpc/client-admin-service.js";
+import { registerKeyAdmin } from "./transport/grpc/key-admin-service.js";
 import { errorMappingInterceptor } from "./transport/grpc/errors.js";
 import { registerHealth, type HealthState } from "./transport/grpc/health.js";
 import { registerReflection } from "./transport/grpc/reflection.js";
@@ -19,11 +21,28 @@ import { registerTokenService } from "./transport/grpc/token-service.js";
 import { fileDescriptorSetBase64 } from "../gen/reflection_set.js";
 
 /** Everything the server needs, built by main.ts (or a test). */
-export interface ServerDeps extends IssueTokenDeps {
+export interface ServerDeps {
+  storage: Storage;
   keys: KeyRing;
+  clock: Clock;
+  issuer: string;
+  secretUse: SecretUseTracker;
   health: HealthState;
   log: Logger;
   maxBodyBytes: number;
+  /** How long verifiers may cache the JWKS (Cache-Control max-age), seconds. */
+  jwksMaxAgeSeconds: number;
+}
+
+/** The dependencies every door shares: the core's, with keys seen as signer and JWKS. */
+function coreDeps(deps: ServerDeps) {
+  return {
+    ...deps,
+    signer: deps.keys,
+    jwks: () => deps.keys.jwks,
+    publicKeys: () => deps.keys.jwks,
+    signingAlgs: () => [...new Set(deps.keys.jwks.keys.map((k) => k.alg))],
+  };
 }
 
 /** A built, not yet listening, Tessera server. */
@@ -41,6 +60,7 @@ const H2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 export const SERVICE_NAMES = [
   "tessera.v1.TokenService",
   "tessera.v1.ClientAdmin",
+  "tessera.v1.KeyAdmin",
   "grpc.health.v1.Health",
   "grpc.reflection.v1.ServerReflection",
   "grpc.reflection.v1alpha.ServerReflection",
@@ -50,10 +70,13 @@ export const SERVICE_NAMES = [
 export function routes(deps: ServerDeps): (router: ConnectRouter) => void {
   const onUnexpected = (err: unknown) => deps.log.error({ err }, "unexpected error in RPC handler");
   const errors = errorMappingInterceptor(deps.issuer, onUnexpected);
-  const adminAuth: AdminAuthDeps = { jwks: () => deps.keys.jwks, issuer: deps.issuer, storage: deps.storage, clock: deps.clock };
+  const core = coreDeps(deps);
+  // Service options replace the router's interceptors, so the error mapping is passed again.
+  const admin = [errors, adminAuthInterceptor(core)];
   return (router) => {
-    registerTokenService(router, deps);
-    registerClientAdmin(router, new ClientAdminCore(deps.storage, deps.clock), adminAuth, deps.clock, [errors]);
+    registerTokenService(router, core);
+    registerClientAdmin(router, new ClientAdminCore(deps.storage, deps.clock), deps.clock, admin);
+    registerKeyAdmin(router, deps.keys, admin);
     registerHealth(router, deps.health);
     registerReflection(router, { services: SERVICE_NAMES, fileDescriptorSetBase64 });
   };
@@ -73,11 +96,7 @@ export function build(deps: ServerDeps): TesseraServer {
     interceptors: [errorMappingInterceptor(deps.issuer, onUnexpected)],
     fallback: (_req, res) => sendJson(res, 404, { error: "not_found", error_description: "No such endpoint" }),
   });
-  const plain = createHttpRoutes({
-    ...deps,
-    jwks: () => deps.keys.jwks,
-    onUnexpected,
-  });
+  const plain = createHttpRoutes({ ...coreDeps(deps), onUnexpected });
   const handler = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => {
     if (!plain(req, res)) rpc(req, res);
   };

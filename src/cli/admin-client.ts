@@ -1,3 +1,4 @@
+import type { DescService } from "@bufbuild/protobuf";
 import { createClient, type Client as RpcClient, type Transport } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { ADMIN_SCOPE } from "../core/admin-auth.js";
@@ -19,10 +20,11 @@ export function grpcTransport(server: string): Transport {
 }
 
 /**
- * A ClientAdmin client authenticated as the admin client in TESSERA_CLIENT_ID /
- * TESSERA_CLIENT_SECRET: it first gets a tessera:admin token through IssueToken.
+ * A client for an admin service (ClientAdmin, KeyAdmin) authenticated as the admin client in
+ * TESSERA_CLIENT_ID / TESSERA_CLIENT_SECRET: it first gets a tessera:admin token through
+ * IssueToken, then sends it as a Bearer token on every call.
  */
-export async function adminClient(server: string, env: NodeJS.ProcessEnv): Promise<RpcClient<typeof ClientAdmin>> {
+export async function authorizedClient<T extends DescService>(service: T, server: string, env: NodeJS.ProcessEnv): Promise<RpcClient<T>> {
   const clientId = env.TESSERA_CLIENT_ID;
   const clientSecret = env.TESSERA_CLIENT_SECRET;
   if (!clientId || !clientSecret) {
@@ -31,10 +33,10 @@ export async function adminClient(server: string, env: NodeJS.ProcessEnv): Promi
   const transport = grpcTransport(server);
   const tokens = createClient(TokenService, transport);
   const { accessToken } = await tokens.issueToken({ clientId, clientSecret, scope: ADMIN_SCOPE });
-  const admin = createClient(ClientAdmin, transport);
+  const client = createClient(service, transport);
   const headers = { authorization: `Bearer ${accessToken}` };
   // Bind the header to every call, so callers cannot forget it.
-  return new Proxy(admin, {
+  return new Proxy(client, {
     get(target, prop, receiver) {
       const fn = Reflect.get(target, prop, receiver) as unknown;
       if (typeof fn !== "function") return fn;
@@ -42,4 +44,9 @@ export async function adminClient(server: string, env: NodeJS.ProcessEnv): Promi
         (fn as (r: unknown, o: unknown) => unknown).call(target, req, { ...opts, headers: { ...opts?.headers, ...headers } });
     },
   });
+}
+
+/** A ClientAdmin client authenticated as the admin client from the environment. */
+export function adminClient(server: string, env: NodeJS.ProcessEnv): Promise<RpcClient<typeof ClientAdmin>> {
+  return authorizedClient(ClientAdmin, server, env);
 }

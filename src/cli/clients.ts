@@ -99,6 +99,10 @@ export async function clientsCommand(args: string[], env: NodeJS.ProcessEnv): Pr
       else process.stdout.write(`Deleted client ${clientId}\n`);
       return;
     }
+    case "revoke-tokens": {
+      const admin = await adminClient(server, env);
+      return print((await admin.revokeClientTokens({ clientId: id() })).client!);
+    }
     case "rotate-secret": {
       const clientId = id();
       const grace = values.grace === undefined ? 0 : seconds(values.grace, "--grace");
@@ -107,7 +111,7 @@ export async function clientsCommand(args: string[], env: NodeJS.ProcessEnv): Pr
       return print(res.client!, res.clientSecret);
     }
     default:
-      throw new UsageError(`Unknown clients command ${JSON.stringify(verb ?? "")}; use create, get, list, update, delete or rotate-secret.`);
+      throw new UsageError(`Unknown clients command ${JSON.stringify(verb ?? "")}; use create, get, list, update, delete, rotate-secret or revoke-tokens.`);
   }
 }
 

@@ -1,8 +1,10 @@
 import { ConnectError } from "@connectrpc/connect";
 import { ConfigError } from "../config.js";
+import { KekError } from "../keys/key-encryption.js";
 import { SchemaTooNewError } from "../storage/sqlite/migrations.js";
 import { bootstrapCommand } from "./bootstrap.js";
 import { clientsCommand } from "./clients.js";
+import { keysCommand } from "./keys.js";
 import { serveCommand } from "./serve.js";
 import { TokenRequestError, tokenCommand } from "./token.js";
 import { HELP, UsageError } from "./usage.js";
@@ -21,6 +23,9 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
       case "clients":
         await clientsCommand(args, env);
         return 0;
+      case "keys":
+        await keysCommand(args, env);
+        return 0;
       case "token":
         await tokenCommand(args, env);
         return 0;
@@ -34,7 +39,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
         throw new UsageError(`Unknown command ${JSON.stringify(command)}; run \`tessera help\`.`);
     }
   } catch (err) {
-    if (err instanceof UsageError || err instanceof ConfigError || isArgError(err)) {
+    if (err instanceof UsageError || err instanceof ConfigError || err instanceof KekError || isArgError(err)) {
       process.stderr.write(`tessera: ${(err as Error).message}\n`);
       return 2;
     }

@@ -15,6 +15,8 @@ export async function serveCommand(args: string[]): Promise<void> {
       alg: { type: "string" },
       "log-level": { type: "string" },
       "max-body-bytes": { type: "string" },
+      "key-rotation-period": { type: "string" },
+      "jwks-max-age": { type: "string" },
     },
     strict: true,
   });
@@ -27,6 +29,8 @@ export async function serveCommand(args: string[]): Promise<void> {
       alg: values.alg,
       logLevel: values["log-level"],
       maxBodyBytes: values["max-body-bytes"],
+      keyRotationPeriod: values["key-rotation-period"],
+      jwksMaxAge: values["jwks-max-age"],
     },
     process.env,
   );

@@ -7,7 +7,8 @@ export class UsageError extends Error {
 export const HELP = `tessera: OAuth 2.0 client credentials server (gRPC, Connect, form POST /oauth/token)
 
 Usage:
-  tessera serve [--port 8080] [--host ADDR] [--db ./data/tessera.db] [--issuer URL] [--alg ES256|EdDSA|RS256|PS256] [--log-level info]
+  tessera serve [--port 8080] [--host ADDR] [--db ./data/tessera.db] [--issuer URL] [--alg ES256|EdDSA|RS256|PS256]
+                [--key-rotation-period 30d] [--jwks-max-age 15m] [--log-level info]
   tessera bootstrap [--db PATH] [--force]
       Create the first admin client (scope tessera:admin) in the local database; prints its
       client_id and client_secret once, as JSON.
@@ -17,11 +18,19 @@ Usage:
   tessera clients update ID [--name N] [--scope "a b"] [--audience URL]... [--ttl S] [--disable|--enable] [--json]
   tessera clients delete ID
   tessera clients rotate-secret ID [--grace SECONDS] [--json]
+  tessera clients revoke-tokens ID [--json]
+  tessera keys list [--json]
+  tessera keys rotate [--force] [--json]
       Talk to --server (default http://localhost:8080) over gRPC as the admin client in
       TESSERA_CLIENT_ID / TESSERA_CLIENT_SECRET.
+  tessera keys rewrap [--db PATH]
+      Re-encrypt the signing keys under TESSERA_NEW_KEK(_FILE), reading them with
+      TESSERA_KEK(_FILE). Stop the servers first; start them with the new KEK.
   tessera token [--scope "a b"] [--audience URL]... [--server URL] [--json]
       Get an access token as CLIENT_ID / CLIENT_SECRET and print it.
 
 Every serve flag can also come from the environment: PORT, TESSERA_HOST, TESSERA_DB,
-TESSERA_ISSUER, TESSERA_ALG, TESSERA_LOG_LEVEL, TESSERA_MAX_BODY_BYTES.
+TESSERA_ISSUER, TESSERA_ALG, TESSERA_KEY_ROTATION_PERIOD, TESSERA_JWKS_MAX_AGE,
+TESSERA_LOG_LEVEL, TESSERA_MAX_BODY_BYTES. The key-encryption key comes only from the
+environment: TESSERA_KEK (hex or base64 of 32 bytes) or TESSERA_KEK_FILE.
 `;

@@ -57,6 +57,7 @@ export class ClientAdminCore {
       disabled: false,
       createTime: now,
       updateTime: now,
+      tokensNotBefore: null,
       secrets: [newSecret(clientSecret, now)],
     };
     try {
@@ -105,7 +106,17 @@ export class ClientAdminCore {
     if (patch.tokenTtlSeconds !== undefined) clean.tokenTtlSeconds = checkTtl(patch.tokenTtlSeconds, "client.token_ttl");
     if (patch.disabled !== undefined) clean.disabled = patch.disabled;
     if (Object.keys(clean).length === 0) throw new AdminError("invalid_argument", "update_mask names no field to change");
-    return this.#found(clientId, await this.storage.updateClient(clientId, clean, this.clock()));
+    const now = this.clock();
+    // Disabling also cuts off the tokens already issued, so they stop being active at once.
+    if (clean.disabled === true) clean.tokensNotBefore = tokenCutoff(now);
+    return this.#found(clientId, await this.storage.updateClient(clientId, clean, now));
+  }
+
+  /** Makes every token issued to the client until now inactive (a per-client not-before time). */
+  async revokeTokens(clientId: string): Promise<ClientRecord> {
+    checkClientId(clientId, "client_id");
+    const now = this.clock();
+    return this.#found(clientId, await this.storage.updateClient(clientId, { tokensNotBefore: tokenCutoff(now) }, now));
   }
 
   /** Deletes a client and its secrets. */
@@ -135,6 +146,15 @@ export class ClientAdminCore {
     if (!c) throw new AdminError("not_found", `client ${JSON.stringify(clientId)} not found`);
     return c;
   }
+}
+
+/**
+ * The cut-off for tokens issued until `now`: the next whole second. Token `iat` has whole
+ * seconds, so every token issued at or before `now` has an earlier `iat`; issuance gives tokens
+ * issued after `now` an `iat` of at least this second (see issue-token.ts).
+ */
+export function tokenCutoff(now: number): number {
+  return (Math.floor(now / 1000) + 1) * 1000;
 }
 
 function newSecret(secret: string, now: number): SecretRecord {

@@ -7,6 +7,7 @@ export type OAuthErrorCode =
   | "unsupported_grant_type"
   | "invalid_scope"
   | "invalid_target"
+  | "insufficient_scope"
   | "server_error";
 
 /** The one error the token core throws; transports map it to HTTP or gRPC in one place each. */
@@ -29,6 +30,7 @@ export type AdminErrorCode =
   | "already_exists"
   | "unauthenticated"
   | "permission_denied"
+  | "failed_precondition"
   | "unavailable";
 
 /** Thrown by the client administration core; message names the offending field. */

@@ -31,7 +31,9 @@ export async function issueToken(deps: IssueTokenDeps, req: TokenRequest): Promi
   const client = await authenticateClient(deps.storage, req.credentials, now, deps.secretUse);
   const scopes = grantScopes(client, req.scope);
   const aud = chooseAudience(client, req.audiences, deps.issuer);
-  const iat = Math.floor(now / 1000);
+  // After a cut-off in this same second, iat must not fall before it (client-admin.ts
+  // tokenCutoff): at most one second ahead of the clock, well within verifiers' skew.
+  const iat = Math.max(Math.floor(now / 1000), (client.tokensNotBefore ?? 0) / 1000);
   const claims: Record<string, unknown> = {
     iss: deps.issuer,
     sub: client.clientId,

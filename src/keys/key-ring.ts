@@ -1,7 +1,9 @@
-import { createPrivateKey, createPublicKey, sign, type KeyObject, type JsonWebKey } from "node:crypto";
+import { createPrivateKey, createPublicKey, sign, type JsonWebKey } from "node:crypto";
 import type { Clock } from "../core/clock.js";
 import type { SigningKeyRecord, Storage } from "../storage/storage.js";
 import { generatePrivateKey, signParams, type SigningAlg } from "./algorithms.js";
+import { isWrapped, unwrapKey, wrapKey, type Kek } from "./key-encryption.js";
+import { planKeys, type KeyPolicy, type RotationRequest } from "./key-lifecycle.js";
 import { jwkThumbprint } from "./thumbprint.js";
 
 /** A public JWK as published in our JWKS. */
@@ -19,65 +21,98 @@ interface ActiveKey {
   signKey: ReturnType<typeof signParams>["key"];
 }
 
-/** How long a retired key stays published: the longest token lifetime plus clock skew. */
-export const RETIRED_KEY_PUBLISH_MS = (24 * 3600 + 300) * 1000;
-
-/** Builds a storable key record for a fresh key of `alg`. */
-export function newSigningKeyRecord(alg: SigningAlg, now: number): SigningKeyRecord {
+/** Builds a storable record for a fresh key of `alg`, wrapped under `kek` when one is given. */
+export function newSigningKeyRecord(
+  alg: SigningAlg,
+  status: "current" | "next",
+  now: number,
+  kek?: Kek,
+): SigningKeyRecord {
   const priv = generatePrivateKey(alg);
   const pub = createPublicKey(priv).export({ format: "jwk" });
   const kid = jwkThumbprint(pub);
+  const privateJwk = JSON.stringify(priv.export({ format: "jwk" }));
   return {
     kid,
     alg,
-    privateJwk: JSON.stringify(priv.export({ format: "jwk" })),
+    privateKey: kek ? wrapKey(privateJwk, kid, kek) : privateJwk,
     publicJwk: JSON.stringify({ ...pub, kid, alg, use: "sig" }),
-    status: "current",
+    status,
     createTime: now,
+    activateTime: status === "current" ? now : null,
     retireTime: null,
   };
+}
+
+/** Options for opening the key ring. */
+export interface KeyRingOptions {
+  policy: KeyPolicy;
+  clock: Clock;
+  /** Key-encryption key; without one, private keys are stored unencrypted. */
+  kek?: Kek | undefined;
 }
 
 /**
  * The signing keys: signs access tokens with the current key and publishes the JWKS. Keys live
  * in storage, so every process on one database signs with the same key and publishes the
- * same set.
+ * same set; `reload` picks up what another process changed.
  */
 export class KeyRing {
   #active!: ActiveKey;
   #jwks: { keys: PublicJwk[] } = { keys: [] };
+  #records: SigningKeyRecord[] = [];
 
   private constructor(
     private readonly storage: Storage,
-    private readonly clock: Clock,
+    private readonly options: KeyRingOptions,
   ) {}
 
-  /** Loads the keys, generating a key for `alg` if there is none or the current one uses another algorithm. */
-  static async open(storage: Storage, alg: SigningAlg, clock: Clock): Promise<KeyRing> {
-    const ring = new KeyRing(storage, clock);
-    const current = (await storage.listSigningKeys()).find((k) => k.status === "current");
-    const fresh = current?.alg === alg ? undefined : newSigningKeyRecord(alg, clock());
-    await storage.ensureCurrentKey(
-      (k) => k.alg === alg,
-      () => fresh ?? newSigningKeyRecord(alg, clock()),
-      clock(),
-    );
-    await ring.reload();
+  /** Loads the keys, creating, rotating or wrapping them as the policy says; refuses a missing or wrong KEK. */
+  static async open(storage: Storage, options: KeyRingOptions): Promise<KeyRing> {
+    const ring = new KeyRing(storage, options);
+    await ring.maintain();
     return ring;
   }
 
-  /** Re-reads keys from storage (another process may have changed them). */
+  /**
+   * Applies the key schedule now (scheduled rotation, next key, removal of expired retired
+   * keys, wrapping plain keys once a KEK is configured), then reloads. Returns whether the
+   * signing key changed.
+   */
+  async maintain(request?: RotationRequest): Promise<boolean> {
+    const { policy, clock, kek } = this.options;
+    const now = clock();
+    const rotated = await this.storage.updateSigningKeys((keys) => {
+      // Fail before changing anything when the keys cannot be read with this KEK.
+      for (const k of keys) if (k.status === "current") unwrapKey(k.privateKey, k.kid, kek);
+      const plan = planKeys(keys, now, policy, (alg, status, t) => newSigningKeyRecord(alg, status, t, kek), request);
+      if (kek) {
+        const removed = new Set(plan.remove);
+        const planned = new Set(plan.upsert.map((k) => k.kid));
+        for (const k of keys) {
+          if (!removed.has(k.kid) && !planned.has(k.kid) && !isWrapped(k.privateKey)) {
+            plan.upsert.push({ ...k, privateKey: wrapKey(k.privateKey, k.kid, kek) });
+          }
+        }
+        for (const k of plan.upsert) if (!isWrapped(k.privateKey)) k.privateKey = wrapKey(k.privateKey, k.kid, kek);
+      }
+      return { ...plan, result: plan.result.rotated };
+    });
+    await this.reload();
+    return rotated;
+  }
+
+  /** Re-reads keys from storage (another process may have rotated them). */
   async reload(): Promise<void> {
     const records = await this.storage.listSigningKeys();
     const current = records.find((k) => k.status === "current");
     if (!current) throw new Error("no current signing key in storage");
-    const now = this.clock();
-    this.#active = activate(current);
-    this.#jwks = {
-      keys: records
-        .filter((k) => k.status === "current" || (k.retireTime ?? 0) + RETIRED_KEY_PUBLISH_MS > now)
-        .map((k) => JSON.parse(k.publicJwk) as PublicJwk),
-    };
+    if (current.kid !== this.#active?.kid) this.#active = this.#activate(current);
+    const now = this.options.clock();
+    this.#records = records.filter(
+      (k) => k.status !== "retired" || (k.retireTime ?? 0) + this.options.policy.retiredPublishMs > now,
+    );
+    this.#jwks = { keys: this.#records.map((k) => JSON.parse(k.publicJwk) as PublicJwk) };
   }
 
   /** The algorithm and key id that new tokens are signed with. */
@@ -85,9 +120,19 @@ export class KeyRing {
     return { kid: this.#active.kid, alg: this.#active.alg };
   }
 
-  /** The published JSON Web Key Set (public members only). */
+  /** The published JSON Web Key Set (public members only), never empty. */
   get jwks(): { keys: PublicJwk[] } {
     return this.#jwks;
+  }
+
+  /** The published keys' records (private parts included: never hand them to a transport). */
+  get records(): readonly SigningKeyRecord[] {
+    return this.#records;
+  }
+
+  /** The policy in force (for metadata and the JWKS cache lifetime). */
+  get policy(): KeyPolicy {
+    return this.options.policy;
   }
 
   /** Signs `claims` as a compact JWS with `typ: at+jwt` (RFC 9068 §2.1). */
@@ -96,17 +141,17 @@ export class KeyRing {
     const input = a.headerB64 + "." + Buffer.from(JSON.stringify(claims)).toString("base64url");
     return input + "." + sign(a.digest, Buffer.from(input), a.signKey).toString("base64url");
   }
-}
 
-function activate(k: SigningKeyRecord): ActiveKey {
-  const alg = k.alg as SigningAlg;
-  const key: KeyObject = createPrivateKey({ key: JSON.parse(k.privateJwk) as JsonWebKey, format: "jwk" });
-  const params = signParams(alg, key);
-  return {
-    kid: k.kid,
-    alg,
-    headerB64: Buffer.from(JSON.stringify({ alg, typ: "at+jwt", kid: k.kid })).toString("base64url"),
-    digest: params.digest,
-    signKey: params.key,
-  };
+  #activate(k: SigningKeyRecord): ActiveKey {
+    const alg = k.alg as SigningAlg;
+    const jwk = JSON.parse(unwrapKey(k.privateKey, k.kid, this.options.kek)) as JsonWebKey;
+    const params = signParams(alg, createPrivateKey({ key: jwk, format: "jwk" }));
+    return {
+      kid: k.kid,
+      alg,
+      headerB64: Buffer.from(JSON.stringify({ alg, typ: "at+jwt", kid: k.kid })).toString("base64url"),
+      digest: params.digest,
+      signKey: params.key,
+    };
+  }
 }

@@ -19,6 +19,11 @@ export interface ClientRecord {
   disabled: boolean;
   createTime: number;
   updateTime: number;
+  /**
+   * Epoch ms, a whole second: tokens issued to this client with `iat` before it are
+   * inactive (client cut-off). Null when never cut off.
+   */
+  tokensNotBefore: number | null;
   /** The client's secrets, newest first, including expired ones not yet pruned. */
   secrets: SecretRecord[];
 }
@@ -30,18 +35,34 @@ export interface ClientPatch {
   audiences?: string[];
   tokenTtlSeconds?: number;
   disabled?: boolean;
+  tokensNotBefore?: number;
 }
 
-/** A signing key as stored. `privateJwk` is the serialized private JWK. */
+/** Where a signing key is in its lifecycle: next -> current -> retired -> removed. */
+export type SigningKeyStatus = "next" | "current" | "retired";
+
+/** A signing key as stored. */
 export interface SigningKeyRecord {
   kid: string;
   alg: string;
-  privateJwk: string;
+  /** The private JWK as JSON, or an encrypted envelope of it (see keys/key-encryption.ts). */
+  privateKey: string;
   publicJwk: string;
-  status: "current" | "retired";
+  status: SigningKeyStatus;
   createTime: number;
-  /** When the key stopped signing; null while current. */
+  /** When the key started signing; null while next. */
+  activateTime: number | null;
+  /** When the key stopped signing; null unless retired. */
   retireTime: number | null;
+}
+
+/** Changes to the signing keys, applied in one transaction. */
+export interface SigningKeyPlan<T> {
+  /** Records to insert or replace, by kid. */
+  upsert: SigningKeyRecord[];
+  /** Kids to delete. */
+  remove: string[];
+  result: T;
 }
 
 /** Thrown by `createClient` when the id is taken. */
@@ -78,15 +99,18 @@ export interface Storage {
 
   listSigningKeys(): Promise<SigningKeyRecord[]>;
   /**
-   * Atomically returns the current signing key when `keep(current)` approves it; otherwise
-   * retires it (at `now`) and installs `candidate()` as current. Two processes racing here end
-   * up with the same key.
+   * Reads all signing keys and applies the plan `decide` makes from them, atomically: two
+   * processes deciding at once see each other's result, never a half-applied one. `decide`
+   * is synchronous and may throw to abort.
    */
-  ensureCurrentKey(
-    keep: (current: SigningKeyRecord) => boolean,
-    candidate: () => SigningKeyRecord,
-    now: number,
-  ): Promise<SigningKeyRecord>;
+  updateSigningKeys<T>(decide: (keys: SigningKeyRecord[]) => SigningKeyPlan<T>): Promise<T>;
+
+  /** Adds a token to the deny-list until `expireTime` (its own exp); idempotent. */
+  revokeToken(jti: string, clientId: string, expireTime: number): Promise<void>;
+  /** Whether `jti` is on the deny-list. */
+  isTokenRevoked(jti: string): Promise<boolean>;
+  /** Drops deny-list entries that expired before `before`; returns how many. */
+  pruneRevokedTokens(before: number): Promise<number>;
 
   getMeta(key: string): Promise<string | undefined>;
   /** Sets `key` only when unset (or always, with `overwrite`); returns whether it wrote. */

@@ -24,12 +24,14 @@ export interface TestServer {
 }
 
 /** Starts the real server (same start() as `tessera serve`) on port 0. */
-export async function startTestServer(opts: { alg?: string; clock?: Clock; dbPath?: string } = {}): Promise<TestServer> {
+export async function startTestServer(
+  opts: { alg?: string; clock?: Clock; dbPath?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), "tessera-test-"));
   const dbPath = opts.dbPath ?? join(dir, "tessera.db");
   // The issuer is fixed before the port is known; tests read it from here.
   const issuer = "http://tessera.test";
-  const config = loadConfig({ port: "0", host: "127.0.0.1", db: dbPath, issuer, alg: opts.alg ?? "ES256" }, {});
+  const config = loadConfig({ port: "0", host: "127.0.0.1", db: dbPath, issuer, alg: opts.alg ?? "ES256" }, opts.env ?? {});
   const clock = opts.clock ?? systemClock;
   const running = await start(config, pino({ level: "silent" }), clock);
   const core = new ClientAdminCore(running.storage, clock);

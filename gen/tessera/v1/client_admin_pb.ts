@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tessera/v1/client_admin.proto.
  */
 export const file_tessera_v1_client_admin: GenFile = /*@__PURE__*/
-  fileDesc("Ch10ZXNzZXJhL3YxL2NsaWVudF9hZG1pbi5wcm90bxIKdGVzc2VyYS52MSKZAgoGQ2xpZW50EhEKCWNsaWVudF9pZBgBIAEoCRIMCgRuYW1lGAIgASgJEg4KBnNjb3BlcxgDIAMoCRIRCglhdWRpZW5jZXMYBCADKAkSLAoJdG9rZW5fdHRsGAUgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhAKCGRpc2FibGVkGAYgASgIEi8KC2NyZWF0ZV90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt1cGRhdGVfdGltZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKQoHc2VjcmV0cxgJIAMoCzIYLnRlc3NlcmEudjEuQ2xpZW50U2VjcmV0IrcBCgxDbGllbnRTZWNyZXQSEQoJc2VjcmV0X2lkGAEgASgJEi8KC2NyZWF0ZV90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtleHBpcmVfdGltZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMgoObGFzdF91c2VkX3RpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIocBChNDcmVhdGVDbGllbnRSZXF1ZXN0EhEKCWNsaWVudF9pZBgBIAEoCRIMCgRuYW1lGAIgASgJEg4KBnNjb3BlcxgDIAMoCRIRCglhdWRpZW5jZXMYBCADKAkSLAoJdG9rZW5fdHRsGAUgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uIlEKFENyZWF0ZUNsaWVudFJlc3BvbnNlEiIKBmNsaWVudBgBIAEoCzISLnRlc3NlcmEudjEuQ2xpZW50EhUKDWNsaWVudF9zZWNyZXQYAiABKAkiJQoQR2V0Q2xpZW50UmVxdWVzdBIRCgljbGllbnRfaWQYASABKAkiNwoRR2V0Q2xpZW50UmVzcG9uc2USIgoGY2xpZW50GAEgASgLMhIudGVzc2VyYS52MS5DbGllbnQiOwoSTGlzdENsaWVudHNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJIlMKE0xpc3RDbGllbnRzUmVzcG9uc2USIwoHY2xpZW50cxgBIAMoCzISLnRlc3NlcmEudjEuQ2xpZW50EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJqChNVcGRhdGVDbGllbnRSZXF1ZXN0EiIKBmNsaWVudBgBIAEoCzISLnRlc3NlcmEudjEuQ2xpZW50Ei8KC3VwZGF0ZV9tYXNrGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLkZpZWxkTWFzayI6ChRVcGRhdGVDbGllbnRSZXNwb25zZRIiCgZjbGllbnQYASABKAsyEi50ZXNzZXJhLnYxLkNsaWVudCIoChNEZWxldGVDbGllbnRSZXF1ZXN0EhEKCWNsaWVudF9pZBgBIAEoCSIWChREZWxldGVDbGllbnRSZXNwb25zZSJfChlSb3RhdGVDbGllbnRTZWNyZXRSZXF1ZXN0EhEKCWNsaWVudF9pZBgBIAEoCRIvCgxncmFjZV9wZXJpb2QYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24iVwoaUm90YXRlQ2xpZW50U2VjcmV0UmVzcG9uc2USIgoGY2xpZW50GAEgASgLMhIudGVzc2VyYS52MS5DbGllbnQSFQoNY2xpZW50X3NlY3JldBgCIAEoCTKFBAoLQ2xpZW50QWRtaW4SUQoMQ3JlYXRlQ2xpZW50Eh8udGVzc2VyYS52MS5DcmVhdGVDbGllbnRSZXF1ZXN0GiAudGVzc2VyYS52MS5DcmVhdGVDbGllbnRSZXNwb25zZRJICglHZXRDbGllbnQSHC50ZXNzZXJhLnYxLkdldENsaWVudFJlcXVlc3QaHS50ZXNzZXJhLnYxLkdldENsaWVudFJlc3BvbnNlEk4KC0xpc3RDbGllbnRzEh4udGVzc2VyYS52MS5MaXN0Q2xpZW50c1JlcXVlc3QaHy50ZXNzZXJhLnYxLkxpc3RDbGllbnRzUmVzcG9uc2USUQoMVXBkYXRlQ2xpZW50Eh8udGVzc2VyYS52MS5VcGRhdGVDbGllbnRSZXF1ZXN0GiAudGVzc2VyYS52MS5VcGRhdGVDbGllbnRSZXNwb25zZRJRCgxEZWxldGVDbGllbnQSHy50ZXNzZXJhLnYxLkRlbGV0ZUNsaWVudFJlcXVlc3QaIC50ZXNzZXJhLnYxLkRlbGV0ZUNsaWVudFJlc3BvbnNlEmMKElJvdGF0ZUNsaWVudFNlY3JldBIlLnRlc3NlcmEudjEuUm90YXRlQ2xpZW50U2VjcmV0UmVxdWVzdBomLnRlc3NlcmEudjEuUm90YXRlQ2xpZW50U2VjcmV0UmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_duration, file_google_protobuf_field_mask, file_google_protobuf_timestamp]);
+  fileDesc("Ch10ZXNzZXJhL3YxL2NsaWVudF9hZG1pbi5wcm90bxIKdGVzc2VyYS52MSLQAgoGQ2xpZW50EhEKCWNsaWVudF9pZBgBIAEoCRIMCgRuYW1lGAIgASgJEg4KBnNjb3BlcxgDIAMoCRIRCglhdWRpZW5jZXMYBCADKAkSLAoJdG9rZW5fdHRsGAUgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhAKCGRpc2FibGVkGAYgASgIEi8KC2NyZWF0ZV90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt1cGRhdGVfdGltZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKQoHc2VjcmV0cxgJIAMoCzIYLnRlc3NlcmEudjEuQ2xpZW50U2VjcmV0EjUKEXRva2Vuc19ub3RfYmVmb3JlGAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCK3AQoMQ2xpZW50U2VjcmV0EhEKCXNlY3JldF9pZBgBIAEoCRIvCgtjcmVhdGVfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLZXhwaXJlX3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjIKDmxhc3RfdXNlZF90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKHAQoTQ3JlYXRlQ2xpZW50UmVxdWVzdBIRCgljbGllbnRfaWQYASABKAkSDAoEbmFtZRgCIAEoCRIOCgZzY29wZXMYAyADKAkSEQoJYXVkaWVuY2VzGAQgAygJEiwKCXRva2VuX3R0bBgFIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiJRChRDcmVhdGVDbGllbnRSZXNwb25zZRIiCgZjbGllbnQYASABKAsyEi50ZXNzZXJhLnYxLkNsaWVudBIVCg1jbGllbnRfc2VjcmV0GAIgASgJIiUKEEdldENsaWVudFJlcXVlc3QSEQoJY2xpZW50X2lkGAEgASgJIjcKEUdldENsaWVudFJlc3BvbnNlEiIKBmNsaWVudBgBIAEoCzISLnRlc3NlcmEudjEuQ2xpZW50IjsKEkxpc3RDbGllbnRzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCSJTChNMaXN0Q2xpZW50c1Jlc3BvbnNlEiMKB2NsaWVudHMYASADKAsyEi50ZXNzZXJhLnYxLkNsaWVudBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiagoTVXBkYXRlQ2xpZW50UmVxdWVzdBIiCgZjbGllbnQYASABKAsyEi50ZXNzZXJhLnYxLkNsaWVudBIvCgt1cGRhdGVfbWFzaxgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5GaWVsZE1hc2siOgoUVXBkYXRlQ2xpZW50UmVzcG9uc2USIgoGY2xpZW50GAEgASgLMhIudGVzc2VyYS52MS5DbGllbnQiKAoTRGVsZXRlQ2xpZW50UmVxdWVzdBIRCgljbGllbnRfaWQYASABKAkiFgoURGVsZXRlQ2xpZW50UmVzcG9uc2UiXwoZUm90YXRlQ2xpZW50U2VjcmV0UmVxdWVzdBIRCgljbGllbnRfaWQYASABKAkSLwoMZ3JhY2VfcGVyaW9kGAIgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uIlcKGlJvdGF0ZUNsaWVudFNlY3JldFJlc3BvbnNlEiIKBmNsaWVudBgBIAEoCzISLnRlc3NlcmEudjEuQ2xpZW50EhUKDWNsaWVudF9zZWNyZXQYAiABKAkiLgoZUmV2b2tlQ2xpZW50VG9rZW5zUmVxdWVzdBIRCgljbGllbnRfaWQYASABKAkiQAoaUmV2b2tlQ2xpZW50VG9rZW5zUmVzcG9uc2USIgoGY2xpZW50GAEgASgLMhIudGVzc2VyYS52MS5DbGllbnQy6gQKC0NsaWVudEFkbWluElEKDENyZWF0ZUNsaWVudBIfLnRlc3NlcmEudjEuQ3JlYXRlQ2xpZW50UmVxdWVzdBogLnRlc3NlcmEudjEuQ3JlYXRlQ2xpZW50UmVzcG9uc2USSAoJR2V0Q2xpZW50EhwudGVzc2VyYS52MS5HZXRDbGllbnRSZXF1ZXN0Gh0udGVzc2VyYS52MS5HZXRDbGllbnRSZXNwb25zZRJOCgtMaXN0Q2xpZW50cxIeLnRlc3NlcmEudjEuTGlzdENsaWVudHNSZXF1ZXN0Gh8udGVzc2VyYS52MS5MaXN0Q2xpZW50c1Jlc3BvbnNlElEKDFVwZGF0ZUNsaWVudBIfLnRlc3NlcmEudjEuVXBkYXRlQ2xpZW50UmVxdWVzdBogLnRlc3NlcmEudjEuVXBkYXRlQ2xpZW50UmVzcG9uc2USUQoMRGVsZXRlQ2xpZW50Eh8udGVzc2VyYS52MS5EZWxldGVDbGllbnRSZXF1ZXN0GiAudGVzc2VyYS52MS5EZWxldGVDbGllbnRSZXNwb25zZRJjChJSb3RhdGVDbGllbnRTZWNyZXQSJS50ZXNzZXJhLnYxLlJvdGF0ZUNsaWVudFNlY3JldFJlcXVlc3QaJi50ZXNzZXJhLnYxLlJvdGF0ZUNsaWVudFNlY3JldFJlc3BvbnNlEmMKElJldm9rZUNsaWVudFRva2VucxIlLnRlc3NlcmEudjEuUmV2b2tlQ2xpZW50VG9rZW5zUmVxdWVzdBomLnRlc3NlcmEudjEuUmV2b2tlQ2xpZW50VG9rZW5zUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_duration, file_google_protobuf_field_mask, file_google_protobuf_timestamp]);
 
 /**
  * Client is an OAuth client registered for the client credentials grant. It
@@ -88,6 +88,14 @@ export type Client = Message<"tessera.v1.Client"> & {
    * @generated from field: repeated tessera.v1.ClientSecret secrets = 9;
    */
   secrets: ClientSecret[];
+
+  /**
+   * Tokens issued to this client before this time are inactive (set by
+   * RevokeClientTokens and by disabling the client); unset if never cut off.
+   *
+   * @generated from field: google.protobuf.Timestamp tokens_not_before = 10;
+   */
+  tokensNotBefore?: Timestamp | undefined;
 };
 
 /**
@@ -462,6 +470,48 @@ export const RotateClientSecretResponseSchema: GenMessage<RotateClientSecretResp
   messageDesc(file_tessera_v1_client_admin, 13);
 
 /**
+ * RevokeClientTokensRequest names the client whose tokens to cut off.
+ *
+ * @generated from message tessera.v1.RevokeClientTokensRequest
+ */
+export type RevokeClientTokensRequest = Message<"tessera.v1.RevokeClientTokensRequest"> & {
+  /**
+   * The client id.
+   *
+   * @generated from field: string client_id = 1;
+   */
+  clientId: string;
+};
+
+/**
+ * Describes the message tessera.v1.RevokeClientTokensRequest.
+ * Use `create(RevokeClientTokensRequestSchema)` to create a new message.
+ */
+export const RevokeClientTokensRequestSchema: GenMessage<RevokeClientTokensRequest> = /*@__PURE__*/
+  messageDesc(file_tessera_v1_client_admin, 14);
+
+/**
+ * RevokeClientTokensResponse carries the client with its new cut-off time.
+ *
+ * @generated from message tessera.v1.RevokeClientTokensResponse
+ */
+export type RevokeClientTokensResponse = Message<"tessera.v1.RevokeClientTokensResponse"> & {
+  /**
+   * The client; `tokens_not_before` is the cut-off.
+   *
+   * @generated from field: tessera.v1.Client client = 1;
+   */
+  client?: Client | undefined;
+};
+
+/**
+ * Describes the message tessera.v1.RevokeClientTokensResponse.
+ * Use `create(RevokeClientTokensResponseSchema)` to create a new message.
+ */
+export const RevokeClientTokensResponseSchema: GenMessage<RevokeClientTokensResponse> = /*@__PURE__*/
+  messageDesc(file_tessera_v1_client_admin, 15);
+
+/**
  * ClientAdmin manages the OAuth clients that may obtain tokens. Every call
  * requires `authorization: Bearer <access token>` issued by this server whose
  * scope includes `tessera:admin`: a missing or invalid token is
@@ -534,6 +584,18 @@ export const ClientAdmin: GenService<{
     methodKind: "unary";
     input: typeof RotateClientSecretRequestSchema;
     output: typeof RotateClientSecretResponseSchema;
+  },
+  /**
+   * RevokeClientTokens makes every token issued to the client until now
+   * inactive at introspection (a per-client not-before time, not a row per
+   * token). Disabling a client does the same. New tokens work as usual.
+   *
+   * @generated from rpc tessera.v1.ClientAdmin.RevokeClientTokens
+   */
+  revokeClientTokens: {
+    methodKind: "unary";
+    input: typeof RevokeClientTokensRequestSchema;
+    output: typeof RevokeClientTokensResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_tessera_v1_client_admin, 0);

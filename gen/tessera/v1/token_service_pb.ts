@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tessera/v1/token_service.proto.
  */
 export const file_tessera_v1_token_service: GenFile = /*@__PURE__*/
-  fileDesc("Ch50ZXNzZXJhL3YxL3Rva2VuX3NlcnZpY2UucHJvdG8SCnRlc3NlcmEudjEiXgoRSXNzdWVUb2tlblJlcXVlc3QSEQoJY2xpZW50X2lkGAEgASgJEhUKDWNsaWVudF9zZWNyZXQYAiABKAkSDQoFc2NvcGUYAyABKAkSEAoIYXVkaWVuY2UYBCADKAkiYQoSSXNzdWVUb2tlblJlc3BvbnNlEhQKDGFjY2Vzc190b2tlbhgBIAEoCRISCgp0b2tlbl90eXBlGAIgASgJEhIKCmV4cGlyZXNfaW4YAyABKAUSDQoFc2NvcGUYBCABKAkyWwoMVG9rZW5TZXJ2aWNlEksKCklzc3VlVG9rZW4SHS50ZXNzZXJhLnYxLklzc3VlVG9rZW5SZXF1ZXN0Gh4udGVzc2VyYS52MS5Jc3N1ZVRva2VuUmVzcG9uc2ViBnByb3RvMw");
+  fileDesc("Ch50ZXNzZXJhL3YxL3Rva2VuX3NlcnZpY2UucHJvdG8SCnRlc3NlcmEudjEiXgoRSXNzdWVUb2tlblJlcXVlc3QSEQoJY2xpZW50X2lkGAEgASgJEhUKDWNsaWVudF9zZWNyZXQYAiABKAkSDQoFc2NvcGUYAyABKAkSEAoIYXVkaWVuY2UYBCADKAkiYQoSSXNzdWVUb2tlblJlc3BvbnNlEhQKDGFjY2Vzc190b2tlbhgBIAEoCRISCgp0b2tlbl90eXBlGAIgASgJEhIKCmV4cGlyZXNfaW4YAyABKAUSDQoFc2NvcGUYBCABKAkiZgoSUmV2b2tlVG9rZW5SZXF1ZXN0EhEKCWNsaWVudF9pZBgBIAEoCRIVCg1jbGllbnRfc2VjcmV0GAIgASgJEg0KBXRva2VuGAMgASgJEhcKD3Rva2VuX3R5cGVfaGludBgEIAEoCSIVChNSZXZva2VUb2tlblJlc3BvbnNlImoKFkludHJvc3BlY3RUb2tlblJlcXVlc3QSEQoJY2xpZW50X2lkGAEgASgJEhUKDWNsaWVudF9zZWNyZXQYAiABKAkSDQoFdG9rZW4YAyABKAkSFwoPdG9rZW5fdHlwZV9oaW50GAQgASgJIq0BChdJbnRyb3NwZWN0VG9rZW5SZXNwb25zZRIOCgZhY3RpdmUYASABKAgSDQoFc2NvcGUYAiABKAkSEQoJY2xpZW50X2lkGAMgASgJEgsKA3N1YhgEIAEoCRILCgNhdWQYBSADKAkSCwoDaXNzGAYgASgJEgsKA2V4cBgHIAEoAxILCgNpYXQYCCABKAMSCwoDanRpGAkgASgJEhIKCnRva2VuX3R5cGUYCiABKAkiEAoOR2V0Sndrc1JlcXVlc3QiUAoPR2V0Sndrc1Jlc3BvbnNlEiQKBGtleXMYASADKAsyFi50ZXNzZXJhLnYxLkpzb25XZWJLZXkSFwoPbWF4X2FnZV9zZWNvbmRzGAIgASgFInkKCkpzb25XZWJLZXkSCwoDa3R5GAEgASgJEgsKA2tpZBgCIAEoCRILCgNhbGcYAyABKAkSCwoDdXNlGAQgASgJEgsKA2NydhgFIAEoCRIJCgF4GAYgASgJEgkKAXkYByABKAkSCQoBbhgIIAEoCRIJCgFlGAkgASgJMssCCgxUb2tlblNlcnZpY2USSwoKSXNzdWVUb2tlbhIdLnRlc3NlcmEudjEuSXNzdWVUb2tlblJlcXVlc3QaHi50ZXNzZXJhLnYxLklzc3VlVG9rZW5SZXNwb25zZRJOCgtSZXZva2VUb2tlbhIeLnRlc3NlcmEudjEuUmV2b2tlVG9rZW5SZXF1ZXN0Gh8udGVzc2VyYS52MS5SZXZva2VUb2tlblJlc3BvbnNlEloKD0ludHJvc3BlY3RUb2tlbhIiLnRlc3NlcmEudjEuSW50cm9zcGVjdFRva2VuUmVxdWVzdBojLnRlc3NlcmEudjEuSW50cm9zcGVjdFRva2VuUmVzcG9uc2USQgoHR2V0SndrcxIaLnRlc3NlcmEudjEuR2V0Sndrc1JlcXVlc3QaGy50ZXNzZXJhLnYxLkdldEp3a3NSZXNwb25zZWIGcHJvdG8z");
 
 /**
  * IssueTokenRequest mirrors the fields of an OAuth token request.
@@ -103,6 +103,315 @@ export const IssueTokenResponseSchema: GenMessage<IssueTokenResponse> = /*@__PUR
   messageDesc(file_tessera_v1_token_service, 1);
 
 /**
+ * RevokeTokenRequest mirrors the RFC 7009 revocation request.
+ *
+ * @generated from message tessera.v1.RevokeTokenRequest
+ */
+export type RevokeTokenRequest = Message<"tessera.v1.RevokeTokenRequest"> & {
+  /**
+   * The calling client's id, unless Basic credentials are in the metadata.
+   *
+   * @generated from field: string client_id = 1;
+   */
+  clientId: string;
+
+  /**
+   * The calling client's secret, unless Basic credentials are in the metadata.
+   *
+   * @generated from field: string client_secret = 2;
+   */
+  clientSecret: string;
+
+  /**
+   * The access token to revoke.
+   *
+   * @generated from field: string token = 3;
+   */
+  token: string;
+
+  /**
+   * Optional hint about the token's type, e.g. "access_token". Tessera only
+   * issues access tokens, so the hint changes nothing.
+   *
+   * @generated from field: string token_type_hint = 4;
+   */
+  tokenTypeHint: string;
+};
+
+/**
+ * Describes the message tessera.v1.RevokeTokenRequest.
+ * Use `create(RevokeTokenRequestSchema)` to create a new message.
+ */
+export const RevokeTokenRequestSchema: GenMessage<RevokeTokenRequest> = /*@__PURE__*/
+  messageDesc(file_tessera_v1_token_service, 2);
+
+/**
+ * RevokeTokenResponse is empty: the token is no longer active.
+ *
+ * @generated from message tessera.v1.RevokeTokenResponse
+ */
+export type RevokeTokenResponse = Message<"tessera.v1.RevokeTokenResponse"> & {
+};
+
+/**
+ * Describes the message tessera.v1.RevokeTokenResponse.
+ * Use `create(RevokeTokenResponseSchema)` to create a new message.
+ */
+export const RevokeTokenResponseSchema: GenMessage<RevokeTokenResponse> = /*@__PURE__*/
+  messageDesc(file_tessera_v1_token_service, 3);
+
+/**
+ * IntrospectTokenRequest mirrors the RFC 7662 introspection request.
+ *
+ * @generated from message tessera.v1.IntrospectTokenRequest
+ */
+export type IntrospectTokenRequest = Message<"tessera.v1.IntrospectTokenRequest"> & {
+  /**
+   * The calling client's id, unless Basic credentials are in the metadata.
+   *
+   * @generated from field: string client_id = 1;
+   */
+  clientId: string;
+
+  /**
+   * The calling client's secret, unless Basic credentials are in the metadata.
+   *
+   * @generated from field: string client_secret = 2;
+   */
+  clientSecret: string;
+
+  /**
+   * The token to inspect.
+   *
+   * @generated from field: string token = 3;
+   */
+  token: string;
+
+  /**
+   * Optional hint about the token's type; ignored (only access tokens exist).
+   *
+   * @generated from field: string token_type_hint = 4;
+   */
+  tokenTypeHint: string;
+};
+
+/**
+ * Describes the message tessera.v1.IntrospectTokenRequest.
+ * Use `create(IntrospectTokenRequestSchema)` to create a new message.
+ */
+export const IntrospectTokenRequestSchema: GenMessage<IntrospectTokenRequest> = /*@__PURE__*/
+  messageDesc(file_tessera_v1_token_service, 4);
+
+/**
+ * IntrospectTokenResponse is the RFC 7662 §2.2 answer. When `active` is
+ * false, every other field is empty.
+ *
+ * @generated from message tessera.v1.IntrospectTokenResponse
+ */
+export type IntrospectTokenResponse = Message<"tessera.v1.IntrospectTokenResponse"> & {
+  /**
+   * Whether the token is active: signed by us, unexpired, not revoked, and its
+   * client neither disabled, deleted nor cut off since it was issued.
+   *
+   * @generated from field: bool active = 1;
+   */
+  active: boolean;
+
+  /**
+   * The token's scopes, space-separated.
+   *
+   * @generated from field: string scope = 2;
+   */
+  scope: string;
+
+  /**
+   * The client the token was issued to.
+   *
+   * @generated from field: string client_id = 3;
+   */
+  clientId: string;
+
+  /**
+   * The token's subject (the client id for client credentials).
+   *
+   * @generated from field: string sub = 4;
+   */
+  sub: string;
+
+  /**
+   * The token's audiences.
+   *
+   * @generated from field: repeated string aud = 5;
+   */
+  aud: string[];
+
+  /**
+   * The token's issuer.
+   *
+   * @generated from field: string iss = 6;
+   */
+  iss: string;
+
+  /**
+   * Expiry, seconds since the Unix epoch.
+   *
+   * @generated from field: int64 exp = 7;
+   */
+  exp: bigint;
+
+  /**
+   * Issue time, seconds since the Unix epoch.
+   *
+   * @generated from field: int64 iat = 8;
+   */
+  iat: bigint;
+
+  /**
+   * The token's unique identifier.
+   *
+   * @generated from field: string jti = 9;
+   */
+  jti: string;
+
+  /**
+   * Always "Bearer" for an active token.
+   *
+   * @generated from field: string token_type = 10;
+   */
+  tokenType: string;
+};
+
+/**
+ * Describes the message tessera.v1.IntrospectTokenResponse.
+ * Use `create(IntrospectTokenResponseSchema)` to create a new message.
+ */
+export const IntrospectTokenResponseSchema: GenMessage<IntrospectTokenResponse> = /*@__PURE__*/
+  messageDesc(file_tessera_v1_token_service, 5);
+
+/**
+ * GetJwksRequest has no fields.
+ *
+ * @generated from message tessera.v1.GetJwksRequest
+ */
+export type GetJwksRequest = Message<"tessera.v1.GetJwksRequest"> & {
+};
+
+/**
+ * Describes the message tessera.v1.GetJwksRequest.
+ * Use `create(GetJwksRequestSchema)` to create a new message.
+ */
+export const GetJwksRequestSchema: GenMessage<GetJwksRequest> = /*@__PURE__*/
+  messageDesc(file_tessera_v1_token_service, 6);
+
+/**
+ * GetJwksResponse is the JSON Web Key Set (RFC 7517) with public members only.
+ *
+ * @generated from message tessera.v1.GetJwksResponse
+ */
+export type GetJwksResponse = Message<"tessera.v1.GetJwksResponse"> & {
+  /**
+   * The published keys: the one signing now, the next one, and retired ones
+   * whose tokens may still be alive.
+   *
+   * @generated from field: repeated tessera.v1.JsonWebKey keys = 1;
+   */
+  keys: JsonWebKey[];
+
+  /**
+   * How long a verifier may cache this set; the next key is published at
+   * least this long before it signs.
+   *
+   * @generated from field: int32 max_age_seconds = 2;
+   */
+  maxAgeSeconds: number;
+};
+
+/**
+ * Describes the message tessera.v1.GetJwksResponse.
+ * Use `create(GetJwksResponseSchema)` to create a new message.
+ */
+export const GetJwksResponseSchema: GenMessage<GetJwksResponse> = /*@__PURE__*/
+  messageDesc(file_tessera_v1_token_service, 7);
+
+/**
+ * JsonWebKey is one public key (RFC 7517 §4, RFC 7518 §6); members that do
+ * not apply to the key type are empty.
+ *
+ * @generated from message tessera.v1.JsonWebKey
+ */
+export type JsonWebKey = Message<"tessera.v1.JsonWebKey"> & {
+  /**
+   * Key type: "EC", "OKP" or "RSA".
+   *
+   * @generated from field: string kty = 1;
+   */
+  kty: string;
+
+  /**
+   * Key id: the RFC 7638 thumbprint, the `kid` in token headers.
+   *
+   * @generated from field: string kid = 2;
+   */
+  kid: string;
+
+  /**
+   * The algorithm the key signs with, e.g. "ES256".
+   *
+   * @generated from field: string alg = 3;
+   */
+  alg: string;
+
+  /**
+   * Always "sig".
+   *
+   * @generated from field: string use = 4;
+   */
+  use: string;
+
+  /**
+   * Curve for EC and OKP keys, e.g. "P-256", "Ed25519".
+   *
+   * @generated from field: string crv = 5;
+   */
+  crv: string;
+
+  /**
+   * EC/OKP public x coordinate, base64url.
+   *
+   * @generated from field: string x = 6;
+   */
+  x: string;
+
+  /**
+   * EC public y coordinate, base64url.
+   *
+   * @generated from field: string y = 7;
+   */
+  y: string;
+
+  /**
+   * RSA modulus, base64url.
+   *
+   * @generated from field: string n = 8;
+   */
+  n: string;
+
+  /**
+   * RSA public exponent, base64url.
+   *
+   * @generated from field: string e = 9;
+   */
+  e: string;
+};
+
+/**
+ * Describes the message tessera.v1.JsonWebKey.
+ * Use `create(JsonWebKeySchema)` to create a new message.
+ */
+export const JsonWebKeySchema: GenMessage<JsonWebKey> = /*@__PURE__*/
+  messageDesc(file_tessera_v1_token_service, 8);
+
+/**
  * TokenService issues OAuth 2.0 access tokens with the client credentials
  * grant (RFC 6749 §4.4). It makes exactly the same decisions as the
  * form-encoded `POST /oauth/token` endpoint on the same port: both call one
@@ -126,6 +435,46 @@ export const TokenService: GenService<{
     methodKind: "unary";
     input: typeof IssueTokenRequestSchema;
     output: typeof IssueTokenResponseSchema;
+  },
+  /**
+   * RevokeToken revokes an access token issued to the calling client (RFC 7009),
+   * the same as `POST /oauth/revoke`. A token that is unknown, malformed or
+   * already expired is answered with success: there is nothing to revoke. A
+   * token issued to another client is refused with PERMISSION_DENIED
+   * (unauthorized_client) and stays active. Client authentication as for
+   * IssueToken.
+   *
+   * @generated from rpc tessera.v1.TokenService.RevokeToken
+   */
+  revokeToken: {
+    methodKind: "unary";
+    input: typeof RevokeTokenRequestSchema;
+    output: typeof RevokeTokenResponseSchema;
+  },
+  /**
+   * IntrospectToken tells whether a token is active and returns its claims
+   * (RFC 7662), the same as `POST /oauth/introspect`. The caller authenticates
+   * as a client holding the scope `tessera:introspect`: otherwise
+   * UNAUTHENTICATED, or PERMISSION_DENIED for a known client without that
+   * scope. Any token that is not active gives exactly `active: false`.
+   *
+   * @generated from rpc tessera.v1.TokenService.IntrospectToken
+   */
+  introspectToken: {
+    methodKind: "unary";
+    input: typeof IntrospectTokenRequestSchema;
+    output: typeof IntrospectTokenResponseSchema;
+  },
+  /**
+   * GetJwks returns the public signing keys, as `GET /.well-known/jwks.json`
+   * does, for resource servers that only speak gRPC. No authentication.
+   *
+   * @generated from rpc tessera.v1.TokenService.GetJwks
+   */
+  getJwks: {
+    methodKind: "unary";
+    input: typeof GetJwksRequestSchema;
+    output: typeof GetJwksResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_tessera_v1_token_service, 0);

@@ -3,6 +3,7 @@ import {
   type ClientPatch,
   type ClientRecord,
   type SecretRecord,
+  type SigningKeyPlan,
   type SigningKeyRecord,
   type Storage,
 } from "../storage.js";
@@ -12,6 +13,7 @@ export class MemoryStorage implements Storage {
   readonly #clients = new Map<string, ClientRecord>();
   readonly #keys: SigningKeyRecord[] = [];
   readonly #meta = new Map<string, string>();
+  readonly #revoked = new Map<string, number>();
 
   async getClient(clientId: string): Promise<ClientRecord | undefined> {
     const c = this.#clients.get(clientId);
@@ -80,20 +82,34 @@ export class MemoryStorage implements Storage {
     );
   }
 
-  async ensureCurrentKey(
-    keep: (current: SigningKeyRecord) => boolean,
-    candidate: () => SigningKeyRecord,
-    now: number,
-  ): Promise<SigningKeyRecord> {
-    const cur = this.#keys.find((k) => k.status === "current");
-    if (cur && keep(structuredClone(cur))) return structuredClone(cur);
-    if (cur) {
-      cur.status = "retired";
-      cur.retireTime = now;
+  async updateSigningKeys<T>(decide: (keys: SigningKeyRecord[]) => SigningKeyPlan<T>): Promise<T> {
+    const plan = decide(await this.listSigningKeys());
+    const next = this.#keys.filter((k) => !plan.remove.includes(k.kid) && !plan.upsert.some((u) => u.kid === k.kid));
+    next.push(...structuredClone(plan.upsert));
+    for (const status of ["current", "next"] as const) {
+      if (next.filter((k) => k.status === status).length > 1) throw new Error(`more than one ${status} signing key`);
     }
-    const k: SigningKeyRecord = { ...candidate(), status: "current", retireTime: null };
-    this.#keys.push(k);
-    return structuredClone(k);
+    this.#keys.splice(0, this.#keys.length, ...next);
+    return plan.result;
+  }
+
+  async revokeToken(jti: string, _clientId: string, expireTime: number): Promise<void> {
+    if (!this.#revoked.has(jti)) this.#revoked.set(jti, expireTime);
+  }
+
+  async isTokenRevoked(jti: string): Promise<boolean> {
+    return this.#revoked.has(jti);
+  }
+
+  async pruneRevokedTokens(before: number): Promise<number> {
+    let n = 0;
+    for (const [jti, exp] of this.#revoked) {
+      if (exp < before) {
+        this.#revoked.delete(jti);
+        n++;
+      }
+    }
+    return n;
   }
 
   async getMeta(key: string): Promise<string | undefined> {

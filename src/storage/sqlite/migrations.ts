@@ -39,6 +39,31 @@ const MIGRATIONS: readonly string[] = [
      key   TEXT PRIMARY KEY,
      value TEXT NOT NULL
    ) STRICT;`,
+  // 2: key lifecycle (next/current/retired, keys encrypted at rest), client cut-off,
+  // revocation deny-list. SQLite cannot alter a CHECK constraint: rebuild signing_keys.
+  `CREATE TABLE signing_keys_new (
+     kid           TEXT PRIMARY KEY,
+     alg           TEXT NOT NULL,
+     private_key   TEXT NOT NULL,  -- private JWK JSON, or an AES-256-GCM envelope of it
+     public_jwk    TEXT NOT NULL,
+     status        TEXT NOT NULL CHECK (status IN ('next', 'current', 'retired')),
+     create_time   INTEGER NOT NULL,
+     activate_time INTEGER,
+     retire_time   INTEGER
+   ) STRICT;
+   INSERT INTO signing_keys_new (kid, alg, private_key, public_jwk, status, create_time, activate_time, retire_time)
+     SELECT kid, alg, private_jwk, public_jwk, status, create_time, create_time, retire_time FROM signing_keys;
+   DROP TABLE signing_keys;
+   ALTER TABLE signing_keys_new RENAME TO signing_keys;
+   CREATE UNIQUE INDEX one_current_signing_key ON signing_keys(status) WHERE status = 'current';
+   CREATE UNIQUE INDEX one_next_signing_key ON signing_keys(status) WHERE status = 'next';
+   ALTER TABLE clients ADD COLUMN tokens_not_before INTEGER;
+   CREATE TABLE revoked_tokens (
+     jti         TEXT PRIMARY KEY,
+     client_id   TEXT NOT NULL,
+     expire_time INTEGER NOT NULL
+   ) STRICT;
+   CREATE INDEX revoked_tokens_by_expiry ON revoked_tokens(expire_time);`,
 ];
 
 /** Thrown when the database file was written by a newer Tessera. */

@@ -7,7 +7,9 @@ import {
   type ClientPatch,
   type ClientRecord,
   type SecretRecord,
+  type SigningKeyPlan,
   type SigningKeyRecord,
+  type SigningKeyStatus,
   type Storage,
 } from "../storage.js";
 import { migrate } from "./migrations.js";
@@ -21,6 +23,7 @@ interface ClientRow {
   disabled: number;
   create_time: number;
   update_time: number;
+  tokens_not_before: number | null;
 }
 interface SecretRow {
   secret_id: string;
@@ -32,10 +35,11 @@ interface SecretRow {
 interface KeyRow {
   kid: string;
   alg: string;
-  private_jwk: string;
+  private_key: string;
   public_jwk: string;
-  status: "current" | "retired";
+  status: SigningKeyStatus;
   create_time: number;
+  activate_time: number | null;
   retire_time: number | null;
 }
 
@@ -60,13 +64,13 @@ export class SqliteStorage implements Storage {
         "SELECT secret_id, hash, create_time, expire_time, last_used_time FROM client_secrets WHERE client_id = ? ORDER BY create_time DESC, secret_id",
       ),
       insertClient: p(
-        "INSERT INTO clients (client_id, name, scopes, audiences, token_ttl_seconds, disabled, create_time, update_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO clients (client_id, name, scopes, audiences, token_ttl_seconds, disabled, create_time, update_time, tokens_not_before) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
       ),
       insertSecret: p(
         "INSERT INTO client_secrets (secret_id, client_id, hash, create_time, expire_time, last_used_time) VALUES (?, ?, ?, ?, ?, ?)",
       ),
       updateClient: p(
-        "UPDATE clients SET name = ?, scopes = ?, audiences = ?, token_ttl_seconds = ?, disabled = ?, update_time = ? WHERE client_id = ?",
+        "UPDATE clients SET name = ?, scopes = ?, audiences = ?, token_ttl_seconds = ?, disabled = ?, tokens_not_before = ?, update_time = ? WHERE client_id = ?",
       ),
       deleteClient: p("DELETE FROM clients WHERE client_id = ?"),
       list: p("SELECT * FROM clients WHERE client_id > ? ORDER BY client_id LIMIT ?"),
@@ -79,11 +83,17 @@ export class SqliteStorage implements Storage {
         "UPDATE client_secrets SET last_used_time = ? WHERE secret_id = ? AND (last_used_time IS NULL OR last_used_time < ?)",
       ),
       keys: p("SELECT * FROM signing_keys ORDER BY create_time DESC, kid"),
-      currentKey: p("SELECT * FROM signing_keys WHERE status = 'current'"),
-      retireKey: p("UPDATE signing_keys SET status = 'retired', retire_time = ? WHERE kid = ?"),
-      insertKey: p(
-        "INSERT INTO signing_keys (kid, alg, private_jwk, public_jwk, status, create_time, retire_time) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      deleteKey: p("DELETE FROM signing_keys WHERE kid = ?"),
+      upsertKey: p(
+        `INSERT INTO signing_keys (kid, alg, private_key, public_jwk, status, create_time, activate_time, retire_time)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (kid) DO UPDATE SET alg = excluded.alg, private_key = excluded.private_key,
+           public_jwk = excluded.public_jwk, status = excluded.status, create_time = excluded.create_time,
+           activate_time = excluded.activate_time, retire_time = excluded.retire_time`,
       ),
+      revoke: p("INSERT INTO revoked_tokens (jti, client_id, expire_time) VALUES (?, ?, ?) ON CONFLICT (jti) DO NOTHING"),
+      isRevoked: p("SELECT 1 FROM revoked_tokens WHERE jti = ?"),
+      pruneRevoked: p("DELETE FROM revoked_tokens WHERE expire_time < ?"),
       getMeta: p("SELECT value FROM meta WHERE key = ?"),
       insertMeta: p("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING"),
       upsertMeta: p("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"),
@@ -138,6 +148,7 @@ export class SqliteStorage implements Storage {
       disabled: row.disabled !== 0,
       createTime: row.create_time,
       updateTime: row.update_time,
+      tokensNotBefore: row.tokens_not_before,
       secrets,
     };
   }
@@ -155,6 +166,7 @@ export class SqliteStorage implements Storage {
             c.disabled ? 1 : 0,
             c.createTime,
             c.updateTime,
+            c.tokensNotBefore,
           );
           for (const s of c.secrets) this.#insertSecret(c.clientId, s);
         })
@@ -183,6 +195,7 @@ export class SqliteStorage implements Storage {
           JSON.stringify(next.audiences),
           next.tokenTtlSeconds,
           next.disabled ? 1 : 0,
+          next.tokensNotBefore,
           now,
           clientId,
         );
@@ -232,21 +245,31 @@ export class SqliteStorage implements Storage {
     return (this.#q.keys!.all() as KeyRow[]).map(toKey);
   }
 
-  async ensureCurrentKey(
-    keep: (current: SigningKeyRecord) => boolean,
-    candidate: () => SigningKeyRecord,
-    now: number,
-  ): Promise<SigningKeyRecord> {
+  async updateSigningKeys<T>(decide: (keys: SigningKeyRecord[]) => SigningKeyPlan<T>): Promise<T> {
     return this.#db
       .transaction(() => {
-        const row = this.#q.currentKey!.get() as KeyRow | undefined;
-        if (row && keep(toKey(row))) return toKey(row);
-        if (row) this.#q.retireKey!.run(now, row.kid);
-        const k = candidate();
-        this.#q.insertKey!.run(k.kid, k.alg, k.privateJwk, k.publicJwk, "current", k.createTime, null);
-        return { ...k, status: "current" as const, retireTime: null };
+        const plan = decide((this.#q.keys!.all() as KeyRow[]).map(toKey));
+        for (const kid of plan.remove) this.#q.deleteKey!.run(kid);
+        // Demotions first, so the one-current/one-next indexes hold at every statement.
+        const order: Record<SigningKeyStatus, number> = { retired: 0, current: 1, next: 2 };
+        for (const k of [...plan.upsert].sort((a, b) => order[a.status] - order[b.status])) {
+          this.#q.upsertKey!.run(k.kid, k.alg, k.privateKey, k.publicJwk, k.status, k.createTime, k.activateTime, k.retireTime);
+        }
+        return plan.result;
       })
       .immediate();
+  }
+
+  async revokeToken(jti: string, clientId: string, expireTime: number): Promise<void> {
+    this.#q.revoke!.run(jti, clientId, expireTime);
+  }
+
+  async isTokenRevoked(jti: string): Promise<boolean> {
+    return this.#q.isRevoked!.get(jti) !== undefined;
+  }
+
+  async pruneRevokedTokens(before: number): Promise<number> {
+    return this.#q.pruneRevoked!.run(before).changes;
   }
 
   async getMeta(key: string): Promise<string | undefined> {
@@ -270,10 +293,11 @@ function toKey(r: KeyRow): SigningKeyRecord {
   return {
     kid: r.kid,
     alg: r.alg,
-    privateJwk: r.private_jwk,
+    privateKey: r.private_key,
     publicJwk: r.public_jwk,
     status: r.status,
     createTime: r.create_time,
+    activateTime: r.activate_time,
     retireTime: r.retire_time,
   };
 }

@@ -33,6 +33,7 @@ export function toProtoClient(c: ClientRecord, now: number): Client {
     disabled: c.disabled,
     createTime: timestampFromMs(c.createTime),
     updateTime: timestampFromMs(c.updateTime),
+    tokensNotBefore: c.tokensNotBefore === null ? undefined : timestampFromMs(c.tokensNotBefore),
     secrets: c.secrets
       .filter((s) => s.expireTime === null || s.expireTime > now)
       .map((s) => ({
@@ -55,13 +56,12 @@ export function durationSeconds(d: Duration, field: string): number {
 
 const MASKABLE = new Set(["name", "scopes", "audiences", "token_ttl", "disabled"]);
 
-/** Registers ClientAdmin on the router, behind the admin interceptor. */
+/** Registers ClientAdmin on the router, behind `interceptors` (error mapping, admin authentication). */
 export function registerClientAdmin(
   router: ConnectRouter,
   core: ClientAdminCore,
-  auth: AdminAuthDeps,
   clock: () => number,
-  outerInterceptors: Interceptor[],
+  interceptors: Interceptor[],
 ): void {
   const out = (c: ClientRecord) => toProtoClient(c, clock());
   router.service(
@@ -109,13 +109,15 @@ export function registerClientAdmin(
         await core.delete(req.clientId);
         return {};
       },
+      async revokeClientTokens(req) {
+        return { client: out(await core.revokeTokens(req.clientId)) };
+      },
       async rotateClientSecret(req) {
         const grace = req.gracePeriod ? durationSeconds(req.gracePeriod, "grace_period") : 0;
         const { client, clientSecret } = await core.rotateSecret(req.clientId, grace);
         return { client: out(client), clientSecret };
       },
     },
-    // Service options replace the router's interceptors, so the error mapping is passed again.
-    { interceptors: [...outerInterceptors, adminAuthInterceptor(auth)] },
+    { interceptors },
   );
 }

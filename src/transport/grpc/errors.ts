@@ -11,6 +11,7 @@ const OAUTH_CODES: Record<OAuthError["code"], Code> = {
   unsupported_grant_type: Code.InvalidArgument,
   invalid_scope: Code.InvalidArgument,
   invalid_target: Code.InvalidArgument,
+  insufficient_scope: Code.PermissionDenied,
   server_error: Code.Internal,
 };
 
@@ -20,6 +21,7 @@ const ADMIN_CODES: Record<AdminError["code"], Code> = {
   already_exists: Code.AlreadyExists,
   unauthenticated: Code.Unauthenticated,
   permission_denied: Code.PermissionDenied,
+  failed_precondition: Code.FailedPrecondition,
   unavailable: Code.Unavailable,
 };
 

@@ -1,15 +1,18 @@
-import { SIGNING_ALGS } from "../../keys/algorithms.js";
-
-/** RFC 8414 authorization server metadata for `issuer`. */
-export function authorizationServerMetadata(issuer: string): Record<string, unknown> {
+/** RFC 8414 authorization server metadata for `issuer`, listing the signing algorithms in use. */
+export function authorizationServerMetadata(issuer: string, signingAlgs: string[]): Record<string, unknown> {
   const base = issuer.replace(/\/+$/, "");
+  const authMethods = ["client_secret_basic", "client_secret_post"];
   return {
     issuer,
     token_endpoint: `${base}/oauth/token`,
     jwks_uri: `${base}/.well-known/jwks.json`,
+    revocation_endpoint: `${base}/oauth/revoke`,
+    introspection_endpoint: `${base}/oauth/introspect`,
     grant_types_supported: ["client_credentials"],
-    token_endpoint_auth_methods_supported: ["client_secret_basic", "client_secret_post"],
     response_types_supported: [],
-    access_token_signing_alg_values_supported: [...SIGNING_ALGS],
+    token_endpoint_auth_methods_supported: authMethods,
+    revocation_endpoint_auth_methods_supported: authMethods,
+    introspection_endpoint_auth_methods_supported: authMethods,
+    access_token_signing_alg_values_supported: signingAlgs,
   };
 }

@@ -17,6 +17,8 @@ const STATUS: Record<OAuthError["code"], number> = {
   unsupported_grant_type: 400,
   invalid_scope: 400,
   invalid_target: 400,
+  // RFC 6750 §3.1: a known caller without the needed scope.
+  insufficient_scope: 403,
   server_error: 500,
 };
 

@@ -29,22 +29,18 @@ function single(form: Map<string, string[]>, name: string): string | undefined {
 }
 
 /**
- * Turns a token endpoint request (Authorization header, query, form) into the core's
- * TokenRequest, enforcing the RFC 6749 request rules on the way.
+ * Client authentication shared by the token, revocation and introspection endpoints
+ * (RFC 6749 §2.3.1): Basic or form fields, never both, never in the query string.
  */
-export function parseTokenRequest(authorization: string | undefined, query: string, body: string): TokenRequest {
+export function parseClientCredentials(
+  authorization: string | undefined,
+  query: string,
+  form: Map<string, string[]>,
+): ClientCredentials | undefined {
   const q = new URLSearchParams(query);
   if (q.has("client_secret") || q.has("client_id")) {
     throw new OAuthError("invalid_request", "Client credentials must not be sent in the query string (RFC 6749 §2.3.1)");
   }
-  const form = parseForm(body);
-  const grantType = single(form, "grant_type");
-  if (grantType === undefined) throw new OAuthError("invalid_request", "The grant_type parameter is missing");
-  if (grantType !== "client_credentials") {
-    throw new OAuthError("unsupported_grant_type", "Only the client_credentials grant type is supported");
-  }
-
-  let credentials: ClientCredentials | undefined;
   const postId = single(form, "client_id");
   const postSecret = single(form, "client_secret");
   if (authorization !== undefined && authorization !== "") {
@@ -58,14 +54,39 @@ export function parseTokenRequest(authorization: string | undefined, query: stri
     if (postId !== undefined && postId !== basic.clientId) {
       throw new OAuthError("invalid_request", "The client_id parameter does not match the Basic credentials");
     }
-    credentials = { ...basic, method: "client_secret_basic" };
-  } else if (postId !== undefined) {
-    credentials = { clientId: postId, clientSecret: postSecret ?? "", method: "client_secret_post" };
+    return { ...basic, method: "client_secret_basic" };
   }
+  if (postId !== undefined) return { clientId: postId, clientSecret: postSecret ?? "", method: "client_secret_post" };
+  return undefined;
+}
 
+/**
+ * Turns a token endpoint request (Authorization header, query, form) into the core's
+ * TokenRequest, enforcing the RFC 6749 request rules on the way.
+ */
+export function parseTokenRequest(authorization: string | undefined, query: string, body: string): TokenRequest {
+  const form = parseForm(body);
+  const credentials = parseClientCredentials(authorization, query, form);
+  const grantType = single(form, "grant_type");
+  if (grantType === undefined) throw new OAuthError("invalid_request", "The grant_type parameter is missing");
+  if (grantType !== "client_credentials") {
+    throw new OAuthError("unsupported_grant_type", "Only the client_credentials grant type is supported");
+  }
   return {
     credentials,
     scope: single(form, "scope"),
     audiences: [...(form.get("audience") ?? []), ...(form.get("resource") ?? [])].filter((a) => a !== ""),
   };
+}
+
+/** A revocation (RFC 7009 §2.1) or introspection (RFC 7662 §2.1) request. */
+export interface TokenOperationRequest {
+  credentials: ClientCredentials | undefined;
+  token: string | undefined;
+}
+
+/** Parses the form of /oauth/revoke and /oauth/introspect. */
+export function parseTokenOperation(authorization: string | undefined, query: string, body: string): TokenOperationRequest {
+  const form = parseForm(body);
+  return { credentials: parseClientCredentials(authorization, query, form), token: single(form, "token") };
 }

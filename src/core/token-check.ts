@@ -1,0 +1,67 @@
+import { createLocalJWKSet, jwtVerify, type JSONWebKeySet, type JWTPayload } from "jose";
+import { SIGNING_ALGS } from "../keys/algorithms.js";
+import type { Storage } from "../storage/storage.js";
+import type { Clock } from "./clock.js";
+
+/** What checking our own tokens needs. */
+export interface TokenCheckDeps {
+  /** The currently published JWKS (the same object until keys change). */
+  jwks: () => JSONWebKeySet;
+  issuer: string;
+  storage: Storage;
+  clock: Clock;
+}
+
+/** The claims of an access token that is active right now. */
+export interface ActiveToken extends JWTPayload {
+  client_id: string;
+  sub: string;
+  jti: string;
+  exp: number;
+  iat: number;
+  scope?: string;
+}
+
+const verifiers = new WeakMap<JSONWebKeySet, ReturnType<typeof createLocalJWKSet>>();
+
+/** Verifies signature, typ, issuer and time only; undefined for anything that is not our valid token. */
+export async function verifyOwnToken(
+  deps: Omit<TokenCheckDeps, "storage">,
+  token: string,
+  options: { audience?: string; ignoreExpiry?: boolean } = {},
+): Promise<ActiveToken | undefined> {
+  const jwks = deps.jwks();
+  let keys = verifiers.get(jwks);
+  if (!keys) verifiers.set(jwks, (keys = createLocalJWKSet(jwks)));
+  const now = deps.clock();
+  try {
+    const { payload } = await jwtVerify(token, keys, {
+      issuer: deps.issuer,
+      typ: "at+jwt",
+      algorithms: [...SIGNING_ALGS],
+      // For revocation an expired token is still "ours"; anything else wants it unexpired.
+      currentDate: new Date(options.ignoreExpiry ? 0 : now),
+      requiredClaims: ["exp", "iat", "sub", "jti", "client_id"],
+      ...(options.audience === undefined ? {} : { audience: options.audience }),
+    });
+    if (typeof payload.client_id !== "string" || typeof payload.jti !== "string") return undefined;
+    return payload as ActiveToken;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Whether one of our access tokens is active now: valid signature and time, its client still
+ * exists and is enabled, it was issued after the client's cut-off, and it is not revoked.
+ * Reads storage, so every process sees the same answer as soon as a change is committed.
+ */
+export async function activeToken(deps: TokenCheckDeps, token: string, audience?: string): Promise<ActiveToken | undefined> {
+  const claims = await verifyOwnToken(deps, token, audience === undefined ? {} : { audience });
+  if (!claims) return undefined;
+  const client = await deps.storage.getClient(claims.client_id);
+  if (!client || client.disabled) return undefined;
+  if (client.tokensNotBefore !== null && claims.iat * 1000 < client.tokensNotBefore) return undefined;
+  if (await deps.storage.isTokenRevoked(claims.jti)) return undefined;
+  return claims;
+}
