@@ -1,29 +1,38 @@
+import { existsSync } from "node:fs";
+import { isIP } from "node:net";
 import { isSigningAlg, SIGNING_ALGS, type SigningAlg } from "./keys/algorithms.js";
 import { kekFromEnv, type Kek } from "./keys/key-encryption.js";
 
-/** Validated settings of `tessera serve`. Each is a flag and an environment variable. */
+/** Validated settings of `tessera serve`. Each comes from a flag or an environment variable (SETTINGS). */
 export interface Config {
-  /** --port / PORT: TCP port for every protocol. Default 8080, as in the seed document. */
   readonly port: number;
-  /** --host / TESSERA_HOST: address to listen on. Default: all interfaces (Node's default). */
   readonly host: string | undefined;
-  /** --db / TESSERA_DB: SQLite file, created with its folder. Default ./data/tessera.db. */
   readonly db: string;
-  /** --issuer / TESSERA_ISSUER: the `iss` of every token and base of the metadata URLs. Default http://localhost:PORT. */
   readonly issuer: string;
-  /** --alg / TESSERA_ALG: signing algorithm for new keys. Default ES256. */
   readonly alg: SigningAlg;
-  /** --log-level / TESSERA_LOG_LEVEL: pino level. Default info. */
   readonly logLevel: string;
-  /** --max-body-bytes / TESSERA_MAX_BODY_BYTES: largest accepted form body. Default 16384. */
   readonly maxBodyBytes: number;
-  /** --key-rotation-period / TESSERA_KEY_ROTATION_PERIOD: how long a key signs. Default 30d. */
   readonly keyRotationPeriodMs: number;
-  /**
-   * --jwks-max-age / TESSERA_JWKS_MAX_AGE: how long verifiers may cache the JWKS. Default 15m.
-   * A next key is published for twice this long before it signs.
-   */
   readonly jwksMaxAgeMs: number;
+  readonly tlsCert: string | undefined;
+  readonly tlsKey: string | undefined;
+  /** Proxy addresses whose X-Forwarded-For is believed; empty: none. */
+  readonly trustProxy: readonly string[];
+  /** Successful-client request rate per client id, per second; 0 = off. */
+  readonly clientRps: number;
+  readonly clientBurst: number;
+  /** Request rate per source address, per second; 0 = off. */
+  readonly ipRps: number;
+  readonly ipBurst: number;
+  /** Failed authentications allowed per client id per window before it is throttled; 0 = off. */
+  readonly authFailureLimit: number;
+  readonly authFailureWindowMs: number;
+  readonly maxHeaderBytes: number;
+  readonly maxMessageBytes: number;
+  readonly maxDeadlineMs: number;
+  readonly requestTimeoutMs: number;
+  readonly idleTimeoutMs: number;
+  readonly shutdownGraceMs: number;
   /** TESSERA_KEK or TESSERA_KEK_FILE (never a flag: flags show in `ps`): encrypts private keys at rest. */
   readonly kek: Kek | undefined;
 }
@@ -33,83 +42,148 @@ export class ConfigError extends Error {
   override readonly name = "ConfigError";
 }
 
-/** Raw values from flags (winning) and environment. */
-export type RawSettings = Partial<
-  Record<"port" | "host" | "db" | "issuer" | "alg" | "logLevel" | "maxBodyBytes" | "keyRotationPeriod" | "jwksMaxAge", string>
->;
+type Parse = (raw: string, where: string) => unknown;
 
-const ENV: Record<keyof RawSettings, string> = {
-  port: "PORT",
-  host: "TESSERA_HOST",
-  db: "TESSERA_DB",
-  issuer: "TESSERA_ISSUER",
-  alg: "TESSERA_ALG",
-  logLevel: "TESSERA_LOG_LEVEL",
-  maxBodyBytes: "TESSERA_MAX_BODY_BYTES",
-  keyRotationPeriod: "TESSERA_KEY_ROTATION_PERIOD",
-  jwksMaxAge: "TESSERA_JWKS_MAX_AGE",
-};
+/**
+ * Every `tessera serve` setting: flag, environment variable, default and check, in one table
+ * (the README's configuration table follows it). The defaults and why they are what they are
+ * are documented in the README.
+ */
+export const SETTINGS = {
+  port: { flag: "port", env: "PORT", def: "8080", parse: int(0, 65535, "a port number from 0 to 65535") },
+  host: { flag: "host", env: "TESSERA_HOST", def: undefined, parse: (s: string) => s },
+  db: { flag: "db", env: "TESSERA_DB", def: "./data/tessera.db", parse: nonEmpty("a file path") },
+  issuer: { flag: "issuer", env: "TESSERA_ISSUER", def: undefined, parse: issuerUrl },
+  alg: { flag: "alg", env: "TESSERA_ALG", def: "ES256", parse: alg },
+  logLevel: { flag: "log-level", env: "TESSERA_LOG_LEVEL", def: "info", parse: oneOf(["fatal", "error", "warn", "info", "debug", "trace", "silent"]) },
+  maxBodyBytes: { flag: "max-body-bytes", env: "TESSERA_MAX_BODY_BYTES", def: "16384", parse: int(256, 1 << 20, "a whole number of bytes from 256 to 1048576") },
+  keyRotationPeriod: { flag: "key-rotation-period", env: "TESSERA_KEY_ROTATION_PERIOD", def: "30d", parse: duration(3_600_000, 365 * 86_400_000, "a duration from 1h to 365d such as 30d") },
+  jwksMaxAge: { flag: "jwks-max-age", env: "TESSERA_JWKS_MAX_AGE", def: "15m", parse: duration(10_000, 7 * 86_400_000, "a duration from 10s to 7d such as 15m") },
+  tlsCert: { flag: "tls-cert", env: "TESSERA_TLS_CERT", def: undefined, parse: readableFile },
+  tlsKey: { flag: "tls-key", env: "TESSERA_TLS_KEY", def: undefined, parse: readableFile },
+  trustProxy: { flag: "trust-proxy", env: "TESSERA_TRUST_PROXY", def: "", parse: ipList },
+  clientRps: { flag: "client-rps", env: "TESSERA_CLIENT_RPS", def: "0", parse: int(0, 1_000_000, "a rate per second from 0 (off) to 1000000") },
+  clientBurst: { flag: "client-burst", env: "TESSERA_CLIENT_BURST", def: undefined, parse: int(1, 10_000_000, "a whole number of requests from 1") },
+  ipRps: { flag: "ip-rps", env: "TESSERA_IP_RPS", def: "0", parse: int(0, 1_000_000, "a rate per second from 0 (off) to 1000000") },
+  ipBurst: { flag: "ip-burst", env: "TESSERA_IP_BURST", def: undefined, parse: int(1, 10_000_000, "a whole number of requests from 1") },
+  authFailureLimit: { flag: "auth-failure-limit", env: "TESSERA_AUTH_FAILURE_LIMIT", def: "10", parse: int(0, 100_000, "a whole number from 0 (off) to 100000") },
+  authFailureWindow: { flag: "auth-failure-window", env: "TESSERA_AUTH_FAILURE_WINDOW", def: "60s", parse: duration(1000, 86_400_000, "a duration from 1s to 1d such as 60s") },
+  maxHeaderBytes: { flag: "max-header-bytes", env: "TESSERA_MAX_HEADER_BYTES", def: "16384", parse: int(1024, 1 << 20, "a whole number of bytes from 1024 to 1048576") },
+  maxMessageBytes: { flag: "max-message-bytes", env: "TESSERA_MAX_MESSAGE_BYTES", def: "65536", parse: int(1024, 16 << 20, "a whole number of bytes from 1024 to 16777216") },
+  maxDeadline: { flag: "max-deadline", env: "TESSERA_MAX_DEADLINE", def: "5m", parse: duration(1000, 86_400_000, "a duration from 1s to 1d such as 5m") },
+  requestTimeout: { flag: "request-timeout", env: "TESSERA_REQUEST_TIMEOUT", def: "30s", parse: duration(1000, 3_600_000, "a duration from 1s to 1h such as 30s") },
+  idleTimeout: { flag: "idle-timeout", env: "TESSERA_IDLE_TIMEOUT", def: "60s", parse: duration(1000, 3_600_000, "a duration from 1s to 1h such as 60s") },
+  shutdownGrace: { flag: "shutdown-grace", env: "TESSERA_SHUTDOWN_GRACE", def: "10s", parse: duration(0, 600_000, "a duration from 0s to 10m such as 10s") },
+} satisfies Record<string, { flag: string; env: string; def: string | undefined; parse: Parse }>;
 
-const LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
+/** Raw setting values from flags (winning over the environment). */
+export type RawSettings = Partial<Record<keyof typeof SETTINGS, string>>;
 
 /** Merges flags over environment over defaults and checks every value. */
 export function loadConfig(flags: RawSettings, env: NodeJS.ProcessEnv): Config {
-  const get = (k: keyof RawSettings) => flags[k] ?? (env[ENV[k]] === "" ? undefined : env[ENV[k]]);
-  const where = (k: keyof RawSettings) => (flags[k] !== undefined ? `--${kebab(k)}` : ENV[k]);
-
-  const port = integer(get("port") ?? "8080", 0, 65535, `${where("port")} must be a port number from 0 to 65535`);
-  const maxBodyBytes = integer(
-    get("maxBodyBytes") ?? "16384",
-    256,
-    1 << 20,
-    `${where("maxBodyBytes")} must be a whole number of bytes from 256 to 1048576`,
-  );
-  const alg = get("alg") ?? "ES256";
-  if (!isSigningAlg(alg)) {
-    throw new ConfigError(`${where("alg")} must be one of ${SIGNING_ALGS.join(", ")} (got ${JSON.stringify(alg)}).`);
+  const v: Record<string, unknown> = {};
+  for (const [key, s] of Object.entries(SETTINGS) as [keyof typeof SETTINGS, (typeof SETTINGS)[keyof typeof SETTINGS]][]) {
+    const fromEnv = env[s.env] === "" ? undefined : env[s.env];
+    const raw = flags[key] ?? fromEnv ?? s.def;
+    const where = flags[key] !== undefined ? `--${s.flag}` : fromEnv !== undefined ? s.env : `the default of --${s.flag}`;
+    v[key] = raw === undefined ? undefined : (s.parse as Parse)(raw, where);
   }
-  const issuer = get("issuer") ?? `http://localhost:${port}`;
-  checkIssuer(issuer, where("issuer"));
-  const logLevel = get("logLevel") ?? "info";
-  if (!LEVELS.includes(logLevel)) throw new ConfigError(`${where("logLevel")} must be one of ${LEVELS.join(", ")}.`);
-  const db = get("db") ?? "./data/tessera.db";
-  if (db.trim() === "") throw new ConfigError(`${where("db")} must be a file path.`);
-  const jwksMaxAgeMs = duration(get("jwksMaxAge") ?? "15m", 10_000, 7 * DAY, `${where("jwksMaxAge")} must be a duration from 10s to 7d such as 15m`);
-  const keyRotationPeriodMs = duration(
-    get("keyRotationPeriod") ?? "30d",
-    HOUR,
-    365 * DAY,
-    `${where("keyRotationPeriod")} must be a duration from 1h to 365d such as 30d`,
-  );
-  if (keyRotationPeriodMs < 4 * jwksMaxAgeMs) {
+  const where = (key: keyof typeof SETTINGS) => (flags[key] !== undefined ? `--${SETTINGS[key].flag}` : SETTINGS[key].env);
+  const num = (k: string) => v[k] as number;
+
+  if (num("keyRotationPeriod") < 4 * num("jwksMaxAge")) {
     throw new ConfigError(
       `${where("keyRotationPeriod")} must be at least four times ${where("jwksMaxAge")}, so each next key is published long enough before it signs.`,
     );
   }
-  const kek = kekFromEnv(env);
-  return Object.freeze({ port, host: get("host"), db, issuer, alg, logLevel, maxBodyBytes, keyRotationPeriodMs, jwksMaxAgeMs, kek });
+  if ((v.tlsCert === undefined) !== (v.tlsKey === undefined)) {
+    throw new ConfigError("--tls-cert and --tls-key go together: give both files, or neither for cleartext.");
+  }
+  const port = num("port");
+  const scheme = v.tlsCert === undefined ? "http" : "https";
+  return Object.freeze({
+    port,
+    host: v.host as string | undefined,
+    db: v.db as string,
+    issuer: (v.issuer as string | undefined) ?? `${scheme}://localhost:${port}`,
+    alg: v.alg as SigningAlg,
+    logLevel: v.logLevel as string,
+    maxBodyBytes: num("maxBodyBytes"),
+    keyRotationPeriodMs: num("keyRotationPeriod"),
+    jwksMaxAgeMs: num("jwksMaxAge"),
+    tlsCert: v.tlsCert as string | undefined,
+    tlsKey: v.tlsKey as string | undefined,
+    trustProxy: v.trustProxy as string[],
+    clientRps: num("clientRps"),
+    clientBurst: (v.clientBurst as number | undefined) ?? Math.max(1, 2 * num("clientRps")),
+    ipRps: num("ipRps"),
+    ipBurst: (v.ipBurst as number | undefined) ?? Math.max(1, 2 * num("ipRps")),
+    authFailureLimit: num("authFailureLimit"),
+    authFailureWindowMs: num("authFailureWindow"),
+    maxHeaderBytes: num("maxHeaderBytes"),
+    maxMessageBytes: num("maxMessageBytes"),
+    maxDeadlineMs: num("maxDeadline"),
+    requestTimeoutMs: num("requestTimeout"),
+    idleTimeoutMs: num("idleTimeout"),
+    shutdownGraceMs: num("shutdownGrace"),
+    kek: kekFromEnv(env),
+  });
 }
 
-const HOUR = 3_600_000;
-const DAY = 24 * HOUR;
-const UNITS: Record<string, number> = { "": 1000, s: 1000, m: 60_000, h: HOUR, d: DAY };
+function int(min: number, max: number, what: string): Parse {
+  return (raw, where) => {
+    const n = /^\d+$/.test(raw) ? Number(raw) : NaN;
+    if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`${where} must be ${what} (got ${JSON.stringify(raw)}).`);
+    return n;
+  };
+}
+
+const UNITS: Record<string, number> = { "": 1000, ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
 /** A duration such as 90, 90s, 15m, 12h or 30d, in ms. */
-function duration(raw: string, min: number, max: number, sentence: string): number {
-  const m = /^(\d+)([smhd]?)$/.exec(raw);
-  const ms = m ? Number(m[1]) * UNITS[m[2]!]! : NaN;
-  if (!Number.isFinite(ms) || ms < min || ms > max) throw new ConfigError(`${sentence} (got ${JSON.stringify(raw)}).`);
-  return ms;
+function duration(min: number, max: number, what: string): Parse {
+  return (raw, where) => {
+    const m = /^(\d+)(ms|[smhd]?)$/.exec(raw);
+    const ms = m ? Number(m[1]) * UNITS[m[2]!]! : NaN;
+    if (!Number.isFinite(ms) || ms < min || ms > max) throw new ConfigError(`${where} must be ${what} (got ${JSON.stringify(raw)}).`);
+    return ms;
+  };
 }
 
-function integer(raw: string, min: number, max: number, sentence: string): number {
-  const n = /^\d+$/.test(raw) ? Number(raw) : NaN;
-  if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`${sentence} (got ${JSON.stringify(raw)}).`);
-  return n;
+function nonEmpty(what: string): Parse {
+  return (raw, where) => {
+    if (raw.trim() === "") throw new ConfigError(`${where} must be ${what}.`);
+    return raw;
+  };
+}
+
+function oneOf(values: string[]): Parse {
+  return (raw, where) => {
+    if (!values.includes(raw)) throw new ConfigError(`${where} must be one of ${values.join(", ")} (got ${JSON.stringify(raw)}).`);
+    return raw;
+  };
+}
+
+function alg(raw: string, where: string): SigningAlg {
+  if (!isSigningAlg(raw)) throw new ConfigError(`${where} must be one of ${SIGNING_ALGS.join(", ")} (got ${JSON.stringify(raw)}).`);
+  return raw;
+}
+
+function readableFile(raw: string, where: string): string {
+  if (!existsSync(raw)) throw new ConfigError(`${where} names ${JSON.stringify(raw)}, which does not exist.`);
+  return raw;
+}
+
+function ipList(raw: string, where: string): string[] {
+  const list = raw.split(",").map((s) => s.trim()).filter((s) => s !== "");
+  for (const ip of list) {
+    if (isIP(ip) === 0) throw new ConfigError(`${where} must be a comma-separated list of proxy IP addresses (got ${JSON.stringify(ip)}).`);
+  }
+  return list;
 }
 
 // RFC 8414 §2: the issuer is an http(s) URL with no query or fragment.
-function checkIssuer(issuer: string, where: string): void {
+function issuerUrl(issuer: string, where: string): string {
   let u: URL;
   try {
     u = new URL(issuer);
@@ -119,8 +193,5 @@ function checkIssuer(issuer: string, where: string): void {
   if ((u.protocol !== "https:" && u.protocol !== "http:") || u.search !== "" || u.hash !== "" || issuer.includes("#")) {
     throw new ConfigError(`${where} must be an http or https URL without query or fragment (got ${JSON.stringify(issuer)}).`);
   }
-}
-
-function kebab(s: string): string {
-  return s.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase());
+  return issuer;
 }

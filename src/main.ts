@@ -1,14 +1,19 @@
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import type { Config } from "./config.js";
-import { systemClock, type Clock } from "./core/clock.js";
-import { SecretUseTracker } from "./core/secret-use.js";
 import { MAX_TOKEN_TTL_SECONDS } from "./core/client-admin.js";
+import { systemClock, type Clock } from "./core/clock.js";
+import { RequestGuard } from "./core/request-guard.js";
+import { SecretUseTracker } from "./core/secret-use.js";
 import type { KeyPolicy } from "./keys/key-lifecycle.js";
 import { KeyRing } from "./keys/key-ring.js";
+import { Metrics } from "./observability/metrics.js";
+import { RequestObserver } from "./observability/request-observer.js";
+import { WriteHealth } from "./observability/write-health.js";
 import { build } from "./server.js";
+import { instrumentStorage } from "./storage/instrumented.js";
 import { SqliteStorage } from "./storage/sqlite/sqlite-storage.js";
-import type { Storage } from "./storage/storage.js";
+import { StorageUnavailableError, type Storage } from "./storage/storage.js";
 import { HealthState } from "./transport/grpc/health.js";
 import { HealthCheckResponse_ServingStatus as Serving } from "../gen/grpc/health/v1/health_pb.js";
 
@@ -20,6 +25,9 @@ export const SECRET_USE_FLUSH_MS = 30_000;
 export const MAINTENANCE_MS = 60_000;
 /** Clock skew allowed to verifiers: retired keys and deny-list entries outlive tokens by this. */
 export const CLOCK_SKEW_MS = 5 * 60_000;
+
+/** Health names this process reports; "" is the whole server. */
+const SERVED = ["", "tessera.v1.TokenService", "tessera.v1.ClientAdmin", "tessera.v1.KeyAdmin"];
 
 /** The key schedule the configuration asks for. */
 export function keyPolicy(config: Config): KeyPolicy {
@@ -37,34 +45,44 @@ export function keyPolicy(config: Config): KeyPolicy {
 export interface Running {
   address: AddressInfo;
   storage: Storage;
+  health: HealthState;
   /** Applies the key schedule and prunes the deny-list now (the timer does it every minute). */
   maintain(): Promise<void>;
+  /** Graceful stop: NOT_SERVING, refuse new connections, finish requests in flight, close the database. */
   stop(): Promise<void>;
 }
+
+const isLoopback = (host: string | undefined) =>
+  host !== undefined && (host === "localhost" || host === "::1" || host.startsWith("127."));
 
 /**
  * The only place with side effects: opens storage, loads keys, listens, starts the
  * background timers. Returns once the port is open.
  */
 export async function start(config: Config, log: Logger, clock: Clock = systemClock): Promise<Running> {
-  const storage = SqliteStorage.open(config.db);
+  const raw = SqliteStorage.open(config.db);
   let keys: KeyRing;
   try {
-    keys = await KeyRing.open(storage, { policy: keyPolicy(config), clock, kek: config.kek });
+    keys = await KeyRing.open(raw, { policy: keyPolicy(config), clock, kek: config.kek });
   } catch (err) {
-    await storage.close();
+    await raw.close();
     throw err;
   }
-  if (config.kek) log.info({ kek_id: config.kek.id }, "signing keys are encrypted at rest");
-  else log.warn("signing keys are stored unencrypted in the database: set TESSERA_KEK or TESSERA_KEK_FILE to encrypt them");
-  if (keys.current.alg !== config.alg) {
-    log.warn(
-      { current_alg: keys.current.alg, configured_alg: config.alg },
-      "the configured algorithm applies from the next key rotation (tessera keys rotate), so verifiers fetch the new key first",
-    );
-  }
-  const secretUse = new SecretUseTracker();
   const health = new HealthState();
+  const metrics = new Metrics({
+    keyStates: () => keys.records.map((k) => k.status),
+    counts: () => raw.counts(),
+  });
+  const writeHealth = new WriteHealth(raw, health, (writable) =>
+    writable ? log.info("the database accepts writes again") : log.error("the database cannot be written (disk full?): admin changes fail with UNAVAILABLE, token issuance continues"),
+  );
+  const storage = instrumentStorage(raw, (operation, err) => {
+    const unavailable = err instanceof StorageUnavailableError;
+    metrics.storageErrors.inc({ operation, kind: unavailable ? "unavailable" : "error" });
+    if (unavailable) writeHealth.failed();
+  });
+  const secretUse = new SecretUseTracker();
+  const observer = new RequestObserver(log, metrics);
   const server = build({
     storage,
     keys,
@@ -73,15 +91,20 @@ export async function start(config: Config, log: Logger, clock: Clock = systemCl
     secretUse,
     health,
     log,
-    maxBodyBytes: config.maxBodyBytes,
+    observer,
+    metrics,
+    guard: new RequestGuard(config),
+    trustedProxies: new Set(config.trustProxy),
+    limits: config,
     jwksMaxAgeSeconds: Math.round(config.jwksMaxAgeMs / 1000),
+    tls: config.tlsCert && config.tlsKey ? { cert: config.tlsCert, key: config.tlsKey } : undefined,
   });
   const address = await server.listen(config.port, config.host);
 
-  let lastChange = await storage.changeToken();
+  let lastChange = await raw.changeToken();
   const poll = setInterval(() => {
     void (async () => {
-      const token = await storage.changeToken();
+      const token = await raw.changeToken();
       if (token !== lastChange) {
         lastChange = token;
         await keys.reload();
@@ -102,28 +125,48 @@ export async function start(config: Config, log: Logger, clock: Clock = systemCl
   const maintain = setInterval(() => {
     maintenance().catch((err: unknown) => log.error({ err }, "key maintenance failed"));
   }, MAINTENANCE_MS);
-  poll.unref();
-  flush.unref();
-  maintain.unref();
+  for (const t of [poll, flush, maintain]) t.unref();
 
-  for (const name of ["", "tessera.v1.TokenService", "tessera.v1.ClientAdmin"]) health.set(name, Serving.SERVING);
-  log.info(
-    { port: address.port, host: address.address, db: config.db, issuer: config.issuer, alg: keys.current.alg, kid: keys.current.kid },
-    "tessera listening",
-  );
+  for (const name of SERVED) health.set(name, Serving.SERVING);
+  logStartup(config, log, keys, address);
 
   return {
     address,
     storage,
+    health,
     maintain: maintenance,
     async stop() {
-      for (const name of ["", "tessera.v1.TokenService", "tessera.v1.ClientAdmin"]) health.set(name, Serving.NOT_SERVING);
-      clearInterval(poll);
-      clearInterval(flush);
-      clearInterval(maintain);
-      await server.close();
+      for (const name of SERVED) health.set(name, Serving.NOT_SERVING);
+      for (const t of [poll, flush, maintain]) clearInterval(t);
+      writeHealth.stop();
+      await server.close(config.shutdownGraceMs);
       await secretUse.flush(storage).catch((err: unknown) => log.error({ err }, "recording secret use failed"));
-      await storage.close();
+      await raw.close();
+      log.info("stopped");
     },
   };
+}
+
+/** The start-up lines: the effective configuration (never a secret) and the warnings an operator needs. */
+function logStartup(config: Config, log: Logger, keys: KeyRing, address: AddressInfo): void {
+  if (config.kek) log.info({ kek_id: config.kek.id }, "signing keys are encrypted at rest");
+  else log.warn("signing keys are stored unencrypted in the database: set TESSERA_KEK or TESSERA_KEK_FILE to encrypt them");
+  if (keys.current.alg !== config.alg) {
+    log.warn(
+      { current_alg: keys.current.alg, configured_alg: config.alg },
+      "the configured algorithm applies from the next key rotation (tessera keys rotate), so verifiers fetch the new key first",
+    );
+  }
+  if (!config.tlsCert && !isLoopback(config.host)) {
+    log.warn(
+      { host: config.host ?? "all interfaces" },
+      "serving cleartext HTTP on a non-loopback address: client secrets and tokens cross the network unencrypted; use --tls-cert/--tls-key or a TLS-terminating proxy in production",
+    );
+  }
+  const { kek: _kek, ...shown } = config;
+  log.info({ config: { ...shown, kek: config.kek ? `configured (id ${config.kek.id})` : "none" } }, "configuration");
+  log.info(
+    { port: address.port, host: address.address, tls: config.tlsCert !== undefined, db: config.db, issuer: config.issuer, alg: keys.current.alg, kid: keys.current.kid },
+    "tessera listening",
+  );
 }

@@ -1,24 +1,44 @@
+import { readFileSync } from "node:fs";
 import http from "node:http";
 import http2 from "node:http2";
 import net from "node:net";
 import type { AddressInfo } from "node:net";
-import type { ConnectRouter } from "@connectrpc/connect";
+import type { TLSSocket } from "node:tls";
+import { createContextValues, type ConnectRouter } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Logger } from "pino";
 import { ClientAdminCore } from "./core/client-admin.js";
 import type { Clock } from "./core/clock.js";
+import type { RequestGuard } from "./core/request-guard.js";
 import type { SecretUseTracker } from "./core/secret-use.js";
-import type { Storage } from "./storage/storage.js";
 import type { KeyRing } from "./keys/key-ring.js";
-import { createHttpRoutes } from "./transport/http/routes.js";
-import { sendJson } from "./transport/http/respond.js";
+import type { Metrics } from "./observability/metrics.js";
+import type { RequestObserver } from "./observability/request-observer.js";
+import type { Storage } from "./storage/storage.js";
+import { adminObserverInterceptor } from "./transport/grpc/admin-observer.js";
 import { adminAuthInterceptor, registerClientAdmin } from "./transport/grpc/client-admin-service.js";
-import { registerKeyAdmin } from "./transport/grpc/key-admin-service.js";
+import { originKey } from "./transport/grpc/context.js";
 import { errorMappingInterceptor } from "./transport/grpc/errors.js";
 import { registerHealth, type HealthState } from "./transport/grpc/health.js";
+import { registerKeyAdmin } from "./transport/grpc/key-admin-service.js";
 import { registerReflection } from "./transport/grpc/reflection.js";
 import { registerTokenService } from "./transport/grpc/token-service.js";
+import { sendJson } from "./transport/http/respond.js";
+import { createHttpRoutes } from "./transport/http/routes.js";
+import { clientAddress } from "./transport/origin.js";
 import { fileDescriptorSetBase64 } from "../gen/reflection_set.js";
+
+/** Request and connection limits (see config.ts for defaults and the README for why). */
+export interface ServerLimits {
+  maxBodyBytes: number;
+  maxHeaderBytes: number;
+  maxMessageBytes: number;
+  maxDeadlineMs: number;
+  /** Slow clients: a request (headers and body) must arrive within this. */
+  requestTimeoutMs: number;
+  /** Idle keep-alive connections and HTTP/2 sessions are closed after this. */
+  idleTimeoutMs: number;
+}
 
 /** Everything the server needs, built by main.ts (or a test). */
 export interface ServerDeps {
@@ -29,15 +49,22 @@ export interface ServerDeps {
   secretUse: SecretUseTracker;
   health: HealthState;
   log: Logger;
-  maxBodyBytes: number;
+  observer: RequestObserver;
+  metrics: Metrics | undefined;
+  guard: RequestGuard | undefined;
+  trustedProxies: ReadonlySet<string>;
+  limits: ServerLimits;
   /** How long verifiers may cache the JWKS (Cache-Control max-age), seconds. */
   jwksMaxAgeSeconds: number;
+  /** PEM files; when given, every protocol is served over TLS (ALPN h2 and http/1.1). */
+  tls?: { cert: string; key: string } | undefined;
 }
 
 /** The dependencies every door shares: the core's, with keys seen as signer and JWKS. */
 function coreDeps(deps: ServerDeps) {
   return {
     ...deps,
+    maxBodyBytes: deps.limits.maxBodyBytes,
     signer: deps.keys,
     jwks: () => deps.keys.jwks,
     publicKeys: () => deps.keys.jwks,
@@ -49,8 +76,11 @@ function coreDeps(deps: ServerDeps) {
 export interface TesseraServer {
   /** Starts listening; port 0 picks a free port. */
   listen(port: number, host?: string): Promise<AddressInfo>;
-  /** Stops accepting connections and closes the open ones. */
-  close(): Promise<void>;
+  /**
+   * Stops accepting connections, lets requests in flight finish for up to `graceMs`, then
+   * closes what is left.
+   */
+  close(graceMs?: number): Promise<void>;
 }
 
 // RFC 9113 §3.4: every HTTP/2 connection starts with this preface.
@@ -72,85 +102,152 @@ export function routes(deps: ServerDeps): (router: ConnectRouter) => void {
   const errors = errorMappingInterceptor(deps.issuer, onUnexpected);
   const core = coreDeps(deps);
   // Service options replace the router's interceptors, so the error mapping is passed again.
-  const admin = [errors, adminAuthInterceptor(core)];
+  const admin = [adminObserverInterceptor(deps.observer), errors, adminAuthInterceptor(core)];
   return (router) => {
     registerTokenService(router, core);
     registerClientAdmin(router, new ClientAdminCore(deps.storage, deps.clock), deps.clock, admin);
-    registerKeyAdmin(router, deps.keys, admin);
+    registerKeyAdmin(router, deps.keys, deps.clock, admin);
     registerHealth(router, deps.health);
     registerReflection(router, { services: SERVICE_NAMES, fileDescriptorSetBase64 });
   };
 }
 
+type AnyRequest = http.IncomingMessage | http2.Http2ServerRequest;
+type AnyResponse = http.ServerResponse | http2.Http2ServerResponse;
+
 /**
- * Builds the one-port server: gRPC (h2c), gRPC-Web and Connect (HTTP/1.1 and h2c) through
- * connect-node, plus the OAuth form endpoint and .well-known documents, all on one listener.
+ * Builds the one-port server: gRPC, gRPC-Web and Connect through connect-node, plus the OAuth
+ * form endpoints, .well-known documents and /metrics, all on one listener. Cleartext serves
+ * h2c and HTTP/1.1 side by side; with TLS, ALPN picks h2 or http/1.1.
  */
 export function build(deps: ServerDeps): TesseraServer {
   const onUnexpected = (err: unknown) => deps.log.error({ err }, "unexpected error in HTTP handler");
   // Aborting this ends open streams (health Watch) so close() does not wait on them forever.
   const shutdown = new AbortController();
+  let closing = false;
   const rpc = connectNodeAdapter({
     routes: routes(deps),
     shutdownSignal: shutdown.signal,
+    readMaxBytes: deps.limits.maxMessageBytes,
+    maxTimeoutMs: deps.limits.maxDeadlineMs,
     interceptors: [errorMappingInterceptor(deps.issuer, onUnexpected)],
+    contextValues: (req) =>
+      createContextValues().set(originKey, clientAddress(req.socket.remoteAddress, req.headers["x-forwarded-for"], deps.trustedProxies)),
     fallback: (_req, res) => sendJson(res, 404, { error: "not_found", error_description: "No such endpoint" }),
   });
-  const plain = createHttpRoutes({ ...coreDeps(deps), onUnexpected });
-  const handler = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => {
+  const plain = createHttpRoutes({
+    ...coreDeps(deps),
+    onUnexpected,
+    scrapeMetrics: deps.metrics ? () => deps.metrics!.scrape() : undefined,
+  });
+  const handler = (req: AnyRequest, res: AnyResponse) => {
+    // While draining, HTTP/1.1 connections close after their current response.
+    if (closing && req.httpVersionMajor === 1) res.setHeader("connection", "close");
     if (!plain(req, res)) rpc(req, res);
   };
-  const h1 = http.createServer(handler);
-  const h2 = http2.createServer({}, handler);
+
   const sockets = new Set<net.Socket>();
   const sessions = new Set<http2.Http2Session>();
-  h2.on("session", (s) => {
-    sessions.add(s);
-    s.on("close", () => sessions.delete(s));
-  });
-
-  // Node 20 cannot serve HTTP/1.1 and h2c on one cleartext port by itself (nodejs/node
-  // #26795): peek at the first bytes and hand the socket to the right server.
-  const tcp = net.createServer((socket) => {
+  const track = (socket: net.Socket) => {
     sockets.add(socket);
-    socket.on("close", () => sockets.delete(socket));
-    let seen: Buffer = Buffer.alloc(0);
-    const onData = (chunk: Buffer) => {
-      seen = seen.length === 0 ? chunk : Buffer.concat([seen, chunk]);
-      const n = Math.min(seen.length, H2_PREFACE.length);
-      const couldBeH2 = seen.subarray(0, n).equals(H2_PREFACE.subarray(0, n));
-      if (couldBeH2 && seen.length < H2_PREFACE.length) return; // wait for the whole preface
-      socket.off("data", onData);
-      socket.pause();
-      socket.unshift(seen);
-      if (couldBeH2) {
-        // Http2Session reads the unshifted bytes itself; resuming here would lose the preface.
-        h2.emit("connection", socket);
-      } else {
-        h1.emit("connection", socket);
-        socket.resume();
-      }
-    };
-    socket.on("data", onData);
-    socket.on("error", () => socket.destroy());
-  });
+    socket.once("close", () => sockets.delete(socket));
+  };
+  const h2Options: http2.ServerOptions = {
+    maxSessionMemory: 16,
+    settings: { maxHeaderListSize: deps.limits.maxHeaderBytes },
+    maxSendHeaderBlockLength: deps.limits.maxHeaderBytes,
+  };
+
+  let listener: net.Server;
+  let h1: http.Server | undefined;
+  if (deps.tls) {
+    const secure = http2.createSecureServer(
+      {
+        ...h2Options,
+        cert: readFileSync(deps.tls.cert),
+        key: readFileSync(deps.tls.key),
+        allowHTTP1: true,
+        ALPNProtocols: ["h2", "http/1.1"],
+      },
+      handler,
+    );
+    secure.on("secureConnection", (s: TLSSocket) => track(s));
+    secure.on("session", (s) => {
+      sessions.add(s);
+      s.once("close", () => sessions.delete(s));
+    });
+    secure.setTimeout(deps.limits.idleTimeoutMs);
+    listener = secure;
+  } else {
+    h1 = http.createServer(
+      {
+        requestTimeout: deps.limits.requestTimeoutMs,
+        headersTimeout: Math.min(deps.limits.requestTimeoutMs, 60_000),
+        keepAliveTimeout: Math.min(deps.limits.idleTimeoutMs, 5_000),
+      },
+      handler,
+    );
+    const h2 = http2.createServer(h2Options, handler);
+    h2.setTimeout(deps.limits.idleTimeoutMs);
+    h2.on("session", (s) => {
+      sessions.add(s);
+      s.once("close", () => sessions.delete(s));
+    });
+    const http1 = h1;
+    // Node 20 cannot serve HTTP/1.1 and h2c on one cleartext port by itself (nodejs/node
+    // #26795): peek at the first bytes and hand the socket to the right server.
+    listener = net.createServer((socket) => {
+      track(socket);
+      socket.on("error", () => socket.destroy());
+      // A client that connects and sends nothing is dropped (slowloris).
+      socket.setTimeout(deps.limits.requestTimeoutMs, () => socket.destroy());
+      let seen: Buffer = Buffer.alloc(0);
+      const onData = (chunk: Buffer) => {
+        seen = seen.length === 0 ? chunk : Buffer.concat([seen, chunk]);
+        const n = Math.min(seen.length, H2_PREFACE.length);
+        const couldBeH2 = seen.subarray(0, n).equals(H2_PREFACE.subarray(0, n));
+        if (couldBeH2 && seen.length < H2_PREFACE.length) return; // wait for the whole preface
+        socket.off("data", onData);
+        socket.setTimeout(0);
+        socket.pause();
+        socket.unshift(seen);
+        if (couldBeH2) {
+          // Http2Session reads the unshifted bytes itself; resuming here would lose the preface.
+          h2.emit("connection", socket);
+        } else {
+          http1.emit("connection", socket);
+          socket.resume();
+        }
+      };
+      socket.on("data", onData);
+    });
+  }
 
   return {
     listen: (port, host) =>
       new Promise((resolve, reject) => {
-        tcp.once("error", reject);
-        tcp.listen(port, host, () => {
-          tcp.off("error", reject);
-          resolve(tcp.address() as AddressInfo);
+        listener.once("error", reject);
+        listener.listen(port, host, () => {
+          listener.off("error", reject);
+          resolve(listener.address() as AddressInfo);
         });
       }),
-    close: () =>
-      new Promise((resolve) => {
-        shutdown.abort();
-        tcp.close(() => resolve());
-        for (const s of sessions) s.destroy();
-        for (const s of sockets) s.destroy();
-        h1.closeAllConnections();
-      }),
+    close: async (graceMs = 0) => {
+      closing = true;
+      const stopped = new Promise<void>((resolve) => listener.close(() => resolve()));
+      // Let health watchers see NOT_SERVING before their streams end.
+      await new Promise((r) => setImmediate(r));
+      shutdown.abort();
+      for (const s of sessions) s.close(); // GOAWAY: streams in flight finish, no new ones
+      h1?.closeIdleConnections();
+      const deadline = Date.now() + graceMs;
+      while (sockets.size > 0 && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 10));
+        h1?.closeIdleConnections();
+      }
+      for (const s of sessions) s.destroy();
+      for (const s of sockets) s.destroy();
+      await stopped;
+    },
   };
 }

@@ -33,7 +33,7 @@ export async function bootstrapCommand(args: string[], env: NodeJS.ProcessEnv): 
       scopes: [ADMIN_SCOPE],
       audiences: [],
       tokenTtlSeconds: undefined,
-    });
+    }, { actor: "bootstrap", origin: "local" });
     // A concurrent bootstrap may have won the race: only the first one keeps its client.
     if (!(await storage.setMeta(BOOTSTRAP_KEY, client.clientId, values.force))) {
       await storage.deleteClient(client.clientId);

@@ -2,6 +2,8 @@ import { ConnectError } from "@connectrpc/connect";
 import { ConfigError } from "../config.js";
 import { KekError } from "../keys/key-encryption.js";
 import { SchemaTooNewError } from "../storage/sqlite/migrations.js";
+import { auditCommand } from "./audit.js";
+import { backupCommand } from "./backup.js";
 import { bootstrapCommand } from "./bootstrap.js";
 import { clientsCommand } from "./clients.js";
 import { keysCommand } from "./keys.js";
@@ -22,6 +24,12 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
         return 0;
       case "clients":
         await clientsCommand(args, env);
+        return 0;
+      case "audit":
+        await auditCommand(args, env);
+        return 0;
+      case "backup":
+        await backupCommand(args, env);
         return 0;
       case "keys":
         await keysCommand(args, env);

@@ -1,40 +1,20 @@
 import { parseArgs } from "node:util";
 import { pino } from "pino";
-import { loadConfig } from "../config.js";
+import { loadConfig, SETTINGS, type RawSettings } from "../config.js";
 import { start } from "../main.js";
 
-/** `tessera serve`: runs the server until SIGINT or SIGTERM. */
+/** `tessera serve`: runs the server until SIGINT or SIGTERM, then shuts down gracefully. */
 export async function serveCommand(args: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      port: { type: "string" },
-      host: { type: "string" },
-      db: { type: "string" },
-      issuer: { type: "string" },
-      alg: { type: "string" },
-      "log-level": { type: "string" },
-      "max-body-bytes": { type: "string" },
-      "key-rotation-period": { type: "string" },
-      "jwks-max-age": { type: "string" },
-    },
-    strict: true,
-  });
-  const config = loadConfig(
-    {
-      port: values.port,
-      host: values.host,
-      db: values.db,
-      issuer: values.issuer,
-      alg: values.alg,
-      logLevel: values["log-level"],
-      maxBodyBytes: values["max-body-bytes"],
-      keyRotationPeriod: values["key-rotation-period"],
-      jwksMaxAge: values["jwks-max-age"],
-    },
-    process.env,
-  );
-  const log = pino({ level: config.logLevel, base: { service: "tessera" } });
+  const options = Object.fromEntries(Object.values(SETTINGS).map((s) => [s.flag, { type: "string" as const }]));
+  const { values } = parseArgs({ args, options, strict: true });
+  const flags: RawSettings = {};
+  for (const [key, s] of Object.entries(SETTINGS)) {
+    const v = values[s.flag];
+    if (typeof v === "string") flags[key as keyof RawSettings] = v;
+  }
+  const config = loadConfig(flags, process.env);
+  // Asynchronous writes keep logging off the request path; flushed on exit.
+  const log = pino({ level: config.logLevel, base: { service: "tessera" } }, pino.destination({ sync: false }));
   const running = await start(config, log);
   let stopping = false;
   const stop = (signal: string) => {
@@ -42,9 +22,14 @@ export async function serveCommand(args: string[]): Promise<void> {
     stopping = true;
     log.info({ signal }, "shutting down");
     running.stop().then(
-      () => process.exit(0),
+      () => {
+        log.flush();
+        process.exitCode = 0;
+        setImmediate(() => process.exit(0));
+      },
       (err: unknown) => {
         log.error({ err }, "shutdown failed");
+        log.flush();
         process.exit(1);
       },
     );

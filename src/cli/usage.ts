@@ -8,7 +8,8 @@ export const HELP = `tessera: OAuth 2.0 client credentials server (gRPC, Connect
 
 Usage:
   tessera serve [--port 8080] [--host ADDR] [--db ./data/tessera.db] [--issuer URL] [--alg ES256|EdDSA|RS256|PS256]
-                [--key-rotation-period 30d] [--jwks-max-age 15m] [--log-level info]
+                [--tls-cert FILE --tls-key FILE] [--key-rotation-period 30d] [--jwks-max-age 15m] ...
+      Every setting, its environment variable and default: see the README's configuration table.
   tessera bootstrap [--db PATH] [--force]
       Create the first admin client (scope tessera:admin) in the local database; prints its
       client_id and client_secret once, as JSON.
@@ -26,11 +27,14 @@ Usage:
   tessera keys rewrap [--db PATH]
       Re-encrypt the signing keys under TESSERA_NEW_KEK(_FILE), reading them with
       TESSERA_KEK(_FILE). Stop the servers first; start them with the new KEK.
+  tessera audit [--target ID] [--page-size N] [--page-token T] [--json]
+      The audit trail of administrative changes, newest first (over gRPC, as admin).
+  tessera backup FILE [--db PATH] [--force]
+      A consistent online copy of the database (SQLite backup API), checked after writing.
   tessera token [--scope "a b"] [--audience URL]... [--server URL] [--json]
       Get an access token as CLIENT_ID / CLIENT_SECRET and print it.
 
-Every serve flag can also come from the environment: PORT, TESSERA_HOST, TESSERA_DB,
-TESSERA_ISSUER, TESSERA_ALG, TESSERA_KEY_ROTATION_PERIOD, TESSERA_JWKS_MAX_AGE,
-TESSERA_LOG_LEVEL, TESSERA_MAX_BODY_BYTES. The key-encryption key comes only from the
-environment: TESSERA_KEK (hex or base64 of 32 bytes) or TESSERA_KEK_FILE.
+Every serve flag can also come from the environment (PORT, TESSERA_DB, TESSERA_ISSUER, ...).
+The key-encryption key comes only from the environment: TESSERA_KEK (hex or base64 of
+32 bytes) or TESSERA_KEK_FILE.
 `;

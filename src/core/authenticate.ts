@@ -2,6 +2,7 @@ import type { ClientRecord, Storage } from "../storage/storage.js";
 import { hashClientSecret, secretHashesEqual } from "./client-secret.js";
 import { invalidClient } from "./errors.js";
 import type { ClientCredentials } from "./token-request.js";
+import type { RequestGuard } from "./request-guard.js";
 import type { SecretUseTracker } from "./secret-use.js";
 
 // Compared against when the client is unknown or disabled, so that those cases cost the same
@@ -20,10 +21,12 @@ export async function authenticateClient(
   credentials: ClientCredentials | undefined,
   now: number,
   secretUse: SecretUseTracker,
+  guard?: RequestGuard,
 ): Promise<ClientRecord> {
   if (!credentials) {
     throw invalidClient(undefined);
   }
+  guard?.checkFailures(credentials.clientId, now);
   const client =
     credentials.clientId.length <= MAX_CLIENT_ID_LENGTH ? await storage.getClient(credentials.clientId) : undefined;
   const presented = hashClientSecret(credentials.clientSecret);
@@ -37,6 +40,7 @@ export async function authenticateClient(
     if (secretHashesEqual(presented, s.hash)) matched = s.secretId;
   }
   if (!client || matched === undefined) {
+    guard?.recordFailure(credentials.clientId, now);
     throw invalidClient(credentials.method);
   }
   secretUse.mark(matched, now);

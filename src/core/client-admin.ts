@@ -1,4 +1,4 @@
-import type { ClientPatch, ClientRecord, SecretRecord, Storage } from "../storage/storage.js";
+import type { AuditEvent, ClientPatch, ClientRecord, SecretRecord, Storage } from "../storage/storage.js";
 import { ClientExistsError } from "../storage/storage.js";
 import { generateClientSecret, hashClientSecret } from "./client-secret.js";
 import type { Clock } from "./clock.js";
@@ -29,6 +29,12 @@ export interface NewClientInput {
   tokenTtlSeconds: number | undefined;
 }
 
+/** Who makes an administrative change and from where, for the audit trail. */
+export interface Actor {
+  actor: string;
+  origin: string;
+}
+
 /** A client with the secret that was just generated for it (shown once). */
 export interface ClientWithSecret {
   client: ClientRecord;
@@ -43,7 +49,7 @@ export class ClientAdminCore {
   ) {}
 
   /** Registers a client with a fresh secret. */
-  async create(input: NewClientInput): Promise<ClientWithSecret> {
+  async create(input: NewClientInput, who?: Actor): Promise<ClientWithSecret> {
     const clientId = input.clientId === "" ? randomId("tcl_", 12) : checkClientId(input.clientId, "client_id");
     const now = this.clock();
     const clientSecret = generateClientSecret();
@@ -61,7 +67,15 @@ export class ClientAdminCore {
       secrets: [newSecret(clientSecret, now)],
     };
     try {
-      await this.storage.createClient(client);
+      await this.storage.createClient(
+        client,
+        this.#event(who, "client.create", clientId, now, {
+          name: client.name,
+          scopes: client.scopes,
+          audiences: client.audiences,
+          token_ttl_seconds: client.tokenTtlSeconds,
+        }),
+      );
     } catch (err) {
       if (err instanceof ClientExistsError) throw new AdminError("already_exists", `client_id ${preview(client.clientId)} is already taken`);
       throw err;
@@ -97,7 +111,7 @@ export class ClientAdminCore {
   }
 
   /** Changes the given fields; an empty patch is refused so mistakes are loud. */
-  async update(clientId: string, patch: ClientPatch): Promise<ClientRecord> {
+  async update(clientId: string, patch: ClientPatch, who?: Actor): Promise<ClientRecord> {
     checkClientId(clientId, "client.client_id");
     const clean: ClientPatch = {};
     if (patch.name !== undefined) clean.name = checkName(patch.name, "client.name");
@@ -109,37 +123,67 @@ export class ClientAdminCore {
     const now = this.clock();
     // Disabling also cuts off the tokens already issued, so they stop being active at once.
     if (clean.disabled === true) clean.tokensNotBefore = tokenCutoff(now);
-    return this.#found(clientId, await this.storage.updateClient(clientId, clean, now));
+    const changes: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(clean)) changes[snake(k)] = v;
+    return this.#found(clientId, await this.storage.updateClient(clientId, clean, now, this.#event(who, "client.update", clientId, now, changes)));
   }
 
   /** Makes every token issued to the client until now inactive (a per-client not-before time). */
-  async revokeTokens(clientId: string): Promise<ClientRecord> {
+  async revokeTokens(clientId: string, who?: Actor): Promise<ClientRecord> {
     checkClientId(clientId, "client_id");
     const now = this.clock();
-    return this.#found(clientId, await this.storage.updateClient(clientId, { tokensNotBefore: tokenCutoff(now) }, now));
+    const cutoff = tokenCutoff(now);
+    const event = this.#event(who, "client.revoke_tokens", clientId, now, { tokens_not_before: new Date(cutoff).toISOString() });
+    return this.#found(clientId, await this.storage.updateClient(clientId, { tokensNotBefore: cutoff }, now, event));
   }
 
   /** Deletes a client and its secrets. */
-  async delete(clientId: string): Promise<void> {
+  async delete(clientId: string, who?: Actor): Promise<void> {
     checkClientId(clientId, "client_id");
-    if (!(await this.storage.deleteClient(clientId))) this.#found(clientId, undefined);
+    const event = this.#event(who, "client.delete", clientId, this.clock(), {});
+    if (!(await this.storage.deleteClient(clientId, event))) this.#found(clientId, undefined);
   }
 
   /** Issues a new secret; older secrets keep working for `graceSeconds`, then stop exactly. */
-  async rotateSecret(clientId: string, graceSeconds: number): Promise<ClientWithSecret> {
+  async rotateSecret(clientId: string, graceSeconds: number, who?: Actor): Promise<ClientWithSecret> {
     checkClientId(clientId, "client_id");
     if (!Number.isFinite(graceSeconds) || graceSeconds < 0 || graceSeconds > MAX_GRACE_PERIOD_SECONDS) {
       throw new AdminError("invalid_argument", `grace_period must be between 0s and ${MAX_GRACE_PERIOD_SECONDS}s`);
     }
     const now = this.clock();
     const clientSecret = generateClientSecret();
+    const secret = newSecret(clientSecret, now);
     const client = await this.storage.rotateSecret(
       clientId,
-      newSecret(clientSecret, now),
+      secret,
       now + Math.round(graceSeconds * 1000),
       now,
+      this.#event(who, "client.rotate_secret", clientId, now, { new_secret_id: secret.secretId, grace_period_seconds: graceSeconds }),
     );
     return { client: this.#found(clientId, client), clientSecret };
+  }
+
+  /** One page of the audit trail, newest first; the page token is opaque to callers. */
+  async auditTrail(pageSize: number, pageToken: string, target: string): Promise<{ events: AuditEvent[]; nextPageToken: string }> {
+    if (!Number.isInteger(pageSize) || pageSize < 0 || pageSize > MAX_PAGE_SIZE) {
+      throw new AdminError("invalid_argument", `page_size must be between 0 and ${MAX_PAGE_SIZE}`);
+    }
+    const size = pageSize === 0 ? DEFAULT_PAGE_SIZE : pageSize;
+    let before: number | undefined;
+    if (pageToken !== "") {
+      before = Number(Buffer.from(pageToken, "base64url").toString("utf8"));
+      if (!Number.isSafeInteger(before) || before <= 0 || Buffer.from(String(before)).toString("base64url") !== pageToken) {
+        throw new AdminError("invalid_argument", "page_token is not a token returned by ListAuditEvents");
+      }
+    }
+    const rows = await this.storage.listAuditEvents(before, size + 1, target === "" ? undefined : target);
+    const events = rows.slice(0, size);
+    const nextPageToken = rows.length > size ? Buffer.from(String(events[events.length - 1]!.eventId)).toString("base64url") : "";
+    return { events, nextPageToken };
+  }
+
+  #event(who: Actor | undefined, action: string, target: string, time: number, changes: Record<string, unknown>): AuditEvent {
+    return { time, actor: who?.actor ?? "local", origin: who?.origin ?? "local", action, target, changes };
   }
 
   #found(clientId: string, c: ClientRecord | undefined): ClientRecord {
@@ -211,6 +255,10 @@ function checkTtl(seconds: number, field = "token_ttl"): number {
     throw new AdminError("invalid_argument", `${field} must be whole seconds from 1s to ${MAX_TOKEN_TTL_SECONDS}s`);
   }
   return seconds;
+}
+
+function snake(camel: string): string {
+  return camel === "tokenTtlSeconds" ? "token_ttl_seconds" : camel.replace(/[A-Z]/g, (c) => "_" + c.toLowerCase());
 }
 
 /** A short, printable rendering of user input for error messages. */

@@ -8,6 +8,7 @@ export type OAuthErrorCode =
   | "invalid_scope"
   | "invalid_target"
   | "insufficient_scope"
+  | "temporarily_unavailable"
   | "server_error";
 
 /** The one error the token core throws; transports map it to HTTP or gRPC in one place each. */
@@ -18,6 +19,10 @@ export class OAuthError extends Error {
     readonly description: string,
     /** Which client authentication method the request used, for WWW-Authenticate (RFC 6749 §5.2). */
     readonly authMethod?: "client_secret_basic" | "client_secret_post" | "none",
+    /** For temporarily_unavailable: when to retry (HTTP Retry-After), in whole seconds. */
+    readonly retryAfterSeconds?: number,
+    /** Which limit refused the request, for logs and metrics only; never sent. */
+    readonly limit?: "client" | "address" | "auth_failures",
   ) {
     super(`${code}: ${description}`);
   }

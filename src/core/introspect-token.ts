@@ -1,5 +1,6 @@
 import { authenticateClient } from "./authenticate.js";
 import { OAuthError } from "./errors.js";
+import type { RequestGuard } from "./request-guard.js";
 import type { SecretUseTracker } from "./secret-use.js";
 import { activeToken, type TokenCheckDeps } from "./token-check.js";
 import type { ClientCredentials } from "./token-request.js";
@@ -26,6 +27,7 @@ export type IntrospectionResponse =
 /** What introspection needs. */
 export interface IntrospectDeps extends TokenCheckDeps {
   secretUse: SecretUseTracker;
+  guard?: RequestGuard | undefined;
 }
 
 /**
@@ -37,8 +39,11 @@ export async function introspectToken(
   deps: IntrospectDeps,
   credentials: ClientCredentials | undefined,
   token: string | undefined,
+  origin?: string,
 ): Promise<IntrospectionResponse> {
-  const caller = await authenticateClient(deps.storage, credentials, deps.clock(), deps.secretUse);
+  const now = deps.clock();
+  deps.guard?.admitAddress(origin, now);
+  const caller = await authenticateClient(deps.storage, credentials, now, deps.secretUse, deps.guard);
   if (!caller.scopes.includes(INTROSPECT_SCOPE)) {
     throw new OAuthError("insufficient_scope", `Introspection requires a client with the scope ${INTROSPECT_SCOPE}`);
   }

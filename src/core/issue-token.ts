@@ -5,6 +5,7 @@ import type { Clock } from "./clock.js";
 import { OAuthError } from "./errors.js";
 import { parseScope } from "./scope.js";
 import { preview } from "./client-admin.js";
+import type { RequestGuard } from "./request-guard.js";
 import type { SecretUseTracker } from "./secret-use.js";
 import type { TokenRequest, TokenResponse } from "./token-request.js";
 
@@ -20,6 +21,8 @@ export interface IssueTokenDeps {
   clock: Clock;
   issuer: string;
   secretUse: SecretUseTracker;
+  /** Rate limits and failed-authentication throttling; none when absent. */
+  guard?: RequestGuard | undefined;
 }
 
 /**
@@ -28,7 +31,9 @@ export interface IssueTokenDeps {
  */
 export async function issueToken(deps: IssueTokenDeps, req: TokenRequest): Promise<TokenResponse> {
   const now = deps.clock();
-  const client = await authenticateClient(deps.storage, req.credentials, now, deps.secretUse);
+  deps.guard?.admitAddress(req.origin, now);
+  const client = await authenticateClient(deps.storage, req.credentials, now, deps.secretUse, deps.guard);
+  deps.guard?.admitClient(client.clientId, now);
   const scopes = grantScopes(client, req.scope);
   const aud = chooseAudience(client, req.audiences, deps.issuer);
   // After a cut-off in this same second, iat must not fall before it (client-admin.ts

@@ -14,8 +14,11 @@ export async function revokeToken(
   deps: IntrospectDeps,
   credentials: ClientCredentials | undefined,
   token: string | undefined,
+  origin?: string,
 ): Promise<void> {
-  const caller = await authenticateClient(deps.storage, credentials, deps.clock(), deps.secretUse);
+  const now = deps.clock();
+  deps.guard?.admitAddress(origin, now);
+  const caller = await authenticateClient(deps.storage, credentials, now, deps.secretUse, deps.guard);
   if (token === undefined || token === "") throw new OAuthError("invalid_request", "The token parameter is missing");
   const claims = await verifyOwnToken(deps, token, { ignoreExpiry: true });
   if (!claims || claims.exp * 1000 <= deps.clock()) return;

@@ -61,6 +61,9 @@ export async function activeToken(deps: TokenCheckDeps, token: string, audience?
   if (!claims) return undefined;
   const client = await deps.storage.getClient(claims.client_id);
   if (!client || client.disabled) return undefined;
+  // A client deleted and created again with the same id must not revive the old one's tokens.
+  // iat has whole seconds: a token from the creation second itself still counts as new.
+  if (claims.iat < Math.floor(client.createTime / 1000)) return undefined;
   if (client.tokensNotBefore !== null && claims.iat * 1000 < client.tokensNotBefore) return undefined;
   if (await deps.storage.isTokenRevoked(claims.jti)) return undefined;
   return claims;

@@ -16,6 +16,8 @@ export interface TokenRequest {
   scope: string | undefined;
   /** `audience` values (Auth0/Hydra style) and RFC 8707 `resource` values, in order. */
   audiences: string[];
+  /** The caller's network address (after trusted proxies), for per-address limits. */
+  origin?: string | undefined;
 }
 
 /** The successful token response (RFC 6749 §5.1), field names as on the wire. */

@@ -1,6 +1,6 @@
 import { createPrivateKey, createPublicKey, sign, type JsonWebKey } from "node:crypto";
 import type { Clock } from "../core/clock.js";
-import type { SigningKeyRecord, Storage } from "../storage/storage.js";
+import type { AuditEvent, SigningKeyRecord, Storage } from "../storage/storage.js";
 import { generatePrivateKey, signParams, type SigningAlg } from "./algorithms.js";
 import { isWrapped, unwrapKey, wrapKey, type Kek } from "./key-encryption.js";
 import { planKeys, type KeyPolicy, type RotationRequest } from "./key-lifecycle.js";
@@ -79,10 +79,10 @@ export class KeyRing {
    * keys, wrapping plain keys once a KEK is configured), then reloads. Returns whether the
    * signing key changed.
    */
-  async maintain(request?: RotationRequest): Promise<boolean> {
+  async maintain(request?: RotationRequest, audit?: (newCurrent: string) => AuditEvent): Promise<boolean> {
     const { policy, clock, kek } = this.options;
     const now = clock();
-    const rotated = await this.storage.updateSigningKeys((keys) => {
+    const { rotated } = await this.storage.updateSigningKeys((keys) => {
       // Fail before changing anything when the keys cannot be read with this KEK.
       for (const k of keys) if (k.status === "current") unwrapKey(k.privateKey, k.kid, kek);
       const plan = planKeys(keys, now, policy, (alg, status, t) => newSigningKeyRecord(alg, status, t, kek), request);
@@ -96,8 +96,8 @@ export class KeyRing {
         }
         for (const k of plan.upsert) if (!isWrapped(k.privateKey)) k.privateKey = wrapKey(k.privateKey, k.kid, kek);
       }
-      return { ...plan, result: plan.result.rotated };
-    });
+      return { ...plan, result: plan.result };
+    }, (r) => (r.rotated && audit ? audit(r.current.kid) : undefined));
     await this.reload();
     return rotated;
   }

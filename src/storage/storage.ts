@@ -65,6 +65,31 @@ export interface SigningKeyPlan<T> {
   result: T;
 }
 
+/**
+ * Thrown when the store cannot be written right now (disk full, read-only, locked too long).
+ * Reads keep working; callers answer "unavailable, retry later", never a 500.
+ */
+export class StorageUnavailableError extends Error {
+  override readonly name = "StorageUnavailableError";
+}
+
+/** One administrative change, stored in the same transaction as the change itself. */
+export interface AuditEvent {
+  /** Assigned by storage, increasing. */
+  eventId?: number;
+  time: number;
+  /** The admin client id, or "bootstrap" / "cli" for local commands. */
+  actor: string;
+  /** e.g. "client.create", "client.update", "keys.rotate". */
+  action: string;
+  /** The client id or key id changed. */
+  target: string;
+  /** The fields set; never a secret or a hash. */
+  changes: Record<string, unknown>;
+  /** Network address of the request, or "local". */
+  origin: string;
+}
+
 /** Thrown by `createClient` when the id is taken. */
 export class ClientExistsError extends Error {
   override readonly name = "ClientExistsError";
@@ -76,12 +101,16 @@ export class ClientExistsError extends Error {
  */
 export interface Storage {
   getClient(clientId: string): Promise<ClientRecord | undefined>;
-  /** Inserts a client with its first secret; throws ClientExistsError when the id is taken. */
-  createClient(client: ClientRecord): Promise<void>;
+  /**
+   * Inserts a client with its first secret; throws ClientExistsError when the id is taken.
+   * Every mutating method takes an optional audit event, written in the same transaction
+   * only when the change happens.
+   */
+  createClient(client: ClientRecord, audit?: AuditEvent): Promise<void>;
   /** Applies a patch; returns the updated client, or undefined when it does not exist. */
-  updateClient(clientId: string, patch: ClientPatch, now: number): Promise<ClientRecord | undefined>;
+  updateClient(clientId: string, patch: ClientPatch, now: number, audit?: AuditEvent): Promise<ClientRecord | undefined>;
   /** Deletes a client and its secrets; false when it did not exist. */
-  deleteClient(clientId: string): Promise<boolean>;
+  deleteClient(clientId: string, audit?: AuditEvent): Promise<boolean>;
   /** Clients with id > `afterId`, ordered by id, at most `limit`. */
   listClients(afterId: string, limit: number): Promise<ClientRecord[]>;
   /**
@@ -93,6 +122,7 @@ export interface Storage {
     secret: SecretRecord,
     othersExpireAt: number,
     now: number,
+    audit?: AuditEvent,
   ): Promise<ClientRecord | undefined>;
   /** Records when secrets were last used; a batch, so issuance never writes per request. */
   recordSecretUse(uses: ReadonlyMap<string, number>): Promise<void>;
@@ -103,7 +133,10 @@ export interface Storage {
    * processes deciding at once see each other's result, never a half-applied one. `decide`
    * is synchronous and may throw to abort.
    */
-  updateSigningKeys<T>(decide: (keys: SigningKeyRecord[]) => SigningKeyPlan<T>): Promise<T>;
+  updateSigningKeys<T>(
+    decide: (keys: SigningKeyRecord[]) => SigningKeyPlan<T>,
+    audit?: (result: T) => AuditEvent | undefined,
+  ): Promise<T>;
 
   /** Adds a token to the deny-list until `expireTime` (its own exp); idempotent. */
   revokeToken(jti: string, clientId: string, expireTime: number): Promise<void>;
@@ -111,6 +144,11 @@ export interface Storage {
   isTokenRevoked(jti: string): Promise<boolean>;
   /** Drops deny-list entries that expired before `before`; returns how many. */
   pruneRevokedTokens(before: number): Promise<number>;
+
+  /** Audit events newest first, with eventId below `beforeId` (all when undefined), optionally for one target. */
+  listAuditEvents(beforeId: number | undefined, limit: number, target?: string): Promise<AuditEvent[]>;
+  /** Sizes for metrics. */
+  counts(): Promise<{ clients: number; revokedTokens: number }>;
 
   getMeta(key: string): Promise<string | undefined>;
   /** Sets `key` only when unset (or always, with `overwrite`); returns whether it wrote. */

@@ -5,14 +5,14 @@
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Duration, FieldMask, Timestamp } from "@bufbuild/protobuf/wkt";
-import { file_google_protobuf_duration, file_google_protobuf_field_mask, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
-import type { Message } from "@bufbuild/protobuf";
+import { file_google_protobuf_duration, file_google_protobuf_field_mask, file_google_protobuf_struct, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
+import type { JsonObject, Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file tessera/v1/client_admin.proto.
  */
 export const file_tessera_v1_client_admin: GenFile = /*@__PURE__*/
-  fileDesc("Ch10ZXNzZXJhL3YxL2NsaWVudF9hZG1pbi5wcm90bxIKdGVzc2VyYS52MSLQAgoGQ2xpZW50EhEKCWNsaWVudF9pZBgBIAEoCRIMCgRuYW1lGAIgASgJEg4KBnNjb3BlcxgDIAMoCRIRCglhdWRpZW5jZXMYBCADKAkSLAoJdG9rZW5fdHRsGAUgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhAKCGRpc2FibGVkGAYgASgIEi8KC2NyZWF0ZV90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt1cGRhdGVfdGltZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKQoHc2VjcmV0cxgJIAMoCzIYLnRlc3NlcmEudjEuQ2xpZW50U2VjcmV0EjUKEXRva2Vuc19ub3RfYmVmb3JlGAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCK3AQoMQ2xpZW50U2VjcmV0EhEKCXNlY3JldF9pZBgBIAEoCRIvCgtjcmVhdGVfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLZXhwaXJlX3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjIKDmxhc3RfdXNlZF90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKHAQoTQ3JlYXRlQ2xpZW50UmVxdWVzdBIRCgljbGllbnRfaWQYASABKAkSDAoEbmFtZRgCIAEoCRIOCgZzY29wZXMYAyADKAkSEQoJYXVkaWVuY2VzGAQgAygJEiwKCXRva2VuX3R0bBgFIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiJRChRDcmVhdGVDbGllbnRSZXNwb25zZRIiCgZjbGllbnQYASABKAsyEi50ZXNzZXJhLnYxLkNsaWVudBIVCg1jbGllbnRfc2VjcmV0GAIgASgJIiUKEEdldENsaWVudFJlcXVlc3QSEQoJY2xpZW50X2lkGAEgASgJIjcKEUdldENsaWVudFJlc3BvbnNlEiIKBmNsaWVudBgBIAEoCzISLnRlc3NlcmEudjEuQ2xpZW50IjsKEkxpc3RDbGllbnRzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCSJTChNMaXN0Q2xpZW50c1Jlc3BvbnNlEiMKB2NsaWVudHMYASADKAsyEi50ZXNzZXJhLnYxLkNsaWVudBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiagoTVXBkYXRlQ2xpZW50UmVxdWVzdBIiCgZjbGllbnQYASABKAsyEi50ZXNzZXJhLnYxLkNsaWVudBIvCgt1cGRhdGVfbWFzaxgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5GaWVsZE1hc2siOgoUVXBkYXRlQ2xpZW50UmVzcG9uc2USIgoGY2xpZW50GAEgASgLMhIudGVzc2VyYS52MS5DbGllbnQiKAoTRGVsZXRlQ2xpZW50UmVxdWVzdBIRCgljbGllbnRfaWQYASABKAkiFgoURGVsZXRlQ2xpZW50UmVzcG9uc2UiXwoZUm90YXRlQ2xpZW50U2VjcmV0UmVxdWVzdBIRCgljbGllbnRfaWQYASABKAkSLwoMZ3JhY2VfcGVyaW9kGAIgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uIlcKGlJvdGF0ZUNsaWVudFNlY3JldFJlc3BvbnNlEiIKBmNsaWVudBgBIAEoCzISLnRlc3NlcmEudjEuQ2xpZW50EhUKDWNsaWVudF9zZWNyZXQYAiABKAkiLgoZUmV2b2tlQ2xpZW50VG9rZW5zUmVxdWVzdBIRCgljbGllbnRfaWQYASABKAkiQAoaUmV2b2tlQ2xpZW50VG9rZW5zUmVzcG9uc2USIgoGY2xpZW50GAEgASgLMhIudGVzc2VyYS52MS5DbGllbnQy6gQKC0NsaWVudEFkbWluElEKDENyZWF0ZUNsaWVudBIfLnRlc3NlcmEudjEuQ3JlYXRlQ2xpZW50UmVxdWVzdBogLnRlc3NlcmEudjEuQ3JlYXRlQ2xpZW50UmVzcG9uc2USSAoJR2V0Q2xpZW50EhwudGVzc2VyYS52MS5HZXRDbGllbnRSZXF1ZXN0Gh0udGVzc2VyYS52MS5HZXRDbGllbnRSZXNwb25zZRJOCgtMaXN0Q2xpZW50cxIeLnRlc3NlcmEudjEuTGlzdENsaWVudHNSZXF1ZXN0Gh8udGVzc2VyYS52MS5MaXN0Q2xpZW50c1Jlc3BvbnNlElEKDFVwZGF0ZUNsaWVudBIfLnRlc3NlcmEudjEuVXBkYXRlQ2xpZW50UmVxdWVzdBogLnRlc3NlcmEudjEuVXBkYXRlQ2xpZW50UmVzcG9uc2USUQoMRGVsZXRlQ2xpZW50Eh8udGVzc2VyYS52MS5EZWxldGVDbGllbnRSZXF1ZXN0GiAudGVzc2VyYS52MS5EZWxldGVDbGllbnRSZXNwb25zZRJjChJSb3RhdGVDbGllbnRTZWNyZXQSJS50ZXNzZXJhLnYxLlJvdGF0ZUNsaWVudFNlY3JldFJlcXVlc3QaJi50ZXNzZXJhLnYxLlJvdGF0ZUNsaWVudFNlY3JldFJlc3BvbnNlEmMKElJldm9rZUNsaWVudFRva2VucxIlLnRlc3NlcmEudjEuUmV2b2tlQ2xpZW50VG9rZW5zUmVxdWVzdBomLnRlc3NlcmEudjEuUmV2b2tlQ2xpZW50VG9rZW5zUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_duration, file_google_protobuf_field_mask, file_google_protobuf_timestamp]);
+  fileDesc("Ch10ZXNzZXJhL3YxL2NsaWVudF9hZG1pbi5wcm90bxIKdGVzc2VyYS52MSLQAgoGQ2xpZW50EhEKCWNsaWVudF9pZBgBIAEoCRIMCgRuYW1lGAIgASgJEg4KBnNjb3BlcxgDIAMoCRIRCglhdWRpZW5jZXMYBCADKAkSLAoJdG9rZW5fdHRsGAUgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhAKCGRpc2FibGVkGAYgASgIEi8KC2NyZWF0ZV90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt1cGRhdGVfdGltZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKQoHc2VjcmV0cxgJIAMoCzIYLnRlc3NlcmEudjEuQ2xpZW50U2VjcmV0EjUKEXRva2Vuc19ub3RfYmVmb3JlGAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCK3AQoMQ2xpZW50U2VjcmV0EhEKCXNlY3JldF9pZBgBIAEoCRIvCgtjcmVhdGVfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLZXhwaXJlX3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjIKDmxhc3RfdXNlZF90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKHAQoTQ3JlYXRlQ2xpZW50UmVxdWVzdBIRCgljbGllbnRfaWQYASABKAkSDAoEbmFtZRgCIAEoCRIOCgZzY29wZXMYAyADKAkSEQoJYXVkaWVuY2VzGAQgAygJEiwKCXRva2VuX3R0bBgFIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiJRChRDcmVhdGVDbGllbnRSZXNwb25zZRIiCgZjbGllbnQYASABKAsyEi50ZXNzZXJhLnYxLkNsaWVudBIVCg1jbGllbnRfc2VjcmV0GAIgASgJIiUKEEdldENsaWVudFJlcXVlc3QSEQoJY2xpZW50X2lkGAEgASgJIjcKEUdldENsaWVudFJlc3BvbnNlEiIKBmNsaWVudBgBIAEoCzISLnRlc3NlcmEudjEuQ2xpZW50IjsKEkxpc3RDbGllbnRzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCSJTChNMaXN0Q2xpZW50c1Jlc3BvbnNlEiMKB2NsaWVudHMYASADKAsyEi50ZXNzZXJhLnYxLkNsaWVudBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiagoTVXBkYXRlQ2xpZW50UmVxdWVzdBIiCgZjbGllbnQYASABKAsyEi50ZXNzZXJhLnYxLkNsaWVudBIvCgt1cGRhdGVfbWFzaxgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5GaWVsZE1hc2siOgoUVXBkYXRlQ2xpZW50UmVzcG9uc2USIgoGY2xpZW50GAEgASgLMhIudGVzc2VyYS52MS5DbGllbnQiKAoTRGVsZXRlQ2xpZW50UmVxdWVzdBIRCgljbGllbnRfaWQYASABKAkiFgoURGVsZXRlQ2xpZW50UmVzcG9uc2UiXwoZUm90YXRlQ2xpZW50U2VjcmV0UmVxdWVzdBIRCgljbGllbnRfaWQYASABKAkSLwoMZ3JhY2VfcGVyaW9kGAIgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uIlcKGlJvdGF0ZUNsaWVudFNlY3JldFJlc3BvbnNlEiIKBmNsaWVudBgBIAEoCzISLnRlc3NlcmEudjEuQ2xpZW50EhUKDWNsaWVudF9zZWNyZXQYAiABKAkiLgoZUmV2b2tlQ2xpZW50VG9rZW5zUmVxdWVzdBIRCgljbGllbnRfaWQYASABKAkiQAoaUmV2b2tlQ2xpZW50VG9rZW5zUmVzcG9uc2USIgoGY2xpZW50GAEgASgLMhIudGVzc2VyYS52MS5DbGllbnQisQEKCkF1ZGl0RXZlbnQSEAoIZXZlbnRfaWQYASABKAMSKAoEdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDQoFYWN0b3IYAyABKAkSDgoGYWN0aW9uGAQgASgJEg4KBnRhcmdldBgFIAEoCRIoCgdjaGFuZ2VzGAYgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIOCgZvcmlnaW4YByABKAkiTwoWTGlzdEF1ZGl0RXZlbnRzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCRIOCgZ0YXJnZXQYAyABKAkiWgoXTGlzdEF1ZGl0RXZlbnRzUmVzcG9uc2USJgoGZXZlbnRzGAEgAygLMhYudGVzc2VyYS52MS5BdWRpdEV2ZW50EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCTLGBQoLQ2xpZW50QWRtaW4SUQoMQ3JlYXRlQ2xpZW50Eh8udGVzc2VyYS52MS5DcmVhdGVDbGllbnRSZXF1ZXN0GiAudGVzc2VyYS52MS5DcmVhdGVDbGllbnRSZXNwb25zZRJICglHZXRDbGllbnQSHC50ZXNzZXJhLnYxLkdldENsaWVudFJlcXVlc3QaHS50ZXNzZXJhLnYxLkdldENsaWVudFJlc3BvbnNlEk4KC0xpc3RDbGllbnRzEh4udGVzc2VyYS52MS5MaXN0Q2xpZW50c1JlcXVlc3QaHy50ZXNzZXJhLnYxLkxpc3RDbGllbnRzUmVzcG9uc2USUQoMVXBkYXRlQ2xpZW50Eh8udGVzc2VyYS52MS5VcGRhdGVDbGllbnRSZXF1ZXN0GiAudGVzc2VyYS52MS5VcGRhdGVDbGllbnRSZXNwb25zZRJRCgxEZWxldGVDbGllbnQSHy50ZXNzZXJhLnYxLkRlbGV0ZUNsaWVudFJlcXVlc3QaIC50ZXNzZXJhLnYxLkRlbGV0ZUNsaWVudFJlc3BvbnNlEmMKElJvdGF0ZUNsaWVudFNlY3JldBIlLnRlc3NlcmEudjEuUm90YXRlQ2xpZW50U2VjcmV0UmVxdWVzdBomLnRlc3NlcmEudjEuUm90YXRlQ2xpZW50U2VjcmV0UmVzcG9uc2USYwoSUmV2b2tlQ2xpZW50VG9rZW5zEiUudGVzc2VyYS52MS5SZXZva2VDbGllbnRUb2tlbnNSZXF1ZXN0GiYudGVzc2VyYS52MS5SZXZva2VDbGllbnRUb2tlbnNSZXNwb25zZRJaCg9MaXN0QXVkaXRFdmVudHMSIi50ZXNzZXJhLnYxLkxpc3RBdWRpdEV2ZW50c1JlcXVlc3QaIy50ZXNzZXJhLnYxLkxpc3RBdWRpdEV2ZW50c1Jlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_field_mask, file_google_protobuf_struct, file_google_protobuf_timestamp]);
 
 /**
  * Client is an OAuth client registered for the client credentials grant. It
@@ -512,6 +512,135 @@ export const RevokeClientTokensResponseSchema: GenMessage<RevokeClientTokensResp
   messageDesc(file_tessera_v1_client_admin, 15);
 
 /**
+ * AuditEvent records one administrative change: who, what, to which
+ * client or key, when and from where. Secrets never appear in it.
+ *
+ * @generated from message tessera.v1.AuditEvent
+ */
+export type AuditEvent = Message<"tessera.v1.AuditEvent"> & {
+  /**
+   * Increasing identifier of the event.
+   *
+   * @generated from field: int64 event_id = 1;
+   */
+  eventId: bigint;
+
+  /**
+   * When the change was committed.
+   *
+   * @generated from field: google.protobuf.Timestamp time = 2;
+   */
+  time?: Timestamp | undefined;
+
+  /**
+   * The admin client that made the change (from its access token), or
+   * "bootstrap" / "cli" for changes made on the database file directly.
+   *
+   * @generated from field: string actor = 3;
+   */
+  actor: string;
+
+  /**
+   * What was done: "client.create", "client.update", "client.delete",
+   * "client.rotate_secret", "client.revoke_tokens", "keys.rotate".
+   *
+   * @generated from field: string action = 4;
+   */
+  action: string;
+
+  /**
+   * The client id or key id the change applies to.
+   *
+   * @generated from field: string target = 5;
+   */
+  target: string;
+
+  /**
+   * The fields set by the change, e.g. {"disabled": true}.
+   *
+   * @generated from field: google.protobuf.Struct changes = 6;
+   */
+  changes?: JsonObject | undefined;
+
+  /**
+   * The network address the request came from (after trusted proxies).
+   *
+   * @generated from field: string origin = 7;
+   */
+  origin: string;
+};
+
+/**
+ * Describes the message tessera.v1.AuditEvent.
+ * Use `create(AuditEventSchema)` to create a new message.
+ */
+export const AuditEventSchema: GenMessage<AuditEvent> = /*@__PURE__*/
+  messageDesc(file_tessera_v1_client_admin, 16);
+
+/**
+ * ListAuditEventsRequest asks for one page of the audit trail.
+ *
+ * @generated from message tessera.v1.ListAuditEventsRequest
+ */
+export type ListAuditEventsRequest = Message<"tessera.v1.ListAuditEventsRequest"> & {
+  /**
+   * Maximum number of events to return, 0 meaning 50; at most 1000.
+   *
+   * @generated from field: int32 page_size = 1;
+   */
+  pageSize: number;
+
+  /**
+   * The `next_page_token` of a previous response, or empty for the newest.
+   *
+   * @generated from field: string page_token = 2;
+   */
+  pageToken: string;
+
+  /**
+   * Only events about this client id (or key id); empty for all.
+   *
+   * @generated from field: string target = 3;
+   */
+  target: string;
+};
+
+/**
+ * Describes the message tessera.v1.ListAuditEventsRequest.
+ * Use `create(ListAuditEventsRequestSchema)` to create a new message.
+ */
+export const ListAuditEventsRequestSchema: GenMessage<ListAuditEventsRequest> = /*@__PURE__*/
+  messageDesc(file_tessera_v1_client_admin, 17);
+
+/**
+ * ListAuditEventsResponse is one page of the audit trail, newest first.
+ *
+ * @generated from message tessera.v1.ListAuditEventsResponse
+ */
+export type ListAuditEventsResponse = Message<"tessera.v1.ListAuditEventsResponse"> & {
+  /**
+   * The events.
+   *
+   * @generated from field: repeated tessera.v1.AuditEvent events = 1;
+   */
+  events: AuditEvent[];
+
+  /**
+   * Pass as `page_token` to get older events; empty on the last page.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message tessera.v1.ListAuditEventsResponse.
+ * Use `create(ListAuditEventsResponseSchema)` to create a new message.
+ */
+export const ListAuditEventsResponseSchema: GenMessage<ListAuditEventsResponse> = /*@__PURE__*/
+  messageDesc(file_tessera_v1_client_admin, 18);
+
+/**
  * ClientAdmin manages the OAuth clients that may obtain tokens. Every call
  * requires `authorization: Bearer <access token>` issued by this server whose
  * scope includes `tessera:admin`: a missing or invalid token is
@@ -596,6 +725,17 @@ export const ClientAdmin: GenService<{
     methodKind: "unary";
     input: typeof RevokeClientTokensRequestSchema;
     output: typeof RevokeClientTokensResponseSchema;
+  },
+  /**
+   * ListAuditEvents returns the audit trail of administrative changes (to
+   * clients and to signing keys), newest first, a page at a time.
+   *
+   * @generated from rpc tessera.v1.ClientAdmin.ListAuditEvents
+   */
+  listAuditEvents: {
+    methodKind: "unary";
+    input: typeof ListAuditEventsRequestSchema;
+    output: typeof ListAuditEventsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_tessera_v1_client_admin, 0);

@@ -3,6 +3,7 @@ import {
   type ClientPatch,
   type ClientRecord,
   type SecretRecord,
+  type AuditEvent,
   type SigningKeyPlan,
   type SigningKeyRecord,
   type Storage,
@@ -14,22 +15,29 @@ export class MemoryStorage implements Storage {
   readonly #keys: SigningKeyRecord[] = [];
   readonly #meta = new Map<string, string>();
   readonly #revoked = new Map<string, number>();
+  readonly #audit: AuditEvent[] = [];
+
+  #record(e: AuditEvent | undefined): void {
+    if (e) this.#audit.push({ ...structuredClone(e), eventId: this.#audit.length + 1 });
+  }
 
   async getClient(clientId: string): Promise<ClientRecord | undefined> {
     const c = this.#clients.get(clientId);
     return c && structuredClone(c);
   }
 
-  async createClient(client: ClientRecord): Promise<void> {
+  async createClient(client: ClientRecord, audit?: AuditEvent): Promise<void> {
     if (this.#clients.has(client.clientId)) {
       throw new ClientExistsError(`client ${JSON.stringify(client.clientId)} already exists`);
     }
     this.#clients.set(client.clientId, sortSecrets(structuredClone(client)));
+    this.#record(audit);
   }
 
-  async updateClient(clientId: string, patch: ClientPatch, now: number): Promise<ClientRecord | undefined> {
+  async updateClient(clientId: string, patch: ClientPatch, now: number, audit?: AuditEvent): Promise<ClientRecord | undefined> {
     const cur = this.#clients.get(clientId);
     if (!cur) return undefined;
+    this.#record(audit);
     for (const [k, v] of Object.entries(patch)) {
       if (v !== undefined) (cur as unknown as Record<string, unknown>)[k] = structuredClone(v);
     }
@@ -37,8 +45,23 @@ export class MemoryStorage implements Storage {
     return structuredClone(cur);
   }
 
-  async deleteClient(clientId: string): Promise<boolean> {
-    return this.#clients.delete(clientId);
+  async deleteClient(clientId: string, audit?: AuditEvent): Promise<boolean> {
+    const gone = this.#clients.delete(clientId);
+    if (gone) this.#record(audit);
+    return gone;
+  }
+
+  async listAuditEvents(beforeId: number | undefined, limit: number, target?: string): Promise<AuditEvent[]> {
+    return structuredClone(
+      this.#audit
+        .filter((e) => e.eventId! < (beforeId ?? Number.MAX_SAFE_INTEGER) && (target === undefined || e.target === target))
+        .reverse()
+        .slice(0, limit),
+    );
+  }
+
+  async counts(): Promise<{ clients: number; revokedTokens: number }> {
+    return { clients: this.#clients.size, revokedTokens: this.#revoked.size };
   }
 
   async listClients(afterId: string, limit: number): Promise<ClientRecord[]> {
@@ -54,9 +77,11 @@ export class MemoryStorage implements Storage {
     secret: SecretRecord,
     othersExpireAt: number,
     now: number,
+    audit?: AuditEvent,
   ): Promise<ClientRecord | undefined> {
     const cur = this.#clients.get(clientId);
     if (!cur) return undefined;
+    this.#record(audit);
     for (const s of cur.secrets) {
       if (s.expireTime === null || s.expireTime > othersExpireAt) s.expireTime = othersExpireAt;
     }
@@ -82,7 +107,10 @@ export class MemoryStorage implements Storage {
     );
   }
 
-  async updateSigningKeys<T>(decide: (keys: SigningKeyRecord[]) => SigningKeyPlan<T>): Promise<T> {
+  async updateSigningKeys<T>(
+    decide: (keys: SigningKeyRecord[]) => SigningKeyPlan<T>,
+    audit?: (result: T) => AuditEvent | undefined,
+  ): Promise<T> {
     const plan = decide(await this.listSigningKeys());
     const next = this.#keys.filter((k) => !plan.remove.includes(k.kid) && !plan.upsert.some((u) => u.kid === k.kid));
     next.push(...structuredClone(plan.upsert));
@@ -90,6 +118,7 @@ export class MemoryStorage implements Storage {
       if (next.filter((k) => k.status === status).length > 1) throw new Error(`more than one ${status} signing key`);
     }
     this.#keys.splice(0, this.#keys.length, ...next);
+    this.#record(audit?.(plan.result));
     return plan.result;
   }
 

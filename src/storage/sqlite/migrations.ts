@@ -64,6 +64,17 @@ const MIGRATIONS: readonly string[] = [
      expire_time INTEGER NOT NULL
    ) STRICT;
    CREATE INDEX revoked_tokens_by_expiry ON revoked_tokens(expire_time);`,
+  // 3: audit trail of administrative changes.
+  `CREATE TABLE audit_events (
+     event_id INTEGER PRIMARY KEY AUTOINCREMENT,
+     time     INTEGER NOT NULL,
+     actor    TEXT NOT NULL,
+     action   TEXT NOT NULL,
+     target   TEXT NOT NULL,
+     changes  TEXT NOT NULL,  -- JSON object
+     origin   TEXT NOT NULL
+   ) STRICT;
+   CREATE INDEX audit_events_by_target ON audit_events(target, event_id);`,
 ];
 
 /** Thrown when the database file was written by a newer Tessera. */

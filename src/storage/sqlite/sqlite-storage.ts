@@ -4,9 +4,11 @@ import Database from "better-sqlite3";
 import type { Statement } from "better-sqlite3";
 import {
   ClientExistsError,
+  StorageUnavailableError,
   type ClientPatch,
   type ClientRecord,
   type SecretRecord,
+  type AuditEvent,
   type SigningKeyPlan,
   type SigningKeyRecord,
   type SigningKeyStatus,
@@ -94,6 +96,11 @@ export class SqliteStorage implements Storage {
       revoke: p("INSERT INTO revoked_tokens (jti, client_id, expire_time) VALUES (?, ?, ?) ON CONFLICT (jti) DO NOTHING"),
       isRevoked: p("SELECT 1 FROM revoked_tokens WHERE jti = ?"),
       pruneRevoked: p("DELETE FROM revoked_tokens WHERE expire_time < ?"),
+      insertAudit: p("INSERT INTO audit_events (time, actor, action, target, changes, origin) VALUES (?, ?, ?, ?, ?, ?)"),
+      audit: p("SELECT * FROM audit_events WHERE event_id < ? ORDER BY event_id DESC LIMIT ?"),
+      auditFor: p("SELECT * FROM audit_events WHERE target = ? AND event_id < ? ORDER BY event_id DESC LIMIT ?"),
+      countClients: p("SELECT count(*) AS n FROM clients"),
+      countRevoked: p("SELECT count(*) AS n FROM revoked_tokens"),
       getMeta: p("SELECT value FROM meta WHERE key = ?"),
       insertMeta: p("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING"),
       upsertMeta: p("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"),
@@ -116,6 +123,22 @@ export class SqliteStorage implements Storage {
       return new SqliteStorage(db);
     } catch (err) {
       db.close();
+      throw err;
+    }
+  }
+
+  /**
+   * Runs a write; failures of the medium (disk full, I/O error, read-only file, lock held past
+   * the busy timeout) become StorageUnavailableError, so callers can answer "retry later".
+   */
+  #write<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      if (typeof code === "string" && /^SQLITE_(FULL|IOERR|READONLY|CANTOPEN|BUSY|LOCKED|NOMEM)/.test(code)) {
+        throw new StorageUnavailableError(`the database cannot be written (${code})`, { cause: err });
+      }
       throw err;
     }
   }
@@ -153,59 +176,104 @@ export class SqliteStorage implements Storage {
     };
   }
 
-  async createClient(c: ClientRecord): Promise<void> {
-    try {
-      this.#db
-        .transaction(() => {
-          this.#q.insertClient!.run(
-            c.clientId,
-            c.name,
-            JSON.stringify(c.scopes),
-            JSON.stringify(c.audiences),
-            c.tokenTtlSeconds,
-            c.disabled ? 1 : 0,
-            c.createTime,
-            c.updateTime,
-            c.tokensNotBefore,
-          );
-          for (const s of c.secrets) this.#insertSecret(c.clientId, s);
-        })
-        .immediate();
-    } catch (err) {
-      if ((err as { code?: string }).code === "SQLITE_CONSTRAINT_PRIMARYKEY") {
-        throw new ClientExistsError(`client ${JSON.stringify(c.clientId)} already exists`);
+  async createClient(c: ClientRecord, audit?: AuditEvent): Promise<void> {
+    return this.#write(() => {
+      try {
+        this.#db
+          .transaction(() => {
+            this.#q.insertClient!.run(
+              c.clientId,
+              c.name,
+              JSON.stringify(c.scopes),
+              JSON.stringify(c.audiences),
+              c.tokenTtlSeconds,
+              c.disabled ? 1 : 0,
+              c.createTime,
+              c.updateTime,
+              c.tokensNotBefore,
+            );
+            for (const s of c.secrets) this.#insertSecret(c.clientId, s);
+            this.#audit(audit);
+          })
+          .immediate();
+      } catch (err) {
+        if ((err as { code?: string }).code === "SQLITE_CONSTRAINT_PRIMARYKEY") {
+          throw new ClientExistsError(`client ${JSON.stringify(c.clientId)} already exists`);
+        }
+        throw err;
       }
-      throw err;
-    }
+    });
   }
 
   #insertSecret(clientId: string, s: SecretRecord): void {
     this.#q.insertSecret!.run(s.secretId, clientId, Buffer.from(s.hash), s.createTime, s.expireTime, s.lastUsedTime);
   }
 
-  async updateClient(clientId: string, patch: ClientPatch, now: number): Promise<ClientRecord | undefined> {
-    return this.#db
-      .transaction(() => {
-        const cur = this.#readClient(clientId);
-        if (!cur) return undefined;
-        const next = { ...cur, ...definedOnly(patch), updateTime: now };
-        this.#q.updateClient!.run(
-          next.name,
-          JSON.stringify(next.scopes),
-          JSON.stringify(next.audiences),
-          next.tokenTtlSeconds,
-          next.disabled ? 1 : 0,
-          next.tokensNotBefore,
-          now,
-          clientId,
-        );
-        return this.#readClient(clientId);
-      })
-      .immediate();
+  async updateClient(clientId: string, patch: ClientPatch, now: number, audit?: AuditEvent): Promise<ClientRecord | undefined> {
+    return this.#write(() => {
+      return this.#db
+        .transaction(() => {
+          const cur = this.#readClient(clientId);
+          if (!cur) return undefined;
+          const next = { ...cur, ...definedOnly(patch), updateTime: now };
+          this.#q.updateClient!.run(
+            next.name,
+            JSON.stringify(next.scopes),
+            JSON.stringify(next.audiences),
+            next.tokenTtlSeconds,
+            next.disabled ? 1 : 0,
+            next.tokensNotBefore,
+            now,
+            clientId,
+          );
+          this.#audit(audit);
+          return this.#readClient(clientId);
+        })
+        .immediate();
+    });
   }
 
-  async deleteClient(clientId: string): Promise<boolean> {
-    return this.#q.deleteClient!.run(clientId).changes > 0;
+  async deleteClient(clientId: string, audit?: AuditEvent): Promise<boolean> {
+    return this.#write(() =>
+      this.#db
+        .transaction(() => {
+          const gone = this.#q.deleteClient!.run(clientId).changes > 0;
+          if (gone) this.#audit(audit);
+          return gone;
+        })
+        .immediate(),
+    );
+  }
+
+  #audit(e: AuditEvent | undefined): void {
+    if (e) this.#q.insertAudit!.run(e.time, e.actor, e.action, e.target, JSON.stringify(e.changes), e.origin);
+  }
+
+  async listAuditEvents(beforeId: number | undefined, limit: number, target?: string): Promise<AuditEvent[]> {
+    const before = beforeId ?? Number.MAX_SAFE_INTEGER;
+    const rows = (target === undefined ? this.#q.audit!.all(before, limit) : this.#q.auditFor!.all(target, before, limit)) as {
+      event_id: number;
+      time: number;
+      actor: string;
+      action: string;
+      target: string;
+      changes: string;
+      origin: string;
+    }[];
+    return rows.map((r) => ({
+      eventId: r.event_id,
+      time: r.time,
+      actor: r.actor,
+      action: r.action,
+      target: r.target,
+      changes: JSON.parse(r.changes) as Record<string, unknown>,
+      origin: r.origin,
+    }));
+  }
+
+  async counts(): Promise<{ clients: number; revokedTokens: number }> {
+    const n = (q: Statement) => (q.get() as { n: number }).n;
+    return { clients: n(this.#q.countClients!), revokedTokens: n(this.#q.countRevoked!) };
   }
 
   async listClients(afterId: string, limit: number): Promise<ClientRecord[]> {
@@ -219,49 +287,63 @@ export class SqliteStorage implements Storage {
     secret: SecretRecord,
     othersExpireAt: number,
     now: number,
+    audit?: AuditEvent,
   ): Promise<ClientRecord | undefined> {
-    return this.#db
-      .transaction(() => {
-        if (!this.#q.client!.get(clientId)) return undefined;
-        this.#q.capSecrets!.run(othersExpireAt, clientId, othersExpireAt);
-        this.#q.pruneSecrets!.run(clientId, now);
-        this.#insertSecret(clientId, secret);
-        this.#q.touchClient!.run(now, clientId);
-        return this.#readClient(clientId);
-      })
-      .immediate();
+    return this.#write(() => {
+      return this.#db
+        .transaction(() => {
+          if (!this.#q.client!.get(clientId)) return undefined;
+          this.#q.capSecrets!.run(othersExpireAt, clientId, othersExpireAt);
+          this.#q.pruneSecrets!.run(clientId, now);
+          this.#insertSecret(clientId, secret);
+          this.#q.touchClient!.run(now, clientId);
+          this.#audit(audit);
+          return this.#readClient(clientId);
+        })
+        .immediate();
+    });
   }
 
   async recordSecretUse(uses: ReadonlyMap<string, number>): Promise<void> {
-    if (uses.size === 0) return;
-    this.#db
-      .transaction(() => {
-        for (const [secretId, time] of uses) this.#q.useSecret!.run(time, secretId, time);
-      })
-      .immediate();
+    return this.#write(() => {
+      if (uses.size === 0) return;
+      this.#db
+        .transaction(() => {
+          for (const [secretId, time] of uses) this.#q.useSecret!.run(time, secretId, time);
+        })
+        .immediate();
+    });
   }
 
   async listSigningKeys(): Promise<SigningKeyRecord[]> {
     return (this.#q.keys!.all() as KeyRow[]).map(toKey);
   }
 
-  async updateSigningKeys<T>(decide: (keys: SigningKeyRecord[]) => SigningKeyPlan<T>): Promise<T> {
-    return this.#db
-      .transaction(() => {
-        const plan = decide((this.#q.keys!.all() as KeyRow[]).map(toKey));
-        for (const kid of plan.remove) this.#q.deleteKey!.run(kid);
-        // Demotions first, so the one-current/one-next indexes hold at every statement.
-        const order: Record<SigningKeyStatus, number> = { retired: 0, current: 1, next: 2 };
-        for (const k of [...plan.upsert].sort((a, b) => order[a.status] - order[b.status])) {
-          this.#q.upsertKey!.run(k.kid, k.alg, k.privateKey, k.publicJwk, k.status, k.createTime, k.activateTime, k.retireTime);
-        }
-        return plan.result;
-      })
-      .immediate();
+  async updateSigningKeys<T>(
+    decide: (keys: SigningKeyRecord[]) => SigningKeyPlan<T>,
+    audit?: (result: T) => AuditEvent | undefined,
+  ): Promise<T> {
+    return this.#write(() => {
+      return this.#db
+        .transaction(() => {
+          const plan = decide((this.#q.keys!.all() as KeyRow[]).map(toKey));
+          for (const kid of plan.remove) this.#q.deleteKey!.run(kid);
+          // Demotions first, so the one-current/one-next indexes hold at every statement.
+          const order: Record<SigningKeyStatus, number> = { retired: 0, current: 1, next: 2 };
+          for (const k of [...plan.upsert].sort((a, b) => order[a.status] - order[b.status])) {
+            this.#q.upsertKey!.run(k.kid, k.alg, k.privateKey, k.publicJwk, k.status, k.createTime, k.activateTime, k.retireTime);
+          }
+          this.#audit(audit?.(plan.result));
+          return plan.result;
+        })
+        .immediate();
+    });
   }
 
   async revokeToken(jti: string, clientId: string, expireTime: number): Promise<void> {
-    this.#q.revoke!.run(jti, clientId, expireTime);
+    return this.#write(() => {
+      this.#q.revoke!.run(jti, clientId, expireTime);
+    });
   }
 
   async isTokenRevoked(jti: string): Promise<boolean> {
@@ -269,7 +351,9 @@ export class SqliteStorage implements Storage {
   }
 
   async pruneRevokedTokens(before: number): Promise<number> {
-    return this.#q.pruneRevoked!.run(before).changes;
+    return this.#write(() => {
+      return this.#q.pruneRevoked!.run(before).changes;
+    });
   }
 
   async getMeta(key: string): Promise<string | undefined> {
@@ -277,7 +361,9 @@ export class SqliteStorage implements Storage {
   }
 
   async setMeta(key: string, value: string, overwrite: boolean): Promise<boolean> {
-    return (overwrite ? this.#q.upsertMeta! : this.#q.insertMeta!).run(key, value).changes > 0;
+    return this.#write(() => {
+      return (overwrite ? this.#q.upsertMeta! : this.#q.insertMeta!).run(key, value).changes > 0;
+    });
   }
 
   async changeToken(): Promise<number> {

@@ -2,10 +2,14 @@ import { create } from "@bufbuild/protobuf";
 import { timestampFromMs, type Duration } from "@bufbuild/protobuf/wkt";
 import { createContextKey, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
 import { authorizeAdmin, type AdminAuthDeps, type AdminPrincipal } from "../../core/admin-auth.js";
-import type { ClientAdminCore } from "../../core/client-admin.js";
+import type { Actor, ClientAdminCore } from "../../core/client-admin.js";
 import { AdminError } from "../../core/errors.js";
 import type { ClientPatch, ClientRecord } from "../../storage/storage.js";
-import { ClientAdmin, ClientSchema, type Client } from "../../../gen/tessera/v1/client_admin_pb.js";
+import type { JsonObject } from "@bufbuild/protobuf";
+import type { HandlerContext } from "@connectrpc/connect";
+import type { AuditEvent } from "../../storage/storage.js";
+import { AuditEventSchema, ClientAdmin, ClientSchema, type Client } from "../../../gen/tessera/v1/client_admin_pb.js";
+import { originOf } from "./context.js";
 
 /** The authenticated admin, set by the admin interceptor for the handlers. */
 export const adminPrincipalKey = createContextKey<AdminPrincipal | undefined>(undefined, {
@@ -54,6 +58,23 @@ export function durationSeconds(d: Duration, field: string): number {
   return s;
 }
 
+/** The admin making a change and where from, for the audit trail. */
+export function actorOf(ctx: HandlerContext): Actor {
+  return { actor: ctx.values.get(adminPrincipalKey)?.clientId ?? "unknown", origin: originOf(ctx) ?? "unknown" };
+}
+
+function toProtoEvent(e: AuditEvent) {
+  return create(AuditEventSchema, {
+    eventId: BigInt(e.eventId ?? 0),
+    time: timestampFromMs(e.time),
+    actor: e.actor,
+    action: e.action,
+    target: e.target,
+    changes: e.changes as JsonObject,
+    origin: e.origin,
+  });
+}
+
 const MASKABLE = new Set(["name", "scopes", "audiences", "token_ttl", "disabled"]);
 
 /** Registers ClientAdmin on the router, behind `interceptors` (error mapping, admin authentication). */
@@ -67,14 +88,14 @@ export function registerClientAdmin(
   router.service(
     ClientAdmin,
     {
-      async createClient(req) {
+      async createClient(req, ctx) {
         const { client, clientSecret } = await core.create({
           clientId: req.clientId,
           name: req.name,
           scopes: req.scopes,
           audiences: req.audiences,
           tokenTtlSeconds: req.tokenTtl ? durationSeconds(req.tokenTtl, "token_ttl") : undefined,
-        });
+        }, actorOf(ctx));
         return { client: out(client), clientSecret };
       },
       async getClient(req) {
@@ -84,7 +105,7 @@ export function registerClientAdmin(
         const page = await core.list(req.pageSize, req.pageToken);
         return { clients: page.clients.map(out), nextPageToken: page.nextPageToken };
       },
-      async updateClient(req) {
+      async updateClient(req, ctx) {
         if (!req.client) throw new AdminError("invalid_argument", "client is required");
         const paths = req.updateMask?.paths ?? [];
         if (paths.length === 0) throw new AdminError("invalid_argument", "update_mask is required and must name at least one field");
@@ -103,18 +124,22 @@ export function registerClientAdmin(
           patch.tokenTtlSeconds = durationSeconds(c.tokenTtl, "client.token_ttl");
         }
         if (paths.includes("disabled")) patch.disabled = c.disabled;
-        return { client: out(await core.update(c.clientId, patch)) };
+        return { client: out(await core.update(c.clientId, patch, actorOf(ctx))) };
       },
-      async deleteClient(req) {
-        await core.delete(req.clientId);
+      async deleteClient(req, ctx) {
+        await core.delete(req.clientId, actorOf(ctx));
         return {};
       },
-      async revokeClientTokens(req) {
-        return { client: out(await core.revokeTokens(req.clientId)) };
+      async revokeClientTokens(req, ctx) {
+        return { client: out(await core.revokeTokens(req.clientId, actorOf(ctx))) };
       },
-      async rotateClientSecret(req) {
+      async listAuditEvents(req) {
+        const page = await core.auditTrail(req.pageSize, req.pageToken, req.target);
+        return { events: page.events.map(toProtoEvent), nextPageToken: page.nextPageToken };
+      },
+      async rotateClientSecret(req, ctx) {
         const grace = req.gracePeriod ? durationSeconds(req.gracePeriod, "grace_period") : 0;
-        const { client, clientSecret } = await core.rotateSecret(req.clientId, grace);
+        const { client, clientSecret } = await core.rotateSecret(req.clientId, grace, actorOf(ctx));
         return { client: out(client), clientSecret };
       },
     },

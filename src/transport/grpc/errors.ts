@@ -1,6 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { AdminError, OAuthError } from "../../core/errors.js";
+import { StorageUnavailableError } from "../../storage/storage.js";
 import { ErrorInfoSchema } from "../../../gen/google/rpc/error_details_pb.js";
 
 const OAUTH_CODES: Record<OAuthError["code"], Code> = {
@@ -12,6 +13,7 @@ const OAUTH_CODES: Record<OAuthError["code"], Code> = {
   invalid_scope: Code.InvalidArgument,
   invalid_target: Code.InvalidArgument,
   insufficient_scope: Code.PermissionDenied,
+  temporarily_unavailable: Code.ResourceExhausted,
   server_error: Code.Internal,
 };
 
@@ -31,9 +33,13 @@ const ADMIN_CODES: Record<AdminError["code"], Code> = {
  */
 export function toConnectError(err: unknown, domain: string, onUnexpected: (err: unknown) => void): ConnectError {
   if (err instanceof OAuthError) {
-    return new ConnectError(err.description, OAUTH_CODES[err.code], undefined, [
+    const trailers = err.retryAfterSeconds === undefined ? undefined : { "retry-after": String(err.retryAfterSeconds) };
+    return new ConnectError(err.description, OAUTH_CODES[err.code], trailers, [
       { desc: ErrorInfoSchema, value: create(ErrorInfoSchema, { reason: err.code, domain }) },
     ]);
+  }
+  if (err instanceof StorageUnavailableError) {
+    return new ConnectError("the database cannot be written right now (disk full or read-only); token issuance continues; retry later", Code.Unavailable);
   }
   if (err instanceof AdminError) return new ConnectError(err.message, ADMIN_CODES[err.code]);
   if (err instanceof ConnectError && err.code !== Code.Unknown && err.code !== Code.Internal) return err;

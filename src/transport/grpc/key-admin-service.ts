@@ -5,6 +5,7 @@ import { AdminError } from "../../core/errors.js";
 import { wrappedUnder } from "../../keys/key-encryption.js";
 import { RotationTooSoonError } from "../../keys/key-lifecycle.js";
 import type { KeyRing } from "../../keys/key-ring.js";
+import { actorOf } from "./client-admin-service.js";
 import type { SigningKeyRecord } from "../../storage/storage.js";
 import { KeyAdmin, SigningKeySchema, SigningKeyState, type SigningKey } from "../../../gen/tessera/v1/key_admin_pb.js";
 
@@ -29,7 +30,7 @@ function toProtoKey(k: SigningKeyRecord, retiredPublishMs: number): SigningKey {
 }
 
 /** Registers KeyAdmin behind the same interceptors (errors, admin authentication) as ClientAdmin. */
-export function registerKeyAdmin(router: ConnectRouter, keys: KeyRing, interceptors: Interceptor[]): void {
+export function registerKeyAdmin(router: ConnectRouter, keys: KeyRing, clock: () => number, interceptors: Interceptor[]): void {
   const list = () => keys.records.map((k) => toProtoKey(k, keys.policy.retiredPublishMs));
   router.service(
     KeyAdmin,
@@ -38,9 +39,17 @@ export function registerKeyAdmin(router: ConnectRouter, keys: KeyRing, intercept
         await keys.reload();
         return { keys: list() };
       },
-      async rotateSigningKey(req) {
+      async rotateSigningKey(req, ctx) {
+        const who = actorOf(ctx);
         try {
-          await keys.maintain({ rotate: true, force: req.force });
+          await keys.maintain({ rotate: true, force: req.force }, (kid) => ({
+            time: clock(),
+            actor: who.actor,
+            origin: who.origin,
+            action: "keys.rotate",
+            target: kid,
+            changes: { force: req.force },
+          }));
         } catch (err) {
           if (err instanceof RotationTooSoonError) throw new AdminError("failed_precondition", err.message);
           throw err;

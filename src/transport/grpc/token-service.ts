@@ -6,7 +6,9 @@ import { revokeToken } from "../../core/revoke-token.js";
 import type { ClientCredentials, TokenRequest } from "../../core/token-request.js";
 import type { PublicJwk } from "../../keys/key-ring.js";
 import { TokenService, type IssueTokenRequest } from "../../../gen/tessera/v1/token_service_pb.js";
+import type { RequestObserver } from "../../observability/request-observer.js";
 import { parseBasicAuthorization } from "../basic-auth.js";
+import { originOf } from "./context.js";
 
 /** Client credentials from request fields or `authorization: Basic` metadata, never both. */
 export function callerCredentials(
@@ -40,36 +42,74 @@ export function toTokenRequest(req: IssueTokenRequest, authorization: string | n
 export interface TokenServiceDeps extends IssueTokenDeps, IntrospectDeps {
   publicKeys: () => { keys: PublicJwk[] };
   jwksMaxAgeSeconds: number;
+  observer: RequestObserver;
 }
 
 /** Registers TokenService on the router; it shares every decision with the HTTP form endpoints. */
 export function registerTokenService(router: ConnectRouter, deps: TokenServiceDeps): void {
   const auth = (ctx: HandlerContext) => ctx.requestHeader.get("authorization");
+  /** Runs one token-family call and reports it (one log line, metrics), success or not. */
+  async function observed<T>(
+    endpoint: "token" | "revoke" | "introspect",
+    ctx: HandlerContext,
+    call: (seen: { clientId?: string | undefined; scope?: string | undefined }) => Promise<T>,
+  ): Promise<T> {
+    const started = performance.now();
+    const seen: { clientId?: string | undefined; scope?: string | undefined } = {};
+    let error: unknown;
+    try {
+      return await call(seen);
+    } catch (err) {
+      error = err;
+      throw err;
+    } finally {
+      deps.observer.tokenRequest({
+        transport: "grpc",
+        endpoint,
+        clientId: seen.clientId,
+        scope: seen.scope,
+        origin: originOf(ctx),
+        error,
+        durationMs: performance.now() - started,
+      });
+    }
+  }
   router.service(TokenService, {
-    async issueToken(req, ctx) {
-      const res = await issueToken(deps, toTokenRequest(req, auth(ctx)));
-      return { accessToken: res.access_token, tokenType: res.token_type, expiresIn: res.expires_in, scope: res.scope ?? "" };
-    },
-    async revokeToken(req, ctx) {
-      await revokeToken(deps, callerCredentials(req, auth(ctx)), req.token);
-      return {};
-    },
-    async introspectToken(req, ctx) {
-      const r = await introspectToken(deps, callerCredentials(req, auth(ctx)), req.token);
-      if (!r.active) return { active: false };
-      return {
-        active: true,
-        scope: r.scope ?? "",
-        clientId: r.client_id,
-        sub: r.sub,
-        aud: typeof r.aud === "string" ? [r.aud] : r.aud,
-        iss: r.iss,
-        exp: BigInt(r.exp),
-        iat: BigInt(r.iat),
-        jti: r.jti,
-        tokenType: r.token_type,
-      };
-    },
+    issueToken: (req, ctx) =>
+      observed("token", ctx, async (seen) => {
+        const request = toTokenRequest(req, auth(ctx));
+        request.origin = originOf(ctx);
+        seen.clientId = request.credentials?.clientId;
+        seen.scope = request.scope;
+        const res = await issueToken(deps, request);
+        return { accessToken: res.access_token, tokenType: res.token_type, expiresIn: res.expires_in, scope: res.scope ?? "" };
+      }),
+    revokeToken: (req, ctx) =>
+      observed("revoke", ctx, async (seen) => {
+        const credentials = callerCredentials(req, auth(ctx));
+        seen.clientId = credentials?.clientId;
+        await revokeToken(deps, credentials, req.token, originOf(ctx));
+        return {};
+      }),
+    introspectToken: (req, ctx) =>
+      observed("introspect", ctx, async (seen) => {
+        const credentials = callerCredentials(req, auth(ctx));
+        seen.clientId = credentials?.clientId;
+        const r = await introspectToken(deps, credentials, req.token, originOf(ctx));
+        if (!r.active) return { active: false };
+        return {
+          active: true,
+          scope: r.scope ?? "",
+          clientId: r.client_id,
+          sub: r.sub,
+          aud: typeof r.aud === "string" ? [r.aud] : r.aud,
+          iss: r.iss,
+          exp: BigInt(r.exp),
+          iat: BigInt(r.iat),
+          jti: r.jti,
+          tokenType: r.token_type,
+        };
+      }),
     async getJwks() {
       return {
         keys: deps.publicKeys().keys.map((k) => ({

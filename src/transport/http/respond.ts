@@ -1,4 +1,5 @@
 import { OAuthError } from "../../core/errors.js";
+import { StorageUnavailableError } from "../../storage/storage.js";
 
 /** The part of a node:http or node:http2 (compatibility API) response we use. */
 export interface AnyResponse {
@@ -19,6 +20,8 @@ const STATUS: Record<OAuthError["code"], number> = {
   invalid_target: 400,
   // RFC 6750 §3.1: a known caller without the needed scope.
   insufficient_scope: 403,
+  // RFC 6585 §4 with Retry-After: a rate limit or a throttled client id.
+  temporarily_unavailable: 429,
   server_error: 500,
 };
 
@@ -51,12 +54,17 @@ export function sendError(
   onUnexpected: (err: unknown) => void,
   status?: number,
 ): void {
-  if (!(err instanceof OAuthError)) {
+  if (err instanceof StorageUnavailableError) {
+    // The write failed for want of disk or a lock: retryable, not a server bug.
+    err = new OAuthError("temporarily_unavailable", "The server cannot store this change right now; retry later", undefined, 5);
+    status ??= 503;
+  } else if (!(err instanceof OAuthError)) {
     onUnexpected(err);
     err = new OAuthError("server_error", "The server could not handle the request");
   }
   const e = err as OAuthError;
   const headers: Record<string, string> = {};
+  if (e.retryAfterSeconds !== undefined) headers["retry-after"] = String(e.retryAfterSeconds);
   // RFC 6749 §5.2: 401 with a matching WWW-Authenticate when the client used the header.
   if (e.code === "invalid_client" && e.authMethod === "client_secret_basic") {
     headers["www-authenticate"] = `Basic realm="${realm}", charset="UTF-8"`;

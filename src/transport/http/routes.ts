@@ -4,6 +4,8 @@ import { OAuthError } from "../../core/errors.js";
 import { introspectToken, type IntrospectDeps } from "../../core/introspect-token.js";
 import { issueToken, type IssueTokenDeps } from "../../core/issue-token.js";
 import { revokeToken } from "../../core/revoke-token.js";
+import type { RequestObserver } from "../../observability/request-observer.js";
+import { clientAddress } from "../origin.js";
 import { authorizationServerMetadata } from "./metadata.js";
 import { BodyTooLargeError, readBody } from "./body.js";
 import { sendError, sendJson, type AnyResponse } from "./respond.js";
@@ -11,6 +13,11 @@ import { parseTokenOperation, parseTokenRequest } from "./token-request-parser.j
 
 /** What the plain HTTP endpoints need. */
 export interface HttpRoutesDeps extends IssueTokenDeps, IntrospectDeps {
+  observer: RequestObserver;
+  /** Prometheus exposition for GET /metrics; absent: no such route. */
+  scrapeMetrics?: () => Promise<{ contentType: string; body: string }>;
+  /** Proxies whose X-Forwarded-For is believed. */
+  trustedProxies: ReadonlySet<string>;
   /** Algorithms of the published signing keys, for the metadata document. */
   signingAlgs: () => string[];
   /** How long verifiers may cache the JWKS, seconds. */
@@ -23,7 +30,15 @@ export interface HttpRoutesDeps extends IssueTokenDeps, IntrospectDeps {
 
 type AnyRequest = IncomingMessage | Http2ServerRequest;
 type Route = (req: AnyRequest, res: AnyResponse, query: string) => Promise<void> | void;
-type FormHandler = (authorization: string | undefined, query: string, body: string) => Promise<unknown>;
+/** A parsed form request; handlers note the client id and scope they saw, for the log line. */
+interface FormRequest {
+  authorization: string | undefined;
+  query: string;
+  body: string;
+  origin: string | undefined;
+  seen: { clientId?: string | undefined; scope?: string | undefined };
+}
+type FormHandler = (r: FormRequest) => Promise<unknown>;
 
 const FORM = /^application\/x-www-form-urlencoded\s*(;|$)/i;
 
@@ -35,10 +50,14 @@ const FORM = /^application\/x-www-form-urlencoded\s*(;|$)/i;
 export function createHttpRoutes(deps: HttpRoutesDeps): (req: AnyRequest, res: AnyResponse) => boolean {
   const realm = deps.issuer;
 
-  /** A POST endpoint with a form body and an OAuth JSON answer; `status` for success. */
+  /** A POST endpoint with a form body and an OAuth JSON answer, observed (logs, metrics). */
   const formEndpoint =
-    (handle: FormHandler, status = 200): Route =>
+    (endpoint: "token" | "revoke" | "introspect", handle: FormHandler): Route =>
     async (req, res, query) => {
+      const started = performance.now();
+      const origin = clientAddress(req.socket.remoteAddress, req.headers["x-forwarded-for"], deps.trustedProxies);
+      const seen: FormRequest["seen"] = {};
+      let error: unknown;
       try {
         const type = req.headers["content-type"];
         if (type === undefined || !FORM.test(type)) {
@@ -53,13 +72,26 @@ export function createHttpRoutes(deps: HttpRoutesDeps): (req: AnyRequest, res: A
             // stream once the answer is out (RFC 9113 §8.1 allows RST_STREAM(NO_ERROR)).
             if (req.httpVersionMajor === 1) res.setHeader("connection", "close");
             else res.on("finish", () => (req as Http2ServerRequest).stream.close(http2.constants.NGHTTP2_NO_ERROR));
-            return sendError(res, new OAuthError("invalid_request", `The request body is larger than ${deps.maxBodyBytes} bytes`), realm, deps.onUnexpected, 413);
+            error = new OAuthError("invalid_request", `The request body is larger than ${deps.maxBodyBytes} bytes`);
+            return sendError(res, error, realm, deps.onUnexpected, 413);
           }
           throw err;
         }
-        sendJson(res, status, await handle(req.headers.authorization, query, body.toString("utf8")));
+        const answer = await handle({ authorization: req.headers.authorization, query, body: body.toString("utf8"), origin, seen });
+        sendJson(res, 200, answer);
       } catch (err) {
+        error = err;
         sendError(res, err, realm, deps.onUnexpected);
+      } finally {
+        deps.observer.tokenRequest({
+          transport: "http",
+          endpoint,
+          clientId: seen.clientId,
+          scope: seen.scope,
+          origin,
+          error,
+          durationMs: performance.now() - started,
+        });
       }
     };
 
@@ -69,21 +101,29 @@ export function createHttpRoutes(deps: HttpRoutesDeps): (req: AnyRequest, res: A
   const routes: Record<string, { methods: string[]; handle: Route }> = {
     "/oauth/token": {
       methods: ["POST"],
-      handle: formEndpoint((auth, query, body) => issueToken(deps, parseTokenRequest(auth, query, body))),
+      handle: formEndpoint("token", (r) => {
+        const request = parseTokenRequest(r.authorization, r.query, r.body);
+        request.origin = r.origin;
+        r.seen.clientId = request.credentials?.clientId;
+        r.seen.scope = request.scope;
+        return issueToken(deps, request);
+      }),
     },
     "/oauth/revoke": {
       methods: ["POST"],
-      handle: formEndpoint(async (auth, query, body) => {
-        const r = parseTokenOperation(auth, query, body);
-        await revokeToken(deps, r.credentials, r.token);
+      handle: formEndpoint("revoke", async (r) => {
+        const op = parseTokenOperation(r.authorization, r.query, r.body);
+        r.seen.clientId = op.credentials?.clientId;
+        await revokeToken(deps, op.credentials, op.token, r.origin);
         return {};
       }),
     },
     "/oauth/introspect": {
       methods: ["POST"],
-      handle: formEndpoint((auth, query, body) => {
-        const r = parseTokenOperation(auth, query, body);
-        return introspectToken(deps, r.credentials, r.token);
+      handle: formEndpoint("introspect", (r) => {
+        const op = parseTokenOperation(r.authorization, r.query, r.body);
+        r.seen.clientId = op.credentials?.clientId;
+        return introspectToken(deps, op.credentials, op.token, r.origin);
       }),
     },
     // The next key is published at least one max-age before it signs (keys/key-lifecycle.ts).
@@ -93,6 +133,22 @@ export function createHttpRoutes(deps: HttpRoutesDeps): (req: AnyRequest, res: A
       handle: publicJson(() => authorizationServerMetadata(deps.issuer, deps.signingAlgs()), 300),
     },
   };
+
+  if (deps.scrapeMetrics) {
+    const scrape = deps.scrapeMetrics;
+    routes["/metrics"] = {
+      methods: ["GET"],
+      handle: async (_req, res) => {
+        try {
+          const m = await scrape();
+          res.writeHead(200, { "content-type": m.contentType, "cache-control": "no-store" });
+          res.end(m.body);
+        } catch (err) {
+          sendError(res, err, realm, deps.onUnexpected);
+        }
+      },
+    };
+  }
 
   return (req, res) => {
     const url = req.url ?? "/";

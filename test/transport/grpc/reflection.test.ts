@@ -80,11 +80,13 @@ describe("registerReflection", () => {
     expect(got.map((f) => f.name).slice(1).sort()).toEqual([
       "google/protobuf/duration.proto",
       "google/protobuf/field_mask.proto",
+      "google/protobuf/struct.proto",
       "google/protobuf/timestamp.proto",
     ]);
     expect(got[0]?.dependency).toEqual([
       "google/protobuf/duration.proto",
       "google/protobuf/field_mask.proto",
+      "google/protobuf/struct.proto",
       "google/protobuf/timestamp.proto",
     ]);
     expect(got[0]?.service.map((s) => s.name)).toEqual(["ClientAdmin"]);
@@ -107,7 +109,7 @@ describe("registerReflection", () => {
 
   it("answers file_by_filename with the file and its imports", async () => {
     const [response] = await askV1(filename("tessera/v1/client_admin.proto"));
-    expect(names(response)).toHaveLength(4);
+    expect(names(response)).toHaveLength(5);
     expect(names(response)[0]).toBe("tessera/v1/client_admin.proto");
     const [timestamp] = await askV1(filename("google/protobuf/timestamp.proto"));
     expect(names(timestamp)).toEqual(["google/protobuf/timestamp.proto"]);
@@ -133,7 +135,7 @@ describe("registerReflection", () => {
       filename("tessera/v1/client_admin.proto"),
       filename("google/protobuf/duration.proto"),
     );
-    expect(names(first)).toHaveLength(4);
+    expect(names(first)).toHaveLength(5);
     expect(names(second)).toEqual(["tessera/v1/client_admin.proto"]);
     expect(names(third)).toEqual(["google/protobuf/duration.proto"]);
   });

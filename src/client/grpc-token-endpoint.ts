@@ -1,0 +1,73 @@
+import { Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
+import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
+import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
+import { TokenService } from "../../gen/tessera/v1/token_service_pb.js";
+import type { ClientCredentials } from "./credentials.js";
+import { TokenError } from "./errors.js";
+import { basicAuthorization, type GrantRequest, type IssuedToken, type TokenEndpoint } from "./token-endpoint.js";
+
+/** Options for the gRPC token endpoint: a server URL, or a transport you configured (TLS, proxies). */
+export type GrpcTokenEndpointOptions = { baseUrl: string } | { transport: Transport; target: string };
+
+// Without an OAuth reason in ErrorInfo (a proxy answered, or the connection failed), the gRPC
+// code alone decides; UNAVAILABLE and RESOURCE_EXHAUSTED are the retryable ones.
+const BY_CODE: Partial<Record<Code, string>> = {
+  [Code.Unavailable]: "temporarily_unavailable",
+  [Code.ResourceExhausted]: "temporarily_unavailable",
+  [Code.Internal]: "server_error",
+  [Code.Unknown]: "server_error",
+  [Code.DeadlineExceeded]: "timeout",
+  [Code.Unauthenticated]: "invalid_client",
+  [Code.PermissionDenied]: "unauthorized_client",
+  [Code.InvalidArgument]: "invalid_request",
+};
+
+/**
+ * `tessera.v1.TokenService/IssueToken` over gRPC (h2c for http://, TLS for https://). The
+ * credentials travel as Basic in the authorization metadata rather than in the message, so
+ * an interceptor that logs messages never sees the secret.
+ */
+export function grpcTokenEndpoint(options: GrpcTokenEndpointOptions): TokenEndpoint {
+  let sessions: Http2SessionManager | undefined;
+  let transport: Transport;
+  let target: string;
+  if ("transport" in options) {
+    transport = options.transport;
+    target = options.target;
+  } else {
+    sessions = new Http2SessionManager(options.baseUrl);
+    transport = createGrpcTransport({ baseUrl: options.baseUrl, sessionManager: sessions });
+    target = options.baseUrl;
+  }
+  const rpc = createClient(TokenService, transport);
+  return {
+    transport: "grpc",
+    target,
+    async issue(credentials: ClientCredentials, request: GrantRequest, signal: AbortSignal): Promise<IssuedToken> {
+      try {
+        const res = await rpc.issueToken(
+          { scope: request.scope ?? "", audience: request.audiences },
+          { headers: { authorization: basicAuthorization(credentials) }, signal },
+        );
+        if (res.accessToken === "" || !(res.expiresIn > 0)) {
+          throw new TokenError("invalid_response", "IssueToken answered without a token or lifetime", { target });
+        }
+        return { accessToken: res.accessToken, expiresIn: res.expiresIn, scope: res.scope === "" ? undefined : res.scope };
+      } catch (err) {
+        if (signal.aborted) throw signal.reason;
+        if (err instanceof TokenError) throw err;
+        throw fromConnectError(ConnectError.from(err), target, credentials);
+      }
+    },
+    close() {
+      sessions?.abort();
+    },
+  };
+}
+
+/** The OAuth code rides in a google.rpc.ErrorInfo detail's reason (how Tessera maps errors). */
+function fromConnectError(err: ConnectError, target: string, credentials: ClientCredentials): TokenError {
+  const reason = err.findDetails(ErrorInfoSchema).find((d) => d.reason !== "")?.reason;
+  const code = reason ?? BY_CODE[err.code] ?? "invalid_response";
+  return new TokenError(code, credentials.redact(err.rawMessage), { target, status: Code[err.code] });
+}

@@ -1,0 +1,51 @@
+import type { RetryPolicy } from "./backoff.js";
+import { ClientConfigError } from "./errors.js";
+import { grpcTokenEndpoint } from "./grpc-token-endpoint.js";
+import { httpTokenEndpoint } from "./http-token-endpoint.js";
+import type { TokenLogger, TokenMetrics } from "./metrics.js";
+import type { Scheduler } from "./scheduler.js";
+import type { TokenEndpoint } from "./token-endpoint.js";
+
+/** How a TokenClient reaches the token service and manages tokens; only `server` is usually needed. */
+export interface TokenClientOptions {
+  /** Tessera's base URL, e.g. http://localhost:8080. Default: TESSERA_SERVER. */
+  server?: string;
+  /** "http" (POST /oauth/token, the default) or "grpc" (TokenService.IssueToken). */
+  transport?: "http" | "grpc";
+  /** A custom token endpoint (a configured gRPC transport, a test fake); replaces server/transport. */
+  endpoint?: TokenEndpoint;
+  /** The client's id and secret. Default: CLIENT_ID and CLIENT_SECRET or CLIENT_SECRET_FILE. */
+  clientId?: string;
+  clientSecret?: string;
+  /** Where to read CLIENT_* and TESSERA_SERVER; process.env by default. */
+  env?: NodeJS.ProcessEnv;
+  /** Default scope for getToken, space-separated. Default: all the client's scopes. */
+  scope?: string;
+  /** Default audience(s) for getToken. Default: the client's own. */
+  audience?: string | string[];
+  /** Renew this long before expiry, capped at half the token's lifetime. Default 5 minutes. */
+  refreshMarginMs?: number;
+  /** Renew in the background at the refresh point, so callers never wait. Default false. */
+  backgroundRefresh?: boolean;
+  /** Timeout of each request to the token service. Default 10 s. */
+  timeoutMs?: number;
+  /** Retry budget; see DEFAULT_RETRY_POLICY. */
+  retry?: Partial<RetryPolicy>;
+  metrics?: TokenMetrics;
+  logger?: TokenLogger;
+  /** fetch for the HTTP token endpoint and for TokenClient.fetch. */
+  fetch?: typeof fetch;
+  /** Clock and timers; tests pass a fake. */
+  scheduler?: Scheduler;
+  /** Source of jitter in [0, 1); Math.random by default. */
+  random?: () => number;
+}
+
+/** The endpoint `options` describe: HTTP unless transport is "grpc", at `server` or TESSERA_SERVER. */
+export function endpointFor(options: TokenClientOptions): TokenEndpoint {
+  const server = (options.server ?? (options.env ?? process.env).TESSERA_SERVER)?.replace(/\/+$/, "");
+  if (!server) throw new ClientConfigError("No token service: pass `server` (e.g. http://localhost:8080) or set TESSERA_SERVER.");
+  if (!URL.canParse(server)) throw new ClientConfigError(`The server must be a URL such as http://localhost:8080 (got ${JSON.stringify(server)}).`);
+  if ((options.transport ?? "http") === "grpc") return grpcTokenEndpoint({ baseUrl: server });
+  return httpTokenEndpoint({ tokenUrl: `${server}/oauth/token`, ...(options.fetch ? { fetch: options.fetch } : {}) });
+}

@@ -1,0 +1,47 @@
+/**
+ * Token buckets keyed by string (client id, source address): each key may take `burst` at
+ * once and `ratePerSecond` on average. Synchronous and allocation-light: it sits on the token
+ * request path. The number of keys is bounded; the least recently used are forgotten first.
+ */
+export class TokenBuckets {
+  readonly #buckets = new Map<string, { tokens: number; time: number }>();
+
+  constructor(
+    readonly ratePerSecond: number,
+    readonly burst: number,
+    private readonly maxKeys = 100_000,
+  ) {}
+
+  /** Takes one token for `key`; returns 0 when allowed, else the ms until one is available. */
+  take(key: string, now: number): number {
+    const b = this.#refilled(key, now);
+    if (b.tokens >= 1) {
+      b.tokens -= 1;
+      return 0;
+    }
+    return Math.ceil(((1 - b.tokens) * 1000) / this.ratePerSecond);
+  }
+
+  /** The ms until `key` could take a token, without taking one; 0 when it could now. */
+  waitFor(key: string, now: number): number {
+    const b = this.#buckets.get(key);
+    if (!b) return 0;
+    const tokens = Math.min(this.burst, b.tokens + ((now - b.time) * this.ratePerSecond) / 1000);
+    return tokens >= 1 ? 0 : Math.ceil(((1 - tokens) * 1000) / this.ratePerSecond);
+  }
+
+  #refilled(key: string, now: number): { tokens: number; time: number } {
+    let b = this.#buckets.get(key);
+    if (b) {
+      b.tokens = Math.min(this.burst, b.tokens + ((now - b.time) * this.ratePerSecond) / 1000);
+      b.time = now;
+      // Re-insert so Map order is least-recently-used first.
+      this.#buckets.delete(key);
+    } else {
+      b = { tokens: this.burst, time: now };
+      if (this.#buckets.size >= this.maxKeys) this.#buckets.delete(this.#buckets.keys().next().value!);
+    }
+    this.#buckets.set(key, b);
+    return b;
+  }
+}

@@ -1,0 +1,71 @@
+import type { Logger } from "pino";
+import { OAuthError } from "../core/errors.js";
+import { StorageUnavailableError } from "../storage/storage.js";
+import type { Metrics } from "./metrics.js";
+
+/** One answered request to a token-family endpoint, whichever door it came through. */
+export interface TokenRequestEvent {
+  transport: "http" | "grpc";
+  endpoint: "token" | "revoke" | "introspect";
+  /** The client id as presented (it may not exist); never a secret. */
+  clientId: string | undefined;
+  scope: string | undefined;
+  origin: string | undefined;
+  /** Undefined on success. */
+  error: unknown;
+  durationMs: number;
+}
+
+/** The OAuth error code an error is answered with. */
+export function errorCode(err: unknown): string {
+  if (err instanceof OAuthError) return err.code;
+  if (err instanceof StorageUnavailableError) return "temporarily_unavailable";
+  return "server_error";
+}
+
+// Values come from callers; cut them so a 10 KB identifier cannot flood the logs.
+const cut = (s: string | undefined) => (s === undefined || s.length <= 128 ? s : s.slice(0, 128) + "…");
+
+/**
+ * Turns answered requests into one structured log line each and into metrics. It receives
+ * only ids, scopes and codes: secrets, tokens and Authorization headers never reach it.
+ */
+export class RequestObserver {
+  constructor(
+    private readonly log: Logger,
+    private readonly metrics: Metrics | undefined,
+  ) {}
+
+  /** Records a token, revocation or introspection request. */
+  tokenRequest(e: TokenRequestEvent): void {
+    const error = e.error === undefined ? undefined : errorCode(e.error);
+    const outcome = error === undefined ? "success" : "error";
+    if (this.metrics) {
+      this.metrics.requests.inc({ transport: e.transport, endpoint: e.endpoint, outcome, error: error ?? "" });
+      this.metrics.latency.observe({ transport: e.transport, endpoint: e.endpoint }, e.durationMs / 1000);
+      if (e.error instanceof OAuthError && e.error.limit) this.metrics.rateLimited.inc({ limit: e.error.limit });
+    }
+    if (this.log.isLevelEnabled("info")) {
+      this.log.info(
+        {
+          transport: e.transport,
+          endpoint: e.endpoint,
+          client_id: cut(e.clientId),
+          scope: cut(e.scope),
+          origin: e.origin,
+          outcome,
+          error,
+          limit: e.error instanceof OAuthError ? e.error.limit : undefined,
+          latency_ms: Math.round(e.durationMs * 1000) / 1000,
+        },
+        "token request",
+      );
+    }
+  }
+
+  /** Records an admin RPC (its change, if any, is logged by the audit trail). */
+  adminCall(service: string, method: string, code: string, durationMs: number, actor: string | undefined, origin: string | undefined): void {
+    this.metrics?.adminCalls.inc({ service, method, code });
+    this.log.info({ transport: "grpc", service, method, code, actor, origin, latency_ms: Math.round(durationMs * 1000) / 1000 }, "admin call");
+  }
+}

@@ -1,0 +1,103 @@
+import { createLocalJWKSet, errors, type FlattenedJWSInput, type JSONWebKeySet, type JWSHeaderParameters } from "jose";
+import { KeySetUnavailableError } from "./errors.js";
+
+/** Where and how an IssuerKeys finds and caches the issuer's signing keys. */
+export interface IssuerKeysOptions {
+  /** The `iss` of the tokens; its RFC 8414 metadata names the JWKS. */
+  issuer: string;
+  /** The JWKS URL; skips discovery (for when the issuer URL is not reachable from here). */
+  jwksUri?: string;
+  /** The metadata URL, when not at {issuer}/.well-known/oauth-authorization-server. */
+  metadataUrl?: string;
+  /** Keys are refetched when older than this. Default 10 minutes. */
+  maxAgeMs?: number;
+  /** An unknown `kid` triggers a refetch at most this often, so junk tokens cannot hammer the issuer. Default 30 s. */
+  refetchCooldownMs?: number;
+  /** Timeout of each metadata or JWKS request. Default 5 s. */
+  timeoutMs?: number;
+  fetch?: typeof fetch;
+  /** Milliseconds since the epoch; tests pass a fake. */
+  clock?: () => number;
+}
+
+interface Loaded {
+  resolve: ReturnType<typeof createLocalJWKSet>;
+  fetchedAt: number;
+}
+
+/**
+ * The issuer's JWKS, discovered from its metadata, cached, and refetched when a token names
+ * a key we do not have (the issuer rotated) at most once per cooldown. `getKey` has the
+ * shape jose's jwtVerify takes.
+ */
+export class IssuerKeys {
+  readonly #o: Required<Omit<IssuerKeysOptions, "jwksUri" | "metadataUrl">> & Pick<IssuerKeysOptions, "jwksUri" | "metadataUrl">;
+  #loaded: Loaded | undefined;
+  #loading: Promise<Loaded> | undefined;
+  #lastAttempt = -Infinity;
+  #jwksUri: string | undefined;
+
+  constructor(options: IssuerKeysOptions) {
+    this.#o = { maxAgeMs: 600_000, refetchCooldownMs: 30_000, timeoutMs: 5_000, fetch, clock: Date.now, ...options };
+    this.#jwksUri = options.jwksUri;
+  }
+
+  /** Finds the key for a token's header; throws jose's JWKSNoMatchingKey or KeySetUnavailableError. */
+  readonly getKey = async (header: JWSHeaderParameters, token: FlattenedJWSInput) => {
+    const now = this.#o.clock();
+    let loaded = this.#loaded;
+    const aged = loaded !== undefined && now - loaded.fetchedAt > this.#o.maxAgeMs && now - this.#lastAttempt >= this.#o.refetchCooldownMs;
+    if (!loaded || aged) {
+      // Old keys stay usable when a routine refresh fails; only having none at all is fatal.
+      loaded = await this.#load().catch((err: unknown) => {
+        if (this.#loaded) return this.#loaded;
+        throw err;
+      });
+    }
+    try {
+      return await loaded.resolve(header, token);
+    } catch (err) {
+      if (!(err instanceof errors.JWKSNoMatchingKey) || now - this.#lastAttempt < this.#o.refetchCooldownMs) throw err;
+      return (await this.#load()).resolve(header, token);
+    }
+  };
+
+  /** One fetch at a time; everyone waiting shares it. */
+  #load(): Promise<Loaded> {
+    this.#loading ??= this.#fetchKeys().finally(() => (this.#loading = undefined));
+    return this.#loading;
+  }
+
+  async #fetchKeys(): Promise<Loaded> {
+    this.#lastAttempt = this.#o.clock();
+    const jwksUri = (this.#jwksUri ??= await this.#discover());
+    const jwks = (await this.#getJson(jwksUri, "JWKS")) as JSONWebKeySet;
+    if (!Array.isArray(jwks?.keys)) throw new KeySetUnavailableError(`The JWKS at ${jwksUri} has no "keys" array.`);
+    this.#loaded = { resolve: createLocalJWKSet(jwks), fetchedAt: this.#o.clock() };
+    return this.#loaded;
+  }
+
+  /** RFC 8414 §3.3: the metadata's issuer must be exactly the one we expect. */
+  async #discover(): Promise<string> {
+    const url = this.#o.metadataUrl ?? `${this.#o.issuer.replace(/\/+$/, "")}/.well-known/oauth-authorization-server`;
+    const meta = (await this.#getJson(url, "metadata")) as { issuer?: unknown; jwks_uri?: unknown };
+    if (meta?.issuer !== this.#o.issuer) {
+      throw new KeySetUnavailableError(`The metadata at ${url} is for issuer ${JSON.stringify(meta?.issuer)}, not ${this.#o.issuer}.`);
+    }
+    if (typeof meta.jwks_uri !== "string") throw new KeySetUnavailableError(`The metadata at ${url} has no jwks_uri.`);
+    return meta.jwks_uri;
+  }
+
+  async #getJson(url: string, what: string): Promise<unknown> {
+    let res: Response;
+    try {
+      res = await this.#o.fetch(url, { headers: { accept: "application/json" }, signal: AbortSignal.timeout(this.#o.timeoutMs) });
+    } catch (err) {
+      throw new KeySetUnavailableError(`Could not fetch the issuer's ${what} from ${url}: ${(err as Error).message}`, { cause: err });
+    }
+    if (!res.ok) throw new KeySetUnavailableError(`The issuer's ${what} at ${url} answered HTTP ${res.status}.`);
+    return res.json().catch(() => {
+      throw new KeySetUnavailableError(`The issuer's ${what} at ${url} is not JSON.`);
+    });
+  }
+}
