@@ -4,6 +4,7 @@ import { generateClientSecret, hashClientSecret } from "./client-secret.js";
 import type { Clock } from "./clock.js";
 import { AdminError } from "./errors.js";
 import { randomId } from "./ids.js";
+import { preview } from "./preview.js";
 import { isScopeToken, MAX_SCOPES } from "./scope.js";
 
 /** Token lifetime when the admin sets none (the seed's expires_in). */
@@ -259,10 +260,4 @@ function checkTtl(seconds: number, field = "token_ttl"): number {
 
 function snake(camel: string): string {
   return camel === "tokenTtlSeconds" ? "token_ttl_seconds" : camel.replace(/[A-Z]/g, (c) => "_" + c.toLowerCase());
-}
-
-/** A short, printable rendering of user input for error messages. */
-export function preview(s: string): string {
-  const cut = s.length > 40 ? s.slice(0, 40) + "…" : s;
-  return JSON.stringify(cut);
 }

@@ -4,7 +4,7 @@ import { authenticateClient } from "./authenticate.js";
 import type { Clock } from "./clock.js";
 import { OAuthError } from "./errors.js";
 import { parseScope } from "./scope.js";
-import { preview } from "./client-admin.js";
+import { preview } from "./preview.js";
 import type { RequestGuard } from "./request-guard.js";
 import type { SecretUseTracker } from "./secret-use.js";
 import type { TokenRequest, TokenResponse } from "./token-request.js";

@@ -41,6 +41,7 @@ interface FormRequest {
 type FormHandler = (r: FormRequest) => Promise<unknown>;
 
 const FORM = /^application\/x-www-form-urlencoded\s*(;|$)/i;
+const STRICT_UTF8 = new TextDecoder("utf-8", { fatal: true });
 
 /**
  * The OAuth form endpoints (token, revoke, introspect) and the .well-known documents. Returns
@@ -77,7 +78,13 @@ export function createHttpRoutes(deps: HttpRoutesDeps): (req: AnyRequest, res: A
           }
           throw err;
         }
-        const answer = await handle({ authorization: req.headers.authorization, query, body: body.toString("utf8"), origin, seen });
+        let text: string;
+        try {
+          text = STRICT_UTF8.decode(body);
+        } catch {
+          throw new OAuthError("invalid_request", "The request body is not valid UTF-8");
+        }
+        const answer = await handle({ authorization: req.headers.authorization, query, body: text, origin, seen });
         sendJson(res, 200, answer);
       } catch (err) {
         error = err;

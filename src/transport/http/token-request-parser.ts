@@ -1,18 +1,28 @@
 import { OAuthError } from "../../core/errors.js";
 import type { ClientCredentials, TokenRequest } from "../../core/token-request.js";
+import { preview } from "../../core/preview.js";
 import { parseBasicAuthorization } from "../basic-auth.js";
 
 // RFC 6749 §3.2 / RFC 8707: parameters that may legitimately repeat.
 const REPEATABLE = new Set(["audience", "resource"]);
 
-/** Parses an application/x-www-form-urlencoded body, refusing repeated single-valued parameters. */
+/**
+ * Parses an application/x-www-form-urlencoded body (WHATWG URL §5.1, but strict: a malformed
+ * percent escape or one that is not UTF-8 is refused rather than replaced), refusing repeated
+ * single-valued parameters (RFC 6749 §3.2).
+ */
 export function parseForm(body: string): Map<string, string[]> {
   const out = new Map<string, string[]>();
-  for (const [k, v] of new URLSearchParams(body)) {
+  if (body === "") return out;
+  for (const pair of body.split("&")) {
+    if (pair === "") continue;
+    const eq = pair.indexOf("=");
+    const k = formDecode(eq < 0 ? pair : pair.slice(0, eq));
+    const v = eq < 0 ? "" : formDecode(pair.slice(eq + 1));
     const list = out.get(k);
     if (list) {
       if (!REPEATABLE.has(k)) {
-        throw new OAuthError("invalid_request", `The parameter ${k} is included more than once (RFC 6749 §3.2)`);
+        throw new OAuthError("invalid_request", `The parameter ${preview(k)} is included more than once (RFC 6749 §3.2)`);
       }
       list.push(v);
     } else {
@@ -20,6 +30,14 @@ export function parseForm(body: string): Map<string, string[]> {
     }
   }
   return out;
+}
+
+function formDecode(s: string): string {
+  try {
+    return decodeURIComponent(s.replace(/\+/g, " "));
+  } catch {
+    throw new OAuthError("invalid_request", "The form body has a malformed percent escape or one that is not UTF-8");
+  }
 }
 
 /** Parameters sent without a value are treated as omitted (RFC 6749 §3.2). */
