@@ -161,6 +161,7 @@ describe("client_secret_basic", () => {
       disabled: false,
       createTime: now,
       updateTime: now,
+      tokensNotBefore: null,
       secrets: [{ secretId: "sec_awkward", hash: hashClientSecret(secret), createTime: now, expireTime: null, lastUsedTime: null }],
     });
     const header = basic("awkward-secret", secret);
