@@ -64,6 +64,10 @@ export async function activeToken(deps: TokenCheckDeps, token: string, audience?
   // A client deleted and created again with the same id must not revive the old one's tokens.
   // iat has whole seconds: a token from the creation second itself still counts as new.
   if (claims.iat < Math.floor(client.createTime / 1000)) return undefined;
+  // A scope the client may no longer have makes the token inactive: taking tessera:admin away
+  // from a client locks its tokens out at once (and a re-created client never inherits one).
+  const scopes = typeof claims.scope === "string" && claims.scope !== "" ? claims.scope.split(" ") : [];
+  if (scopes.some((s) => !client.scopes.includes(s))) return undefined;
   if (client.tokensNotBefore !== null && claims.iat * 1000 < client.tokensNotBefore) return undefined;
   if (await deps.storage.isTokenRevoked(claims.jti)) return undefined;
   return claims;

@@ -2,12 +2,14 @@ import { generateKeyPairSync } from "node:crypto";
 import { importJWK, SignJWT, UnsecuredJWT, type JSONWebKeySet, type JWK } from "jose";
 import { beforeEach, describe, expect, it } from "vitest";
 import { ADMIN_SCOPE, authorizeAdmin, type AdminAuthDeps } from "../../src/core/admin-auth.js";
-import { ClientAdminCore } from "../../src/core/client-admin.js";
+import { ClientAdminCore, MAX_TOKEN_TTL_SECONDS } from "../../src/core/client-admin.js";
 import { AdminError } from "../../src/core/errors.js";
 import { issueToken } from "../../src/core/issue-token.js";
 import { SecretUseTracker } from "../../src/core/secret-use.js";
 import { KeyRing } from "../../src/keys/key-ring.js";
 import { MemoryStorage } from "../../src/storage/memory/memory-storage.js";
+import { revokeToken } from "../../src/core/revoke-token.js";
+import { testPolicy } from "../keys/policy.js";
 import { rejection } from "./rejection.js";
 
 const ISSUER = "https://tessera.example";
@@ -26,7 +28,7 @@ beforeEach(async () => {
   now = START;
   storage = new MemoryStorage();
   keyStorage = new MemoryStorage();
-  keyRing = await KeyRing.open(keyStorage, "ES256", clock);
+  keyRing = await KeyRing.open(keyStorage, { policy: testPolicy("ES256"), clock });
   admin = new ClientAdminCore(storage, clock);
   deps = { jwks: () => keyRing.jwks as JSONWebKeySet, issuer: ISSUER, storage, clock };
   adminClient = await newClient([ADMIN_SCOPE, "read"], [], 60);
@@ -79,7 +81,7 @@ describe("authorizeAdmin", () => {
   });
 
   it("a token signed by another key ring: unauthenticated", async () => {
-    const other = await KeyRing.open(new MemoryStorage(), "ES256", clock);
+    const other = await KeyRing.open(new MemoryStorage(), { policy: testPolicy("ES256"), clock });
     const token = await tokenFor(adminClient, { signer: other });
     expect((await authError(token)).code).toBe("unauthenticated");
   });
@@ -99,18 +101,21 @@ describe("authorizeAdmin", () => {
 
   it("a token signed with our key but typ JWT rather than at+jwt (RFC 9068 §4): unauthenticated", async () => {
     // Proves the rest of the token is acceptable: same key, same claims, typ at+jwt works.
-    const [stored] = await keyStorage.listSigningKeys();
-    const key = await importJWK(JSON.parse(stored!.privateJwk) as JWK, "ES256");
+    const stored = (await keyStorage.listSigningKeys()).find((k) => k.status === "current");
+    const key = await importJWK(JSON.parse(stored!.privateKey) as JWK, "ES256");
     const sign = (typ: string) =>
       new SignJWT(ourClaims(adminClient.clientId)).setProtectedHeader({ alg: "ES256", typ, kid: stored!.kid }).sign(key);
     expect((await authorizeAdmin(deps, await sign("at+jwt"))).clientId).toBe(adminClient.clientId);
     expect((await authError(await sign("JWT"))).code).toBe("unauthenticated");
   });
 
-  it("expired (the fake clock moves past exp and the 30 s tolerance): unauthenticated", async () => {
+  it("expired (the fake clock reaches exp): unauthenticated", async () => {
     const token = await tokenFor(adminClient); // ttl 60 s
-    now = START + 59_000;
+    const exp = (Math.floor(START / 1000) + 60) * 1000;
+    now = exp - 1;
     expect((await authorizeAdmin(deps, token)).clientId).toBe(adminClient.clientId);
+    now = exp;
+    expect((await authError(token)).code).toBe("unauthenticated");
     now = START + 60_000 + 31_000;
     expect((await authError(token)).code).toBe("unauthenticated");
     now = START + 24 * 3600_000;
@@ -138,13 +143,32 @@ describe("authorizeAdmin", () => {
     expect((await authError(await tokenFor(sneaky))).code).toBe("permission_denied");
   });
 
-  it("the admin client disabled after the token was issued: unauthenticated", async () => {
+  it("the admin client disabled after the token was issued: unauthenticated, and re-enabling does not revive the token", async () => {
     const token = await tokenFor(adminClient);
     expect((await authorizeAdmin(deps, token)).clientId).toBe(adminClient.clientId);
     await admin.update(adminClient.clientId, { disabled: true });
     expect((await authError(token)).code).toBe("unauthenticated");
+    // Disabling cut the client's tokens off: they stay inactive after it is enabled again.
     await admin.update(adminClient.clientId, { disabled: false });
+    expect((await authError(token)).code).toBe("unauthenticated");
+    expect((await authorizeAdmin(deps, await tokenFor(adminClient))).clientId).toBe(adminClient.clientId);
+  });
+
+  it("a revoked admin token: unauthenticated; the client's other tokens still work", async () => {
+    const token = await tokenFor(adminClient);
+    const other = await tokenFor(adminClient);
     expect((await authorizeAdmin(deps, token)).clientId).toBe(adminClient.clientId);
+    await revokeToken({ ...deps, secretUse: new SecretUseTracker() }, { ...adminClient, method: "client_secret_basic" }, token);
+    expect((await authError(token)).code).toBe("unauthenticated");
+    expect((await authorizeAdmin(deps, other)).clientId).toBe(adminClient.clientId);
+  });
+
+  it("the admin client cut off (revokeTokens): its tokens are unauthenticated, a token issued afterwards works", async () => {
+    const token = await tokenFor(adminClient);
+    now += 400; // still within the same second as the token's iat
+    await admin.revokeTokens(adminClient.clientId);
+    expect((await authError(token)).code).toBe("unauthenticated");
+    expect((await authorizeAdmin(deps, await tokenFor(adminClient))).clientId).toBe(adminClient.clientId);
   });
 
   it("the admin client deleted after the token was issued: unauthenticated", async () => {
@@ -155,13 +179,46 @@ describe("authorizeAdmin", () => {
 
   it("a token signed by a key that was rotated out but is still published keeps working", async () => {
     const token = await tokenFor(adminClient);
-    keyRing = await KeyRing.open(keyStorage, "EdDSA", clock);
-    expect(keyRing.jwks.keys).toHaveLength(2);
+    const signedBy = keyRing.current.kid;
+    expect(await keyRing.maintain({ rotate: true, force: true })).toBe(true);
+    expect(keyRing.current.kid).not.toBe(signedBy);
+    expect(keyRing.jwks.keys.map((k) => k.kid)).toContain(signedBy); // retired, current, next
     expect((await authorizeAdmin(deps, token)).clientId).toBe(adminClient.clientId);
   });
 
-// RFC 9068 §4: ClientAdmin only accepts tokens whose aud names the issuer.
-it("a tessera:admin token for another audience: unauthenticated", async () => {
+  it("a token of the longest lifetime, signed just before a rotation, works until its own exp", async () => {
+    const c = await newClient([ADMIN_SCOPE], [], MAX_TOKEN_TTL_SECONDS);
+    const token = await tokenFor(c);
+    await keyRing.maintain({ rotate: true, force: true });
+    const exp = (Math.floor(START / 1000) + MAX_TOKEN_TTL_SECONDS) * 1000;
+    now = exp - 1;
+    await keyRing.maintain(); // the retired key is not dropped while a token of it can be unexpired
+    expect((await authorizeAdmin(deps, token)).clientId).toBe(c.clientId);
+    now = exp;
+    expect((await authError(token)).code).toBe("unauthenticated");
+  });
+
+  it("a deleted admin client re-created with the same id and no admin scope: the old token stays unauthenticated", async () => {
+    const { clientSecret } = await admin.create({ clientId: "ops", name: "ops", scopes: [ADMIN_SCOPE], audiences: [], tokenTtlSeconds: 600 });
+    const token = await tokenFor({ clientId: "ops", clientSecret });
+    await admin.delete("ops");
+    expect((await authError(token)).code).toBe("unauthenticated");
+    now += 1000;
+    await admin.create({ clientId: "ops", name: "ops again", scopes: ["read"], audiences: [], tokenTtlSeconds: 600 });
+    expect((await authError(token)).code).toBe("unauthenticated");
+  });
+
+it("the same, re-created within the same second: the old token stays unauthenticated", async () => {
+    const { clientSecret } = await admin.create({ clientId: "ops", name: "ops", scopes: [ADMIN_SCOPE], audiences: [], tokenTtlSeconds: 600 });
+    const token = await tokenFor({ clientId: "ops", clientSecret });
+    await admin.delete("ops");
+    now = START + 100;
+    await admin.create({ clientId: "ops", name: "ops again", scopes: ["read"], audiences: [], tokenTtlSeconds: 600 });
+    expect((await authError(token)).code).toBe("unauthenticated");
+  });
+
+  // RFC 9068 §4: ClientAdmin only accepts tokens whose aud names the issuer.
+  it("a tessera:admin token for another audience: unauthenticated", async () => {
     const multi = await newClient([ADMIN_SCOPE], ["https://api.example"]);
     const token = await tokenFor(multi, { audiences: ["https://api.example"] });
     expect((await authError(token)).code).toBe("unauthenticated");

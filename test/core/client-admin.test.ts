@@ -4,6 +4,7 @@ import {
   DEFAULT_TOKEN_TTL_SECONDS,
   MAX_GRACE_PERIOD_SECONDS,
   MAX_TOKEN_TTL_SECONDS,
+  tokenCutoff,
   type NewClientInput,
 } from "../../src/core/client-admin.js";
 import { hashClientSecret, hasValidSecretChecksum } from "../../src/core/client-secret.js";
@@ -54,6 +55,7 @@ describe("ClientAdminCore.create", () => {
       disabled: false,
       createTime: START,
       updateTime: START,
+      tokensNotBefore: null,
     });
     expect(client.secrets).toHaveLength(1);
     expect(Buffer.from(client.secrets[0]!.hash).equals(hashClientSecret(clientSecret))).toBe(true);
@@ -283,6 +285,52 @@ describe("ClientAdminCore.update", () => {
   it("unknown id: not_found", async () => {
     expect((await rejection(admin.update("nobody", { name: "x" }), AdminError)).code).toBe("not_found");
     expect(await storage.getClient("nobody")).toBeUndefined();
+  });
+});
+
+describe("ClientAdminCore: cutting off a client's tokens", () => {
+  it("tokenCutoff is the next whole second, also on a second boundary", () => {
+    expect(tokenCutoff(Date.parse("2030-01-02T03:04:05.678Z"))).toBe(Date.parse("2030-01-02T03:04:06.000Z"));
+    expect(tokenCutoff(Date.parse("2030-01-02T03:04:05.000Z"))).toBe(Date.parse("2030-01-02T03:04:06.000Z"));
+    expect(tokenCutoff(Date.parse("2030-01-02T03:04:05.999Z"))).toBe(Date.parse("2030-01-02T03:04:06.000Z"));
+  });
+
+  it("revokeTokens sets tokensNotBefore to the cut-off and updateTime to now, and is stored", async () => {
+    const { client } = await admin.create(input());
+    now = START + 2500;
+    const cut = await admin.revokeTokens(client.clientId);
+    expect(cut).toMatchObject({ tokensNotBefore: tokenCutoff(START + 2500), updateTime: START + 2500, disabled: false });
+    expect((await storage.getClient(client.clientId))!.tokensNotBefore).toBe(tokenCutoff(START + 2500));
+    // A later cut-off moves it forward.
+    now = START + 60_000;
+    expect((await admin.revokeTokens(client.clientId)).tokensNotBefore).toBe(tokenCutoff(START + 60_000));
+  });
+
+  it("revokeTokens of an unknown id: not_found; of a malformed id: invalid_argument naming client_id", async () => {
+    expect((await rejection(admin.revokeTokens("nobody"), AdminError)).code).toBe("not_found");
+    await invalidArgument(admin.revokeTokens("bad id"), "client_id");
+    expect(await storage.getClient("nobody")).toBeUndefined();
+  });
+
+  it("disabling cuts the tokens off; enabling or other changes leave the cut-off alone", async () => {
+    const { client } = await admin.create(input());
+    now = START + 1000;
+    expect(await admin.update(client.clientId, { disabled: true })).toMatchObject({
+      disabled: true,
+      tokensNotBefore: tokenCutoff(START + 1000),
+    });
+    now = START + 9000;
+    expect(await admin.update(client.clientId, { disabled: false })).toMatchObject({
+      disabled: false,
+      tokensNotBefore: tokenCutoff(START + 1000),
+    });
+    expect((await admin.update(client.clientId, { name: "Renamed" })).tokensNotBefore).toBe(tokenCutoff(START + 1000));
+  });
+
+  it("update does not let a caller set tokensNotBefore directly", async () => {
+    const { client } = await admin.create(input());
+    await invalidArgument(admin.update(client.clientId, { tokensNotBefore: START + 3_600_000 }), "update_mask");
+    expect((await admin.update(client.clientId, { name: "x", tokensNotBefore: START }))!.tokensNotBefore).toBeNull();
   });
 });
 

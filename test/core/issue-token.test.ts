@@ -9,6 +9,7 @@ import type { ClientAuthMethod, TokenRequest } from "../../src/core/token-reques
 import { KeyRing } from "../../src/keys/key-ring.js";
 import { MemoryStorage } from "../../src/storage/memory/memory-storage.js";
 import type { Storage } from "../../src/storage/storage.js";
+import { testPolicy } from "../keys/policy.js";
 import { rejection } from "./rejection.js";
 
 const ISSUER = "https://tessera.example";
@@ -27,7 +28,7 @@ let deps: IssueTokenDeps;
 beforeEach(async () => {
   now = START;
   storage = new MemoryStorage();
-  keyRing = await KeyRing.open(new MemoryStorage(), "ES256", clock);
+  keyRing = await KeyRing.open(new MemoryStorage(), { policy: testPolicy("ES256"), clock });
   admin = new ClientAdminCore(storage, clock);
   secretUse = new SecretUseTracker();
   deps = { storage, signer: keyRing, clock, issuer: ISSUER, secretUse };
@@ -73,8 +74,8 @@ describe("issueToken: the access token", () => {
   it("verifies with jose against the JWKS; header has alg, typ at+jwt and the JWKS kid", async () => {
     const c = await newClient();
     const { response, protectedHeader } = await issue(request(c));
-    expect(keyRing.jwks.keys).toHaveLength(1);
-    const expectedHeader = { alg: "ES256", typ: "at+jwt", kid: keyRing.jwks.keys[0]!.kid };
+    expect(keyRing.jwks.keys.map((k) => k.kid)).toContain(keyRing.current.kid);
+    const expectedHeader = { alg: "ES256", typ: "at+jwt", kid: keyRing.current.kid };
     expect(protectedHeader).toEqual(expectedHeader);
     expect(decodeProtectedHeader(response.access_token)).toEqual(expectedHeader);
   });
@@ -115,6 +116,32 @@ describe("issueToken: the access token", () => {
     const { payload } = await issue(request(c));
     expect(payload.iat).toBe(Math.floor(now / 1000));
     expect(payload.exp).toBe(Math.floor(now / 1000) + 60);
+  });
+});
+
+describe("issueToken: after a client cut-off", () => {
+  it("iat is never before the client's cut-off, even within the same second; exp counts from that iat", async () => {
+    const c = await newClient({ tokenTtlSeconds: 60 });
+    now = START + 100;
+    await admin.revokeTokens(c.clientId);
+    const cutoff = (Math.floor(START / 1000) + 1) * 1000;
+    expect((await storage.getClient(c.clientId))!.tokensNotBefore).toBe(cutoff);
+
+    const { payload, response } = await issue(request(c));
+    expect(payload.iat).toBe(cutoff / 1000);
+    expect(payload.exp).toBe(cutoff / 1000 + 60);
+    expect(response.expires_in).toBe(60);
+
+    // Once the clock has passed the cut-off, iat follows the clock again.
+    now = cutoff + 2500;
+    expect((await issue(request(c))).payload.iat).toBe(Math.floor(now / 1000));
+  });
+
+  it("a cut-off on another client does not move this client's iat", async () => {
+    const c = await newClient();
+    const other = await newClient();
+    await admin.revokeTokens(other.clientId);
+    expect((await issue(request(c))).payload.iat).toBe(Math.floor(START / 1000));
   });
 });
 
@@ -216,6 +243,7 @@ describe("issueToken: client authentication (RFC 6749 §2.3.1)", () => {
       disabled: false,
       createTime: START - 1000,
       updateTime: START - 1000,
+      tokensNotBefore: null,
       secrets: [
         { secretId: "sec_exp", hash: hashClientSecret(expiredSecret), createTime: START - 1000, expireTime: now, lastUsedTime: null },
       ],

@@ -6,7 +6,7 @@ import { storageConformance } from "./conformance.js";
 storageConformance("MemoryStorage", async () => ({ storage: new MemoryStorage(), cleanup: async () => {} }));
 
 describe("MemoryStorage", () => {
-it("createClient does not modify the record it is given", async () => {
+  it("createClient does not modify the record it is given", async () => {
     const secret = (secretId: string, createTime: number) => ({
       secretId,
       hash: new Uint8Array(32),
@@ -23,6 +23,7 @@ it("createClient does not modify the record it is given", async () => {
       disabled: false,
       createTime: 1,
       updateTime: 1,
+      tokensNotBefore: null,
       secrets: [secret("older", 1), secret("newer", 2)],
     };
     await new MemoryStorage().createClient(record);

@@ -5,10 +5,13 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import Database from "better-sqlite3";
+import { createLocalJWKSet, importJWK, jwtVerify, SignJWT, type JSONWebKeySet, type JWK } from "jose";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { KeyRing, newSigningKeyRecord } from "../../src/keys/key-ring.js";
 import { SCHEMA_VERSION, SchemaTooNewError } from "../../src/storage/sqlite/migrations.js";
 import { SqliteStorage } from "../../src/storage/sqlite/sqlite-storage.js";
-import { ClientExistsError, type ClientRecord } from "../../src/storage/storage.js";
+import { ClientExistsError, type ClientRecord, type SigningKeyRecord } from "../../src/storage/storage.js";
+import { DAY, HOUR, testPolicy } from "../keys/policy.js";
 import { storageConformance } from "./conformance.js";
 
 storageConformance("SqliteStorage", async () => {
@@ -24,6 +27,7 @@ storageConformance("SqliteStorage", async () => {
 });
 
 const T0 = Date.parse("2030-01-02T03:04:05.678Z");
+const ISSUER = "https://tessera.example";
 const REPO = fileURLToPath(new URL("../../", import.meta.url));
 const SQLITE_MODULE = fileURLToPath(new URL("../../src/storage/sqlite/sqlite-storage.ts", import.meta.url));
 const KEY_RING_MODULE = fileURLToPath(new URL("../../src/keys/key-ring.ts", import.meta.url));
@@ -38,6 +42,7 @@ function client(clientId: string, name = "a client"): ClientRecord {
     disabled: false,
     createTime: T0,
     updateTime: T0,
+    tokensNotBefore: null,
     secrets: [{ secretId: `sec_${name}`, hash: new Uint8Array(32).fill(7), createTime: T0, expireTime: null, lastUsedTime: null }],
   };
 }
@@ -113,8 +118,26 @@ describe("SqliteStorage on a file", () => {
     expect((await b.getClient("shared"))?.name).toBe("a client");
     await b.updateClient("shared", { name: "renamed by b" }, T0 + 1);
     expect((await a.getClient("shared"))?.name).toBe("renamed by b");
-    await a.ensureCurrentKey(() => true, () => signingKey("k1"), T0);
+    await a.updateSigningKeys(() => ({ upsert: [signingKey("k1")], remove: [], result: undefined }));
     expect((await b.listSigningKeys()).map((k) => k.kid)).toEqual(["k1"]);
+  });
+
+  it("two instances on one file: a revocation written by one is seen by the other at once", async () => {
+    const a = openStorage();
+    const b = openStorage();
+    expect(await b.isTokenRevoked("jti-1")).toBe(false);
+    await a.revokeToken("jti-1", "shared", T0 + 60_000);
+    expect(await b.isTokenRevoked("jti-1")).toBe(true);
+    expect(await b.pruneRevokedTokens(T0 + 60_001)).toBe(1);
+    expect(await a.isTokenRevoked("jti-1")).toBe(false);
+  });
+
+  it("two instances on one file: a cut-off written by one is seen by the other at once", async () => {
+    const a = openStorage();
+    const b = openStorage();
+    await a.createClient(client("shared"));
+    await b.updateClient("shared", { tokensNotBefore: T0 + 1000 }, T0);
+    expect((await a.getClient("shared"))?.tokensNotBefore).toBe(T0 + 1000);
   });
 
   it("changeToken changes in one instance after another commits, and not otherwise", async () => {
@@ -134,7 +157,7 @@ describe("SqliteStorage on a file", () => {
   it("reopening an existing file keeps clients, keys and meta", async () => {
     const first = SqliteStorage.open(path);
     await first.createClient(client("kept"));
-    await first.ensureCurrentKey(() => true, () => signingKey("k1"), T0);
+    await first.updateSigningKeys(() => ({ upsert: [signingKey("k1")], remove: [], result: undefined }));
     await first.setMeta("issuer", "https://issuer.example", false);
     await first.close();
 
@@ -196,14 +219,17 @@ describe("SqliteStorage on a file", () => {
       const { KeyRing } = await import(process.env.KEY_RING);
       while (Date.now() < Number(process.env.START_AT)) {}
       const storage = SqliteStorage.open(process.env.DB);
-      const ring = await KeyRing.open(storage, "ES256", () => Date.now());
+      const policy = { alg: "ES256", rotationPeriodMs: 30 * 86400000, prepublishMs: 1800000, retiredPublishMs: 86700000 };
+      const ring = await KeyRing.open(storage, { policy, clock: () => Date.now() });
       console.log(ring.current.kid);
       await storage.close();
     `;
     const kids = await inProcesses(4, code, { MODULE: SQLITE_MODULE, KEY_RING: KEY_RING_MODULE, DB: path });
     expect(new Set(kids).size).toBe(1);
     const keys = await openStorage().listSigningKeys();
-    expect(keys.map((k) => [k.kid, k.status])).toEqual([[kids[0], "current"]]);
+    // One current key (the one every process signs with) and one next key, not one pair each.
+    expect(keys.filter((k) => k.status === "current").map((k) => k.kid)).toEqual([kids[0]]);
+    expect(keys.map((k) => k.status).sort()).toEqual(["current", "next"]);
     expect(userVersion(path)).toBe(SCHEMA_VERSION);
   });
 });
@@ -249,6 +275,96 @@ describe("SqliteStorage migrations", () => {
     expect(tables(path)).toEqual(["future_table"]);
   });
 
+  it("upgrades a schema version 1 file: clients intact, the old current key still signs and its tokens verify", async () => {
+    const oldKey = newSigningKeyRecord("ES256", "current", T0 - DAY);
+    const retired = newSigningKeyRecord("EdDSA", "current", T0 - 3 * DAY);
+    const db = new Database(path);
+    db.exec(SCHEMA_V1);
+    db.pragma("user_version = 1");
+    db.prepare(
+      "INSERT INTO clients (client_id, name, scopes, audiences, token_ttl_seconds, disabled, create_time, update_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    ).run("old-client", "Old client", '["read","write"]', '["https://api.example"]', 900, 0, T0 - 2 * DAY, T0 - DAY);
+    db.prepare(
+      "INSERT INTO client_secrets (secret_id, client_id, hash, create_time, expire_time, last_used_time) VALUES (?, ?, ?, ?, ?, ?)",
+    ).run("sec_old", "old-client", Buffer.alloc(32, 9), T0 - 2 * DAY, null, T0 - HOUR);
+    const insertKey = db.prepare(
+      "INSERT INTO signing_keys (kid, alg, private_jwk, public_jwk, status, create_time, retire_time) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    );
+    insertKey.run(oldKey.kid, oldKey.alg, oldKey.privateKey, oldKey.publicJwk, "current", oldKey.createTime, null);
+    insertKey.run(retired.kid, retired.alg, retired.privateKey, retired.publicJwk, "retired", retired.createTime, T0 - DAY);
+    db.prepare("INSERT INTO meta (key, value) VALUES (?, ?)").run("issuer", ISSUER);
+    db.close();
+    // A token the version-1 server signed with its current key.
+    const iat = Math.floor((T0 - HOUR) / 1000);
+    const oldToken = await new SignJWT({ iss: ISSUER, sub: "old-client", client_id: "old-client", iat, exp: iat + 2 * 3600, jti: "j1" })
+      .setProtectedHeader({ alg: "ES256", typ: "at+jwt", kid: oldKey.kid })
+      .sign(await importJWK(JSON.parse(oldKey.privateKey) as JWK, "ES256"));
+
+    const storage = SqliteStorage.open(path);
+    try {
+      expect(userVersion(path)).toBe(SCHEMA_VERSION);
+      expect(tables(path)).toEqual(expect.arrayContaining(["clients", "client_secrets", "meta", "revoked_tokens", "signing_keys"]));
+      const c = await storage.getClient("old-client");
+      expect(c).toMatchObject({
+        clientId: "old-client",
+        name: "Old client",
+        scopes: ["read", "write"],
+        audiences: ["https://api.example"],
+        tokenTtlSeconds: 900,
+        disabled: false,
+        createTime: T0 - 2 * DAY,
+        updateTime: T0 - DAY,
+        tokensNotBefore: null,
+      });
+      expect(c!.secrets.map((s) => ({ ...s, hash: [...s.hash] }))).toEqual([
+        { secretId: "sec_old", hash: new Array(32).fill(9), createTime: T0 - 2 * DAY, expireTime: null, lastUsedTime: T0 - HOUR },
+      ]);
+      expect(await storage.getMeta("issuer")).toBe(ISSUER);
+
+      const migrated = Object.fromEntries((await storage.listSigningKeys()).map((k) => [k.kid, k]));
+      expect(migrated).toEqual({
+        [oldKey.kid]: { ...oldKey, activateTime: oldKey.createTime },
+        [retired.kid]: { ...retired, status: "retired", activateTime: retired.createTime, retireTime: T0 - DAY },
+      });
+
+      const ring = await KeyRing.open(storage, { policy: testPolicy("ES256"), clock: () => T0 });
+      expect(ring.current).toEqual({ kid: oldKey.kid, alg: "ES256" });
+      const verifyAt = (token: string) =>
+        jwtVerify(token, createLocalJWKSet(ring.jwks as JSONWebKeySet), { issuer: ISSUER, typ: "at+jwt", currentDate: new Date(T0) });
+      expect((await verifyAt(oldToken)).protectedHeader.kid).toBe(oldKey.kid);
+      const fresh = ring.sign({ iss: ISSUER, sub: "old-client", iat: Math.floor(T0 / 1000), exp: Math.floor(T0 / 1000) + 60 });
+      expect((await verifyAt(fresh)).protectedHeader.kid).toBe(oldKey.kid);
+      // The key ring added a next key; the old one stays current.
+      const after = await storage.listSigningKeys();
+      expect(after.filter((k) => k.status === "current").map((k) => k.kid)).toEqual([oldKey.kid]);
+      expect(after.filter((k) => k.status === "next")).toHaveLength(1);
+
+      // The new tables work on the upgraded file.
+      await storage.revokeToken("j1", "old-client", (iat + 7200) * 1000);
+      expect(await storage.isTokenRevoked("j1")).toBe(true);
+      expect((await storage.updateClient("old-client", { tokensNotBefore: T0 }, T0))?.tokensNotBefore).toBe(T0);
+    } finally {
+      await storage.close();
+    }
+  });
+
+  it("the one-current and one-next constraints hold on an upgraded file", async () => {
+    const db = new Database(path);
+    db.exec(SCHEMA_V1);
+    db.pragma("user_version = 1");
+    db.close();
+    const storage = SqliteStorage.open(path);
+    try {
+      const k = (kid: string, status: "current" | "next"): SigningKeyRecord => ({ ...signingKey(kid), status });
+      await storage.updateSigningKeys(() => ({ upsert: [k("a", "current"), k("b", "next")], remove: [], result: undefined }));
+      await expect(storage.updateSigningKeys(() => ({ upsert: [k("c", "current")], remove: [], result: undefined }))).rejects.toThrow();
+      await expect(storage.updateSigningKeys(() => ({ upsert: [k("d", "next")], remove: [], result: undefined }))).rejects.toThrow();
+      expect((await storage.listSigningKeys()).map((r) => r.kid).sort()).toEqual(["a", "b"]);
+    } finally {
+      await storage.close();
+    }
+  });
+
   it("opening an up-to-date file twice migrates nothing again", async () => {
     await SqliteStorage.open(path).close();
     const before = tables(path);
@@ -259,14 +375,50 @@ describe("SqliteStorage migrations", () => {
   });
 });
 
-function signingKey(kid: string) {
+function signingKey(kid: string): SigningKeyRecord {
   return {
     kid,
     alg: "ES256",
-    privateJwk: "{}",
+    privateKey: "{}",
     publicJwk: "{}",
-    status: "current" as const,
+    status: "current",
     createTime: T0,
+    activateTime: T0,
     retireTime: null,
   };
 }
+
+/** Migration 1 exactly as released (src/storage/sqlite/migrations.ts): the version-1 file format. */
+const SCHEMA_V1 = `CREATE TABLE clients (
+     client_id         TEXT PRIMARY KEY,
+     name              TEXT NOT NULL,
+     scopes            TEXT NOT NULL,  -- JSON array of strings
+     audiences         TEXT NOT NULL,  -- JSON array of strings
+     token_ttl_seconds INTEGER NOT NULL,
+     disabled          INTEGER NOT NULL DEFAULT 0,
+     create_time       INTEGER NOT NULL,
+     update_time       INTEGER NOT NULL
+   ) STRICT;
+   CREATE TABLE client_secrets (
+     secret_id      TEXT PRIMARY KEY,
+     client_id      TEXT NOT NULL REFERENCES clients(client_id) ON DELETE CASCADE,
+     hash           BLOB NOT NULL,
+     create_time    INTEGER NOT NULL,
+     expire_time    INTEGER,
+     last_used_time INTEGER
+   ) STRICT;
+   CREATE INDEX client_secrets_by_client ON client_secrets(client_id);
+   CREATE TABLE signing_keys (
+     kid         TEXT PRIMARY KEY,
+     alg         TEXT NOT NULL,
+     private_jwk TEXT NOT NULL,
+     public_jwk  TEXT NOT NULL,
+     status      TEXT NOT NULL CHECK (status IN ('current', 'retired')),
+     create_time INTEGER NOT NULL,
+     retire_time INTEGER
+   ) STRICT;
+   CREATE UNIQUE INDEX one_current_signing_key ON signing_keys(status) WHERE status = 'current';
+   CREATE TABLE meta (
+     key   TEXT PRIMARY KEY,
+     value TEXT NOT NULL
+   ) STRICT;`;

@@ -111,7 +111,8 @@ export class MemoryStorage implements Storage {
     decide: (keys: SigningKeyRecord[]) => SigningKeyPlan<T>,
     audit?: (result: T) => AuditEvent | undefined,
   ): Promise<T> {
-    const plan = decide(await this.listSigningKeys());
+    // Decide on a snapshot taken synchronously, so concurrent calls apply one after another.
+    const plan = decide(structuredClone([...this.#keys].sort((a, b) => b.createTime - a.createTime || a.kid.localeCompare(b.kid))));
     const next = this.#keys.filter((k) => !plan.remove.includes(k.kid) && !plan.upsert.some((u) => u.kid === k.kid));
     next.push(...structuredClone(plan.upsert));
     for (const status of ["current", "next"] as const) {

@@ -11,7 +11,6 @@ import {
   type AuditEvent,
   type SigningKeyPlan,
   type SigningKeyRecord,
-  type SigningKeyStatus,
   type Storage,
 } from "../storage.js";
 import { migrate } from "./migrations.js";
@@ -39,7 +38,7 @@ interface KeyRow {
   alg: string;
   private_key: string;
   public_jwk: string;
-  status: SigningKeyStatus;
+  status: SigningKeyRecord["status"];
   create_time: number;
   activate_time: number | null;
   retire_time: number | null;
@@ -327,10 +326,12 @@ export class SqliteStorage implements Storage {
       return this.#db
         .transaction(() => {
           const plan = decide((this.#q.keys!.all() as KeyRow[]).map(toKey));
+          // Delete every key the plan touches, then insert the new versions: the one-current and
+          // one-next indexes are checked per statement, and any valid end state (even a swap)
+          // is reachable this way.
           for (const kid of plan.remove) this.#q.deleteKey!.run(kid);
-          // Demotions first, so the one-current/one-next indexes hold at every statement.
-          const order: Record<SigningKeyStatus, number> = { retired: 0, current: 1, next: 2 };
-          for (const k of [...plan.upsert].sort((a, b) => order[a.status] - order[b.status])) {
+          for (const k of plan.upsert) this.#q.deleteKey!.run(k.kid);
+          for (const k of plan.upsert) {
             this.#q.upsertKey!.run(k.kid, k.alg, k.privateKey, k.publicJwk, k.status, k.createTime, k.activateTime, k.retireTime);
           }
           this.#audit(audit?.(plan.result));
