@@ -8,7 +8,8 @@ import { bootstrapCommand } from "./bootstrap.js";
 import { clientsCommand } from "./clients.js";
 import { keysCommand } from "./keys.js";
 import { serveCommand } from "./serve.js";
-import { TokenRequestError, tokenCommand } from "./token.js";
+import { tokenCommand } from "./token.js";
+import { TokenError } from "../client/index.js";
 import { HELP, UsageError } from "./usage.js";
 
 /** Runs the `tessera` command line; resolves to the process exit code. */
@@ -55,7 +56,11 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
       process.stderr.write(`tessera: ${err.code === undefined ? "" : codeName(err)}: ${err.rawMessage}\n`);
       return 1;
     }
-    if (err instanceof TokenRequestError || err instanceof SchemaTooNewError) {
+    if (err instanceof TokenError) {
+      process.stderr.write(`tessera: ${err.code}: ${err.message}\n`);
+      return 1;
+    }
+    if (err instanceof SchemaTooNewError) {
       process.stderr.write(`tessera: ${err.message}\n`);
       return 1;
     }

@@ -1,13 +1,9 @@
 import { parseArgs } from "node:util";
+import { ClientConfigError, TokenClient } from "../client/index.js";
 import { DEFAULT_SERVER } from "./admin-client.js";
 import { UsageError } from "./usage.js";
 
-/** Thrown when the token endpoint refuses; main prints it and exits 1. */
-export class TokenRequestError extends Error {
-  override readonly name = "TokenRequestError";
-}
-
-/** `tessera token`: the seed's `my-cli login`, getting a token as CLIENT_ID / CLIENT_SECRET. */
+/** `tessera token`: the seed's `my-cli login`, getting a token as CLIENT_ID / CLIENT_SECRET through the SDK. */
 export async function tokenCommand(args: string[], env: NodeJS.ProcessEnv): Promise<void> {
   const { values } = parseArgs({
     args,
@@ -19,24 +15,24 @@ export async function tokenCommand(args: string[], env: NodeJS.ProcessEnv): Prom
     },
     strict: true,
   });
-  const clientId = env.CLIENT_ID;
-  const clientSecret = env.CLIENT_SECRET;
-  if (!clientId || !clientSecret) throw new UsageError("Set CLIENT_ID and CLIENT_SECRET to the client's credentials.");
-  const server = (values.server ?? env.TESSERA_SERVER ?? DEFAULT_SERVER).replace(/\/+$/, "");
-  const form = new URLSearchParams({ grant_type: "client_credentials" });
-  if (values.scope) form.set("scope", values.scope);
-  for (const a of values.audience ?? []) form.append("audience", a);
-  // RFC 6749 Appendix B: form-urlencode each part before Basic.
-  const basic = Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(clientSecret)}`).toString("base64");
-  const res = await fetch(`${server}/oauth/token`, {
-    method: "POST",
-    headers: { authorization: `Basic ${basic}`, "content-type": "application/x-www-form-urlencoded" },
-    body: form,
-    signal: AbortSignal.timeout(10_000),
-  });
-  const body = (await res.json().catch(() => ({}))) as Record<string, unknown>;
-  if (!res.ok) {
-    throw new TokenRequestError(`token request failed (${res.status}): ${String(body.error ?? "unknown")}: ${String(body.error_description ?? "")}`);
+  let tokens: TokenClient;
+  try {
+    // A person is waiting: retry briefly, not for the SDK's default budget.
+    tokens = new TokenClient({ server: values.server ?? env.TESSERA_SERVER ?? DEFAULT_SERVER, env, retry: { maxElapsedMs: 5_000 } });
+  } catch (err) {
+    if (err instanceof ClientConfigError) throw new UsageError(err.message);
+    throw err;
   }
-  process.stdout.write(values.json ? JSON.stringify(body, null, 2) + "\n" : `${String(body.access_token)}\n`);
+  try {
+    const t = await tokens.getTokenDetails({ scope: values.scope, audience: values.audience });
+    const body = {
+      access_token: t.accessToken,
+      token_type: "Bearer",
+      expires_in: Math.floor((t.expiresAt - Date.now()) / 1000),
+      ...(t.scope ? { scope: t.scope } : {}),
+    };
+    process.stdout.write(values.json ? JSON.stringify(body, null, 2) + "\n" : `${t.accessToken}\n`);
+  } finally {
+    await tokens.close();
+  }
 }

@@ -13,7 +13,7 @@ export interface VerifyOptions {
   audience: string | string[];
   /** Scopes the token must all carry; a token without them fails with insufficient_scope. */
   requiredScopes?: readonly string[];
-  /** Cached keys, shared between calls; without it each call fetches the JWKS afresh. */
+  /** Cached keys; without it, a cache per issuer kept by this module is used. */
   keys?: IssuerKeys;
   /** Accepted `alg` values; `none` and HS* are refused here whatever you pass. */
   algorithms?: readonly string[];
@@ -37,6 +37,19 @@ export interface AccessTokenClaims {
   payload: JWTPayload;
 }
 
+// The one-line use (no `keys`) must not fetch the JWKS on every request, so keys are cached
+// per issuer here. Bounded: a resource server trusts a handful of issuers at most.
+const cachedKeys = new Map<string, IssuerKeys>();
+function sharedKeys(issuer: string): IssuerKeys {
+  let keys = cachedKeys.get(issuer);
+  if (!keys) {
+    if (cachedKeys.size >= 16) cachedKeys.delete(cachedKeys.keys().next().value!);
+    keys = new IssuerKeys({ issuer });
+    cachedKeys.set(issuer, keys);
+  }
+  return keys;
+}
+
 /**
  * Verifies an RFC 9068 access token: signature by one of the issuer's keys, header
  * `typ: at+jwt`, an allowed asymmetric `alg`, exact `iss`, our `aud`, `exp`/`nbf` with a small
@@ -56,7 +69,7 @@ export async function verifyAccessToken(token: string, options: VerifyOptions): 
   if (typeof alg !== "string" || !algorithms.includes(alg)) {
     throw new BearerTokenError("invalid_token", `The access token's algorithm ${String(alg).slice(0, 20)} is not accepted`);
   }
-  const keys = options.keys ?? new IssuerKeys({ issuer: options.issuer, ...(options.clock ? { clock: options.clock } : {}) });
+  const keys = options.keys ?? (options.clock ? new IssuerKeys({ issuer: options.issuer, clock: options.clock }) : sharedKeys(options.issuer));
   let payload: JWTPayload;
   try {
     ({ payload } = await jwtVerify(token, keys.getKey, {

@@ -1,0 +1,133 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { startTestServer, type TestServer } from "../helpers/test-server.js";
+
+// Each example runs as a user would run it (`npx tsx examples/x.ts`), importing the package
+// entry points tessera/client and tessera/verify, which resolve to dist/ (built by `npm test`).
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const AUD = "https://api.example.com";
+
+// Each run starts a Node process that compiles TypeScript (tsx): seconds on a busy machine.
+vi.setConfig({ testTimeout: 60_000 });
+
+let tessera: TestServer;
+let api: ChildProcess;
+let apiUrl: string;
+let creds: { clientId: string; clientSecret: string };
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs an example to completion with `env` (plus PATH) and returns its output. */
+function run(example: string, args: string[], env: Record<string, string>): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["--import", "tsx", `examples/${example}`, ...args], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? "", ...env },
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+const clientEnv = () => ({ TESSERA_SERVER: tessera.url, CLIENT_ID: creds.clientId, CLIENT_SECRET: creds.clientSecret, API_URL: apiUrl, API_AUDIENCE: AUD });
+
+beforeAll(async () => {
+  if (!existsSync(`${ROOT}dist/src/client/index.js`)) throw new Error("dist/ is missing: run `npm run build` (npm test does it) before the example tests");
+  tessera = await startTestServer();
+  creds = await tessera.createClient({ scopes: ["read", "write"], audiences: [AUD] });
+  api = spawn(process.execPath, ["--import", "tsx", "examples/protected-api.ts"], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? "", PORT: "0", TESSERA_ISSUER: tessera.issuer, API_AUDIENCE: AUD, TESSERA_JWKS_URI: `${tessera.url}/.well-known/jwks.json` },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    api.once("exit", (code) => reject(new Error(`protected-api exited with ${code}`)));
+    createInterface({ input: api.stdout! }).once("line", (line) => resolve((JSON.parse(line) as { port: number }).port));
+  });
+  apiUrl = `http://127.0.0.1:${port}`;
+});
+afterAll(async () => {
+  api?.kill();
+  await tessera?.stop();
+});
+
+describe("examples/protected-api.ts", () => {
+  it("answers GET /api/resource only with a valid token, RFC 6750 style otherwise", async () => {
+    const bare = await fetch(`${apiUrl}/api/resource`);
+    expect(bare.status).toBe(401);
+    expect(bare.headers.get("www-authenticate")).toBe(`Bearer realm="${AUD}"`);
+    const bad = await fetch(`${apiUrl}/api/resource`, { headers: { authorization: "Bearer abc.def.ghi" } });
+    expect(bad.status).toBe(401);
+    expect(bad.headers.get("www-authenticate")).toContain('error="invalid_token"');
+    expect((await fetch(`${apiUrl}/elsewhere`)).status).toBe(404);
+  });
+});
+
+describe("examples/batch-job.ts", () => {
+  it("authenticates, fetches and processes the data", async () => {
+    const r = await run("batch-job.ts", [], clientEnv());
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({ processed: 3, items: ["RESOURCE 1", "RESOURCE 2", "RESOURCE 3"] });
+  });
+
+  it("fails with the SDK's advice, and without the secret, when the credentials are wrong", async () => {
+    const r = await run("batch-job.ts", [], { ...clientEnv(), CLIENT_SECRET: "tsec_wrong" });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toBe("batch job failed: Invalid client credentials. Check CLIENT_ID and CLIENT_SECRET.\n");
+  });
+});
+
+describe("examples/microservice.ts", () => {
+  for (const transport of ["http", "grpc"]) {
+    it(`makes 10 parallel calls with one token fetched over ${transport}`, async () => {
+      const r = await run("microservice.ts", [], { ...clientEnv(), TESSERA_TRANSPORT: transport });
+      expect(r.stderr).toBe("");
+      expect(JSON.parse(r.stdout)).toMatchObject({ calls: 10, tokenRequests: 1 });
+    });
+  }
+});
+
+describe("examples/cli.ts", () => {
+  it("login prints the seed's output", async () => {
+    const r = await run("cli.ts", ["login"], clientEnv());
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(`Authenticating...\n✓ Authenticated successfully as ${creds.clientId} (scope: read write; token valid for 60 minutes)\n`);
+    expect(r.stdout).not.toContain("eyJ");
+  });
+
+  it("token prints just the token, or the OAuth JSON with --json", async () => {
+    const plain = await run("cli.ts", ["token", "--scope", "read"], clientEnv());
+    expect(plain.stdout).toMatch(/^eyJ[\w-]+\.[\w-]+\.[\w-]+\n$/);
+    const json = await run("cli.ts", ["token", "--scope", "read", "--audience", AUD, "--json"], clientEnv());
+    expect(JSON.parse(json.stdout)).toMatchObject({ token_type: "Bearer", scope: "read", expires_in: expect.any(Number) as number });
+  });
+
+  it("explains failures: wrong secret (exit 1), missing credentials (exit 2)", async () => {
+    const wrong = await run("cli.ts", ["login"], { ...clientEnv(), CLIENT_SECRET: "tsec_wrong" });
+    expect([wrong.code, wrong.stderr]).toEqual([1, "✗ Invalid client credentials. Check CLIENT_ID and CLIENT_SECRET.\n"]);
+    const none = await run("cli.ts", ["token"], { TESSERA_SERVER: tessera.url });
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/^✗ No client id: pass credentials or set CLIENT_ID\.\n/);
+  });
+});
+
+describe("examples/grpc-admin.ts", () => {
+  it("lists clients over gRPC with the SDK's interceptor", async () => {
+    const admin = await tessera.admin();
+    const r = await run("grpc-admin.ts", [], { TESSERA_SERVER: tessera.url, TESSERA_CLIENT_ID: admin.clientId, TESSERA_CLIENT_SECRET: admin.clientSecret });
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toContain(`${creds.clientId}\ttest client\tread write`);
+  });
+});
