@@ -69,3 +69,13 @@ function toFailure(err: grpc.ServiceError): CallFailure {
   }
   return { code: err.code, details: err.details, reason };
 }
+
+/** Awaits a call that must fail and returns its CallFailure; throws if it succeeded. */
+export async function failure(p: Promise<unknown>): Promise<CallFailure> {
+  try {
+    await p;
+  } catch (e) {
+    return e as CallFailure;
+  }
+  throw new Error("call unexpectedly succeeded");
+}

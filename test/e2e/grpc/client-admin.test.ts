@@ -1,6 +1,6 @@
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { grpcClient, unary, type CallFailure } from "../../helpers/grpc-js.js";
+import { failure, grpcClient, unary } from "../../helpers/grpc-js.js";
 import { startTestServer, type TestServer } from "../../helpers/test-server.js";
 
 interface ProtoClient {
@@ -24,15 +24,6 @@ let bearer: Record<string, string>;
 async function token(id: string, secret: string, scope?: string): Promise<string> {
   const res = await unary<{ access_token: string }>(tokens, "IssueToken", { client_id: id, client_secret: secret, scope: scope ?? "" });
   return res.access_token;
-}
-
-async function failure(p: Promise<unknown>): Promise<CallFailure> {
-  try {
-    await p;
-  } catch (e) {
-    return e as CallFailure;
-  }
-  throw new Error("call unexpectedly succeeded");
 }
 
 beforeAll(async () => {

@@ -1,6 +1,6 @@
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { grpcClient, unary, type CallFailure } from "../../helpers/grpc-js.js";
+import { failure, grpcClient, unary } from "../../helpers/grpc-js.js";
 import { verifyWithJwks } from "../../helpers/jwks.js";
 import { basic, startTestServer, type TestServer } from "../../helpers/test-server.js";
 
@@ -24,15 +24,6 @@ afterAll(async () => {
   client?.close();
   await server?.stop();
 });
-
-async function failure(p: Promise<unknown>): Promise<CallFailure> {
-  try {
-    await p;
-  } catch (e) {
-    return e as CallFailure;
-  }
-  throw new Error("call unexpectedly succeeded");
-}
 
 describe("TokenService.IssueToken over gRPC (grpc-js client)", () => {
   it("issues a token for credentials in the request fields, same fields as the OAuth JSON", async () => {

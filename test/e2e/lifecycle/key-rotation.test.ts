@@ -2,7 +2,7 @@ import * as grpc from "@grpc/grpc-js";
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { INTROSPECT_SCOPE } from "../../../src/core/introspect-token.js";
-import { grpcClient, unary, type CallFailure } from "../../helpers/grpc-js.js";
+import { failure, grpcClient, unary } from "../../helpers/grpc-js.js";
 import { basic, startTestServer, type TestServer } from "../../helpers/test-server.js";
 import * as protoLoader from "@grpc/proto-loader";
 import { fileURLToPath } from "node:url";
@@ -56,15 +56,6 @@ async function introspect(t: string): Promise<boolean> {
 
 async function verify(t: string, set: JSONWebKeySet) {
   return jwtVerify(t, createLocalJWKSet(set), { issuer: server.issuer, currentDate: new Date(now) });
-}
-
-async function failure(p: Promise<unknown>): Promise<CallFailure> {
-  try {
-    await p;
-  } catch (e) {
-    return e as CallFailure;
-  }
-  throw new Error("call unexpectedly succeeded");
 }
 
 beforeAll(async () => {

@@ -1,7 +1,7 @@
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { INTROSPECT_SCOPE } from "../../../src/core/introspect-token.js";
-import { grpcClient, unary, type CallFailure } from "../../helpers/grpc-js.js";
+import { failure, grpcClient, unary } from "../../helpers/grpc-js.js";
 import { basic, startTestServer, type TestServer } from "../../helpers/test-server.js";
 
 let now = Date.parse("2026-11-26T12:00:00Z");
@@ -35,15 +35,6 @@ const introspectHttp = (token: string, caller = rs) =>
 
 const introspectGrpc = (token: string, caller = rs) =>
   unary<Record<string, unknown>>(tokens, "IntrospectToken", { token }, { authorization: basic(caller.clientId, caller.clientSecret) });
-
-async function failure(p: Promise<unknown>): Promise<CallFailure> {
-  try {
-    await p;
-  } catch (e) {
-    return e as CallFailure;
-  }
-  throw new Error("call unexpectedly succeeded");
-}
 
 beforeAll(async () => {
   server = await startTestServer({ clock: () => now });
