@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import { readFileSync } from "node:fs";
 import http from "node:http";
 import http2 from "node:http2";
@@ -124,6 +125,8 @@ export function build(deps: ServerDeps): TesseraServer {
   const onUnexpected = (err: unknown) => deps.log.error({ err }, "unexpected error in HTTP handler");
   // Aborting this ends open streams (health Watch) so close() does not wait on them forever.
   const shutdown = new AbortController();
+  // connect-node adds one listener per call in flight; thousands are normal here.
+  setMaxListeners(0, shutdown.signal);
   let closing = false;
   const rpc = connectNodeAdapter({
     routes: routes(deps),
@@ -140,9 +143,15 @@ export function build(deps: ServerDeps): TesseraServer {
     onUnexpected,
     scrapeMetrics: deps.metrics ? () => deps.metrics!.scrape() : undefined,
   });
+  // HTTP/1.1 responses being written, so a drain can make their connections close after them.
+  const inFlight = new Set<http.ServerResponse>();
   const handler = (req: AnyRequest, res: AnyResponse) => {
-    // While draining, HTTP/1.1 connections close after their current response.
-    if (closing && req.httpVersionMajor === 1) res.setHeader("connection", "close");
+    if (req.httpVersionMajor === 1) {
+      const r = res as http.ServerResponse;
+      if (closing) r.shouldKeepAlive = false;
+      inFlight.add(r);
+      r.once("close", () => inFlight.delete(r));
+    }
     if (!plain(req, res)) rpc(req, res);
   };
 
@@ -181,12 +190,17 @@ export function build(deps: ServerDeps): TesseraServer {
   } else {
     h1 = http.createServer(
       {
+        maxHeaderSize: deps.limits.maxHeaderBytes,
         requestTimeout: deps.limits.requestTimeoutMs,
         headersTimeout: Math.min(deps.limits.requestTimeoutMs, 60_000),
         keepAliveTimeout: Math.min(deps.limits.idleTimeoutMs, 5_000),
+        connectionsCheckingInterval: Math.min(1000, deps.limits.requestTimeoutMs),
       },
       handler,
     );
+    // h1 never listens itself (sockets are handed to it), but Node only tracks connections
+    // (for closeIdleConnections and the request/headers timeouts) once a server is listening.
+    h1.emit("listening");
     const h2 = http2.createServer(h2Options, handler);
     h2.setTimeout(deps.limits.idleTimeoutMs);
     h2.on("session", (s) => {
@@ -239,11 +253,19 @@ export function build(deps: ServerDeps): TesseraServer {
       await new Promise((r) => setImmediate(r));
       shutdown.abort();
       for (const s of sessions) s.close(); // GOAWAY: streams in flight finish, no new ones
-      h1?.closeIdleConnections();
+      for (const r of inFlight) {
+        // Answers still being prepared go out with Connection: close; their sockets then end.
+        r.shouldKeepAlive = false;
+        if (!r.headersSent) r.setHeader("connection", "close");
+      }
+      // Closing an idle keep-alive connection races with a request the client may be sending
+      // on it (RFC 9112 §9.6). So for a moment busy clients get their next answer with
+      // Connection: close instead; only connections still idle after that are closed.
       const deadline = Date.now() + graceMs;
+      const idleCutoff = Date.now() + Math.min(graceMs, 250);
       while (sockets.size > 0 && Date.now() < deadline) {
         await new Promise((r) => setTimeout(r, 10));
-        h1?.closeIdleConnections();
+        if (Date.now() >= idleCutoff) h1?.closeIdleConnections();
       }
       for (const s of sessions) s.destroy();
       for (const s of sockets) s.destroy();

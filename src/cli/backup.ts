@@ -1,4 +1,4 @@
-import { existsSync } from "node:fs";
+import { existsSync, renameSync, rmSync, statSync } from "node:fs";
 import { parseArgs } from "node:util";
 import Database from "better-sqlite3";
 import { UsageError } from "./usage.js";
@@ -17,20 +17,38 @@ export async function backupCommand(args: string[], env: NodeJS.ProcessEnv): Pro
   if (positionals.length !== 1) throw new UsageError("tessera backup takes exactly one destination file.");
   const dest = positionals[0]!;
   const source = values.db ?? env.TESSERA_DB ?? "./data/tessera.db";
-  if (!existsSync(source)) throw new UsageError(`There is no database at ${source}; pass --db.`);
+  if (!existsSync(source) || !statSync(source).isFile()) throw new UsageError(`There is no database file at ${source}; pass --db.`);
   if (existsSync(dest) && !values.force) throw new UsageError(`${dest} exists; choose another file or pass --force.`);
-  const db = new Database(source, { readonly: true, fileMustExist: true });
+  let db: Database.Database;
   try {
-    const progress = await db.backup(dest);
-    const check = new Database(dest, { readonly: true });
+    db = new Database(source, { readonly: true, fileMustExist: true });
+    db.pragma("schema_version"); // fails at once on a file that is not a database
+  } catch (err) {
+    throw new UsageError(`${source} cannot be read as a Tessera database (${(err as Error).message}).`);
+  }
+  // Write beside the destination and rename at the end, so a failed backup never leaves a
+  // half-written file under the name (and --force can replace anything).
+  const temp = `${dest}.partial-${process.pid}`;
+  try {
+    const progress = await db.backup(temp);
+    const check = new Database(temp, { readonly: true });
     try {
       const result = check.pragma("integrity_check", { simple: true });
       if (result !== "ok") throw new Error(`the backup failed its integrity check: ${String(result)}`);
     } finally {
       check.close();
     }
+    renameSync(temp, dest);
     process.stdout.write(`Backed up ${source} to ${dest} (${progress.totalPages} pages, integrity ok).\n`);
+  } catch (err) {
+    rmSync(temp, { force: true });
+    throw new BackupError(`The backup to ${dest} failed: ${(err as Error).message}.`);
   } finally {
     db.close();
   }
+}
+
+/** A backup that could not be written; main prints it and exits 1. */
+export class BackupError extends Error {
+  override readonly name = "BackupError";
 }

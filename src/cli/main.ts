@@ -3,7 +3,8 @@ import { ConfigError } from "../config.js";
 import { KekError } from "../keys/key-encryption.js";
 import { SchemaTooNewError } from "../storage/sqlite/migrations.js";
 import { auditCommand } from "./audit.js";
-import { backupCommand } from "./backup.js";
+import { BackupError, backupCommand } from "./backup.js";
+import { StorageUnavailableError } from "../storage/storage.js";
 import { bootstrapCommand } from "./bootstrap.js";
 import { clientsCommand } from "./clients.js";
 import { keysCommand } from "./keys.js";
@@ -60,7 +61,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
       process.stderr.write(`tessera: ${err.code}: ${err.message}\n`);
       return 1;
     }
-    if (err instanceof SchemaTooNewError) {
+    if (err instanceof SchemaTooNewError || err instanceof StorageUnavailableError || err instanceof BackupError) {
       process.stderr.write(`tessera: ${err.message}\n`);
       return 1;
     }

@@ -125,7 +125,7 @@ export class ClientAdminCore {
     // Disabling also cuts off the tokens already issued, so they stop being active at once.
     if (clean.disabled === true) clean.tokensNotBefore = tokenCutoff(now);
     const changes: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(clean)) changes[snake(k)] = v;
+    for (const [k, v] of Object.entries(clean)) changes[snake(k)] = k === "tokensNotBefore" ? new Date(v as number).toISOString() : v;
     return this.#found(clientId, await this.storage.updateClient(clientId, clean, now, this.#event(who, "client.update", clientId, now, changes)));
   }
 

@@ -26,15 +26,16 @@ export class TokenBuckets {
   waitFor(key: string, now: number): number {
     const b = this.#buckets.get(key);
     if (!b) return 0;
-    const tokens = Math.min(this.burst, b.tokens + ((now - b.time) * this.ratePerSecond) / 1000);
+    const tokens = Math.min(this.burst, b.tokens + (Math.max(0, now - b.time) * this.ratePerSecond) / 1000);
     return tokens >= 1 ? 0 : Math.ceil(((1 - tokens) * 1000) / this.ratePerSecond);
   }
 
   #refilled(key: string, now: number): { tokens: number; time: number } {
     let b = this.#buckets.get(key);
     if (b) {
-      b.tokens = Math.min(this.burst, b.tokens + ((now - b.time) * this.ratePerSecond) / 1000);
-      b.time = now;
+      // max(0, …): a wall clock stepped backwards must not drain or freeze a bucket.
+      b.tokens = Math.min(this.burst, b.tokens + (Math.max(0, now - b.time) * this.ratePerSecond) / 1000);
+      b.time = Math.max(b.time, now);
       // Re-insert so Map order is least-recently-used first.
       this.#buckets.delete(key);
     } else {

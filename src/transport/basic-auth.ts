@@ -1,6 +1,7 @@
 import { OAuthError } from "../core/errors.js";
 
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+const STRICT_UTF8 = new TextDecoder("utf-8", { fatal: true });
 
 /**
  * Decodes `Basic base64(urlencode(id) ":" urlencode(secret))` (RFC 6749 §2.3.1 and Appendix B:
@@ -14,7 +15,12 @@ export function parseBasicAuthorization(header: string): { clientId: string; cli
   if (b64.length % 4 !== 0 || !BASE64.test(b64)) {
     throw new OAuthError("invalid_request", "The Authorization header is not valid Basic credentials (bad base64)");
   }
-  const decoded = Buffer.from(b64, "base64").toString("utf8");
+  let decoded: string;
+  try {
+    decoded = STRICT_UTF8.decode(Buffer.from(b64, "base64"));
+  } catch {
+    throw new OAuthError("invalid_request", "The Authorization header is not valid Basic credentials (not UTF-8)");
+  }
   const colon = decoded.indexOf(":");
   if (colon < 0) {
     throw new OAuthError("invalid_request", "The Authorization header is not valid Basic credentials (no colon)");

@@ -13,7 +13,7 @@ import {
   type SigningKeyRecord,
   type Storage,
 } from "../storage.js";
-import { migrate } from "./migrations.js";
+import { migrate, SchemaTooNewError } from "./migrations.js";
 
 interface ClientRow {
   client_id: string;
@@ -108,9 +108,10 @@ export class SqliteStorage implements Storage {
 
   /** Opens (creating file and folder if needed) and migrates the database at `path`. */
   static open(path: string, options: SqliteStorageOptions = {}): SqliteStorage {
-    if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
-    const db = new Database(path, { readonly: options.readonly ?? false });
+    let db: Database.Database | undefined;
     try {
+      if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+      db = new Database(path, { readonly: options.readonly ?? false });
       db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
       if (!options.readonly) {
         db.pragma("journal_mode = WAL");
@@ -121,8 +122,13 @@ export class SqliteStorage implements Storage {
       if (!options.readonly) migrate(db);
       return new SqliteStorage(db);
     } catch (err) {
-      db.close();
-      throw err;
+      db?.close();
+      if (err instanceof SchemaTooNewError) throw err;
+      const code = (err as { code?: unknown }).code;
+      // One sentence naming the file, whatever failed: full disk, permissions, not a database.
+      throw new StorageUnavailableError(`cannot open the database ${path} (${typeof code === "string" ? code + ": " : ""}${(err as Error).message})`, {
+        cause: err,
+      });
     }
   }
 

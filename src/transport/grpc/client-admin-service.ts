@@ -4,6 +4,7 @@ import { createContextKey, type ConnectRouter, type Interceptor } from "@connect
 import { authorizeAdmin, type AdminAuthDeps, type AdminPrincipal } from "../../core/admin-auth.js";
 import type { Actor, ClientAdminCore } from "../../core/client-admin.js";
 import { AdminError } from "../../core/errors.js";
+import { preview } from "../../core/preview.js";
 import type { ClientPatch, ClientRecord } from "../../storage/storage.js";
 import type { JsonObject } from "@bufbuild/protobuf";
 import type { HandlerContext } from "@connectrpc/connect";
@@ -112,7 +113,7 @@ export function registerClientAdmin(
         const patch: ClientPatch = {};
         for (const p of paths) {
           if (!MASKABLE.has(p)) {
-            throw new AdminError("invalid_argument", `update_mask names ${JSON.stringify(p)} which cannot be updated (allowed are ${[...MASKABLE].join(" ")})`);
+            throw new AdminError("invalid_argument", `update_mask names ${preview(p)} which cannot be updated (allowed are ${[...MASKABLE].join(" ")})`);
           }
         }
         const c = req.client;

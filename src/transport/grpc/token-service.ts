@@ -80,7 +80,7 @@ export function registerTokenService(router: ConnectRouter, deps: TokenServiceDe
         const request = toTokenRequest(req, auth(ctx));
         request.origin = originOf(ctx);
         seen.clientId = request.credentials?.clientId;
-        seen.scope = request.scope;
+        seen.scope = request.scope || undefined;
         const res = await issueToken(deps, request);
         return { accessToken: res.access_token, tokenType: res.token_type, expiresIn: res.expires_in, scope: res.scope ?? "" };
       }),

@@ -43,6 +43,12 @@ type FormHandler = (r: FormRequest) => Promise<unknown>;
 const FORM = /^application\/x-www-form-urlencoded\s*(;|$)/i;
 const STRICT_UTF8 = new TextDecoder("utf-8", { fatal: true });
 
+function countHeader(raw: string[], name: string): number {
+  let n = 0;
+  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.length === name.length && raw[i]!.toLowerCase() === name) n++;
+  return n;
+}
+
 /**
  * The OAuth form endpoints (token, revoke, introspect) and the .well-known documents. Returns
  * a handler that answers the paths it owns and returns false for everything else (left to the
@@ -60,6 +66,13 @@ export function createHttpRoutes(deps: HttpRoutesDeps): (req: AnyRequest, res: A
       const seen: FormRequest["seen"] = {};
       let error: unknown;
       try {
+        // Node keeps only the first of repeated headers; a second Authorization or
+        // Content-Type is an ambiguous request, refused rather than half-read.
+        for (const name of ["authorization", "content-type"]) {
+          if (countHeader(req.rawHeaders, name) > 1) {
+            throw new OAuthError("invalid_request", `The ${name} header is sent more than once`);
+          }
+        }
         const type = req.headers["content-type"];
         if (type === undefined || !FORM.test(type)) {
           throw new OAuthError("invalid_request", "The request body must be application/x-www-form-urlencoded");

@@ -1,0 +1,159 @@
+import { describe, expect, it } from "vitest";
+import { OAuthError } from "../../src/core/errors.js";
+import { RequestGuard, type GuardLimits } from "../../src/core/request-guard.js";
+
+const T0 = 1_700_000_000_000;
+const OFF: GuardLimits = { clientRps: 0, clientBurst: 1, ipRps: 0, ipBurst: 1, authFailureLimit: 0, authFailureWindowMs: 60_000 };
+
+/** The OAuthError `fn` throws; fails the test when it does not throw one. */
+function refusal(fn: () => void): OAuthError {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(OAuthError);
+    return err as OAuthError;
+  }
+  return expect.fail("expected the guard to refuse");
+}
+
+function expectRefusal(err: OAuthError, limit: OAuthError["limit"], seconds: number): void {
+  expect(err.code).toBe("temporarily_unavailable");
+  expect(err.limit).toBe(limit);
+  expect(err.retryAfterSeconds).toBe(seconds);
+  expect(err.description).toBe(`Too many requests; retry in ${seconds}s`);
+}
+
+describe("RequestGuard with every limit off", () => {
+  it("admits everything: 5,000 requests, failures and all, at one instant", () => {
+    const g = new RequestGuard(OFF);
+    for (let i = 0; i < 5_000; i++) {
+      g.admitAddress("127.0.0.1", T0);
+      g.admitClient("tcl_a", T0);
+      g.recordFailure("tcl_a", T0);
+      g.checkFailures("tcl_a", T0);
+    }
+  });
+});
+
+describe("RequestGuard: per source address", () => {
+  const limits = { ...OFF, ipRps: 1, ipBurst: 2 };
+
+  it("admits a burst from one address, then refuses it with the address limit and a retry time", () => {
+    const g = new RequestGuard(limits);
+    g.admitAddress("10.0.0.1", T0);
+    g.admitAddress("10.0.0.1", T0);
+    expectRefusal(refusal(() => g.admitAddress("10.0.0.1", T0)), "address", 1);
+    // Another address is unaffected.
+    g.admitAddress("10.0.0.2", T0);
+    // One second later one more request is admitted.
+    g.admitAddress("10.0.0.1", T0 + 1000);
+    expectRefusal(refusal(() => g.admitAddress("10.0.0.1", T0 + 1000)), "address", 1);
+  });
+
+  it("admits requests without a known address (no socket address): nothing to key on", () => {
+    const g = new RequestGuard(limits);
+    for (let i = 0; i < 100; i++) g.admitAddress(undefined, T0);
+  });
+
+  it("rounds a sub-second wait up to 1 s and longer waits up to whole seconds", () => {
+    const g = new RequestGuard({ ...OFF, ipRps: 4, ipBurst: 1 });
+    g.admitAddress("a", T0);
+    expectRefusal(refusal(() => g.admitAddress("a", T0)), "address", 1); // 250 ms
+    const slow = new RequestGuard({ ...OFF, ipRps: 1, ipBurst: 1 });
+    slow.admitAddress("a", T0);
+    expectRefusal(refusal(() => slow.admitAddress("a", T0 + 1)), "address", 1); // 999 ms
+  });
+});
+
+describe("RequestGuard: per authenticated client", () => {
+  it("admits clientBurst requests, then refuses with the client limit; other clients are unaffected", () => {
+    const g = new RequestGuard({ ...OFF, clientRps: 2, clientBurst: 3 });
+    for (let i = 0; i < 3; i++) g.admitClient("tcl_a", T0);
+    expectRefusal(refusal(() => g.admitClient("tcl_a", T0)), "client", 1);
+    for (let i = 0; i < 3; i++) g.admitClient("tcl_b", T0);
+    g.admitClient("tcl_a", T0 + 500);
+  });
+});
+
+describe("RequestGuard: failed authentications", () => {
+  const limits = { ...OFF, authFailureLimit: 3, authFailureWindowMs: 60_000 };
+
+  it("throttles an id after `authFailureLimit` failures, for window/limit seconds, other ids unaffected", () => {
+    const g = new RequestGuard(limits);
+    for (let i = 0; i < 3; i++) {
+      g.checkFailures("tcl_a", T0);
+      g.recordFailure("tcl_a", T0);
+    }
+    expectRefusal(refusal(() => g.checkFailures("tcl_a", T0)), "auth_failures", 20);
+    g.checkFailures("tcl_b", T0);
+    g.checkFailures("unknown-id", T0);
+  });
+
+  it("checking does not count as a failure: a throttled id stays throttled only as long as the window says", () => {
+    const g = new RequestGuard(limits);
+    for (let i = 0; i < 3; i++) g.recordFailure("tcl_a", T0);
+    // Hammering while throttled (bounded) must not extend the penalty.
+    for (let i = 0; i < 1000; i++) refusal(() => g.checkFailures("tcl_a", T0 + i));
+    // 1 s left (the rate is 1/20 per second, so rounding may make it 2 s, never more).
+    const almost = refusal(() => g.checkFailures("tcl_a", T0 + 19_000));
+    expect(almost.limit).toBe("auth_failures");
+    expect(almost.retryAfterSeconds).toBeGreaterThanOrEqual(1);
+    expect(almost.retryAfterSeconds).toBeLessThanOrEqual(2);
+    g.checkFailures("tcl_a", T0 + 20_000);
+  });
+
+  it("recovers fully after the window: the whole allowance is back", () => {
+    const g = new RequestGuard(limits);
+    for (let i = 0; i < 3; i++) g.recordFailure("tcl_a", T0);
+    const later = T0 + 60_000;
+    for (let i = 0; i < 3; i++) {
+      g.checkFailures("tcl_a", later);
+      g.recordFailure("tcl_a", later);
+    }
+    refusal(() => g.checkFailures("tcl_a", later));
+  });
+
+  it("treats an unknown id exactly like a real one (keys are the id as presented)", () => {
+    const g = new RequestGuard(limits);
+    for (const id of ["tcl_real", "tcl_never_created"]) for (let i = 0; i < 3; i++) g.recordFailure(id, T0);
+    const a = refusal(() => g.checkFailures("tcl_real", T0));
+    const b = refusal(() => g.checkFailures("tcl_never_created", T0));
+    expect({ ...a, message: a.message }).toStrictEqual({ ...b, message: b.message });
+  });
+
+  it("bounds the key: a 10 KB id is throttled under its first 128 characters", () => {
+    const g = new RequestGuard(limits);
+    const prefix = "x".repeat(128);
+    for (let i = 0; i < 3; i++) g.recordFailure(prefix + "a".repeat(10_000), T0);
+    expectRefusal(refusal(() => g.checkFailures(prefix + "b".repeat(10_000), T0)), "auth_failures", 20);
+    g.checkFailures("x".repeat(127), T0);
+  });
+
+  it("ids are case-sensitive: TCL_A is not tcl_a", () => {
+    const g = new RequestGuard(limits);
+    for (let i = 0; i < 3; i++) g.recordFailure("tcl_a", T0);
+    g.checkFailures("TCL_A", T0);
+  });
+
+  it("a limit of 1 per 1 s throttles after one failure for 1 s", () => {
+    const g = new RequestGuard({ ...OFF, authFailureLimit: 1, authFailureWindowMs: 1000 });
+    g.recordFailure("a", T0);
+    expectRefusal(refusal(() => g.checkFailures("a", T0)), "auth_failures", 1);
+    g.checkFailures("a", T0 + 1000);
+  });
+});
+
+describe("RequestGuard limits are independent", () => {
+  it("the address limit, the client limit and the failure throttle each keep their own count", () => {
+    const g = new RequestGuard({ clientRps: 1, clientBurst: 1, ipRps: 1, ipBurst: 2, authFailureLimit: 1, authFailureWindowMs: 60_000 });
+    g.admitAddress("1.1.1.1", T0);
+    g.admitClient("tcl_a", T0);
+    g.recordFailure("tcl_b", T0);
+    expectRefusal(refusal(() => g.admitClient("tcl_a", T0)), "client", 1);
+    expectRefusal(refusal(() => g.checkFailures("tcl_b", T0)), "auth_failures", 60);
+    g.checkFailures("tcl_a", T0); // tcl_a's requests are not failures
+    g.admitClient("tcl_b", T0); // tcl_b's failures do not spend its request allowance
+    g.admitAddress("1.1.1.1", T0);
+    expectRefusal(refusal(() => g.admitAddress("1.1.1.1", T0)), "address", 1);
+  });
+});

@@ -1,0 +1,110 @@
+import { rmSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { basic } from "../../helpers/test-server.js";
+import { opsClient, unary, type CallFailure } from "../../helpers/ops-grpc.js";
+import { bootstrap, eventually, postForm, startTessera, tempDir, type Credentials, type LogLine, type OpsServer } from "../../helpers/ops-process.js";
+
+// X-Forwarded-For is believed only from a configured proxy. The per-address limit (1 request a
+// second, burst 1) shows whose address a request was counted under.
+
+const LIMITS = { TESSERA_IP_RPS: "1", TESSERA_IP_BURST: "1" };
+let dir: string;
+const started: OpsServer[] = [];
+
+beforeAll(() => {
+  dir = tempDir("proxy");
+});
+afterAll(async () => {
+  await Promise.all(started.map((s) => s.stop()));
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function serve(name: string, args: string[]): Promise<{ s: OpsServer; admin: Credentials }> {
+  const db = join(dir, `${name}.db`);
+  const admin = await bootstrap(db);
+  const s = await startTessera({ db, args, env: LIMITS });
+  started.push(s);
+  return { s, admin };
+}
+
+function tokenHttp(s: OpsServer, admin: Credentials, forwardedFor?: string) {
+  return postForm(
+    `${s.url}/oauth/token`,
+    { grant_type: "client_credentials" },
+    { authorization: basic(admin.clientId, admin.clientSecret), ...(forwardedFor === undefined ? {} : { "x-forwarded-for": forwardedFor }) },
+  );
+}
+
+async function requestLines(s: OpsServer, n: number): Promise<LogLine[]> {
+  const lines = () => s.logs.filter((l) => l.msg === "token request");
+  await eventually(() => lines().length >= n, 3000, `${n} request log lines`);
+  return lines();
+}
+
+describe("without --trust-proxy", () => {
+  it("X-Forwarded-For is ignored: different forwarded addresses are limited as the one socket address", async () => {
+    const { s, admin } = await serve("untrusted", []);
+    const first = await tokenHttp(s, admin, "10.0.0.1");
+    const second = await tokenHttp(s, admin, "10.0.0.2");
+    const grpcClient = opsClient("TokenService", `127.0.0.1:${s.port}`);
+    const third = await unary(grpcClient, "IssueToken", { client_id: admin.clientId, client_secret: admin.clientSecret }, { "x-forwarded-for": "10.0.0.3" }).catch(
+      (e: CallFailure) => e,
+    );
+    grpcClient.close();
+    expect(first.status).toBe(200);
+    expect(second.status).toBe(429);
+    expect(second.body.error).toBe("temporarily_unavailable");
+    expect(Number(second.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+    expect((third as CallFailure).code).toBe(8); // RESOURCE_EXHAUSTED
+
+    const lines = await requestLines(s, 3);
+    expect(lines.map((l) => [l.transport, l.origin, l.outcome, l.error ?? null, l.limit ?? null])).toEqual([
+      ["http", "127.0.0.1", "success", null, null],
+      ["http", "127.0.0.1", "error", "temporarily_unavailable", "address"],
+      ["grpc", "127.0.0.1", "error", "temporarily_unavailable", "address"],
+    ]);
+    expect(s.output()).not.toContain("10.0.0.");
+  });
+});
+
+describe("with --trust-proxy 127.0.0.1", () => {
+  it("requests are counted per forwarded address, the rightmost one not a trusted proxy", async () => {
+    const { s, admin } = await serve("trusted", ["--trust-proxy", "127.0.0.1"]);
+    const statuses = [
+      (await tokenHttp(s, admin, "10.0.0.1")).status,
+      (await tokenHttp(s, admin, "10.0.0.2")).status,
+      (await tokenHttp(s, admin, "10.0.0.1")).status, // 10.0.0.1 again: its own limit
+      (await tokenHttp(s, admin, "198.51.100.7, 10.0.0.9")).status, // the proxy appended 10.0.0.9
+      (await tokenHttp(s, admin, "203.0.113.5, 10.0.0.9")).status, // a forged left entry does not buy a new bucket
+      (await tokenHttp(s, admin)).status, // the proxy itself, without the header
+    ];
+    expect(statuses).toEqual([200, 200, 429, 200, 429, 200]);
+
+    const grpcClient = opsClient("TokenService", `127.0.0.1:${s.port}`);
+    try {
+      const creds = { client_id: admin.clientId, client_secret: admin.clientSecret };
+      await expect(unary(grpcClient, "IssueToken", creds, { "x-forwarded-for": "10.0.0.20" })).resolves.toHaveProperty("access_token");
+      await expect(unary(grpcClient, "IssueToken", creds, { "x-forwarded-for": "10.0.0.20" })).rejects.toMatchObject({ code: 8 });
+      await expect(unary(grpcClient, "IssueToken", creds, { "x-forwarded-for": "10.0.0.21" })).resolves.toHaveProperty("access_token");
+    } finally {
+      grpcClient.close();
+    }
+
+    const lines = await requestLines(s, 9);
+    expect(lines.map((l) => [l.transport, l.origin, l.outcome])).toEqual([
+      ["http", "10.0.0.1", "success"],
+      ["http", "10.0.0.2", "success"],
+      ["http", "10.0.0.1", "error"],
+      ["http", "10.0.0.9", "success"],
+      ["http", "10.0.0.9", "error"],
+      ["http", "127.0.0.1", "success"],
+      ["grpc", "10.0.0.20", "success"],
+      ["grpc", "10.0.0.20", "error"],
+      ["grpc", "10.0.0.21", "success"],
+    ]);
+    // The configuration line records which proxies are trusted.
+    const config = s.logs.find((l) => l.msg === "configuration")!.config as Record<string, unknown>;
+    expect(config.trustProxy).toEqual(["127.0.0.1"]);
+  });
+});
