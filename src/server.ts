@@ -23,6 +23,7 @@ import { errorMappingInterceptor } from "./transport/grpc/errors.js";
 import { registerHealth, type HealthState } from "./transport/grpc/health.js";
 import { registerKeyAdmin } from "./transport/grpc/key-admin-service.js";
 import { registerReflection } from "./transport/grpc/reflection.js";
+import { installFastIssueToken, type FastPathDeps } from "./transport/grpc/fast-issue-token.js";
 import { registerTokenService } from "./transport/grpc/token-service.js";
 import { sendJson } from "./transport/http/respond.js";
 import { createHttpRoutes } from "./transport/http/routes.js";
@@ -161,6 +162,12 @@ export function build(deps: ServerDeps): TesseraServer {
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));
   };
+  const fastPath: FastPathDeps = {
+    ...coreDeps(deps),
+    maxMessageBytes: deps.limits.maxMessageBytes,
+    maxDeadlineMs: deps.limits.maxDeadlineMs,
+    onUnexpected: (err) => deps.log.error({ err }, "unexpected error in RPC handler"),
+  };
   const h2Options: http2.ServerOptions = {
     maxSessionMemory: 16,
     settings: { maxHeaderListSize: deps.limits.maxHeaderBytes },
@@ -180,6 +187,7 @@ export function build(deps: ServerDeps): TesseraServer {
       },
       handler,
     );
+    installFastIssueToken(secure, fastPath);
     secure.on("secureConnection", (s: TLSSocket) => track(s));
     secure.on("session", (s) => {
       sessions.add(s);
@@ -202,6 +210,7 @@ export function build(deps: ServerDeps): TesseraServer {
     // (for closeIdleConnections and the request/headers timeouts) once a server is listening.
     h1.emit("listening");
     const h2 = http2.createServer(h2Options, handler);
+    installFastIssueToken(h2, fastPath);
     h2.setTimeout(deps.limits.idleTimeoutMs);
     h2.on("session", (s) => {
       sessions.add(s);

@@ -1,5 +1,5 @@
 import { createClient } from "@connectrpc/connect";
-import { createConnectTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
+import { compressionGzip, createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TokenService } from "../../../gen/tessera/v1/token_service_pb.js";
 import { verifyWithJwks } from "../../helpers/jwks.js";
@@ -44,6 +44,9 @@ describe("the same port serves Connect and gRPC-Web besides gRPC", () => {
     ["Connect over HTTP/1.1", () => createConnectTransport({ baseUrl: server.url, httpVersion: "1.1" })],
     ["gRPC-Web over HTTP/1.1", () => createGrpcWebTransport({ baseUrl: server.url, httpVersion: "1.1" })],
     ["gRPC-Web over HTTP/2 (h2c)", () => createGrpcWebTransport({ baseUrl: server.url, httpVersion: "2" })],
+    // Plain gRPC IssueToken takes the fast path; a compressed one falls through to connect-node.
+    ["gRPC with gzip-compressed messages (connect-node path)", () => createGrpcTransport({ baseUrl: server.url, sendCompression: compressionGzip, compressMinBytes: 1 })],
+    ["gRPC, plain (fast path)", () => createGrpcTransport({ baseUrl: server.url })],
   ] as const) {
     it(`${name}: IssueToken works`, async () => {
       const client = createClient(TokenService, transport());

@@ -1,0 +1,182 @@
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { anyPack } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError } from "@connectrpc/connect";
+import type { Http2Server, Http2SecureServer, IncomingHttpHeaders, ServerHttp2Stream } from "node:http2";
+import { issueToken } from "../../core/issue-token.js";
+import { StatusSchema } from "../../../gen/google/rpc/status_pb.js";
+import { IssueTokenRequestSchema, IssueTokenResponseSchema } from "../../../gen/tessera/v1/token_service_pb.js";
+import { clientAddress } from "../origin.js";
+import { toConnectError } from "./errors.js";
+import { toTokenRequest, type TokenServiceDeps } from "./token-service.js";
+
+/** The one RPC served on the fast path. */
+export const FAST_PATH = "/tessera.v1.TokenService/IssueToken";
+
+/** What the fast path needs besides the token service's dependencies. */
+export interface FastPathDeps extends TokenServiceDeps {
+  maxMessageBytes: number;
+  maxDeadlineMs: number;
+  trustedProxies: ReadonlySet<string>;
+  onUnexpected: (err: unknown) => void;
+}
+
+// grpc-timeout units (gRPC over HTTP/2 spec), in ms.
+const UNIT_MS: Record<string, number> = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 0.001, n: 0.000_001 };
+
+/**
+ * Serves gRPC IssueToken straight on the HTTP/2 stream, for the plain case only: protobuf
+ * content, no compression. connect-node's general machinery costs several times the token
+ * itself per call (bench/README.md); this path parses the one frame, calls the same core
+ * function and observer as every other door, and answers. Anything else (gRPC-Web, Connect,
+ * JSON, compression) falls through to connect-node unchanged.
+ *
+ * It takes over the server's "stream" event: Node's compatibility layer listens there to
+ * build request/response objects, and is called for every stream this path does not take.
+ */
+export function installFastIssueToken(server: Http2Server | Http2SecureServer, deps: FastPathDeps): void {
+  const compat = server.listeners("stream") as ((...args: unknown[]) => void)[];
+  server.removeAllListeners("stream");
+  server.on("stream", (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, ...rest: unknown[]) => {
+    if (isPlainGrpcIssueToken(headers)) serve(stream, headers, deps);
+    else for (const l of compat) l.call(server, stream, headers, ...rest);
+  });
+}
+
+function isPlainGrpcIssueToken(h: IncomingHttpHeaders): boolean {
+  const type = h["content-type"];
+  const encoding = h["grpc-encoding"];
+  return (
+    h[":path"] === FAST_PATH &&
+    h[":method"] === "POST" &&
+    (type === "application/grpc" || type === "application/grpc+proto") &&
+    (encoding === undefined || encoding === "identity")
+  );
+}
+
+function serve(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, deps: FastPathDeps): void {
+  const started = performance.now();
+  const origin = clientAddress(stream.session?.socket?.remoteAddress, headers["x-forwarded-for"], deps.trustedProxies);
+  const seen: { clientId?: string | undefined; scope?: string | undefined } = {};
+  let done = false;
+  let timer: NodeJS.Timeout | undefined;
+  const finish = (error: unknown, reply?: Uint8Array) => {
+    if (done) return;
+    done = true;
+    if (timer) clearTimeout(timer);
+    deps.observer.tokenRequest({ transport: "grpc", endpoint: "token", clientId: seen.clientId, scope: seen.scope, origin, error, durationMs: performance.now() - started });
+    if (stream.destroyed || stream.closed) return;
+    if (reply) respondOk(stream, reply);
+    // Protocol errors raised here are already the answer; everything else is mapped the one way.
+    else respondError(stream, error instanceof ConnectError ? error : toConnectError(error, deps.issuer, deps.onUnexpected));
+  };
+  stream.on("error", () => {}); // a reset by the client is not our error
+
+  const timeout = parseTimeout(headers["grpc-timeout"]);
+  if (timeout === null) return finish(new ConnectError(`protocol error: invalid grpc timeout value: ${String(headers["grpc-timeout"])}`, Code.InvalidArgument));
+  if (timeout !== undefined) {
+    if (timeout > deps.maxDeadlineMs) {
+      return finish(new ConnectError(`timeout ${Math.round(timeout)}ms must be <= ${deps.maxDeadlineMs}`, Code.InvalidArgument));
+    }
+    timer = setTimeout(() => finish(new ConnectError("the deadline expired", Code.DeadlineExceeded)), timeout);
+  }
+
+  const chunks: Buffer[] = [];
+  let size = 0;
+  stream.on("data", (chunk: Buffer) => {
+    if (done) return;
+    size += chunk.length;
+    chunks.push(chunk);
+    // Refuse from the length prefix, before the bytes arrive (bounded memory).
+    const head = chunks.length === 1 ? chunk : Buffer.concat(chunks);
+    const declared = head.length >= 5 ? head.readUInt32BE(1) : 0;
+    if (declared > deps.maxMessageBytes || size > deps.maxMessageBytes + 5) {
+      stream.pause();
+      const n = declared > deps.maxMessageBytes ? declared : size - 5;
+      finish(new ConnectError(`message size ${n} is larger than configured readMaxBytes ${deps.maxMessageBytes}`, Code.ResourceExhausted));
+    }
+  });
+  stream.on("end", () => {
+    if (done) return;
+    void (async () => {
+      const message = unframe(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
+      let req;
+      try {
+        req = fromBinary(IssueTokenRequestSchema, message);
+      } catch {
+        // connect-node answers INTERNAL here; a malformed request is the caller's error.
+        throw new ConnectError("the request is not a valid IssueTokenRequest", Code.InvalidArgument);
+      }
+      const request = toTokenRequest(req, headers.authorization ?? null);
+      request.origin = origin;
+      seen.clientId = request.credentials?.clientId;
+      seen.scope = request.scope || undefined;
+      const res = await issueToken(deps, request);
+      const reply = toBinary(
+        IssueTokenResponseSchema,
+        create(IssueTokenResponseSchema, { accessToken: res.access_token, tokenType: res.token_type, expiresIn: res.expires_in, scope: res.scope ?? "" }),
+      );
+      finish(undefined, reply);
+    })().catch((err: unknown) => finish(err));
+  });
+}
+
+/** The message of a single uncompressed gRPC frame; the errors are worded as connect-node's. */
+function unframe(body: Buffer): Uint8Array {
+  if (body.length === 0) throw new ConnectError("protocol error: missing input message for unary method", Code.Unimplemented);
+  if (body.length < 5 || body.length < 5 + body.readUInt32BE(1)) {
+    throw new ConnectError("protocol error: incomplete envelope", Code.InvalidArgument);
+  }
+  if (body.length > 5 + body.readUInt32BE(1)) {
+    throw new ConnectError("protocol error: received extra input message for unary method", Code.Unimplemented);
+  }
+  if (body[0] !== 0) throw new ConnectError("received compressed envelope, but do not know how to decompress", Code.Internal);
+  return body.subarray(5);
+}
+
+function parseTimeout(raw: string | string[] | undefined): number | undefined | null {
+  if (raw === undefined) return undefined;
+  const m = typeof raw === "string" ? /^(\d{1,8})([HMSmun])$/.exec(raw) : null;
+  return m ? Number(m[1]) * UNIT_MS[m[2]!]! : null;
+}
+
+function respondOk(stream: ServerHttp2Stream, reply: Uint8Array): void {
+  const frame = Buffer.allocUnsafe(5 + reply.length);
+  frame[0] = 0;
+  frame.writeUInt32BE(reply.length, 1);
+  frame.set(reply, 5);
+  stream.respond({ ":status": 200, "content-type": "application/grpc+proto", "grpc-accept-encoding": "identity" }, { waitForTrailers: true });
+  stream.once("wantTrailers", () => stream.sendTrailers({ "grpc-status": "0" }));
+  stream.end(frame);
+}
+
+/** A trailers-only error answer with the OAuth reason as google.rpc.Status details, as connect-node sends it. */
+function respondError(stream: ServerHttp2Stream, err: ConnectError): void {
+  const headers: Record<string, string> = {
+    ":status": "200",
+    "content-type": "application/grpc+proto",
+    "grpc-status": String(err.code),
+    "grpc-message": percentEncode(err.rawMessage),
+  };
+  err.metadata.forEach((value, key) => {
+    headers[key] = value;
+  });
+  if (err.details.length > 0) {
+    const status = create(StatusSchema, {
+      code: err.code,
+      message: err.rawMessage,
+      details: err.details.map((d) => ("desc" in d ? anyPack(d.desc, create(d.desc, d.value)) : { typeUrl: `type.googleapis.com/${d.type}`, value: d.value })),
+    });
+    headers["grpc-status-details-bin"] = Buffer.from(toBinary(StatusSchema, status)).toString("base64");
+  }
+  stream.respond(headers, { endStream: true });
+}
+
+// gRPC over HTTP/2: grpc-message is percent-encoded, but only outside printable ASCII and '%'
+// itself, so every client (grpc-js included) shows it as written.
+function percentEncode(s: string): string {
+  let out = "";
+  for (const byte of Buffer.from(s, "utf8")) {
+    out += byte >= 0x20 && byte <= 0x7e && byte !== 0x25 ? String.fromCharCode(byte) : "%" + byte.toString(16).toUpperCase().padStart(2, "0");
+  }
+  return out;
+}
