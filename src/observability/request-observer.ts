@@ -31,6 +31,8 @@ const cut = (s: string | undefined) => (s === undefined || s.length <= 128 ? s :
  * only ids, scopes and codes: secrets, tokens and Authorization headers never reach it.
  */
 export class RequestObserver {
+  readonly #series = new Map<string, { count: { inc(): void }; latency: { observe(v: number): void } }>();
+
   constructor(
     private readonly log: Logger,
     private readonly metrics: Metrics | undefined,
@@ -41,8 +43,18 @@ export class RequestObserver {
     const error = e.error === undefined ? undefined : errorCode(e.error);
     const outcome = error === undefined ? "success" : "error";
     if (this.metrics) {
-      this.metrics.requests.inc({ transport: e.transport, endpoint: e.endpoint, outcome, error: error ?? "" });
-      this.metrics.latency.observe({ transport: e.transport, endpoint: e.endpoint }, e.durationMs / 1000);
+      // Label children are looked up once per combination: prom-client hashes labels otherwise.
+      const key = `${e.transport} ${e.endpoint} ${error ?? ""}`;
+      let series = this.#series.get(key);
+      if (!series) {
+        series = {
+          count: this.metrics.requests.labels(e.transport, e.endpoint, outcome, error ?? ""),
+          latency: this.metrics.latency.labels(e.transport, e.endpoint),
+        };
+        this.#series.set(key, series);
+      }
+      series.count.inc();
+      series.latency.observe(e.durationMs / 1000);
       if (e.error instanceof OAuthError && e.error.limit) this.metrics.rateLimited.inc({ limit: e.error.limit });
     }
     if (this.log.isLevelEnabled("info")) {
