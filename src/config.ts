@@ -33,6 +33,8 @@ export interface Config {
   readonly requestTimeoutMs: number;
   readonly idleTimeoutMs: number;
   readonly shutdownGraceMs: number;
+  /** Worker processes sharing the port (node:cluster) and the database file. */
+  readonly workers: number;
   /** TESSERA_KEK or TESSERA_KEK_FILE (never a flag: flags show in `ps`): encrypts private keys at rest. */
   readonly kek: Kek | undefined;
 }
@@ -73,6 +75,7 @@ export const SETTINGS = {
   maxDeadline: { flag: "max-deadline", env: "TESSERA_MAX_DEADLINE", def: "5m", parse: duration(1000, 86_400_000, "a duration from 1s to 1d such as 5m") },
   requestTimeout: { flag: "request-timeout", env: "TESSERA_REQUEST_TIMEOUT", def: "30s", parse: duration(1000, 3_600_000, "a duration from 1s to 1h such as 30s") },
   idleTimeout: { flag: "idle-timeout", env: "TESSERA_IDLE_TIMEOUT", def: "60s", parse: duration(1000, 3_600_000, "a duration from 1s to 1h such as 60s") },
+  workers: { flag: "workers", env: "TESSERA_WORKERS", def: "1", parse: int(1, 64, "a number of processes from 1 to 64") },
   shutdownGrace: { flag: "shutdown-grace", env: "TESSERA_SHUTDOWN_GRACE", def: "10s", parse: duration(0, 600_000, "a duration from 0s to 10m such as 10s") },
 } satisfies Record<string, { flag: string; env: string; def: string | undefined; parse: Parse }>;
 
@@ -126,6 +129,7 @@ export function loadConfig(flags: RawSettings, env: NodeJS.ProcessEnv): Config {
     requestTimeoutMs: num("requestTimeout"),
     idleTimeoutMs: num("idleTimeout"),
     shutdownGraceMs: num("shutdownGrace"),
+    workers: num("workers"),
     kek: kekFromEnv(env),
   });
 }
