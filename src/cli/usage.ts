@@ -8,7 +8,7 @@ export const HELP = `tessera: OAuth 2.0 client credentials server (gRPC, Connect
 
 Usage:
   tessera serve [--port 8080] [--host ADDR] [--db ./data/tessera.db] [--issuer URL] [--alg ES256|EdDSA|RS256|PS256]
-                [--tls-cert FILE --tls-key FILE] [--key-rotation-period 30d] [--jwks-max-age 15m] ...
+                [--tls-cert FILE --tls-key FILE] [--workers N] [--key-rotation-period 30d] [--jwks-max-age 15m] ...
       Every setting, its environment variable and default: see the README's configuration table.
   tessera bootstrap [--db PATH] [--force]
       Create the first admin client (scope tessera:admin) in the local database; prints its
