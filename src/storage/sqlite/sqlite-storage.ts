@@ -119,6 +119,10 @@ export class SqliteStorage implements Storage {
         db.pragma("synchronous = FULL");
       }
       db.pragma("foreign_keys = ON");
+      // Reads on the request path (a client among 100,000, the deny-list) stay in memory:
+      // a 32 MiB page cache and memory-mapped reads instead of a read() per page.
+      db.pragma("cache_size = -32768");
+      db.pragma("mmap_size = 268435456");
       if (!options.readonly) migrate(db);
       return new SqliteStorage(db);
     } catch (err) {
