@@ -1,0 +1,101 @@
+// Correctness before timing: one real request to a target, answered 200 with a token that
+// verifies with jose (signature, alg, typ, iss, aud, exp, client id).
+import http2 from "node:http2";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from "jose";
+import { IssueTokenRequestSchema, IssueTokenResponseSchema } from "../../dist/gen/tessera/v1/token_service_pb.js";
+
+/** RFC 6749 Appendix B: each part form-urlencoded, then Basic. */
+export function basicAuthorization(clientId, clientSecret) {
+  return "Basic " + Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(clientSecret)}`).toString("base64");
+}
+
+/** Verifies `token` against `jwks`; returns the payload or throws with the reason. */
+export async function verifyToken(token, { jwks, issuer, audience, alg, clientId, label }) {
+  try {
+    const header = decodeProtectedHeader(token);
+    if (header.alg !== alg) throw new Error(`alg is ${header.alg}, expected ${alg}`);
+    const { payload } = await jwtVerify(token, createLocalJWKSet(jwks), { issuer, audience, algorithms: [alg], typ: "at+jwt" });
+    if (payload.client_id !== clientId) throw new Error(`client_id is ${payload.client_id}, expected ${clientId}`);
+    if (typeof payload.exp !== "number" || typeof payload.jti !== "string") throw new Error("exp or jti missing");
+    return payload;
+  } catch (err) {
+    throw new Error(`CHECK FAILED (${label}): the token does not verify with jose: ${err.message}`);
+  }
+}
+
+/** POSTs the form once; returns { status, body, bytes } (body parsed as JSON when it is JSON). */
+export async function postForm(url, { authorization, body }) {
+  const res = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded", ...(authorization ? { authorization } : {}) },
+    body,
+    signal: AbortSignal.timeout(10_000),
+  });
+  const text = await res.text();
+  let json;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status: res.status, body: json, text, bytes: Buffer.byteLength(text) };
+}
+
+/** Checks the form endpoint: 200, Bearer, a token that verifies. */
+export async function checkHttpToken(url, { authorization, body, verify }) {
+  const r = await postForm(url, { authorization, body });
+  if (r.status !== 200) throw new Error(`CHECK FAILED (${verify.label}): POST ${url} answered ${r.status}: ${r.text.slice(0, 300)}`);
+  if (!r.body || typeof r.body.access_token !== "string" || !/^bearer$/i.test(r.body.token_type)) {
+    throw new Error(`CHECK FAILED (${verify.label}): no Bearer access_token in ${r.text.slice(0, 300)}`);
+  }
+  const payload = await verifyToken(r.body.access_token, verify);
+  return { payload, bodyBytes: r.bytes };
+}
+
+/** The gRPC length-prefixed frame of an IssueTokenRequest (what h2load posts). */
+export function issueTokenFrame(fields) {
+  const msg = toBinary(IssueTokenRequestSchema, create(IssueTokenRequestSchema, fields));
+  const frame = Buffer.alloc(5 + msg.length);
+  frame.writeUInt32BE(msg.length, 1);
+  Buffer.from(msg).copy(frame, 5);
+  return frame;
+}
+
+/** Sends one gRPC frame over h2c exactly as h2load will; returns status, trailers and the decoded reply. */
+export function grpcCall(baseUrl, path, frame, headers = {}) {
+  return new Promise((resolve, reject) => {
+    const session = http2.connect(baseUrl);
+    const timer = setTimeout(() => (session.destroy(), reject(new Error(`gRPC call to ${baseUrl}${path} timed out`))), 10_000);
+    session.on("error", (err) => (clearTimeout(timer), reject(err)));
+    const req = session.request({ ":method": "POST", ":path": path, "content-type": "application/grpc", te: "trailers", ...headers });
+    const chunks = [];
+    let head;
+    let trailers = {};
+    req.on("response", (h) => (head = h));
+    req.on("trailers", (t) => (trailers = t));
+    req.on("data", (c) => chunks.push(c));
+    req.on("error", (err) => (clearTimeout(timer), session.destroy(), reject(err)));
+    req.on("end", () => {
+      clearTimeout(timer);
+      session.close();
+      const data = Buffer.concat(chunks);
+      const grpcStatus = trailers["grpc-status"] ?? head?.["grpc-status"];
+      let reply;
+      if (data.length >= 5) reply = fromBinary(IssueTokenResponseSchema, data.subarray(5, 5 + data.readUInt32BE(1)));
+      resolve({ httpStatus: head?.[":status"], grpcStatus, grpcMessage: trailers["grpc-message"] ?? head?.["grpc-message"], dataBytes: data.length, reply });
+    });
+    req.end(frame);
+  });
+}
+
+/** Checks IssueToken: HTTP 200, grpc-status 0, a token that verifies; returns the reply's DATA size. */
+export async function checkGrpcToken(baseUrl, frame, verify) {
+  const r = await grpcCall(baseUrl, "/tessera.v1.TokenService/IssueToken", frame);
+  if (r.httpStatus !== 200 || String(r.grpcStatus) !== "0" || !r.reply) {
+    throw new Error(`CHECK FAILED (${verify.label}): IssueToken answered HTTP ${r.httpStatus}, grpc-status ${r.grpcStatus} ${r.grpcMessage ?? ""}`);
+  }
+  if (!/^bearer$/i.test(r.reply.tokenType)) throw new Error(`CHECK FAILED (${verify.label}): token_type ${r.reply.tokenType}`);
+  const payload = await verifyToken(r.reply.accessToken, verify);
+  return { payload, replyDataBytes: r.dataBytes };
+}

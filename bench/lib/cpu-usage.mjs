@@ -1,0 +1,61 @@
+// How busy the server's core was during a round, and with what: the server itself, other
+// processes (this VM is shared: tests, compilers), or the hypervisor (steal). Linux /proc only.
+import { readFileSync } from "node:fs";
+import { processTree } from "./procs.mjs";
+
+function cpuLine(cpu) {
+  try {
+    const line = readFileSync("/proc/stat", "utf8").split("\n").find((l) => l.startsWith(`cpu${cpu} `));
+    const [user, nice, system, idle, iowait, irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map(Number);
+    return { busy: user + nice + system + irq + softirq, idle: idle + iowait, steal };
+  } catch {
+    return undefined;
+  }
+}
+
+function procTicks(pid) {
+  try {
+    const s = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const f = s.slice(s.lastIndexOf(")") + 2).split(" ");
+    return Number(f[11]) + Number(f[12]); // utime + stime, all threads
+  } catch {
+    return undefined;
+  }
+}
+
+// /proc reports CPU time in USER_HZ ticks, 100 per second on Linux.
+const TICK_MS = 10;
+
+/** CPU time a process (all threads) has used so far, ms; undefined without /proc. */
+export function processCpuMs(pid) {
+  const t = procTicks(pid);
+  return t === undefined ? undefined : t * TICK_MS;
+}
+
+/**
+ * Starts measuring core `cpu` and process `pid`; call the result to get the server's CPU time
+ * (ms) and how the core was shared (% server / others / steal / idle). Without a core (nothing
+ * pinned) only the CPU time is returned.
+ */
+export function measureCore(cpu, pid) {
+  const a = cpu === undefined ? undefined : cpuLine(cpu);
+  const p = procTicks(pid);
+  return () => {
+    const b = cpu === undefined ? undefined : cpuLine(cpu);
+    const q = procTicks(pid);
+    if (p === undefined || q === undefined) return undefined;
+    if (!a || !b) return { serverCpuMs: (q - p) * TICK_MS };
+    const total = b.busy - a.busy + (b.idle - a.idle) + (b.steal - a.steal);
+    if (total <= 0) return undefined;
+    const server = q - p;
+    const pct = (x) => Math.round((1000 * x) / total) / 10;
+    return { serverCpuMs: server * TICK_MS, serverPct: pct(server), otherPct: pct(Math.max(0, b.busy - a.busy - server)), stealPct: pct(b.steal - a.steal), idlePct: pct(b.idle - a.idle) };
+  };
+}
+
+/** CPU time of a process and all its descendants (a cluster), ms; call the result to read it. */
+export function measureTree(pid) {
+  const sum = () => processTree(pid).reduce((t, p) => t + (procTicks(p) ?? 0), 0);
+  const a = sum();
+  return () => ({ serverCpuMs: (sum() - a) * TICK_MS });
+}

@@ -1,0 +1,44 @@
+// How each server under test is started (from built JavaScript only, on 127.0.0.1, pinned to the
+// server core) and checked.
+import { dirname, join } from "node:path";
+import { freePort, start, waitForHttp, waitForTcp } from "./procs.mjs";
+
+/**
+ * `tessera serve` from bin/tessera (which runs dist/). `nodeArgs` such as --cpu-prof go to node;
+ * `args` to serve.
+ */
+export async function startTessera(root, name, db, { cpus, nodeArgs = [], args = [], env = {} } = {}) {
+  const port = await freePort();
+  const issuer = `http://localhost:${port}`;
+  const p = start(
+    name,
+    process.execPath,
+    [...nodeArgs, join(root, "bin/tessera"), "serve", "--db", db, "--port", String(port), "--host", "127.0.0.1", "--issuer", issuer, "--alg", "ES256", ...args],
+    // Tessera logs one line per token request (info, the default): to a file, as in production.
+    { cpus, env: { ...process.env, ...env }, stdoutFile: join(dirname(db), `${name.replace(/[^a-z0-9]+/gi, "-")}-${port}.log`) },
+  );
+  const base = `http://127.0.0.1:${port}`;
+  await waitForHttp(`${base}/.well-known/jwks.json`, p);
+  const jwks = await (await fetch(`${base}/.well-known/jwks.json`)).json();
+  return { proc: p, port, base, issuer, jwks };
+}
+
+/** A benchmark peer script from bench/peers/ with BENCH_* settings in its environment. */
+export async function startPeer(root, name, script, { cpus, h2cOnly = false, env = {}, nodeArgs = [], readyPath = "/" } = {}) {
+  const port = await freePort();
+  const issuer = `http://localhost:${port}`;
+  const p = start(name, process.execPath, [...nodeArgs, join(root, "bench/peers", script)], {
+    cpus,
+    env: { ...process.env, PORT: String(port), BENCH_ISSUER: issuer, ...env },
+  });
+  const base = `http://127.0.0.1:${port}`;
+  if (h2cOnly) await waitForTcp(port, p);
+  else await waitForHttp(`${base}${readyPath}`, p);
+  return { proc: p, port, base, issuer };
+}
+
+/** The public half of a private JWK, as a JWKS. */
+export function publicJwks(jwk) {
+  const { d: _d, ...pub } = jwk;
+  return { keys: [pub] };
+}

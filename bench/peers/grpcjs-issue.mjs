@@ -1,0 +1,44 @@
+// Throwaway: a minimal @grpc/grpc-js server (devDependency) answering tessera.v1.TokenService/
+// IssueToken with Tessera's own core (issueToken + toTokenRequest from dist/), to measure how
+// much of the gRPC cost is the server framework. Env: PORT, BENCH_DB, BENCH_ISSUER, and
+// BENCH_TRIVIAL=1 to answer a constant reply instead (the framework's floor).
+import { fileURLToPath } from "node:url";
+import grpc from "@grpc/grpc-js";
+import protoLoader from "@grpc/proto-loader";
+import { OAuthError } from "../../dist/src/core/errors.js";
+import { issueToken } from "../../dist/src/core/issue-token.js";
+import { toTokenRequest } from "../../dist/src/transport/grpc/token-service.js";
+import { openCoreDeps } from "./core-deps.mjs";
+
+const env = process.env;
+const protoDir = fileURLToPath(new URL("../../proto", import.meta.url));
+const def = protoLoader.loadSync("tessera/v1/token_service.proto", { includeDirs: [protoDir], keepCase: false, defaults: true });
+const { TokenService } = grpc.loadPackageDefinition(def).tessera.v1;
+const deps = await openCoreDeps(env);
+const CODES = { invalid_client: grpc.status.UNAUTHENTICATED, unauthorized_client: grpc.status.PERMISSION_DENIED, server_error: grpc.status.INTERNAL };
+let constant;
+if (env.BENCH_TRIVIAL === "1") {
+  const r = await issueToken(deps, toTokenRequest({ clientId: env.BENCH_CLIENT_ID, clientSecret: env.BENCH_CLIENT_SECRET, scope: "", audience: [] }, null));
+  constant = { accessToken: r.access_token, tokenType: r.token_type, expiresIn: r.expires_in, scope: r.scope ?? "" };
+}
+
+const server = new grpc.Server();
+server.addService(TokenService.service, {
+  issueToken(call, callback) {
+    if (constant) return callback(null, constant);
+    const auth = call.metadata.get("authorization")[0];
+    Promise.resolve()
+      .then(() => issueToken(deps, toTokenRequest(call.request, typeof auth === "string" ? auth : null)))
+      .then(
+        (r) => callback(null, { accessToken: r.access_token, tokenType: r.token_type, expiresIn: r.expires_in, scope: r.scope ?? "" }),
+        (err) => callback({ code: err instanceof OAuthError ? (CODES[err.code] ?? grpc.status.INVALID_ARGUMENT) : grpc.status.INTERNAL, details: String(err.message) }),
+      );
+  },
+});
+server.bindAsync(`127.0.0.1:${env.PORT}`, grpc.ServerCredentials.createInsecure(), (err, port) => {
+  if (err) throw err;
+  process.stdout.write(`listening ${port}\n`);
+});
+const stop = () => server.tryShutdown(() => deps.storage.close().then(() => process.exit(0)));
+process.on("SIGINT", stop);
+process.on("SIGTERM", stop);

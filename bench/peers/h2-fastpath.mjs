@@ -1,0 +1,66 @@
+// Throwaway: what a gRPC fast path for IssueToken in server.ts could reach. The node:http2 stream
+// API decodes the length-prefixed IssueTokenRequest with protobuf-es, calls Tessera's core
+// (toTokenRequest + issueToken from dist/) and answers HEADERS + DATA + trailers itself; no RPC
+// framework. A real fast path would also map errors as transport/grpc/errors.ts does (here only
+// the status code and message) and hand every other path to connect-node. Env as grpcjs-issue.mjs.
+import http2 from "node:http2";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { OAuthError } from "../../dist/src/core/errors.js";
+import { issueToken } from "../../dist/src/core/issue-token.js";
+import { toTokenRequest } from "../../dist/src/transport/grpc/token-service.js";
+import { IssueTokenRequestSchema, IssueTokenResponseSchema } from "../../dist/gen/tessera/v1/token_service_pb.js";
+import { openCoreDeps } from "./core-deps.mjs";
+
+const env = process.env;
+const deps = await openCoreDeps(env);
+const PATH = "/tessera.v1.TokenService/IssueToken";
+const CODES = { invalid_client: 16, unauthorized_client: 7, server_error: 13 };
+
+function frameOf(reply) {
+  const msg = toBinary(IssueTokenResponseSchema, create(IssueTokenResponseSchema, reply));
+  const frame = Buffer.allocUnsafe(5 + msg.length);
+  frame[0] = 0;
+  frame.writeUInt32BE(msg.length, 1);
+  frame.set(msg, 5);
+  return frame;
+}
+
+function fail(stream, code, message) {
+  stream.respond({ ":status": 200, "content-type": "application/grpc", "grpc-status": String(code), "grpc-message": encodeURIComponent(message) }, { endStream: true });
+}
+
+const server = http2.createServer();
+server.on("stream", (stream, headers) => {
+  if (headers[":path"] !== PATH) return fail(stream, 12, "only IssueToken is served here");
+  const chunks = [];
+  stream.on("data", (c) => chunks.push(c));
+  stream.on("end", () => {
+    const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+    if (body.length < 5 || body[0] !== 0 || body.readUInt32BE(1) !== body.length - 5) return fail(stream, 13, "one uncompressed message expected");
+    let req;
+    try {
+      req = fromBinary(IssueTokenRequestSchema, body.subarray(5));
+    } catch {
+      return fail(stream, 13, "cannot decode IssueTokenRequest");
+    }
+    const auth = headers.authorization;
+    issueToken(deps, toTokenRequest(req, typeof auth === "string" ? auth : null)).then(
+      (r) => {
+        if (stream.destroyed) return;
+        stream.respond({ ":status": 200, "content-type": "application/grpc" }, { waitForTrailers: true });
+        stream.once("wantTrailers", () => stream.sendTrailers({ "grpc-status": "0" }));
+        stream.end(frameOf({ accessToken: r.access_token, tokenType: r.token_type, expiresIn: r.expires_in, scope: r.scope ?? "" }));
+      },
+      (err) => {
+        if (!stream.destroyed) fail(stream, err instanceof OAuthError ? (CODES[err.code] ?? 3) : 13, err instanceof OAuthError ? err.description : "internal error");
+      },
+    );
+  });
+});
+server.listen(Number(env.PORT), "127.0.0.1", () => process.stdout.write(`listening ${env.PORT}\n`));
+const stop = () => {
+  server.close(() => deps.storage.close().then(() => process.exit(0)));
+  setTimeout(() => process.exit(0), 1000).unref();
+};
+process.on("SIGINT", stop);
+process.on("SIGTERM", stop);
