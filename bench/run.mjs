@@ -53,10 +53,12 @@ const S = {
   connections: 50,
   rounds: num(o.rounds, quick ? 1 : 3),
   seconds: num(o.seconds, quick ? 1 : 10),
-  warmupSeconds: num(o.warmup, quick ? 0 : 5),
+  warmupSeconds: num(o.warmup, quick ? 0 : 4),
   c1Seconds: quick ? 0 : 5,
-  frameworkSeconds: quick ? 0 : 4,
+  frameworkSeconds: quick ? 0 : 3,
   scalingSeconds: quick ? 0 : 6,
+  // A 10% difference needs more than three 6 s rounds to stand out of this VM's noise.
+  scalingRounds: Math.max(num(o.rounds, 3), 5),
   profileSeconds: 10,
   clients: num(o.clients, 100_000),
   revoked: num(o.revoked, 100_000),
@@ -177,11 +179,11 @@ async function warm(s, seconds) {
 // server's core measures the machine, not the server.
 const NOISY_PCT = 10;
 const noisy = (r) => r.core?.otherPct !== undefined && r.core.otherPct + r.core.stealPct > NOISY_PCT;
-const MAX_EXTRA_PASSES = quick ? 0 : 2;
+const MAX_EXTRA_PASSES = quick ? 0 : 1;
 
 /**
  * Interleaved rounds over subjects: round 1 of each, round 2 of each ... Then, for a subject
- * with fewer than `count` quiet rounds, up to two extra passes. A failing subject stops there.
+ * with fewer than `count` quiet rounds, an extra pass. A failing subject stops there.
  */
 async function rounds(subjects, { count, seconds, what }) {
   const one = async (s, label) => {
@@ -515,7 +517,7 @@ async function scalingPhase() {
       fail(s.title, err);
     }
   }
-  await rounds(subjects, { count: S.rounds, seconds: S.scalingSeconds, what: "scaling" });
+  await rounds(subjects, { count: S.scalingRounds, seconds: S.scalingSeconds, what: "scaling" });
   // Hot and spread rows share one server: its peak RSS shows in both.
   for (const s of subjects) s.peakRssKb = memOf(s.proc.pid)?.hwmKb;
   for (const srv of servers) await stop(srv.proc);
