@@ -177,7 +177,7 @@ async function warm(s, seconds) {
 /** Interleaved rounds over subjects: round 1 of each, round 2 of each ... A failing subject stops there. */
 // A round during which other processes or the hypervisor took more than this share of the
 // server's core measures the machine, not the server.
-const NOISY_PCT = 10;
+const NOISY_PCT = 5;
 const noisy = (r) => r.core?.otherPct !== undefined && r.core.otherPct + r.core.stealPct > NOISY_PCT;
 const MAX_EXTRA_PASSES = quick ? 0 : 1;
 

@@ -59,7 +59,7 @@ export function markdownReport(R) {
   );
   out.push(
     "- `server core: server / others / steal %`: how CPU 0 was used during the rounds, by the server, by other processes (a shared VM: tests, compilers) and by the hypervisor (steal). " +
-      "Server near 100 means the server was the bottleneck. A round where others + steal exceed 10% is marked noisy: it stays in the JSON, the medians use the quiet rounds when there are two or more, and one extra round is run to get them.",
+      "Server near 100 means the server was the bottleneck. A round where others + steal exceed 5% is marked noisy (steal inflates even CPU per token): it stays in the JSON, the medians use the quiet rounds when there are two or more, and one extra round is run to get them.",
   );
   out.push("");
   out.push("### Throughput and latency", "", subjectTable(R.main, { c1: R.mode === "full" }), "");
