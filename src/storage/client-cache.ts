@@ -59,8 +59,17 @@ export function withClientCache(
     updateClient: dropping(storage.updateClient, (id) => id),
     deleteClient: dropping(storage.deleteClient, (id) => id),
     rotateSecret: dropping(storage.rotateSecret, (id) => id),
-    // Last-used times are shown by GetClient; batches are rare (every 30 s), so drop all.
-    recordSecretUse: dropping(storage.recordSecretUse, () => undefined),
+    // Last-used times are shown by GetClient: update the cached copies in place rather than
+    // emptying the cache every flush (which would keep it cold with many active clients).
+    async recordSecretUse(uses) {
+      await storage.recordSecretUse(uses);
+      for (const c of cache.values()) {
+        for (const sec of c.secrets) {
+          const t = uses.get(sec.secretId);
+          if (t !== undefined && (sec.lastUsedTime === null || sec.lastUsedTime < t)) sec.lastUsedTime = t;
+        }
+      }
+    },
   };
   return new Proxy(storage, {
     get(target, prop, receiver) {
