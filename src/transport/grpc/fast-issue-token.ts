@@ -7,7 +7,7 @@ import { StatusSchema } from "../../../gen/google/rpc/status_pb.js";
 import { IssueTokenRequestSchema, IssueTokenResponseSchema } from "../../../gen/tessera/v1/token_service_pb.js";
 import { clientAddress } from "../origin.js";
 import { toConnectError } from "./errors.js";
-import { toTokenRequest, type TokenServiceDeps } from "./token-service.js";
+import { toIssueTokenResponse, toTokenRequest, type TokenServiceDeps } from "./token-service.js";
 
 /** The one RPC served on the fast path. */
 export const FAST_PATH = "/tessera.v1.TokenService/IssueToken";
@@ -111,10 +111,7 @@ function serve(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, deps: Fa
       seen.clientId = request.credentials?.clientId;
       seen.scope = request.scope || undefined;
       const res = await issueToken(deps, request);
-      const reply = toBinary(
-        IssueTokenResponseSchema,
-        create(IssueTokenResponseSchema, { accessToken: res.access_token, tokenType: res.token_type, expiresIn: res.expires_in, scope: res.scope ?? "" }),
-      );
+      const reply = toBinary(IssueTokenResponseSchema, toIssueTokenResponse(res));
       finish(undefined, reply);
     })().catch((err: unknown) => finish(err));
   });

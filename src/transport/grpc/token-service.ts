@@ -3,9 +3,15 @@ import { OAuthError } from "../../core/errors.js";
 import { introspectToken, type IntrospectDeps } from "../../core/introspect-token.js";
 import { issueToken, type IssueTokenDeps } from "../../core/issue-token.js";
 import { revokeToken } from "../../core/revoke-token.js";
-import type { ClientCredentials, TokenRequest } from "../../core/token-request.js";
+import type { ClientCredentials, TokenRequest, TokenResponse } from "../../core/token-request.js";
+import { create } from "@bufbuild/protobuf";
 import type { PublicJwk } from "../../keys/key-ring.js";
-import { TokenService, type IssueTokenRequest } from "../../../gen/tessera/v1/token_service_pb.js";
+import {
+  IssueTokenResponseSchema,
+  TokenService,
+  type IssueTokenRequest,
+  type IssueTokenResponse,
+} from "../../../gen/tessera/v1/token_service_pb.js";
 import type { RequestObserver } from "../../observability/request-observer.js";
 import { parseBasicAuthorization } from "../basic-auth.js";
 import { originOf } from "./context.js";
@@ -36,6 +42,11 @@ export function toTokenRequest(req: IssueTokenRequest, authorization: string | n
     scope: req.scope,
     audiences: req.audience.filter((a) => a !== ""),
   };
+}
+
+/** The OAuth token response as the IssueToken message (same field names, on purpose). */
+export function toIssueTokenResponse(res: TokenResponse): IssueTokenResponse {
+  return create(IssueTokenResponseSchema, { accessToken: res.access_token, tokenType: res.token_type, expiresIn: res.expires_in, scope: res.scope ?? "" });
 }
 
 /** What TokenService needs: the core's dependencies plus the published keys. */
@@ -82,7 +93,7 @@ export function registerTokenService(router: ConnectRouter, deps: TokenServiceDe
         seen.clientId = request.credentials?.clientId;
         seen.scope = request.scope || undefined;
         const res = await issueToken(deps, request);
-        return { accessToken: res.access_token, tokenType: res.token_type, expiresIn: res.expires_in, scope: res.scope ?? "" };
+        return toIssueTokenResponse(res);
       }),
     revokeToken: (req, ctx) =>
       observed("revoke", ctx, async (seen) => {
