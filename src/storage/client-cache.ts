@@ -20,9 +20,8 @@ export function withClientCache(
   let token: number | undefined;
   let checkedAt = -Infinity;
 
-  async function fresh(): Promise<void> {
-    const now = clock();
-    if (now - checkedAt < checkEveryMs) return;
+  /** Empties the cache when another process committed since the last check. */
+  async function refresh(now: number): Promise<void> {
     checkedAt = now;
     const t = await storage.changeToken();
     if (t !== token) {
@@ -45,7 +44,8 @@ export function withClientCache(
 
   const overrides: Partial<Storage> = {
     async getClient(clientId) {
-      await fresh();
+      const now = clock();
+      if (now - checkedAt >= checkEveryMs) await refresh(now);
       const hit = cache.get(clientId);
       if (hit) return copy(hit);
       const c = await storage.getClient(clientId);
@@ -71,11 +71,17 @@ export function withClientCache(
       }
     },
   };
+  const bound = new Map<PropertyKey, unknown>();
   return new Proxy(storage, {
     get(target, prop, receiver) {
       if (prop in overrides) return overrides[prop as keyof Storage];
+      const known = bound.get(prop);
+      if (known !== undefined) return known;
       const value = Reflect.get(target, prop, receiver) as unknown;
-      return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      if (typeof value !== "function") return value;
+      const method = (value as (...a: unknown[]) => unknown).bind(target);
+      bound.set(prop, method);
+      return method;
     },
   });
 }
