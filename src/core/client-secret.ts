@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { hash, randomBytes, timingSafeEqual } from "node:crypto";
 import { crc32 } from "node:zlib";
 import { base62 } from "./ids.js";
 
@@ -36,7 +36,8 @@ export function hasValidSecretChecksum(s: string): boolean {
  * brute-force the preimage), and a slow password hash would cap issuance at ~100 tokens/s.
  */
 export function hashClientSecret(secret: string): Buffer {
-  return createHash("sha256").update(secret, "utf8").digest();
+  // One-shot crypto.hash (Node >= 20.12) skips the Hash object createHash would build.
+  return hash("sha256", secret, "buffer");
 }
 
 /** Constant-time comparison of two secret hashes. */
