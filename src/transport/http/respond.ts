@@ -27,19 +27,26 @@ const STATUS: Record<OAuthError["code"], number> = {
 
 // RFC 6749 §5.1: token endpoint answers must never be cached.
 const NO_STORE = { "cache-control": "no-store", pragma: "no-cache" };
+const JSON_TYPE = "application/json;charset=UTF-8";
 
 /**
  * Writes a JSON body. Unless `headers` sets its own cache-control (public documents such as
  * the JWKS do), the answer carries the no-store headers every OAuth endpoint needs.
  */
-export function sendJson(res: AnyResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(res: AnyResponse, status: number, body: unknown, headers?: Record<string, string>): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, {
-    "content-type": "application/json;charset=UTF-8",
-    "content-length": Buffer.byteLength(text),
-    ...("cache-control" in headers ? {} : NO_STORE),
-    ...headers,
-  });
+  const length = Buffer.byteLength(text);
+  if (headers === undefined) {
+    // The common case (every token answer): one fixed-shape object, nothing merged.
+    res.writeHead(status, { "content-type": JSON_TYPE, "content-length": length, "cache-control": "no-store", pragma: "no-cache" });
+  } else {
+    res.writeHead(status, {
+      "content-type": JSON_TYPE,
+      "content-length": length,
+      ...("cache-control" in headers ? {} : NO_STORE),
+      ...headers,
+    });
+  }
   res.end(text);
 }
 

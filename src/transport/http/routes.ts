@@ -43,10 +43,28 @@ type FormHandler = (r: FormRequest) => Promise<unknown>;
 const FORM = /^application\/x-www-form-urlencoded\s*(;|$)/i;
 const STRICT_UTF8 = new TextDecoder("utf-8", { fatal: true });
 
-function countHeader(raw: string[], name: string): number {
-  let n = 0;
-  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.length === name.length && raw[i]!.toLowerCase() === name) n++;
-  return n;
+/**
+ * Refuses what a form endpoint cannot read unambiguously: Node keeps only the first of repeated
+ * headers, so a second Authorization or Content-Type is refused rather than half-read; and
+ * the body must be a form.
+ */
+function checkFormHeaders(req: AnyRequest): OAuthError | undefined {
+  const raw = req.rawHeaders;
+  let authorizations = 0;
+  let types = 0;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    // Only names of the right length are lower-cased: one pass, almost no work per header.
+    if (name.length === 13 && name.toLowerCase() === "authorization") authorizations++;
+    else if (name.length === 12 && name.toLowerCase() === "content-type") types++;
+  }
+  if (authorizations > 1) return new OAuthError("invalid_request", "The authorization header is sent more than once");
+  if (types > 1) return new OAuthError("invalid_request", "The content-type header is sent more than once");
+  const type = req.headers["content-type"];
+  if (type === undefined || !FORM.test(type)) {
+    return new OAuthError("invalid_request", "The request body must be application/x-www-form-urlencoded");
+  }
+  return undefined;
 }
 
 /**
@@ -57,52 +75,19 @@ function countHeader(raw: string[], name: string): number {
 export function createHttpRoutes(deps: HttpRoutesDeps): (req: AnyRequest, res: AnyResponse) => boolean {
   const realm = deps.issuer;
 
-  /** A POST endpoint with a form body and an OAuth JSON answer, observed (logs, metrics). */
+  /**
+   * A POST endpoint with a form body and an OAuth JSON answer, observed (logs, metrics).
+   * Callbacks rather than awaits up to the core: this is the hot path of every token.
+   */
   const formEndpoint =
     (endpoint: "token" | "revoke" | "introspect", handle: FormHandler): Route =>
-    async (req, res, query) => {
+    (req, res, query) => {
       const started = performance.now();
       const origin = clientAddress(req.socket.remoteAddress, req.headers["x-forwarded-for"], deps.trustedProxies);
       const seen: FormRequest["seen"] = {};
-      let error: unknown;
-      try {
-        // Node keeps only the first of repeated headers; a second Authorization or
-        // Content-Type is an ambiguous request, refused rather than half-read.
-        for (const name of ["authorization", "content-type"]) {
-          if (countHeader(req.rawHeaders, name) > 1) {
-            throw new OAuthError("invalid_request", `The ${name} header is sent more than once`);
-          }
-        }
-        const type = req.headers["content-type"];
-        if (type === undefined || !FORM.test(type)) {
-          throw new OAuthError("invalid_request", "The request body must be application/x-www-form-urlencoded");
-        }
-        let body: Buffer;
-        try {
-          body = await readBody(req, deps.maxBodyBytes);
-        } catch (err) {
-          if (err instanceof BodyTooLargeError) {
-            // Stop the client sending the rest: close the HTTP/1.1 connection, or the HTTP/2
-            // stream once the answer is out (RFC 9113 §8.1 allows RST_STREAM(NO_ERROR)).
-            if (req.httpVersionMajor === 1) res.setHeader("connection", "close");
-            else res.on("finish", () => (req as Http2ServerRequest).stream.close(http2.constants.NGHTTP2_NO_ERROR));
-            error = new OAuthError("invalid_request", `The request body is larger than ${deps.maxBodyBytes} bytes`);
-            return sendError(res, error, realm, deps.onUnexpected, 413);
-          }
-          throw err;
-        }
-        let text: string;
-        try {
-          text = STRICT_UTF8.decode(body);
-        } catch {
-          throw new OAuthError("invalid_request", "The request body is not valid UTF-8");
-        }
-        const answer = await handle({ authorization: req.headers.authorization, query, body: text, origin, seen });
-        sendJson(res, 200, answer);
-      } catch (err) {
-        error = err;
-        sendError(res, err, realm, deps.onUnexpected);
-      } finally {
+      const finish = (error: unknown, answer?: unknown, status?: number) => {
+        if (error === undefined) sendJson(res, 200, answer);
+        else sendError(res, error, realm, deps.onUnexpected, status);
         deps.observer.tokenRequest({
           transport: "http",
           endpoint,
@@ -112,7 +97,38 @@ export function createHttpRoutes(deps: HttpRoutesDeps): (req: AnyRequest, res: A
           error,
           durationMs: performance.now() - started,
         });
+      };
+      const refused = checkFormHeaders(req);
+      if (refused) {
+        req.resume();
+        return finish(refused);
       }
+      readBody(req, deps.maxBodyBytes, (err, body) => {
+        if (err) {
+          if (!(err instanceof BodyTooLargeError)) return finish(err);
+          // Stop the client sending the rest: close the HTTP/1.1 connection, or the HTTP/2
+          // stream once the answer is out (RFC 9113 §8.1 allows RST_STREAM(NO_ERROR)).
+          if (req.httpVersionMajor === 1) res.setHeader("connection", "close");
+          else res.on("finish", () => (req as Http2ServerRequest).stream.close(http2.constants.NGHTTP2_NO_ERROR));
+          return finish(new OAuthError("invalid_request", `The request body is larger than ${deps.maxBodyBytes} bytes`), undefined, 413);
+        }
+        let text: string;
+        try {
+          text = STRICT_UTF8.decode(body);
+        } catch {
+          return finish(new OAuthError("invalid_request", "The request body is not valid UTF-8"));
+        }
+        let pending: Promise<unknown>;
+        try {
+          pending = handle({ authorization: req.headers.authorization, query, body: text, origin, seen });
+        } catch (e) {
+          return finish(e);
+        }
+        pending.then(
+          (answer) => finish(undefined, answer),
+          (e: unknown) => finish(e),
+        );
+      });
     };
 
   const publicJson = (body: () => unknown, maxAge: number): Route => (_req, res) =>

@@ -33,6 +33,8 @@ export function parseForm(body: string): Map<string, string[]> {
 }
 
 function formDecode(s: string): string {
+  // Most values (grant types, scopes, ids) have nothing to decode.
+  if (s.indexOf("%") < 0 && s.indexOf("+") < 0) return s;
   try {
     return decodeURIComponent(s.replace(/\+/g, " "));
   } catch {
@@ -55,8 +57,8 @@ export function parseClientCredentials(
   query: string,
   form: Map<string, string[]>,
 ): ClientCredentials | undefined {
-  const q = new URLSearchParams(query);
-  if (q.has("client_secret") || q.has("client_id")) {
+  const q = query === "" ? undefined : new URLSearchParams(query);
+  if (q && (q.has("client_secret") || q.has("client_id"))) {
     throw new OAuthError("invalid_request", "Client credentials must not be sent in the query string (RFC 6749 §2.3.1)");
   }
   const postId = single(form, "client_id");
