@@ -32,6 +32,8 @@ const cut = (s: string | undefined) => (s === undefined || s.length <= 128 ? s :
  */
 export class RequestObserver {
   readonly #series = new Map<string, { count: { inc(): void }; latency: { observe(v: number): void } }>();
+  // One child logger per door and endpoint: pino serialises its bindings once, not per line.
+  readonly #tokenLogs = new Map<string, Logger>();
 
   constructor(
     private readonly log: Logger,
@@ -58,10 +60,14 @@ export class RequestObserver {
       if (e.error instanceof OAuthError && e.error.limit) this.metrics.rateLimited.inc({ limit: e.error.limit });
     }
     if (this.log.isLevelEnabled("info")) {
-      this.log.info(
+      const which = e.transport + " " + e.endpoint;
+      let log = this.#tokenLogs.get(which);
+      if (!log) {
+        log = this.log.child({ transport: e.transport, endpoint: e.endpoint });
+        this.#tokenLogs.set(which, log);
+      }
+      log.info(
         {
-          transport: e.transport,
-          endpoint: e.endpoint,
           client_id: cut(e.clientId),
           scope: cut(e.scope),
           origin: e.origin,

@@ -32,6 +32,7 @@ export function parseBasicAuthorization(header: string): { clientId: string; cli
 }
 
 function formDecode(s: string): string {
+  if (s.indexOf("%") < 0 && s.indexOf("+") < 0) return s;
   try {
     return decodeURIComponent(s.replace(/\+/g, " "));
   } catch {
