@@ -4,10 +4,12 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import type { Http2Server, Http2SecureServer, IncomingHttpHeaders, ServerHttp2Stream } from "node:http2";
 import { issueToken } from "../../core/issue-token.js";
 import { StatusSchema } from "../../../gen/google/rpc/status_pb.js";
-import { IssueTokenRequestSchema, IssueTokenResponseSchema } from "../../../gen/tessera/v1/token_service_pb.js";
+import { IssueTokenRequestSchema } from "../../../gen/tessera/v1/token_service_pb.js";
+import type { TokenRequest } from "../../core/token-request.js";
 import { clientAddress } from "../origin.js";
 import { toConnectError } from "./errors.js";
-import { toIssueTokenResponse, toTokenRequest, type TokenServiceDeps } from "./token-service.js";
+import { decodeIssueTokenRequest, encodeIssueTokenFrame, type IssueTokenFields } from "./issue-token-codec.js";
+import { toTokenRequest, type TokenServiceDeps } from "./token-service.js";
 
 /** The one RPC served on the fast path. */
 export const FAST_PATH = "/tessera.v1.TokenService/IssueToken";
@@ -59,7 +61,7 @@ function serve(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, deps: Fa
   const seen: { clientId?: string | undefined; scope?: string | undefined } = {};
   let done = false;
   let timer: NodeJS.Timeout | undefined;
-  const finish = (error: unknown, reply?: Uint8Array) => {
+  const finish = (error: unknown, reply?: Buffer) => {
     if (done) return;
     done = true;
     if (timer) clearTimeout(timer);
@@ -97,24 +99,31 @@ function serve(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, deps: Fa
   });
   stream.on("end", () => {
     if (done) return;
-    void (async () => {
+    let request: TokenRequest;
+    try {
       const message = unframe(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
-      let req;
-      try {
-        req = fromBinary(IssueTokenRequestSchema, message);
-      } catch {
-        // connect-node answers INTERNAL here; a malformed request is the caller's error.
-        throw new ConnectError("the request is not a valid IssueTokenRequest", Code.InvalidArgument);
-      }
-      const request = toTokenRequest(req, headers.authorization ?? null);
-      request.origin = origin;
-      seen.clientId = request.credentials?.clientId;
-      seen.scope = request.scope || undefined;
-      const res = await issueToken(deps, request);
-      const reply = toBinary(IssueTokenResponseSchema, toIssueTokenResponse(res));
-      finish(undefined, reply);
-    })().catch((err: unknown) => finish(err));
+      request = toTokenRequest(decodeIssueTokenRequest(message) ?? decodeGeneric(message), headers.authorization ?? null);
+    } catch (err) {
+      return finish(err);
+    }
+    request.origin = origin;
+    seen.clientId = request.credentials?.clientId;
+    seen.scope = request.scope || undefined;
+    issueToken(deps, request).then(
+      (res) => finish(undefined, encodeIssueTokenFrame(res)),
+      (err: unknown) => finish(err),
+    );
   });
+}
+
+/** Any other encoding of the message, through protobuf-es (its rules, its refusals). */
+function decodeGeneric(message: Uint8Array): IssueTokenFields {
+  try {
+    return fromBinary(IssueTokenRequestSchema, message);
+  } catch {
+    // connect-node answers INTERNAL here; a malformed request is the caller's error.
+    throw new ConnectError("the request is not a valid IssueTokenRequest", Code.InvalidArgument);
+  }
 }
 
 /** The message of a single uncompressed gRPC frame; the errors are worded as connect-node's. */
@@ -136,11 +145,7 @@ function parseTimeout(raw: string | string[] | undefined): number | undefined | 
   return m ? Number(m[1]) * UNIT_MS[m[2]!]! : null;
 }
 
-function respondOk(stream: ServerHttp2Stream, reply: Uint8Array): void {
-  const frame = Buffer.allocUnsafe(5 + reply.length);
-  frame[0] = 0;
-  frame.writeUInt32BE(reply.length, 1);
-  frame.set(reply, 5);
+function respondOk(stream: ServerHttp2Stream, frame: Buffer): void {
   stream.respond({ ":status": 200, "content-type": "application/grpc+proto", "grpc-accept-encoding": "identity" }, { waitForTrailers: true });
   stream.once("wantTrailers", () => stream.sendTrailers({ "grpc-status": "0" }));
   stream.end(frame);

@@ -9,12 +9,12 @@ import type { PublicJwk } from "../../keys/key-ring.js";
 import {
   IssueTokenResponseSchema,
   TokenService,
-  type IssueTokenRequest,
   type IssueTokenResponse,
 } from "../../../gen/tessera/v1/token_service_pb.js";
 import type { RequestObserver } from "../../observability/request-observer.js";
 import { parseBasicAuthorization } from "../basic-auth.js";
 import { originOf } from "./context.js";
+import type { IssueTokenFields } from "./issue-token-codec.js";
 
 /** Client credentials from request fields or `authorization: Basic` metadata, never both. */
 export function callerCredentials(
@@ -36,7 +36,7 @@ export function callerCredentials(
 }
 
 /** Parses an IssueToken call into the core's TokenRequest. */
-export function toTokenRequest(req: IssueTokenRequest, authorization: string | null): TokenRequest {
+export function toTokenRequest(req: IssueTokenFields, authorization: string | null): TokenRequest {
   return {
     credentials: callerCredentials(req, authorization),
     scope: req.scope,
