@@ -35,6 +35,8 @@ export interface Config {
   readonly shutdownGraceMs: number;
   /** Worker processes sharing the port (node:cluster) and the database file. */
   readonly workers: number;
+  /** Clients kept in memory per process; 0 = read storage on every request. */
+  readonly clientCacheSize: number;
   /** TESSERA_KEK or TESSERA_KEK_FILE (never a flag: flags show in `ps`): encrypts private keys at rest. */
   readonly kek: Kek | undefined;
 }
@@ -75,6 +77,7 @@ export const SETTINGS = {
   maxDeadline: { flag: "max-deadline", env: "TESSERA_MAX_DEADLINE", def: "5m", parse: duration(1000, 86_400_000, "a duration from 1s to 1d such as 5m") },
   requestTimeout: { flag: "request-timeout", env: "TESSERA_REQUEST_TIMEOUT", def: "30s", parse: duration(1000, 3_600_000, "a duration from 1s to 1h such as 30s") },
   idleTimeout: { flag: "idle-timeout", env: "TESSERA_IDLE_TIMEOUT", def: "60s", parse: duration(1000, 3_600_000, "a duration from 1s to 1h such as 60s") },
+  clientCacheSize: { flag: "client-cache-size", env: "TESSERA_CLIENT_CACHE_SIZE", def: "100000", parse: int(0, 10_000_000, "a number of clients from 0 (no cache) to 10000000") },
   workers: { flag: "workers", env: "TESSERA_WORKERS", def: "1", parse: int(1, 64, "a number of processes from 1 to 64") },
   shutdownGrace: { flag: "shutdown-grace", env: "TESSERA_SHUTDOWN_GRACE", def: "10s", parse: duration(0, 600_000, "a duration from 0s to 10m such as 10s") },
 } satisfies Record<string, { flag: string; env: string; def: string | undefined; parse: Parse }>;
@@ -130,6 +133,7 @@ export function loadConfig(flags: RawSettings, env: NodeJS.ProcessEnv): Config {
     idleTimeoutMs: num("idleTimeout"),
     shutdownGraceMs: num("shutdownGrace"),
     workers: num("workers"),
+    clientCacheSize: num("clientCacheSize"),
     kek: kekFromEnv(env),
   });
 }

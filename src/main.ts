@@ -11,7 +11,7 @@ import { Metrics } from "./observability/metrics.js";
 import { RequestObserver } from "./observability/request-observer.js";
 import { WriteHealth } from "./observability/write-health.js";
 import { build } from "./server.js";
-import { withClientCache } from "./storage/client-cache.js";
+import { CLIENT_CACHE_CHECK_MS, withClientCache } from "./storage/client-cache.js";
 import { instrumentStorage } from "./storage/instrumented.js";
 import { SqliteStorage } from "./storage/sqlite/sqlite-storage.js";
 import { StorageUnavailableError, type Storage } from "./storage/storage.js";
@@ -79,7 +79,7 @@ export async function start(config: Config, log: Logger, clock: Clock = systemCl
   );
   // Clients are read on every token request: cache them, bounded in staleness by wall time
   // (not the injectable domain clock) so other processes' changes show within 250 ms.
-  const storage = instrumentStorage(withClientCache(raw, () => performance.now()), (operation, err) => {
+  const storage = instrumentStorage(withClientCache(raw, () => performance.now(), CLIENT_CACHE_CHECK_MS, config.clientCacheSize), (operation, err) => {
     const unavailable = err instanceof StorageUnavailableError;
     metrics.storageErrors.inc({ operation, kind: unavailable ? "unavailable" : "error" });
     if (unavailable) writeHealth.failed();

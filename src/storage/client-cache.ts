@@ -3,21 +3,84 @@ import type { ClientRecord, Storage } from "./storage.js";
 /** How stale a cached client may get when another process changes it. */
 export const CLIENT_CACHE_CHECK_MS = 250;
 
+/** Default number of cached clients (about 0.7 KB each). */
+export const CLIENT_CACHE_ENTRIES = 100_000;
+
+/**
+ * A bounded map that evicts a random entry when full. Least-recently-used (or oldest-first)
+ * eviction misses on every request once clients take turns in a cycle longer than the cache
+ * (101,000 busy clients and a 100,000-entry cache: each client is evicted just before its next
+ * turn); random replacement keeps almost all of them. O(1) per operation: keys also live in
+ * an array, and a deleted key's slot is filled by the last one.
+ */
+export class RandomReplacementMap<V> {
+  readonly #entries = new Map<string, { value: V; slot: number }>();
+  readonly #keys: string[] = [];
+
+  constructor(
+    readonly maxEntries: number,
+    private readonly random: () => number = Math.random,
+  ) {}
+
+  get size(): number {
+    return this.#keys.length;
+  }
+
+  get(key: string): V | undefined {
+    return this.#entries.get(key)?.value;
+  }
+
+  set(key: string, value: V): void {
+    const e = this.#entries.get(key);
+    if (e) {
+      e.value = value;
+      return;
+    }
+    if (this.maxEntries <= 0) return;
+    if (this.#keys.length >= this.maxEntries) this.delete(this.#keys[Math.floor(this.random() * this.#keys.length)]!);
+    this.#entries.set(key, { value, slot: this.#keys.length });
+    this.#keys.push(key);
+  }
+
+  delete(key: string): void {
+    const e = this.#entries.get(key);
+    if (!e) return;
+    this.#entries.delete(key);
+    const last = this.#keys.pop()!;
+    if (last !== key) {
+      this.#keys[e.slot] = last;
+      this.#entries.get(last)!.slot = e.slot;
+    }
+  }
+
+  clear(): void {
+    this.#entries.clear();
+    this.#keys.length = 0;
+  }
+
+  *values(): IterableIterator<V> {
+    for (const e of this.#entries.values()) yield e.value;
+  }
+}
+
 /**
  * Wraps a Storage with an in-memory cache of clients, the one read on every token request.
  * Writes through this wrapper drop what they change at once; writes by other processes are
  * noticed through `changeToken()` (SQLite's data_version), checked at most every
  * `checkEveryMs`, which empties the cache. So a client created, changed or disabled
  * anywhere is honoured within that bound. Unknown ids are not cached (no cache flooding).
+ * At most `maxEntries` clients are kept (0: no cache), evicted at random when full.
  */
 export function withClientCache(
   storage: Storage,
   clock: () => number,
   checkEveryMs = CLIENT_CACHE_CHECK_MS,
-  maxEntries = 100_000,
+  maxEntries = CLIENT_CACHE_ENTRIES,
 ): Storage {
-  const cache = new Map<string, ClientRecord>();
+  const cache = new RandomReplacementMap<ClientRecord>(maxEntries);
   let token: number | undefined;
+  // Bumped by every change and every emptying: a read that raced with one is not cached.
+  let generation = 0;
   let checkedAt = -Infinity;
 
   /** Empties the cache when another process committed since the last check. */
@@ -26,6 +89,7 @@ export function withClientCache(
     const t = await storage.changeToken();
     if (t !== token) {
       token = t;
+      generation++;
       cache.clear();
     }
   }
@@ -37,6 +101,7 @@ export function withClientCache(
         return await fn.apply(storage, args);
       } finally {
         const key = id(...args);
+        generation++;
         if (key === undefined) cache.clear();
         else cache.delete(key);
       }
@@ -48,11 +113,9 @@ export function withClientCache(
       if (now - checkedAt >= checkEveryMs) await refresh(now);
       const hit = cache.get(clientId);
       if (hit) return copy(hit);
+      const before = generation;
       const c = await storage.getClient(clientId);
-      if (c) {
-        if (cache.size >= maxEntries) cache.delete(cache.keys().next().value!);
-        cache.set(clientId, copy(c));
-      }
+      if (c && generation === before) cache.set(clientId, copy(c));
       return c;
     },
     createClient: dropping(storage.createClient, (c) => c.clientId),

@@ -1,10 +1,12 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { withClientCache } from "../../src/storage/client-cache.js";
+import { RandomReplacementMap, withClientCache } from "../../src/storage/client-cache.js";
 import { SqliteStorage } from "../../src/storage/sqlite/sqlite-storage.js";
-import type { ClientRecord } from "../../src/storage/storage.js";
+import type { ClientRecord, Storage } from "../../src/storage/storage.js";
+import { MemoryStorage } from "../../src/storage/memory/memory-storage.js";
 import { storageConformance } from "./conformance.js";
 
 // The cache is a Storage too, so it passes the same conformance suite.
@@ -57,5 +59,130 @@ describe("withClientCache", () => {
       await raw.close();
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+/** A seeded generator, so the eviction tests are the same on every run. */
+function seeded(seed: number): () => number {
+  let x = seed >>> 0;
+  return () => {
+    x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
+    return x / 2 ** 32;
+  };
+}
+
+describe("RandomReplacementMap", () => {
+  it("behaves like a Map that may forget entries: never a wrong value, never over capacity", () => {
+    const op = fc.oneof(
+      fc.record({ kind: fc.constant("set" as const), key: fc.integer({ min: 0, max: 30 }), value: fc.integer() }),
+      fc.record({ kind: fc.constant("delete" as const), key: fc.integer({ min: 0, max: 30 }) }),
+      fc.record({ kind: fc.constant("clear" as const) }),
+    );
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 10 }), fc.array(op, { maxLength: 200 }), fc.integer(), (max, ops, seed) => {
+        const map = new RandomReplacementMap<number>(max, seeded(seed));
+        const model = new Map<string, number>();
+        for (const o of ops) {
+          if (o.kind === "set") {
+            map.set(String(o.key), o.value);
+            model.set(String(o.key), o.value);
+          } else if (o.kind === "delete") {
+            map.delete(String(o.key));
+            model.delete(String(o.key));
+          } else {
+            map.clear();
+            model.clear();
+          }
+          expect(map.size).toBeLessThanOrEqual(max);
+          for (let k = 0; k <= 30; k++) {
+            const got = map.get(String(k));
+            if (got !== undefined) expect(got).toBe(model.get(String(k)));
+          }
+          // The entry just written is always there (when the map holds anything at all).
+          if (o.kind === "set" && max > 0) expect(map.get(String(o.key))).toBe(o.value);
+          expect([...map.values()]).toHaveLength(map.size);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("keeps most entries when keys take turns in a cycle longer than the map (where oldest-first keeps none)", () => {
+    const map = new RandomReplacementMap<number>(1000, seeded(7));
+    let hits = 0;
+    let lookups = 0;
+    for (let round = 0; round < 20; round++) {
+      for (let k = 0; k < 1010; k++) {
+        const key = `client-${k}`;
+        if (round >= 5) lookups++;
+        if (map.get(key) !== undefined) {
+          if (round >= 5) hits++;
+        } else {
+          map.set(key, k);
+        }
+      }
+    }
+    expect(hits / lookups).toBeGreaterThan(0.95);
+  });
+});
+
+/** Counts reads that reach the wrapped storage; `hold` makes the next read wait for release(). */
+function countingStorage(inner: Storage) {
+  const counter = { reads: 0, hold: false, release: () => {} };
+  const wrapped = new Proxy(inner, {
+    get(target, prop, receiver) {
+      if (prop === "getClient") {
+        return async (id: string) => {
+          counter.reads++;
+          const result = await target.getClient(id);
+          if (counter.hold) {
+            counter.hold = false;
+            await new Promise<void>((r) => (counter.release = r));
+          }
+          return result;
+        };
+      }
+      const v = Reflect.get(target, prop, receiver) as unknown;
+      return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+  return { storage: wrapped, counter };
+}
+
+describe("withClientCache sizing", () => {
+  it("with size 0 reads storage on every request", async () => {
+    const { storage, counter } = countingStorage(new MemoryStorage());
+    const cached = withClientCache(storage, () => 0, 60_000, 0);
+    await cached.createClient(client("c1", 0));
+    for (let i = 0; i < 3; i++) expect((await cached.getClient("c1"))?.clientId).toBe("c1");
+    expect(counter.reads).toBe(3);
+  });
+
+  it("holds at most its size and serves repeated reads of those from memory", async () => {
+    const { storage, counter } = countingStorage(new MemoryStorage());
+    const cached = withClientCache(storage, () => 0, 60_000, 2);
+    for (const id of ["a", "b", "c"]) await cached.createClient(client(id, 0));
+    for (const id of ["a", "b", "c"]) await cached.getClient(id);
+    expect(counter.reads).toBe(3);
+    counter.reads = 0;
+    // The client read last is always kept ...
+    expect((await cached.getClient("c"))?.clientId).toBe("c");
+    expect(counter.reads).toBe(0);
+    // ... but only two fit, so reading all three again goes to storage at least once.
+    for (const id of ["a", "b", "c"]) expect((await cached.getClient(id))?.clientId).toBe(id);
+    expect(counter.reads).toBeGreaterThanOrEqual(1);
+  });
+
+  it("does not cache a read that raced with a change made through it", async () => {
+    const { storage, counter } = countingStorage(new MemoryStorage());
+    const cached = withClientCache(storage, () => 0, 60_000);
+    await cached.createClient(client("c1", 0));
+    counter.hold = true;
+    const stale = cached.getClient("c1"); // reads the enabled client, then waits
+    await new Promise((r) => setTimeout(r, 0));
+    await cached.updateClient("c1", { disabled: true }, 1);
+    counter.release();
+    expect((await stale)?.disabled).toBe(false); // the read itself predates the change
+    expect((await cached.getClient("c1"))?.disabled).toBe(true); // but it was not cached
   });
 });

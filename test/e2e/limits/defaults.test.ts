@@ -21,6 +21,13 @@ describe("default limit settings", () => {
     const c = loadConfig({}, { TESSERA_CLIENT_RPS: "5", TESSERA_IP_RPS: "7" });
     expect(c).toMatchObject({ clientRps: 5, clientBurst: 10, ipRps: 7, ipBurst: 14 });
   });
+
+  it("cache 100,000 clients per process unless told otherwise, and refuse a size that is not a count", () => {
+    expect(loadConfig({}, {}).clientCacheSize).toBe(100_000);
+    expect(loadConfig({ clientCacheSize: "0" }, {}).clientCacheSize).toBe(0);
+    expect(loadConfig({}, { TESSERA_CLIENT_CACHE_SIZE: "250000" }).clientCacheSize).toBe(250_000);
+    expect(() => loadConfig({ clientCacheSize: "lots" }, {})).toThrow(/--client-cache-size.*a number of clients from 0/);
+  });
 });
 
 describe("the real server with default settings", () => {
