@@ -144,15 +144,16 @@ export function build(deps: ServerDeps): TesseraServer {
     onUnexpected,
     scrapeMetrics: deps.metrics ? () => deps.metrics!.scrape() : undefined,
   });
-  // HTTP/1.1 responses being written, so a drain can make their connections close after them.
-  const inFlight = new Set<http.ServerResponse>();
+  // HTTP/1.1 answers whose headers are written during a drain say Connection: close, so their
+  // sockets end after them. Done where headers are written rather than by tracking every
+  // response: no per-request bookkeeping on the token path.
+  class DrainAwareResponse extends http.ServerResponse {}
+  const writeHead = http.ServerResponse.prototype.writeHead;
+  DrainAwareResponse.prototype.writeHead = function (this: http.ServerResponse, ...args: unknown[]) {
+    if (closing) this.shouldKeepAlive = false;
+    return (writeHead as (...a: unknown[]) => http.ServerResponse).apply(this, args);
+  } as typeof writeHead;
   const handler = (req: AnyRequest, res: AnyResponse) => {
-    if (req.httpVersionMajor === 1) {
-      const r = res as http.ServerResponse;
-      if (closing) r.shouldKeepAlive = false;
-      inFlight.add(r);
-      r.once("close", () => inFlight.delete(r));
-    }
     if (!plain(req, res)) rpc(req, res);
   };
 
@@ -184,6 +185,7 @@ export function build(deps: ServerDeps): TesseraServer {
         key: readFileSync(deps.tls.key),
         allowHTTP1: true,
         ALPNProtocols: ["h2", "http/1.1"],
+        Http1ServerResponse: DrainAwareResponse,
       },
       handler,
     );
@@ -199,6 +201,7 @@ export function build(deps: ServerDeps): TesseraServer {
     h1 = http.createServer(
       {
         maxHeaderSize: deps.limits.maxHeaderBytes,
+        ServerResponse: DrainAwareResponse,
         requestTimeout: deps.limits.requestTimeoutMs,
         headersTimeout: Math.min(deps.limits.requestTimeoutMs, 60_000),
         keepAliveTimeout: Math.min(deps.limits.idleTimeoutMs, 5_000),
@@ -262,11 +265,6 @@ export function build(deps: ServerDeps): TesseraServer {
       await new Promise((r) => setImmediate(r));
       shutdown.abort();
       for (const s of sessions) s.close(); // GOAWAY: streams in flight finish, no new ones
-      for (const r of inFlight) {
-        // Answers still being prepared go out with Connection: close; their sockets then end.
-        r.shouldKeepAlive = false;
-        if (!r.headersSent) r.setHeader("connection", "close");
-      }
       // Closing an idle keep-alive connection races with a request the client may be sending
       // on it (RFC 9112 §9.6). So for a moment busy clients get their next answer with
       // Connection: close instead; only connections still idle after that are closed.
