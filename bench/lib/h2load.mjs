@@ -43,9 +43,11 @@ export function latencyFromLog(file) {
  * any failed, errored or timed-out request, any non-2xx status, or, when `replyDataBytes` is
  * given, any reply whose DATA is not exactly that size (a gRPC error has no DATA).
  */
-export async function h2loadRound({ url, dataFile, headers = [], connections, requests, cpus, h1 = false, logFile, label, maxSeconds }) {
+export async function h2loadRound({ url, dataFile, headers = [], connections, requests, cpus, h1 = false, rpsPerConnection, logFile, label, maxSeconds }) {
   const args = ["-t1", `-c${connections}`, "-m1", `-n${requests}`, "-d", dataFile, "-T", "10"];
   if (h1) args.push("--h1");
+  // Paced: each connection sends at this rate (an offered load) instead of as fast as it can.
+  if (rpsPerConnection !== undefined) args.push(`--rps=${rpsPerConnection}`);
   for (const h of headers) args.push("-H", h);
   if (logFile) args.push("--log-file", logFile);
   args.push(url);

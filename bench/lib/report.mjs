@@ -17,11 +17,14 @@ const roundsText = (s) => `ok (${s.roundCount} rounds${s.noisyRoundsLeftOut ? `;
 export function subjectTable(subjects, { c1 = true } = {}) {
   const head = ["target", "load generator", "tokens/s median (min–max)", "server CPU µs/token", "p50 / p99 ms @50"];
   if (c1) head.push("p50 / p99 ms @1");
+  const paced = subjects.find((s) => s.paced)?.paced;
+  if (paced) head.push(`p50 / p99 ms @50, paced ${f0(paced.rate)}/s`);
   head.push("server core: server / others / steal %", "peak RSS MB", "status");
   const lines = [`| ${head.join(" | ")} |`, `|${head.map((h) => (/tokens|ms|MB|%|µs/.test(h) ? "---:" : "---")).join("|")}|`];
   for (const s of subjects) {
     const cells = [s.title, s.generator ?? "", range(s.rps), s.cpuUsPerToken ? f0(s.cpuUsPerToken.median) : "n/a", lat(s.p50?.median, s.p99?.median)];
     if (c1) cells.push(s.c1 ? lat(s.c1.p50, s.c1.p99) : "n/a");
+    if (paced) cells.push(s.paced ? lat(s.paced.p50, s.paced.p99) : "n/a");
     cells.push(coreText(s), mb(s.peakRssKb), s.failure ? `**FAILED**: ${s.failure.split("\n")[0].slice(0, 160)}` : roundsText(s));
     lines.push(`| ${cells.join(" | ")} |`);
   }
