@@ -50,8 +50,8 @@ export class RequestObserver {
       let series = this.#series.get(key);
       if (!series) {
         series = {
-          count: this.metrics.requests.labels(e.transport, e.endpoint, outcome, error ?? ""),
-          latency: this.metrics.latency.labels(e.transport, e.endpoint),
+          count: this.metrics.requests.series(e.transport, e.endpoint, outcome, error ?? ""),
+          latency: this.metrics.latency.series(e.transport, e.endpoint),
         };
         this.#series.set(key, series);
       }
