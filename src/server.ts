@@ -222,7 +222,9 @@ export function build(deps: ServerDeps): TesseraServer {
     const http1 = h1;
     // Node 20 cannot serve HTTP/1.1 and h2c on one cleartext port by itself (nodejs/node
     // #26795): peek at the first bytes and hand the socket to the right server.
-    listener = net.createServer((socket) => {
+    // noDelay as http.Server sets it for its own sockets: without it Nagle's algorithm can hold
+    // an answer back until the client's delayed ACK (tens of ms on the tail).
+    listener = net.createServer({ noDelay: true }, (socket) => {
       track(socket);
       socket.on("error", () => socket.destroy());
       // A client that connects and sends nothing is dropped (slowloris).
