@@ -1,7 +1,10 @@
 import { OAuthError } from "../core/errors.js";
+import { formDecode } from "./form-decode.js";
 
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 const STRICT_UTF8 = new TextDecoder("utf-8", { fatal: true });
+const MALFORMED_PART =
+  "The Basic credentials are not form-urlencoded UTF-8 (RFC 6749 Appendix B): a '%' escape is malformed or not UTF-8";
 
 /**
  * Decodes `Basic base64(urlencode(id) ":" urlencode(secret))` (RFC 6749 §2.3.1 and Appendix B:
@@ -25,20 +28,8 @@ export function parseBasicAuthorization(header: string): { clientId: string; cli
   if (colon < 0) {
     throw new OAuthError("invalid_request", "The Authorization header is not valid Basic credentials (no colon)");
   }
-  const clientId = formDecode(decoded.slice(0, colon));
-  const clientSecret = formDecode(decoded.slice(colon + 1));
+  const clientId = formDecode(decoded.slice(0, colon), MALFORMED_PART);
+  const clientSecret = formDecode(decoded.slice(colon + 1), MALFORMED_PART);
   if (clientId === "") throw new OAuthError("invalid_request", "The Basic credentials have an empty client id");
   return { clientId, clientSecret };
-}
-
-function formDecode(s: string): string {
-  if (s.indexOf("%") < 0 && s.indexOf("+") < 0) return s;
-  try {
-    return decodeURIComponent(s.replace(/\+/g, " "));
-  } catch {
-    throw new OAuthError(
-      "invalid_request",
-      "The Basic credentials are not form-urlencoded UTF-8 (RFC 6749 Appendix B): a '%' escape is malformed or not UTF-8",
-    );
-  }
 }

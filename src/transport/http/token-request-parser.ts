@@ -2,6 +2,9 @@ import { OAuthError } from "../../core/errors.js";
 import type { ClientCredentials, TokenRequest } from "../../core/token-request.js";
 import { preview } from "../../core/preview.js";
 import { parseBasicAuthorization } from "../basic-auth.js";
+import { formDecode } from "../form-decode.js";
+
+const MALFORMED_BODY = "The form body has a malformed percent escape or one that is not UTF-8";
 
 // RFC 6749 §3.2 / RFC 8707: parameters that may legitimately repeat.
 const REPEATABLE = new Set(["audience", "resource"]);
@@ -20,8 +23,8 @@ export function parseForm(body: string): Map<string, string[]> {
     if (end > start) {
       const eq = body.indexOf("=", start);
       const hasValue = eq >= 0 && eq < end;
-      const k = formDecode(body.slice(start, hasValue ? eq : end));
-      const v = hasValue ? formDecode(body.slice(eq + 1, end)) : "";
+      const k = formDecode(body.slice(start, hasValue ? eq : end), MALFORMED_BODY);
+      const v = hasValue ? formDecode(body.slice(eq + 1, end), MALFORMED_BODY) : "";
       const list = out.get(k);
       if (list) {
         if (!REPEATABLE.has(k)) {
@@ -35,16 +38,6 @@ export function parseForm(body: string): Map<string, string[]> {
     start = end + 1;
   }
   return out;
-}
-
-function formDecode(s: string): string {
-  // Most values (grant types, scopes, ids) have nothing to decode.
-  if (s.indexOf("%") < 0 && s.indexOf("+") < 0) return s;
-  try {
-    return decodeURIComponent(s.replace(/\+/g, " "));
-  } catch {
-    throw new OAuthError("invalid_request", "The form body has a malformed percent escape or one that is not UTF-8");
-  }
 }
 
 /** Parameters sent without a value are treated as omitted (RFC 6749 §3.2). */
