@@ -1,7 +1,7 @@
 import * as grpc from "@grpc/grpc-js";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { grpcClient } from "../../helpers/grpc-js.js";
-import { basic, startTestServer, type TestServer } from "../../helpers/test-server.js";
+import { describe, expect, it } from "vitest";
+import { basic } from "../../helpers/test-server.js";
+import { useClockedServer } from "./clocked-server.js";
 import { formPost, grpcCall, rawExchange, rawPost, type FetchAnswer, type RawAnswer } from "./wire.js";
 
 // Throttling of a client id after repeated failed authentications (RFC 6749 §2.3.1: protect
@@ -9,29 +9,10 @@ import { formPost, grpcCall, rawExchange, rawPost, type FetchAnswer, type RawAns
 // TESSERA_AUTH_FAILURE_LIMIT=3 per TESSERA_AUTH_FAILURE_WINDOW=60s, so one failure's
 // allowance comes back every 20 s and all three after 60 s.
 
-let now = Date.parse("2026-11-26T12:00:00Z");
-let server: TestServer;
-let tokens: grpc.Client;
-let url: string;
-
-beforeAll(async () => {
-  server = await startTestServer({
-    clock: () => now,
-    env: { TESSERA_AUTH_FAILURE_LIMIT: "3", TESSERA_AUTH_FAILURE_WINDOW: "60s" },
-  });
-  tokens = grpcClient("TokenService", server.port);
-  url = `${server.url}/oauth/token`;
-});
-afterAll(async () => {
-  tokens?.close();
-  await server?.stop();
-});
 // An hour later every earlier id has its whole allowance back.
-beforeEach(() => {
-  now += 3_600_000;
-});
+const t = useClockedServer({ TESSERA_AUTH_FAILURE_LIMIT: "3", TESSERA_AUTH_FAILURE_WINDOW: "60s" }, 3_600_000);
 
-const post = (id: string, secret: string) => formPost(url, { grant_type: "client_credentials", client_id: id, client_secret: secret });
+const post = (id: string, secret: string) => formPost(t.url, { grant_type: "client_credentials", client_id: id, client_secret: secret });
 
 async function failThrice(id: string): Promise<void> {
   for (let i = 0; i < 3; i++) {
@@ -56,12 +37,12 @@ function withoutDate(a: RawAnswer): string {
 
 describe("failed authentications throttle the client id", () => {
   it("after 3 wrong secrets the id is refused with 429 and Retry-After, even with the right secret", async () => {
-    const c = await server.createClient();
+    const c = await t.server.createClient();
     await failThrice(c.clientId);
     expectThrottled(await post(c.clientId, c.clientSecret));
-    expectThrottled(await formPost(url, { grant_type: "client_credentials" }, { authorization: basic(c.clientId, c.clientSecret) }));
+    expectThrottled(await formPost(t.url, { grant_type: "client_credentials" }, { authorization: basic(c.clientId, c.clientSecret) }));
     // IssueToken is the same door to the same core: RESOURCE_EXHAUSTED with retry-after.
-    const g = await grpcCall(tokens, "IssueToken", { client_id: c.clientId, client_secret: c.clientSecret });
+    const g = await grpcCall(t.tokens, "IssueToken", { client_id: c.clientId, client_secret: c.clientSecret });
     expect(g).toMatchObject({
       ok: false,
       code: grpc.status.RESOURCE_EXHAUSTED,
@@ -72,59 +53,59 @@ describe("failed authentications throttle the client id", () => {
   });
 
   it("does not affect other clients, nor an id that differs only in case", async () => {
-    const victim = await server.createClient();
-    const other = await server.createClient();
+    const victim = await t.server.createClient();
+    const other = await t.server.createClient();
     await failThrice(victim.clientId);
     expectThrottled(await post(victim.clientId, victim.clientSecret));
     expect((await post(other.clientId, other.clientSecret)).status).toBe(200);
-    expect((await grpcCall(tokens, "IssueToken", { client_id: other.clientId, client_secret: other.clientSecret })).ok).toBe(true);
+    expect((await grpcCall(t.tokens, "IssueToken", { client_id: other.clientId, client_secret: other.clientSecret })).ok).toBe(true);
     const upper = await post(victim.clientId.toUpperCase(), "x");
     expect(upper.status).toBe(401);
   });
 
   it("counts failures from every door together: form, Basic, IssueToken and /oauth/introspect", async () => {
-    const c = await server.createClient();
-    expect((await formPost(url, { grant_type: "client_credentials" }, { authorization: basic(c.clientId, "bad") })).status).toBe(401);
-    const g = await grpcCall(tokens, "IssueToken", { client_id: c.clientId, client_secret: "bad" });
+    const c = await t.server.createClient();
+    expect((await formPost(t.url, { grant_type: "client_credentials" }, { authorization: basic(c.clientId, "bad") })).status).toBe(401);
+    const g = await grpcCall(t.tokens, "IssueToken", { client_id: c.clientId, client_secret: "bad" });
     expect(g).toMatchObject({ ok: false, code: grpc.status.UNAUTHENTICATED, reason: "invalid_client" });
-    expect((await formPost(`${server.url}/oauth/introspect`, { token: "t", client_id: c.clientId, client_secret: "bad" })).status).toBe(401);
+    expect((await formPost(`${t.server.url}/oauth/introspect`, { token: "t", client_id: c.clientId, client_secret: "bad" })).status).toBe(401);
     expectThrottled(await post(c.clientId, c.clientSecret));
   });
 
   it("recovers after the window: one attempt after 20 s, the whole allowance after 60 s", async () => {
-    const c = await server.createClient();
+    const c = await t.server.createClient();
     await failThrice(c.clientId);
-    now += 19_000;
+    t.now += 19_000;
     expect((await post(c.clientId, c.clientSecret)).status).toBe(429);
-    now += 1_000;
+    t.now += 1_000;
     expect((await post(c.clientId, c.clientSecret)).status).toBe(200);
     // Throttled again by one more failure, then a full window restores all three attempts.
     expect((await post(c.clientId, "wrong")).status).toBe(401);
     expectThrottled(await post(c.clientId, c.clientSecret));
-    now += 60_000;
+    t.now += 60_000;
     await failThrice(c.clientId);
     expectThrottled(await post(c.clientId, c.clientSecret));
-    now += 60_000;
+    t.now += 60_000;
     expect((await post(c.clientId, c.clientSecret)).status).toBe(200);
   });
 
   it("hammering a throttled id (50 more attempts) does not extend the penalty", async () => {
-    const c = await server.createClient();
+    const c = await t.server.createClient();
     await failThrice(c.clientId);
     for (let i = 0; i < 50; i++) expect((await post(c.clientId, `guess-${i}`)).status).toBe(429);
-    now += 20_000;
+    t.now += 20_000;
     expect((await post(c.clientId, c.clientSecret)).status).toBe(200);
   });
 });
 
 describe("the throttled answer does not reveal whether the client exists", () => {
   it("is byte-for-byte the same for a real id and an unknown id (form and Basic), apart from Date", async () => {
-    const real = await server.createClient();
+    const real = await t.server.createClient();
     const unknown = "tcl_NoSuchClient000";
     await failThrice(real.clientId);
     await failThrice(unknown);
     const form = (id: string, secret: string) =>
-      rawExchange(server.port, rawPost(new URLSearchParams({ grant_type: "client_credentials", client_id: id, client_secret: secret }).toString()));
+      rawExchange(t.server.port, rawPost(new URLSearchParams({ grant_type: "client_credentials", client_id: id, client_secret: secret }).toString()));
     // The real id with its right secret, the unknown one with a guess of the same length.
     const a = await form(real.clientId, real.clientSecret);
     const b = await form(unknown, "x".repeat(real.clientSecret.length));
@@ -132,7 +113,7 @@ describe("the throttled answer does not reveal whether the client exists", () =>
     expect(withoutDate(a)).toBe(withoutDate(b));
 
     const viaBasic = (id: string, secret: string) =>
-      rawExchange(server.port, rawPost("grant_type=client_credentials", ["Content-Type: application/x-www-form-urlencoded", `Authorization: ${basic(id, secret)}`]));
+      rawExchange(t.server.port, rawPost("grant_type=client_credentials", ["Content-Type: application/x-www-form-urlencoded", `Authorization: ${basic(id, secret)}`]));
     const c = await viaBasic(real.clientId, real.clientSecret);
     const d = await viaBasic(unknown, "wrong");
     expect(c.status).toBe(429);
@@ -141,12 +122,12 @@ describe("the throttled answer does not reveal whether the client exists", () =>
   });
 
   it("is the same gRPC status, message, reason and trailers for a real id and an unknown id", async () => {
-    const real = await server.createClient();
+    const real = await t.server.createClient();
     const unknown = "tcl_NoSuchClient001";
     await failThrice(real.clientId);
     await failThrice(unknown);
-    const a = await grpcCall(tokens, "IssueToken", { client_id: real.clientId, client_secret: real.clientSecret });
-    const b = await grpcCall(tokens, "IssueToken", { client_id: unknown, client_secret: "whatever" });
+    const a = await grpcCall(t.tokens, "IssueToken", { client_id: real.clientId, client_secret: real.clientSecret });
+    const b = await grpcCall(t.tokens, "IssueToken", { client_id: unknown, client_secret: "whatever" });
     expect(a.ok).toBe(false);
     if (a.ok || b.ok) return;
     const strip = (t: Record<string, string>) => Object.fromEntries(Object.entries(t).filter(([k]) => k !== "date"));
@@ -155,9 +136,9 @@ describe("the throttled answer does not reveal whether the client exists", () =>
   });
 
   it("and the failures before it are alike too: 401 invalid_client for the real and the unknown id", async () => {
-    const real = await server.createClient();
+    const real = await t.server.createClient();
     const form = (id: string) =>
-      rawExchange(server.port, rawPost(new URLSearchParams({ grant_type: "client_credentials", client_id: id, client_secret: "bad" }).toString()));
+      rawExchange(t.server.port, rawPost(new URLSearchParams({ grant_type: "client_credentials", client_id: id, client_secret: "bad" }).toString()));
     const a = await form(real.clientId);
     const b = await form("tcl_NoSuchClient002");
     expect(a.status).toBe(401);

@@ -1,7 +1,7 @@
 import * as grpc from "@grpc/grpc-js";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { grpcClient } from "../../helpers/grpc-js.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { basic, startTestServer, type TestServer } from "../../helpers/test-server.js";
+import { useClockedServer } from "./clocked-server.js";
 import { formPost, grpcCall, type FetchAnswer, type GrpcAnswer } from "./wire.js";
 
 // Request-rate limits on POST /oauth/token and TokenService/IssueToken against the real
@@ -30,65 +30,49 @@ function expectExhausted(a: GrpcAnswer<unknown>, seconds: number): void {
 }
 
 describe("per client id (TESSERA_CLIENT_RPS=2, TESSERA_CLIENT_BURST=3)", () => {
-  let now = Date.parse("2026-11-26T12:00:00Z");
-  let server: TestServer;
-  let tokens: grpc.Client;
-  let url: string;
-
-  beforeAll(async () => {
-    server = await startTestServer({ clock: () => now, env: { TESSERA_CLIENT_RPS: "2", TESSERA_CLIENT_BURST: "3" } });
-    tokens = grpcClient("TokenService", server.port);
-    url = `${server.url}/oauth/token`;
-  });
-  afterAll(async () => {
-    tokens?.close();
-    await server?.stop();
-  });
   // A minute later every bucket is full again.
-  beforeEach(() => {
-    now += 60_000;
-  });
+  const t = useClockedServer({ TESSERA_CLIENT_RPS: "2", TESSERA_CLIENT_BURST: "3" }, 60_000);
 
-  const token = (c: Creds) => formPost(url, { grant_type: "client_credentials", ...creds(c) });
+  const token = (c: Creds) => formPost(t.url, { grant_type: "client_credentials", ...creds(c) });
 
   it("allows a burst of 3, answers the 4th with 429 and Retry-After: 1, and refills 2 per second", async () => {
-    const a = await server.createClient();
+    const a = await t.server.createClient();
     for (let i = 0; i < 3; i++) expect((await token(a)).status).toBe(200);
     expect429(await token(a), 1);
-    now += 500; // one token back
+    t.now += 500; // one token back
     expect((await token(a)).status).toBe(200);
     expect429(await token(a), 1);
-    now += 1000; // two more
+    t.now += 1000; // two more
     expect((await token(a)).status).toBe(200);
     expect((await token(a)).status).toBe(200);
     expect429(await token(a), 1);
   });
 
   it("counts each client on its own: a throttled client does not slow another", async () => {
-    const a = await server.createClient();
-    const b = await server.createClient();
+    const a = await t.server.createClient();
+    const b = await t.server.createClient();
     for (let i = 0; i < 3; i++) await token(a);
     expect429(await token(a), 1);
     for (let i = 0; i < 3; i++) expect((await token(b)).status).toBe(200);
   });
 
   it("shares the bucket between the form endpoint and IssueToken (gRPC: RESOURCE_EXHAUSTED + retry-after)", async () => {
-    const a = await server.createClient();
+    const a = await t.server.createClient();
     for (let i = 0; i < 3; i++) expect((await token(a)).status).toBe(200);
-    expectExhausted(await grpcCall(tokens, "IssueToken", creds(a)), 1);
-    now += 1500;
-    for (let i = 0; i < 3; i++) expect((await grpcCall(tokens, "IssueToken", creds(a))).ok).toBe(true);
-    expectExhausted(await grpcCall(tokens, "IssueToken", creds(a)), 1);
+    expectExhausted(await grpcCall(t.tokens, "IssueToken", creds(a)), 1);
+    t.now += 1500;
+    for (let i = 0; i < 3; i++) expect((await grpcCall(t.tokens, "IssueToken", creds(a))).ok).toBe(true);
+    expectExhausted(await grpcCall(t.tokens, "IssueToken", creds(a)), 1);
     expect429(await token(a), 1);
   });
 
   it("applies to Basic and to the Connect protocol as well (HTTP 429, code resource_exhausted)", async () => {
-    const a = await server.createClient();
+    const a = await t.server.createClient();
     for (let i = 0; i < 3; i++) {
-      expect((await formPost(url, { grant_type: "client_credentials" }, { authorization: basic(a.clientId, a.clientSecret) })).status).toBe(200);
+      expect((await formPost(t.url, { grant_type: "client_credentials" }, { authorization: basic(a.clientId, a.clientSecret) })).status).toBe(200);
     }
-    expect429(await formPost(url, { grant_type: "client_credentials" }, { authorization: basic(a.clientId, a.clientSecret) }), 1);
-    const res = await fetch(`${server.url}/tessera.v1.TokenService/IssueToken`, {
+    expect429(await formPost(t.url, { grant_type: "client_credentials" }, { authorization: basic(a.clientId, a.clientSecret) }), 1);
+    const res = await fetch(`${t.server.url}/tessera.v1.TokenService/IssueToken`, {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ clientId: a.clientId, clientSecret: a.clientSecret }),
@@ -100,9 +84,9 @@ describe("per client id (TESSERA_CLIENT_RPS=2, TESSERA_CLIENT_BURST=3)", () => {
   });
 
   it("limits only authenticated clients: wrong secrets are answered invalid_client, not 429, and spend nothing", async () => {
-    const a = await server.createClient();
+    const a = await t.server.createClient();
     for (let i = 0; i < 5; i++) {
-      const bad = await formPost(url, { grant_type: "client_credentials", client_id: a.clientId, client_secret: "wrong" });
+      const bad = await formPost(t.url, { grant_type: "client_credentials", client_id: a.clientId, client_secret: "wrong" });
       expect(bad.status).toBe(401);
       expect(bad.json).toMatchObject({ error: "invalid_client" });
     }
@@ -111,54 +95,35 @@ describe("per client id (TESSERA_CLIENT_RPS=2, TESSERA_CLIENT_BURST=3)", () => {
 });
 
 describe("per source address (TESSERA_IP_RPS=1, TESSERA_IP_BURST=2)", () => {
-  let now = Date.parse("2026-11-26T12:00:00Z");
-  let server: TestServer;
-  let tokens: grpc.Client;
-  let url: string;
-
-  beforeAll(async () => {
-    server = await startTestServer({
-      clock: () => now,
-      env: { TESSERA_IP_RPS: "1", TESSERA_IP_BURST: "2", TESSERA_AUTH_FAILURE_LIMIT: "0" },
-    });
-    tokens = grpcClient("TokenService", server.port);
-    url = `${server.url}/oauth/token`;
-  });
-  afterAll(async () => {
-    tokens?.close();
-    await server?.stop();
-  });
-  beforeEach(() => {
-    now += 60_000;
-  });
+  const t = useClockedServer({ TESSERA_IP_RPS: "1", TESSERA_IP_BURST: "2", TESSERA_AUTH_FAILURE_LIMIT: "0" }, 60_000);
 
   it("counts every token request from the address, whichever client, and refuses the third with 429", async () => {
-    const a = await server.createClient();
-    const b = await server.createClient();
-    expect((await formPost(url, { grant_type: "client_credentials", ...creds(a) })).status).toBe(200);
-    expect((await formPost(url, { grant_type: "client_credentials", ...creds(b) })).status).toBe(200);
-    expect429(await formPost(url, { grant_type: "client_credentials", ...creds(a) }), 1);
+    const a = await t.server.createClient();
+    const b = await t.server.createClient();
+    expect((await formPost(t.url, { grant_type: "client_credentials", ...creds(a) })).status).toBe(200);
+    expect((await formPost(t.url, { grant_type: "client_credentials", ...creds(b) })).status).toBe(200);
+    expect429(await formPost(t.url, { grant_type: "client_credentials", ...creds(a) }), 1);
     // Before authentication: a wrong or unknown client is refused the same way, not told 401.
-    expect429(await formPost(url, { grant_type: "client_credentials", client_id: "tcl_nobody", client_secret: "x" }), 1);
-    now += 1000;
-    expect((await formPost(url, { grant_type: "client_credentials", ...creds(b) })).status).toBe(200);
+    expect429(await formPost(t.url, { grant_type: "client_credentials", client_id: "tcl_nobody", client_secret: "x" }), 1);
+    t.now += 1000;
+    expect((await formPost(t.url, { grant_type: "client_credentials", ...creds(b) })).status).toBe(200);
   });
 
   it("cannot be dodged with X-Forwarded-For when no proxy is trusted", async () => {
-    const a = await server.createClient();
+    const a = await t.server.createClient();
     for (let i = 0; i < 2; i++) {
-      expect((await formPost(url, { grant_type: "client_credentials", ...creds(a) }, { "x-forwarded-for": `10.9.0.${i}` })).status).toBe(200);
+      expect((await formPost(t.url, { grant_type: "client_credentials", ...creds(a) }, { "x-forwarded-for": `10.9.0.${i}` })).status).toBe(200);
     }
-    expect429(await formPost(url, { grant_type: "client_credentials", ...creds(a) }, { "x-forwarded-for": "10.9.0.99" }), 1);
+    expect429(await formPost(t.url, { grant_type: "client_credentials", ...creds(a) }, { "x-forwarded-for": "10.9.0.99" }), 1);
   });
 
   it("shares the address bucket with IssueToken, /oauth/introspect and /oauth/revoke", async () => {
-    const a = await server.createClient();
-    expect((await grpcCall(tokens, "IssueToken", creds(a))).ok).toBe(true);
-    expect((await grpcCall(tokens, "IssueToken", creds(a))).ok).toBe(true);
-    expectExhausted(await grpcCall(tokens, "IssueToken", creds(a)), 1);
-    expect429(await formPost(`${server.url}/oauth/introspect`, { token: "x", ...creds(a) }), 1);
-    expect429(await formPost(`${server.url}/oauth/revoke`, { token: "x", ...creds(a) }), 1);
+    const a = await t.server.createClient();
+    expect((await grpcCall(t.tokens, "IssueToken", creds(a))).ok).toBe(true);
+    expect((await grpcCall(t.tokens, "IssueToken", creds(a))).ok).toBe(true);
+    expectExhausted(await grpcCall(t.tokens, "IssueToken", creds(a)), 1);
+    expect429(await formPost(`${t.server.url}/oauth/introspect`, { token: "x", ...creds(a) }), 1);
+    expect429(await formPost(`${t.server.url}/oauth/revoke`, { token: "x", ...creds(a) }), 1);
   });
 });
 
