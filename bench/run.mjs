@@ -172,6 +172,16 @@ async function roundOnly(s, { connections = S.connections, seconds, label = s.id
   return { rps: r.rps, requests: r.total, p50: l.p50, p99: l.p99 };
 }
 
+/** The token request's form body as a file, for h2load -d (written once). */
+let bodyFileWritten;
+function formBodyFile() {
+  if (!bodyFileWritten) {
+    bodyFileWritten = join(work, "form.txt");
+    writeFileSync(bodyFileWritten, S.httpBody);
+  }
+  return bodyFileWritten;
+}
+
 /**
  * Latency at 50 connections under a fixed offered load (S.pacedRate tokens/s in all, spread
  * over the connections with h2load --rps): what callers see when the server is not saturated.
@@ -183,9 +193,7 @@ async function pacedRound(s) {
   const common = { connections: S.connections, requests, cpus: pin.load, rpsPerConnection: S.pacedRate / S.connections, logFile, label: `${s.id} paced`, maxSeconds: S.pacedSeconds * 8 + 30 };
   let r;
   if (s.door === "http") {
-    const bodyFile = join(work, "paced-form.txt");
-    writeFileSync(bodyFile, S.httpBody);
-    r = await h2loadRound({ ...common, url: s.url, dataFile: bodyFile, h1: true, headers: [`authorization: ${s.authorization}`, "content-type: application/x-www-form-urlencoded"] });
+    r = await h2loadRound({ ...common, url: s.url, dataFile: formBodyFile(), h1: true, headers: [`authorization: ${s.authorization}`, "content-type: application/x-www-form-urlencoded"] });
     assertH2loadClean(r, { label: common.label });
   } else {
     r = await h2loadRound({ ...common, url: s.base + s.path, dataFile: s.frameFile, headers: ["content-type: application/grpc", "te: trailers"] });
@@ -728,8 +736,7 @@ async function millionPhase() {
   log(`\n[${elapsed()}] ${S.tokens} tokens through one server: RSS and database size before/after`);
   const db = copyDb("million");
   const srv = await startTessera(RUN_ROOT, "tessera (million)", db, { cpus: pin.server });
-  const bodyFile = join(work, "form.txt");
-  writeFileSync(bodyFile, S.httpBody);
+  const bodyFile = formBodyFile();
   const h2 = (n, label, maxSeconds) =>
     h2loadRound({
       url: `${srv.base}/oauth/token`,
