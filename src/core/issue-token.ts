@@ -4,7 +4,7 @@ import { authenticateClient } from "./authenticate.js";
 import type { Clock } from "./clock.js";
 import { OAuthError } from "./errors.js";
 import { parseScope } from "./scope.js";
-import { preview } from "./preview.js";
+import { quoted } from "./quoted.js";
 import type { RequestGuard } from "./request-guard.js";
 import type { SecretUseTracker } from "./secret-use.js";
 import type { TokenRequest, TokenResponse } from "./token-request.js";
@@ -61,7 +61,7 @@ function grantScopes(client: ClientRecord, raw: string | undefined): string[] {
   const allowed = new Set(client.scopes);
   for (const s of requested) {
     if (!allowed.has(s)) {
-      throw new OAuthError("invalid_scope", `The scope ${preview(s)} is not allowed for this client`);
+      throw new OAuthError("invalid_scope", `The scope ${quoted(s)} is not allowed for this client`);
     }
   }
   return requested;
@@ -74,7 +74,7 @@ function chooseAudience(client: ClientRecord, requested: string[], issuer: strin
   const out: string[] = [];
   for (const a of requested) {
     if (!allowed.has(a)) {
-      throw new OAuthError("invalid_target", `The audience ${preview(a)} is not allowed for this client`);
+      throw new OAuthError("invalid_target", `The audience ${quoted(a)} is not allowed for this client`);
     }
     if (!out.includes(a)) out.push(a);
   }

@@ -1,4 +1,5 @@
 import { OAuthError } from "./errors.js";
+import { quoted } from "./quoted.js";
 
 // RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E ), i.e. printable
 // ASCII except space, double quote and backslash.
@@ -24,7 +25,10 @@ export function parseScope(raw: string): string[] {
   for (const token of raw.split(" ")) {
     if (token === "") continue;
     if (!isScopeToken(token)) {
-      throw new OAuthError("invalid_scope", "The scope parameter contains a malformed scope token");
+      throw new OAuthError(
+        "invalid_scope",
+        `The scope ${quoted(token)} is malformed: a scope is printable ASCII without double quote or backslash, at most ${MAX_SCOPE_LENGTH} characters`,
+      );
     }
     if (!seen.has(token)) {
       seen.add(token);

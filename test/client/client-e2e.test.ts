@@ -59,7 +59,7 @@ for (const transport of ["http", "grpc"] as const) {
       const client = new TokenClient({ server: server.url, transport, ...creds });
       const err = (await client.getToken({ scope: "delete" }).catch((e: unknown) => e)) as TokenError;
       expect(err).toMatchObject({ code: "invalid_scope", attempts: 1 });
-      expect(err.message).toBe(`Invalid scope requested: The scope "delete" is not allowed for this client. Request only scopes the client is allowed.`);
+      expect(err.message).toBe(`Invalid scope requested: The scope 'delete' is not allowed for this client. Request only scopes the client is allowed.`);
       await client.close();
     });
 

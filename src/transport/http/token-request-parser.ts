@@ -1,6 +1,6 @@
 import { OAuthError } from "../../core/errors.js";
 import type { ClientCredentials, TokenRequest } from "../../core/token-request.js";
-import { preview } from "../../core/preview.js";
+import { quoted } from "../../core/quoted.js";
 import { parseBasicAuthorization } from "../basic-auth.js";
 import { formDecode } from "../form-decode.js";
 
@@ -28,7 +28,7 @@ export function parseForm(body: string): Map<string, string[]> {
       const list = out.get(k);
       if (list) {
         if (!REPEATABLE.has(k)) {
-          throw new OAuthError("invalid_request", `The parameter ${preview(k)} is included more than once (RFC 6749 §3.2)`);
+          throw new OAuthError("invalid_request", `The parameter ${quoted(k)} is included more than once (RFC 6749 section 3.2)`);
         }
         list.push(v);
       } else {
@@ -57,7 +57,7 @@ export function parseClientCredentials(
 ): ClientCredentials | undefined {
   const q = query === "" ? undefined : new URLSearchParams(query);
   if (q && (q.has("client_secret") || q.has("client_id"))) {
-    throw new OAuthError("invalid_request", "Client credentials must not be sent in the query string (RFC 6749 §2.3.1)");
+    throw new OAuthError("invalid_request", "Client credentials must not be sent in the query string (RFC 6749 section 2.3.1)");
   }
   const postId = single(form, "client_id");
   const postSecret = single(form, "client_secret");
@@ -67,7 +67,7 @@ export function parseClientCredentials(
       throw new OAuthError("invalid_client", "Only Basic client authentication is supported in the Authorization header", "client_secret_basic");
     }
     if (postSecret !== undefined) {
-      throw new OAuthError("invalid_request", "The request uses more than one client authentication method (RFC 6749 §2.3)");
+      throw new OAuthError("invalid_request", "The request uses more than one client authentication method (RFC 6749 section 2.3)");
     }
     if (postId !== undefined && postId !== basic.clientId) {
       throw new OAuthError("invalid_request", "The client_id parameter does not match the Basic credentials");

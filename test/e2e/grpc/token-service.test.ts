@@ -72,7 +72,7 @@ describe("TokenService.IssueToken over gRPC (grpc-js client)", () => {
       unary(client, "IssueToken", { client_id: creds.clientId, client_secret: creds.clientSecret, scope: "read admin" }),
     );
     expect(scope).toMatchObject({ code: grpc.status.INVALID_ARGUMENT, reason: "invalid_scope" });
-    expect(scope.details).toContain('"admin"');
+    expect(scope.details).toContain("'admin'");
     const target = await failure(
       unary(client, "IssueToken", { client_id: creds.clientId, client_secret: creds.clientSecret, audience: ["https://evil.example"] }),
     );

@@ -43,8 +43,8 @@ const CASES: [string, () => { request: object; metadata?: Record<string, string>
   ["a 10 KB secret", () => ({ request: { ...good(), client_secret: TEN_KB } }), UNAUTH],
   ["a NUL in the client id", () => ({ request: { ...good(), client_id: `${c.clientId}\u0000` } }), UNAUTH],
   ["control characters in the client id", () => ({ request: { ...good(), client_id: "\u0001\u001b[31m\u007f" } }), UNAUTH],
-  ["a NUL in the scope", () => ({ request: { ...good(), scope: "read\u0000" } }), [grpc.status.INVALID_ARGUMENT, "invalid_scope", "The scope parameter contains a malformed scope token"]],
-  ["a 10 KB scope", () => ({ request: { ...good(), scope: TEN_KB } }), [grpc.status.INVALID_ARGUMENT, "invalid_scope", "The scope parameter contains a malformed scope token"]],
+  ["a NUL in the scope", () => ({ request: { ...good(), scope: "read\u0000" } }), [grpc.status.INVALID_ARGUMENT, "invalid_scope", `The scope 'read%00' is malformed: a scope is printable ASCII without double quote or backslash, at most 200 characters`]],
+  ["a 10 KB scope", () => ({ request: { ...good(), scope: TEN_KB } }), [grpc.status.INVALID_ARGUMENT, "invalid_scope", `The scope '${"a".repeat(40)}...' is malformed: a scope is printable ASCII without double quote or backslash, at most 200 characters`]],
   [
     "10,000 scopes",
     () => ({ request: { ...good(), scope: Array.from({ length: 10_000 }, (_, i) => `s${i}`).join(" ") } }),
@@ -53,12 +53,12 @@ const CASES: [string, () => { request: object; metadata?: Record<string, string>
   [
     "1,000 audiences",
     () => ({ request: { ...good(), audience: Array.from({ length: 1000 }, (_, i) => `https://a${i}.example`) } }),
-    [grpc.status.INVALID_ARGUMENT, "invalid_target", 'The audience "https://a0.example" is not allowed for this client'],
+    [grpc.status.INVALID_ARGUMENT, "invalid_target", "The audience 'https://a0.example' is not allowed for this client"],
   ],
   [
     "a 10 KB audience",
     () => ({ request: { ...good(), audience: [TEN_KB] } }),
-    [grpc.status.INVALID_ARGUMENT, "invalid_target", `The audience "${"a".repeat(40)}…" is not allowed for this client`],
+    [grpc.status.INVALID_ARGUMENT, "invalid_target", `The audience '${"a".repeat(40)}...' is not allowed for this client`],
   ],
   [
     "Basic metadata with bad base64",

@@ -76,7 +76,7 @@ describe("parseForm: round trip", () => {
         } catch (err) {
           expect(err).toBeInstanceOf(OAuthError);
           expect((err as OAuthError).code).toBe("invalid_request");
-          expect((err as OAuthError).description).toMatch(/is included more than once \(RFC 6749 §3\.2\)$/);
+          expect((err as OAuthError).description).toMatch(/is included more than once \(RFC 6749 section 3\.2\)$/);
         }
       }),
       RUNS,
