@@ -16,6 +16,7 @@ import { instrumentStorage } from "./storage/instrumented.js";
 import { SqliteStorage } from "./storage/sqlite/sqlite-storage.js";
 import { StorageUnavailableError, type Storage } from "./storage/storage.js";
 import { HealthState } from "./transport/grpc/health.js";
+import { isLoopbackHost, listenPlan } from "./transport/listeners.js";
 import { HealthCheckResponse_ServingStatus as Serving } from "../gen/grpc/health/v1/health_pb.js";
 
 /** How often a process checks whether another process changed the database (keys). */
@@ -44,7 +45,10 @@ export function keyPolicy(config: Config): KeyPolicy {
 
 /** A running Tessera. */
 export interface Running {
+  /** The first address listened on (127.0.0.1 by default); every one has the same port. */
   address: AddressInfo;
+  /** Every address listened on: 127.0.0.1 and ::1 by default, or the one --host names. */
+  addresses: AddressInfo[];
   storage: Storage;
   health: HealthState;
   /** Applies the key schedule and prunes the deny-list now (the timer does it every minute). */
@@ -52,9 +56,6 @@ export interface Running {
   /** Graceful stop: NOT_SERVING, refuse new connections, finish requests in flight, close the database. */
   stop(): Promise<void>;
 }
-
-const isLoopback = (host: string | undefined) =>
-  host !== undefined && (host === "localhost" || host === "::1" || host.startsWith("127."));
 
 /**
  * The only place with side effects: opens storage, loads keys, listens, starts the
@@ -102,7 +103,9 @@ export async function start(config: Config, log: Logger, clock: Clock = systemCl
     jwksMaxAgeSeconds: Math.round(config.jwksMaxAgeMs / 1000),
     tls: config.tlsCert && config.tlsKey ? { cert: config.tlsCert, key: config.tlsKey } : undefined,
   });
-  const address = await server.listen(config.port, config.host);
+  const plan = listenPlan(config.host);
+  const { addresses, skipped } = await server.listen(config.port, plan);
+  for (const s of skipped) log.info({ host: s.host, reason: s.reason }, `not listening on ${s.host}: this machine has no such address (IPv6 off?)`);
 
   let lastChange = await raw.changeToken();
   const poll = setInterval(() => {
@@ -131,10 +134,11 @@ export async function start(config: Config, log: Logger, clock: Clock = systemCl
   for (const t of [poll, flush, maintain]) t.unref();
 
   for (const name of SERVED) health.set(name, Serving.SERVING);
-  logStartup(config, log, keys, address);
+  logStartup(config, log, keys, addresses);
 
   return {
-    address,
+    address: addresses[0]!,
+    addresses,
     storage,
     health,
     maintain: maintenance,
@@ -151,7 +155,7 @@ export async function start(config: Config, log: Logger, clock: Clock = systemCl
 }
 
 /** The start-up lines: the effective configuration (never a secret) and the warnings an operator needs. */
-function logStartup(config: Config, log: Logger, keys: KeyRing, address: AddressInfo): void {
+function logStartup(config: Config, log: Logger, keys: KeyRing, addresses: AddressInfo[]): void {
   if (config.kek) log.info({ kek_id: config.kek.id }, "signing keys are encrypted at rest");
   else log.warn("signing keys are stored unencrypted in the database: set TESSERA_KEK or TESSERA_KEK_FILE to encrypt them");
   if (keys.current.alg !== config.alg) {
@@ -160,16 +164,25 @@ function logStartup(config: Config, log: Logger, keys: KeyRing, address: Address
       "the configured algorithm applies from the next key rotation (tessera keys rotate), so verifiers fetch the new key first",
     );
   }
-  if (!config.tlsCert && !isLoopback(config.host)) {
+  if (!config.tlsCert && !addresses.every((a) => isLoopbackHost(a.address))) {
     log.warn(
-      { host: config.host ?? "all interfaces" },
+      { host: config.host },
       "serving cleartext HTTP on a non-loopback address: client secrets and tokens cross the network unencrypted; use --tls-cert/--tls-key or a TLS-terminating proxy in production",
     );
   }
   const { kek: _kek, ...shown } = config;
   log.info({ config: { ...shown, kek: config.kek ? `configured (id ${config.kek.id})` : "none" } }, "configuration");
   log.info(
-    { port: address.port, host: address.address, tls: config.tlsCert !== undefined, db: config.db, issuer: config.issuer, alg: keys.current.alg, kid: keys.current.kid },
+    {
+      port: addresses[0]!.port,
+      host: addresses[0]!.address,
+      addresses: addresses.map((a) => (a.family === "IPv6" ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`)),
+      tls: config.tlsCert !== undefined,
+      db: config.db,
+      issuer: config.issuer,
+      alg: keys.current.alg,
+      kid: keys.current.kid,
+    },
     "tessera listening",
   );
 }

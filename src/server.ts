@@ -2,8 +2,7 @@ import { setMaxListeners } from "node:events";
 import { readFileSync } from "node:fs";
 import http from "node:http";
 import http2 from "node:http2";
-import net from "node:net";
-import type { AddressInfo } from "node:net";
+import type net from "node:net";
 import type { TLSSocket } from "node:tls";
 import { createContextValues, type ConnectRouter } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
@@ -27,6 +26,7 @@ import { installFastIssueToken, type FastPathDeps } from "./transport/grpc/fast-
 import { registerTokenService } from "./transport/grpc/token-service.js";
 import { sendJson } from "./transport/http/respond.js";
 import { createHttpRoutes } from "./transport/http/routes.js";
+import { listenAll, type ListenPlan, type Listeners } from "./transport/listeners.js";
 import { clientAddress } from "./transport/origin.js";
 import { fileDescriptorSetBase64 } from "../gen/reflection_set.js";
 
@@ -76,8 +76,8 @@ function coreDeps(deps: ServerDeps) {
 
 /** A built, not yet listening, Tessera server. */
 export interface TesseraServer {
-  /** Starts listening; port 0 picks a free port. */
-  listen(port: number, host?: string): Promise<AddressInfo>;
+  /** Starts listening on every host of the plan, one port for all; port 0 picks a free port. */
+  listen(port: number, plan: ListenPlan): Promise<Pick<Listeners, "addresses" | "skipped">>;
   /**
    * Stops accepting connections, lets requests in flight finish for up to `graceMs`, then
    * closes what is left.
@@ -175,7 +175,8 @@ export function build(deps: ServerDeps): TesseraServer {
     maxSendHeaderBlockLength: deps.limits.maxHeaderBytes,
   };
 
-  let listener: net.Server;
+  // Every listening socket hands its connections here (listeners.ts: one per address).
+  let accept: (socket: net.Socket) => void;
   let h1: http.Server | undefined;
   if (deps.tls) {
     const secure = http2.createSecureServer(
@@ -196,7 +197,8 @@ export function build(deps: ServerDeps): TesseraServer {
       s.once("close", () => sessions.delete(s));
     });
     secure.setTimeout(deps.limits.idleTimeoutMs);
-    listener = secure;
+    // The TLS server never listens itself: it wraps the sockets the listeners accept.
+    accept = (socket) => secure.emit("connection", socket);
   } else {
     h1 = http.createServer(
       {
@@ -222,9 +224,7 @@ export function build(deps: ServerDeps): TesseraServer {
     const http1 = h1;
     // Node 20 cannot serve HTTP/1.1 and h2c on one cleartext port by itself (nodejs/node
     // #26795): peek at the first bytes and hand the socket to the right server.
-    // noDelay as http.Server sets it for its own sockets: without it Nagle's algorithm can hold
-    // an answer back until the client's delayed ACK (tens of ms on the tail).
-    listener = net.createServer({ noDelay: true }, (socket) => {
+    accept = (socket) => {
       track(socket);
       socket.on("error", () => socket.destroy());
       // A client that connects and sends nothing is dropped (slowloris).
@@ -248,21 +248,18 @@ export function build(deps: ServerDeps): TesseraServer {
         }
       };
       socket.on("data", onData);
-    });
+    };
   }
 
+  let listeners: Listeners | undefined;
   return {
-    listen: (port, host) =>
-      new Promise((resolve, reject) => {
-        listener.once("error", reject);
-        listener.listen(port, host, () => {
-          listener.off("error", reject);
-          resolve(listener.address() as AddressInfo);
-        });
-      }),
+    listen: async (port, plan) => {
+      listeners = await listenAll(plan, port, accept);
+      return listeners;
+    },
     close: async (graceMs = 0) => {
       closing = true;
-      const stopped = new Promise<void>((resolve) => listener.close(() => resolve()));
+      const stopped = listeners?.close() ?? Promise.resolve();
       // Let health watchers see NOT_SERVING before their streams end.
       await new Promise((r) => setImmediate(r));
       shutdown.abort();

@@ -43,8 +43,10 @@ export interface StartOptions {
   db: string;
   args?: string[];
   env?: Record<string, string>;
-  /** Listen address; default 127.0.0.1. */
-  host?: string;
+  /** Listen address; default 127.0.0.1. null: no --host at all (the server's own default). */
+  host?: string | null;
+  /** A command the server runs under, e.g. ["unshare", "-n", ...]; it must exec its arguments. */
+  prefix?: string[];
   /** The scheme of `url`; https when the server is given --tls-cert. */
   scheme?: "http" | "https";
 }
@@ -52,8 +54,10 @@ export interface StartOptions {
 /** Starts `tessera serve` on a free port and resolves once it logs that it listens. */
 export async function startTessera(opts: StartOptions): Promise<OpsServer> {
   if (!existsSync(DIST)) throw new Error("dist/ is missing: run `npm run build` (npm test does it) first");
-  const args = ["serve", "--port", "0", "--host", opts.host ?? "127.0.0.1", "--db", opts.db, ...(opts.args ?? [])];
-  const child = spawn(process.execPath, [TESSERA_BIN, ...args], {
+  const host = opts.host === null ? [] : ["--host", opts.host ?? "127.0.0.1"];
+  const args = ["serve", "--port", "0", ...host, "--db", opts.db, ...(opts.args ?? [])];
+  const argv = [...(opts.prefix ?? []), process.execPath, TESSERA_BIN, ...args];
+  const child = spawn(argv[0]!, argv.slice(1), {
     env: { PATH: process.env.PATH ?? "", ...opts.env },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -102,9 +106,9 @@ export async function startTessera(opts: StartOptions): Promise<OpsServer> {
     }),
   ]);
   const port = listening.port as number;
-  const host = opts.host === undefined || opts.host === "0.0.0.0" || opts.host === "::" ? "127.0.0.1" : opts.host;
+  const urlHost = opts.host === undefined || opts.host === null || opts.host === "0.0.0.0" || opts.host === "::" ? "127.0.0.1" : opts.host;
   return {
-    url: `${opts.scheme ?? "http"}://${host}:${port}`,
+    url: `${opts.scheme ?? "http"}://${urlHost}:${port}`,
     port,
     child,
     logs,
