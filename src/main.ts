@@ -8,6 +8,7 @@ import { SecretUseTracker } from "./core/secret-use.js";
 import type { KeyPolicy } from "./keys/key-lifecycle.js";
 import { KeyRing } from "./keys/key-ring.js";
 import { Metrics } from "./observability/metrics.js";
+import { Readiness } from "./observability/readiness.js";
 import { RequestObserver } from "./observability/request-observer.js";
 import { WriteHealth } from "./observability/write-health.js";
 import { build } from "./server.js";
@@ -87,6 +88,17 @@ export async function start(config: Config, log: Logger, clock: Clock = systemCl
   });
   const secretUse = new SecretUseTracker();
   const observer = new RequestObserver(log, metrics);
+  let draining = false;
+  const readiness = new Readiness({
+    storage,
+    keys,
+    draining: () => draining,
+    onChange: (report, err) => {
+      if (report.status === "ready") log.info("ready: every readiness check passes");
+      else if (report.failed?.every((f) => f === "shutdown")) log.info({ readiness: report }, "not ready: shutting down");
+      else log.warn({ err, readiness: report }, "not ready");
+    },
+  });
   const server = build({
     storage,
     keys,
@@ -102,6 +114,7 @@ export async function start(config: Config, log: Logger, clock: Clock = systemCl
     limits: config,
     jwksMaxAgeSeconds: Math.round(config.jwksMaxAgeMs / 1000),
     tls: config.tlsCert && config.tlsKey ? { cert: config.tlsCert, key: config.tlsKey } : undefined,
+    readiness: () => readiness.check(),
   });
   const plan = listenPlan(config.host);
   const { addresses, skipped } = await server.listen(config.port, plan);
@@ -143,6 +156,7 @@ export async function start(config: Config, log: Logger, clock: Clock = systemCl
     health,
     maintain: maintenance,
     async stop() {
+      draining = true;
       for (const name of SERVED) health.set(name, Serving.NOT_SERVING);
       for (const t of [poll, flush, maintain]) clearInterval(t);
       writeHealth.stop();

@@ -13,6 +13,7 @@ import type { RequestGuard } from "./core/request-guard.js";
 import type { SecretUseTracker } from "./core/secret-use.js";
 import type { KeyRing } from "./keys/key-ring.js";
 import type { Metrics } from "./observability/metrics.js";
+import type { ReadinessReport } from "./observability/readiness.js";
 import type { RequestObserver } from "./observability/request-observer.js";
 import type { Storage } from "./storage/storage.js";
 import { adminObserverInterceptor } from "./transport/grpc/admin-observer.js";
@@ -58,6 +59,8 @@ export interface ServerDeps {
   limits: ServerLimits;
   /** How long verifiers may cache the JWKS (Cache-Control max-age), seconds. */
   jwksMaxAgeSeconds: number;
+  /** Readiness checks for GET /readyz (GET /healthz is always served). */
+  readiness?: (() => Promise<ReadinessReport>) | undefined;
   /** PEM files; when given, every protocol is served over TLS (ALPN h2 and http/1.1). */
   tls?: { cert: string; key: string } | undefined;
 }
@@ -143,6 +146,7 @@ export function build(deps: ServerDeps): TesseraServer {
     ...coreDeps(deps),
     onUnexpected,
     scrapeMetrics: deps.metrics ? () => deps.metrics!.scrape() : undefined,
+    readiness: deps.readiness,
   });
   // HTTP/1.1 answers whose headers are written during a drain say Connection: close, so their
   // sockets end after them. Done where headers are written rather than by tracking every

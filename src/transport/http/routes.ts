@@ -4,6 +4,7 @@ import { OAuthError } from "../../core/errors.js";
 import { introspectToken, type IntrospectDeps } from "../../core/introspect-token.js";
 import { issueToken, type IssueTokenDeps } from "../../core/issue-token.js";
 import { revokeToken } from "../../core/revoke-token.js";
+import type { ReadinessReport } from "../../observability/readiness.js";
 import type { RequestObserver } from "../../observability/request-observer.js";
 import { clientAddress } from "../origin.js";
 import { authorizationServerMetadata } from "./metadata.js";
@@ -14,6 +15,8 @@ import { parseTokenOperation, parseTokenRequest } from "./token-request-parser.j
 /** What the plain HTTP endpoints need. */
 export interface HttpRoutesDeps extends IssueTokenDeps, IntrospectDeps {
   observer: RequestObserver;
+  /** Readiness checks for GET /readyz; absent: no such route. */
+  readiness?: () => Promise<ReadinessReport>;
   /** Prometheus exposition for GET /metrics; absent: no such route. */
   scrapeMetrics?: () => Promise<{ contentType: string; body: string }>;
   /** Proxies whose X-Forwarded-For is believed. */
@@ -169,6 +172,24 @@ export function createHttpRoutes(deps: HttpRoutesDeps): (req: AnyRequest, res: A
       handle: publicJson(() => authorizationServerMetadata(deps.issuer, deps.signingAlgs()), 300),
     },
   };
+
+  // Probes for orchestrators: liveness is only that the process answers; readiness runs the
+  // checks and answers 503 (with which failed) until they pass.
+  routes["/healthz"] = { methods: ["GET", "HEAD"], handle: (_req, res) => sendJson(res, 200, { status: "ok" }) };
+  if (deps.readiness) {
+    const readiness = deps.readiness;
+    routes["/readyz"] = {
+      methods: ["GET", "HEAD"],
+      handle: async (_req, res) => {
+        try {
+          const report = await readiness();
+          sendJson(res, report.status === "ready" ? 200 : 503, report);
+        } catch (err) {
+          sendError(res, err, realm, deps.onUnexpected);
+        }
+      },
+    };
+  }
 
   if (deps.scrapeMetrics) {
     const scrape = deps.scrapeMetrics;
