@@ -693,8 +693,11 @@ export const ClientAdmin: GenService<{
     output: typeof UpdateClientResponseSchema;
   },
   /**
-   * DeleteClient removes a client and all of its secrets. Its tokens stop
-   * being issued at once; tokens already issued stay valid until they expire.
+   * DeleteClient removes a client and all of its secrets. It gets no new
+   * tokens, and the tokens it already holds are cut off at once: introspection
+   * answers inactive and ClientAdmin and KeyAdmin refuse them, also if a client
+   * with the same id is created later. Resource servers that verify tokens
+   * offline against the JWKS see them until they expire.
    *
    * @generated from rpc tessera.v1.ClientAdmin.DeleteClient
    */
