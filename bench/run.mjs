@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Tessera's benchmark (issue 5). `npm run bench` (full, ~10 min) or `npm run bench:quick` (~10 s,
+// Tessera's benchmark. `npm run bench` (full, ~14 min) or `npm run bench:quick` (~10 s,
 // correctness only: exits non-zero when any target answers wrong, never judges speed).
 // Starts every server itself from built JavaScript on 127.0.0.1, pins server and load generator
 // to different cores, and stops everything it started. See bench/README.md.
@@ -111,7 +111,7 @@ log(`machine: ${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGb} G
 log(`pinning: ${pin.text}`);
 log(`tools: wrk ${machine.tools.wrk ?? "MISSING"}, h2load ${machine.tools.h2load ?? "MISSING"}`);
 const calibration = { start: calibrate(pin.server) };
-log(`yardstick: ${calibration.start?.es256SignsPerSecond ?? "?"} ES256 signs/s on the server core (FACTS.md measured 34.6k on a quiet machine)`);
+log(`yardstick: ${calibration.start?.es256SignsPerSecond ?? "?"} ES256 signs/s on the server core (about 34.6k on this 2-core VM when quiet)`);
 const haveTools = Boolean(machine.tools.wrk && machine.tools.h2load);
 if (!haveTools && !quick) {
   log("The full benchmark needs wrk and h2load: apt-get install -y wrk nghttp2-client");

@@ -1,4 +1,4 @@
-// The seed's nightly batch job: authenticate, fetch data, process it. Credentials come from
+// A nightly batch job: authenticate, fetch data, process it. Credentials come from
 // CLIENT_ID and CLIENT_SECRET (or CLIENT_SECRET_FILE), the token service from TESSERA_SERVER.
 //
 //   TESSERA_SERVER=http://localhost:8080 API_URL=http://localhost:3000 npx tsx examples/batch-job.ts

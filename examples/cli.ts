@@ -1,4 +1,4 @@
-// The seed's CLI case, built on the SDK:
+// A command-line tool that logs in and prints tokens, built on the SDK:
 //
 //   $ npx tsx examples/cli.ts login
 //   Authenticating...

@@ -1,11 +1,11 @@
-// The seed's microservice-to-microservice call ("Complete Example: Microservice") and its
-// "Parallel Requests": an orders service calls the inventory API ten times at once. One
+// A call from one microservice to another, in parallel: an orders service calls the
+// inventory API ten times at once. One
 // token serves them all; it is renewed in the background before it expires.
 //
 //   TESSERA_SERVER=http://localhost:8080 TESSERA_TRANSPORT=grpc API_URL=http://localhost:3000 npx tsx examples/microservice.ts
 import { TokenClient, TokenMetricsRecorder } from "tessera/client";
 
-/** The seed's OAuth2Client, minus everything the SDK now does: only what is specific to inventory. */
+/** A client of the inventory API: only what is specific to inventory; the SDK does the rest. */
 class InventoryClient {
   constructor(
     private readonly tokens: TokenClient,

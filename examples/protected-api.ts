@@ -1,4 +1,4 @@
-// The seed's "Using the Access Token", server side: GET /api/resource answers only callers
+// A resource server using access tokens: GET /api/resource answers only callers
 // with a valid Tessera token carrying scope "read". The protection is the one `protect` line.
 //
 //   TESSERA_ISSUER=http://localhost:8080 API_AUDIENCE=https://api.example.com PORT=3000 npx tsx examples/protected-api.ts

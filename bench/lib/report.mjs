@@ -47,7 +47,7 @@ export function markdownReport(R) {
   const cal = R.calibration ?? {};
   out.push(
     `- Yardstick (node:crypto ES256 signs/s, 1 s on the server core): ${f0(cal.start?.es256SignsPerSecond)} at the start, ${f0(cal.end?.es256SignsPerSecond)} at the end ` +
-      `(per CPU second: ${f0(cal.start?.es256SignsPerCpuSecond)} / ${f0(cal.end?.es256SignsPerCpuSecond)}; FACTS.md: 34.6k on this machine when quiet). Lower means a busy or slower machine: compare within a run.`,
+      `(per CPU second: ${f0(cal.start?.es256SignsPerCpuSecond)} / ${f0(cal.end?.es256SignsPerCpuSecond)}; about 34.6k on this 2-core VM when quiet). Lower means a busy or slower machine: compare within a run.`,
   );
   out.push(`- Tools: wrk ${m.tools.wrk ?? "missing"}, h2load ${m.tools.h2load ?? "missing"}; ES256 everywhere; ${R.settings.connections} keep-alive connections`);
   out.push(
@@ -67,7 +67,7 @@ export function markdownReport(R) {
   out.push("");
   out.push("### Throughput and latency", "", subjectTable(R.main, { c1: R.mode === "full" }), "");
   if (R.ratios) {
-    out.push("### Ratios and targets (issue 5)", "", "| what | goal | measured | met |", "|---|---|---:|---|");
+    out.push("### Ratios and targets", "", "| what | goal | measured | met |", "|---|---|---:|---|");
     for (const t of R.ratios) out.push(`| ${t.what} | ${t.goal} | ${t.measured} | ${t.met === undefined ? "n/a" : t.met ? "yes" : "**no**"} |`);
     out.push("");
   }

@@ -6,7 +6,7 @@ import { ClientAdmin } from "../../gen/tessera/v1/client_admin_pb.js";
 import { TokenService } from "../../gen/tessera/v1/token_service_pb.js";
 import { UsageError } from "./usage.js";
 
-/** Default server the CLI talks to (the seed's http://localhost:8080). */
+/** Default server the CLI talks to. */
 export const DEFAULT_SERVER = "http://localhost:8080";
 
 /** A gRPC transport to `server` (h2c for http://, TLS for https://). */

@@ -3,7 +3,7 @@ import { ClientConfigError, TokenClient } from "../client/index.js";
 import { DEFAULT_SERVER } from "./admin-client.js";
 import { UsageError } from "./usage.js";
 
-/** `tessera token`: the seed's `my-cli login`, getting a token as CLIENT_ID / CLIENT_SECRET through the SDK. */
+/** `tessera token`: gets a token as CLIENT_ID / CLIENT_SECRET through the SDK and prints it. */
 export async function tokenCommand(args: string[], env: NodeJS.ProcessEnv): Promise<void> {
   const { values } = parseArgs({
     args,

@@ -3,9 +3,9 @@ import type { TokenOptions, TokenSource } from "./token-source.js";
 /**
  * fetch with `Authorization: Bearer`. On a 401 from the resource server the token is
  * invalidated and the request retried exactly once with a fresh one; every other answer,
- * 403 and 5xx included, is returned as is, because a new token cannot fix it (the seed's
- * apiCallWithRetry retried any failure blindly). A body that can only be read once (a
- * stream) is not retried.
+ * 403 and 5xx included, is returned as is, because a new token cannot fix it (retrying any
+ * failure blindly only repeats it). A body that can only be read once (a stream) is not
+ * retried.
  */
 export async function authorizedFetch(
   tokens: TokenSource,

@@ -17,7 +17,7 @@ export type TokenErrorCode =
   | "invalid_response"
   | "aborted";
 
-// The seed's error table: only these are worth another attempt. invalid_client,
+// RFC 6749 §5.2 errors and local failures: only these are worth another attempt. invalid_client,
 // invalid_scope, unauthorized_client and the rest will fail the same way every time.
 const RETRYABLE = new Set<string>(["server_error", "temporarily_unavailable", "network_error", "timeout"]);
 
@@ -62,7 +62,7 @@ export class TokenError extends Error {
   }
 }
 
-/** The seed's "comprehensive error handling", as one table of sentences a person can act on. */
+/** Every error as one sentence a person can act on. */
 function advice(code: string, description: string, ctx: TokenErrorContext): string {
   const where = ctx.target ? ` at ${ctx.target}` : "";
   switch (code) {

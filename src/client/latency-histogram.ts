@@ -2,7 +2,7 @@
 export const DEFAULT_LATENCY_BUCKETS_MS: readonly number[] = [1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000];
 
 /**
- * A fixed-bucket latency histogram, the shape Prometheus uses. Unlike the seed's
+ * A fixed-bucket latency histogram, the shape Prometheus uses. Unlike a running
  * `avg = (avg + duration) / 2`, which weights the last sample as much as all before it,
  * it keeps the whole distribution, so p50/p99 and the true mean can be read from it.
  */

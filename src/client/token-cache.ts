@@ -1,6 +1,6 @@
 import type { IssuedToken } from "./token-endpoint.js";
 
-/** The seed's refresh margin: renew 5 minutes before expiry. */
+/** The default refresh margin: renew 5 minutes before expiry. */
 export const DEFAULT_REFRESH_MARGIN_MS = 5 * 60_000;
 
 /** Never hand out a token closer to its expiry than this: it could expire on the wire. */
@@ -20,7 +20,7 @@ export interface CacheEntry {
 /**
  * Places a token on the timeline. The margin is the configured one but never more than half
  * the lifetime, so a 60-second token is renewed after 30 s instead of never being cacheable
- * (the seed's `expires_in - 300` goes negative for it).
+ * (a fixed `expires_in - 300` goes negative for it).
  */
 export function cacheEntry(token: IssuedToken, sentAt: number, refreshMarginMs: number): CacheEntry {
   const lifetime = token.expiresIn * 1000;

@@ -7,7 +7,7 @@ import { randomId } from "./ids.js";
 import { preview } from "./preview.js";
 import { isScopeToken, MAX_SCOPES } from "./scope.js";
 
-/** Token lifetime when the admin sets none (the seed's expires_in). */
+/** Token lifetime when the admin sets none: one hour, the usual expires_in. */
 export const DEFAULT_TOKEN_TTL_SECONDS = 3600;
 /** Longest token lifetime an admin may set. */
 export const MAX_TOKEN_TTL_SECONDS = 24 * 3600;

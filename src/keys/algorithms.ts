@@ -25,7 +25,8 @@ export function generatePrivateKey(alg: SigningAlg): KeyObject {
 
 /**
  * How node:crypto.sign must be called for `alg`: digest name and key options. Signing with
- * node:crypto synchronously is ~1.7x faster than jose's WebCrypto path (FACTS.md); jose still
+ * node:crypto synchronously is ~1.7x faster than jose's WebCrypto path (ES256 on one core:
+ * ~34,600 against ~20,800 signatures a second with one in flight); jose still
  * verifies every token in the tests, so the two implementations check each other.
  */
 export function signParams(alg: SigningAlg, key: KeyObject): { digest: string | null; key: SignKeyObjectInput } {

@@ -8,9 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { verifyWithJwks } from "../helpers/jwks.js";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
 
-// The seed document's client examples (curl, Python requests, Go net/http, Node axios), each
-// run as a real child process against the real server. The example files differ from the seed
-// only in taking the URL from TOKEN_URL, since the test server listens on a random port.
+// Clients of the token endpoint written the way OAuth client-credentials tutorials write them
+// (curl, Python requests, Go net/http, Node axios), each run as a real child process against the
+// real server. They take the URL from TOKEN_URL, since the test server listens on a random port.
 
 const run = promisify(execFile);
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
@@ -20,7 +20,7 @@ const GO = "/usr/bin/go";
 /** Checks a tool synchronously at collection time; warns visibly when its test will be skipped. */
 function tool(example: string, check: () => string | undefined): { available: boolean } {
   const problem = check();
-  if (problem !== undefined) console.warn(`SKIPPED seed ${example} example: ${problem}`);
+  if (problem !== undefined) console.warn(`SKIPPED the ${example} client example: ${problem}`);
   return { available: problem === undefined };
 }
 
@@ -73,7 +73,7 @@ async function example(cmd: string, args: string[], opts: { cwd?: string; env?: 
   return stdout;
 }
 
-/** The seed's printed form: "Access Token: <jwt>" and "Expires in: 3600 seconds". */
+/** What the Python, Go and Node examples print: "Access Token: <jwt>" and "Expires in: 3600 seconds". */
 async function expectPrintedToken(stdout: string): Promise<void> {
   const token = /^Access Token: (\S+)$/m.exec(stdout)?.[1];
   expect(token, `no "Access Token:" line in:\n${stdout}`).toBeDefined();
@@ -87,8 +87,8 @@ async function expectValidToken(token: string): Promise<void> {
   expect(payload).toMatchObject({ iss: server.issuer, sub: client.clientId, client_id: client.clientId, scope: "read write" });
 }
 
-describe("seed client examples against the real server", () => {
-  it.skipIf(!curl.available)("cURL: prints the seed's token response JSON", async () => {
+describe("client examples against the real server", () => {
+  it.skipIf(!curl.available)("cURL: prints the token response JSON", async () => {
     const stdout = await example("sh", [here("./curl.sh")], { timeout: 20_000 });
     const body = JSON.parse(stdout) as Record<string, unknown>;
     expect(body).toStrictEqual({ access_token: expect.any(String), token_type: "Bearer", expires_in: 3600, scope: "read write" });
@@ -115,8 +115,8 @@ describe("seed client examples against the real server", () => {
           GOPROXY: "off",
           GOFLAGS: "",
           GOTOOLCHAIN: "local",
-          GOCACHE: process.env.GOCACHE ?? join(tmpdir(), "tessera-seed-go-cache"),
-          GOPATH: process.env.GOPATH ?? join(tmpdir(), "tessera-seed-gopath"),
+          GOCACHE: process.env.GOCACHE ?? join(tmpdir(), "tessera-examples-go-cache"),
+          GOPATH: process.env.GOPATH ?? join(tmpdir(), "tessera-examples-gopath"),
         },
       });
       await expectPrintedToken(stdout);

@@ -1,8 +1,7 @@
 #!/bin/sh
-# The cURL example of the seed document (client-credentials-flow.md, "Code Examples"), as a
-# script. Changes from the seed, and only these: the URL comes from $TOKEN_URL (default: the
-# seed's http://localhost:8080/oauth/token) because the test server listens on a random port,
-# and the YOUR_CLIENT_ID / YOUR_CLIENT_SECRET placeholders are $CLIENT_ID / $CLIENT_SECRET.
+# The token request as client-credentials tutorials show it with curl. The URL comes from
+# $TOKEN_URL (default: http://localhost:8080/oauth/token) because the test server listens on a
+# random port; the credentials come from $CLIENT_ID / $CLIENT_SECRET.
 TOKEN_URL="${TOKEN_URL:-http://localhost:8080/oauth/token}"
 
 curl -X POST "$TOKEN_URL" \

@@ -1,7 +1,7 @@
-# The Python example of the seed document (client-credentials-flow.md, "Code Examples"),
-# re-indented. The only change: the URL comes from the TOKEN_URL environment variable
-# (default: the seed's http://localhost:8080/oauth/token) because the test server listens on
-# a random port.
+# A client of the token endpoint as a Python service would write it with requests, the way
+# client-credentials tutorials show it. The URL comes from the TOKEN_URL environment variable
+# (default: http://localhost:8080/oauth/token) because the test server listens on a random
+# port.
 import requests
 import os
 

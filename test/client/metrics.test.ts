@@ -8,15 +8,15 @@ import { TokenError } from "../../src/client/errors.js";
 import { FakeEndpoint, token } from "./fake-endpoint.js";
 
 describe("LatencyHistogram", () => {
-  it("keeps the true mean where the seed's running 'average' drifts to the last samples", () => {
+  it("keeps the true mean where a running 'average' of (avg + sample) / 2 drifts to the last samples", () => {
     const h = new LatencyHistogram();
-    let seedAvg = 0;
+    let runningAvg = 0;
     for (const ms of [100, 100, 100, 100, 2]) {
       h.observe(ms);
-      seedAvg = (seedAvg + ms) / 2;
+      runningAvg = (runningAvg + ms) / 2;
     }
     expect(h.mean).toBe(80.4);
-    expect(seedAvg).toBeCloseTo(47.9, 1);
+    expect(runningAvg).toBeCloseTo(47.9, 1);
   });
 
   it("estimates any quantile within one bucket of the exact value", () => {

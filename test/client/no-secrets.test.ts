@@ -8,7 +8,7 @@ import { TokenClient } from "../../src/client/token-client.js";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
 import { FakeScheduler } from "./fake-scheduler.js";
 
-// The seed: "Never log secrets or tokens". Every door through which the SDK talks to the
+// Secrets and tokens are never logged. Every door through which the SDK talks to the
 // world (log records, thrown errors with their causes, the client object itself) is searched
 // for the secret and for every token it handled.
 

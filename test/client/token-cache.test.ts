@@ -4,7 +4,7 @@ import { cacheEntry, cacheKey, DEFAULT_REFRESH_MARGIN_MS } from "../../src/clien
 import { token } from "./fake-endpoint.js";
 
 describe("cacheEntry: when a token is renewed", () => {
-  it("renews a one-hour token 5 minutes before expiry, as the seed does", () => {
+  it("renews a one-hour token 5 minutes before expiry", () => {
     const e = cacheEntry(token(3600), 1_000_000, DEFAULT_REFRESH_MARGIN_MS);
     expect(e.expiresAt).toBe(1_000_000 + 3_600_000);
     expect(e.refreshAt).toBe(e.expiresAt - 300_000);

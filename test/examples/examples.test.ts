@@ -100,7 +100,7 @@ describe("examples/microservice.ts", () => {
 });
 
 describe("examples/cli.ts", () => {
-  it("login prints the seed's output", async () => {
+  it("login prints who it authenticated as, the scope and how long the token lasts", async () => {
     const r = await run("cli.ts", ["login"], clientEnv());
     expect(r.code).toBe(0);
     expect(r.stdout).toBe(`Authenticating...\n✓ Authenticated successfully as ${creds.clientId} (scope: read write; token valid for 60 minutes)\n`);

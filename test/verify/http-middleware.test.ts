@@ -20,7 +20,7 @@ async function serve(handler: http.RequestListener): Promise<string> {
   return `http://127.0.0.1:${(s.address() as AddressInfo).port}`;
 }
 
-/** The seed's protected API: GET /api/resource needs scope read. */
+/** A protected API: GET /api/resource needs scope read. */
 function resourceApi(overrides: Partial<ProtectOptions> = {}): Promise<string> {
   return serve(
     protect(

@@ -9,7 +9,7 @@ export interface AnyResponse {
   end(body: string): unknown;
 }
 
-/** Status for each OAuth error code (RFC 6749 §5.2; the seed's error table). */
+/** Status for each OAuth error code (RFC 6749 §5.2). */
 const STATUS: Record<OAuthError["code"], number> = {
   invalid_request: 400,
   invalid_client: 401,

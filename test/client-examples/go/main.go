@@ -1,7 +1,7 @@
-// The Go example of the seed document (client-credentials-flow.md, "Code Examples"),
-// re-indented (gofmt). The only change: the URL comes from the TOKEN_URL environment variable
-// (default: the seed's http://localhost:8080/oauth/token, see tokenURL below) because the
-// test server listens on a random port.
+// A client of the token endpoint as a Go service would write it with net/http alone, the way
+// client-credentials tutorials show it. The URL comes from the TOKEN_URL environment variable
+// (default: http://localhost:8080/oauth/token, see tokenURL below) because the test server
+// listens on a random port.
 package main
 
 import (
@@ -60,7 +60,7 @@ func main() {
 	fmt.Printf("Expires in: %d seconds\n", tokens.ExpiresIn)
 }
 
-// tokenURL is the seed's "http://localhost:8080/oauth/token", overridable by TOKEN_URL.
+// tokenURL is "http://localhost:8080/oauth/token", overridable by TOKEN_URL.
 func tokenURL() string {
 	if u := os.Getenv("TOKEN_URL"); u != "" {
 		return u

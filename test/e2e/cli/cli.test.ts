@@ -98,7 +98,7 @@ describe("tessera CLI against a running `tessera serve`", () => {
     expect(readable.code).toBe(0);
     expect(readable.stdout).toContain("name:       billing");
 
-    // `tessera token` is the seed's `my-cli login`: CLIENT_ID / CLIENT_SECRET in, token out.
+    // `tessera token`: CLIENT_ID / CLIENT_SECRET in, token out.
     const tok = tessera(["token", "--server", url, "--scope", "read"], { CLIENT_ID: created.client_id, CLIENT_SECRET: created.client_secret });
     expect(tok.code).toBe(0);
     const { payload } = await verifyWithJwks(url, tok.stdout.trim(), issuer);

@@ -68,7 +68,7 @@ function expectOAuthError(a: Answer, status: number, error: string, description:
   }
 }
 
-/** A 200 token response: exactly the four RFC 6749 §5.1 members the seed shows, no refresh_token. */
+/** A 200 token response: exactly the four RFC 6749 §5.1 members, no refresh_token. */
 function expectTokenResponse(a: Answer, scope: string, expiresIn = 3600): string {
   expect(a.status).toBe(200);
   expectTokenEndpointHeaders(a.headers);
