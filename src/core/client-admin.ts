@@ -4,6 +4,7 @@ import { generateClientSecret, hashClientSecret } from "./client-secret.js";
 import type { Clock } from "./clock.js";
 import { AdminError } from "./errors.js";
 import { randomId } from "./ids.js";
+import { escapedPreview, firstInvisibleCharacter } from "./invisible-characters.js";
 import { preview } from "./preview.js";
 import { isScopeToken, MAX_SCOPES } from "./scope.js";
 
@@ -228,6 +229,7 @@ function checkName(name: string, field = "name"): string {
 function checkScopes(scopes: string[], field = "scopes"): string[] {
   if (scopes.length > MAX_SCOPES) throw new AdminError("invalid_argument", `${field} may hold at most ${MAX_SCOPES} scopes`);
   for (const s of scopes) {
+    refuseInvisible(s, field);
     if (!isScopeToken(s)) {
       throw new AdminError(
         "invalid_argument",
@@ -241,6 +243,7 @@ function checkScopes(scopes: string[], field = "scopes"): string[] {
 function checkAudiences(audiences: string[], field = "audiences"): string[] {
   if (audiences.length > MAX_AUDIENCES) throw new AdminError("invalid_argument", `${field} may hold at most ${MAX_AUDIENCES} audiences`);
   for (const a of audiences) {
+    refuseInvisible(a, field);
     if (a.length === 0 || a.length > MAX_AUDIENCE_LENGTH || /[\s\p{Cc}]/u.test(a)) {
       throw new AdminError(
         "invalid_argument",
@@ -249,6 +252,17 @@ function checkAudiences(audiences: string[], field = "audiences"): string[] {
     }
   }
   return [...new Set(audiences)];
+}
+
+/** Refuses a value holding a character nobody can see, naming the field and the character. */
+function refuseInvisible(value: string, field: string): void {
+  const c = firstInvisibleCharacter(value);
+  if (c !== undefined) {
+    throw new AdminError(
+      "invalid_argument",
+      `${field} contains ${escapedPreview(value)} with the invisible character ${c}; control, format, zero-width and bidi characters are refused because they make different values look the same`,
+    );
+  }
 }
 
 function checkTtl(seconds: number, field = "token_ttl"): number {
