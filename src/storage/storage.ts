@@ -154,6 +154,13 @@ export interface Storage {
   /** Sets `key` only when unset (or always, with `overwrite`); returns whether it wrote. */
   setMeta(key: string, value: string, overwrite: boolean): Promise<boolean>;
 
+  /**
+   * Rewrites the store so that nothing deleted or overwritten so far (a private key before it
+   * was encrypted) remains anywhere in its files. Expensive (the whole store is rewritten):
+   * called after signing keys are encrypted or re-encrypted, never on a request path.
+   */
+  purgeDeletedData(): Promise<void>;
+
   /** A number that changes whenever another process commits; used to reload caches. */
   changeToken(): Promise<number>;
   close(): Promise<void>;

@@ -493,6 +493,34 @@ export function storageConformance(
       });
     });
 
+    describe("purgeDeletedData", () => {
+      it("keeps every live client, key, revocation, audit event and meta entry, and the store stays writable", async () => {
+        await storage.createClient(client("c1"), { time: T0, actor: "a", action: "client.create", target: "c1", changes: {}, origin: "local" });
+        await storage.createClient(client("c2"));
+        await storage.deleteClient("c2");
+        await storage.updateSigningKeys(() => ({ upsert: [key("k1", T0), key("k2", T0, "next")], remove: [], result: undefined }));
+        await storage.updateSigningKeys(() => ({ upsert: [{ ...key("k1", T0), privateKey: '{"enc":"A256GCM"}' }], remove: ["k2"], result: undefined }));
+        await storage.revokeToken("j1", "c1", T0 + MINUTE);
+        await storage.setMeta("k", "v", true);
+        const before = {
+          client: plain((await storage.getClient("c1"))!),
+          keys: await storage.listSigningKeys(),
+          audit: await storage.listAuditEvents(undefined, 10),
+        };
+
+        await storage.purgeDeletedData();
+
+        expect(plain((await storage.getClient("c1"))!)).toEqual(before.client);
+        expect(await storage.getClient("c2")).toBeUndefined();
+        expect(await storage.listSigningKeys()).toEqual(before.keys);
+        expect(await storage.listAuditEvents(undefined, 10)).toEqual(before.audit);
+        expect(await storage.isTokenRevoked("j1")).toBe(true);
+        expect(await storage.getMeta("k")).toBe("v");
+        await storage.createClient(client("c3"));
+        expect((await storage.getClient("c3"))?.clientId).toBe("c3");
+      });
+    });
+
     describe("meta", () => {
       it("getMeta of an unset key is undefined", async () => {
         expect(await storage.getMeta("issuer")).toBeUndefined();

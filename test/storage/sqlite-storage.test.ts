@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -231,6 +231,35 @@ describe("SqliteStorage on a file", () => {
     expect(keys.filter((k) => k.status === "current").map((k) => k.kid)).toEqual([kids[0]]);
     expect(keys.map((k) => k.status).sort()).toEqual(["current", "next"]);
     expect(userVersion(path)).toBe(SCHEMA_VERSION);
+  });
+});
+
+describe("SqliteStorage.purgeDeletedData", () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "tessera-purge-"));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  const holding = (needle: string) =>
+    readdirSync(dir).filter((f) => readFileSync(join(dir, f)).includes(Buffer.from(needle)));
+
+  it("leaves an overwritten key's old text in none of the files (db, -wal, -shm), while another connection stays open", async () => {
+    const path = join(dir, "tessera.db");
+    const storage = SqliteStorage.open(path);
+    const other = SqliteStorage.open(path); // keeps the -wal from being removed on close
+    const secretText = "PLAIN-PRIVATE-KEY-" + "x".repeat(40);
+    const k: SigningKeyRecord = { ...newSigningKeyRecord("ES256", "current", T0), privateKey: JSON.stringify({ kty: "EC", d: secretText }) };
+    await storage.updateSigningKeys(() => ({ upsert: [k], remove: [], result: undefined }));
+    await storage.updateSigningKeys(() => ({ upsert: [{ ...k, privateKey: '{"enc":"A256GCM","ct":"sealed"}' }], remove: [], result: undefined }));
+    expect(holding(secretText).length).toBeGreaterThan(0); // what the purge is for
+
+    await storage.purgeDeletedData();
+    expect(holding(secretText)).toEqual([]);
+    expect((await other.listSigningKeys())[0]!.privateKey).toBe('{"enc":"A256GCM","ct":"sealed"}');
+    await other.close();
+    await storage.close();
+    expect(holding(secretText)).toEqual([]);
   });
 });
 

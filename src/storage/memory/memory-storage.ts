@@ -152,6 +152,10 @@ export class MemoryStorage implements Storage {
     return true;
   }
 
+  async purgeDeletedData(): Promise<void> {
+    // Nothing is kept once deleted: the objects are gone with their last reference.
+  }
+
   async changeToken(): Promise<number> {
     // Nothing outside this process can change an in-memory store.
     return 0;

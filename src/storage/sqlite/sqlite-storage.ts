@@ -1,5 +1,3 @@
-import { mkdirSync } from "node:fs";
-import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import type { Statement } from "better-sqlite3";
 import {
@@ -14,6 +12,7 @@ import {
   type Storage,
 } from "../storage.js";
 import { migrate, SchemaTooNewError } from "./migrations.js";
+import { createPrivateFile } from "./private-files.js";
 
 interface ClientRow {
   client_id: string;
@@ -106,14 +105,20 @@ export class SqliteStorage implements Storage {
     };
   }
 
-  /** Opens (creating file and folder if needed) and migrates the database at `path`. */
+  /**
+   * Opens (creating file and folder if needed, readable by their owner only) and migrates the
+   * database at `path`.
+   */
   static open(path: string, options: SqliteStorageOptions = {}): SqliteStorage {
     let db: Database.Database | undefined;
     try {
-      if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+      if (path !== ":memory:" && !options.readonly) createPrivateFile(path);
       db = new Database(path, { readonly: options.readonly ?? false });
       db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
       if (!options.readonly) {
+        // Deleted and overwritten rows (an old private key, a deleted client's secret hash)
+        // are zeroed in the file rather than left in free space.
+        db.pragma("secure_delete = ON");
         db.pragma("journal_mode = WAL");
         // FULL: an acknowledged admin write survives power loss too; writes are rare.
         db.pragma("synchronous = FULL");
@@ -374,6 +379,21 @@ export class SqliteStorage implements Storage {
   async setMeta(key: string, value: string, overwrite: boolean): Promise<boolean> {
     return this.#write(() => {
       return (overwrite ? this.#q.upsertMeta! : this.#q.insertMeta!).run(key, value).changes > 0;
+    });
+  }
+
+  async purgeDeletedData(): Promise<void> {
+    this.#write(() => {
+      // VACUUM rebuilds every page from the live rows only, so nothing deleted or overwritten
+      // before secure_delete was on survives in the main file; TRUNCATE then copies the log into
+      // the main file and cuts the -wal file to zero bytes, old page versions included.
+      this.#db.exec("VACUUM");
+      const [r] = this.#db.pragma("wal_checkpoint(TRUNCATE)") as { busy: number }[];
+      if (r?.busy !== 0) {
+        throw new StorageUnavailableError(
+          "another process kept the write-ahead log in use, so it could not be emptied; stop other processes that open the database and try again",
+        );
+      }
     });
   }
 
