@@ -7,6 +7,7 @@ import { randomId } from "./ids.js";
 import { escapedPreview, firstInvisibleCharacter } from "./invisible-characters.js";
 import { preview } from "./preview.js";
 import { isScopeToken, MAX_SCOPES } from "./scope.js";
+import { cutoffAfter, tokenCutoff } from "./token-cutoffs.js";
 
 /** Token lifetime when the admin sets none (the seed's expires_in). */
 export const DEFAULT_TOKEN_TTL_SECONDS = 3600;
@@ -66,10 +67,13 @@ export class ClientAdminCore {
       createTime: now,
       updateTime: now,
       tokensNotBefore: null,
+      scopeCutoffs: [],
       secrets: [newSecret(clientSecret, now)],
     };
+    let stored: ClientRecord;
     try {
-      await this.storage.createClient(
+      // A client deleted with this id left a cut-off: the new one starts after it (storage.ts).
+      stored = await this.storage.createClient(
         client,
         this.#event(who, "client.create", clientId, now, {
           name: client.name,
@@ -82,7 +86,7 @@ export class ClientAdminCore {
       if (err instanceof ClientExistsError) throw new AdminError("already_exists", `client_id ${preview(client.clientId)} is already taken`);
       throw err;
     }
-    return { client, clientSecret };
+    return { client: stored, clientSecret };
   }
 
   /** Reads one client. */
@@ -123,10 +127,17 @@ export class ClientAdminCore {
     if (patch.disabled !== undefined) clean.disabled = patch.disabled;
     if (Object.keys(clean).length === 0) throw new AdminError("invalid_argument", "update_mask names no field to change");
     const now = this.clock();
+    let cutoff: number | undefined;
+    if (clean.disabled === true || clean.scopes !== undefined) {
+      cutoff = cutoffAfter(this.#found(clientId, await this.storage.getClient(clientId)), now);
+    }
     // Disabling also cuts off the tokens already issued, so they stop being active at once.
-    if (clean.disabled === true) clean.tokensNotBefore = tokenCutoff(now);
+    if (clean.disabled === true) clean.tokensNotBefore = cutoff;
     const changes: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(clean)) changes[snake(k)] = k === "tokensNotBefore" ? new Date(v as number).toISOString() : v;
+    // A scope taken away cuts off the tokens carrying it for good: giving it back later does
+    // not revive them. Cut-offs older than the longest token lifetime refuse nothing any more.
+    if (clean.scopes !== undefined) clean.scopeRemoval = { notBefore: cutoff!, forgetBefore: now - MAX_TOKEN_TTL_SECONDS * 1000 };
     return this.#found(clientId, await this.storage.updateClient(clientId, clean, now, this.#event(who, "client.update", clientId, now, changes)));
   }
 
@@ -134,16 +145,23 @@ export class ClientAdminCore {
   async revokeTokens(clientId: string, who?: Actor): Promise<ClientRecord> {
     checkClientId(clientId, "client_id");
     const now = this.clock();
-    const cutoff = tokenCutoff(now);
+    const cutoff = cutoffAfter(this.#found(clientId, await this.storage.getClient(clientId)), now);
     const event = this.#event(who, "client.revoke_tokens", clientId, now, { tokens_not_before: new Date(cutoff).toISOString() });
     return this.#found(clientId, await this.storage.updateClient(clientId, { tokensNotBefore: cutoff }, now, event));
   }
 
-  /** Deletes a client and its secrets. */
+  /**
+   * Deletes a client and its secrets. Its id keeps a cut-off until its last token expires, so
+   * a client created again with the same id, even within the same second, does not inherit
+   * the deleted one's tokens.
+   */
   async delete(clientId: string, who?: Actor): Promise<void> {
     checkClientId(clientId, "client_id");
-    const event = this.#event(who, "client.delete", clientId, this.clock(), {});
-    if (!(await this.storage.deleteClient(clientId, event))) this.#found(clientId, undefined);
+    const now = this.clock();
+    const current = this.#found(clientId, await this.storage.getClient(clientId));
+    const event = this.#event(who, "client.delete", clientId, now, {});
+    const tombstone = { tokensNotBefore: cutoffAfter(current, now), expireTime: now + MAX_TOKEN_TTL_SECONDS * 1000 };
+    if (!(await this.storage.deleteClient(clientId, event, tombstone))) this.#found(clientId, undefined);
   }
 
   /** Issues a new secret; older secrets keep working for `graceSeconds`, then stop exactly. */
@@ -194,14 +212,8 @@ export class ClientAdminCore {
   }
 }
 
-/**
- * The cut-off for tokens issued until `now`: the next whole second. Token `iat` has whole
- * seconds, so every token issued at or before `now` has an earlier `iat`; issuance gives tokens
- * issued after `now` an `iat` of at least this second (see issue-token.ts).
- */
-export function tokenCutoff(now: number): number {
-  return (Math.floor(now / 1000) + 1) * 1000;
-}
+/** The cut-off for tokens issued until `now` (see token-cutoffs.ts). */
+export { tokenCutoff };
 
 function newSecret(secret: string, now: number): SecretRecord {
   return { secretId: randomId("sec_", 9), hash: hashClientSecret(secret), createTime: now, expireTime: null, lastUsedTime: null };

@@ -2,6 +2,7 @@ import { createLocalJWKSet, jwtVerify, type JSONWebKeySet, type JWTPayload } fro
 import { SIGNING_ALGS } from "../keys/algorithms.js";
 import type { Storage } from "../storage/storage.js";
 import type { Clock } from "./clock.js";
+import { isCutOff } from "./token-cutoffs.js";
 
 /** What checking our own tokens needs. */
 export interface TokenCheckDeps {
@@ -61,14 +62,13 @@ export async function activeToken(deps: TokenCheckDeps, token: string, audience?
   if (!claims) return undefined;
   const client = await deps.storage.getClient(claims.client_id);
   if (!client || client.disabled) return undefined;
-  // A client deleted and created again with the same id must not revive the old one's tokens.
-  // iat has whole seconds: a token from the creation second itself still counts as new.
-  if (claims.iat < Math.floor(client.createTime / 1000)) return undefined;
   // A scope the client may no longer have makes the token inactive: taking tessera:admin away
   // from a client locks its tokens out at once (and a re-created client never inherits one).
   const scopes = typeof claims.scope === "string" && claims.scope !== "" ? claims.scope.split(" ") : [];
   if (scopes.some((s) => !client.scopes.includes(s))) return undefined;
-  if (client.tokensNotBefore !== null && claims.iat * 1000 < client.tokensNotBefore) return undefined;
+  // Issued before a cut-off: the client's, one left by a deleted client with the same id, or
+  // one of a scope taken away (and perhaps given back since).
+  if (isCutOff(client, claims.iat, scopes)) return undefined;
   if (await deps.storage.isTokenRevoked(claims.jti)) return undefined;
   return claims;
 }

@@ -43,6 +43,7 @@ function client(clientId: string, name = "a client"): ClientRecord {
     createTime: T0,
     updateTime: T0,
     tokensNotBefore: null,
+    scopeCutoffs: [],
     secrets: [{ secretId: `sec_${name}`, hash: new Uint8Array(32).fill(7), createTime: T0, expireTime: null, lastUsedTime: null }],
   };
 }
@@ -195,7 +196,7 @@ describe("SqliteStorage on a file", () => {
       try {
         await storage.createClient({
           clientId: "race", name, scopes: [], audiences: [], tokenTtlSeconds: 60, disabled: false,
-          createTime: 1, updateTime: 1,
+          createTime: 1, updateTime: 1, tokensNotBefore: null, scopeCutoffs: [],
           secrets: [{ secretId: "sec_" + process.env.CHILD, hash: new Uint8Array(32), createTime: 1, expireTime: null, lastUsedTime: null }],
         });
         console.log("created");
@@ -292,6 +293,31 @@ describe("SqliteStorage migrations", () => {
     }
   });
 
+  it("upgrades a schema version 3 file: its clients read with no scope cut-offs, tombstones work", async () => {
+    // Version 3 exactly as it was released: migrate a fresh file, then undo version 4 by hand.
+    await SqliteStorage.open(path).close();
+    const db = new Database(path);
+    db.exec("DROP TABLE client_tombstones; ALTER TABLE clients DROP COLUMN scope_cutoffs;");
+    db.prepare(
+      "INSERT INTO clients (client_id, name, scopes, audiences, token_ttl_seconds, disabled, create_time, update_time, tokens_not_before) VALUES ('old', 'old', '[\"read\"]', '[]', 60, 0, ?, ?, NULL)",
+    ).run(T0, T0);
+    db.pragma("user_version = 3");
+    db.close();
+
+    const storage = SqliteStorage.open(path);
+    try {
+      expect(userVersion(path)).toBe(SCHEMA_VERSION);
+      expect(SCHEMA_VERSION).toBe(4);
+      expect((await storage.getClient("old"))).toMatchObject({ scopes: ["read"], scopeCutoffs: [], tokensNotBefore: null });
+      await storage.updateClient("old", { scopes: [], scopeRemoval: { notBefore: T0 + 1000, forgetBefore: 0 } }, T0);
+      expect((await storage.getClient("old"))!.scopeCutoffs).toEqual([{ scope: "read", notBefore: T0 + 1000 }]);
+      await storage.deleteClient("old", undefined, { tokensNotBefore: T0 + 2000, expireTime: T0 + DAY });
+      expect((await storage.createClient(client("old"))).tokensNotBefore).toBe(T0 + 2000);
+    } finally {
+      await storage.close();
+    }
+  });
+
   it("refuses a file written by a newer schema with SchemaTooNewError, leaving it as it was", () => {
     const db = new Database(path);
     db.exec("CREATE TABLE future_table (x INTEGER)");
@@ -344,6 +370,7 @@ describe("SqliteStorage migrations", () => {
         createTime: T0 - 2 * DAY,
         updateTime: T0 - DAY,
         tokensNotBefore: null,
+        scopeCutoffs: [],
       });
       expect(c!.secrets.map((s) => ({ ...s, hash: [...s.hash] }))).toEqual([
         { secretId: "sec_old", hash: new Array(32).fill(9), createTime: T0 - 2 * DAY, expireTime: null, lastUsedTime: T0 - HOUR },

@@ -1,10 +1,13 @@
 import Database from "better-sqlite3";
 import type { Statement } from "better-sqlite3";
+import { NO_SCOPE_CUTOFFS, nextScopeCutoffs } from "../scope-cutoffs.js";
 import {
   ClientExistsError,
   StorageUnavailableError,
   type ClientPatch,
   type ClientRecord,
+  type ClientTombstone,
+  type ScopeCutoff,
   type SecretRecord,
   type AuditEvent,
   type SigningKeyPlan,
@@ -24,6 +27,7 @@ interface ClientRow {
   create_time: number;
   update_time: number;
   tokens_not_before: number | null;
+  scope_cutoffs: string;
 }
 interface SecretRow {
   secret_id: string;
@@ -64,13 +68,21 @@ export class SqliteStorage implements Storage {
         "SELECT secret_id, hash, create_time, expire_time, last_used_time FROM client_secrets WHERE client_id = ? ORDER BY create_time DESC, secret_id",
       ),
       insertClient: p(
-        "INSERT INTO clients (client_id, name, scopes, audiences, token_ttl_seconds, disabled, create_time, update_time, tokens_not_before) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO clients (client_id, name, scopes, audiences, token_ttl_seconds, disabled, create_time, update_time, tokens_not_before, scope_cutoffs) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
       ),
+      tombstone: p("SELECT tokens_not_before FROM client_tombstones WHERE client_id = ?"),
+      dropTombstone: p("DELETE FROM client_tombstones WHERE client_id = ?"),
+      putTombstone: p(
+        `INSERT INTO client_tombstones (client_id, tokens_not_before, expire_time) VALUES (?, ?, ?)
+         ON CONFLICT (client_id) DO UPDATE SET tokens_not_before = max(tokens_not_before, excluded.tokens_not_before),
+           expire_time = max(expire_time, excluded.expire_time)`,
+      ),
+      pruneTombstones: p("DELETE FROM client_tombstones WHERE expire_time < ?"),
       insertSecret: p(
         "INSERT INTO client_secrets (secret_id, client_id, hash, create_time, expire_time, last_used_time) VALUES (?, ?, ?, ?, ?, ?)",
       ),
       updateClient: p(
-        "UPDATE clients SET name = ?, scopes = ?, audiences = ?, token_ttl_seconds = ?, disabled = ?, tokens_not_before = ?, update_time = ? WHERE client_id = ?",
+        "UPDATE clients SET name = ?, scopes = ?, audiences = ?, token_ttl_seconds = ?, disabled = ?, tokens_not_before = ?, scope_cutoffs = ?, update_time = ? WHERE client_id = ?",
       ),
       deleteClient: p("DELETE FROM clients WHERE client_id = ?"),
       list: p("SELECT * FROM clients WHERE client_id > ? ORDER BY client_id LIMIT ?"),
@@ -186,15 +198,18 @@ export class SqliteStorage implements Storage {
       createTime: row.create_time,
       updateTime: row.update_time,
       tokensNotBefore: row.tokens_not_before,
+      scopeCutoffs: row.scope_cutoffs === "[]" ? NO_SCOPE_CUTOFFS : parseScopeCutoffs(row.scope_cutoffs),
       secrets,
     };
   }
 
-  async createClient(c: ClientRecord, audit?: AuditEvent): Promise<void> {
+  async createClient(c: ClientRecord, audit?: AuditEvent): Promise<ClientRecord> {
     return this.#write(() => {
       try {
-        this.#db
+        return this.#db
           .transaction(() => {
+            const stone = this.#q.tombstone!.get(c.clientId) as { tokens_not_before: number } | undefined;
+            const notBefore = stone ? Math.max(c.tokensNotBefore ?? 0, stone.tokens_not_before) : c.tokensNotBefore;
             this.#q.insertClient!.run(
               c.clientId,
               c.name,
@@ -204,10 +219,13 @@ export class SqliteStorage implements Storage {
               c.disabled ? 1 : 0,
               c.createTime,
               c.updateTime,
-              c.tokensNotBefore,
+              notBefore,
+              scopeCutoffsJson(c.scopeCutoffs),
             );
             for (const s of c.secrets) this.#insertSecret(c.clientId, s);
+            if (stone) this.#q.dropTombstone!.run(c.clientId);
             this.#audit(audit);
+            return this.#readClient(c.clientId)!;
           })
           .immediate();
       } catch (err) {
@@ -229,7 +247,9 @@ export class SqliteStorage implements Storage {
         .transaction(() => {
           const cur = this.#readClient(clientId);
           if (!cur) return undefined;
-          const next = { ...cur, ...definedOnly(patch), updateTime: now };
+          const { scopeRemoval, ...fields } = patch;
+          const next = { ...cur, ...definedOnly(fields), updateTime: now };
+          if (patch.scopes !== undefined && scopeRemoval) next.scopeCutoffs = nextScopeCutoffs(cur, patch.scopes, scopeRemoval);
           this.#q.updateClient!.run(
             next.name,
             JSON.stringify(next.scopes),
@@ -237,6 +257,7 @@ export class SqliteStorage implements Storage {
             next.tokenTtlSeconds,
             next.disabled ? 1 : 0,
             next.tokensNotBefore,
+            scopeCutoffsJson(next.scopeCutoffs),
             now,
             clientId,
           );
@@ -247,12 +268,15 @@ export class SqliteStorage implements Storage {
     });
   }
 
-  async deleteClient(clientId: string, audit?: AuditEvent): Promise<boolean> {
+  async deleteClient(clientId: string, audit?: AuditEvent, tombstone?: ClientTombstone): Promise<boolean> {
     return this.#write(() =>
       this.#db
         .transaction(() => {
           const gone = this.#q.deleteClient!.run(clientId).changes > 0;
-          if (gone) this.#audit(audit);
+          if (gone) {
+            if (tombstone) this.#q.putTombstone!.run(clientId, tombstone.tokensNotBefore, tombstone.expireTime);
+            this.#audit(audit);
+          }
           return gone;
         })
         .immediate(),
@@ -368,6 +392,7 @@ export class SqliteStorage implements Storage {
 
   async pruneRevokedTokens(before: number): Promise<number> {
     return this.#write(() => {
+      this.#q.pruneTombstones!.run(before);
       return this.#q.pruneRevoked!.run(before).changes;
     });
   }
@@ -417,6 +442,15 @@ function toKey(r: KeyRow): SigningKeyRecord {
     activateTime: r.activate_time,
     retireTime: r.retire_time,
   };
+}
+
+/** Scope cut-offs as stored: a JSON array of [scope, not-before ms] pairs. */
+function scopeCutoffsJson(cutoffs: readonly ScopeCutoff[]): string {
+  return cutoffs.length === 0 ? "[]" : JSON.stringify(cutoffs.map((c) => [c.scope, c.notBefore]));
+}
+
+function parseScopeCutoffs(json: string): readonly ScopeCutoff[] {
+  return (JSON.parse(json) as [string, number][]).map(([scope, notBefore]) => ({ scope, notBefore }));
 }
 
 function definedOnly<T extends object>(o: T): Partial<T> {
