@@ -62,6 +62,7 @@ export class KeyRing {
   #active!: ActiveKey;
   #jwks: { keys: PublicJwk[] } = { keys: [] };
   #records: SigningKeyRecord[] = [];
+  #retired = new Map<string, number>();
 
   private constructor(
     private readonly storage: Storage,
@@ -80,7 +81,7 @@ export class KeyRing {
    * keys, wrapping plain keys once a KEK is configured), then reloads. Returns whether the
    * signing key changed.
    */
-  async maintain(request?: RotationRequest, audit?: (newCurrent: string) => AuditEvent): Promise<boolean> {
+  async maintain(request?: RotationRequest, audit?: (newCurrent: string, withdrawn: readonly string[]) => AuditEvent): Promise<boolean> {
     const { policy, clock, kek } = this.options;
     const now = clock();
     if (kek && (await this.storage.listSigningKeys()).some((k) => !isWrapped(k.privateKey))) {
@@ -108,7 +109,7 @@ export class KeyRing {
         }
       }
       return { ...plan, result: { ...plan.result, wrapped } };
-    }, (r) => (r.rotated && audit ? audit(r.current.kid) : undefined));
+    }, (r) => (r.rotated && audit ? audit(r.current.kid, r.withdrawn) : undefined));
     if (kek) await purgePlaintextKeys(this.storage, wrapped > 0);
     await this.reload();
     return rotated;
@@ -125,6 +126,12 @@ export class KeyRing {
       (k) => k.status !== "retired" || (k.retireTime ?? 0) + this.options.policy.retiredPublishMs > now,
     );
     this.#jwks = { keys: this.#records.map((k) => JSON.parse(k.publicJwk) as PublicJwk) };
+    this.#retired = new Map(this.#records.filter((k) => k.retireTime !== null).map((k) => [k.kid, k.retireTime!]));
+  }
+
+  /** When the published key `kid` stopped signing (epoch ms); undefined while it signs, waits to, or is unknown. */
+  retireTime(kid: string): number | undefined {
+    return this.#retired.get(kid);
   }
 
   /** The algorithm and key id that new tokens are signed with. */
