@@ -7,6 +7,7 @@ import { RequestGuard } from "./core/request-guard.js";
 import { SecretUseTracker } from "./core/secret-use.js";
 import type { KeyPolicy } from "./keys/key-lifecycle.js";
 import { KeyRing } from "./keys/key-ring.js";
+import { logFileExposures } from "./observability/file-exposure-warnings.js";
 import { Metrics } from "./observability/metrics.js";
 import { Readiness } from "./observability/readiness.js";
 import { RequestObserver } from "./observability/request-observer.js";
@@ -172,6 +173,7 @@ export async function start(config: Config, log: Logger, clock: Clock = systemCl
 function logStartup(config: Config, log: Logger, keys: KeyRing, addresses: AddressInfo[]): void {
   if (config.kek) log.info({ kek_id: config.kek.id }, "signing keys are encrypted at rest");
   else log.warn("signing keys are stored unencrypted in the database: set TESSERA_KEK or TESSERA_KEK_FILE to encrypt them");
+  logFileExposures(log, config.db, config.kek !== undefined);
   if (keys.current.alg !== config.alg) {
     log.warn(
       { current_alg: keys.current.alg, configured_alg: config.alg },

@@ -1,6 +1,7 @@
-import { existsSync, renameSync, rmSync, statSync } from "node:fs";
+import { closeSync, existsSync, openSync, renameSync, rmSync, statSync } from "node:fs";
 import { parseArgs } from "node:util";
 import Database from "better-sqlite3";
+import { PRIVATE_FILE_MODE } from "../storage/sqlite/private-files.js";
 import { UsageError } from "./usage.js";
 
 /**
@@ -27,12 +28,17 @@ export async function backupCommand(args: string[], env: NodeJS.ProcessEnv): Pro
     throw new UsageError(`${source} cannot be read as a Tessera database (${(err as Error).message}).`);
   }
   // Write beside the destination and rename at the end, so a failed backup never leaves a
-  // half-written file under the name (and --force can replace anything).
+  // half-written file under the name (and --force can replace anything). The file is created
+  // owner-only before SQLite writes to it: a backup holds the signing keys too.
   const temp = `${dest}.partial-${process.pid}`;
   try {
+    closeSync(openSync(temp, "wx", PRIVATE_FILE_MODE));
     const progress = await db.backup(temp);
-    const check = new Database(temp, { readonly: true });
+    const check = new Database(temp);
     try {
+      // The copy carries the live file's WAL mode; a backup is one self-contained file, and a
+      // WAL-mode file grows -wal and -shm companions whenever it is opened.
+      check.pragma("journal_mode = DELETE");
       const result = check.pragma("integrity_check", { simple: true });
       if (result !== "ok") throw new Error(`the backup failed its integrity check: ${String(result)}`);
     } finally {
@@ -41,7 +47,7 @@ export async function backupCommand(args: string[], env: NodeJS.ProcessEnv): Pro
     renameSync(temp, dest);
     process.stdout.write(`Backed up ${source} to ${dest} (${progress.totalPages} pages, integrity ok).\n`);
   } catch (err) {
-    rmSync(temp, { force: true });
+    for (const f of [temp, `${temp}-wal`, `${temp}-shm`, `${temp}-journal`]) rmSync(f, { force: true });
     throw new BackupError(`The backup to ${dest} failed: ${(err as Error).message}.`);
   } finally {
     db.close();

@@ -1,7 +1,9 @@
 import { parseArgs } from "node:util";
 import { toJson } from "@bufbuild/protobuf";
 import { kekFromEnv, KekError, unwrapKey, wrapKey, wrappedUnder } from "../keys/key-encryption.js";
+import { notePlaintextToPurge, purgePlaintextKeys } from "../keys/plaintext-purge.js";
 import { SqliteStorage } from "../storage/sqlite/sqlite-storage.js";
+import { StorageUnavailableError } from "../storage/storage.js";
 import { KeyAdmin, SigningKeySchema, SigningKeyState, type SigningKey } from "../../gen/tessera/v1/key_admin_pb.js";
 import { authorizedClient, DEFAULT_SERVER } from "./admin-client.js";
 import { UsageError } from "./usage.js";
@@ -67,13 +69,26 @@ async function rewrap(db: string, env: NodeJS.ProcessEnv): Promise<void> {
   if (!newKek) throw new UsageError("Set TESSERA_NEW_KEK or TESSERA_NEW_KEK_FILE to the new key-encryption key.");
   const storage = SqliteStorage.open(db);
   try {
+    // The old copies (plain keys, or envelopes under a KEK that may be compromised) become
+    // garbage in the file with this change: note it first, so an interrupted purge is resumed.
+    await notePlaintextToPurge(storage);
     const count = await storage.updateSigningKeys((keys) => {
       const upsert = keys.map((k) => ({ ...k, privateKey: wrapKey(unwrapKey(k.privateKey, k.kid, oldKek), k.kid, newKek) }));
       return { upsert, remove: [], result: upsert.length };
     });
     const check = await storage.listSigningKeys();
     if (check.some((k) => wrappedUnder(k.privateKey) !== newKek.id)) throw new KekError("Re-wrapping did not take effect; nothing was changed.");
-    process.stdout.write(`Re-encrypted ${count} signing keys under key-encryption key ${newKek.id}. Restart every server with the new TESSERA_KEK.\n`);
+    try {
+      await purgePlaintextKeys(storage, true);
+    } catch (err) {
+      if (!(err instanceof StorageUnavailableError)) throw err;
+      throw new StorageUnavailableError(
+        `Re-encrypted ${count} signing keys under key-encryption key ${newKek.id}, but their old copies could not be erased from the database files yet: ${err.message}. The next tessera serve with the new KEK erases them.`,
+      );
+    }
+    process.stdout.write(
+      `Re-encrypted ${count} signing keys under key-encryption key ${newKek.id} and erased their old copies from the database files. Restart every server with the new TESSERA_KEK.\n`,
+    );
   } finally {
     await storage.close();
   }

@@ -4,8 +4,10 @@ import { generateClientSecret, hashClientSecret } from "./client-secret.js";
 import type { Clock } from "./clock.js";
 import { AdminError } from "./errors.js";
 import { randomId } from "./ids.js";
+import { escapedPreview, firstInvisibleCharacter } from "./invisible-characters.js";
 import { preview } from "./preview.js";
 import { isScopeToken, MAX_SCOPES } from "./scope.js";
+import { cutoffAfter, tokenCutoff } from "./token-cutoffs.js";
 
 /** Token lifetime when the admin sets none: one hour, the usual expires_in. */
 export const DEFAULT_TOKEN_TTL_SECONDS = 3600;
@@ -65,10 +67,13 @@ export class ClientAdminCore {
       createTime: now,
       updateTime: now,
       tokensNotBefore: null,
+      scopeCutoffs: [],
       secrets: [newSecret(clientSecret, now)],
     };
+    let stored: ClientRecord;
     try {
-      await this.storage.createClient(
+      // A client deleted with this id left a cut-off: the new one starts after it (storage.ts).
+      stored = await this.storage.createClient(
         client,
         this.#event(who, "client.create", clientId, now, {
           name: client.name,
@@ -81,7 +86,7 @@ export class ClientAdminCore {
       if (err instanceof ClientExistsError) throw new AdminError("already_exists", `client_id ${preview(client.clientId)} is already taken`);
       throw err;
     }
-    return { client, clientSecret };
+    return { client: stored, clientSecret };
   }
 
   /** Reads one client. */
@@ -122,10 +127,17 @@ export class ClientAdminCore {
     if (patch.disabled !== undefined) clean.disabled = patch.disabled;
     if (Object.keys(clean).length === 0) throw new AdminError("invalid_argument", "update_mask names no field to change");
     const now = this.clock();
+    let cutoff: number | undefined;
+    if (clean.disabled === true || clean.scopes !== undefined) {
+      cutoff = cutoffAfter(this.#found(clientId, await this.storage.getClient(clientId)), now);
+    }
     // Disabling also cuts off the tokens already issued, so they stop being active at once.
-    if (clean.disabled === true) clean.tokensNotBefore = tokenCutoff(now);
+    if (clean.disabled === true) clean.tokensNotBefore = cutoff;
     const changes: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(clean)) changes[snake(k)] = k === "tokensNotBefore" ? new Date(v as number).toISOString() : v;
+    // A scope taken away cuts off the tokens carrying it for good: giving it back later does
+    // not revive them. Cut-offs older than the longest token lifetime refuse nothing any more.
+    if (clean.scopes !== undefined) clean.scopeRemoval = { notBefore: cutoff!, forgetBefore: now - MAX_TOKEN_TTL_SECONDS * 1000 };
     return this.#found(clientId, await this.storage.updateClient(clientId, clean, now, this.#event(who, "client.update", clientId, now, changes)));
   }
 
@@ -133,16 +145,23 @@ export class ClientAdminCore {
   async revokeTokens(clientId: string, who?: Actor): Promise<ClientRecord> {
     checkClientId(clientId, "client_id");
     const now = this.clock();
-    const cutoff = tokenCutoff(now);
+    const cutoff = cutoffAfter(this.#found(clientId, await this.storage.getClient(clientId)), now);
     const event = this.#event(who, "client.revoke_tokens", clientId, now, { tokens_not_before: new Date(cutoff).toISOString() });
     return this.#found(clientId, await this.storage.updateClient(clientId, { tokensNotBefore: cutoff }, now, event));
   }
 
-  /** Deletes a client and its secrets. */
+  /**
+   * Deletes a client and its secrets. Its id keeps a cut-off until its last token expires, so
+   * a client created again with the same id, even within the same second, does not inherit
+   * the deleted one's tokens.
+   */
   async delete(clientId: string, who?: Actor): Promise<void> {
     checkClientId(clientId, "client_id");
-    const event = this.#event(who, "client.delete", clientId, this.clock(), {});
-    if (!(await this.storage.deleteClient(clientId, event))) this.#found(clientId, undefined);
+    const now = this.clock();
+    const current = this.#found(clientId, await this.storage.getClient(clientId));
+    const event = this.#event(who, "client.delete", clientId, now, {});
+    const tombstone = { tokensNotBefore: cutoffAfter(current, now), expireTime: now + MAX_TOKEN_TTL_SECONDS * 1000 };
+    if (!(await this.storage.deleteClient(clientId, event, tombstone))) this.#found(clientId, undefined);
   }
 
   /** Issues a new secret; older secrets keep working for `graceSeconds`, then stop exactly. */
@@ -193,14 +212,8 @@ export class ClientAdminCore {
   }
 }
 
-/**
- * The cut-off for tokens issued until `now`: the next whole second. Token `iat` has whole
- * seconds, so every token issued at or before `now` has an earlier `iat`; issuance gives tokens
- * issued after `now` an `iat` of at least this second (see issue-token.ts).
- */
-export function tokenCutoff(now: number): number {
-  return (Math.floor(now / 1000) + 1) * 1000;
-}
+/** The cut-off for tokens issued until `now` (see token-cutoffs.ts). */
+export { tokenCutoff };
 
 function newSecret(secret: string, now: number): SecretRecord {
   return { secretId: randomId("sec_", 9), hash: hashClientSecret(secret), createTime: now, expireTime: null, lastUsedTime: null };
@@ -228,6 +241,7 @@ function checkName(name: string, field = "name"): string {
 function checkScopes(scopes: string[], field = "scopes"): string[] {
   if (scopes.length > MAX_SCOPES) throw new AdminError("invalid_argument", `${field} may hold at most ${MAX_SCOPES} scopes`);
   for (const s of scopes) {
+    refuseInvisible(s, field);
     if (!isScopeToken(s)) {
       throw new AdminError(
         "invalid_argument",
@@ -241,6 +255,7 @@ function checkScopes(scopes: string[], field = "scopes"): string[] {
 function checkAudiences(audiences: string[], field = "audiences"): string[] {
   if (audiences.length > MAX_AUDIENCES) throw new AdminError("invalid_argument", `${field} may hold at most ${MAX_AUDIENCES} audiences`);
   for (const a of audiences) {
+    refuseInvisible(a, field);
     if (a.length === 0 || a.length > MAX_AUDIENCE_LENGTH || /[\s\p{Cc}]/u.test(a)) {
       throw new AdminError(
         "invalid_argument",
@@ -249,6 +264,17 @@ function checkAudiences(audiences: string[], field = "audiences"): string[] {
     }
   }
   return [...new Set(audiences)];
+}
+
+/** Refuses a value holding a character nobody can see, naming the field and the character. */
+function refuseInvisible(value: string, field: string): void {
+  const c = firstInvisibleCharacter(value);
+  if (c !== undefined) {
+    throw new AdminError(
+      "invalid_argument",
+      `${field} contains ${escapedPreview(value)} with the invisible character ${c}; control, format, zero-width and bidi characters are refused because they make different values look the same`,
+    );
+  }
 }
 
 function checkTtl(seconds: number, field = "token_ttl"): number {

@@ -5,6 +5,7 @@ import type { Clock } from "./clock.js";
 import { OAuthError } from "./errors.js";
 import { parseScope } from "./scope.js";
 import { quoted } from "./quoted.js";
+import { issuedAt } from "./token-cutoffs.js";
 import type { RequestGuard } from "./request-guard.js";
 import type { SecretUseTracker } from "./secret-use.js";
 import type { TokenRequest, TokenResponse } from "./token-request.js";
@@ -36,9 +37,9 @@ export async function issueToken(deps: IssueTokenDeps, req: TokenRequest): Promi
   deps.guard?.admitClient(client.clientId, now);
   const scopes = grantScopes(client, req.scope);
   const aud = chooseAudience(client, req.audiences, deps.issuer);
-  // After a cut-off in this same second, iat must not fall before it (client-admin.ts
-  // tokenCutoff): at most one second ahead of the clock, well within verifiers' skew.
-  const iat = Math.max(Math.floor(now / 1000), (client.tokensNotBefore ?? 0) / 1000);
+  // After a cut-off in this same second, iat must not fall before it (token-cutoffs.ts):
+  // at most one second ahead of the clock, well within verifiers' skew.
+  const iat = issuedAt(client, scopes, now);
   const claims: Record<string, unknown> = {
     iss: deps.issuer,
     sub: client.clientId,

@@ -29,10 +29,23 @@ export interface RotationRequest {
   force: boolean;
 }
 
+/** What a planning round did besides the plan itself. */
+export interface KeyPlanResult {
+  rotated: boolean;
+  /** The key that signs after the plan is applied. */
+  current: SigningKeyRecord;
+  /** Keys taken out of service at once by a forced rotation (no longer published, no token of theirs accepted). */
+  withdrawn: string[];
+}
+
 /**
  * Decides the key changes for time `now`: make sure a current and a next key exist (the next
  * one with the configured algorithm), rotate when the schedule or the caller asks and the next
  * key has been published long enough, and drop retired keys whose tokens have all expired.
+ * A forced on-demand rotation is the answer to a compromised key: whatever exposed the current
+ * private key (a copied database file, a memory dump) exposed the next one too, so both are
+ * withdrawn at once and a freshly generated key signs. Tokens they signed stop being
+ * accepted, by Tessera at once and by verifiers when they refetch the JWKS.
  * Pure: `generate` supplies new keys, the caller applies the plan in one transaction.
  */
 export function planKeys(
@@ -41,10 +54,18 @@ export function planKeys(
   policy: KeyPolicy,
   generate: (alg: SigningAlg, status: "current" | "next", now: number) => SigningKeyRecord,
   request: RotationRequest = { rotate: false, force: false },
-): SigningKeyPlan<{ rotated: boolean; current: SigningKeyRecord }> {
+): SigningKeyPlan<KeyPlanResult> {
   const changed = new Map<string, SigningKeyRecord>();
   const remove: string[] = [];
+  const withdrawn: string[] = [];
   const put = (k: SigningKeyRecord) => changed.set(k.kid, k);
+  const withdraw = (k: SigningKeyRecord) => {
+    changed.delete(k.kid); // one planned this round is simply never stored
+    if (keys.some((stored) => stored.kid === k.kid)) {
+      remove.push(k.kid);
+      withdrawn.push(k.kid);
+    }
+  };
 
   let current = keys.find((k) => k.status === "current");
   let next = keys.find((k) => k.status === "next");
@@ -67,7 +88,14 @@ export function planKeys(
 
   let rotated = false;
   const due = (current.activateTime ?? current.createTime) + policy.rotationPeriodMs <= now;
-  if (request.rotate || due) {
+  if (request.rotate && request.force) {
+    withdraw(current);
+    withdraw(next);
+    current = generate(policy.alg, "current", now);
+    put(current);
+    put(generate(policy.alg, "next", now));
+    rotated = true;
+  } else if (request.rotate || due) {
     const readyAt = next.createTime + policy.prepublishMs;
     if (readyAt <= now || request.force) {
       put({ ...current, status: "retired", retireTime: now });
@@ -83,5 +111,5 @@ export function planKeys(
   for (const k of keys) {
     if (k.status === "retired" && (k.retireTime ?? 0) + policy.retiredPublishMs <= now) remove.push(k.kid);
   }
-  return { upsert: [...changed.values()], remove, result: { rotated, current } };
+  return { upsert: [...changed.values()], remove, result: { rotated, current, withdrawn } };
 }

@@ -4,6 +4,7 @@ import type { AuditEvent, SigningKeyRecord, Storage } from "../storage/storage.j
 import { generatePrivateKey, signParams, type SigningAlg } from "./algorithms.js";
 import { isWrapped, unwrapKey, wrapKey, type Kek } from "./key-encryption.js";
 import { planKeys, type KeyPolicy, type RotationRequest } from "./key-lifecycle.js";
+import { notePlaintextToPurge, purgePlaintextKeys } from "./plaintext-purge.js";
 import { jwkThumbprint } from "./thumbprint.js";
 
 /** A public JWK as published in our JWKS. */
@@ -61,6 +62,7 @@ export class KeyRing {
   #active!: ActiveKey;
   #jwks: { keys: PublicJwk[] } = { keys: [] };
   #records: SigningKeyRecord[] = [];
+  #retired = new Map<string, number>();
 
   private constructor(
     private readonly storage: Storage,
@@ -79,25 +81,36 @@ export class KeyRing {
    * keys, wrapping plain keys once a KEK is configured), then reloads. Returns whether the
    * signing key changed.
    */
-  async maintain(request?: RotationRequest, audit?: (newCurrent: string) => AuditEvent): Promise<boolean> {
+  async maintain(request?: RotationRequest, audit?: (newCurrent: string, withdrawn: readonly string[]) => AuditEvent): Promise<boolean> {
     const { policy, clock, kek } = this.options;
     const now = clock();
-    const { rotated } = await this.storage.updateSigningKeys((keys) => {
+    if (kek && (await this.storage.listSigningKeys()).some((k) => !isWrapped(k.privateKey))) {
+      await notePlaintextToPurge(this.storage);
+    }
+    const { rotated, wrapped } = await this.storage.updateSigningKeys((keys) => {
       // Fail before changing anything when the keys cannot be read with this KEK.
       for (const k of keys) if (k.status === "current") unwrapKey(k.privateKey, k.kid, kek);
       const plan = planKeys(keys, now, policy, (alg, status, t) => newSigningKeyRecord(alg, status, t, kek), request);
+      let wrapped = 0;
       if (kek) {
         const removed = new Set(plan.remove);
         const planned = new Set(plan.upsert.map((k) => k.kid));
         for (const k of keys) {
           if (!removed.has(k.kid) && !planned.has(k.kid) && !isWrapped(k.privateKey)) {
             plan.upsert.push({ ...k, privateKey: wrapKey(k.privateKey, k.kid, kek) });
+            wrapped++;
           }
         }
-        for (const k of plan.upsert) if (!isWrapped(k.privateKey)) k.privateKey = wrapKey(k.privateKey, k.kid, kek);
+        for (const k of plan.upsert) {
+          if (!isWrapped(k.privateKey)) {
+            k.privateKey = wrapKey(k.privateKey, k.kid, kek);
+            wrapped++;
+          }
+        }
       }
-      return { ...plan, result: plan.result };
-    }, (r) => (r.rotated && audit ? audit(r.current.kid) : undefined));
+      return { ...plan, result: { ...plan.result, wrapped } };
+    }, (r) => (r.rotated && audit ? audit(r.current.kid, r.withdrawn) : undefined));
+    if (kek) await purgePlaintextKeys(this.storage, wrapped > 0);
     await this.reload();
     return rotated;
   }
@@ -113,6 +126,12 @@ export class KeyRing {
       (k) => k.status !== "retired" || (k.retireTime ?? 0) + this.options.policy.retiredPublishMs > now,
     );
     this.#jwks = { keys: this.#records.map((k) => JSON.parse(k.publicJwk) as PublicJwk) };
+    this.#retired = new Map(this.#records.filter((k) => k.retireTime !== null).map((k) => [k.kid, k.retireTime!]));
+  }
+
+  /** When the published key `kid` stopped signing (epoch ms); undefined while it signs, waits to, or is unknown. */
+  retireTime(kid: string): number | undefined {
+    return this.#retired.get(kid);
   }
 
   /** The algorithm and key id that new tokens are signed with. */

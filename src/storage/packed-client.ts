@@ -1,4 +1,5 @@
-import type { ClientRecord, SecretRecord } from "./storage.js";
+import { NO_SCOPE_CUTOFFS } from "./scope-cutoffs.js";
+import type { ClientRecord, ScopeCutoff, SecretRecord } from "./storage.js";
 
 /**
  * A client as the client cache keeps it: a handful of heap objects instead of about twenty
@@ -15,7 +16,12 @@ export interface PackedClient {
   readonly secretIds: string;
   /** Every secret's hash, each HASH_BYTES long, as latin1 characters. */
   readonly hashes: string;
-  /** tokenTtlSeconds, disabled, createTime, updateTime, tokensNotBefore, then per secret createTime, expireTime, lastUsedTime; null as NaN. */
+  /** The scopes of scopeCutoffs, joined. */
+  readonly cutScopes: string;
+  /**
+   * tokenTtlSeconds, disabled, createTime, updateTime, tokensNotBefore, then per secret
+   * createTime, expireTime, lastUsedTime, then each scope cut-off's notBefore; null as NaN.
+   */
   readonly nums: number[];
 }
 
@@ -34,10 +40,12 @@ const orNull = (n: number) => (Number.isNaN(n) ? null : n);
 /** Packs a record, or returns undefined when it has something the packed form cannot hold exactly. */
 export function packClient(c: ClientRecord): PackedClient | undefined {
   const ids = c.secrets.map((s) => s.secretId);
-  if (!joinable(c.scopes) || !joinable(c.audiences) || !joinable(ids)) return undefined;
+  const cutScopes = c.scopeCutoffs.map((x) => x.scope);
+  if (!joinable(c.scopes) || !joinable(c.audiences) || !joinable(ids) || !joinable(cutScopes)) return undefined;
   if (c.secrets.some((s) => s.hash.length !== HASH_BYTES)) return undefined;
   const nums = [c.tokenTtlSeconds, c.disabled ? 1 : 0, c.createTime, c.updateTime, num(c.tokensNotBefore)];
   for (const s of c.secrets) nums.push(s.createTime, num(s.expireTime), num(s.lastUsedTime));
+  for (const x of c.scopeCutoffs) nums.push(x.notBefore);
   if (nums.some((n) => typeof n !== "number")) return undefined;
   return {
     clientId: c.clientId,
@@ -46,6 +54,7 @@ export function packClient(c: ClientRecord): PackedClient | undefined {
     audiences: join(c.audiences),
     secretIds: join(ids),
     hashes: c.secrets.map((s) => Buffer.from(s.hash.buffer, s.hash.byteOffset, s.hash.byteLength).toString("latin1")).join(""),
+    cutScopes: join(cutScopes),
     // slice(): an exact-size copy (push leaves spare capacity behind, per client).
     nums: nums.slice(),
   };
@@ -74,8 +83,13 @@ export function unpackClient(p: PackedClient): ClientRecord {
     createTime: n[2]!,
     updateTime: n[3]!,
     tokensNotBefore: orNull(n[4]!),
+    scopeCutoffs: p.cutScopes === "" ? NO_SCOPE_CUTOFFS : unpackCutoffs(p, HEAD + secrets.length * PER_SECRET),
     secrets,
   };
+}
+
+function unpackCutoffs(p: PackedClient, at: number): readonly ScopeCutoff[] {
+  return split(p.cutScopes).map((scope, i) => ({ scope, notBefore: p.nums[at + i]! }));
 }
 
 /** Moves the packed secrets' last-used times forward to those in `uses` (never back). */

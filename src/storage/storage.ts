@@ -24,8 +24,39 @@ export interface ClientRecord {
    * inactive (client cut-off). Null when never cut off.
    */
   tokensNotBefore: number | null;
+  /**
+   * Cut-offs of scopes taken away from the client, for as long as a token issued before them
+   * may be unexpired: giving a scope back does not revive the tokens issued while it was held
+   * before. Usually empty.
+   */
+  scopeCutoffs: readonly ScopeCutoff[];
   /** The client's secrets, newest first, including expired ones not yet pruned. */
   secrets: SecretRecord[];
+}
+
+/** Tokens carrying `scope` with `iat` before `notBefore` (epoch ms, a whole second) are inactive. */
+export interface ScopeCutoff {
+  readonly scope: string;
+  readonly notBefore: number;
+}
+
+/** What taking scopes away from a client records (see ClientPatch.scopeRemoval). */
+export interface ScopeRemoval {
+  /** The cut-off for tokens carrying a scope the change takes away: epoch ms, a whole second. */
+  notBefore: number;
+  /** Cut-offs at or before this time are dropped: every token they could refuse has expired. */
+  forgetBefore: number;
+}
+
+/**
+ * What a deleted client leaves behind under its id, so that a client created again with the
+ * same id does not inherit the deleted one's tokens.
+ */
+export interface ClientTombstone {
+  /** The cut-off the next client with this id starts with: epoch ms, a whole second. */
+  tokensNotBefore: number;
+  /** When every token of the deleted client has expired; the tombstone is pruned after it. */
+  expireTime: number;
 }
 
 /** The mutable fields of a client; absent fields are left unchanged. */
@@ -36,6 +67,11 @@ export interface ClientPatch {
   tokenTtlSeconds?: number;
   disabled?: boolean;
   tokensNotBefore?: number;
+  /**
+   * With `scopes`: every scope the client holds and the new list lacks gets this cut-off (kept
+   * at the later of an earlier one and this), in the same transaction as the change.
+   */
+  scopeRemoval?: ScopeRemoval;
 }
 
 /** Where a signing key is in its lifecycle: next -> current -> retired -> removed. */
@@ -103,14 +139,19 @@ export interface Storage {
   getClient(clientId: string): Promise<ClientRecord | undefined>;
   /**
    * Inserts a client with its first secret; throws ClientExistsError when the id is taken.
+   * When a deleted client left a tombstone under the id, the new client's tokensNotBefore is
+   * raised to the tombstone's (and the tombstone goes). Returns the client as stored.
    * Every mutating method takes an optional audit event, written in the same transaction
    * only when the change happens.
    */
-  createClient(client: ClientRecord, audit?: AuditEvent): Promise<void>;
+  createClient(client: ClientRecord, audit?: AuditEvent): Promise<ClientRecord>;
   /** Applies a patch; returns the updated client, or undefined when it does not exist. */
   updateClient(clientId: string, patch: ClientPatch, now: number, audit?: AuditEvent): Promise<ClientRecord | undefined>;
-  /** Deletes a client and its secrets; false when it did not exist. */
-  deleteClient(clientId: string, audit?: AuditEvent): Promise<boolean>;
+  /**
+   * Deletes a client and its secrets, leaving `tombstone` under its id when given (replacing an
+   * older one); false when it did not exist.
+   */
+  deleteClient(clientId: string, audit?: AuditEvent, tombstone?: ClientTombstone): Promise<boolean>;
   /** Clients with id > `afterId`, ordered by id, at most `limit`. */
   listClients(afterId: string, limit: number): Promise<ClientRecord[]>;
   /**
@@ -142,7 +183,10 @@ export interface Storage {
   revokeToken(jti: string, clientId: string, expireTime: number): Promise<void>;
   /** Whether `jti` is on the deny-list. */
   isTokenRevoked(jti: string): Promise<boolean>;
-  /** Drops deny-list entries that expired before `before`; returns how many. */
+  /**
+   * Drops deny-list entries and client tombstones that expired before `before`; returns how
+   * many deny-list entries it dropped.
+   */
   pruneRevokedTokens(before: number): Promise<number>;
 
   /** Audit events newest first, with eventId below `beforeId` (all when undefined), optionally for one target. */
@@ -153,6 +197,13 @@ export interface Storage {
   getMeta(key: string): Promise<string | undefined>;
   /** Sets `key` only when unset (or always, with `overwrite`); returns whether it wrote. */
   setMeta(key: string, value: string, overwrite: boolean): Promise<boolean>;
+
+  /**
+   * Rewrites the store so that nothing deleted or overwritten so far (a private key before it
+   * was encrypted) remains anywhere in its files. Expensive (the whole store is rewritten):
+   * called after signing keys are encrypted or re-encrypted, never on a request path.
+   */
+  purgeDeletedData(): Promise<void>;
 
   /** A number that changes whenever another process commits; used to reload caches. */
   changeToken(): Promise<number>;

@@ -19,6 +19,11 @@ export interface VerifyOptions {
   algorithms?: readonly string[];
   /** Clock skew allowed on exp/nbf/iat, seconds. Default 30. */
   clockToleranceSeconds?: number;
+  /**
+   * Longest lifetime (exp - iat) accepted, seconds. Default 86400, the longest Tessera issues:
+   * a longer one was signed with a leaked key, not by Tessera. Raise it only for another issuer.
+   */
+  maxTokenLifetimeSeconds?: number;
   /** Milliseconds since the epoch; tests pass a fake. */
   clock?: () => number;
 }
@@ -85,12 +90,33 @@ export async function verifyAccessToken(token: string, options: VerifyOptions): 
   } catch (err) {
     throw refusal(err);
   }
+  checkIssuedAt(payload, options);
   const claims = toClaims(payload);
   const missing = (options.requiredScopes ?? []).filter((s) => !claims.scopes.includes(s));
   if (missing.length > 0) {
     throw new BearerTokenError("insufficient_scope", `The access token lacks the scope ${missing.join(" ")}`, options.requiredScopes);
   }
   return claims;
+}
+
+/** Longest lifetime (exp - iat) accepted by default: the longest a Tessera token lives. */
+export const DEFAULT_MAX_TOKEN_LIFETIME_SECONDS = 24 * 3600;
+
+/**
+ * What jose leaves unchecked about `iat` (it checks it only against a maximum age): a token
+ * issued in the future, beyond the clock skew, and one meant to live longer than any the
+ * issuer hands out. Both are what a holder of a leaked signing key would make to outlast a
+ * revocation.
+ */
+function checkIssuedAt(payload: JWTPayload, options: VerifyOptions): void {
+  const iat = payload.iat!;
+  const now = (options.clock ?? Date.now)() / 1000;
+  if (iat > now + (options.clockToleranceSeconds ?? 30)) {
+    throw new BearerTokenError("invalid_token", "The access token's issue time (iat) is in the future");
+  }
+  if (payload.exp! - iat > (options.maxTokenLifetimeSeconds ?? DEFAULT_MAX_TOKEN_LIFETIME_SECONDS)) {
+    throw new BearerTokenError("invalid_token", "The access token's lifetime (exp - iat) is longer than this resource server accepts");
+  }
 }
 
 /** The allow-list, with `none` and symmetric algorithms struck: a public JWKS must never verify an HMAC. */

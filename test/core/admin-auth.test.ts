@@ -30,7 +30,7 @@ beforeEach(async () => {
   keyStorage = new MemoryStorage();
   keyRing = await KeyRing.open(keyStorage, { policy: testPolicy("ES256"), clock });
   admin = new ClientAdminCore(storage, clock);
-  deps = { jwks: () => keyRing.jwks as JSONWebKeySet, issuer: ISSUER, storage, clock };
+  deps = { jwks: () => keyRing.jwks as JSONWebKeySet, keys: keyRing, issuer: ISSUER, storage, clock };
   adminClient = await newClient([ADMIN_SCOPE, "read"], [], 60);
 });
 
@@ -178,9 +178,10 @@ describe("authorizeAdmin", () => {
   });
 
   it("a token signed by a key that was rotated out but is still published keeps working", async () => {
+    now = START + keyRing.policy.prepublishMs; // the next key may sign from now on
     const token = await tokenFor(adminClient);
     const signedBy = keyRing.current.kid;
-    expect(await keyRing.maintain({ rotate: true, force: true })).toBe(true);
+    expect(await keyRing.maintain({ rotate: true, force: false })).toBe(true);
     expect(keyRing.current.kid).not.toBe(signedBy);
     expect(keyRing.jwks.keys.map((k) => k.kid)).toContain(signedBy); // retired, current, next
     expect((await authorizeAdmin(deps, token)).clientId).toBe(adminClient.clientId);
@@ -188,9 +189,10 @@ describe("authorizeAdmin", () => {
 
   it("a token of the longest lifetime, signed just before a rotation, works until its own exp", async () => {
     const c = await newClient([ADMIN_SCOPE], [], MAX_TOKEN_TTL_SECONDS);
+    now = START + keyRing.policy.prepublishMs;
     const token = await tokenFor(c);
-    await keyRing.maintain({ rotate: true, force: true });
-    const exp = (Math.floor(START / 1000) + MAX_TOKEN_TTL_SECONDS) * 1000;
+    await keyRing.maintain({ rotate: true, force: false });
+    const exp = (Math.floor(now / 1000) + MAX_TOKEN_TTL_SECONDS) * 1000;
     now = exp - 1;
     await keyRing.maintain(); // the retired key is not dropped while a token of it can be unexpired
     expect((await authorizeAdmin(deps, token)).clientId).toBe(c.clientId);
@@ -208,13 +210,39 @@ describe("authorizeAdmin", () => {
     expect((await authError(token)).code).toBe("unauthenticated");
   });
 
-it("the same, re-created within the same second: the old token stays unauthenticated", async () => {
+  it.each([
+    ["within the same second", 100],
+    ["one second later", 1100],
+  ])("a deleted admin client re-created with the same id and the same scopes %s: the old token stays unauthenticated, the new one works", async (_when, later) => {
     const { clientSecret } = await admin.create({ clientId: "ops", name: "ops", scopes: [ADMIN_SCOPE], audiences: [], tokenTtlSeconds: 600 });
     const token = await tokenFor({ clientId: "ops", clientSecret });
     await admin.delete("ops");
-    now = START + 100;
-    await admin.create({ clientId: "ops", name: "ops again", scopes: ["read"], audiences: [], tokenTtlSeconds: 600 });
+    now = START + later;
+    const again = await admin.create({ clientId: "ops", name: "ops again", scopes: [ADMIN_SCOPE], audiences: [], tokenTtlSeconds: 600 });
     expect((await authError(token)).code).toBe("unauthenticated");
+    const fresh = await tokenFor({ clientId: "ops", clientSecret: again.clientSecret });
+    expect(await authorizeAdmin(deps, fresh)).toEqual({ clientId: "ops", scopes: [ADMIN_SCOPE] });
+    expect((await authError(token)).code).toBe("unauthenticated");
+  });
+
+  it.each([
+    ["within the same second", 100],
+    ["one second later", 1000],
+    ["an hour later", 3600_000],
+  ])("tessera:admin taken away and given back %s (after rotating a leaked secret): a stolen admin token stays unauthenticated", async (_when, later) => {
+    const c = await newClient([ADMIN_SCOPE, "read"], [], 2 * 3600);
+    const stolen = await tokenFor(c);
+    now = START + 50;
+    await admin.update(c.clientId, { scopes: ["read"] });
+    expect((await authError(stolen)).code).toBe("unauthenticated");
+    const rotated = await admin.rotateSecret(c.clientId, 0);
+    now = START + 50 + later;
+    await admin.update(c.clientId, { scopes: [ADMIN_SCOPE, "read"] });
+    expect((await authError(stolen)).code).toBe("unauthenticated");
+    // Tokens issued after the scope came back carry it and work.
+    const fresh = await tokenFor({ clientId: c.clientId, clientSecret: rotated.clientSecret });
+    expect((await authorizeAdmin(deps, fresh)).clientId).toBe(c.clientId);
+    expect((await authError(stolen)).code).toBe("unauthenticated");
   });
 
   // RFC 9068 §4: ClientAdmin only accepts tokens whose aud names the issuer.

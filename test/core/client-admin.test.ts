@@ -157,6 +157,46 @@ describe("ClientAdminCore.create", () => {
     await invalidArgument(admin.create(input({ audiences: ["https://ok", audience] })), "audiences");
   });
 
+  // Each of these makes an audience or a scope look like another one in a terminal, a log or
+  // the audit trail: "https://api.example" and "https://api.example\u200b" are different values.
+  const INVISIBLE: Array<[string, string, string]> = [
+    ["a zero-width space", "\u200b", "U+200B"],
+    ["a soft hyphen", "\u00ad", "U+00AD"],
+    ["a byte order mark", "\ufeff", "U+FEFF"],
+    ["a right-to-left override", "\u202e", "U+202E"],
+    ["a first-strong isolate", "\u2068", "U+2068"],
+    ["a zero-width joiner", "\u200d", "U+200D"],
+    ["a Hangul filler", "\u3164", "U+3164"],
+    ["a variation selector", "\ufe0f", "U+FE0F"],
+    ["a bell control character", "\u0007", "U+0007"],
+    ["a DEL control character", "\u007f", "U+007F"],
+    ["a line separator", "\u2028", "U+2028"],
+    ["a lone surrogate", "\ud800", "U+D800"],
+    ["a private-use character", "\ue000", "U+E000"],
+  ];
+
+  it.each(INVISIBLE)("refuses an audience with %s, naming audiences and the character", async (_what, c, name) => {
+    const err = await rejection(admin.create(input({ audiences: ["https://ok", `https://api.example${c}`] })), AdminError);
+    expect(err.code).toBe("invalid_argument");
+    expect(err.message).toMatch(naming("audiences"));
+    expect(err.message).toContain(`invisible character ${name}`);
+    // The message itself stays printable ASCII: the character is escaped, never echoed.
+    expect(err.message).toMatch(/^[\x20-\x7e]+$/);
+    expect(await storage.listClients("", 10)).toEqual([]);
+  });
+
+  it.each(INVISIBLE)("refuses a scope with %s, naming scopes and the character", async (_what, c, name) => {
+    const err = await rejection(admin.create(input({ scopes: ["read", `write${c}`] })), AdminError);
+    expect(err.code).toBe("invalid_argument");
+    expect(err.message).toMatch(naming("scopes"));
+    expect(err.message).toContain(`invisible character ${name}`);
+    expect(err.message).toMatch(/^[\x20-\x7e]+$/);
+  });
+
+  it("accepts an audience with visible non-ASCII letters", async () => {
+    expect((await admin.create(input({ audiences: ["https://bücher.example/api"] }))).client.audiences).toEqual(["https://bücher.example/api"]);
+  });
+
   it.each([[0], [-1], [1.5], [MAX_TOKEN_TTL_SECONDS + 1], [Number.NaN]])(
     "refuses token ttl %s, naming token_ttl",
     async (tokenTtlSeconds) => {
@@ -280,6 +320,18 @@ describe("ClientAdminCore.update", () => {
     expect(await message(admin.update(client.clientId, { audiences: [""] }))).toMatch(naming("audiences"));
     expect(await message(admin.update(client.clientId, { tokenTtlSeconds: 0 }))).toMatch(naming("token_ttl"));
     expect((await storage.getClient(client.clientId))!.name).toBe("Billing");
+  });
+
+  it("refuses invisible characters in updated audiences and scopes, naming client.audiences and client.scopes", async () => {
+    const { client } = await admin.create(input({ scopes: ["read"], audiences: ["https://api.example"] }));
+    const err = async (p: Promise<unknown>) => rejection(p, AdminError);
+    const a = await err(admin.update(client.clientId, { audiences: ["https://api.example\u200b"] }));
+    expect(a.code).toBe("invalid_argument");
+    expect(a.message).toMatch(/^client\.audiences contains "https:\/\/api\.example\\u200b" with the invisible character U\+200B/);
+    const s = await err(admin.update(client.clientId, { scopes: ["\u202eread"] }));
+    expect(s.code).toBe("invalid_argument");
+    expect(s.message).toMatch(/^client\.scopes contains "\\u202eread" with the invisible character U\+202E/);
+    expect(await storage.getClient(client.clientId)).toMatchObject({ scopes: ["read"], audiences: ["https://api.example"] });
   });
 
   it("unknown id: not_found", async () => {

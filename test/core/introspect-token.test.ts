@@ -85,8 +85,9 @@ describe("introspectToken: an active token", () => {
   });
 
   it("a token of a rotated-out key that is still published stays active", async () => {
+    w.now = START + w.keys.policy.prepublishMs;
     const token = await w.tokenFor(client);
-    await w.keys.maintain({ rotate: true, force: true });
+    await w.keys.maintain({ rotate: true, force: false });
     expect(await introspect(token)).toMatchObject({ active: true });
   });
 });
@@ -212,14 +213,104 @@ describe("introspectToken: a deleted client re-created with the same id", () => 
     expect(await introspect(newToken)).toMatchObject({ active: true, client_id: "billing" });
   });
 
-  // BUG (src/core/token-check.ts activeToken): the old client's tokens are refused only when
-  // iat < floor(createTime / 1000), so a token of the deleted client issued in the same second
-  // as the re-creation is active again, with the deleted client's scopes. A cut-off on create
-it("tokens of the deleted client stay inactive when it is re-created within the same second", async () => {
+  it.each([
+    ["within the same second", 100],
+    ["one second later", 1100],
+  ])("re-created with the same scopes %s: the deleted client's tokens stay inactive, the new client's are active", async (_when, later) => {
     const token = await oldClientToken(); // iat = floor(START)
     await w.admin.delete("billing");
-    w.now = START + 100; // same second
-    await w.admin.create({ clientId: "billing", name: "new", scopes: [], audiences: [], tokenTtlSeconds: 600 });
+    w.now = START + later;
+    const fresh = await w.admin.create({ clientId: "billing", name: "new", scopes: ["read", "write"], audiences: [], tokenTtlSeconds: 600 });
     expect(await introspect(token)).toEqual(INACTIVE);
+    const newToken = await w.tokenFor({
+      clientId: "billing",
+      clientSecret: fresh.clientSecret,
+      credentials: { clientId: "billing", clientSecret: fresh.clientSecret, method: "client_secret_basic" },
+    });
+    expect(await introspect(newToken)).toMatchObject({ active: true, client_id: "billing", scope: "read write" });
+    expect(await introspect(token)).toEqual(INACTIVE);
+  });
+
+  it("cut off, then deleted and re-created, all within one second: a token issued between the cut-off and the deletion stays inactive", async () => {
+    const old = await w.admin.create({ clientId: "billing", name: "old", scopes: ["read"], audiences: [], tokenTtlSeconds: 600 });
+    const creds = { clientId: "billing", clientSecret: old.clientSecret, credentials: { clientId: "billing", clientSecret: old.clientSecret, method: "client_secret_basic" as const } };
+    w.now = START + 10;
+    await w.admin.revokeTokens("billing");
+    w.now = START + 20;
+    const between = await w.tokenFor(creds); // iat is the cut-off's second, one ahead of the clock
+    expect(await introspect(between)).toMatchObject({ active: true });
+    w.now = START + 30;
+    await w.admin.delete("billing");
+    w.now = START + 40;
+    await w.admin.create({ clientId: "billing", name: "new", scopes: ["read"], audiences: [], tokenTtlSeconds: 600 });
+    expect(await introspect(between)).toEqual(INACTIVE);
+  });
+
+  it("the id's cut-off is forgotten once every token of the deleted client has expired", async () => {
+    await oldClientToken();
+    await w.admin.delete("billing");
+    w.now = START + 24 * 3600_000 + 5 * 60_000 + 1000;
+    await w.storage.pruneRevokedTokens(w.now - 5 * 60_000);
+    const fresh = await w.admin.create({ clientId: "billing", name: "new", scopes: ["read"], audiences: [], tokenTtlSeconds: 600 });
+    expect(fresh.client.tokensNotBefore).toBeNull();
+  });
+});
+
+describe("introspectToken: two cut-offs within one second", () => {
+  it("a token issued between them is cut off by the second", async () => {
+    w.now = START + 10;
+    await w.admin.revokeTokens(client.clientId);
+    w.now = START + 20;
+    const between = await w.tokenFor(client);
+    expect(await introspect(between)).toMatchObject({ active: true });
+    w.now = START + 30;
+    await w.admin.revokeTokens(client.clientId);
+    expect(await introspect(between)).toEqual(INACTIVE);
+    expect(await introspect(await w.tokenFor(client))).toMatchObject({ active: true });
+  });
+});
+
+describe("introspectToken: a scope taken away", () => {
+  it.each([
+    ["within the same second", 100],
+    ["one second later", 1000],
+    ["an hour later", 3600_000],
+  ])("and given back %s: tokens carrying it stay inactive, tokens without it were never touched, new ones are active", async (_when, later) => {
+    const client = await w.newClient(["read", "write"], [], 2 * 3600);
+    const withWrite = await w.tokenFor(client, { scope: "read write" });
+    const readOnly = await w.tokenFor(client, { scope: "read" });
+    w.now = START + 50;
+    await w.admin.update(client.clientId, { scopes: ["read"] });
+    expect(await introspect(withWrite)).toEqual(INACTIVE);
+    expect(await introspect(readOnly)).toMatchObject({ active: true });
+    w.now = START + 50 + later;
+    await w.admin.update(client.clientId, { scopes: ["read", "write"] });
+    expect(await introspect(withWrite)).toEqual(INACTIVE);
+    expect(await introspect(readOnly)).toMatchObject({ active: true });
+    const fresh = await w.tokenFor(client, { scope: "read write" });
+    expect(await introspect(fresh)).toMatchObject({ active: true, scope: "read write" });
+    expect(await introspect(await w.tokenFor(client, { scope: "read" }))).toMatchObject({ active: true });
+  });
+
+  it("taken away twice within a second: a token issued in between with the scope given back stays inactive", async () => {
+    w.now = START + 10;
+    await w.admin.update(client.clientId, { scopes: ["read"] });
+    w.now = START + 20;
+    await w.admin.update(client.clientId, { scopes: ["read", "write"] });
+    const between = await w.tokenFor(client, { scope: "write" });
+    expect(await introspect(between)).toMatchObject({ active: true });
+    w.now = START + 30;
+    await w.admin.update(client.clientId, { scopes: ["read"] });
+    w.now = START + 40;
+    await w.admin.update(client.clientId, { scopes: ["read", "write"] });
+    expect(await introspect(between)).toEqual(INACTIVE);
+  });
+
+  it("a cut-off is kept only as long as a token it refuses can be unexpired", async () => {
+    await w.admin.update(client.clientId, { scopes: ["read"] });
+    expect((await w.storage.getClient(client.clientId))!.scopeCutoffs.map((c) => c.scope)).toEqual(["write"]);
+    w.now = START + 24 * 3600_000 + 1000;
+    await w.admin.update(client.clientId, { scopes: ["read", "write"] });
+    expect((await w.storage.getClient(client.clientId))!.scopeCutoffs).toEqual([]);
   });
 });

@@ -145,6 +145,40 @@ describe("issueToken: after a client cut-off", () => {
   });
 });
 
+describe("issueToken: after a scope was taken away, or a client id deleted", () => {
+  it("a scope given back within the second it was taken: tokens carrying it get the cut-off as iat, tokens without it the clock's second", async () => {
+    const c = await newClient({ scopes: ["read", "write"] });
+    now = START + 100;
+    await admin.update(c.clientId, { scopes: ["read"] });
+    await admin.update(c.clientId, { scopes: ["read", "write"] });
+    const second = Math.floor(START / 1000);
+    expect((await issue(request(c, { scope: "read write" }))).payload.iat).toBe(second + 1);
+    expect((await issue(request(c, {}))).payload.iat).toBe(second + 1);
+    expect((await issue(request(c, { scope: "read" }))).payload.iat).toBe(second);
+    now = START + 2000;
+    expect((await issue(request(c, { scope: "write" }))).payload.iat).toBe(second + 2);
+  });
+
+  it("an id re-created within the second it was deleted: iat is the next second; a brand-new id keeps the clock's second", async () => {
+    const c = await newClient({ clientId: "reborn" });
+    now = START + 100;
+    await admin.delete("reborn");
+    const again = await newClient({ clientId: "reborn" });
+    expect((await storage.getClient("reborn"))!.tokensNotBefore).toBe((Math.floor(START / 1000) + 1) * 1000);
+    expect((await issue(request(again))).payload.iat).toBe(Math.floor(START / 1000) + 1);
+    expect(again.clientSecret).not.toBe(c.clientSecret);
+    expect((await issue(request(await newClient({ clientId: "brand-new" })))).payload.iat).toBe(Math.floor(START / 1000));
+  });
+
+  it("an id re-created a second or more after it was deleted starts without a cut-off in the way", async () => {
+    await newClient({ clientId: "reborn" });
+    await admin.delete("reborn");
+    now = START + 1000;
+    const again = await newClient({ clientId: "reborn" });
+    expect((await issue(request(again))).payload.iat).toBe(Math.floor(now / 1000));
+  });
+});
+
 describe("issueToken: scope (RFC 6749 §3.3)", () => {
   it("no scope requested: all the client's scopes", async () => {
     const c = await newClient({ scopes: ["read", "write", "admin"] });
@@ -244,6 +278,7 @@ describe("issueToken: client authentication (RFC 6749 §2.3.1)", () => {
       createTime: START - 1000,
       updateTime: START - 1000,
       tokensNotBefore: null,
+      scopeCutoffs: [],
       secrets: [
         { secretId: "sec_exp", hash: hashClientSecret(expiredSecret), createTime: START - 1000, expireTime: now, lastUsedTime: null },
       ],

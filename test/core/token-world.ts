@@ -35,6 +35,7 @@ export async function tokenWorld() {
   const admin = new ClientAdminCore(w.storage, w.clock);
   const deps: IntrospectDeps = {
     jwks: () => keys.jwks as JSONWebKeySet,
+    keys,
     issuer: ISSUER,
     storage: w.storage,
     clock: w.clock,

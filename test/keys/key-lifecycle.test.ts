@@ -70,14 +70,14 @@ describe("planKeys", () => {
       record("k2", "next", T0, "EdDSA"),
     ]);
     expect(plan.remove).toEqual([]);
-    expect(plan.result).toEqual({ rotated: false, current: record("k1", "current", T0, "EdDSA") });
+    expect(plan.result).toEqual({ rotated: false, current: record("k1", "current", T0, "EdDSA"), withdrawn: [] });
   });
 
   it("nothing due: an empty plan, no key generated, the current key in the result", () => {
     const g = fakeGenerator();
     const keys = [current("c", T0 - DAY), next("n", T0 - DAY), retired("r", T0 - HOUR)];
     const plan = planKeys(keys, T0, POLICY, g.generate);
-    expect(plan).toEqual({ upsert: [], remove: [], result: { rotated: false, current: keys[0] } });
+    expect(plan).toEqual({ upsert: [], remove: [], result: { rotated: false, current: keys[0], withdrawn: [] } });
     expect(g.calls).toEqual([]);
   });
 
@@ -115,7 +115,7 @@ describe("planKeys", () => {
         { ...next("n", activated), status: "current", activateTime: T0 },
       ]);
       expect(plan.remove).toEqual([]);
-      expect(plan.result).toEqual({ rotated: true, current: { ...next("n", activated), status: "current", activateTime: T0 } });
+      expect(plan.result).toEqual({ rotated: true, current: { ...next("n", activated), status: "current", activateTime: T0 }, withdrawn: [] });
     });
 
     it("is not due one millisecond earlier", () => {
@@ -137,7 +137,7 @@ describe("planKeys", () => {
       const young = [current("c", activated), next("n", T0 - POLICY.prepublishMs + 1)];
       // A scheduled rotation waits for the next key: no error, nothing changes.
       const plan = planKeys(young, T0, POLICY, fakeGenerator().generate);
-      expect(plan).toEqual({ upsert: [], remove: [], result: { rotated: false, current: young[0] } });
+      expect(plan).toEqual({ upsert: [], remove: [], result: { rotated: false, current: young[0], withdrawn: [] } });
       expect(planKeys(young, T0 + 1, POLICY, fakeGenerator().generate).result.rotated).toBe(true);
     });
   });
@@ -169,21 +169,39 @@ describe("planKeys", () => {
       expect(() => planKeys(keys, T0, POLICY, fakeGenerator().generate, ROTATE)).toThrow(RotationTooSoonError);
     });
 
-    it("force rotates anyway, even with a next key generated this very round", () => {
-      const young = [current("c", T0 - DAY), next("n", T0 - MINUTE)];
-      expect(planKeys(young, T0, POLICY, fakeGenerator().generate, FORCE).result).toMatchObject({
-        rotated: true,
-        current: { kid: "n" },
-      });
+    it("force withdraws the current and the next key at once and signs with a fresh key, however young the next key is", () => {
+      const g = fakeGenerator();
+      const young = [current("c", T0 - DAY), next("n", T0 - MINUTE), retired("r", T0 - HOUR)];
+      const plan = planKeys(young, T0, POLICY, g.generate, FORCE);
+      expect(plan.result).toEqual({ rotated: true, current: record("k1", "current", T0), withdrawn: ["c", "n"] });
+      expect(plan.remove.sort()).toEqual(["c", "n"]);
+      // A normally retired key stays until its tokens expired: it was not exposed with the others.
+      expect(apply(young, plan).map((k) => [k.kid, k.status])).toEqual([
+        ["k1", "current"],
+        ["k2", "next"],
+        ["r", "retired"],
+      ]);
 
+      // The same with a next key old enough to sign: it was in the same database as the current one.
+      const ready = [current("c", T0 - DAY), next("n", T0 - DAY)];
+      expect(planKeys(ready, T0, POLICY, fakeGenerator().generate, FORCE).result).toMatchObject({ current: { kid: "k1" }, withdrawn: ["c", "n"] });
+    });
+
+    it("force with only a current key (a next key generated this round): both go, the generated one never stored", () => {
       const g = fakeGenerator();
       const onlyCurrent = [current("c", T0 - DAY)];
       const plan = planKeys(onlyCurrent, T0, POLICY, g.generate, FORCE);
+      expect(plan.result.withdrawn).toEqual(["c"]);
       expect(apply(onlyCurrent, plan).map((k) => [k.kid, k.status])).toEqual([
-        ["c", "retired"],
-        ["k1", "current"],
-        ["k2", "next"],
+        ["k2", "current"],
+        ["k3", "next"],
       ]);
+    });
+
+    it("force on an empty store: a current and a next key, nothing withdrawn", () => {
+      const plan = planKeys([], T0, POLICY, fakeGenerator().generate, FORCE);
+      expect(plan.result.withdrawn).toEqual([]);
+      expect(apply([], plan).map((k) => k.status).sort()).toEqual(["current", "next"]);
     });
   });
 
@@ -194,7 +212,7 @@ describe("planKeys", () => {
       const plan = planKeys(keys, T0, testPolicy("EdDSA"), g.generate);
       expect(plan.remove).toEqual(["n"]);
       expect(plan.upsert).toEqual([record("k1", "next", T0, "EdDSA")]);
-      expect(plan.result).toEqual({ rotated: false, current: keys[0] });
+      expect(plan.result).toEqual({ rotated: false, current: keys[0], withdrawn: [] });
     });
 
     it("a due rotation waits for the replacement next key to be published for prepublishMs", () => {
@@ -259,7 +277,9 @@ describe("planKeys through storage, property-based", () => {
         const firstSeen = new Map<string, number>();
         const retiredAt = new Map<string, number>();
         const everCurrent = new Set<string>();
+        const withdrawn = new Set<string>();
         let lastCurrent: string | undefined;
+        let lastNext: string | undefined;
 
         const plan = (policy: KeyPolicy, request: RotationRequest) =>
           storage.updateSigningKeys((keys) => planKeys(keys, now, policy, generate, request));
@@ -275,13 +295,21 @@ describe("planKeys through storage, property-based", () => {
           for (const k of keys) if (!firstSeen.has(k.kid)) firstSeen.set(k.kid, now);
 
           const c = cur[0]!;
+          const forced = request.rotate && request.force && !first;
           if (c.kid !== lastCurrent) {
             // A new signing key: verifiers must have had it for prepublishMs, unless forced
             // (or the store was empty: then nobody can have cached anything).
             expect(everCurrent.has(c.kid), "a retired key came back").toBe(false);
             expect(c.activateTime).toBe(now);
             if (!first && !request.force) expect(now - firstSeen.get(c.kid)!).toBeGreaterThanOrEqual(base.prepublishMs);
-            if (lastCurrent !== undefined) {
+            if (forced) {
+              // A compromised key and the next key beside it are withdrawn at once; a fresh key signs.
+              expect(c.createTime).toBe(now);
+              for (const kid of [lastCurrent, lastNext]) {
+                expect(keys.some((k) => k.kid === kid), `${kid} withdrawn`).toBe(false);
+                if (kid !== undefined) withdrawn.add(kid);
+              }
+            } else if (lastCurrent !== undefined) {
               const old = keys.find((k) => k.kid === lastCurrent);
               // Retired now, not earlier: its last tokens were signed at this time.
               expect(old).toMatchObject({ status: "retired", retireTime: now });
@@ -290,12 +318,16 @@ describe("planKeys through storage, property-based", () => {
             everCurrent.add(c.kid);
             lastCurrent = c.kid;
           }
-          // A key that ever signed stays published until retiredPublishMs after it retired.
+          lastNext = keys.find((k) => k.status === "next")?.kid;
+          // A key that ever signed stays published until retiredPublishMs after it retired,
+          // unless a forced rotation withdrew it; a withdrawn key never comes back.
           const publishedKids = new Set(published.map((k) => k.kid));
           for (const kid of everCurrent) {
+            if (withdrawn.has(kid)) continue;
             const r = retiredAt.get(kid);
             if (r === undefined || now < r + base.retiredPublishMs) expect(publishedKids.has(kid), kid).toBe(true);
           }
+          for (const kid of withdrawn) expect(keys.some((k) => k.kid === kid), `${kid} came back`).toBe(false);
         };
 
         await plan({ ...base, alg: "ES256" }, NONE); // what KeyRing.open does on a new store

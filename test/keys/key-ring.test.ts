@@ -158,15 +158,19 @@ describe("KeyRing key lifetime", () => {
     const ring = await open(storage, "ES256", c.clock);
     const old = ring.current;
     expect(ring.policy.retiredPublishMs).toBeGreaterThanOrEqual(24 * 3600_000); // outlives the longest token
-    expect(await ring.maintain({ rotate: true, force: true })).toBe(true); // retires the first key at START
+    const retiredAt = START + ring.policy.prepublishMs;
+    c.now = retiredAt;
+    expect(await ring.maintain({ rotate: true, force: false })).toBe(true); // retires the first key
     expect(ring.current.kid).not.toBe(old.kid);
+    expect(ring.retireTime(old.kid)).toBe(retiredAt);
+    expect(ring.retireTime(ring.current.kid)).toBeUndefined();
 
-    c.now = START + ring.policy.retiredPublishMs - 1;
+    c.now = retiredAt + ring.policy.retiredPublishMs - 1;
     await ring.reload();
     expect(ring.jwks.keys.map((k) => k.kid)).toContain(old.kid);
     expect(ring.records.map((k) => k.kid)).toContain(old.kid);
 
-    c.now = START + ring.policy.retiredPublishMs;
+    c.now = retiredAt + ring.policy.retiredPublishMs;
     await ring.reload();
     expect(ring.jwks.keys.map((k) => k.kid)).not.toContain(old.kid);
     expect(ring.jwks.keys.map((k) => k.kid)).toContain(ring.current.kid);
@@ -291,22 +295,28 @@ describe("KeyRing rotation", () => {
       [400 * DAY, ROTATE],
       [1, undefined],
     ];
+    const withdrawn = new Set<string>();
     for (const [advance, request] of steps) {
       c.now += advance;
+      const before = ring.current.kid;
       try {
         await ring.maintain(request);
       } catch (err) {
         expect(err).toBeInstanceOf(RotationTooSoonError);
       }
+      // A forced rotation withdraws the compromised key: its tokens no longer verify.
+      if (request?.force) withdrawn.add(before);
       expect(ring.jwks.keys.length).toBeGreaterThan(0);
       expect(ring.jwks.keys.map((k) => k.kid)).toContain(ring.current.kid);
       const token = ring.sign(claims(c.now));
       signed.push({ token, kid: ring.current.kid, exp: Math.floor(c.now / 1000) + TTL_S });
-      // Every token signed so far that is unexpired still verifies.
+      // Every token signed so far that is unexpired still verifies, unless its key was withdrawn.
       for (const s of signed) {
-        if (s.exp * 1000 > c.now) expect((await verify(ring, s.token, c.now)).protectedHeader.kid).toBe(s.kid);
+        if (withdrawn.has(s.kid)) await expect(verify(ring, s.token, c.now)).rejects.toThrow();
+        else if (s.exp * 1000 > c.now) expect((await verify(ring, s.token, c.now)).protectedHeader.kid).toBe(s.kid);
       }
     }
+    expect(withdrawn.size).toBe(2);
   });
 
   it("RS256 -> ES256: after the change and a rotation, tokens of both algorithms verify", async () => {
@@ -342,7 +352,8 @@ describe("KeyRing with a key-encryption key", () => {
     const storage = new MemoryStorage();
     const kek = newKek();
     const ring = await open(storage, "ES256", c.clock, kek);
-    await ring.maintain({ rotate: true, force: true }); // a retired key too
+    c.now += ring.policy.prepublishMs;
+    await ring.maintain({ rotate: true, force: false }); // a retired key too
     const stored = await storage.listSigningKeys();
     expect(stored.map((k) => k.status).sort()).toEqual(["current", "next", "retired"]);
     for (const k of stored) {

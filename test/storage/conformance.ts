@@ -10,6 +10,7 @@ import {
 
 const T0 = Date.parse("2030-01-02T03:04:05.678Z");
 const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
 
 /** A secret whose hash bytes are derived from its id, so mix-ups between secrets show. */
 function secret(secretId: string, createTime: number, expireTime: number | null = null): SecretRecord {
@@ -29,6 +30,7 @@ function client(clientId: string, overrides: Partial<ClientRecord> = {}): Client
     createTime: T0,
     updateTime: T0,
     tokensNotBefore: null,
+    scopeCutoffs: [],
     secrets: [secret(`sec_${clientId}`, T0)],
     ...overrides,
   };
@@ -174,6 +176,83 @@ export function storageConformance(
         const renamed = await storage.updateClient("never", { name: "renamed", tokensNotBefore: undefined }, later + 1);
         expect(renamed!.tokensNotBefore).toBe(later);
         expect((await storage.getClient("never"))!.tokensNotBefore).toBe(later);
+      });
+
+      it("createClient returns the client as stored, equal to what getClient reads", async () => {
+        const stored = await storage.createClient(client("c1", { secrets: [secret("s1", T0), secret("s2", T0 + 1)] }));
+        expect(plain(stored)).toEqual(plain((await storage.getClient("c1"))!));
+      });
+
+      it("scopeCutoffs round-trip through createClient, getClient and listClients", async () => {
+        const cutoffs = [
+          { scope: "write", notBefore: T0 + 1000 },
+          { scope: "tessera:admin", notBefore: T0 - 2000 },
+        ];
+        await storage.createClient(client("c1", { scopeCutoffs: cutoffs }));
+        expect((await storage.getClient("c1"))!.scopeCutoffs).toEqual(cutoffs);
+        expect((await storage.listClients("", 10))[0]!.scopeCutoffs).toEqual(cutoffs);
+        await storage.createClient(client("c2"));
+        expect((await storage.getClient("c2"))!.scopeCutoffs).toEqual([]);
+      });
+
+      it("updateClient with scopes and scopeRemoval cuts off exactly the scopes taken away, keeps the later of two cut-offs, and forgets old ones", async () => {
+        const old = { scope: "old", notBefore: T0 - 10 * MINUTE };
+        await storage.createClient(client("c1", { scopes: ["a", "b", "c"], scopeCutoffs: [old, { scope: "b", notBefore: T0 + 5000 }] }));
+        const removal = { notBefore: T0 + 2000, forgetBefore: T0 - MINUTE };
+        const updated = await storage.updateClient("c1", { scopes: ["a", "d"], scopeRemoval: removal }, T0);
+        const byScope = (cs: readonly { scope: string; notBefore: number }[]) => Object.fromEntries(cs.map((x) => [x.scope, x.notBefore]));
+        // b kept its later cut-off, c got the new one, old was forgotten; a and d are held.
+        expect(byScope(updated!.scopeCutoffs)).toEqual({ b: T0 + 5000, c: T0 + 2000 });
+        expect(updated!.scopes).toEqual(["a", "d"]);
+        expect(byScope((await storage.getClient("c1"))!.scopeCutoffs)).toEqual({ b: T0 + 5000, c: T0 + 2000 });
+
+        // Giving a scope back keeps its cut-off: that is the point.
+        const back = await storage.updateClient("c1", { scopes: ["a", "b", "c", "d"], scopeRemoval: { notBefore: T0 + 9000, forgetBefore: T0 - MINUTE } }, T0 + 1);
+        expect(byScope(back!.scopeCutoffs)).toEqual({ b: T0 + 5000, c: T0 + 2000 });
+
+        // Patches without scopes, or without scopeRemoval, leave the cut-offs as they are.
+        expect(byScope((await storage.updateClient("c1", { name: "n", scopeRemoval: { notBefore: T0 + 9000, forgetBefore: T0 + 9000 } }, T0 + 2))!.scopeCutoffs)).toEqual({ b: T0 + 5000, c: T0 + 2000 });
+        expect(byScope((await storage.updateClient("c1", { scopes: ["a"] }, T0 + 3))!.scopeCutoffs)).toEqual({ b: T0 + 5000, c: T0 + 2000 });
+
+        // Forgotten once they are older than forgetBefore.
+        const later = await storage.updateClient("c1", { scopes: ["a"], scopeRemoval: { notBefore: T0 + HOUR, forgetBefore: T0 + 5000 } }, T0 + HOUR);
+        expect(later!.scopeCutoffs).toEqual([]);
+      });
+
+      it("a tombstone left by deleteClient raises the tokensNotBefore of the next client with that id, once", async () => {
+        await storage.createClient(client("c1"));
+        expect(await storage.deleteClient("c1", undefined, { tokensNotBefore: T0 + 1000, expireTime: T0 + HOUR })).toBe(true);
+        const reborn = await storage.createClient(client("c1"));
+        expect(reborn.tokensNotBefore).toBe(T0 + 1000);
+        expect((await storage.getClient("c1"))!.tokensNotBefore).toBe(T0 + 1000);
+        // A later cut-off of the new client's own wins; the tombstone was used up.
+        await storage.deleteClient("c1");
+        expect((await storage.createClient(client("c1", { tokensNotBefore: T0 + 7000 }))).tokensNotBefore).toBe(T0 + 7000);
+        await storage.deleteClient("c1");
+        expect((await storage.createClient(client("c1"))).tokensNotBefore).toBeNull();
+        // Another id never sees it.
+        await storage.deleteClient("c1", undefined, { tokensNotBefore: T0 + 1000, expireTime: T0 + HOUR });
+        expect((await storage.createClient(client("c2"))).tokensNotBefore).toBeNull();
+      });
+
+      it("two tombstones for one id keep the later cut-off; deleting an unknown id leaves none", async () => {
+        await storage.createClient(client("c1"));
+        await storage.deleteClient("c1", undefined, { tokensNotBefore: T0 + 3000, expireTime: T0 + HOUR });
+        await storage.createClient(client("c1", { tokensNotBefore: null }));
+        await storage.deleteClient("c1", undefined, { tokensNotBefore: T0 + 9000, expireTime: T0 + HOUR });
+        expect((await storage.createClient(client("c1"))).tokensNotBefore).toBe(T0 + 9000);
+        expect(await storage.deleteClient("ghost", undefined, { tokensNotBefore: T0 + 1000, expireTime: T0 + HOUR })).toBe(false);
+        expect((await storage.createClient(client("ghost"))).tokensNotBefore).toBeNull();
+      });
+
+      it("pruneRevokedTokens drops tombstones that expired before its time, and only those", async () => {
+        await storage.createClient(client("gone"));
+        await storage.createClient(client("kept"));
+        await storage.deleteClient("gone", undefined, { tokensNotBefore: T0 + 1000, expireTime: T0 + MINUTE });
+        await storage.deleteClient("kept", undefined, { tokensNotBefore: T0 + 1000, expireTime: T0 + HOUR });
+        expect(await storage.pruneRevokedTokens(T0 + MINUTE + 1)).toBe(0);
+        expect((await storage.createClient(client("gone"))).tokensNotBefore).toBeNull();
+        expect((await storage.createClient(client("kept"))).tokensNotBefore).toBe(T0 + 1000);
       });
 
       it("updateClient returns undefined for an unknown id and creates nothing", async () => {
@@ -490,6 +569,34 @@ export function storageConformance(
         await storage.revokeToken("j1", "c1", T0 + MINUTE);
         await storage.deleteClient("c1");
         expect(await storage.isTokenRevoked("j1")).toBe(true);
+      });
+    });
+
+    describe("purgeDeletedData", () => {
+      it("keeps every live client, key, revocation, audit event and meta entry, and the store stays writable", async () => {
+        await storage.createClient(client("c1"), { time: T0, actor: "a", action: "client.create", target: "c1", changes: {}, origin: "local" });
+        await storage.createClient(client("c2"));
+        await storage.deleteClient("c2");
+        await storage.updateSigningKeys(() => ({ upsert: [key("k1", T0), key("k2", T0, "next")], remove: [], result: undefined }));
+        await storage.updateSigningKeys(() => ({ upsert: [{ ...key("k1", T0), privateKey: '{"enc":"A256GCM"}' }], remove: ["k2"], result: undefined }));
+        await storage.revokeToken("j1", "c1", T0 + MINUTE);
+        await storage.setMeta("k", "v", true);
+        const before = {
+          client: plain((await storage.getClient("c1"))!),
+          keys: await storage.listSigningKeys(),
+          audit: await storage.listAuditEvents(undefined, 10),
+        };
+
+        await storage.purgeDeletedData();
+
+        expect(plain((await storage.getClient("c1"))!)).toEqual(before.client);
+        expect(await storage.getClient("c2")).toBeUndefined();
+        expect(await storage.listSigningKeys()).toEqual(before.keys);
+        expect(await storage.listAuditEvents(undefined, 10)).toEqual(before.audit);
+        expect(await storage.isTokenRevoked("j1")).toBe(true);
+        expect(await storage.getMeta("k")).toBe("v");
+        await storage.createClient(client("c3"));
+        expect((await storage.getClient("c3"))?.clientId).toBe("c3");
       });
     });
 

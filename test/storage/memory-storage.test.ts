@@ -24,6 +24,7 @@ describe("MemoryStorage", () => {
       createTime: 1,
       updateTime: 1,
       tokensNotBefore: null,
+      scopeCutoffs: [],
       secrets: [secret("older", 1), secret("newer", 2)],
     };
     await new MemoryStorage().createClient(record);

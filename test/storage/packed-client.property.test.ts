@@ -23,6 +23,7 @@ const record: fc.Arbitrary<ClientRecord> = fc.record({
   createTime: time,
   updateTime: time,
   tokensNotBefore: fc.option(time, { nil: null }),
+  scopeCutoffs: fc.array(fc.record({ scope: fc.string({ maxLength: 12 }), notBefore: time }), { maxLength: 3 }),
   secrets: fc.array(secret, { maxLength: 3 }),
 });
 const plain = (c: ClientRecord) => ({ ...c, secrets: c.secrets.map((s) => ({ ...s, hash: [...s.hash] })) });
@@ -34,7 +35,7 @@ describe("packClient / unpackClient", () => {
         const p = packClient(c);
         if (p === undefined) {
           // Only lists with an empty or NUL-holding item are declined.
-          const lists = [c.scopes, c.audiences, c.secrets.map((s) => s.secretId)];
+          const lists = [c.scopes, c.audiences, c.secrets.map((s) => s.secretId), c.scopeCutoffs.map((x) => x.scope)];
           expect(lists.some((l) => l.some((x) => x === "" || x.includes("\u0000")))).toBe(true);
           return;
         }
@@ -56,13 +57,14 @@ describe("packClient / unpackClient", () => {
       createTime: 1_764_000_000_000,
       updateTime: 1_764_000_000_000,
       tokensNotBefore: null,
+      scopeCutoffs: [{ scope: "admin", notBefore: 1_764_000_001_000 }],
       secrets: [{ secretId: "sec_abcdefghi", hash: new Uint8Array(32).fill(7), createTime: 1, expireTime: null, lastUsedTime: null }],
     };
     expect(packClient(c)).toBeDefined();
   });
 
   it("hand out a new record each time: changing one does not change the packed client", () => {
-    const p = packClient({ clientId: "c", name: "n", scopes: ["a"], audiences: [], tokenTtlSeconds: 60, disabled: false, createTime: 1, updateTime: 1, tokensNotBefore: null, secrets: [] })!;
+    const p = packClient({ clientId: "c", name: "n", scopes: ["a"], audiences: [], tokenTtlSeconds: 60, disabled: false, createTime: 1, updateTime: 1, tokensNotBefore: null, scopeCutoffs: [], secrets: [] })!;
     const a = unpackClient(p);
     a.scopes.push("b");
     a.name = "changed";

@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -43,6 +43,7 @@ function client(clientId: string, name = "a client"): ClientRecord {
     createTime: T0,
     updateTime: T0,
     tokensNotBefore: null,
+    scopeCutoffs: [],
     secrets: [{ secretId: `sec_${name}`, hash: new Uint8Array(32).fill(7), createTime: T0, expireTime: null, lastUsedTime: null }],
   };
 }
@@ -195,7 +196,7 @@ describe("SqliteStorage on a file", () => {
       try {
         await storage.createClient({
           clientId: "race", name, scopes: [], audiences: [], tokenTtlSeconds: 60, disabled: false,
-          createTime: 1, updateTime: 1,
+          createTime: 1, updateTime: 1, tokensNotBefore: null, scopeCutoffs: [],
           secrets: [{ secretId: "sec_" + process.env.CHILD, hash: new Uint8Array(32), createTime: 1, expireTime: null, lastUsedTime: null }],
         });
         console.log("created");
@@ -234,6 +235,35 @@ describe("SqliteStorage on a file", () => {
   });
 });
 
+describe("SqliteStorage.purgeDeletedData", () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "tessera-purge-"));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  const holding = (needle: string) =>
+    readdirSync(dir).filter((f) => readFileSync(join(dir, f)).includes(Buffer.from(needle)));
+
+  it("leaves an overwritten key's old text in none of the files (db, -wal, -shm), while another connection stays open", async () => {
+    const path = join(dir, "tessera.db");
+    const storage = SqliteStorage.open(path);
+    const other = SqliteStorage.open(path); // keeps the -wal from being removed on close
+    const secretText = "PLAIN-PRIVATE-KEY-" + "x".repeat(40);
+    const k: SigningKeyRecord = { ...newSigningKeyRecord("ES256", "current", T0), privateKey: JSON.stringify({ kty: "EC", d: secretText }) };
+    await storage.updateSigningKeys(() => ({ upsert: [k], remove: [], result: undefined }));
+    await storage.updateSigningKeys(() => ({ upsert: [{ ...k, privateKey: '{"enc":"A256GCM","ct":"sealed"}' }], remove: [], result: undefined }));
+    expect(holding(secretText).length).toBeGreaterThan(0); // what the purge is for
+
+    await storage.purgeDeletedData();
+    expect(holding(secretText)).toEqual([]);
+    expect((await other.listSigningKeys())[0]!.privateKey).toBe('{"enc":"A256GCM","ct":"sealed"}');
+    await other.close();
+    await storage.close();
+    expect(holding(secretText)).toEqual([]);
+  });
+});
+
 describe("SqliteStorage migrations", () => {
   let dir: string;
   let path: string;
@@ -258,6 +288,31 @@ describe("SqliteStorage migrations", () => {
       expect(tables(path)).toEqual(expect.arrayContaining(["client_secrets", "clients", "meta", "signing_keys"]));
       await storage.createClient(client("works"));
       expect((await storage.getClient("works"))?.clientId).toBe("works");
+    } finally {
+      await storage.close();
+    }
+  });
+
+  it("upgrades a schema version 3 file: its clients read with no scope cut-offs, tombstones work", async () => {
+    // Version 3 exactly as it was released: migrate a fresh file, then undo version 4 by hand.
+    await SqliteStorage.open(path).close();
+    const db = new Database(path);
+    db.exec("DROP TABLE client_tombstones; ALTER TABLE clients DROP COLUMN scope_cutoffs;");
+    db.prepare(
+      "INSERT INTO clients (client_id, name, scopes, audiences, token_ttl_seconds, disabled, create_time, update_time, tokens_not_before) VALUES ('old', 'old', '[\"read\"]', '[]', 60, 0, ?, ?, NULL)",
+    ).run(T0, T0);
+    db.pragma("user_version = 3");
+    db.close();
+
+    const storage = SqliteStorage.open(path);
+    try {
+      expect(userVersion(path)).toBe(SCHEMA_VERSION);
+      expect(SCHEMA_VERSION).toBe(4);
+      expect((await storage.getClient("old"))).toMatchObject({ scopes: ["read"], scopeCutoffs: [], tokensNotBefore: null });
+      await storage.updateClient("old", { scopes: [], scopeRemoval: { notBefore: T0 + 1000, forgetBefore: 0 } }, T0);
+      expect((await storage.getClient("old"))!.scopeCutoffs).toEqual([{ scope: "read", notBefore: T0 + 1000 }]);
+      await storage.deleteClient("old", undefined, { tokensNotBefore: T0 + 2000, expireTime: T0 + DAY });
+      expect((await storage.createClient(client("old"))).tokensNotBefore).toBe(T0 + 2000);
     } finally {
       await storage.close();
     }
@@ -315,6 +370,7 @@ describe("SqliteStorage migrations", () => {
         createTime: T0 - 2 * DAY,
         updateTime: T0 - DAY,
         tokensNotBefore: null,
+        scopeCutoffs: [],
       });
       expect(c!.secrets.map((s) => ({ ...s, hash: [...s.hash] }))).toEqual([
         { secretId: "sec_old", hash: new Array(32).fill(9), createTime: T0 - 2 * DAY, expireTime: null, lastUsedTime: T0 - HOUR },

@@ -127,9 +127,12 @@ export const ListSigningKeysResponseSchema: GenMessage<ListSigningKeysResponse> 
  */
 export type RotateSigningKeyRequest = Message<"tessera.v1.RotateSigningKeyRequest"> & {
   /**
-   * Rotate even if the NEXT key was published less than one JWKS cache
-   * lifetime ago. Verifiers that cached the old JWKS will reject new tokens
-   * until they refetch it: use only when the current key is compromised.
+   * The current key is compromised: withdraw it and the NEXT key (whatever
+   * exposed one exposed the other), and sign with a new key from now on.
+   * Tokens they signed are no longer accepted by Tessera (ClientAdmin,
+   * introspection) at once, nor by verifiers once they refetch the JWKS
+   * (verifiers that refetch on an unknown key id, as tessera/verify does, pick
+   * up the new key with the first token it signed).
    *
    * @generated from field: bool force = 1;
    */
@@ -239,7 +242,9 @@ export const KeyAdmin: GenService<{
    * RotateSigningKey makes the NEXT key CURRENT now and publishes a new NEXT
    * key. If the NEXT key has been published for less than one JWKS cache
    * lifetime, verifiers may not know it yet: the call fails with
-   * FAILED_PRECONDITION unless `force` is set (for a compromised key).
+   * FAILED_PRECONDITION unless `force` is set. With `force` (for a compromised
+   * key) the CURRENT and NEXT keys are both withdrawn at once and a freshly
+   * generated key signs.
    *
    * @generated from rpc tessera.v1.KeyAdmin.RotateSigningKey
    */

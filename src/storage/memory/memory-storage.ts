@@ -1,7 +1,9 @@
+import { nextScopeCutoffs } from "../scope-cutoffs.js";
 import {
   ClientExistsError,
   type ClientPatch,
   type ClientRecord,
+  type ClientTombstone,
   type SecretRecord,
   type AuditEvent,
   type SigningKeyPlan,
@@ -16,6 +18,7 @@ export class MemoryStorage implements Storage {
   readonly #meta = new Map<string, string>();
   readonly #revoked = new Map<string, number>();
   readonly #audit: AuditEvent[] = [];
+  readonly #tombstones = new Map<string, ClientTombstone>();
 
   #record(e: AuditEvent | undefined): void {
     if (e) this.#audit.push({ ...structuredClone(e), eventId: this.#audit.length + 1 });
@@ -26,28 +29,46 @@ export class MemoryStorage implements Storage {
     return c && structuredClone(c);
   }
 
-  async createClient(client: ClientRecord, audit?: AuditEvent): Promise<void> {
+  async createClient(client: ClientRecord, audit?: AuditEvent): Promise<ClientRecord> {
     if (this.#clients.has(client.clientId)) {
       throw new ClientExistsError(`client ${JSON.stringify(client.clientId)} already exists`);
     }
-    this.#clients.set(client.clientId, sortSecrets(structuredClone(client)));
+    const stored = sortSecrets(structuredClone(client));
+    const stone = this.#tombstones.get(client.clientId);
+    if (stone) {
+      stored.tokensNotBefore = Math.max(stored.tokensNotBefore ?? 0, stone.tokensNotBefore);
+      this.#tombstones.delete(client.clientId);
+    }
+    this.#clients.set(client.clientId, stored);
     this.#record(audit);
+    return structuredClone(stored);
   }
 
   async updateClient(clientId: string, patch: ClientPatch, now: number, audit?: AuditEvent): Promise<ClientRecord | undefined> {
     const cur = this.#clients.get(clientId);
     if (!cur) return undefined;
     this.#record(audit);
-    for (const [k, v] of Object.entries(patch)) {
+    const { scopeRemoval, ...fields } = patch;
+    if (patch.scopes !== undefined && scopeRemoval) cur.scopeCutoffs = nextScopeCutoffs(cur, patch.scopes, scopeRemoval);
+    for (const [k, v] of Object.entries(fields)) {
       if (v !== undefined) (cur as unknown as Record<string, unknown>)[k] = structuredClone(v);
     }
     cur.updateTime = now;
     return structuredClone(cur);
   }
 
-  async deleteClient(clientId: string, audit?: AuditEvent): Promise<boolean> {
+  async deleteClient(clientId: string, audit?: AuditEvent, tombstone?: ClientTombstone): Promise<boolean> {
     const gone = this.#clients.delete(clientId);
-    if (gone) this.#record(audit);
+    if (gone) {
+      if (tombstone) {
+        const old = this.#tombstones.get(clientId);
+        this.#tombstones.set(clientId, {
+          tokensNotBefore: Math.max(old?.tokensNotBefore ?? 0, tombstone.tokensNotBefore),
+          expireTime: Math.max(old?.expireTime ?? 0, tombstone.expireTime),
+        });
+      }
+      this.#record(audit);
+    }
     return gone;
   }
 
@@ -132,6 +153,7 @@ export class MemoryStorage implements Storage {
   }
 
   async pruneRevokedTokens(before: number): Promise<number> {
+    for (const [id, stone] of this.#tombstones) if (stone.expireTime < before) this.#tombstones.delete(id);
     let n = 0;
     for (const [jti, exp] of this.#revoked) {
       if (exp < before) {
@@ -150,6 +172,10 @@ export class MemoryStorage implements Storage {
     if (!overwrite && this.#meta.has(key)) return false;
     this.#meta.set(key, value);
     return true;
+  }
+
+  async purgeDeletedData(): Promise<void> {
+    // Nothing is kept once deleted: the objects are gone with their last reference.
   }
 
   async changeToken(): Promise<number> {

@@ -75,6 +75,15 @@ const MIGRATIONS: readonly string[] = [
      origin   TEXT NOT NULL
    ) STRICT;
    CREATE INDEX audit_events_by_target ON audit_events(target, event_id);`,
+  // 4: cut-offs that outlive a change: per scope taken from a client (re-adding the scope does
+  // not revive its old tokens), and per deleted client id (re-creating it does not either).
+  `ALTER TABLE clients ADD COLUMN scope_cutoffs TEXT NOT NULL DEFAULT '[]';  -- JSON [[scope, not-before ms], ...]
+   CREATE TABLE client_tombstones (
+     client_id         TEXT PRIMARY KEY,
+     tokens_not_before INTEGER NOT NULL,
+     expire_time       INTEGER NOT NULL
+   ) STRICT;
+   CREATE INDEX client_tombstones_by_expiry ON client_tombstones(expire_time);`,
 ];
 
 /** Thrown when the database file was written by a newer Tessera. */

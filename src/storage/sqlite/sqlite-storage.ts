@@ -1,12 +1,13 @@
-import { mkdirSync } from "node:fs";
-import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import type { Statement } from "better-sqlite3";
+import { NO_SCOPE_CUTOFFS, nextScopeCutoffs } from "../scope-cutoffs.js";
 import {
   ClientExistsError,
   StorageUnavailableError,
   type ClientPatch,
   type ClientRecord,
+  type ClientTombstone,
+  type ScopeCutoff,
   type SecretRecord,
   type AuditEvent,
   type SigningKeyPlan,
@@ -14,6 +15,7 @@ import {
   type Storage,
 } from "../storage.js";
 import { migrate, SchemaTooNewError } from "./migrations.js";
+import { createPrivateFile } from "./private-files.js";
 
 interface ClientRow {
   client_id: string;
@@ -25,6 +27,7 @@ interface ClientRow {
   create_time: number;
   update_time: number;
   tokens_not_before: number | null;
+  scope_cutoffs: string;
 }
 interface SecretRow {
   secret_id: string;
@@ -65,13 +68,21 @@ export class SqliteStorage implements Storage {
         "SELECT secret_id, hash, create_time, expire_time, last_used_time FROM client_secrets WHERE client_id = ? ORDER BY create_time DESC, secret_id",
       ),
       insertClient: p(
-        "INSERT INTO clients (client_id, name, scopes, audiences, token_ttl_seconds, disabled, create_time, update_time, tokens_not_before) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO clients (client_id, name, scopes, audiences, token_ttl_seconds, disabled, create_time, update_time, tokens_not_before, scope_cutoffs) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
       ),
+      tombstone: p("SELECT tokens_not_before FROM client_tombstones WHERE client_id = ?"),
+      dropTombstone: p("DELETE FROM client_tombstones WHERE client_id = ?"),
+      putTombstone: p(
+        `INSERT INTO client_tombstones (client_id, tokens_not_before, expire_time) VALUES (?, ?, ?)
+         ON CONFLICT (client_id) DO UPDATE SET tokens_not_before = max(tokens_not_before, excluded.tokens_not_before),
+           expire_time = max(expire_time, excluded.expire_time)`,
+      ),
+      pruneTombstones: p("DELETE FROM client_tombstones WHERE expire_time < ?"),
       insertSecret: p(
         "INSERT INTO client_secrets (secret_id, client_id, hash, create_time, expire_time, last_used_time) VALUES (?, ?, ?, ?, ?, ?)",
       ),
       updateClient: p(
-        "UPDATE clients SET name = ?, scopes = ?, audiences = ?, token_ttl_seconds = ?, disabled = ?, tokens_not_before = ?, update_time = ? WHERE client_id = ?",
+        "UPDATE clients SET name = ?, scopes = ?, audiences = ?, token_ttl_seconds = ?, disabled = ?, tokens_not_before = ?, scope_cutoffs = ?, update_time = ? WHERE client_id = ?",
       ),
       deleteClient: p("DELETE FROM clients WHERE client_id = ?"),
       list: p("SELECT * FROM clients WHERE client_id > ? ORDER BY client_id LIMIT ?"),
@@ -106,14 +117,20 @@ export class SqliteStorage implements Storage {
     };
   }
 
-  /** Opens (creating file and folder if needed) and migrates the database at `path`. */
+  /**
+   * Opens (creating file and folder if needed, readable by their owner only) and migrates the
+   * database at `path`.
+   */
   static open(path: string, options: SqliteStorageOptions = {}): SqliteStorage {
     let db: Database.Database | undefined;
     try {
-      if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+      if (path !== ":memory:" && !options.readonly) createPrivateFile(path);
       db = new Database(path, { readonly: options.readonly ?? false });
       db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
       if (!options.readonly) {
+        // Deleted and overwritten rows (an old private key, a deleted client's secret hash)
+        // are zeroed in the file rather than left in free space.
+        db.pragma("secure_delete = ON");
         db.pragma("journal_mode = WAL");
         // FULL: an acknowledged admin write survives power loss too; writes are rare.
         db.pragma("synchronous = FULL");
@@ -181,15 +198,18 @@ export class SqliteStorage implements Storage {
       createTime: row.create_time,
       updateTime: row.update_time,
       tokensNotBefore: row.tokens_not_before,
+      scopeCutoffs: row.scope_cutoffs === "[]" ? NO_SCOPE_CUTOFFS : parseScopeCutoffs(row.scope_cutoffs),
       secrets,
     };
   }
 
-  async createClient(c: ClientRecord, audit?: AuditEvent): Promise<void> {
+  async createClient(c: ClientRecord, audit?: AuditEvent): Promise<ClientRecord> {
     return this.#write(() => {
       try {
-        this.#db
+        return this.#db
           .transaction(() => {
+            const stone = this.#q.tombstone!.get(c.clientId) as { tokens_not_before: number } | undefined;
+            const notBefore = stone ? Math.max(c.tokensNotBefore ?? 0, stone.tokens_not_before) : c.tokensNotBefore;
             this.#q.insertClient!.run(
               c.clientId,
               c.name,
@@ -199,10 +219,13 @@ export class SqliteStorage implements Storage {
               c.disabled ? 1 : 0,
               c.createTime,
               c.updateTime,
-              c.tokensNotBefore,
+              notBefore,
+              scopeCutoffsJson(c.scopeCutoffs),
             );
             for (const s of c.secrets) this.#insertSecret(c.clientId, s);
+            if (stone) this.#q.dropTombstone!.run(c.clientId);
             this.#audit(audit);
+            return this.#readClient(c.clientId)!;
           })
           .immediate();
       } catch (err) {
@@ -224,7 +247,9 @@ export class SqliteStorage implements Storage {
         .transaction(() => {
           const cur = this.#readClient(clientId);
           if (!cur) return undefined;
-          const next = { ...cur, ...definedOnly(patch), updateTime: now };
+          const { scopeRemoval, ...fields } = patch;
+          const next = { ...cur, ...definedOnly(fields), updateTime: now };
+          if (patch.scopes !== undefined && scopeRemoval) next.scopeCutoffs = nextScopeCutoffs(cur, patch.scopes, scopeRemoval);
           this.#q.updateClient!.run(
             next.name,
             JSON.stringify(next.scopes),
@@ -232,6 +257,7 @@ export class SqliteStorage implements Storage {
             next.tokenTtlSeconds,
             next.disabled ? 1 : 0,
             next.tokensNotBefore,
+            scopeCutoffsJson(next.scopeCutoffs),
             now,
             clientId,
           );
@@ -242,12 +268,15 @@ export class SqliteStorage implements Storage {
     });
   }
 
-  async deleteClient(clientId: string, audit?: AuditEvent): Promise<boolean> {
+  async deleteClient(clientId: string, audit?: AuditEvent, tombstone?: ClientTombstone): Promise<boolean> {
     return this.#write(() =>
       this.#db
         .transaction(() => {
           const gone = this.#q.deleteClient!.run(clientId).changes > 0;
-          if (gone) this.#audit(audit);
+          if (gone) {
+            if (tombstone) this.#q.putTombstone!.run(clientId, tombstone.tokensNotBefore, tombstone.expireTime);
+            this.#audit(audit);
+          }
           return gone;
         })
         .immediate(),
@@ -363,6 +392,7 @@ export class SqliteStorage implements Storage {
 
   async pruneRevokedTokens(before: number): Promise<number> {
     return this.#write(() => {
+      this.#q.pruneTombstones!.run(before);
       return this.#q.pruneRevoked!.run(before).changes;
     });
   }
@@ -374,6 +404,21 @@ export class SqliteStorage implements Storage {
   async setMeta(key: string, value: string, overwrite: boolean): Promise<boolean> {
     return this.#write(() => {
       return (overwrite ? this.#q.upsertMeta! : this.#q.insertMeta!).run(key, value).changes > 0;
+    });
+  }
+
+  async purgeDeletedData(): Promise<void> {
+    this.#write(() => {
+      // VACUUM rebuilds every page from the live rows only, so nothing deleted or overwritten
+      // before secure_delete was on survives in the main file; TRUNCATE then copies the log into
+      // the main file and cuts the -wal file to zero bytes, old page versions included.
+      this.#db.exec("VACUUM");
+      const [r] = this.#db.pragma("wal_checkpoint(TRUNCATE)") as { busy: number }[];
+      if (r?.busy !== 0) {
+        throw new StorageUnavailableError(
+          "another process kept the write-ahead log in use, so it could not be emptied; stop other processes that open the database and try again",
+        );
+      }
     });
   }
 
@@ -397,6 +442,15 @@ function toKey(r: KeyRow): SigningKeyRecord {
     activateTime: r.activate_time,
     retireTime: r.retire_time,
   };
+}
+
+/** Scope cut-offs as stored: a JSON array of [scope, not-before ms] pairs. */
+function scopeCutoffsJson(cutoffs: readonly ScopeCutoff[]): string {
+  return cutoffs.length === 0 ? "[]" : JSON.stringify(cutoffs.map((c) => [c.scope, c.notBefore]));
+}
+
+function parseScopeCutoffs(json: string): readonly ScopeCutoff[] {
+  return (JSON.parse(json) as [string, number][]).map(([scope, notBefore]) => ({ scope, notBefore }));
 }
 
 function definedOnly<T extends object>(o: T): Partial<T> {

@@ -42,13 +42,13 @@ export function registerKeyAdmin(router: ConnectRouter, keys: KeyRing, clock: ()
       async rotateSigningKey(req, ctx) {
         const who = actorOf(ctx);
         try {
-          await keys.maintain({ rotate: true, force: req.force }, (kid) => ({
+          await keys.maintain({ rotate: true, force: req.force }, (kid, withdrawn) => ({
             time: clock(),
             actor: who.actor,
             origin: who.origin,
             action: "keys.rotate",
             target: kid,
-            changes: { force: req.force },
+            changes: withdrawn.length > 0 ? { force: req.force, withdrawn } : { force: req.force },
           }));
         } catch (err) {
           if (err instanceof RotationTooSoonError) throw new AdminError("failed_precondition", err.message);

@@ -60,6 +60,9 @@ const TTL_RANGE = "token_ttl must be whole seconds from 1s to 86400s";
 const PAGE_SIZE = "page_size must be between 0 and 1000";
 const SCOPE_TOKEN = /^scopes contains ".*" which is not an RFC 6749 scope token \(printable ASCII without space or " or \\ and at most 200 characters\)$/;
 const AUDIENCE = /^audiences contains ".*" but each audience must be 1-2000 characters without spaces or control characters$/;
+/** The sentence for a value holding a character nobody can see, with the value escaped to ASCII. */
+const invisible = (field: string, escaped: string, codePoint: string) =>
+  `${field} contains "${escaped}" with the invisible character ${codePoint}; control, format, zero-width and bidi characters are refused because they make different values look the same`;
 
 /** [what, method, request, expected INVALID_ARGUMENT message] */
 const INVALID: [string, string, () => object, string | RegExp][] = [
@@ -80,11 +83,18 @@ const INVALID: [string, string, () => object, string | RegExp][] = [
   ["1,000 audiences", "CreateClient", () => ({ name: "x", audiences: Array.from({ length: 1000 }, (_, i) => `https://a${i}.example`) }), "audiences may hold at most 100 audiences"],
   ["a 10 KB audience", "CreateClient", () => ({ name: "x", audiences: [TEN_KB] }), AUDIENCE],
   ["an empty audience", "CreateClient", () => ({ name: "x", audiences: [""] }), AUDIENCE],
-  ["a NUL in an audience", "CreateClient", () => ({ name: "x", audiences: ["https://a\u0000"] }), AUDIENCE],
+  ["a NUL in an audience", "CreateClient", () => ({ name: "x", audiences: ["https://a\u0000"] }), invisible("audiences", "https://a\\u0000", "U+0000")],
+  ["a zero-width space in an audience", "CreateClient", () => ({ name: "x", audiences: ["https://api.example\u200b"] }), invisible("audiences", "https://api.example\\u200b", "U+200B")],
+  // Inside the value: a leading one is dropped by the protobuf UTF-8 decoder before Tessera sees it.
+  ["a byte order mark in an audience", "CreateClient", () => ({ name: "x", audiences: ["https://api.\ufeffexample"] }), invisible("audiences", "https://api.\\ufeffexample", "U+FEFF")],
+  ["a bidi override in an audience", "CreateClient", () => ({ name: "x", audiences: ["https://\u202eelpmaxe.ipa"] }), invisible("audiences", "https://\\u202eelpmaxe.ipa", "U+202E")],
+  ["a soft hyphen in an audience", "CreateClient", () => ({ name: "x", audiences: ["https://ap\u00adi.example"] }), invisible("audiences", "https://ap\\u00adi.example", "U+00AD")],
   ["10,000 scopes", "CreateClient", () => ({ name: "x", scopes: Array.from({ length: 10_000 }, (_, i) => `s${i.toString(36)}`) }), "scopes may hold at most 200 scopes"],
   ["a 10 KB scope", "CreateClient", () => ({ name: "x", scopes: [TEN_KB] }), SCOPE_TOKEN],
   ["a scope with a space", "CreateClient", () => ({ name: "x", scopes: ["read write"] }), SCOPE_TOKEN],
-  ["a NUL in a scope", "CreateClient", () => ({ name: "x", scopes: ["read\u0000"] }), SCOPE_TOKEN],
+  ["a NUL in a scope", "CreateClient", () => ({ name: "x", scopes: ["read\u0000"] }), invisible("scopes", "read\\u0000", "U+0000")],
+  ["a zero-width space in a scope", "CreateClient", () => ({ name: "x", scopes: ["tessera:admin\u200b"] }), invisible("scopes", "tessera:admin\\u200b", "U+200B")],
+  ["a soft hyphen in a scope", "CreateClient", () => ({ name: "x", scopes: ["re\u00adad"] }), invisible("scopes", "re\\u00adad", "U+00AD")],
   ["a 10 KB client id", "CreateClient", () => ({ name: "x", client_id: TEN_KB }), CLIENT_ID],
   ["a path as client id", "CreateClient", () => ({ name: "x", client_id: "../../etc/passwd" }), CLIENT_ID],
   ["a NUL in the client id", "CreateClient", () => ({ name: "x", client_id: "a\u0000b" }), CLIENT_ID],
@@ -124,6 +134,18 @@ const INVALID: [string, string, () => object, string | RegExp][] = [
     "UpdateClient",
     () => ({ client: { client_id: "some-client", audiences: Array.from({ length: 1000 }, (_, i) => `a${i}`) }, update_mask: { paths: ["audiences"] } }),
     "client.audiences may hold at most 100 audiences",
+  ],
+  [
+    "a zero-width space in updated audiences",
+    "UpdateClient",
+    () => ({ client: { client_id: "some-client", audiences: ["https://api.example\u200b"] }, update_mask: { paths: ["audiences"] } }),
+    invisible("client.audiences", "https://api.example\\u200b", "U+200B"),
+  ],
+  [
+    "a bidi isolate in updated scopes",
+    "UpdateClient",
+    () => ({ client: { client_id: "some-client", scopes: ["\u2066read"] }, update_mask: { paths: ["scopes"] } }),
+    invisible("client.scopes", "\\u2066read", "U+2066"),
   ],
   ["an update of a 10 KB id", "UpdateClient", () => ({ client: { client_id: TEN_KB, name: "n" }, update_mask: { paths: ["name"] } }), `client.${CLIENT_ID}`],
 ];

@@ -162,6 +162,7 @@ describe("client_secret_basic", () => {
       createTime: now,
       updateTime: now,
       tokensNotBefore: null,
+      scopeCutoffs: [],
       secrets: [{ secretId: "sec_awkward", hash: hashClientSecret(secret), createTime: now, expireTime: null, lastUsedTime: null }],
     });
     const header = basic("awkward-secret", secret);

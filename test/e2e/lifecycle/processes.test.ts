@@ -166,7 +166,13 @@ describe("changing the signing algorithm", () => {
     const es = await serve(db, {}, ["--alg", "ES256"]);
     expect(es.logs.some((l) => l.level === 40 && l.configured_alg === "ES256" && l.current_alg === "RS256")).toBe(true);
     const env = { TESSERA_CLIENT_ID: admin.clientId, TESSERA_CLIENT_SECRET: admin.clientSecret };
-    expect(runTessera(["keys", "rotate", "--force", "--server", es.url], env).code).toBe(0);
+    // A scheduled-style rotation (not --force, which withdraws the old keys as compromised):
+    // as if the new ES256 next key had been published for an hour already.
+    const file = new Database(db);
+    file.prepare("UPDATE signing_keys SET create_time = create_time - 3600000 WHERE status = 'next'").run();
+    file.close();
+    const rotated = runTessera(["keys", "rotate", "--server", es.url], env);
+    expect(rotated.code, rotated.stderr).toBe(0);
     const fresh = (await post(es.url, "/oauth/token", { grant_type: "client_credentials" }, admin)).body.access_token as string;
     const set = createLocalJWKSet(await jwks(es.url));
     expect((await jwtVerify(old, set, { issuer })).protectedHeader.alg).toBe("RS256");

@@ -38,6 +38,8 @@ let finishedAt: number;
 const secrets: string[] = [];
 let newSecretId: string;
 let newKid: string;
+/** The current and next key before the forced rotation, which withdraws them. */
+let oldKids: string[];
 
 async function page(pageSize: number, pageToken = "", target = ""): Promise<{ events: Event[]; next: string }> {
   const r = await unary<{ events: RawEvent[]; next_page_token: string }>(clients, "ListAuditEvents", { page_size: pageSize, page_token: pageToken, target }, md);
@@ -92,8 +94,11 @@ beforeAll(async () => {
   newSecretId = rotated.client.secrets[0]!.secret_id;
   await unary(clients, "RevokeClientTokens", { client_id: "audit-a" }, md);
   await unary(clients, "DeleteClient", { client_id: "audit-b" }, md);
+  oldKids = (await unary<{ keys: { kid: string }[] }>(keys, "ListSigningKeys", {}, md)).keys.map((k) => k.kid);
   const rot = await unary<{ current: { kid: string } }>(keys, "RotateSigningKey", { force: true }, md);
   newKid = rot.current.kid;
+  // A forced rotation withdraws the keys that signed the admin token: get one of the new key.
+  md = bearer(await adminToken(tokens, admin));
   keys.close();
   finishedAt = Date.now() + 1000;
 });
@@ -146,7 +151,8 @@ describe("ClientAdmin.ListAuditEvents", () => {
     expect(rotate.changes).toEqual({ new_secret_id: newSecretId, grace_period_seconds: 60 });
     expect(Date.parse(revoke.changes.tokens_not_before as string)).toBeGreaterThan(startedAt);
     expect(del.changes).toEqual({});
-    expect(rotateKey.changes).toEqual({ force: true });
+    expect(rotateKey.changes).toEqual({ force: true, withdrawn: expect.arrayContaining(oldKids) });
+    expect((rotateKey.changes.withdrawn as string[]).sort()).toEqual([...oldKids].sort());
   });
 
   it("never records a secret", async () => {

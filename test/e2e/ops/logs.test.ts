@@ -147,7 +147,9 @@ beforeAll(async () => {
   await admin_(clients, "RevokeClientTokens", { client_id: "svc" }, adminTok);
   await admin_(clients, "DeleteClient", { client_id: "doomed" }, adminTok);
   await admin_(keys, "RotateSigningKey", { force: true }, adminTok);
-  await admin_(clients, "ListAuditEvents", {}, adminTok);
+  // A forced rotation withdraws the keys that signed adminTok: the admin gets a new token.
+  const afterRotation = (await grpcToken(admin, "fields", "tessera:admin"))!;
+  await admin_(clients, "ListAuditEvents", {}, afterRotation);
   // Refused admin calls: a forged bearer token and a token without the admin scope.
   const forged = trackToken(`${adminTok.split(".").slice(0, 2).join(".")}.${randomBytes(64).toString("base64url")}`);
   await admin_(clients, "ListClients", {}, forged, "Unauthenticated");
