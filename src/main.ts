@@ -102,7 +102,13 @@ export async function start(config: Config, log: Logger, clock: Clock = systemCl
     jwksMaxAgeSeconds: Math.round(config.jwksMaxAgeMs / 1000),
     tls: config.tlsCert && config.tlsKey ? { cert: config.tlsCert, key: config.tlsKey } : undefined,
   });
-  const address = await server.listen(config.port, config.host);
+  let address: AddressInfo;
+  try {
+    address = await server.listen(config.port, config.host);
+  } catch (err) {
+    await raw.close(); // the caller may remove a database this start created
+    throw err;
+  }
 
   let lastChange = await raw.changeToken();
   const poll = setInterval(() => {

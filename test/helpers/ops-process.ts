@@ -45,6 +45,8 @@ export interface StartOptions {
   env?: Record<string, string>;
   /** Listen address; default 127.0.0.1. */
   host?: string;
+  /** Working directory of the server (a relative --db is resolved against it). */
+  cwd?: string;
   /** The scheme of `url`; https when the server is given --tls-cert. */
   scheme?: "http" | "https";
 }
@@ -55,6 +57,7 @@ export async function startTessera(opts: StartOptions): Promise<OpsServer> {
   const args = ["serve", "--port", "0", "--host", opts.host ?? "127.0.0.1", "--db", opts.db, ...(opts.args ?? [])];
   const child = spawn(process.execPath, [TESSERA_BIN, ...args], {
     env: { PATH: process.env.PATH ?? "", ...opts.env },
+    cwd: opts.cwd,
     stdio: ["ignore", "pipe", "pipe"],
   });
   const logs: LogLine[] = [];

@@ -1,0 +1,118 @@
+import { spawn, spawnSync } from "node:child_process";
+import { TESSERA_BIN } from "./ops-process.js";
+
+/** How a `tessera` run ended and what it printed. */
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Options for one `tessera` run. */
+export interface CliOptions {
+  env?: Record<string, string>;
+  cwd?: string;
+  /** Written to stdin, which is then closed (stdin is a pipe, never a terminal). */
+  input?: string;
+  /** Run as this user and group (see `unprivileged`). */
+  uid?: number;
+  gid?: number;
+  timeoutMs?: number;
+}
+
+/** Runs `tessera ARGS` to completion without blocking the event loop (servers started by the test keep serving). */
+export function tessera(args: string[], opts: CliOptions = {}): Promise<CliResult> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [TESSERA_BIN, ...args], {
+      env: { PATH: process.env.PATH ?? "", ...opts.env },
+      cwd: opts.cwd,
+      stdio: ["pipe", "pipe", "pipe"],
+      ...(opts.uid === undefined ? {} : { uid: opts.uid, gid: opts.gid }),
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.stdin.end(opts.input ?? "");
+    const timer = setTimeout(() => child.kill("SIGKILL"), opts.timeoutMs ?? 20_000);
+    child.once("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/**
+ * The user and group to run a child as so that file permissions apply: `nobody` when the
+ * tests run as root (root ignores permission bits), nothing otherwise.
+ */
+export function unprivileged(): { uid?: number; gid?: number; name: string } {
+  if (process.getuid?.() !== 0) return { name: "this user" };
+  const id = (flag: string) => Number(spawnSync("id", [flag, "nobody"], { encoding: "utf8" }).stdout.trim());
+  return { uid: id("-u"), gid: id("-g"), name: "nobody" };
+}
+
+/** A process running on a pseudo-terminal, as a person at a terminal runs it. */
+export interface TerminalProcess {
+  /** Everything the terminal showed so far (\r\n line ends, colour codes kept). */
+  output(): string;
+  /** Resolves with the output once it matches `pattern`; rejects after `ms` with what was shown. */
+  waitFor(pattern: RegExp, ms?: number): Promise<string>;
+  /** Types `text` on the terminal (\x03 is Ctrl-C). */
+  type(text: string): void;
+  exited: Promise<number | null>;
+}
+
+/**
+ * Runs `tessera ARGS` on a real pseudo-terminal through util-linux `script`, so stdin and
+ * stdout are a TTY for the child; what the test types goes through the terminal's line
+ * discipline (Ctrl-C becomes SIGINT).
+ */
+export function tesseraInTerminal(args: string[], opts: { env?: Record<string, string>; cwd?: string } = {}): TerminalProcess {
+  // exec: the shell `script` starts must not stay between the terminal and tessera (it would
+  // take the Ctrl-C itself and report 130).
+  const command = `exec ${[process.execPath, TESSERA_BIN, ...args].map(shellWord).join(" ")}`;
+  const child = spawn("script", ["-qfec", command, "/dev/null"], {
+    env: { PATH: process.env.PATH ?? "", TERM: "xterm", ...opts.env },
+    cwd: opts.cwd,
+    stdio: ["pipe", "pipe", "pipe"],
+  });
+  let out = "";
+  const waiters = new Set<() => void>();
+  const onData = (d: Buffer) => {
+    out += d.toString();
+    for (const w of waiters) w();
+  };
+  child.stdout.on("data", onData);
+  child.stderr.on("data", onData);
+  const exited = new Promise<number | null>((resolve) => child.once("close", (code) => resolve(code)));
+  return {
+    output: () => out,
+    waitFor: (pattern, ms = 15_000) =>
+      new Promise((resolve, reject) => {
+        const check = () => {
+          if (!pattern.test(out)) return;
+          waiters.delete(check);
+          clearTimeout(timer);
+          resolve(out);
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          reject(new Error(`the terminal never showed ${pattern}; it showed:\n${out}`));
+        }, ms);
+        waiters.add(check);
+        check();
+      }),
+    type: (text) => child.stdin.write(text),
+    exited,
+  };
+}
+
+/** Whether util-linux `script` (the pseudo-terminal runner) is installed. */
+export function hasScript(): boolean {
+  return spawnSync("script", ["--version"], { stdio: "ignore" }).status === 0;
+}
+
+function shellWord(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replaceAll("'", `'\\''`)}'`;
+}
