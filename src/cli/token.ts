@@ -1,24 +1,20 @@
-import { parseArgs } from "node:util";
 import { ClientConfigError, TokenClient } from "../client/index.js";
-import { DEFAULT_SERVER } from "./admin-client.js";
 import { UsageError } from "./usage.js";
 
+/** Options of `tessera token`. */
+export interface TokenOptions {
+  server: string;
+  scope?: string;
+  audience?: string[];
+  json?: boolean;
+}
+
 /** `tessera token`: the seed's `my-cli login`, getting a token as CLIENT_ID / CLIENT_SECRET through the SDK. */
-export async function tokenCommand(args: string[], env: NodeJS.ProcessEnv): Promise<void> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      server: { type: "string" },
-      scope: { type: "string" },
-      audience: { type: "string", multiple: true },
-      json: { type: "boolean", default: false },
-    },
-    strict: true,
-  });
+export async function tokenCommand(values: TokenOptions, env: NodeJS.ProcessEnv): Promise<void> {
   let tokens: TokenClient;
   try {
     // A person is waiting: retry briefly, not for the SDK's default budget.
-    tokens = new TokenClient({ server: values.server ?? env.TESSERA_SERVER ?? DEFAULT_SERVER, env, retry: { maxElapsedMs: 5_000 } });
+    tokens = new TokenClient({ server: values.server, env, retry: { maxElapsedMs: 5_000 } });
   } catch (err) {
     if (err instanceof ClientConfigError) throw new UsageError(err.message);
     throw err;
