@@ -11,6 +11,7 @@ import { Metrics } from "./observability/metrics.js";
 import { RequestObserver } from "./observability/request-observer.js";
 import { WriteHealth } from "./observability/write-health.js";
 import { build } from "./server.js";
+import { shellQuote } from "./shell-quote.js";
 import { CLIENT_CACHE_CHECK_MS, withClientCache } from "./storage/client-cache.js";
 import { instrumentStorage } from "./storage/instrumented.js";
 import { SqliteStorage } from "./storage/sqlite/sqlite-storage.js";
@@ -137,7 +138,7 @@ export async function start(config: Config, log: Logger, clock: Clock = systemCl
   for (const t of [poll, flush, maintain]) t.unref();
 
   for (const name of SERVED) health.set(name, Serving.SERVING);
-  logStartup(config, log, keys, address);
+  logStartup(config, log, keys, address, (await raw.counts()).clients);
 
   return {
     address,
@@ -157,7 +158,7 @@ export async function start(config: Config, log: Logger, clock: Clock = systemCl
 }
 
 /** The start-up lines: the effective configuration (never a secret) and the warnings an operator needs. */
-function logStartup(config: Config, log: Logger, keys: KeyRing, address: AddressInfo): void {
+function logStartup(config: Config, log: Logger, keys: KeyRing, address: AddressInfo, clients: number): void {
   if (config.kek) log.info({ kek_id: config.kek.id }, "signing keys are encrypted at rest");
   else log.warn("signing keys are stored unencrypted in the database: set TESSERA_KEK or TESSERA_KEK_FILE to encrypt them");
   if (keys.current.alg !== config.alg) {
@@ -174,6 +175,8 @@ function logStartup(config: Config, log: Logger, keys: KeyRing, address: Address
   }
   const { kek: _kek, ...shown } = config;
   log.info({ config: { ...shown, kek: config.kek ? `configured (id ${config.kek.id})` : "none" } }, "configuration");
+  // Before "tessera listening", so whoever waits for that line has seen this one too.
+  if (clients === 0) log.warn({ db: config.db }, `the database has no clients yet: create the first admin client with: tessera bootstrap --db ${shellQuote(config.db)}`);
   log.info(
     { port: address.port, host: address.address, tls: config.tlsCert !== undefined, db: config.db, issuer: config.issuer, alg: keys.current.alg, kid: keys.current.kid },
     "tessera listening",

@@ -4,7 +4,6 @@ import { loadConfig, settingSource, type Config, type RawSettings } from "../con
 import { checkCanListen, listenError } from "../listen-check.js";
 import { start, type Running } from "../main.js";
 import { checkDatabasePath, createDatabaseDirs, removeCreatedDatabase, type DatabasePlace } from "../storage/sqlite/database-file.js";
-import { shellQuote } from "./shell-quote.js";
 import { serveLogger } from "./serve-logger.js";
 
 /**
@@ -58,14 +57,7 @@ async function serveOne(config: Config, log: Logger, place: DatabasePlace | unde
     if (place) removeCreatedDatabase(place);
     throw listenError(err, config.port, config.host, portSource);
   }
-  if (stopping) return void finish(running); // a signal came while starting
-  if (!cluster.isWorker || cluster.worker?.id === 1) {
-    // A stop may close the database meanwhile: then there is nothing left to suggest.
-    const clients = await running.storage.counts().then((c) => c.clients, () => undefined);
-    if (clients === 0 && !stopping) {
-      log.warn({ db: config.db }, `the database has no clients yet: create the first admin client with: tessera bootstrap --db ${shellQuote(config.db)}`);
-    }
-  }
+  if (stopping) void finish(running); // a signal came while starting
 }
 
 /**

@@ -1,4 +1,5 @@
 import { spawn, spawnSync } from "node:child_process";
+import { createInterface } from "node:readline";
 import { TESSERA_BIN } from "./ops-process.js";
 
 /** How a `tessera` run ended and what it printed. */
@@ -115,4 +116,43 @@ export function hasScript(): boolean {
 
 function shellWord(s: string): string {
   return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replaceAll("'", `'\\''`)}'`;
+}
+
+/** A `tessera serve` started exactly as given (no --port, --host or --db added), up and listening. */
+export interface ServeProcess {
+  /** Every stdout line so far, parsed as JSON. */
+  logs: Record<string, unknown>[];
+  /** The "tessera listening" line. */
+  listening: Record<string, unknown>;
+  /** SIGTERM, then the exit code. */
+  stop(): Promise<number | null>;
+}
+
+/** Runs `tessera serve ARGS` and resolves once it logs that it listens; rejects with its output if it exits first. */
+export async function serve(args: string[], opts: { env?: Record<string, string>; cwd?: string } = {}): Promise<ServeProcess> {
+  const child = spawn(process.execPath, [TESSERA_BIN, "serve", ...args], {
+    env: { PATH: process.env.PATH ?? "", ...opts.env },
+    cwd: opts.cwd,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  let stderr = "";
+  child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+  const logs: Record<string, unknown>[] = [];
+  const listening = await new Promise<Record<string, unknown>>((resolve, reject) => {
+    createInterface({ input: child.stdout }).on("line", (line) => {
+      const rec = JSON.parse(line) as Record<string, unknown>;
+      logs.push(rec);
+      if (rec.msg === "tessera listening") resolve(rec);
+    });
+    void exited.then((code) => reject(new Error(`tessera serve exited (${code}) before listening: ${stderr}`)));
+  });
+  return {
+    logs,
+    listening,
+    stop: async () => {
+      if (child.exitCode === null) child.kill("SIGTERM");
+      return exited;
+    },
+  };
 }

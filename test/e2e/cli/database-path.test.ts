@@ -1,10 +1,8 @@
-import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { beforeAll, describe, expect, it } from "vitest";
-import { tessera } from "../../helpers/cli-process.js";
-import { tempDir, TESSERA_BIN } from "../../helpers/ops-process.js";
+import { serve, tessera } from "../../helpers/cli-process.js";
+import { tempDir } from "../../helpers/ops-process.js";
 
 // The default database is ./data/tessera.db in the working directory. Every command that
 // uses one says which file (absolute), and bootstrap will not quietly start a new database
@@ -71,29 +69,17 @@ describe("tessera bootstrap and the database path", () => {
   it("serve and bootstrap agree on the default file when run from the same directory", async () => {
     const cwd = join(dir, "same");
     mkdirSync(cwd);
-    const child = spawn(process.execPath, [TESSERA_BIN, "serve", "--port", "0", "--host", "127.0.0.1"], {
-      cwd,
-      env: { PATH: process.env.PATH ?? "" },
-      stdio: ["ignore", "pipe", "inherit"],
-    });
+    const server = await serve(["--port", "0", "--host", "127.0.0.1"], { cwd });
     try {
-      let db: string | undefined;
-      let hint: string | undefined;
-      for await (const line of createInterface({ input: child.stdout })) {
-        const rec = JSON.parse(line) as { msg: string; db?: string };
-        if (rec.msg === "tessera listening") db = rec.db;
-        if (rec.msg.includes("no clients yet")) hint = rec.msg;
-        if (db && hint) break;
-      }
+      const db = server.listening.db as string;
       expect(db).toBe(join(cwd, "data", "tessera.db"));
-      expect(hint).toContain(`tessera bootstrap --db ${db}`);
+      // Logged before "tessera listening", so it is there already.
+      expect(server.logs.map((l) => l.msg)).toContain(`the database has no clients yet: create the first admin client with: tessera bootstrap --db ${db}`);
       const r = await tessera(["bootstrap"], { cwd });
       expect(r.code, r.stderr).toBe(0);
       expect(created(r.stderr)).toBe(db);
     } finally {
-      const exited = new Promise((resolve) => child.once("exit", resolve));
-      child.kill("SIGTERM");
-      await exited;
+      await server.stop();
     }
   });
 
@@ -109,3 +95,4 @@ describe("tessera bootstrap and the database path", () => {
     expect(existsSync(join(cwd, "data"))).toBe(false);
   });
 });
+

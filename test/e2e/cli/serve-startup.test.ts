@@ -1,11 +1,9 @@
 import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
-import { spawn } from "node:child_process";
 import { createServer, type AddressInfo } from "node:net";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { tessera, unprivileged } from "../../helpers/cli-process.js";
-import { startTessera, tempDir, TESSERA_BIN, type OpsServer } from "../../helpers/ops-process.js";
+import { serve, tessera, unprivileged } from "../../helpers/cli-process.js";
+import { startTessera, tempDir, type OpsServer } from "../../helpers/ops-process.js";
 
 // `tessera serve` that cannot start must say why in one sentence, exit 2, and leave nothing
 // behind: no database file, no folder, no -wal/-shm beside an existing file.
@@ -147,19 +145,7 @@ async function freePort(): Promise<number> {
 
 /** Starts `tessera serve` with no --port and returns the port it logs; then stops it. */
 async function listeningPort(env: Record<string, string>): Promise<number> {
-  const child = spawn(process.execPath, [TESSERA_BIN, "serve", "--host", "127.0.0.1", "--db", join(dir, "port.db")], {
-    env: { PATH: process.env.PATH ?? "", ...env },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  try {
-    for await (const line of createInterface({ input: child.stdout })) {
-      const rec = JSON.parse(line) as { msg?: string; port?: number };
-      if (rec.msg === "tessera listening") return rec.port!;
-    }
-    throw new Error("tessera serve exited before listening");
-  } finally {
-    const exited = new Promise((resolve) => child.once("exit", resolve));
-    child.kill("SIGTERM");
-    await exited;
-  }
+  const server = await serve(["--host", "127.0.0.1", "--db", join(dir, "port.db")], { env });
+  await server.stop();
+  return server.listening.port as number;
 }
