@@ -1,4 +1,5 @@
-import { ClientConfigError, TokenClient } from "../client/index.js";
+import { ClientConfigError, TokenClient, TokenError } from "../client/index.js";
+import { ServerUnreachableError, unreachableReason } from "./server-address.js";
 import { UsageError } from "./usage.js";
 
 /** Options of `tessera token`. */
@@ -28,6 +29,10 @@ export async function tokenCommand(values: TokenOptions, env: NodeJS.ProcessEnv)
       ...(t.scope ? { scope: t.scope } : {}),
     };
     process.stdout.write(values.json ? JSON.stringify(body, null, 2) + "\n" : `${t.accessToken}\n`);
+  } catch (err) {
+    // Nothing answered: name the address tried and how to point the CLI elsewhere.
+    const reason = err instanceof TokenError && err.code === "network_error" ? unreachableReason(err) : undefined;
+    throw reason === undefined ? err : new ServerUnreachableError(values.server, reason);
   } finally {
     await tokens.close();
   }

@@ -128,7 +128,7 @@ describe("tessera CLI against a running `tessera serve`", () => {
     const gone = tessera(["clients", "get", created.client_id, "--server", url], env);
     expect(gone.code).toBe(1);
     expect(gone.stderr).toContain("not_found");
-  });
+  }, 90_000); // eleven real processes one after another: on a loaded machine each takes seconds
 
   it("clients without admin credentials or with a non-admin client are refused clearly", () => {
     const none = tessera(["clients", "list", "--server", url]);
