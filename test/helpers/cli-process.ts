@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
 import { TESSERA_BIN } from "./ops-process.js";
 
@@ -64,6 +64,15 @@ export interface TerminalProcess {
   exited: Promise<number | null>;
 }
 
+// Every terminal process still running, so a test that failed halfway leaves none behind.
+const terminals = new Set<ChildProcess>();
+
+/** Kills the terminal processes that are still running (for afterAll/afterEach). */
+export function killTerminals(): void {
+  for (const child of terminals) child.kill("SIGKILL");
+  terminals.clear();
+}
+
 /**
  * Runs `tessera ARGS` on a real pseudo-terminal through util-linux `script`, so stdin and
  * stdout are a TTY for the child; what the test types goes through the terminal's line
@@ -86,7 +95,13 @@ export function tesseraInTerminal(args: string[], opts: { env?: Record<string, s
   };
   child.stdout.on("data", onData);
   child.stderr.on("data", onData);
-  const exited = new Promise<number | null>((resolve) => child.once("close", (code) => resolve(code)));
+  terminals.add(child);
+  const exited = new Promise<number | null>((resolve) =>
+    child.once("close", (code) => {
+      terminals.delete(child);
+      resolve(code);
+    }),
+  );
   return {
     output: () => out,
     waitFor: (pattern, ms = 15_000) =>

@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { hasScript, tessera, tesseraInTerminal } from "../../helpers/cli-process.js";
+import { hasScript, killTerminals, tessera, tesseraInTerminal } from "../../helpers/cli-process.js";
 import { bootstrap, postForm, startTessera, tempDir, TESSERA_BIN, type OpsServer } from "../../helpers/ops-process.js";
 
 // Output for a person where a person reads it: on a real pseudo-terminal (util-linux
@@ -24,6 +24,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  killTerminals();
   await server?.stop();
 });
 
