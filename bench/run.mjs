@@ -480,9 +480,9 @@ async function detectFeatures(tessera) {
   R.features.revocation =
     rv.status === 404 ? "absent (POST /oauth/revoke answers 404)" : rv.status === 200 ? "present (POST /oauth/revoke revoked a real token: 200)" : `present but answered ${rv.status}: ${rv.text.slice(0, 200)}`;
   R.hasRevocation = rv.status === 200;
-  const help = await run("tessera help", process.execPath, [join(RUN_ROOT, "bin/tessera"), "help"], { timeoutMs: 20_000 });
+  const help = await run("tessera serve --help", process.execPath, [join(RUN_ROOT, "bin/tessera"), "serve", "--help"], { timeoutMs: 20_000 });
   R.hasWorkers = /--workers/.test(help.stdout);
-  R.features.workers = R.hasWorkers ? "present (`tessera help` lists --workers)" : "absent (`tessera help` has no --workers)";
+  R.features.workers = R.hasWorkers ? "present (`tessera serve --help` lists --workers)" : "absent (`tessera serve --help` has no --workers)";
   log(`  features: revocation ${R.features.revocation}; workers ${R.features.workers}`);
 }
 
@@ -627,7 +627,7 @@ const pctText = (x) => (typeof x === "number" ? (x < 0 ? `none (${Math.round(-x 
 
 async function workersPhase() {
   if (!R.hasWorkers) {
-    R.workers = { na: "n/a (feature not present: `tessera help` has no --workers)" };
+    R.workers = { na: "n/a (feature not present: `tessera serve --help` has no --workers)" };
     R.ratios?.push({ what: "--workers 2 / --workers 1", goal: "> 1 (more cores used)", measured: "n/a (feature not present)", met: undefined });
     return;
   }

@@ -2,7 +2,7 @@
 // CLIENT_ID and CLIENT_SECRET (or CLIENT_SECRET_FILE), the token service from TESSERA_SERVER.
 //
 //   TESSERA_SERVER=http://localhost:8080 API_URL=http://localhost:3000 npx tsx examples/batch-job.ts
-import { TokenClient, TokenError } from "tessera/client";
+import { TokenClient, TokenError } from "tessera-oauth/client";
 
 const tokens = new TokenClient({ scope: "read", audience: process.env.API_AUDIENCE });
 try {

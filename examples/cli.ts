@@ -7,7 +7,7 @@
 //
 // Credentials from CLIENT_ID and CLIENT_SECRET (or CLIENT_SECRET_FILE); --server or TESSERA_SERVER.
 import { parseArgs } from "node:util";
-import { ClientConfigError, TokenClient, TokenError } from "tessera/client";
+import { ClientConfigError, TokenClient, TokenError } from "tessera-oauth/client";
 
 const USAGE = "usage: cli.ts login | token [--scope \"a b\"] [--audience URL]... [--server URL] [--json]";
 

@@ -4,7 +4,7 @@
 //   TESSERA_SERVER=http://localhost:8080 TESSERA_CLIENT_ID=… TESSERA_CLIENT_SECRET=… npx tsx examples/grpc-admin.ts
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { TokenClient } from "tessera/client";
+import { TokenClient } from "tessera-oauth/client";
 // Stubs generated from proto/ by `buf generate`; generate your own for your services.
 import { ClientAdmin } from "../gen/tessera/v1/client_admin_pb.js";
 

@@ -3,7 +3,7 @@
 // token serves them all; it is renewed in the background before it expires.
 //
 //   TESSERA_SERVER=http://localhost:8080 TESSERA_TRANSPORT=grpc API_URL=http://localhost:3000 npx tsx examples/microservice.ts
-import { TokenClient, TokenMetricsRecorder } from "tessera/client";
+import { TokenClient, TokenMetricsRecorder } from "tessera-oauth/client";
 
 /** A client of the inventory API: only what is specific to inventory; the SDK does the rest. */
 class InventoryClient {

@@ -4,7 +4,7 @@
 //   TESSERA_ISSUER=http://localhost:8080 API_AUDIENCE=https://api.example.com PORT=3000 npx tsx examples/protected-api.ts
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { protect } from "tessera/verify";
+import { protect } from "tessera-oauth/verify";
 
 const env = process.env;
 

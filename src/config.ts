@@ -1,5 +1,7 @@
 import { existsSync } from "node:fs";
 import { isIP } from "node:net";
+import { resolve } from "node:path";
+import { parseDuration } from "./duration.js";
 import { isSigningAlg, SIGNING_ALGS, type SigningAlg } from "./keys/algorithms.js";
 import { kekFromEnv, type Kek } from "./keys/key-encryption.js";
 
@@ -12,6 +14,8 @@ export interface Config {
   readonly issuer: string;
   readonly alg: SigningAlg;
   readonly logLevel: string;
+  /** `json`, `pretty`, or `auto` (pretty when stdout is a terminal). */
+  readonly logFormat: "auto" | "json" | "pretty";
   readonly maxBodyBytes: number;
   readonly keyRotationPeriodMs: number;
   readonly jwksMaxAgeMs: number;
@@ -49,39 +53,66 @@ export class ConfigError extends Error {
 
 type Parse = (raw: string, where: string) => unknown;
 
+const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+
+/** Where the database is when neither --db nor TESSERA_DB says: relative to the working directory. */
+export const DEFAULT_DB_PATH = "./data/tessera.db";
+
+/** One `tessera serve` setting: its flag, environment variable(s), default, check and help line. */
+export interface Setting {
+  readonly flag: string;
+  readonly env: string;
+  /** A second variable read when `env` is unset (PORT, as platforms that assign ports set it). */
+  readonly envAlias?: string;
+  readonly def: string | undefined;
+  /** How the default reads in help and the README when it is not a plain value. */
+  readonly defText?: string;
+  /** Name of the value in help texts: `--port <port>`. */
+  readonly arg: string;
+  /** One line saying what the setting does (help and the README's configuration table). */
+  readonly help: string;
+  readonly parse: Parse;
+}
+
 /**
- * Every `tessera serve` setting: flag, environment variable, default and check, in one table
- * (the README's configuration table follows it). The defaults and why they are what they are
- * are documented in the README.
+ * Every `tessera serve` setting: flag, environment variable, default, check and help line, in
+ * one table. `tessera serve --help` and the README's configuration table are generated from it.
  */
 export const SETTINGS = {
-  port: { flag: "port", env: "PORT", def: "8080", parse: int(0, 65535, "a port number from 0 to 65535") },
-  host: { flag: "host", env: "TESSERA_HOST", def: undefined, parse: (s: string) => s },
-  db: { flag: "db", env: "TESSERA_DB", def: "./data/tessera.db", parse: nonEmpty("a file path") },
-  issuer: { flag: "issuer", env: "TESSERA_ISSUER", def: undefined, parse: issuerUrl },
-  alg: { flag: "alg", env: "TESSERA_ALG", def: "ES256", parse: alg },
-  logLevel: { flag: "log-level", env: "TESSERA_LOG_LEVEL", def: "info", parse: oneOf(["fatal", "error", "warn", "info", "debug", "trace", "silent"]) },
-  maxBodyBytes: { flag: "max-body-bytes", env: "TESSERA_MAX_BODY_BYTES", def: "16384", parse: int(256, 1 << 20, "a whole number of bytes from 256 to 1048576") },
-  keyRotationPeriod: { flag: "key-rotation-period", env: "TESSERA_KEY_ROTATION_PERIOD", def: "30d", parse: duration(3_600_000, 365 * 86_400_000, "a duration from 1h to 365d such as 30d") },
-  jwksMaxAge: { flag: "jwks-max-age", env: "TESSERA_JWKS_MAX_AGE", def: "15m", parse: duration(10_000, 7 * 86_400_000, "a duration from 10s to 7d such as 15m") },
-  tlsCert: { flag: "tls-cert", env: "TESSERA_TLS_CERT", def: undefined, parse: readableFile },
-  tlsKey: { flag: "tls-key", env: "TESSERA_TLS_KEY", def: undefined, parse: readableFile },
-  trustProxy: { flag: "trust-proxy", env: "TESSERA_TRUST_PROXY", def: "", parse: ipList },
-  clientRps: { flag: "client-rps", env: "TESSERA_CLIENT_RPS", def: "0", parse: int(0, 1_000_000, "a rate per second from 0 (off) to 1000000") },
-  clientBurst: { flag: "client-burst", env: "TESSERA_CLIENT_BURST", def: undefined, parse: int(1, 10_000_000, "a whole number of requests from 1") },
-  ipRps: { flag: "ip-rps", env: "TESSERA_IP_RPS", def: "0", parse: int(0, 1_000_000, "a rate per second from 0 (off) to 1000000") },
-  ipBurst: { flag: "ip-burst", env: "TESSERA_IP_BURST", def: undefined, parse: int(1, 10_000_000, "a whole number of requests from 1") },
-  authFailureLimit: { flag: "auth-failure-limit", env: "TESSERA_AUTH_FAILURE_LIMIT", def: "10", parse: int(0, 100_000, "a whole number from 0 (off) to 100000") },
-  authFailureWindow: { flag: "auth-failure-window", env: "TESSERA_AUTH_FAILURE_WINDOW", def: "60s", parse: duration(1000, 86_400_000, "a duration from 1s to 1d such as 60s") },
-  maxHeaderBytes: { flag: "max-header-bytes", env: "TESSERA_MAX_HEADER_BYTES", def: "16384", parse: int(1024, 1 << 20, "a whole number of bytes from 1024 to 1048576") },
-  maxMessageBytes: { flag: "max-message-bytes", env: "TESSERA_MAX_MESSAGE_BYTES", def: "65536", parse: int(1024, 16 << 20, "a whole number of bytes from 1024 to 16777216") },
-  maxDeadline: { flag: "max-deadline", env: "TESSERA_MAX_DEADLINE", def: "5m", parse: duration(1000, 86_400_000, "a duration from 1s to 1d such as 5m") },
-  requestTimeout: { flag: "request-timeout", env: "TESSERA_REQUEST_TIMEOUT", def: "30s", parse: duration(1000, 3_600_000, "a duration from 1s to 1h such as 30s") },
-  idleTimeout: { flag: "idle-timeout", env: "TESSERA_IDLE_TIMEOUT", def: "60s", parse: duration(1000, 3_600_000, "a duration from 1s to 1h such as 60s") },
-  clientCacheSize: { flag: "client-cache-size", env: "TESSERA_CLIENT_CACHE_SIZE", def: "100000", parse: int(0, 10_000_000, "a number of clients from 0 (no cache) to 10000000") },
-  workers: { flag: "workers", env: "TESSERA_WORKERS", def: "1", parse: int(1, 64, "a number of processes from 1 to 64") },
-  shutdownGrace: { flag: "shutdown-grace", env: "TESSERA_SHUTDOWN_GRACE", def: "10s", parse: duration(0, 600_000, "a duration from 0s to 10m such as 10s") },
-} satisfies Record<string, { flag: string; env: string; def: string | undefined; parse: Parse }>;
+  port: { flag: "port", env: "TESSERA_PORT", envAlias: "PORT", def: "8080", arg: "port", help: "TCP port for every protocol (0: any free port)", parse: int(0, 65535, "a port number from 0 to 65535") },
+  host: { flag: "host", env: "TESSERA_HOST", def: undefined, defText: "127.0.0.1 and ::1", arg: "address", help: "listen address; 0.0.0.0 (IPv4) or :: (IPv6 and IPv4) listens on every interface (serve TLS then)", parse: (s: string) => s },
+  db: { flag: "db", env: "TESSERA_DB", def: DEFAULT_DB_PATH, arg: "file", help: "SQLite database file, relative to the working directory; its folder is created", parse: databasePath },
+  issuer: { flag: "issuer", env: "TESSERA_ISSUER", def: undefined, defText: "http://localhost:PORT", arg: "url", help: "`iss` of tokens and base of the metadata URLs; set it to your public https URL", parse: issuerUrl },
+  alg: { flag: "alg", env: "TESSERA_ALG", def: "ES256", arg: "alg", help: `signing algorithm of new keys: ${SIGNING_ALGS.join(", ")}`, parse: alg },
+  logLevel: { flag: "log-level", env: "TESSERA_LOG_LEVEL", def: "info", arg: "level", help: `log level: ${LOG_LEVELS.join(", ")}`, parse: oneOf(LOG_LEVELS) },
+  logFormat: { flag: "log-format", env: "TESSERA_LOG_FORMAT", def: "auto", arg: "format", help: "log lines as `json`, or `pretty` for people; `auto`: pretty when stdout is a terminal", parse: oneOf(["auto", "json", "pretty"]) },
+  maxBodyBytes: { flag: "max-body-bytes", env: "TESSERA_MAX_BODY_BYTES", def: "16384", arg: "bytes", help: "largest form body accepted (413 beyond)", parse: int(256, 1 << 20, "a whole number of bytes from 256 to 1048576") },
+  keyRotationPeriod: { flag: "key-rotation-period", env: "TESSERA_KEY_ROTATION_PERIOD", def: "30d", arg: "duration", help: "how long a signing key signs before the next one takes over", parse: duration(3_600_000, 365 * 86_400_000, "a duration from 1h to 365d such as 30d") },
+  jwksMaxAge: { flag: "jwks-max-age", env: "TESSERA_JWKS_MAX_AGE", def: "15m", arg: "duration", help: "JWKS cache lifetime; a next key is published twice this long before it signs", parse: duration(10_000, 7 * 86_400_000, "a duration from 10s to 7d such as 15m") },
+  tlsCert: { flag: "tls-cert", env: "TESSERA_TLS_CERT", def: undefined, defText: "none (cleartext)", arg: "file", help: "PEM certificate chain: serve HTTPS and gRPC over TLS (with --tls-key)", parse: readableFile },
+  tlsKey: { flag: "tls-key", env: "TESSERA_TLS_KEY", def: undefined, defText: "none (cleartext)", arg: "file", help: "PEM private key of --tls-cert", parse: readableFile },
+  trustProxy: { flag: "trust-proxy", env: "TESSERA_TRUST_PROXY", def: "", defText: "none", arg: "addresses", help: "comma-separated proxy addresses whose X-Forwarded-For is believed", parse: ipList },
+  clientRps: { flag: "client-rps", env: "TESSERA_CLIENT_RPS", def: "0", arg: "rate", help: "requests per second per authenticated client (0: off)", parse: int(0, 1_000_000, "a rate per second from 0 (off) to 1000000") },
+  clientBurst: { flag: "client-burst", env: "TESSERA_CLIENT_BURST", def: undefined, defText: "2 × --client-rps", arg: "count", help: "requests a client may make at once above --client-rps", parse: int(1, 10_000_000, "a whole number of requests from 1") },
+  ipRps: { flag: "ip-rps", env: "TESSERA_IP_RPS", def: "0", arg: "rate", help: "requests per second per source address (0: off)", parse: int(0, 1_000_000, "a rate per second from 0 (off) to 1000000") },
+  ipBurst: { flag: "ip-burst", env: "TESSERA_IP_BURST", def: undefined, defText: "2 × --ip-rps", arg: "count", help: "requests an address may make at once above --ip-rps", parse: int(1, 10_000_000, "a whole number of requests from 1") },
+  authFailureLimit: { flag: "auth-failure-limit", env: "TESSERA_AUTH_FAILURE_LIMIT", def: "10", arg: "count", help: "failed authentications per client id per --auth-failure-window before 429 (0: off)", parse: int(0, 100_000, "a whole number from 0 (off) to 100000") },
+  authFailureWindow: { flag: "auth-failure-window", env: "TESSERA_AUTH_FAILURE_WINDOW", def: "60s", arg: "duration", help: "the window of --auth-failure-limit", parse: duration(1000, 86_400_000, "a duration from 1s to 1d such as 60s") },
+  maxHeaderBytes: { flag: "max-header-bytes", env: "TESSERA_MAX_HEADER_BYTES", def: "16384", arg: "bytes", help: "largest request headers (HTTP/1.1: 431; HTTP/2: refused stream)", parse: int(1024, 1 << 20, "a whole number of bytes from 1024 to 1048576") },
+  maxMessageBytes: { flag: "max-message-bytes", env: "TESSERA_MAX_MESSAGE_BYTES", def: "65536", arg: "bytes", help: "largest gRPC / Connect message (RESOURCE_EXHAUSTED beyond)", parse: int(1024, 16 << 20, "a whole number of bytes from 1024 to 16777216") },
+  maxDeadline: { flag: "max-deadline", env: "TESSERA_MAX_DEADLINE", def: "5m", arg: "duration", help: "largest grpc-timeout / connect-timeout-ms a client may ask for", parse: duration(1000, 86_400_000, "a duration from 1s to 1d such as 5m") },
+  requestTimeout: { flag: "request-timeout", env: "TESSERA_REQUEST_TIMEOUT", def: "30s", arg: "duration", help: "time for a request's headers and body to arrive", parse: duration(1000, 3_600_000, "a duration from 1s to 1h such as 30s") },
+  idleTimeout: { flag: "idle-timeout", env: "TESSERA_IDLE_TIMEOUT", def: "60s", arg: "duration", help: "idle HTTP/2 sessions close after this", parse: duration(1000, 3_600_000, "a duration from 1s to 1h such as 60s") },
+  clientCacheSize: { flag: "client-cache-size", env: "TESSERA_CLIENT_CACHE_SIZE", def: "100000", arg: "count", help: "clients kept in memory, about 0.5 KB each (0: read SQLite on every request)", parse: int(0, 10_000_000, "a number of clients from 0 (no cache) to 10000000") },
+  workers: { flag: "workers", env: "TESSERA_WORKERS", def: "1", arg: "count", help: "processes sharing the port and the database file", parse: int(1, 64, "a number of processes from 1 to 64") },
+  shutdownGrace: { flag: "shutdown-grace", env: "TESSERA_SHUTDOWN_GRACE", def: "10s", arg: "duration", help: "how long requests in flight may take to finish on SIGTERM", parse: duration(0, 600_000, "a duration from 0s to 10m such as 10s") },
+} satisfies Record<string, Setting>;
+
+/** Settings that only come from the environment (never flags: flags show in `ps`). */
+export const ENV_ONLY_SETTINGS: readonly { env: string; help: string }[] = [
+  { env: "TESSERA_KEK", help: "key-encryption key for private keys at rest: 64 hex digits or base64 of 32 bytes" },
+  { env: "TESSERA_KEK_FILE", help: "a file holding TESSERA_KEK (as secret managers and systemd credentials provide it)" },
+];
 
 /** Raw setting values from flags (winning over the environment). */
 export type RawSettings = Partial<Record<keyof typeof SETTINGS, string>>;
@@ -89,13 +120,12 @@ export type RawSettings = Partial<Record<keyof typeof SETTINGS, string>>;
 /** Merges flags over environment over defaults and checks every value. */
 export function loadConfig(flags: RawSettings, env: NodeJS.ProcessEnv): Config {
   const v: Record<string, unknown> = {};
-  for (const [key, s] of Object.entries(SETTINGS) as [keyof typeof SETTINGS, (typeof SETTINGS)[keyof typeof SETTINGS]][]) {
-    const fromEnv = env[s.env] === "" ? undefined : env[s.env];
-    const raw = flags[key] ?? fromEnv ?? s.def;
-    const where = flags[key] !== undefined ? `--${s.flag}` : fromEnv !== undefined ? s.env : `the default of --${s.flag}`;
-    v[key] = raw === undefined ? undefined : (s.parse as Parse)(raw, where);
+  for (const key of Object.keys(SETTINGS) as (keyof typeof SETTINGS)[]) {
+    const s: Setting = SETTINGS[key];
+    const raw = flags[key] ?? settingFromEnv(key, env)?.value ?? s.def;
+    v[key] = raw === undefined ? undefined : s.parse(raw, settingSource(key, flags, env));
   }
-  const where = (key: keyof typeof SETTINGS) => (flags[key] !== undefined ? `--${SETTINGS[key].flag}` : SETTINGS[key].env);
+  const where = (key: keyof typeof SETTINGS) => settingSource(key, flags, env);
   const num = (k: string) => v[k] as number;
 
   if (num("keyRotationPeriod") < 4 * num("jwksMaxAge")) {
@@ -115,6 +145,7 @@ export function loadConfig(flags: RawSettings, env: NodeJS.ProcessEnv): Config {
     issuer: (v.issuer as string | undefined) ?? `${scheme}://localhost:${port}`,
     alg: v.alg as SigningAlg,
     logLevel: v.logLevel as string,
+    logFormat: v.logFormat as Config["logFormat"],
     maxBodyBytes: num("maxBodyBytes"),
     keyRotationPeriodMs: num("keyRotationPeriod"),
     jwksMaxAgeMs: num("jwksMaxAge"),
@@ -139,6 +170,22 @@ export function loadConfig(flags: RawSettings, env: NodeJS.ProcessEnv): Config {
   });
 }
 
+/** The value of a setting from the environment and the variable it came from (empty counts as unset). */
+export function settingFromEnv(key: keyof typeof SETTINGS, env: NodeJS.ProcessEnv): { value: string; name: string } | undefined {
+  const s: Setting = SETTINGS[key];
+  for (const name of s.envAlias === undefined ? [s.env] : [s.env, s.envAlias]) {
+    const value = env[name];
+    if (value !== undefined && value !== "") return { value, name };
+  }
+  return undefined;
+}
+
+/** Where a setting's value comes from, as messages name it: `--db`, `TESSERA_DB` or the default. */
+export function settingSource(key: keyof typeof SETTINGS, flags: RawSettings, env: NodeJS.ProcessEnv): string {
+  if (flags[key] !== undefined) return `--${SETTINGS[key].flag}`;
+  return settingFromEnv(key, env)?.name ?? `the default of --${SETTINGS[key].flag}`;
+}
+
 function int(min: number, max: number, what: string): Parse {
   return (raw, where) => {
     const n = /^\d+$/.test(raw) ? Number(raw) : NaN;
@@ -147,26 +194,23 @@ function int(min: number, max: number, what: string): Parse {
   };
 }
 
-const UNITS: Record<string, number> = { "": 1000, ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-
-/** A duration such as 90, 90s, 15m, 12h or 30d, in ms. */
+/** A duration (see parseDuration: 90, 90s, 15m, 12h, 30d), in ms. */
 function duration(min: number, max: number, what: string): Parse {
   return (raw, where) => {
-    const m = /^(\d+)(ms|[smhd]?)$/.exec(raw);
-    const ms = m ? Number(m[1]) * UNITS[m[2]!]! : NaN;
-    if (!Number.isFinite(ms) || ms < min || ms > max) throw new ConfigError(`${where} must be ${what} (got ${JSON.stringify(raw)}).`);
+    const ms = parseDuration(raw);
+    if (ms === undefined || ms < min || ms > max) throw new ConfigError(`${where} must be ${what} (got ${JSON.stringify(raw)}).`);
     return ms;
   };
 }
 
-function nonEmpty(what: string): Parse {
-  return (raw, where) => {
-    if (raw.trim() === "") throw new ConfigError(`${where} must be ${what}.`);
-    return raw;
-  };
+// The database path is resolved once, here, so every message and log line shows the file
+// actually used rather than a path relative to a working directory nobody sees.
+function databasePath(raw: string, where: string): string {
+  if (raw.trim() === "") throw new ConfigError(`${where} must be a file path.`);
+  return resolve(raw);
 }
 
-function oneOf(values: string[]): Parse {
+function oneOf(values: readonly string[]): Parse {
   return (raw, where) => {
     if (!values.includes(raw)) throw new ConfigError(`${where} must be one of ${values.join(", ")} (got ${JSON.stringify(raw)}).`);
     return raw;

@@ -13,6 +13,7 @@ import { Readiness } from "./observability/readiness.js";
 import { RequestObserver } from "./observability/request-observer.js";
 import { WriteHealth } from "./observability/write-health.js";
 import { build } from "./server.js";
+import { shellQuote } from "./shell-quote.js";
 import { CLIENT_CACHE_CHECK_MS, withClientCache } from "./storage/client-cache.js";
 import { instrumentStorage } from "./storage/instrumented.js";
 import { SqliteStorage } from "./storage/sqlite/sqlite-storage.js";
@@ -118,7 +119,14 @@ export async function start(config: Config, log: Logger, clock: Clock = systemCl
     readiness: () => readiness.check(),
   });
   const plan = listenPlan(config.host);
-  const { addresses, skipped } = await server.listen(config.port, plan);
+  let listening: Awaited<ReturnType<typeof server.listen>>;
+  try {
+    listening = await server.listen(config.port, plan);
+  } catch (err) {
+    await raw.close(); // the caller may remove a database this start created
+    throw err;
+  }
+  const { addresses, skipped } = listening;
   for (const s of skipped) log.info({ host: s.host, reason: s.reason }, `not listening on ${s.host}: this machine has no such address (IPv6 off?)`);
 
   let lastChange = await raw.changeToken();
@@ -148,7 +156,7 @@ export async function start(config: Config, log: Logger, clock: Clock = systemCl
   for (const t of [poll, flush, maintain]) t.unref();
 
   for (const name of SERVED) health.set(name, Serving.SERVING);
-  logStartup(config, log, keys, addresses);
+  logStartup(config, log, keys, addresses, (await raw.counts()).clients);
 
   return {
     address: addresses[0]!,
@@ -170,7 +178,7 @@ export async function start(config: Config, log: Logger, clock: Clock = systemCl
 }
 
 /** The start-up lines: the effective configuration (never a secret) and the warnings an operator needs. */
-function logStartup(config: Config, log: Logger, keys: KeyRing, addresses: AddressInfo[]): void {
+function logStartup(config: Config, log: Logger, keys: KeyRing, addresses: AddressInfo[], clients: number): void {
   if (config.kek) log.info({ kek_id: config.kek.id }, "signing keys are encrypted at rest");
   else log.warn("signing keys are stored unencrypted in the database: set TESSERA_KEK or TESSERA_KEK_FILE to encrypt them");
   logFileExposures(log, config.db, config.kek !== undefined);
@@ -188,6 +196,8 @@ function logStartup(config: Config, log: Logger, keys: KeyRing, addresses: Addre
   }
   const { kek: _kek, ...shown } = config;
   log.info({ config: { ...shown, kek: config.kek ? `configured (id ${config.kek.id})` : "none" } }, "configuration");
+  // Before "tessera listening", so whoever waits for that line has seen this one too.
+  if (clients === 0) log.warn({ db: config.db }, `the database has no clients yet: create the first admin client with: tessera bootstrap --db ${shellQuote(config.db)}`);
   log.info(
     {
       port: addresses[0]!.port,

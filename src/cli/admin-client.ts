@@ -1,22 +1,27 @@
 import type { DescService } from "@bufbuild/protobuf";
-import { createClient, type Client as RpcClient, type Transport } from "@connectrpc/connect";
+import { Code, ConnectError, createClient, type Client as RpcClient, type Transport } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { ADMIN_SCOPE } from "../core/admin-auth.js";
 import { ClientAdmin } from "../../gen/tessera/v1/client_admin_pb.js";
 import { TokenService } from "../../gen/tessera/v1/token_service_pb.js";
+import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
+import { ServerUnreachableError, unreachableReason } from "./server-address.js";
 import { UsageError } from "./usage.js";
 
-/** Default server the CLI talks to. */
-export const DEFAULT_SERVER = "http://localhost:8080";
+/** A person waits on every admin call: fail within this instead of hanging on a dead address. */
+const CALL_TIMEOUT_MS = 30_000;
 
 /** A gRPC transport to `server` (h2c for http://, TLS for https://). */
 export function grpcTransport(server: string): Transport {
-  try {
-    new URL(server);
-  } catch {
-    throw new UsageError(`--server must be a URL such as ${DEFAULT_SERVER} (got ${JSON.stringify(server)}).`);
+  if (!URL.canParse(server) || !/^https?:$/.test(new URL(server).protocol)) {
+    throw new UsageError(`--server must be an http or https URL such as http://localhost:8080 (got ${JSON.stringify(server)}).`);
   }
-  return createGrpcTransport({ baseUrl: server });
+  return createGrpcTransport({ baseUrl: server, defaultTimeoutMs: CALL_TIMEOUT_MS });
+}
+
+/** The admin credentials were refused; the message names the variables to fix. */
+export class AdminCredentialsError extends Error {
+  override readonly name = "AdminCredentialsError";
 }
 
 /**
@@ -28,11 +33,16 @@ export async function authorizedClient<T extends DescService>(service: T, server
   const clientId = env.TESSERA_CLIENT_ID;
   const clientSecret = env.TESSERA_CLIENT_SECRET;
   if (!clientId || !clientSecret) {
-    throw new UsageError("Set TESSERA_CLIENT_ID and TESSERA_CLIENT_SECRET to an admin client's credentials (see `tessera bootstrap`).");
+    throw new UsageError("Set TESSERA_CLIENT_ID and TESSERA_CLIENT_SECRET to an admin client's credentials (`tessera bootstrap` creates the first one).");
   }
   const transport = grpcTransport(server);
   const tokens = createClient(TokenService, transport);
-  const { accessToken } = await tokens.issueToken({ clientId, clientSecret, scope: ADMIN_SCOPE });
+  let accessToken: string;
+  try {
+    ({ accessToken } = await tokens.issueToken({ clientId, clientSecret, scope: ADMIN_SCOPE }));
+  } catch (err) {
+    throw explainTokenFailure(err, server, clientId);
+  }
   const client = createClient(service, transport);
   const headers = { authorization: `Bearer ${accessToken}` };
   // Bind the header to every call, so callers cannot forget it.
@@ -40,8 +50,14 @@ export async function authorizedClient<T extends DescService>(service: T, server
     get(target, prop, receiver) {
       const fn = Reflect.get(target, prop, receiver) as unknown;
       if (typeof fn !== "function") return fn;
-      return (req: unknown, opts?: { headers?: Record<string, string> }) =>
-        (fn as (r: unknown, o: unknown) => unknown).call(target, req, { ...opts, headers: { ...opts?.headers, ...headers } });
+      return async (req: unknown, opts?: { headers?: Record<string, string> }) => {
+        try {
+          return await (fn as (r: unknown, o: unknown) => Promise<unknown>).call(target, req, { ...opts, headers: { ...opts?.headers, ...headers } });
+        } catch (err) {
+          const reason = unreachableReason(err);
+          throw reason === undefined ? err : new ServerUnreachableError(server, reason);
+        }
+      };
     },
   });
 }
@@ -49,4 +65,23 @@ export async function authorizedClient<T extends DescService>(service: T, server
 /** A ClientAdmin client authenticated as the admin client from the environment. */
 export function adminClient(server: string, env: NodeJS.ProcessEnv): Promise<RpcClient<typeof ClientAdmin>> {
   return authorizedClient(ClientAdmin, server, env);
+}
+
+// The admin token request failed: say which setting to fix rather than echo the OAuth code.
+function explainTokenFailure(err: unknown, server: string, clientId: string): unknown {
+  const reason = unreachableReason(err);
+  if (reason !== undefined) return new ServerUnreachableError(server, reason);
+  if (!(err instanceof ConnectError)) return err;
+  const oauth = err.findDetails(ErrorInfoSchema)[0]?.reason;
+  if (err.code === Code.Unauthenticated || oauth === "invalid_client") {
+    return new AdminCredentialsError(
+      `The server at ${server} refused the admin credentials in TESSERA_CLIENT_ID / TESSERA_CLIENT_SECRET (invalid_client): check both, or create an admin client with \`tessera bootstrap\`.`,
+    );
+  }
+  if (oauth === "invalid_scope") {
+    return new AdminCredentialsError(
+      `TESSERA_CLIENT_ID names ${clientId}, and this client lacks the ${ADMIN_SCOPE} scope: use an admin client (\`tessera bootstrap\` creates the first one).`,
+    );
+  }
+  return err;
 }

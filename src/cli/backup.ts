@@ -1,25 +1,17 @@
 import { closeSync, existsSync, openSync, renameSync, rmSync, statSync } from "node:fs";
-import { parseArgs } from "node:util";
 import Database from "better-sqlite3";
 import { PRIVATE_FILE_MODE } from "../storage/sqlite/private-files.js";
+import { databaseOption } from "./database-option.js";
 import { UsageError } from "./usage.js";
 
 /**
  * `tessera backup FILE`: a consistent copy of the live database through SQLite's online backup
  * API, safe while servers are running and writing.
  */
-export async function backupCommand(args: string[], env: NodeJS.ProcessEnv): Promise<void> {
-  const { values, positionals } = parseArgs({
-    args,
-    options: { db: { type: "string" }, force: { type: "boolean", default: false } },
-    allowPositionals: true,
-    strict: true,
-  });
-  if (positionals.length !== 1) throw new UsageError("tessera backup takes exactly one destination file.");
-  const dest = positionals[0]!;
-  const source = values.db ?? env.TESSERA_DB ?? "./data/tessera.db";
-  if (!existsSync(source) || !statSync(source).isFile()) throw new UsageError(`There is no database file at ${source}; pass --db.`);
-  if (existsSync(dest) && !values.force) throw new UsageError(`${dest} exists; choose another file or pass --force.`);
+export async function backupCommand(dest: string, o: { db?: string; force?: boolean }, env: NodeJS.ProcessEnv): Promise<void> {
+  const { path: source, where } = databaseOption(o.db, env);
+  if (!existsSync(source) || !statSync(source).isFile()) throw new UsageError(`There is no database file at ${source} (from ${where}); give its path with --db or TESSERA_DB.`);
+  if (existsSync(dest) && !o.force) throw new UsageError(`${dest} exists; choose another file or pass --force.`);
   let db: Database.Database;
   try {
     db = new Database(source, { readonly: true, fileMustExist: true });

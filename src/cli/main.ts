@@ -1,79 +1,92 @@
-import { ConnectError } from "@connectrpc/connect";
-import { ConfigError } from "../config.js";
-import { KekError } from "../keys/key-encryption.js";
-import { SchemaTooNewError } from "../storage/sqlite/migrations.js";
-import { auditCommand } from "./audit.js";
-import { BackupError, backupCommand } from "./backup.js";
-import { StorageUnavailableError } from "../storage/storage.js";
-import { bootstrapCommand } from "./bootstrap.js";
-import { clientsCommand } from "./clients.js";
-import { keysCommand } from "./keys.js";
-import { serveCommand } from "./serve.js";
-import { tokenCommand } from "./token.js";
-import { TokenError } from "../client/index.js";
-import { HELP, UsageError } from "./usage.js";
+import { readFileSync } from "node:fs";
+import { CommanderError } from "commander";
+import { buildProgram } from "./program.js";
 
-/** Runs the `tessera` command line; resolves to the process exit code. */
+/**
+ * Exit codes by error name: 2 for what the person must fix in the command line or settings,
+ * 1 for failures at run time. Names rather than instanceof, so the modules that define these
+ * errors are not loaded just to run `tessera --help`.
+ */
+const EXIT_CODES: Record<string, number> = {
+  UsageError: 2,
+  ConfigError: 2,
+  KekError: 2,
+  DatabasePathError: 2,
+  ListenError: 2,
+  ClientConfigError: 2,
+  ConnectError: 1,
+  TokenError: 1,
+  SchemaTooNewError: 1,
+  StorageUnavailableError: 1,
+  BackupError: 1,
+  ServerUnreachableError: 1,
+  AdminCredentialsError: 1,
+  NotConfirmedError: 1,
+};
+
+/** Runs the `tessera` command line; resolves to the process exit code (-1: keeps running). */
 export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  const [command, ...args] = argv;
+  let keepRunning = false;
+  const program = buildProgram({ env, version: packageVersion(), keepRunning: () => (keepRunning = true) });
+  forEachCommand(program, (cmd, path) =>
+    cmd.configureOutput({
+      // One line per mistake, naming the command and where its help is.
+      outputError: (str, write) => write(`${path}: ${oneLine(str)} See \`${path} --help\`.\n`),
+    }),
+  );
   try {
-    switch (command) {
-      case "serve":
-        await serveCommand(args);
-        return -1; // keeps running
-      case "bootstrap":
-        await bootstrapCommand(args, env);
-        return 0;
-      case "clients":
-        await clientsCommand(args, env);
-        return 0;
-      case "audit":
-        await auditCommand(args, env);
-        return 0;
-      case "backup":
-        await backupCommand(args, env);
-        return 0;
-      case "keys":
-        await keysCommand(args, env);
-        return 0;
-      case "token":
-        await tokenCommand(args, env);
-        return 0;
-      case undefined:
-      case "help":
-      case "--help":
-      case "-h":
-        process.stdout.write(HELP);
-        return command === undefined ? 2 : 0;
-      default:
-        throw new UsageError(`Unknown command ${JSON.stringify(command)}; run \`tessera help\`.`);
-    }
+    await program.parseAsync(argv, { from: "user" });
+    return keepRunning ? -1 : 0;
   } catch (err) {
-    if (err instanceof UsageError || err instanceof ConfigError || err instanceof KekError || isArgError(err)) {
-      process.stderr.write(`tessera: ${(err as Error).message}\n`);
-      return 2;
+    if (err instanceof CommanderError) {
+      // Help and --version exit 0; everything else commander refuses is a usage error.
+      return err.exitCode === 0 ? 0 : 2;
     }
-    if (err instanceof ConnectError) {
-      process.stderr.write(`tessera: ${err.code === undefined ? "" : codeName(err)}: ${err.rawMessage}\n`);
-      return 1;
-    }
-    if (err instanceof TokenError) {
-      process.stderr.write(`tessera: ${err.code}: ${err.message}\n`);
-      return 1;
-    }
-    if (err instanceof SchemaTooNewError || err instanceof StorageUnavailableError || err instanceof BackupError) {
-      process.stderr.write(`tessera: ${err.message}\n`);
-      return 1;
-    }
-    throw err;
+    const name = err instanceof Error ? err.name : "";
+    const code = EXIT_CODES[name];
+    if (code === undefined) throw err;
+    process.stderr.write(`tessera: ${await describe(err as Error)}\n`);
+    return code;
   }
 }
 
-function isArgError(err: unknown): boolean {
-  const code = (err as { code?: string }).code;
-  return typeof code === "string" && code.startsWith("ERR_PARSE_ARGS");
+async function describe(err: Error): Promise<string> {
+  if (err.name === "ConnectError") {
+    const { Code, ConnectError } = await import("@connectrpc/connect");
+    if (err instanceof ConnectError) return `${codeName(Code[err.code])}: ${err.rawMessage}`;
+  }
+  if (err.name === "TokenError") return `${(err as Error & { code: string }).code}: ${err.message}`;
+  return err.message;
 }
 
-function codeName(err: ConnectError): string {
-  return err.message.slice(1, err.message.indexOf("]"));
+// "NotFound" -> "not_found", as gRPC status names read in docs and grpcurl.
+function codeName(name: string | undefined): string {
+  return (name ?? "unknown").replace(/[A-Z]/g, (c, i: number) => (i === 0 ? "" : "_") + c.toLowerCase());
+}
+
+function oneLine(commanderMessage: string): string {
+  const text = commanderMessage
+    .replace(/^error: /, "")
+    .replace(/\n\(Did you mean (.*)\?\)/, " (did you mean $1?)")
+    .replace(/\s*\n\s*/g, " ")
+    .trim();
+  return /[.?)]$/.test(text) ? text : `${text}.`;
+}
+
+function forEachCommand(cmd: import("commander").Command, fn: (cmd: import("commander").Command, path: string) => void, path = cmd.name()): void {
+  fn(cmd, path);
+  for (const sub of cmd.commands) forEachCommand(sub, fn, `${path} ${sub.name()}`);
+}
+
+/** The version in package.json: two folders up in development (src/cli), three when built (dist/src/cli). */
+function packageVersion(): string {
+  for (const relative of ["../../package.json", "../../../package.json"]) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(relative, import.meta.url), "utf8")) as { version?: string; bin?: Record<string, string> };
+      if (pkg.bin?.tessera && pkg.version) return pkg.version;
+    } catch {
+      // not at this depth
+    }
+  }
+  return "unknown";
 }

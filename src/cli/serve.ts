@@ -1,34 +1,41 @@
 import cluster from "node:cluster";
-import { parseArgs } from "node:util";
-import { pino, type Logger } from "pino";
-import { loadConfig, SETTINGS, type Config, type RawSettings } from "../config.js";
-import { start } from "../main.js";
+import type { Logger } from "pino";
+import { loadConfig, settingSource, type Config, type RawSettings } from "../config.js";
+import { checkCanListen, listenError } from "../listen-check.js";
+import { start, type Running } from "../main.js";
+import { checkDatabasePath, createDatabaseDirs, removeCreatedDatabase, type DatabasePlace } from "../storage/sqlite/database-file.js";
+import { serveLogger } from "./serve-logger.js";
 
-/** `tessera serve`: runs the server until SIGINT or SIGTERM, then shuts down gracefully. */
-export async function serveCommand(args: string[]): Promise<void> {
-  const options = Object.fromEntries(Object.values(SETTINGS).map((s) => [s.flag, { type: "string" as const }]));
-  const { values } = parseArgs({ args, options, strict: true });
-  const flags: RawSettings = {};
-  for (const [key, s] of Object.entries(SETTINGS)) {
-    const v = values[s.flag];
-    if (typeof v === "string") flags[key as keyof RawSettings] = v;
-  }
-  const config = loadConfig(flags, process.env);
-  // Asynchronous writes keep logging off the request path; flushed on exit.
-  const log = pino({ level: config.logLevel, base: { service: "tessera", pid: process.pid } }, pino.destination({ sync: false }));
-  if (config.workers > 1 && cluster.isPrimary) return supervise(config, log);
-  await serveOne(config, log);
+/**
+ * `tessera serve`: runs the server until SIGINT or SIGTERM, then shuts down gracefully.
+ * Everything an operator can get wrong (settings, the database path, a taken port) is checked
+ * before anything is created, so a failed start leaves no database behind.
+ */
+export async function serveCommand(flags: RawSettings, env: NodeJS.ProcessEnv): Promise<void> {
+  const config = loadConfig(flags, env);
+  const portSource = settingSource("port", flags, env);
+  if (cluster.isWorker) return serveOne(config, await serveLogger(config), undefined, portSource);
+  const place = checkDatabasePath(config.db, settingSource("db", flags, env));
+  await checkCanListen(config.port, config.host, portSource);
+  const log = await serveLogger(config);
+  if (config.workers > 1) return supervise(config, log);
+  await serveOne(config, log, place, portSource);
 }
 
-/** One serving process (the only one, or a cluster worker). */
-async function serveOne(config: Config, log: Logger): Promise<void> {
-  const running = await start(config, log);
+/** One serving process (the only one, or a cluster worker). `place` is known to the process that checked it. */
+async function serveOne(config: Config, log: Logger, place: DatabasePlace | undefined, portSource: string): Promise<void> {
+  // Signals are handled from the start: whoever sees "tessera listening" (a person at the
+  // terminal, an orchestrator) may stop the server at once, and must get the graceful stop.
+  let running: Running | undefined;
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, "shutting down");
-    running.stop().then(
+    if (running) finish(running);
+  };
+  const finish = (r: Running) =>
+    r.stop().then(
       () => {
         log.flush();
         setImmediate(() => process.exit(0));
@@ -39,9 +46,18 @@ async function serveOne(config: Config, log: Logger): Promise<void> {
         process.exit(1);
       },
     );
-  };
   process.on("SIGINT", () => stop("SIGINT"));
   process.on("SIGTERM", () => stop("SIGTERM"));
+
+  if (place) createDatabaseDirs(place);
+  try {
+    running = await start(config, log);
+  } catch (err) {
+    // Another process may have taken the port since the check: still leave nothing behind.
+    if (place) removeCreatedDatabase(place);
+    throw listenError(err, config.port, config.host, portSource);
+  }
+  if (stopping) void finish(running); // a signal came while starting
 }
 
 /**

@@ -1,24 +1,21 @@
-import { parseArgs } from "node:util";
-import { ClientConfigError, TokenClient } from "../client/index.js";
-import { DEFAULT_SERVER } from "./admin-client.js";
+import { ClientConfigError, TokenClient, TokenError } from "../client/index.js";
+import { ServerUnreachableError, unreachableReason } from "./server-address.js";
 import { UsageError } from "./usage.js";
 
-/** `tessera token`: gets a token as CLIENT_ID / CLIENT_SECRET through the SDK and prints it. */
-export async function tokenCommand(args: string[], env: NodeJS.ProcessEnv): Promise<void> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      server: { type: "string" },
-      scope: { type: "string" },
-      audience: { type: "string", multiple: true },
-      json: { type: "boolean", default: false },
-    },
-    strict: true,
-  });
+/** Options of `tessera token`. */
+export interface TokenOptions {
+  server: string;
+  scope?: string;
+  audience?: string[];
+  json?: boolean;
+}
+
+/** `tessera token`: gets a token as CLIENT_ID / CLIENT_SECRET through the SDK. */
+export async function tokenCommand(values: TokenOptions, env: NodeJS.ProcessEnv): Promise<void> {
   let tokens: TokenClient;
   try {
     // A person is waiting: retry briefly, not for the SDK's default budget.
-    tokens = new TokenClient({ server: values.server ?? env.TESSERA_SERVER ?? DEFAULT_SERVER, env, retry: { maxElapsedMs: 5_000 } });
+    tokens = new TokenClient({ server: values.server, env, retry: { maxElapsedMs: 5_000 } });
   } catch (err) {
     if (err instanceof ClientConfigError) throw new UsageError(err.message);
     throw err;
@@ -32,6 +29,10 @@ export async function tokenCommand(args: string[], env: NodeJS.ProcessEnv): Prom
       ...(t.scope ? { scope: t.scope } : {}),
     };
     process.stdout.write(values.json ? JSON.stringify(body, null, 2) + "\n" : `${t.accessToken}\n`);
+  } catch (err) {
+    // Nothing answered: name the address tried and how to point the CLI elsewhere.
+    const reason = err instanceof TokenError && err.code === "network_error" ? unreachableReason(err) : undefined;
+    throw reason === undefined ? err : new ServerUnreachableError(values.server, reason);
   } finally {
     await tokens.close();
   }

@@ -1,5 +1,5 @@
 /**
- * tessera/client: get access tokens from Tessera and use them, over HTTP or gRPC.
+ * tessera-oauth/client: get access tokens from Tessera and use them, over HTTP or gRPC.
  *
  *   const tokens = new TokenClient({ server: "http://localhost:8080", scope: "read" });
  *   const res = await tokens.fetch("https://api.example.com/api/resource");

@@ -1,5 +1,5 @@
 /**
- * tessera/verify: accept Tessera's access tokens in a resource server.
+ * tessera-oauth/verify: accept Tessera's access tokens in a resource server.
  *
  *   http.createServer(protect({ issuer, audience: "https://api.example.com", scopes: ["read"] }, handler));
  */

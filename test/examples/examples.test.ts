@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
 
 // Each example runs as a user would run it (`npx tsx examples/x.ts`), importing the package
-// entry points tessera/client and tessera/verify, which resolve to dist/ (built by `npm test`).
+// entry points tessera-oauth/client and tessera-oauth/verify, which resolve to dist/ (built by `npm test`).
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const AUD = "https://api.example.com";
 

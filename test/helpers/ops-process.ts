@@ -47,6 +47,8 @@ export interface StartOptions {
   host?: string | null;
   /** A command the server runs under, e.g. ["unshare", "-n", ...]; it must exec its arguments. */
   prefix?: string[];
+  /** Working directory of the server (a relative --db is resolved against it). */
+  cwd?: string;
   /** The scheme of `url`; https when the server is given --tls-cert. */
   scheme?: "http" | "https";
 }
@@ -59,6 +61,7 @@ export async function startTessera(opts: StartOptions): Promise<OpsServer> {
   const argv = [...(opts.prefix ?? []), process.execPath, TESSERA_BIN, ...args];
   const child = spawn(argv[0]!, argv.slice(1), {
     env: { PATH: process.env.PATH ?? "", ...opts.env },
+    cwd: opts.cwd,
     stdio: ["ignore", "pipe", "pipe"],
   });
   const logs: LogLine[] = [];
@@ -151,9 +154,9 @@ export interface Credentials {
   clientSecret: string;
 }
 
-/** Runs `tessera bootstrap --db DB` and returns the admin client it printed. */
+/** Runs `tessera bootstrap --db DB --create-dir` and returns the admin client it printed. */
 export async function bootstrap(db: string, env: Record<string, string> = {}): Promise<Credentials> {
-  const r = await runTessera(["bootstrap", "--db", db], env);
+  const r = await runTessera(["bootstrap", "--db", db, "--create-dir"], env);
   expect(r.code, r.stderr).toBe(0);
   const j = JSON.parse(r.stdout) as { client_id: string; client_secret: string };
   return { clientId: j.client_id, clientSecret: j.client_secret };

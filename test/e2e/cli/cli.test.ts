@@ -70,7 +70,11 @@ describe("tessera CLI against a running `tessera serve`", () => {
   });
 
   it("bootstrap works while the server runs on the same file, prints JSON once, refuses a second run", () => {
-    admin = json(tessera(["bootstrap", "--db", db]));
+    const boot = tessera(["bootstrap", "--db", db]);
+    expect(boot.code, boot.stderr).toBe(0);
+    // stdout is the one JSON line scripts parse; the person reads which file changed on stderr.
+    expect(boot.stderr).toContain(`in the database ${db};`);
+    admin = JSON.parse(boot.stdout) as typeof admin;
     expect(admin.client_id).toMatch(/^tcl_/);
     expect(admin.client_secret).toMatch(/^tsec_/);
     const again = tessera(["bootstrap", "--db", db]);
@@ -120,11 +124,11 @@ describe("tessera CLI against a running `tessera serve`", () => {
     );
     expect(rotated.client_secret).not.toBe(created.client_secret);
 
-    expect(tessera(["clients", "delete", created.client_id, "--server", url], env).code).toBe(0);
+    expect(tessera(["clients", "delete", created.client_id, "--yes", "--server", url], env).code).toBe(0);
     const gone = tessera(["clients", "get", created.client_id, "--server", url], env);
     expect(gone.code).toBe(1);
     expect(gone.stderr).toContain("not_found");
-  });
+  }, 90_000); // eleven real processes one after another: on a loaded machine each takes seconds
 
   it("clients without admin credentials or with a non-admin client are refused clearly", () => {
     const none = tessera(["clients", "list", "--server", url]);
@@ -138,7 +142,7 @@ describe("tessera CLI against a running `tessera serve`", () => {
       [["serve", "--alg", "HS256"], {}, "--alg must be one of ES256, EdDSA, RS256, PS256"],
       [["serve"], { PORT: "eighty" }, "PORT must be a port number"],
       [["serve", "--issuer", "not a url"], {}, "--issuer must be an absolute URL"],
-      [["serve", "--nope"], {}, "Unknown option"],
+      [["serve", "--nope"], {}, "tessera serve: unknown option '--nope'"],
     ] as const) {
       const r = tessera([...args], { ...env, TESSERA_DB: join(dir, "unused.db") });
       expect(r.code, r.stderr).toBe(2);

@@ -157,7 +157,7 @@ describe("a signing key copied out of the database file", () => {
     const planted = events.filter((e) => e.action === "client.create" && !known.includes(e.target)).map((e) => e.target);
     expect(planted).toEqual(["metrics-exporter"]);
     for (const id of planted) {
-      const del = await runTessera(["clients", "delete", id, "--server", server.url], adminEnv());
+      const del = await runTessera(["clients", "delete", id, "--yes", "--server", server.url], adminEnv());
       expect(del.code, del.stderr).toBe(0);
     }
 

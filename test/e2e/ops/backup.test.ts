@@ -134,7 +134,7 @@ describe("tessera backup", () => {
     const r = await runTessera(["backup", out, "--db", join(dir, "missing", "tessera.db")]);
     expect(r.code).toBe(2);
     expect(r.stdout).toBe("");
-    expect(r.stderr).toBe(`tessera: There is no database file at ${join(dir, "missing", "tessera.db")}; pass --db.\n`);
+    expect(r.stderr).toBe(`tessera: There is no database file at ${join(dir, "missing", "tessera.db")} (from --db); give its path with --db or TESSERA_DB.\n`);
     await expect(import("node:fs").then((fs) => fs.existsSync(out))).resolves.toBe(false);
   });
 

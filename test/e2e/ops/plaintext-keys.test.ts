@@ -132,7 +132,7 @@ describe("no plaintext private key survives encryption", () => {
     expect(r.code, r.stderr).toBe(0);
     expect(filesHolding(dir, seen)).toEqual([]);
     reader.close();
-    expect(r.stdout).toMatch(/^Re-encrypted \d+ signing keys under key-encryption key \S+ and erased their old copies from the database files\./);
+    expect(r.stdout).toMatch(/^Re-encrypted \d+ signing keys in \S+ under key-encryption key \S+ and erased their old copies from the database files\./);
 
     // And from one KEK to another: the envelopes under the old KEK go as well.
     const oldCiphertexts = envelopeCiphertexts(db);

@@ -1,0 +1,174 @@
+import { Command, InvalidArgumentError, Option } from "commander";
+import { ENV_ONLY_SETTINGS, SETTINGS, type RawSettings, type Setting } from "../config.js";
+import { DURATION_FORMS, parseDuration } from "../duration.js";
+import { DB_HELP } from "./database-option.js";
+import { defaultServer, SERVER_HELP } from "./server-address.js";
+import { UsageError } from "./usage.js";
+
+/** What a command's action needs from the process: the environment, and a way to say "keep running". */
+export interface ProgramContext {
+  env: NodeJS.ProcessEnv;
+  version: string;
+  /** Called by `serve`: the process stays up after the action returns. */
+  keepRunning(): void;
+}
+
+/**
+ * The `tessera` command tree. Each command loads its implementation only when it runs, so
+ * `tessera --help` and `tessera token` do not pay for the server's modules.
+ */
+export function buildProgram(ctx: ProgramContext): Command {
+  const { env } = ctx;
+  const program = new Command("tessera")
+    .description("OAuth 2.0 client credentials server: gRPC, Connect, and the form POST /oauth/token on one port")
+    .version(ctx.version, "-v, --version", "print the version")
+    .helpOption("-h, --help", "show help")
+    .helpCommand("help [command]", "show help for a command")
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .addHelpText("after", "\nRun `tessera COMMAND --help` for a command's flags, their environment variables and defaults.");
+
+  const serve = program
+    .command("serve")
+    .description("run the server until SIGINT or SIGTERM (flags win over the environment)")
+    .addHelpText("after", `\nOnly from the environment:\n${ENV_ONLY_SETTINGS.map((s) => `  ${s.env.padEnd(22)}${s.help}`).join("\n")}`);
+  for (const s of Object.values(SETTINGS) as Setting[]) serve.addOption(new Option(`--${s.flag} <${s.arg}>`, settingHelp(s)));
+  serve.action(async (opts: Record<string, string | undefined>, cmd: Command) => {
+    const flags: RawSettings = {};
+    for (const [key, s] of Object.entries(SETTINGS) as [keyof RawSettings, Setting][]) {
+      const option = cmd.options.find((o) => o.long === `--${s.flag}`)!;
+      const value = opts[option.attributeName()];
+      if (value !== undefined) flags[key] = value;
+    }
+    const { serveCommand } = await import("./serve.js");
+    await serveCommand(flags, env);
+    ctx.keepRunning();
+  });
+
+  program
+    .command("bootstrap")
+    .description("create the first admin client (scope tessera:admin) in the database file; prints its id and secret once, as JSON")
+    .option("--db <file>", DB_HELP)
+    .option("--create-dir", "create the database's folder if it does not exist (otherwise refused: a wrong working directory is the usual cause)")
+    .option("--name <name>", "name of the admin client (default admin)")
+    .option("--force", "create another admin client in a database that was already bootstrapped")
+    .action(async (opts) => (await import("./bootstrap.js")).bootstrapCommand(opts, env));
+
+  const clients = program.command("clients").description("manage OAuth clients over gRPC (ClientAdmin), as the admin client in TESSERA_CLIENT_ID / TESSERA_CLIENT_SECRET");
+  const adminCommand = (parent: Command, name: string, description: string) =>
+    parent
+      .command(name)
+      .description(description)
+      .addOption(serverOption(env))
+      .option("--json", "print JSON (proto field names) instead of text")
+      .addHelpText("after", "\nAuthenticates as the admin client in TESSERA_CLIENT_ID / TESSERA_CLIENT_SECRET (see `tessera bootstrap`).");
+  const fields = (c: Command) =>
+    c
+      .option("--scope <scopes>", 'allowed scopes, space-separated ("read write")')
+      .option("--audience <url>", "allowed audience; repeat for several", collect)
+      .option("--ttl <duration>", `token lifetime, ${DURATION_FORMS}`, wholeSeconds);
+  fields(adminCommand(clients, "create", "register a client; prints its secret once"))
+    .requiredOption("--name <name>", "a human-readable name, e.g. billing")
+    .option("--client-id <id>", "choose the client id (default: generated, tcl_…)")
+    .action(async (opts) => (await import("./clients.js")).createClientCommand(opts, env));
+  adminCommand(clients, "get", "show one client")
+    .argument("<client-id>")
+    .action(async (id: string, opts) => (await import("./clients.js")).getClientCommand(id, opts, env));
+  adminCommand(clients, "list", "list clients, a page at a time")
+    .option("--page-size <count>", "clients per page (default: the server's, 50)", count)
+    .option("--page-token <token>", "the page after the one that printed this token")
+    .action(async (opts) => (await import("./clients.js")).listClientsCommand(opts, env));
+  fields(adminCommand(clients, "update", "change a client's name, scopes, audiences, token lifetime or status; only the fields given"))
+    .argument("<client-id>")
+    .option("--name <name>", "new name")
+    .addOption(new Option("--disable", "disable the client: no new tokens, its tokens are cut off").conflicts("enable"))
+    .option("--enable", "enable the client again")
+    .action(async (id: string, opts, cmd: Command) => {
+      if (!["name", "scope", "audience", "ttl", "disable", "enable"].some((k) => opts[k] !== undefined)) {
+        throw new UsageError(`${cmd.name()} needs at least one of --name, --scope, --audience, --ttl, --disable, --enable.`);
+      }
+      await (await import("./clients.js")).updateClientCommand(id, opts, env);
+    });
+  adminCommand(clients, "delete", "delete a client and its secrets; its tokens are cut off (asks first on a terminal)")
+    .argument("<client-id>")
+    .option("-y, --yes", "do not ask for confirmation (required when no terminal is attached)")
+    .action(async (id: string, opts) => (await import("./clients.js")).deleteClientCommand(id, opts, env));
+  adminCommand(clients, "rotate-secret", "issue a new secret; the old ones keep working for --grace")
+    .argument("<client-id>")
+    .option("--grace <duration>", `how long the old secrets keep working, ${DURATION_FORMS}; default 0: they stop at once`, wholeSeconds)
+    .action(async (id: string, opts) => (await import("./clients.js")).rotateSecretCommand(id, opts, env));
+  adminCommand(clients, "revoke-tokens", "cut off every token the client holds now (the client keeps working)")
+    .argument("<client-id>")
+    .action(async (id: string, opts) => (await import("./clients.js")).revokeTokensCommand(id, opts, env));
+
+  const keys = program.command("keys").description("signing keys: list and rotate over gRPC (KeyAdmin), re-encrypt locally");
+  adminCommand(keys, "list", "list the published signing keys")
+    .action(async (opts) => (await import("./keys.js")).listKeysCommand(opts, env));
+  adminCommand(keys, "rotate", "make the next key current now")
+    .option("--force", "rotate even if the next key was published for less than the JWKS cache window (a compromised key)")
+    .action(async (opts) => (await import("./keys.js")).rotateKeysCommand(opts, env));
+  keys
+    .command("rewrap")
+    .description("re-encrypt the private keys under TESSERA_NEW_KEK(_FILE), reading them with TESSERA_KEK(_FILE); stop the servers first")
+    .option("--db <file>", DB_HELP)
+    .action(async (opts) => (await import("./keys.js")).rewrapCommand(opts, env));
+
+  adminCommand(program, "audit", "the audit trail of administrative changes, newest first")
+    .option("--target <id>", "only changes to this client or key")
+    .option("--page-size <count>", "events per page", count)
+    .option("--page-token <token>", "the page after the one that printed this token")
+    .action(async (opts) => (await import("./audit.js")).auditCommand(opts, env));
+
+  program
+    .command("backup")
+    .description("a consistent online copy of the database (SQLite backup API), checked after writing")
+    .argument("<file>", "where to write the copy")
+    .option("--db <file>", DB_HELP)
+    .option("--force", "replace <file> if it exists")
+    .action(async (file: string, opts) => (await import("./backup.js")).backupCommand(file, opts, env));
+
+  program
+    .command("token")
+    .description("get an access token as CLIENT_ID / CLIENT_SECRET and print it")
+    .addOption(serverOption(env))
+    .option("--scope <scopes>", 'scopes to ask for, space-separated (default: all the client may have)')
+    .option("--audience <url>", "audience to ask for; repeat for several", collect)
+    .option("--json", "print the whole token response as JSON")
+    .addHelpText("after", "\nCredentials: CLIENT_ID and CLIENT_SECRET, or CLIENT_SECRET_FILE (a file holding the secret).")
+    .action(async (opts) => (await import("./token.js")).tokenCommand(opts, env));
+
+  program
+    .command("completion")
+    .description("print a bash completion script: source <(tessera completion)")
+    .action(async () => {
+      process.stdout.write((await import("./completion.js")).bashCompletion(program));
+    });
+
+  return program;
+}
+
+/** `--server`, whose default follows the same port as `tessera serve` (see defaultServer). */
+function serverOption(env: NodeJS.ProcessEnv): Option {
+  return new Option("--server <url>", SERVER_HELP).default(defaultServer(env));
+}
+
+/** A setting's line in `tessera serve --help`: what it does, its variable(s) and its default. */
+export function settingHelp(s: Setting): string {
+  const envs = s.envAlias === undefined ? s.env : `${s.env} or ${s.envAlias}`;
+  return `${s.help} (env ${envs}; default ${s.defText ?? s.def})`;
+}
+
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+function wholeSeconds(raw: string): number {
+  const ms = parseDuration(raw);
+  if (ms === undefined || ms % 1000 !== 0) throw new InvalidArgumentError("Expected a duration in whole seconds such as 90s, 10m, 1h or 30d.");
+  return ms / 1000;
+}
+
+function count(raw: string): number {
+  if (!/^\d+$/.test(raw) || Number(raw) < 1 || Number(raw) > 1_000_000) throw new InvalidArgumentError("Give a whole number from 1.");
+  return Number(raw);
+}

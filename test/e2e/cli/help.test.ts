@@ -1,0 +1,170 @@
+import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SETTINGS, type Setting } from "../../../src/config.js";
+import { tessera } from "../../helpers/cli-process.js";
+import { bootstrap, startTessera, tempDir, TESSERA_BIN, type Credentials, type OpsServer } from "../../helpers/ops-process.js";
+
+const VERSION = (JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as { version: string }).version;
+
+/** The subcommands a help text lists under "Commands:". */
+function commandsIn(help: string): string[] {
+  const section = help.split(/^Commands:\n/m)[1] ?? "";
+  return [...section.matchAll(/^ {2}([a-z-]+)/gm)].map((m) => m[1]!).filter((c) => c !== "help");
+}
+
+describe("tessera --help, -h and --version", () => {
+  it("every command and subcommand answers --help and -h on stdout with exit 0", async () => {
+    const seen: string[] = [];
+    const visit = async (path: string[]) => {
+      for (const flag of ["--help", "-h"]) {
+        const r = await tessera([...path, flag]);
+        expect(r.code, `${path.join(" ")} ${flag}: ${r.stderr}`).toBe(0);
+        expect(r.stderr).toBe("");
+        expect(r.stdout).toContain(`Usage: tessera${path.map((p) => ` ${p}`).join("")}`);
+        if (flag === "-h") continue;
+        seen.push(path.join(" "));
+        for (const sub of commandsIn(r.stdout)) await visit([...path, sub]);
+      }
+    };
+    await visit([]);
+    expect(seen).toEqual(
+      expect.arrayContaining(["", "serve", "bootstrap", "clients", "clients create", "clients delete", "clients revoke-tokens", "keys rewrap", "audit", "backup", "token"]),
+    );
+    expect(seen.length).toBeGreaterThanOrEqual(18);
+  });
+
+  it("serve --help lists every setting with its environment variable and default, from the settings table", async () => {
+    const r = await tessera(["serve", "--help"]);
+    expect(r.code).toBe(0);
+    const text = r.stdout.replace(/\s+/g, " "); // help wraps long lines
+    for (const s of Object.values(SETTINGS) as Setting[]) {
+      expect(text).toContain(`--${s.flag} <${s.arg}>`);
+      expect(text).toContain(`env ${s.env}${s.envAlias ? ` or ${s.envAlias}` : ""}; default ${s.defText ?? s.def})`);
+    }
+    expect(text).toContain("TESSERA_KEK_FILE");
+  });
+
+  it("the other commands show their variables and defaults too", async () => {
+    const clients = (await tessera(["clients", "list", "--help"], { env: { PORT: "9911" } })).stdout.replace(/\s+/g, " ");
+    expect(clients).toContain("env TESSERA_SERVER");
+    expect(clients).toContain('(default: "http://localhost:9911")');
+    expect(clients).toContain("TESSERA_CLIENT_ID / TESSERA_CLIENT_SECRET");
+    const boot = (await tessera(["bootstrap", "--help"])).stdout.replace(/\s+/g, " ");
+    expect(boot).toContain("env TESSERA_DB; default ./data/tessera.db");
+    expect(boot).toContain("--create-dir");
+    const token = (await tessera(["token", "-h"])).stdout.replace(/\s+/g, " ");
+    expect(token).toContain("CLIENT_ID and CLIENT_SECRET, or CLIENT_SECRET_FILE");
+  });
+
+  it("--version and -v print the package version", async () => {
+    for (const flag of ["--version", "-v"]) {
+      const r = await tessera([flag]);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toBe(`${VERSION}\n`);
+    }
+  });
+
+  it("no command at all: the help on stderr and exit 2", async () => {
+    const r = await tessera([]);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toContain("Usage: tessera");
+  });
+});
+
+describe("mistakes on the command line", () => {
+  it("an unknown option or command close to a real one gets 'did you mean', one line, exit 2", async () => {
+    for (const [args, expected] of [
+      [["serve", "--prot", "8080"], "tessera serve: unknown option '--prot' (did you mean --port?)"],
+      [["serv"], "tessera: unknown command 'serv' (did you mean serve?)"],
+      [["clients", "creat", "--name", "x"], "tessera clients: unknown command 'creat' (did you mean create?)"],
+      [["clients", "rotate-secret", "tcl_x", "--grase", "1h"], "(did you mean --grace?)"],
+    ] as const) {
+      const r = await tessera([...args]);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr.trim().split("\n")).toHaveLength(1);
+      expect(r.stderr).toContain(expected);
+      expect(r.stderr).toMatch(/See `tessera[a-z -]*--help`\.$/m);
+    }
+    const far = await tessera(["serve", "--zzzzzz"]);
+    expect(far.code).toBe(2);
+    expect(far.stderr).not.toContain("did you mean");
+  });
+
+  it("durations and counts that do not parse are usage errors naming the flag", async () => {
+    for (const [args, needle] of [
+      [["clients", "create", "--name", "x", "--ttl", "ten minutes"], "option '--ttl <duration>' argument 'ten minutes' is invalid"],
+      [["clients", "create", "--name", "x", "--ttl", "1500ms"], "whole seconds"],
+      [["clients", "rotate-secret", "tcl_x", "--grace", "1y"], "option '--grace <duration>'"],
+      [["clients", "list", "--page-size", "10m"], "option '--page-size <count>' argument '10m' is invalid"],
+      [["clients", "list", "--page-size", "0"], "a whole number from 1"],
+      [["audit", "--page-size", "-3"], "--page-size"],
+    ] as const) {
+      const r = await tessera([...args], { env: { TESSERA_CLIENT_ID: "x", TESSERA_CLIENT_SECRET: "y" } });
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toContain(needle);
+    }
+  });
+});
+
+describe("durations and counts against a real server", () => {
+  let dir: string;
+  let server: OpsServer;
+  let env: Record<string, string>;
+
+  beforeAll(async () => {
+    dir = tempDir("cli-durations");
+    const db = join(dir, "tessera.db");
+    server = await startTessera({ db });
+    const admin: Credentials = await bootstrap(db);
+    env = { TESSERA_CLIENT_ID: admin.clientId, TESSERA_CLIENT_SECRET: admin.clientSecret, TESSERA_SERVER: server.url };
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it("--ttl 10m and --grace 1h are accepted as serve accepts 30d; --page-size is a count", async () => {
+    const created = await tessera(["clients", "create", "--name", "dur", "--ttl", "10m", "--json"], { env });
+    expect(created.code, created.stderr).toBe(0);
+    const c = JSON.parse(created.stdout) as { client_id: string; client: { token_ttl: string } };
+    expect(c.client.token_ttl).toBe("600s");
+
+    const updated = await tessera(["clients", "update", c.client_id, "--ttl", "2h", "--json"], { env });
+    expect(JSON.parse(updated.stdout).token_ttl).toBe("7200s");
+
+    const before = Date.now();
+    const rotated = await tessera(["clients", "rotate-secret", c.client_id, "--grace", "1h", "--json"], { env });
+    expect(rotated.code, rotated.stderr).toBe(0);
+    const secrets = (JSON.parse(rotated.stdout) as { client: { secrets: { expire_time?: string }[] } }).client.secrets;
+    const expiring = secrets.map((s) => s.expire_time).filter((t): t is string => t !== undefined);
+    expect(expiring).toHaveLength(1);
+    const inMs = Date.parse(expiring[0]!) - before;
+    expect(inMs).toBeGreaterThan(3_590_000);
+    expect(inMs).toBeLessThanOrEqual(3_600_000 + 60_000);
+
+    const page = await tessera(["clients", "list", "--page-size", "1", "--json"], { env });
+    const p = JSON.parse(page.stdout) as { clients: unknown[]; next_page_token: string };
+    expect(p.clients).toHaveLength(1);
+    expect(p.next_page_token).not.toBe("");
+  });
+});
+
+describe("shell completion", () => {
+  const complete = (words: string[]) => {
+    const script = `source <(${JSON.stringify(process.execPath)} ${JSON.stringify(TESSERA_BIN)} completion)
+COMP_WORDS=(${words.map((w) => JSON.stringify(w)).join(" ")}); COMP_CWORD=${words.length - 1}; _tessera; echo "\${COMPREPLY[*]}"`;
+    const r = spawnSync("bash", ["-c", script], { encoding: "utf8" });
+    expect(r.status, r.stderr).toBe(0);
+    return r.stdout.trim().split(" ");
+  };
+
+  it("bash completes commands, subcommands and each command's own flags", () => {
+    expect(complete(["tessera", "cl"])).toEqual(["clients"]);
+    expect(complete(["tessera", "clients", "r"])).toEqual(["rotate-secret", "revoke-tokens"]);
+    expect(complete(["tessera", "serve", "--log-"])).toEqual(["--log-level", "--log-format"]);
+    expect(complete(["tessera", "clients", "delete", "tcl_x", "--y"])).toEqual(["--yes"]);
+    expect(complete(["tessera", "bootstrap", "--cr"])).toEqual(["--create-dir"]);
+  });
+});
