@@ -137,7 +137,7 @@ export class TokenClient implements TokenSource {
     const slot: { entry: CacheEntry; timer?: TimerHandle } = { entry };
     if (this.#background) {
       const wait = Math.max(0, entry.refreshAt - this.#deps.scheduler.now());
-      slot.timer = this.#deps.scheduler.setTimeout(() => this.#renewInBackground(key, request), wait);
+      slot.timer = this.#deps.scheduler.setTimeout(() => this.#renewInBackground(key, request), wait, { background: true });
     }
     this.#entries.set(key, slot);
   }
