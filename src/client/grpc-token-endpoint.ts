@@ -4,6 +4,7 @@ import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { TokenService } from "../../gen/tessera/v1/token_service_pb.js";
 import type { ClientCredentials } from "./credentials.js";
 import { TokenError } from "./errors.js";
+import { refuseUrlCredentials } from "./server-url.js";
 import { basicAuthorization, type GrantRequest, type IssuedToken, type TokenEndpoint } from "./token-endpoint.js";
 
 /** Options for the gRPC token endpoint: a server URL, or a transport you configured (TLS, proxies). */
@@ -37,6 +38,7 @@ export function grpcTokenEndpoint(options: GrpcTokenEndpointOptions): TokenEndpo
   } else {
     sessions = new Http2SessionManager(options.baseUrl);
     transport = createGrpcTransport({ baseUrl: options.baseUrl, sessionManager: sessions });
+    refuseUrlCredentials(options.baseUrl, "baseUrl");
     target = options.baseUrl;
   }
   const rpc = createClient(TokenService, transport);

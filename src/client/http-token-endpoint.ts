@@ -1,5 +1,6 @@
 import type { ClientCredentials } from "./credentials.js";
 import { TokenError } from "./errors.js";
+import { refuseUrlCredentials } from "./server-url.js";
 import { basicAuthorization, type GrantRequest, type IssuedToken, type TokenEndpoint } from "./token-endpoint.js";
 
 /** Options for the HTTP token endpoint. */
@@ -12,8 +13,9 @@ export interface HttpTokenEndpointOptions {
   now?: () => number;
 }
 
-/** The form-encoded `POST /oauth/token` (RFC 6749 §4.4.2), authenticating with client_secret_basic. */
+/** The form-encoded `POST /oauth/token` (RFC 6749 §4.4.2), authenticating with client_secret_basic; a URL with credentials in it is refused. */
 export function httpTokenEndpoint(options: HttpTokenEndpointOptions): TokenEndpoint {
+  refuseUrlCredentials(options.tokenUrl, "tokenUrl");
   const doFetch = options.fetch ?? fetch;
   const target = options.tokenUrl;
   const now = options.now ?? Date.now;

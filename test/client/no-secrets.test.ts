@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TokenError } from "../../src/client/errors.js";
 import type { TokenClientOptions } from "../../src/client/token-client-options.js";
 import { TokenClient } from "../../src/client/token-client.js";
+import { startStubTokenServer } from "../helpers/stub-token-server.js";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
 import { FakeScheduler } from "./fake-scheduler.js";
 
@@ -65,5 +66,19 @@ describe("the client never leaks the secret or a token", () => {
     const err = await client.getToken().catch((e: unknown) => e);
     expect((err as TokenError).description).toBe("bad credentials id:[redacted]");
     expectClean(renderings(err), ["tsec_ECHOED"]);
+  });
+
+  it("does not mangle a server's words that happen to contain a short secret", async () => {
+    const stub = await startStubTokenServer([
+      { status: 400, body: { error: "invalid_scope", error_description: "The scope delete is not permitted for this client; secret ent refused" } },
+    ]);
+    try {
+      const client = new TokenClient({ server: stub.url, clientId: "id", clientSecret: "ent" });
+      const err = (await client.getToken().catch((e: unknown) => e)) as TokenError;
+      expect(err.description).toBe("The scope delete is not permitted for this client; secret [redacted] refused");
+      await client.close();
+    } finally {
+      await stub.close();
+    }
   });
 });

@@ -2,10 +2,11 @@ import http from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 
 /**
- * What a stub token endpoint does with one request: answer a token, answer 503, answer 429
- * with Retry-After (seconds), drop the connection without answering, or never answer.
+ * What a stub token endpoint does with one request: answer a token, answer 503, answer an
+ * OAuth error (status, optional body and Retry-After in seconds), drop the connection without
+ * answering, or never answer.
  */
-export type StubStep = "token" | "503" | { status: 429; retryAfter: number } | "drop" | "hang";
+export type StubStep = "token" | "503" | { status: number; body?: object; retryAfter?: number } | "drop" | "hang";
 
 /** A real HTTP server standing in for a failing token service. */
 export interface StubTokenServer {
@@ -34,7 +35,8 @@ export async function startStubTokenServer(script: StubStep[]): Promise<StubToke
       res.writeHead(status, { "content-type": "application/json", ...headers }).end(JSON.stringify(body));
     if (step === "token") return json(200, { access_token: `stub-token-${arrivals.length}`, token_type: "Bearer", expires_in: 3600 });
     if (step === "503") return json(503, { error: "temporarily_unavailable", error_description: "down for maintenance" });
-    json(429, { error: "temporarily_unavailable", error_description: "slow down" }, { "retry-after": String(step.retryAfter) });
+    const body = step.body ?? { error: "temporarily_unavailable", error_description: "slow down" };
+    json(step.status, body, step.retryAfter === undefined ? {} : { "retry-after": String(step.retryAfter) });
   });
   server.on("connection", (s: Socket) => {
     sockets.add(s);
