@@ -86,7 +86,7 @@ describe("TokenClient.fetch and request bodies after a 401", () => {
   for (const [name, make] of oneShot) {
     it(`does not replay ${name}: the caller gets the 401, the server got the body once, and the next call has a fresh token`, async () => {
       const c = client();
-      const res = await c.fetch(url, { method: "POST", body: make() as BodyInit, duplex: "half" } as RequestInit);
+      const res = await c.fetch(url, { method: "POST", body: make() as RequestInit["body"], duplex: "half" } as RequestInit);
       expect([res.status, await res.text()]).toEqual([401, "refused"]);
       expect(received).toEqual([{ auth: "Bearer tok-1", body: TEXT }]);
       const again = await c.fetch(url, { method: "POST", body: TEXT });
