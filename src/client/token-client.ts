@@ -89,9 +89,15 @@ export class TokenClient implements TokenSource, AsyncDisposable {
       scope: options.scope ?? this.#defaults.scope,
       audiences: options.audience === undefined ? this.#defaults.audiences : toArray(options.audience),
     };
-    let entry: CacheEntry;
+    const key = cacheKey(request.scope, request.audiences);
+    let entry = this.#slots.get(key)?.entry;
+    // The common case, a fresh cached token, costs no extra promise.
+    if (entry && this.#deps.scheduler.now() < entry.refreshAt) {
+      this.#deps.metrics.cacheHit?.();
+      return { accessToken: entry.token.accessToken, expiresAt: entry.expiresAt, scope: entry.token.scope };
+    }
     try {
-      entry = await this.#usableEntry(cacheKey(request.scope, request.audiences), request, signal);
+      entry = await this.#usableEntry(key, request, signal);
     } catch (err) {
       if (signal?.aborted && err === signal.reason) throw abortedError("caller", err);
       throw err instanceof TokenError ? errorForCaller(err) : err;

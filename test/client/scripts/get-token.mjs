@@ -11,7 +11,7 @@ async function main() {
     const token = await tokens.getToken();
     console.log(JSON.stringify({ token }));
   } catch (err) {
-    console.log(JSON.stringify({ caught: err instanceof TokenError ? err.code : String(err), message: err.message }));
+    console.log(JSON.stringify({ caught: err instanceof TokenError ? err.code : String(err), attempts: err.attempts, message: err.message }));
     process.exitCode = 3;
   } finally {
     await tokens.close();
