@@ -28,9 +28,12 @@ export interface TokenClientOptions {
   refreshMarginMs?: number;
   /** Renew in the background at the refresh point, so callers never wait. Default false. */
   backgroundRefresh?: boolean;
-  /** Timeout of each request to the token service. Default 10 s. */
+  /** Timeout of each request to the token service, cut to what is left of retry.maxElapsedMs. Default 10 s. */
   timeoutMs?: number;
-  /** Retry budget; see DEFAULT_RETRY_POLICY. */
+  /**
+   * Retry budget of a getToken that has no usable token; see DEFAULT_RETRY_POLICY. A refresh
+   * while the cached token is still valid is one request, tried again in the background.
+   */
   retry?: Partial<RetryPolicy>;
   metrics?: TokenMetrics;
   logger?: TokenLogger;

@@ -139,14 +139,10 @@ export class TokenClient implements TokenSource, AsyncDisposable {
     await this.close();
   }
 
-  /** The cached token while it is fresh; in the refresh window, a refreshed one or else the cached one; otherwise a new one. */
+  /** For a token past its refresh point: in the refresh window a refreshed one, or else the cached one; otherwise a new one. */
   async #usableEntry(key: string, request: GrantRequest, signal: AbortSignal | undefined): Promise<CacheEntry> {
     const { scheduler, metrics } = this.#deps;
     const slot = this.#slots.get(key);
-    if (slot && scheduler.now() < slot.entry.refreshAt) {
-      metrics.cacheHit?.();
-      return slot.entry;
-    }
     if (slot && scheduler.now() < slot.entry.unusableAt) {
       // The refresh window: the cached token is still good, so a failed refresh must not hide
       // it. Only the first refresh is waited for (unless refreshing in the background); once
