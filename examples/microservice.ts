@@ -3,7 +3,7 @@
 // token serves them all; it is renewed in the background before it expires.
 //
 //   TESSERA_SERVER=http://localhost:8080 TESSERA_TRANSPORT=grpc API_URL=http://localhost:3000 npx tsx examples/microservice.ts
-import { TokenClient, TokenMetricsRecorder } from "tessera-oauth/client";
+import { TokenClient, TokenError, TokenMetricsRecorder } from "tessera-oauth/client";
 
 /** A client of the inventory API: only what is specific to inventory; the SDK does the rest. */
 class InventoryClient {
@@ -35,6 +35,10 @@ try {
   const answers = await Promise.all(Array.from({ length: 10 }, () => inventory.resources()));
   const { requests, cacheHits, latencyMs } = metrics.snapshot();
   console.log(JSON.stringify({ calls: answers.length, tokenRequests: requests, cacheHits, tokenLatencyP99Ms: latencyMs.p99 }));
+} catch (err) {
+  // One line that says what failed (a TokenError says what to fix); a non-zero exit for the scheduler.
+  console.error(`orders service failed: ${(err as Error).message}`);
+  process.exitCode = err instanceof TokenError ? 3 : 1;
 } finally {
   await tokens.close();
 }

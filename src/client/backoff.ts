@@ -6,7 +6,10 @@ export interface RetryPolicy {
   baseDelayMs: number;
   /** The most the doubling ceiling may grow to. */
   maxDelayMs: number;
-  /** No retry is started if its wait would end later than this after the first request began. */
+  /**
+   * The time budget from the first request on: no retry starts whose wait would end past it,
+   * and a request's timeout is cut to what is left of it.
+   */
   maxElapsedMs: number;
 }
 

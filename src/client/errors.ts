@@ -36,6 +36,8 @@ export interface TokenErrorContext {
   timeoutMs?: number;
   /** The underlying failure (network errors); never holds the request's headers. */
   cause?: unknown;
+  /** Where the client id and secret came from (e.g. "CLIENT_ID and CLIENT_SECRET"), for invalid_client advice. */
+  credentialSource?: string;
 }
 
 /**
@@ -67,7 +69,7 @@ function advice(code: string, description: string, ctx: TokenErrorContext): stri
   const where = ctx.target ? ` at ${ctx.target}` : "";
   switch (code) {
     case "invalid_client":
-      return "Invalid client credentials. Check CLIENT_ID and CLIENT_SECRET.";
+      return `Invalid client credentials. Check ${ctx.credentialSource ?? "CLIENT_ID and CLIENT_SECRET"}.`;
     case "invalid_scope":
       return `Invalid scope requested: ${description}. Request only scopes the client is allowed.`;
     case "invalid_target":
@@ -87,10 +89,28 @@ function advice(code: string, description: string, ctx: TokenErrorContext): stri
     case "invalid_response":
       return `The token service${where} sent an answer that is not a token response: ${description}.`;
     case "aborted":
-      return "The token request was aborted by the caller.";
+      return `The token request was aborted ${description}.`;
     default:
       return `OAuth2 error: ${code} - ${description}`;
   }
+}
+
+/** The `aborted` error for a caller whose signal fired (`reason` becomes the cause), or for a closed client. */
+export function abortedError(by: "caller" | "close", reason?: unknown): TokenError {
+  return by === "caller"
+    ? new TokenError("aborted", "by the caller", reason === undefined ? {} : { cause: reason })
+    : new TokenError("aborted", "because the token client was closed");
+}
+
+/**
+ * A copy of `shared` for one caller of a request many callers waited for: its stack shows
+ * this caller's own call site (V8 records it when the copy is made inside the caller's await
+ * chain), and the shared error is its `cause`.
+ */
+export function errorForCaller(shared: TokenError): TokenError {
+  const own = new TokenError(shared.code, shared.description, { ...shared.context, cause: shared });
+  own.attempts = shared.attempts;
+  return own;
 }
 
 /** A missing or unusable client configuration (credentials, server URL), found before any request. */

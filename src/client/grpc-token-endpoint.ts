@@ -4,13 +4,15 @@ import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { TokenService } from "../../gen/tessera/v1/token_service_pb.js";
 import type { ClientCredentials } from "./credentials.js";
 import { TokenError } from "./errors.js";
+import { parseRetryAfter } from "./retry-after.js";
+import { refuseUrlCredentials } from "./server-url.js";
 import { basicAuthorization, type GrantRequest, type IssuedToken, type TokenEndpoint } from "./token-endpoint.js";
 
-/** Options for the gRPC token endpoint: a server URL, or a transport you configured (TLS, proxies). */
-export type GrpcTokenEndpointOptions = { baseUrl: string } | { transport: Transport; target: string };
+/** Options for the gRPC token endpoint: a server URL, or a transport you configured (TLS, proxies); `now` dates retry-after. */
+export type GrpcTokenEndpointOptions = ({ baseUrl: string } | { transport: Transport; target: string }) & { now?: () => number };
 
-// Without an OAuth reason in ErrorInfo (a proxy answered, or the connection failed), the gRPC
-// code alone decides; UNAVAILABLE and RESOURCE_EXHAUSTED are the retryable ones.
+// Without an OAuth reason in ErrorInfo (a proxy answered), the gRPC code alone decides;
+// UNAVAILABLE and RESOURCE_EXHAUSTED are the retryable ones.
 const BY_CODE: Partial<Record<Code, string>> = {
   [Code.Unavailable]: "temporarily_unavailable",
   [Code.ResourceExhausted]: "temporarily_unavailable",
@@ -37,9 +39,11 @@ export function grpcTokenEndpoint(options: GrpcTokenEndpointOptions): TokenEndpo
   } else {
     sessions = new Http2SessionManager(options.baseUrl);
     transport = createGrpcTransport({ baseUrl: options.baseUrl, sessionManager: sessions });
+    refuseUrlCredentials(options.baseUrl, "baseUrl");
     target = options.baseUrl;
   }
   const rpc = createClient(TokenService, transport);
+  const now = options.now ?? Date.now;
   return {
     transport: "grpc",
     target,
@@ -56,7 +60,7 @@ export function grpcTokenEndpoint(options: GrpcTokenEndpointOptions): TokenEndpo
       } catch (err) {
         if (signal.aborted) throw signal.reason;
         if (err instanceof TokenError) throw err;
-        throw fromConnectError(ConnectError.from(err), target, credentials);
+        throw fromConnectError(ConnectError.from(err), target, credentials, now());
       }
     },
     close() {
@@ -65,9 +69,24 @@ export function grpcTokenEndpoint(options: GrpcTokenEndpointOptions): TokenEndpo
   };
 }
 
-/** The OAuth code rides in a google.rpc.ErrorInfo detail's reason (how Tessera maps errors). */
-function fromConnectError(err: ConnectError, target: string, credentials: ClientCredentials): TokenError {
+/**
+ * The OAuth code rides in a google.rpc.ErrorInfo detail's reason (how Tessera maps errors),
+ * and the server's wait in a `retry-after` trailer, as over HTTP. A call that got no answer
+ * at all (connection refused, reset, closed or sent GOAWAY mid-call) is a network_error, the
+ * code the HTTP endpoint gives the same failures, so both transports retry them alike.
+ */
+function fromConnectError(err: ConnectError, target: string, credentials: ClientCredentials, now: number): TokenError {
   const reason = err.findDetails(ErrorInfoSchema).find((d) => d.reason !== "")?.reason;
+  const description = credentials.redact(err.rawMessage);
+  if (reason === undefined && isConnectionFailure(err)) return new TokenError("network_error", description, { target, status: Code[err.code] });
   const code = reason ?? BY_CODE[err.code] ?? "invalid_response";
-  return new TokenError(code, credentials.redact(err.rawMessage), { target, status: Code[err.code] });
+  return new TokenError(code, description, { target, status: Code[err.code], retryAfterMs: parseRetryAfter(err.metadata.get("retry-after"), now) });
+}
+
+// connect-node reports a refused connection as UNAVAILABLE, a reset as ABORTED, and a socket
+// closed or a GOAWAY in the middle of a call as CANCELED; the call's own signal is handled
+// before this. No header or trailer came back: no gRPC server answered.
+function isConnectionFailure(err: ConnectError): boolean {
+  const answered = [...err.metadata.keys()].length > 0;
+  return !answered && (err.code === Code.Unavailable || err.code === Code.Aborted || err.code === Code.Canceled);
 }

@@ -1,6 +1,10 @@
 import type { ClientCredentials } from "./credentials.js";
 import { TokenError } from "./errors.js";
+import { parseRetryAfter } from "./retry-after.js";
+import { refuseUrlCredentials } from "./server-url.js";
 import { basicAuthorization, type GrantRequest, type IssuedToken, type TokenEndpoint } from "./token-endpoint.js";
+
+export { parseRetryAfter } from "./retry-after.js";
 
 /** Options for the HTTP token endpoint. */
 export interface HttpTokenEndpointOptions {
@@ -12,8 +16,9 @@ export interface HttpTokenEndpointOptions {
   now?: () => number;
 }
 
-/** The form-encoded `POST /oauth/token` (RFC 6749 §4.4.2), authenticating with client_secret_basic. */
+/** The form-encoded `POST /oauth/token` (RFC 6749 §4.4.2), authenticating with client_secret_basic; a URL with credentials in it is refused. */
 export function httpTokenEndpoint(options: HttpTokenEndpointOptions): TokenEndpoint {
+  refuseUrlCredentials(options.tokenUrl, "tokenUrl");
   const doFetch = options.fetch ?? fetch;
   const target = options.tokenUrl;
   const now = options.now ?? Date.now;
@@ -80,12 +85,4 @@ function errorFromResponse(res: Response, body: unknown, target: string, credent
     status: res.status,
     retryAfterMs: parseRetryAfter(res.headers.get("retry-after"), now),
   });
-}
-
-/** RFC 9110 §10.2.3: Retry-After is delay-seconds or an HTTP-date. */
-export function parseRetryAfter(value: string | null, now: number): number | undefined {
-  if (value === null || value.trim() === "") return undefined;
-  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }

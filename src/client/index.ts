@@ -16,7 +16,7 @@ export { DEFAULT_REFRESH_MARGIN_MS } from "./token-cache.js";
 export type { TokenEndpoint, GrantRequest, IssuedToken } from "./token-endpoint.js";
 export { httpTokenEndpoint, type HttpTokenEndpointOptions } from "./http-token-endpoint.js";
 export { grpcTokenEndpoint, type GrpcTokenEndpointOptions } from "./grpc-token-endpoint.js";
-export type { TokenMetrics, TokenRequestEvent, TokenResultEvent, TokenLogger } from "./metrics.js";
+export type { TokenMetrics, TokenRequestEvent, TokenResultEvent, TokenRefreshFailedEvent, TokenLogger } from "./metrics.js";
 export { TokenMetricsRecorder, type TokenMetricsSnapshot } from "./metrics-recorder.js";
 export { LatencyHistogram, DEFAULT_LATENCY_BUCKETS_MS } from "./latency-histogram.js";
 export { prometheusTokenMetrics } from "./prometheus-metrics.js";

@@ -8,6 +8,8 @@ export interface TokenMetricsSnapshot {
   /** Failed requests by TokenError code. */
   failures: Record<string, number>;
   cacheHits: number;
+  /** Refreshes that failed while a valid cached token was served instead. */
+  refreshFailures: number;
   latencyMs: { count: number; mean: number; p50: number; p90: number; p99: number; max: number };
 }
 
@@ -16,6 +18,7 @@ export class TokenMetricsRecorder implements TokenMetrics {
   #requests = 0;
   #successes = 0;
   #cacheHits = 0;
+  #refreshFailures = 0;
   readonly #failures = new Map<string, number>();
   /** Latency of every request, successful or not. */
   readonly latency = new LatencyHistogram();
@@ -43,6 +46,11 @@ export class TokenMetricsRecorder implements TokenMetrics {
     this.#cacheHits++;
   }
 
+  /** Counts a failed refresh (the cached token was served instead). */
+  refreshFailed(): void {
+    this.#refreshFailures++;
+  }
+
   /** The numbers now. */
   snapshot(): TokenMetricsSnapshot {
     const h = this.latency;
@@ -51,6 +59,7 @@ export class TokenMetricsRecorder implements TokenMetrics {
       successes: this.#successes,
       failures: Object.fromEntries(this.#failures),
       cacheHits: this.#cacheHits,
+      refreshFailures: this.#refreshFailures,
       latencyMs: { count: h.count, mean: h.mean, p50: h.quantile(0.5), p90: h.quantile(0.9), p99: h.quantile(0.99), max: h.max },
     };
   }

@@ -16,6 +16,23 @@ export interface TokenResultEvent extends TokenRequestEvent {
 }
 
 /**
+ * A refresh that failed while the cached token was still valid: callers keep getting the cached
+ * token, and the refresh is tried again in the background.
+ */
+export interface TokenRefreshFailedEvent {
+  /** "http" or "grpc". */
+  transport: string;
+  /** The TokenError code of the failed refresh. */
+  code: string;
+  /** Refreshes of this token that failed in a row, this one included. */
+  failures: number;
+  /** How long the cached token remains valid. */
+  expiresInMs: number;
+  /** When the next background refresh starts. */
+  retryInMs: number;
+}
+
+/**
  * Hooks the client calls around token requests; every hook is optional. Plug in
  * TokenMetricsRecorder, prometheusTokenMetrics, or your own.
  */
@@ -28,6 +45,8 @@ export interface TokenMetrics {
   requestFailed?(event: TokenResultEvent): void;
   /** getToken was answered from the cache without a request. */
   cacheHit?(): void;
+  /** A refresh failed; the still-valid cached token is served meanwhile. */
+  refreshFailed?(event: TokenRefreshFailedEvent): void;
 }
 
 /**

@@ -15,6 +15,12 @@ export function prometheusTokenMetrics(registry: Registry = defaultRegistry, pre
     labelNames: ["transport", "code"],
     registers,
   });
+  const refreshFailures = new Counter({
+    name: `${prefix}token_refresh_failures_total`,
+    help: "Refreshes that failed while the still-valid cached token was served instead, by error code.",
+    labelNames: ["transport", "code"],
+    registers,
+  });
   const cacheHits = new Counter({ name: `${prefix}token_cache_hits_total`, help: "getToken calls answered from the cache.", registers });
   const duration = new Histogram({
     name: `${prefix}token_request_duration_seconds`,
@@ -31,5 +37,6 @@ export function prometheusTokenMetrics(registry: Registry = defaultRegistry, pre
       duration.observe({ transport: e.transport, outcome: "failure" }, e.latencyMs / 1000);
     },
     cacheHit: () => cacheHits.inc(),
+    refreshFailed: (e) => refreshFailures.inc({ transport: e.transport, code: e.code }),
   };
 }

@@ -26,8 +26,10 @@ export interface ObtainedToken {
 
 /**
  * Gets one token: each request under its own timeout, retried with backoff and full jitter
- * while the error is retryable and the attempt and time budgets allow. Stops at once when
- * `signal` aborts. Throws the last TokenError, with `attempts` set.
+ * while the error is retryable and the attempt and time budgets allow. The time budget holds
+ * for the requests too: an attempt's timeout is cut to what is left of maxElapsedMs. Stops
+ * at once when `signal` aborts, and sends nothing when it already has. Throws the last
+ * TokenError, with `attempts` set.
  */
 export async function requestToken(deps: RequestTokenDeps, request: GrantRequest, signal: AbortSignal): Promise<ObtainedToken> {
   const { scheduler, endpoint, policy } = deps;
@@ -35,21 +37,27 @@ export async function requestToken(deps: RequestTokenDeps, request: GrantRequest
   const credentials = deps.credentials();
   const logged = { client_id: credentials.clientId, scope: request.scope, audience: request.audiences, transport: endpoint.transport };
   for (let attempt = 1; ; attempt++) {
+    if (signal.aborted) throw signal.reason;
     const event = { transport: endpoint.transport, attempt };
     const sentAt = scheduler.now();
+    const timeoutMs = Math.max(1, Math.min(deps.timeoutMs, policy.maxElapsedMs - (sentAt - began)));
     deps.metrics.requestStarted?.(event);
     deps.logger.debug?.({ ...logged, attempt }, "requesting client credentials token");
     try {
-      const token = await withTimeout(deps, signal, (s) => endpoint.issue(credentials, request, s));
+      const token = await withTimeout(deps, timeoutMs, signal, (s) => endpoint.issue(credentials, request, s));
       deps.metrics.requestSucceeded?.({ ...event, latencyMs: scheduler.now() - sentAt });
       deps.logger.debug?.({ ...logged, attempt, expires_in: token.expiresIn, granted_scope: token.scope }, "token received");
       return { token, sentAt };
-    } catch (err) {
-      if (!(err instanceof TokenError)) throw err; // a bug, not a failed request: surface it as is
+    } catch (caught) {
+      if (!(caught instanceof TokenError)) throw caught; // a bug, not a failed request: surface it as is
+      const err = caught.code === "invalid_client" && credentials.source !== undefined && caught.context.credentialSource === undefined
+        ? new TokenError(caught.code, caught.description, { ...caught.context, credentialSource: credentials.source })
+        : caught;
       err.attempts = attempt;
       const delay = backoffDelay(attempt, policy, deps.random, err.context.retryAfterMs);
+      // Strictly less: a retry that would start with no time left could only time out.
       const willRetry =
-        err.retryable && !signal.aborted && attempt < policy.maxAttempts && scheduler.now() + delay - began <= policy.maxElapsedMs;
+        err.retryable && !signal.aborted && attempt < policy.maxAttempts && scheduler.now() + delay - began < policy.maxElapsedMs;
       deps.metrics.requestFailed?.({ ...event, latencyMs: scheduler.now() - sentAt, code: err.code, willRetry });
       deps.logger.warn?.({ ...logged, attempt, code: err.code, retry_in_ms: willRetry ? delay : undefined }, "token request failed");
       if (!willRetry) throw err;
@@ -58,12 +66,13 @@ export async function requestToken(deps: RequestTokenDeps, request: GrantRequest
   }
 }
 
-/** Runs `fn` with a signal that aborts after the timeout (a TokenError "timeout") or with `outer`. */
-async function withTimeout<T>(deps: RequestTokenDeps, outer: AbortSignal, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+/** Runs `fn` with a signal that aborts after `timeoutMs` (a TokenError "timeout") or with `outer`. */
+async function withTimeout<T>(deps: RequestTokenDeps, timeoutMs: number, outer: AbortSignal, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const timeout = new AbortController();
+  // The caller awaits this request: a foreground timer, so the process stays up until it fires.
   const timer = deps.scheduler.setTimeout(
-    () => timeout.abort(new TokenError("timeout", "no answer", { target: deps.endpoint.target, timeoutMs: deps.timeoutMs })),
-    deps.timeoutMs,
+    () => timeout.abort(new TokenError("timeout", "no answer", { target: deps.endpoint.target, timeoutMs })),
+    timeoutMs,
   );
   try {
     const signal = AbortSignal.any([outer, timeout.signal]);

@@ -2,13 +2,14 @@ import type { RetryPolicy } from "./backoff.js";
 import { ClientConfigError } from "./errors.js";
 import { grpcTokenEndpoint } from "./grpc-token-endpoint.js";
 import { httpTokenEndpoint } from "./http-token-endpoint.js";
+import { serverBaseUrl } from "./server-url.js";
 import type { TokenLogger, TokenMetrics } from "./metrics.js";
 import type { Scheduler } from "./scheduler.js";
 import type { TokenEndpoint } from "./token-endpoint.js";
 
 /** How a TokenClient reaches the token service and manages tokens; only `server` is usually needed. */
 export interface TokenClientOptions {
-  /** Tessera's base URL, e.g. http://localhost:8080. Default: TESSERA_SERVER. */
+  /** Tessera's base URL with its scheme, e.g. http://localhost:8080 (no credentials in it). Default: TESSERA_SERVER. */
   server?: string;
   /** "http" (POST /oauth/token, the default) or "grpc" (TokenService.IssueToken). */
   transport?: "http" | "grpc";
@@ -27,9 +28,12 @@ export interface TokenClientOptions {
   refreshMarginMs?: number;
   /** Renew in the background at the refresh point, so callers never wait. Default false. */
   backgroundRefresh?: boolean;
-  /** Timeout of each request to the token service. Default 10 s. */
+  /** Timeout of each request to the token service, cut to what is left of retry.maxElapsedMs. Default 10 s. */
   timeoutMs?: number;
-  /** Retry budget; see DEFAULT_RETRY_POLICY. */
+  /**
+   * Retry budget of a getToken that has no usable token; see DEFAULT_RETRY_POLICY. A refresh
+   * while the cached token is still valid is one request, tried again in the background.
+   */
   retry?: Partial<RetryPolicy>;
   metrics?: TokenMetrics;
   logger?: TokenLogger;
@@ -41,11 +45,11 @@ export interface TokenClientOptions {
   random?: () => number;
 }
 
-/** The endpoint `options` describe: HTTP unless transport is "grpc", at `server` or TESSERA_SERVER. */
+/** The endpoint `options` describe: HTTP unless transport is "grpc", at `server` or TESSERA_SERVER; throws ClientConfigError for a bad URL. */
 export function endpointFor(options: TokenClientOptions): TokenEndpoint {
-  const server = (options.server ?? (options.env ?? process.env).TESSERA_SERVER)?.replace(/\/+$/, "");
-  if (!server) throw new ClientConfigError("No token service: pass `server` (e.g. http://localhost:8080) or set TESSERA_SERVER.");
-  if (!URL.canParse(server)) throw new ClientConfigError(`The server must be a URL such as http://localhost:8080 (got ${JSON.stringify(server)}).`);
+  const given = options.server ?? (options.env ?? process.env).TESSERA_SERVER;
+  if (!given) throw new ClientConfigError("No token service: pass `server` (e.g. http://localhost:8080) or set TESSERA_SERVER.");
+  const server = serverBaseUrl(given, options.server !== undefined ? "the server option" : "TESSERA_SERVER");
   if ((options.transport ?? "http") === "grpc") return grpcTokenEndpoint({ baseUrl: server });
   return httpTokenEndpoint({ tokenUrl: `${server}/oauth/token`, ...(options.fetch ? { fetch: options.fetch } : {}) });
 }

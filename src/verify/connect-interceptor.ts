@@ -3,7 +3,7 @@ import { Code, ConnectError, createContextKey, type Interceptor } from "@connect
 import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { bearerToken } from "./bearer-credentials.js";
 import { bearerChallenge } from "./challenge.js";
-import { BearerTokenError, KeySetUnavailableError } from "./errors.js";
+import { BearerTokenError, KeySetUnavailableError, retryAfterSeconds } from "./errors.js";
 import { createVerifier, type AccessTokenVerifier, type VerifierOptions } from "./verifier.js";
 import type { AccessTokenClaims } from "./verify-access-token.js";
 
@@ -45,7 +45,8 @@ export function accessTokenInterceptor(options: AccessTokenInterceptorOptions): 
       if (err instanceof BearerTokenError) throw refusal(err, options.issuer, realm);
       if (err instanceof KeySetUnavailableError) {
         options.onError?.(err);
-        throw new ConnectError("the token issuer's keys are unavailable; retry later", Code.Unavailable);
+        const trailers = err.retryAfterMs === undefined ? undefined : { "retry-after": String(retryAfterSeconds(err.retryAfterMs)) };
+        throw new ConnectError("the token issuer's keys are unavailable; retry later", Code.Unavailable, trailers);
       }
       throw err;
     }

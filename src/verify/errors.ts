@@ -34,4 +34,16 @@ export class BearerTokenError extends Error {
  */
 export class KeySetUnavailableError extends Error {
   override readonly name = "KeySetUnavailableError";
+  /** When the keys will next be fetched, in milliseconds from now, if known: a Retry-After for the caller. */
+  readonly retryAfterMs: number | undefined;
+
+  constructor(message: string, options: { cause?: unknown; retryAfterMs?: number } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.retryAfterMs = options.retryAfterMs;
+  }
+}
+
+/** A Retry-After in whole seconds, at least 1: a Retry-After of 0 invites an immediate retry storm. */
+export function retryAfterSeconds(ms: number): number {
+  return Math.max(1, Math.ceil(ms / 1000));
 }

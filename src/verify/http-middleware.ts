@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { bearerToken } from "./bearer-credentials.js";
 import { bearerChallenge } from "./challenge.js";
-import { BEARER_STATUS, BearerTokenError, KeySetUnavailableError } from "./errors.js";
+import { BEARER_STATUS, BearerTokenError, KeySetUnavailableError, retryAfterSeconds } from "./errors.js";
 import { createVerifier, type AccessTokenVerifier, type VerifierOptions } from "./verifier.js";
 import type { AccessTokenClaims } from "./verify-access-token.js";
 
@@ -27,8 +27,8 @@ export type AccessTokenMiddleware = (req: IncomingMessage, res: ServerResponse, 
  * Middleware for node:http and Express-style servers that lets a request through only with a
  * valid access token carrying `scopes`. Refusals follow RFC 6750 §3: 401 with
  * `WWW-Authenticate: Bearer realm=...` (plus error="invalid_token" when a token was sent),
- * 400 invalid_request, 403 insufficient_scope with the scope needed. 503 when the issuer's
- * keys cannot be fetched.
+ * 400 invalid_request, 403 insufficient_scope with the scope needed. 503 with Retry-After
+ * when the issuer's keys cannot be fetched.
  */
 export function requireAccessToken(options: ProtectOptions): AccessTokenMiddleware {
   const verify = options.verifier ?? createVerifier(options);
@@ -50,7 +50,9 @@ export function requireAccessToken(options: ProtectOptions): AccessTokenMiddlewa
         if (err instanceof BearerTokenError) return refuse(res, err, realm);
         options.onError?.(err);
         if (err instanceof KeySetUnavailableError) {
-          return send(res, 503, { error: "temporarily_unavailable", error_description: "The token issuer's keys are unavailable; retry later" });
+          // RFC 9110 §10.2.3: tell the caller when the keys will next be fetched.
+          const headers: Record<string, string> = err.retryAfterMs === undefined ? {} : { "retry-after": String(retryAfterSeconds(err.retryAfterMs)) };
+          return send(res, 503, { error: "temporarily_unavailable", error_description: "The token issuer's keys are unavailable; retry later" }, headers);
         }
         next(err);
       },

@@ -11,7 +11,11 @@ export interface IssuerKeysOptions {
   metadataUrl?: string;
   /** Keys are refetched when older than this. Default 10 minutes. */
   maxAgeMs?: number;
-  /** An unknown `kid` triggers a refetch at most this often, so junk tokens cannot hammer the issuer. Default 30 s. */
+  /**
+   * Keys are fetched at most this often after an attempt: on an unknown `kid`, so junk tokens
+   * cannot hammer the issuer, and while the first fetch keeps failing, so a down issuer is not
+   * asked once per request. Default 30 s.
+   */
   refetchCooldownMs?: number;
   /** Timeout of each metadata or JWKS request. Default 5 s. */
   timeoutMs?: number;
@@ -35,6 +39,8 @@ export class IssuerKeys {
   #loaded: Loaded | undefined;
   #loading: Promise<Loaded> | undefined;
   #lastAttempt = -Infinity;
+  /** Why the last fetch failed, repeated to callers while the cooldown runs and no keys are held. */
+  #lastFailure: Error | undefined;
   #jwksUri: string | undefined;
 
   constructor(options: IssuerKeysOptions) {
@@ -42,17 +48,22 @@ export class IssuerKeys {
     this.#jwksUri = options.jwksUri;
   }
 
-  /** Finds the key for a token's header; throws jose's JWKSNoMatchingKey or KeySetUnavailableError. */
+  /**
+   * Finds the key for a token's header; throws jose's JWKSNoMatchingKey, or
+   * KeySetUnavailableError (with retryAfterMs) when no keys could be fetched.
+   */
   readonly getKey = async (header: JWSHeaderParameters, token: FlattenedJWSInput) => {
     const now = this.#o.clock();
+    const coolingDown = now - this.#lastAttempt < this.#o.refetchCooldownMs;
     let loaded = this.#loaded;
-    const aged = loaded !== undefined && now - loaded.fetchedAt > this.#o.maxAgeMs && now - this.#lastAttempt >= this.#o.refetchCooldownMs;
-    if (!loaded || aged) {
+    if (!loaded) {
+      // The first fetch is limited like any refetch: one at a time (joined while it runs), and
+      // after a failure not again before the cooldown ends, however many tokens arrive.
+      if (coolingDown && !this.#loading && this.#lastFailure) throw this.#unavailable(this.#lastFailure, now);
+      loaded = await this.#load();
+    } else if (now - loaded.fetchedAt > this.#o.maxAgeMs && !coolingDown) {
       // Old keys stay usable when a routine refresh fails; only having none at all is fatal.
-      loaded = await this.#load().catch((err: unknown) => {
-        if (this.#loaded) return this.#loaded;
-        throw err;
-      });
+      loaded = await this.#load().catch(() => this.#loaded!);
     }
     try {
       return await loaded.resolve(header, token);
@@ -62,10 +73,29 @@ export class IssuerKeys {
     }
   };
 
-  /** One fetch at a time; everyone waiting shares it. */
+  /** One fetch at a time; everyone waiting shares it. A failure is remembered for the cooldown. */
   #load(): Promise<Loaded> {
-    this.#loading ??= this.#fetchKeys().finally(() => (this.#loading = undefined));
+    this.#loading ??= this.#fetchKeys()
+      .then(
+        (loaded) => {
+          this.#lastFailure = undefined;
+          return loaded;
+        },
+        (err: unknown) => {
+          const failure = err instanceof Error ? err : new Error(String(err));
+          this.#lastFailure = failure;
+          throw this.#unavailable(failure, this.#o.clock());
+        },
+      )
+      .finally(() => (this.#loading = undefined));
     return this.#loading;
+  }
+
+  /** The failure as a KeySetUnavailableError that says when the next fetch may happen. */
+  #unavailable(failure: Error, now: number): KeySetUnavailableError {
+    const retryAfterMs = Math.max(0, this.#lastAttempt + this.#o.refetchCooldownMs - now);
+    const message = failure instanceof KeySetUnavailableError ? failure.message : `The issuer's keys could not be loaded: ${failure.message}`;
+    return new KeySetUnavailableError(message, { cause: failure instanceof KeySetUnavailableError ? failure.cause : failure, retryAfterMs });
   }
 
   async #fetchKeys(): Promise<Loaded> {

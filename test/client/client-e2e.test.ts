@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -50,9 +53,26 @@ for (const transport of ["http", "grpc"] as const) {
       const err = (await client.getToken().catch((e: unknown) => e)) as TokenError;
       expect(err).toBeInstanceOf(TokenError);
       expect(err).toMatchObject({ code: "invalid_client", retryable: false, attempts: 1 });
-      expect(err.message).toBe("Invalid client credentials. Check CLIENT_ID and CLIENT_SECRET.");
+      expect(err.message).toBe("Invalid client credentials. Check the clientId and clientSecret passed to TokenClient.");
       expect(metrics.snapshot()).toMatchObject({ requests: 1, failures: { invalid_client: 1 } });
       await client.close();
+    });
+
+    it("names where a wrong secret came from: CLIENT_SECRET, or CLIENT_SECRET_FILE with its path", async () => {
+      const dir = mkdtempSync(join(tmpdir(), "tessera-secret-"));
+      const file = join(dir, "client-secret");
+      writeFileSync(file, "tsec_wrong\n");
+      try {
+        const fromEnv = new TokenClient({ server: server.url, transport, env: { CLIENT_ID: creds.clientId, CLIENT_SECRET: "tsec_wrong" } });
+        const fromFile = new TokenClient({ server: server.url, transport, env: { CLIENT_ID: creds.clientId, CLIENT_SECRET_FILE: file } });
+        expect(await fromEnv.getToken().catch((e: unknown) => (e as Error).message)).toBe("Invalid client credentials. Check CLIENT_ID and CLIENT_SECRET.");
+        expect(await fromFile.getToken().catch((e: unknown) => (e as Error).message)).toBe(
+          `Invalid client credentials. Check CLIENT_ID and the secret in CLIENT_SECRET_FILE (${file}).`,
+        );
+        await Promise.all([fromEnv.close(), fromFile.close()]);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     });
 
     it("fails a scope the client may not have with invalid_scope, not retried", async () => {

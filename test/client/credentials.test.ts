@@ -35,6 +35,18 @@ describe("resolveCredentials", () => {
     expect(provider().revealSecret()).toBe("tsec_new");
   });
 
+  it("says where the id and secret came from, for the advice on invalid_client", () => {
+    const path = secretFile("tsec_file");
+    const cases: Array<[Parameters<typeof resolveCredentials>[0], string]> = [
+      [{ clientId: "id", clientSecret: "s", env: {} }, "the clientId and clientSecret passed to TokenClient"],
+      [{ clientSecret: "s", env: { CLIENT_ID: "id" } }, "CLIENT_ID and the clientSecret passed to TokenClient"],
+      [{ env: { CLIENT_ID: "id", CLIENT_SECRET: "s" } }, "CLIENT_ID and CLIENT_SECRET"],
+      [{ clientId: "id", env: { CLIENT_SECRET: "s" } }, "the clientId passed to TokenClient and CLIENT_SECRET"],
+      [{ env: { CLIENT_ID: "id", CLIENT_SECRET_FILE: path } }, `CLIENT_ID and the secret in CLIENT_SECRET_FILE (${path})`],
+    ];
+    for (const [source, from] of cases) expect(resolveCredentials(source)().source).toBe(from);
+  });
+
   it("explains what to set when something is missing or ambiguous", () => {
     const cases: Array<[NodeJS.ProcessEnv, string]> = [
       [{}, "No client id: pass credentials or set CLIENT_ID."],
@@ -61,5 +73,20 @@ describe("ClientCredentials", () => {
 
   it("redacts the secret from text that came from elsewhere", () => {
     expect(c.redact("echo tsec_TOPSECRET back")).toBe("echo [redacted] back");
+  });
+
+  it("redacts a long secret wherever it appears, even inside a longer word", () => {
+    const long = new ClientCredentials("tcl_x", "tsec_0123456789abcdef");
+    expect(long.redact("x=tsec_0123456789abcdefXYZ and tsec_0123456789abcdef.")).toBe("x=[redacted]XYZ and [redacted].");
+  });
+
+  it("redacts a short secret where it stands on its own, without mangling ordinary words that contain it", () => {
+    const short = new ClientCredentials("tcl_x", "ent");
+    const text = "The client is not permitted to present ent; client_secret=ent, 'ent' (ent)";
+    expect(short.redact(text)).toBe("The client is not permitted to present [redacted]; client_secret=[redacted], '[redacted]' ([redacted])");
+    expect(short.redact("ent")).toBe("[redacted]");
+    expect(short.redact("Entity, tent, entent")).toBe("Entity, tent, entent");
+    const punct = new ClientCredentials("tcl_x", "a:b");
+    expect(punct.redact("a:b and xa:by")).toBe("[redacted] and xa:by");
   });
 });

@@ -1,5 +1,5 @@
 import { setImmediate as macrotask } from "node:timers/promises";
-import type { Scheduler } from "../../src/client/scheduler.js";
+import type { Scheduler, TimerOptions } from "../../src/client/scheduler.js";
 
 interface Timer {
   id: number;
@@ -14,6 +14,8 @@ export class FakeScheduler implements Scheduler {
   #timers: Timer[] = [];
   /** Every setTimeout delay requested, in order. */
   readonly delays: number[] = [];
+  /** Every setTimeout requested, in order, with whether it was a background timer. */
+  readonly requested: Array<{ ms: number; background: boolean }> = [];
 
   constructor(start = Date.UTC(2030, 0, 1)) {
     this.#now = start;
@@ -23,9 +25,10 @@ export class FakeScheduler implements Scheduler {
     return this.#now;
   }
 
-  setTimeout(fn: () => void, ms: number): number {
+  setTimeout(fn: () => void, ms: number, options?: TimerOptions): number {
     const id = this.#next++;
     this.delays.push(ms);
+    this.requested.push({ ms, background: options?.background === true });
     this.#timers.push({ id, at: this.#now + ms, fn });
     return id;
   }

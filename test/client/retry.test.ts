@@ -80,9 +80,24 @@ describe("retries", () => {
     });
     const started = scheduler.now();
     await run(client, scheduler);
-    expect(waits(scheduler)).toEqual([999, 999, 999]);
+    // Each request's timeout is what is left of the budget (3500, 2501, ...), then a 999 ms wait.
+    expect(scheduler.delays).toEqual([3_500, 999, 2_501, 999, 1_502, 999, 503]);
     expect(endpoint.count).toBe(4);
     expect(scheduler.now() - started).toBeLessThan(3_500 + 50);
+  });
+
+  it("cuts a request's timeout to what is left of maxElapsedMs, so no attempt runs past the budget", async () => {
+    const { scheduler, client } = setup(["hang", "hang", "hang"], { timeoutMs: 3_000, random: () => 0, retry: { maxElapsedMs: 5_000 } });
+    const err = (await run(client, scheduler)) as TokenError;
+    expect(err).toMatchObject({ code: "timeout", attempts: 2 });
+    expect(err.message).toBe("The token service at fake://tessera did not answer within 2000 ms.");
+    expect(scheduler.delays).toEqual([3_000, 0, 2_000]); // timeout, backoff wait, the last 2 s of the budget
+  });
+
+  it("never lets a single request outlast maxElapsedMs", async () => {
+    const { scheduler, client } = setup(["hang"], { timeoutMs: 10_000, retry: { maxElapsedMs: 5_000 } });
+    expect(await run(client, scheduler)).toMatchObject({ code: "timeout", attempts: 1 });
+    expect(scheduler.delays).toEqual([5_000]);
   });
 
   it("waits at least the server's Retry-After", async () => {

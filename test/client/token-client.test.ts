@@ -86,15 +86,31 @@ describe("TokenClient single flight", () => {
     expect(endpoint.count).toBe(1);
   });
 
-  it("gives all waiters the same error, then tries again on the next call", async () => {
+  it("gives each waiter its own error, with its own call site in the stack and the shared error as cause", async () => {
     const refused = new TokenError("invalid_scope", "The scope admin is not allowed for this client");
     const { endpoint, client } = setup(["hang"]);
-    const calls = Array.from({ length: 10 }, () => client.getToken().catch((e: unknown) => e));
+    // Two places in a program that need a token at the same moment.
+    async function billingRun() {
+      return await client.getToken();
+    }
+    async function reportRun() {
+      return await client.getToken();
+    }
+    const calls = [billingRun(), reportRun(), billingRun()].map((p) => p.catch((e: unknown) => e as TokenError));
     await settle();
     endpoint.hanging[0]!(refused);
-    const results = await Promise.all(calls);
-    expect(results.every((r) => r === refused)).toBe(true);
+    const [billing, report, billingAgain] = (await Promise.all(calls)) as TokenError[];
     expect(endpoint.count).toBe(1);
+    expect(new Set([billing, report, billingAgain]).size).toBe(3);
+    for (const err of [billing, report, billingAgain]) {
+      expect(err).toBeInstanceOf(TokenError);
+      expect(err).toMatchObject({ code: "invalid_scope", message: refused.message, retryable: false, attempts: 1 });
+      expect(err.cause).toBe(refused);
+    }
+    expect(billing.stack).toContain("billingRun");
+    expect(billing.stack).not.toContain("reportRun");
+    expect(report.stack).toContain("reportRun");
+    expect(report.stack).not.toContain("billingRun");
     expect(await client.getToken()).toMatch(/^tok-/);
     expect(endpoint.count).toBe(2);
   });
@@ -105,8 +121,9 @@ describe("TokenClient single flight", () => {
     const a = client.getToken({ signal: impatient.signal }).catch((e: unknown) => e);
     const b = client.getToken();
     await settle();
-    impatient.abort(new Error("gave up"));
-    expect(((await a) as Error).message).toBe("gave up");
+    const why = new Error("gave up");
+    impatient.abort(why);
+    expect(await a).toMatchObject({ name: "TokenError", code: "aborted", message: "The token request was aborted by the caller.", cause: why });
     endpoint.hanging[0]!(token(3600, "still-delivered"));
     expect(await b).toBe("still-delivered");
   });
@@ -154,18 +171,24 @@ describe("TokenClient background refresh", () => {
     expect(await client.getToken()).toBe("b");
   });
 
-  it("after a failed renewal keeps serving the old token until it is nearly expired, then waits for a new one", async () => {
+  it("after a failed renewal keeps serving the old token, retries with backoff, and waits for a new one only once it is nearly expired", async () => {
     const down = new TokenError("temporarily_unavailable", "HTTP 503");
-    const { endpoint, scheduler, client } = setup([token(60, "a"), down, down, down, down, token(60, "b")], {
+    const { endpoint, scheduler, client } = setup([token(60, "a"), ...Array.from({ length: 40 }, () => down)], {
       backgroundRefresh: true,
-      retry: { maxAttempts: 4 },
+      retry: { maxDelayMs: 2_000 },
     });
     await client.getToken();
-    await scheduler.advance(30_000 + 10_000); // renewal and its retries fail
-    expect(endpoint.count).toBe(5);
+    await scheduler.advance(30_000); // the refresh point: one request, which fails
+    expect(endpoint.count).toBe(2);
+    await scheduler.advance(20_000); // retried in the background: 100, 200, 400, 800, then every 1000 ms
+    expect(endpoint.count).toBeGreaterThan(10);
     expect(await client.getToken()).toBe("a");
-    await scheduler.advance(15_000); // 55 s: within 5 s of expiry
-    expect(await client.getToken()).toBe("b");
+    await scheduler.advance(5_000); // 55 s: within 5 s of expiry; no more background tries
+    const tries = endpoint.count;
+    const late = client.getToken().catch((e: unknown) => e);
+    await scheduler.advance(10_000);
+    expect(await late).toMatchObject({ code: "temporarily_unavailable", attempts: 4 });
+    expect(endpoint.count).toBe(tries + 4);
   });
 
   it("stops its timers on close", async () => {

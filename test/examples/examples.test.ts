@@ -1,8 +1,10 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { TokenClient } from "../../src/client/token-client.js";
+import { closedPort } from "../helpers/stub-token-server.js";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
 
 // Each example runs as a user would run it (`npx tsx examples/x.ts`), importing the package
@@ -24,10 +26,10 @@ interface Run {
   stderr: string;
 }
 
-/** Runs an example to completion with `env` (plus PATH) and returns its output. */
+/** Runs an example (a path under examples/, or an absolute path) to completion with `env` (plus PATH) and returns its output. */
 function run(example: string, args: string[], env: Record<string, string>): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", `examples/${example}`, ...args], {
+    const child = spawn(process.execPath, ["--import", "tsx", example.startsWith("/") ? example : `examples/${example}`, ...args], {
       cwd: ROOT,
       env: { PATH: process.env.PATH ?? "", ...env },
     });
@@ -129,5 +131,96 @@ describe("examples/grpc-admin.ts", () => {
     const r = await run("grpc-admin.ts", [], { TESSERA_SERVER: tessera.url, TESSERA_CLIENT_ID: admin.clientId, TESSERA_CLIENT_SECRET: admin.clientSecret });
     expect(r.stderr).toBe("");
     expect(r.stdout).toContain(`${creds.clientId}\ttest client\tread write`);
+  });
+});
+
+describe("with the token service down, each example says what failed in one line and exits non-zero", () => {
+  let down: Record<string, string>;
+  beforeAll(async () => {
+    down = { ...clientEnv(), TESSERA_SERVER: `http://127.0.0.1:${await closedPort()}` };
+  });
+  const unreachable = /^Could not reach the token service at http:\/\/127\.0\.0\.1:\d+(\/oauth\/token)?: connect ECONNREFUSED [^\n]*Check the server URL and the network\.\n$/;
+
+  it("batch-job.ts: prints its failure line and exits 3", async () => {
+    const r = await run("batch-job.ts", [], down);
+    expect({ code: r.code, stdout: r.stdout }).toEqual({ code: 3, stdout: "" });
+    expect(r.stderr.replace(/^batch job failed: /, "")).toMatch(unreachable);
+    expect(r.stderr).toMatch(/^batch job failed: /);
+  });
+
+  for (const transport of ["http", "grpc"]) {
+    it(`microservice.ts over ${transport}: exits 3 with one line`, async () => {
+      const r = await run("microservice.ts", [], { ...down, TESSERA_TRANSPORT: transport });
+      expect({ code: r.code, stdout: r.stdout }).toEqual({ code: 3, stdout: "" });
+      expect(r.stderr).toMatch(/^orders service failed: /);
+      expect(r.stderr.replace(/^orders service failed: /, "")).toMatch(unreachable);
+    });
+  }
+
+  it("cli.ts login: exits 1 with the SDK's sentence", async () => {
+    const r = await run("cli.ts", ["login"], down);
+    expect(r.code).toBe(1);
+    expect(r.stderr.replace(/^✗ /, "")).toMatch(unreachable);
+  });
+
+  it("grpc-admin.ts: exits 3 with the reason no token could be had", async () => {
+    const admin = await tessera.admin();
+    const r = await run("grpc-admin.ts", [], { TESSERA_SERVER: down.TESSERA_SERVER!, TESSERA_CLIENT_ID: admin.clientId, TESSERA_CLIENT_SECRET: admin.clientSecret });
+    expect({ code: r.code, stdout: r.stdout }).toEqual({ code: 3, stdout: "" });
+    expect(r.stderr).toMatch(/^listing clients failed: /);
+    expect(r.stderr.replace(/^listing clients failed: /, "")).toMatch(unreachable);
+  });
+
+  it("protected-api.ts: answers 503 with Retry-After while the issuer's keys cannot be fetched", async () => {
+    const blind = spawn(process.execPath, ["--import", "tsx", "examples/protected-api.ts"], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? "", PORT: "0", TESSERA_ISSUER: tessera.issuer, API_AUDIENCE: AUD, TESSERA_JWKS_URI: `${down.TESSERA_SERVER}/.well-known/jwks.json` },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    try {
+      const port = await new Promise<number>((resolve, reject) => {
+        blind.once("exit", (code) => reject(new Error(`protected-api exited with ${code}`)));
+        createInterface({ input: blind.stdout! }).once("line", (line) => resolve((JSON.parse(line) as { port: number }).port));
+      });
+      const client = new TokenClient({ server: tessera.url, ...creds, scope: "read" });
+      const res = await fetch(`http://127.0.0.1:${port}/api/resource`, { headers: { authorization: `Bearer ${await client.getToken()}` } });
+      await client.close();
+      expect([res.status, res.headers.get("retry-after")]).toEqual([503, "30"]);
+      expect(await res.json()).toEqual({ error: "temporarily_unavailable", error_description: "The token issuer's keys are unavailable; retry later" });
+    } finally {
+      blind.kill();
+    }
+  });
+});
+
+describe("the README's SDK example, run as a script", () => {
+  // The first TypeScript block of the README's Node.js section, with the addresses of this test.
+  const readme = readFileSync(`${ROOT}README.md`, "utf8");
+  const section = readme.slice(readme.indexOf("## Using Tessera from Node.js"));
+  const code = /```ts\n([\s\S]*?)```/.exec(section)![1]!;
+  const script = `${ROOT}.tmp/readme-example-${process.pid}.ts`;
+
+  beforeAll(() => {
+    expect(code).toContain('server: "http://localhost:8080"');
+    expect(code).toContain('"https://api.example.com/api/resource"');
+    mkdirSync(`${ROOT}.tmp`, { recursive: true });
+  });
+  afterAll(() => rmSync(script, { force: true }));
+
+  const write = (server: string) =>
+    writeFileSync(script, code.replace("http://localhost:8080", server).replace("https://api.example.com/api/resource", `${apiUrl}/api/resource`));
+
+  it("prints the API's answer and exits 0 with the server up", async () => {
+    write(tessera.url);
+    const r = await run(script, [], clientEnv());
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: "" });
+    expect(r.stdout).toContain("Resource 1");
+  });
+
+  it("prints one line and exits 1 with the server down", async () => {
+    write(`http://127.0.0.1:${await closedPort()}`);
+    const r = await run(script, [], clientEnv());
+    expect({ code: r.code, stdout: r.stdout }).toEqual({ code: 1, stdout: "" });
+    expect(r.stderr).toMatch(/^report failed: Could not reach the token service at .*\n$/);
   });
 });

@@ -131,7 +131,7 @@ export type RotateSigningKeyRequest = Message<"tessera.v1.RotateSigningKeyReques
    * exposed one exposed the other), and sign with a new key from now on.
    * Tokens they signed are no longer accepted by Tessera (ClientAdmin,
    * introspection) at once, nor by verifiers once they refetch the JWKS
-   * (verifiers that refetch on an unknown key id, as tessera/verify does, pick
+   * (verifiers that refetch on an unknown key id, as tessera-oauth/verify does, pick
    * up the new key with the first token it signed).
    *
    * @generated from field: bool force = 1;
