@@ -25,6 +25,7 @@ import { registerKeyAdmin } from "./transport/grpc/key-admin-service.js";
 import { registerReflection } from "./transport/grpc/reflection.js";
 import { installFastIssueToken, type FastPathDeps } from "./transport/grpc/fast-issue-token.js";
 import { registerTokenService } from "./transport/grpc/token-service.js";
+import { readWholeMessages } from "./transport/grpc/whole-messages.js";
 import { sendJson } from "./transport/http/respond.js";
 import { createHttpRoutes } from "./transport/http/routes.js";
 import { clientAddress } from "./transport/origin.js";
@@ -154,7 +155,9 @@ export function build(deps: ServerDeps): TesseraServer {
     return (writeHead as (...a: unknown[]) => http.ServerResponse).apply(this, args);
   } as typeof writeHead;
   const handler = (req: AnyRequest, res: AnyResponse) => {
-    if (!plain(req, res)) rpc(req, res);
+    if (plain(req, res)) return;
+    readWholeMessages(req, deps.limits.maxMessageBytes);
+    rpc(req, res);
   };
 
   const sockets = new Set<net.Socket>();

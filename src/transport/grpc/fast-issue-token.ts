@@ -84,13 +84,15 @@ function serve(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, deps: Fa
 
   const chunks: Buffer[] = [];
   let size = 0;
+  // The length prefix, read once from the first five bytes: work per DATA frame stays
+  // constant however finely a client splits the message (a concat per frame was quadratic).
+  let declared = -1;
   stream.on("data", (chunk: Buffer) => {
     if (done) return;
     size += chunk.length;
     chunks.push(chunk);
+    if (declared < 0 && size >= 5) declared = (chunks.length === 1 ? chunk : Buffer.concat(chunks)).readUInt32BE(1);
     // Refuse from the length prefix, before the bytes arrive (bounded memory).
-    const head = chunks.length === 1 ? chunk : Buffer.concat(chunks);
-    const declared = head.length >= 5 ? head.readUInt32BE(1) : 0;
     if (declared > deps.maxMessageBytes || size > deps.maxMessageBytes + 5) {
       stream.pause();
       const n = declared > deps.maxMessageBytes ? declared : size - 5;
