@@ -13,7 +13,7 @@ export class Metrics {
   /** Token, revocation and introspection requests by door, endpoint, outcome and OAuth error code. */
   readonly requests = new SeriesCounter(
     "tessera_token_requests_total",
-    "Requests to the token, revocation and introspection endpoints, by transport (http, grpc), endpoint, outcome (success, error) and OAuth error code.",
+    "Requests to the token, revocation and introspection endpoints, by transport (http, grpc), endpoint, outcome (success, error, aborted) and OAuth error code.",
     ["transport", "endpoint", "outcome", "error"],
   );
   /** Latency of those requests. */

@@ -7,7 +7,7 @@ import { revokeToken } from "../../core/revoke-token.js";
 import type { RequestObserver } from "../../observability/request-observer.js";
 import { clientAddress } from "../origin.js";
 import { authorizationServerMetadata } from "./metadata.js";
-import { BodyTooLargeError, readBody } from "./body.js";
+import { BodyTooLargeError, ClientAbortedError, readBody } from "./body.js";
 import { sendError, sendJson, type AnyResponse } from "./respond.js";
 import { parseTokenOperation, parseTokenRequest } from "./token-request-parser.js";
 
@@ -86,15 +86,18 @@ export function createHttpRoutes(deps: HttpRoutesDeps): (req: AnyRequest, res: A
       const origin = clientAddress(req.socket.remoteAddress, req.headers["x-forwarded-for"], deps.trustedProxies);
       const seen: FormRequest["seen"] = {};
       const finish = (error: unknown, answer?: unknown, status?: number) => {
+        // A client that went away mid-body gets no answer and is no server fault.
+        const aborted = error instanceof ClientAbortedError;
         if (error === undefined) sendJson(res, 200, answer);
-        else sendError(res, error, realm, deps.onUnexpected, status);
+        else if (!aborted) sendError(res, error, realm, deps.onUnexpected, status);
         deps.observer.tokenRequest({
           transport: "http",
           endpoint,
           clientId: seen.clientId,
           scope: seen.scope,
           origin,
-          error,
+          error: aborted ? undefined : error,
+          aborted,
           durationMs: performance.now() - started,
         });
       };
