@@ -24,8 +24,10 @@ export interface Config {
   /** Request rate per source address, per second; 0 = off. */
   readonly ipRps: number;
   readonly ipBurst: number;
-  /** Failed authentications allowed per client id per window before it is throttled; 0 = off. */
+  /** Failed authentications allowed per client id from one address per window before that pair is throttled; 0 = off. */
   readonly authFailureLimit: number;
+  /** Failed authentications allowed from one address (any client ids) per window; 0 = off. */
+  readonly authFailureAddressLimit: number;
   readonly authFailureWindowMs: number;
   readonly maxHeaderBytes: number;
   readonly maxMessageBytes: number;
@@ -71,6 +73,7 @@ export const SETTINGS = {
   ipRps: { flag: "ip-rps", env: "TESSERA_IP_RPS", def: "0", parse: int(0, 1_000_000, "a rate per second from 0 (off) to 1000000") },
   ipBurst: { flag: "ip-burst", env: "TESSERA_IP_BURST", def: undefined, parse: int(1, 10_000_000, "a whole number of requests from 1") },
   authFailureLimit: { flag: "auth-failure-limit", env: "TESSERA_AUTH_FAILURE_LIMIT", def: "10", parse: int(0, 100_000, "a whole number from 0 (off) to 100000") },
+  authFailureAddressLimit: { flag: "auth-failure-address-limit", env: "TESSERA_AUTH_FAILURE_ADDRESS_LIMIT", def: "100", parse: int(0, 1_000_000, "a whole number from 0 (off) to 1000000") },
   authFailureWindow: { flag: "auth-failure-window", env: "TESSERA_AUTH_FAILURE_WINDOW", def: "60s", parse: duration(1000, 86_400_000, "a duration from 1s to 1d such as 60s") },
   maxHeaderBytes: { flag: "max-header-bytes", env: "TESSERA_MAX_HEADER_BYTES", def: "16384", parse: int(1024, 1 << 20, "a whole number of bytes from 1024 to 1048576") },
   maxMessageBytes: { flag: "max-message-bytes", env: "TESSERA_MAX_MESSAGE_BYTES", def: "65536", parse: int(1024, 16 << 20, "a whole number of bytes from 1024 to 16777216") },
@@ -125,6 +128,7 @@ export function loadConfig(flags: RawSettings, env: NodeJS.ProcessEnv): Config {
     ipRps: num("ipRps"),
     ipBurst: (v.ipBurst as number | undefined) ?? Math.max(1, 2 * num("ipRps")),
     authFailureLimit: num("authFailureLimit"),
+    authFailureAddressLimit: num("authFailureAddressLimit"),
     authFailureWindowMs: num("authFailureWindow"),
     maxHeaderBytes: num("maxHeaderBytes"),
     maxMessageBytes: num("maxMessageBytes"),
