@@ -28,6 +28,9 @@ export interface Config {
   readonly authFailureLimit: number;
   /** Failed authentications allowed from one address (any client ids) per window; 0 = off. */
   readonly authFailureAddressLimit: number;
+  /** Tokens one client may revoke per window; 0 = off. */
+  readonly revocationLimit: number;
+  readonly revocationWindowMs: number;
   readonly authFailureWindowMs: number;
   readonly maxHeaderBytes: number;
   readonly maxMessageBytes: number;
@@ -75,6 +78,8 @@ export const SETTINGS = {
   authFailureLimit: { flag: "auth-failure-limit", env: "TESSERA_AUTH_FAILURE_LIMIT", def: "10", parse: int(0, 100_000, "a whole number from 0 (off) to 100000") },
   authFailureAddressLimit: { flag: "auth-failure-address-limit", env: "TESSERA_AUTH_FAILURE_ADDRESS_LIMIT", def: "100", parse: int(0, 1_000_000, "a whole number from 0 (off) to 1000000") },
   authFailureWindow: { flag: "auth-failure-window", env: "TESSERA_AUTH_FAILURE_WINDOW", def: "60s", parse: duration(1000, 86_400_000, "a duration from 1s to 1d such as 60s") },
+  revocationLimit: { flag: "revocation-limit", env: "TESSERA_REVOCATION_LIMIT", def: "100", parse: int(0, 1_000_000, "a whole number from 0 (off) to 1000000") },
+  revocationWindow: { flag: "revocation-window", env: "TESSERA_REVOCATION_WINDOW", def: "60s", parse: duration(1000, 86_400_000, "a duration from 1s to 1d such as 60s") },
   maxHeaderBytes: { flag: "max-header-bytes", env: "TESSERA_MAX_HEADER_BYTES", def: "16384", parse: int(1024, 1 << 20, "a whole number of bytes from 1024 to 1048576") },
   maxMessageBytes: { flag: "max-message-bytes", env: "TESSERA_MAX_MESSAGE_BYTES", def: "65536", parse: int(1024, 16 << 20, "a whole number of bytes from 1024 to 16777216") },
   maxDeadline: { flag: "max-deadline", env: "TESSERA_MAX_DEADLINE", def: "5m", parse: duration(1000, 86_400_000, "a duration from 1s to 1d such as 5m") },
@@ -129,6 +134,8 @@ export function loadConfig(flags: RawSettings, env: NodeJS.ProcessEnv): Config {
     ipBurst: (v.ipBurst as number | undefined) ?? Math.max(1, 2 * num("ipRps")),
     authFailureLimit: num("authFailureLimit"),
     authFailureAddressLimit: num("authFailureAddressLimit"),
+    revocationLimit: num("revocationLimit"),
+    revocationWindowMs: num("revocationWindow"),
     authFailureWindowMs: num("authFailureWindow"),
     maxHeaderBytes: num("maxHeaderBytes"),
     maxMessageBytes: num("maxMessageBytes"),

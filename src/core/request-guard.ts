@@ -8,6 +8,9 @@ export interface GuardLimits extends AuthFailureLimits {
   clientBurst: number;
   ipRps: number;
   ipBurst: number;
+  /** Tokens a client may revoke per window: each is a deny-list entry and a synchronous write. */
+  revocationLimit: number;
+  revocationWindowMs: number;
 }
 
 /**
@@ -19,11 +22,14 @@ export class RequestGuard {
   readonly #ip: TokenBuckets | undefined;
   readonly #client: TokenBuckets | undefined;
   readonly #failures: AuthFailureThrottle;
+  readonly #revocations: TokenBuckets | undefined;
 
   constructor(limits: GuardLimits) {
     this.#ip = limits.ipRps > 0 ? new TokenBuckets(limits.ipRps, limits.ipBurst) : undefined;
     this.#client = limits.clientRps > 0 ? new TokenBuckets(limits.clientRps, limits.clientBurst) : undefined;
     this.#failures = new AuthFailureThrottle(limits);
+    this.#revocations =
+      limits.revocationLimit > 0 ? new TokenBuckets((limits.revocationLimit * 1000) / limits.revocationWindowMs, limits.revocationLimit) : undefined;
   }
 
   /** Counts a request from `origin`; throws temporarily_unavailable when over the address limit. */
@@ -41,14 +47,22 @@ export class RequestGuard {
     this.#failures.record(clientId, origin, now);
   }
 
+  /**
+   * Counts a revocation about to be stored for `clientId`; throws temporarily_unavailable when
+   * the client is over its limit. Bounds how fast any one client can grow the deny-list.
+   */
+  admitRevocation(clientId: string, now: number): void {
+    if (this.#revocations) refuse(this.#revocations.take(clientId, now), "revocations", "Too many revocations by this client");
+  }
+
   /** Counts a request by an authenticated client; throws when over the per-client limit. */
   admitClient(clientId: string, now: number): void {
     if (this.#client) refuse(this.#client.take(clientId, now), "client");
   }
 }
 
-function refuse(waitMs: number, limit: "client" | "address"): void {
+function refuse(waitMs: number, limit: "client" | "address" | "revocations", what = "Too many requests"): void {
   if (waitMs <= 0) return;
   const seconds = Math.max(1, Math.ceil(waitMs / 1000));
-  throw new OAuthError("temporarily_unavailable", `Too many requests; retry in ${seconds}s`, undefined, seconds, limit);
+  throw new OAuthError("temporarily_unavailable", `${what}; retry in ${seconds}s`, undefined, seconds, limit);
 }

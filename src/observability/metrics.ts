@@ -26,7 +26,7 @@ export class Metrics {
   /** Requests refused by a rate limit or by failed-authentication throttling. */
   readonly rateLimited = new Counter({
     name: "tessera_rate_limited_total",
-    help: "Requests refused with 429 / RESOURCE_EXHAUSTED, by limit (address, client, auth_failures, auth_failures_address).",
+    help: "Requests refused by a limit, by limit (address, client, auth_failures, auth_failures_address: 429 / RESOURCE_EXHAUSTED; revocations: 503 / UNAVAILABLE).",
     labelNames: ["limit"] as const,
     registers: [this.registry],
   });

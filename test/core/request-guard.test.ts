@@ -3,7 +3,7 @@ import { OAuthError } from "../../src/core/errors.js";
 import { RequestGuard, type GuardLimits } from "../../src/core/request-guard.js";
 
 const T0 = 1_700_000_000_000;
-const OFF: GuardLimits = { clientRps: 0, clientBurst: 1, ipRps: 0, ipBurst: 1, authFailureLimit: 0, authFailureAddressLimit: 0, authFailureWindowMs: 60_000 };
+const OFF: GuardLimits = { clientRps: 0, clientBurst: 1, ipRps: 0, ipBurst: 1, authFailureLimit: 0, authFailureAddressLimit: 0, authFailureWindowMs: 60_000, revocationLimit: 0, revocationWindowMs: 60_000 };
 /** The attacker's address and another one (the real client's). */
 const A = "203.0.113.7";
 const B = "198.51.100.20";
@@ -24,6 +24,7 @@ const WHY: Record<NonNullable<OAuthError["limit"]>, string> = {
   client: "Too many requests",
   auth_failures: "Too many failed authentication attempts for this client from this address",
   auth_failures_address: "Too many failed authentication attempts from this address",
+  revocations: "Too many revocations by this client",
 };
 
 function expectRefusal(err: OAuthError, limit: NonNullable<OAuthError["limit"]>, seconds: number): void {
@@ -197,9 +198,24 @@ describe("RequestGuard: failed authentications per source address, any ids", () 
   });
 });
 
+describe("RequestGuard: revocations per client", () => {
+  it("admits revocationLimit revocations per window, then refuses with a retry time; other clients are unaffected", () => {
+    const g = new RequestGuard({ ...OFF, revocationLimit: 3, revocationWindowMs: 60_000 });
+    for (let i = 0; i < 3; i++) g.admitRevocation("tcl_a", T0);
+    expectRefusal(refusal(() => g.admitRevocation("tcl_a", T0)), "revocations", 20);
+    for (let i = 0; i < 3; i++) g.admitRevocation("tcl_b", T0);
+    g.admitRevocation("tcl_a", T0 + 20_000);
+  });
+
+  it("is off at 0", () => {
+    const g = new RequestGuard(OFF);
+    for (let i = 0; i < 10_000; i++) g.admitRevocation("tcl_a", T0);
+  });
+});
+
 describe("RequestGuard limits are independent", () => {
   it("the address limit, the client limit and the failure throttle each keep their own count", () => {
-    const g = new RequestGuard({ clientRps: 1, clientBurst: 1, ipRps: 1, ipBurst: 2, authFailureLimit: 1, authFailureAddressLimit: 0, authFailureWindowMs: 60_000 });
+    const g = new RequestGuard({ ...OFF, clientRps: 1, clientBurst: 1, ipRps: 1, ipBurst: 2, authFailureLimit: 1 });
     g.admitAddress("1.1.1.1", T0);
     g.admitClient("tcl_a", T0);
     g.recordFailure("tcl_b", A, T0);
