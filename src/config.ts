@@ -36,6 +36,10 @@ export interface Config {
   readonly maxMessageBytes: number;
   readonly maxDeadlineMs: number;
   readonly requestTimeoutMs: number;
+  /** HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS: streams one connection may have open at once. */
+  readonly maxConcurrentStreams: number;
+  /** Health Watch streams open at once in this process; 0: Watch is refused. */
+  readonly maxHealthWatches: number;
   readonly idleTimeoutMs: number;
   readonly shutdownGraceMs: number;
   /** Worker processes sharing the port (node:cluster) and the database file. */
@@ -84,6 +88,8 @@ export const SETTINGS = {
   maxMessageBytes: { flag: "max-message-bytes", env: "TESSERA_MAX_MESSAGE_BYTES", def: "65536", parse: int(1024, 16 << 20, "a whole number of bytes from 1024 to 16777216") },
   maxDeadline: { flag: "max-deadline", env: "TESSERA_MAX_DEADLINE", def: "5m", parse: duration(1000, 86_400_000, "a duration from 1s to 1d such as 5m") },
   requestTimeout: { flag: "request-timeout", env: "TESSERA_REQUEST_TIMEOUT", def: "30s", parse: duration(1000, 3_600_000, "a duration from 1s to 1h such as 30s") },
+  maxConcurrentStreams: { flag: "max-concurrent-streams", env: "TESSERA_MAX_CONCURRENT_STREAMS", def: "100", parse: int(1, 10_000, "a number of streams from 1 to 10000") },
+  maxHealthWatches: { flag: "max-health-watches", env: "TESSERA_MAX_HEALTH_WATCHES", def: "1000", parse: int(0, 1_000_000, "a number of streams from 0 to 1000000") },
   idleTimeout: { flag: "idle-timeout", env: "TESSERA_IDLE_TIMEOUT", def: "60s", parse: duration(1000, 3_600_000, "a duration from 1s to 1h such as 60s") },
   clientCacheSize: { flag: "client-cache-size", env: "TESSERA_CLIENT_CACHE_SIZE", def: "100000", parse: int(0, 10_000_000, "a number of clients from 0 (no cache) to 10000000") },
   workers: { flag: "workers", env: "TESSERA_WORKERS", def: "1", parse: int(1, 64, "a number of processes from 1 to 64") },
@@ -141,6 +147,8 @@ export function loadConfig(flags: RawSettings, env: NodeJS.ProcessEnv): Config {
     maxMessageBytes: num("maxMessageBytes"),
     maxDeadlineMs: num("maxDeadline"),
     requestTimeoutMs: num("requestTimeout"),
+    maxConcurrentStreams: num("maxConcurrentStreams"),
+    maxHealthWatches: num("maxHealthWatches"),
     idleTimeoutMs: num("idleTimeout"),
     shutdownGraceMs: num("shutdownGrace"),
     workers: num("workers"),

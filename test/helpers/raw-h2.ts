@@ -65,3 +65,87 @@ export async function h2ResetMidBody(port: number, path: string, headers: Record
   await new Promise((r) => setTimeout(r, 50));
   socket.destroy();
 }
+
+const GOAWAY = 0x7;
+const ACK = 0x1;
+
+/** A hand-driven HTTP/2 connection: opens streams with HEADERS only, and records how the server ends them. */
+export interface RawH2Connection {
+  /** Opens stream `id` (odd, increasing) as a POST to `path`, sending HEADERS without END_STREAM. */
+  open(id: number, path: string, headers?: Record<string, string>): void;
+  /** RST_STREAM error codes received, by stream id. */
+  resets: Map<number, number>;
+  /** The GOAWAY the server sent, if any: the last stream it accepted and the error code. */
+  goaway: { lastStreamId: number; code: number } | undefined;
+  /** The SETTINGS the server sent (identifier -> value). */
+  settings: Map<number, number>;
+  /** Resolves once `pred` holds for what was received; rejects after `ms`. */
+  until(pred: () => boolean, ms?: number): Promise<void>;
+  close(): void;
+}
+
+/** Connects to the server on loopback `port`, exchanges prefaces and acknowledges its SETTINGS. */
+export async function rawH2Connection(port: number): Promise<RawH2Connection> {
+  const socket = net.connect(port, "127.0.0.1");
+  socket.on("error", () => {});
+  await new Promise<void>((resolve, reject) => {
+    socket.once("connect", resolve);
+    socket.once("error", reject);
+  });
+  const resets = new Map<number, number>();
+  const settings = new Map<number, number>();
+  const changed = new Set<() => void>();
+  let pending = Buffer.alloc(0);
+  socket.on("data", (d: Buffer) => {
+    pending = Buffer.concat([pending, d]);
+    while (pending.length >= 9 && pending.length >= 9 + pending.readUIntBE(0, 3)) {
+      const length = pending.readUIntBE(0, 3);
+      const [type, flags] = [pending[3]!, pending[4]!];
+      const id = pending.readUInt32BE(5) & 0x7fffffff;
+      const payload = pending.subarray(9, 9 + length);
+      pending = pending.subarray(9 + length);
+      if (type === SETTINGS && !(flags & ACK)) {
+        for (let i = 0; i + 6 <= payload.length; i += 6) settings.set(payload.readUInt16BE(i), payload.readUInt32BE(i + 2));
+        socket.write(frame(SETTINGS, ACK, 0, Buffer.alloc(0)));
+      } else if (type === RST_STREAM) {
+        resets.set(id, payload.readUInt32BE(0));
+      } else if (type === GOAWAY) {
+        conn.goaway = { lastStreamId: payload.readUInt32BE(0) & 0x7fffffff, code: payload.readUInt32BE(4) };
+      }
+    }
+    for (const f of changed) f();
+  });
+  socket.write(Buffer.concat([PREFACE, frame(SETTINGS, 0, 0, Buffer.alloc(0))]));
+  const conn: RawH2Connection = {
+    goaway: undefined,
+    open(id, path, headers = {}) {
+      const block = Buffer.concat([
+        literal(":method", "POST"),
+        literal(":scheme", "http"),
+        literal(":authority", "127.0.0.1"),
+        literal(":path", path),
+        ...Object.entries(headers).map(([k, v]) => literal(k, v)),
+      ]);
+      socket.write(frame(HEADERS, END_HEADERS, id, block));
+    },
+    resets,
+    settings,
+    until: (pred, ms = 5000) =>
+      new Promise<void>((resolve, reject) => {
+        if (pred()) return resolve();
+        const check = () => {
+          if (!pred()) return;
+          changed.delete(check);
+          clearTimeout(timer);
+          resolve();
+        };
+        const timer = setTimeout(() => {
+          changed.delete(check);
+          reject(new Error(`condition not met within ${ms} ms`));
+        }, ms);
+        changed.add(check);
+      }),
+    close: () => socket.destroy(),
+  };
+  return conn;
+}

@@ -120,8 +120,9 @@ function serve(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, deps: Fa
   stream.on("end", () => {
     ended = true;
     if (done) return;
-    // Reset by the client (RST_STREAM without END_STREAM): Node still ends the body.
-    if (stream.aborted) return finish(ABORTED);
+    // Reset by the client (RST_STREAM without END_STREAM), or closed by the request timeout:
+    // Node still ends the body, but what arrived is not a whole request.
+    if (stream.aborted || stream.closed) return finish(ABORTED);
     let request: TokenRequest;
     try {
       const message = unframe(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));

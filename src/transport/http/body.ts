@@ -14,10 +14,11 @@ export class ClientAbortedError extends Error {
 type NodeRequest = IncomingMessage | Http2ServerRequest;
 
 // HTTP/1.1: Node reports a connection closed mid-body as ECONNRESET ("aborted"). HTTP/2: the
-// client reset the stream (RST_STREAM) before ending it; Node then still ends the request.
+// client reset the stream (RST_STREAM) before ending it, or the request timeout closed it;
+// Node then still ends the request, on a stream already closed.
 function aborted(req: NodeRequest, err?: NodeJS.ErrnoException): boolean {
   if (err?.code === "ECONNRESET" || err?.code === "ERR_STREAM_PREMATURE_CLOSE") return true;
-  return "stream" in req && req.stream.aborted;
+  return "stream" in req && (req.stream.aborted || req.stream.closed);
 }
 
 /**

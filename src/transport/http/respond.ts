@@ -3,6 +3,7 @@ import { StorageUnavailableError } from "../../storage/storage.js";
 
 /** The part of a node:http or node:http2 (compatibility API) response we use. */
 export interface AnyResponse {
+  readonly headersSent: boolean;
   writeHead(status: number, headers: Record<string, string | number>): unknown;
   setHeader(name: string, value: string): unknown;
   on(event: "finish", listener: () => void): unknown;

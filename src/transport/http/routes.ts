@@ -88,8 +88,11 @@ export function createHttpRoutes(deps: HttpRoutesDeps): (req: AnyRequest, res: A
       const finish = (error: unknown, answer?: unknown, status?: number) => {
         // A client that went away mid-body gets no answer and is no server fault.
         const aborted = error instanceof ClientAbortedError;
-        if (error === undefined) sendJson(res, 200, answer);
-        else if (!aborted) sendError(res, error, realm, deps.onUnexpected, status);
+        // headersSent: the request timeout has answered already (stream-deadlines.ts).
+        if (!aborted && !res.headersSent) {
+          if (error === undefined) sendJson(res, 200, answer);
+          else sendError(res, error, realm, deps.onUnexpected, status);
+        }
         deps.observer.tokenRequest({
           transport: "http",
           endpoint,
