@@ -44,6 +44,8 @@ export interface Config {
   readonly shutdownGraceMs: number;
   /** Worker processes sharing the port (node:cluster) and the database file. */
   readonly workers: number;
+  /** Where /metrics is served instead of the public port (host and port); undefined: on the public port. */
+  readonly metricsAddr: { host: string; port: number } | undefined;
   /** Clients kept in memory per process; 0 = read storage on every request. */
   readonly clientCacheSize: number;
   /** TESSERA_KEK or TESSERA_KEK_FILE (never a flag: flags show in `ps`): encrypts private keys at rest. */
@@ -91,6 +93,7 @@ export const SETTINGS = {
   maxConcurrentStreams: { flag: "max-concurrent-streams", env: "TESSERA_MAX_CONCURRENT_STREAMS", def: "100", parse: int(1, 10_000, "a number of streams from 1 to 10000") },
   maxHealthWatches: { flag: "max-health-watches", env: "TESSERA_MAX_HEALTH_WATCHES", def: "1000", parse: int(0, 1_000_000, "a number of streams from 0 to 1000000") },
   idleTimeout: { flag: "idle-timeout", env: "TESSERA_IDLE_TIMEOUT", def: "60s", parse: duration(1000, 3_600_000, "a duration from 1s to 1h such as 60s") },
+  metricsAddr: { flag: "metrics-addr", env: "TESSERA_METRICS_ADDR", def: undefined, parse: hostPort },
   clientCacheSize: { flag: "client-cache-size", env: "TESSERA_CLIENT_CACHE_SIZE", def: "100000", parse: int(0, 10_000_000, "a number of clients from 0 (no cache) to 10000000") },
   workers: { flag: "workers", env: "TESSERA_WORKERS", def: "1", parse: int(1, 64, "a number of processes from 1 to 64") },
   shutdownGrace: { flag: "shutdown-grace", env: "TESSERA_SHUTDOWN_GRACE", def: "10s", parse: duration(0, 600_000, "a duration from 0s to 10m such as 10s") },
@@ -153,6 +156,7 @@ export function loadConfig(flags: RawSettings, env: NodeJS.ProcessEnv): Config {
     shutdownGraceMs: num("shutdownGrace"),
     workers: num("workers"),
     clientCacheSize: num("clientCacheSize"),
+    metricsAddr: v.metricsAddr as { host: string; port: number } | undefined,
     kek: kekFromEnv(env),
   });
 }
@@ -194,6 +198,16 @@ function oneOf(values: string[]): Parse {
 function alg(raw: string, where: string): SigningAlg {
   if (!isSigningAlg(raw)) throw new ConfigError(`${where} must be one of ${SIGNING_ALGS.join(", ")} (got ${JSON.stringify(raw)}).`);
   return raw;
+}
+
+/** host:port, with an IPv6 host in brackets ([::1]:9464). */
+function hostPort(raw: string, where: string): { host: string; port: number } {
+  const m = /^\[([0-9A-Fa-f:.]+)\]:(\d{1,5})$/.exec(raw) ?? /^([A-Za-z0-9.-]+):(\d{1,5})$/.exec(raw);
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || port > 65535 || (m[1]!.includes(":") && isIP(m[1]!) !== 6)) {
+    throw new ConfigError(`${where} must be a host and port such as 127.0.0.1:9464 or [::1]:9464 (got ${JSON.stringify(raw)}).`);
+  }
+  return { host: m[1]!, port };
 }
 
 function readableFile(raw: string, where: string): string {

@@ -8,6 +8,7 @@ import { SecretUseTracker } from "./core/secret-use.js";
 import type { KeyPolicy } from "./keys/key-lifecycle.js";
 import { KeyRing } from "./keys/key-ring.js";
 import { Metrics } from "./observability/metrics.js";
+import { listenMetrics, type MetricsListener } from "./observability/metrics-listener.js";
 import { RequestObserver } from "./observability/request-observer.js";
 import { WriteHealth } from "./observability/write-health.js";
 import { build } from "./server.js";
@@ -95,7 +96,8 @@ export async function start(config: Config, log: Logger, clock: Clock = systemCl
     health,
     log,
     observer,
-    metrics,
+    // With a metrics listener of its own, the public port does not serve /metrics.
+    metrics: config.metricsAddr ? undefined : metrics,
     guard: new RequestGuard(config),
     trustedProxies: new Set(config.trustProxy),
     limits: config,
@@ -103,6 +105,19 @@ export async function start(config: Config, log: Logger, clock: Clock = systemCl
     tls: config.tlsCert && config.tlsKey ? { cert: config.tlsCert, key: config.tlsKey } : undefined,
   });
   const address = await server.listen(config.port, config.host);
+  let metricsListener: MetricsListener | undefined;
+  if (config.metricsAddr) {
+    try {
+      metricsListener = await listenMetrics(() => metrics.scrape(), config.metricsAddr.host, config.metricsAddr.port, (err) =>
+        log.error({ err }, "collecting metrics failed"),
+      );
+    } catch (err) {
+      await server.close();
+      await raw.close();
+      throw err;
+    }
+    log.info({ host: metricsListener.address.address, port: metricsListener.address.port }, "metrics listening");
+  }
 
   let lastChange = await raw.changeToken();
   const poll = setInterval(() => {
@@ -142,7 +157,7 @@ export async function start(config: Config, log: Logger, clock: Clock = systemCl
       for (const name of SERVED) health.set(name, Serving.NOT_SERVING);
       for (const t of [poll, flush, maintain]) clearInterval(t);
       writeHealth.stop();
-      await server.close(config.shutdownGraceMs);
+      await Promise.all([server.close(config.shutdownGraceMs), metricsListener?.close()]);
       await secretUse.flush(storage).catch((err: unknown) => log.error({ err }, "recording secret use failed"));
       await raw.close();
       log.info("stopped");

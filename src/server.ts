@@ -62,6 +62,7 @@ export interface ServerDeps {
   health: HealthState;
   log: Logger;
   observer: RequestObserver;
+  /** Served as GET /metrics on this port; undefined: not served here (another listener, or none). */
   metrics: Metrics | undefined;
   guard: RequestGuard | undefined;
   trustedProxies: ReadonlySet<string>;
