@@ -36,6 +36,17 @@ function literal(name: string, value: string): Buffer {
   return Buffer.concat([Buffer.from([0]), integer(name.length, 7, 0), Buffer.from(name), integer(Buffer.byteLength(value), 7, 0), Buffer.from(value)]);
 }
 
+/** The header block of a POST to `path` on loopback, with `headers` after the pseudo-headers. */
+function requestHeaders(path: string, headers: Record<string, string>): Buffer {
+  return Buffer.concat([
+    literal(":method", "POST"),
+    literal(":scheme", "http"),
+    literal(":authority", "127.0.0.1"),
+    literal(":path", path),
+    ...Object.entries(headers).map(([k, v]) => literal(k, v)),
+  ]);
+}
+
 /**
  * Opens a connection to the server on loopback `port`, starts one POST stream with `headers`,
  * sends `body` without ending the stream, waits `holdMs`, resets the stream with
@@ -49,13 +60,7 @@ export async function h2ResetMidBody(port: number, path: string, headers: Record
     socket.once("connect", resolve);
     socket.once("error", reject);
   });
-  const block = Buffer.concat([
-    literal(":method", "POST"),
-    literal(":scheme", "http"),
-    literal(":authority", "127.0.0.1"),
-    literal(":path", path),
-    ...Object.entries(headers).map(([k, v]) => literal(k, v)),
-  ]);
+  const block = requestHeaders(path, headers);
   const write = (b: Buffer) => new Promise<void>((resolve) => socket.write(b, () => resolve()));
   await write(Buffer.concat([PREFACE, frame(SETTINGS, 0, 0, Buffer.alloc(0)), frame(HEADERS, END_HEADERS, 1, block), frame(DATA, 0, 1, body)]));
   await new Promise((r) => setTimeout(r, holdMs));
@@ -119,14 +124,7 @@ export async function rawH2Connection(port: number): Promise<RawH2Connection> {
   const conn: RawH2Connection = {
     goaway: undefined,
     open(id, path, headers = {}) {
-      const block = Buffer.concat([
-        literal(":method", "POST"),
-        literal(":scheme", "http"),
-        literal(":authority", "127.0.0.1"),
-        literal(":path", path),
-        ...Object.entries(headers).map(([k, v]) => literal(k, v)),
-      ]);
-      socket.write(frame(HEADERS, END_HEADERS, id, block));
+      socket.write(frame(HEADERS, END_HEADERS, id, requestHeaders(path, headers)));
     },
     resets,
     settings,
