@@ -29,17 +29,28 @@ export interface Config {
   /** Request rate per source address, per second; 0 = off. */
   readonly ipRps: number;
   readonly ipBurst: number;
-  /** Failed authentications allowed per client id per window before it is throttled; 0 = off. */
+  /** Failed authentications allowed per client id from one address per window before that pair is throttled; 0 = off. */
   readonly authFailureLimit: number;
+  /** Failed authentications allowed from one address (any client ids) per window; 0 = off. */
+  readonly authFailureAddressLimit: number;
+  /** Tokens one client may revoke per window; 0 = off. */
+  readonly revocationLimit: number;
+  readonly revocationWindowMs: number;
   readonly authFailureWindowMs: number;
   readonly maxHeaderBytes: number;
   readonly maxMessageBytes: number;
   readonly maxDeadlineMs: number;
   readonly requestTimeoutMs: number;
+  /** HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS: streams one connection may have open at once. */
+  readonly maxConcurrentStreams: number;
+  /** Health Watch streams open at once in this process; 0: Watch is refused. */
+  readonly maxHealthWatches: number;
   readonly idleTimeoutMs: number;
   readonly shutdownGraceMs: number;
   /** Worker processes sharing the port (node:cluster) and the database file. */
   readonly workers: number;
+  /** Where /metrics is served instead of the public port (host and port); undefined: on the public port. */
+  readonly metricsAddr: { host: string; port: number } | undefined;
   /** Clients kept in memory per process; 0 = read storage on every request. */
   readonly clientCacheSize: number;
   /** TESSERA_KEK or TESSERA_KEK_FILE (never a flag: flags show in `ps`): encrypts private keys at rest. */
@@ -96,13 +107,19 @@ export const SETTINGS = {
   clientBurst: { flag: "client-burst", env: "TESSERA_CLIENT_BURST", def: undefined, defText: "2 × --client-rps", arg: "count", help: "requests a client may make at once above --client-rps", parse: int(1, 10_000_000, "a whole number of requests from 1") },
   ipRps: { flag: "ip-rps", env: "TESSERA_IP_RPS", def: "0", arg: "rate", help: "requests per second per source address (0: off)", parse: int(0, 1_000_000, "a rate per second from 0 (off) to 1000000") },
   ipBurst: { flag: "ip-burst", env: "TESSERA_IP_BURST", def: undefined, defText: "2 × --ip-rps", arg: "count", help: "requests an address may make at once above --ip-rps", parse: int(1, 10_000_000, "a whole number of requests from 1") },
-  authFailureLimit: { flag: "auth-failure-limit", env: "TESSERA_AUTH_FAILURE_LIMIT", def: "10", arg: "count", help: "failed authentications per client id per --auth-failure-window before 429 (0: off)", parse: int(0, 100_000, "a whole number from 0 (off) to 100000") },
-  authFailureWindow: { flag: "auth-failure-window", env: "TESSERA_AUTH_FAILURE_WINDOW", def: "60s", arg: "duration", help: "the window of --auth-failure-limit", parse: duration(1000, 86_400_000, "a duration from 1s to 1d such as 60s") },
+  authFailureLimit: { flag: "auth-failure-limit", env: "TESSERA_AUTH_FAILURE_LIMIT", def: "10", arg: "count", help: "failed authentications per client id from one source address per --auth-failure-window before 429 (0: off)", parse: int(0, 100_000, "a whole number from 0 (off) to 100000") },
+  authFailureAddressLimit: { flag: "auth-failure-address-limit", env: "TESSERA_AUTH_FAILURE_ADDRESS_LIMIT", def: "100", arg: "count", help: "failed authentications from one source address, any client id, per --auth-failure-window before 429 (0: off)", parse: int(0, 1_000_000, "a whole number from 0 (off) to 1000000") },
+  authFailureWindow: { flag: "auth-failure-window", env: "TESSERA_AUTH_FAILURE_WINDOW", def: "60s", arg: "duration", help: "the window of --auth-failure-limit and --auth-failure-address-limit", parse: duration(1000, 86_400_000, "a duration from 1s to 1d such as 60s") },
+  revocationLimit: { flag: "revocation-limit", env: "TESSERA_REVOCATION_LIMIT", def: "100", arg: "count", help: "revocations stored per client per --revocation-window before 503 with Retry-After (0: off)", parse: int(0, 1_000_000, "a whole number from 0 (off) to 1000000") },
+  revocationWindow: { flag: "revocation-window", env: "TESSERA_REVOCATION_WINDOW", def: "60s", arg: "duration", help: "the window of --revocation-limit", parse: duration(1000, 86_400_000, "a duration from 1s to 1d such as 60s") },
   maxHeaderBytes: { flag: "max-header-bytes", env: "TESSERA_MAX_HEADER_BYTES", def: "16384", arg: "bytes", help: "largest request headers (HTTP/1.1: 431; HTTP/2: refused stream)", parse: int(1024, 1 << 20, "a whole number of bytes from 1024 to 1048576") },
   maxMessageBytes: { flag: "max-message-bytes", env: "TESSERA_MAX_MESSAGE_BYTES", def: "65536", arg: "bytes", help: "largest gRPC / Connect message (RESOURCE_EXHAUSTED beyond)", parse: int(1024, 16 << 20, "a whole number of bytes from 1024 to 16777216") },
   maxDeadline: { flag: "max-deadline", env: "TESSERA_MAX_DEADLINE", def: "5m", arg: "duration", help: "largest grpc-timeout / connect-timeout-ms a client may ask for", parse: duration(1000, 86_400_000, "a duration from 1s to 1d such as 5m") },
   requestTimeout: { flag: "request-timeout", env: "TESSERA_REQUEST_TIMEOUT", def: "30s", arg: "duration", help: "time for a request's headers and body to arrive", parse: duration(1000, 3_600_000, "a duration from 1s to 1h such as 30s") },
+  maxConcurrentStreams: { flag: "max-concurrent-streams", env: "TESSERA_MAX_CONCURRENT_STREAMS", def: "100", arg: "count", help: "concurrent HTTP/2 streams per connection (SETTINGS_MAX_CONCURRENT_STREAMS)", parse: int(1, 10_000, "a number of streams from 1 to 10000") },
+  maxHealthWatches: { flag: "max-health-watches", env: "TESSERA_MAX_HEALTH_WATCHES", def: "1000", arg: "count", help: "open grpc.health.v1 Watch streams per process (at most 8 per connection)", parse: int(0, 1_000_000, "a number of streams from 0 to 1000000") },
   idleTimeout: { flag: "idle-timeout", env: "TESSERA_IDLE_TIMEOUT", def: "60s", arg: "duration", help: "idle HTTP/2 sessions close after this", parse: duration(1000, 3_600_000, "a duration from 1s to 1h such as 60s") },
+  metricsAddr: { flag: "metrics-addr", env: "TESSERA_METRICS_ADDR", def: undefined, defText: "none: /metrics on the public port", arg: "host:port", help: "serve GET /metrics on this address alone (e.g. 127.0.0.1:9464), not on the public port", parse: hostPort },
   clientCacheSize: { flag: "client-cache-size", env: "TESSERA_CLIENT_CACHE_SIZE", def: "100000", arg: "count", help: "clients kept in memory, about 0.5 KB each (0: read SQLite on every request)", parse: int(0, 10_000_000, "a number of clients from 0 (no cache) to 10000000") },
   workers: { flag: "workers", env: "TESSERA_WORKERS", def: "1", arg: "count", help: "processes sharing the port and the database file", parse: int(1, 64, "a number of processes from 1 to 64") },
   shutdownGrace: { flag: "shutdown-grace", env: "TESSERA_SHUTDOWN_GRACE", def: "10s", arg: "duration", help: "how long requests in flight may take to finish on SIGTERM", parse: duration(0, 600_000, "a duration from 0s to 10m such as 10s") },
@@ -157,15 +174,21 @@ export function loadConfig(flags: RawSettings, env: NodeJS.ProcessEnv): Config {
     ipRps: num("ipRps"),
     ipBurst: (v.ipBurst as number | undefined) ?? Math.max(1, 2 * num("ipRps")),
     authFailureLimit: num("authFailureLimit"),
+    authFailureAddressLimit: num("authFailureAddressLimit"),
+    revocationLimit: num("revocationLimit"),
+    revocationWindowMs: num("revocationWindow"),
     authFailureWindowMs: num("authFailureWindow"),
     maxHeaderBytes: num("maxHeaderBytes"),
     maxMessageBytes: num("maxMessageBytes"),
     maxDeadlineMs: num("maxDeadline"),
     requestTimeoutMs: num("requestTimeout"),
+    maxConcurrentStreams: num("maxConcurrentStreams"),
+    maxHealthWatches: num("maxHealthWatches"),
     idleTimeoutMs: num("idleTimeout"),
     shutdownGraceMs: num("shutdownGrace"),
     workers: num("workers"),
     clientCacheSize: num("clientCacheSize"),
+    metricsAddr: v.metricsAddr as { host: string; port: number } | undefined,
     kek: kekFromEnv(env),
   });
 }
@@ -220,6 +243,16 @@ function oneOf(values: readonly string[]): Parse {
 function alg(raw: string, where: string): SigningAlg {
   if (!isSigningAlg(raw)) throw new ConfigError(`${where} must be one of ${SIGNING_ALGS.join(", ")} (got ${JSON.stringify(raw)}).`);
   return raw;
+}
+
+/** host:port, with an IPv6 host in brackets ([::1]:9464). */
+function hostPort(raw: string, where: string): { host: string; port: number } {
+  const m = /^\[([0-9A-Fa-f:.]+)\]:(\d{1,5})$/.exec(raw) ?? /^([A-Za-z0-9.-]+):(\d{1,5})$/.exec(raw);
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || port > 65535 || (m[1]!.includes(":") && isIP(m[1]!) !== 6)) {
+    throw new ConfigError(`${where} must be a host and port such as 127.0.0.1:9464 or [::1]:9464 (got ${JSON.stringify(raw)}).`);
+  }
+  return { host: m[1]!, port };
 }
 
 function readableFile(raw: string, where: string): string {

@@ -9,6 +9,7 @@ import type { KeyPolicy } from "./keys/key-lifecycle.js";
 import { KeyRing } from "./keys/key-ring.js";
 import { logFileExposures } from "./observability/file-exposure-warnings.js";
 import { Metrics } from "./observability/metrics.js";
+import { listenMetrics, type MetricsListener } from "./observability/metrics-listener.js";
 import { Readiness } from "./observability/readiness.js";
 import { RequestObserver } from "./observability/request-observer.js";
 import { WriteHealth } from "./observability/write-health.js";
@@ -110,7 +111,8 @@ export async function start(config: Config, log: Logger, clock: Clock = systemCl
     health,
     log,
     observer,
-    metrics,
+    // With a metrics listener of its own, the public port does not serve /metrics.
+    metrics: config.metricsAddr ? undefined : metrics,
     guard: new RequestGuard(config),
     trustedProxies: new Set(config.trustProxy),
     limits: config,
@@ -128,6 +130,19 @@ export async function start(config: Config, log: Logger, clock: Clock = systemCl
   }
   const { addresses, skipped } = listening;
   for (const s of skipped) log.info({ host: s.host, reason: s.reason }, `not listening on ${s.host}: this machine has no such address (IPv6 off?)`);
+  let metricsListener: MetricsListener | undefined;
+  if (config.metricsAddr) {
+    try {
+      metricsListener = await listenMetrics(() => metrics.scrape(), config.metricsAddr.host, config.metricsAddr.port, (err) =>
+        log.error({ err }, "collecting metrics failed"),
+      );
+    } catch (err) {
+      await server.close();
+      await raw.close();
+      throw err;
+    }
+    log.info({ host: metricsListener.address.address, port: metricsListener.address.port }, "metrics listening");
+  }
 
   let lastChange = await raw.changeToken();
   const poll = setInterval(() => {
@@ -169,7 +184,7 @@ export async function start(config: Config, log: Logger, clock: Clock = systemCl
       for (const name of SERVED) health.set(name, Serving.NOT_SERVING);
       for (const t of [poll, flush, maintain]) clearInterval(t);
       writeHealth.stop();
-      await server.close(config.shutdownGraceMs);
+      await Promise.all([server.close(config.shutdownGraceMs), metricsListener?.close()]);
       await secretUse.flush(storage).catch((err: unknown) => log.error({ err }, "recording secret use failed"));
       await raw.close();
       log.info("stopped");

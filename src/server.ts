@@ -18,17 +18,19 @@ import type { RequestObserver } from "./observability/request-observer.js";
 import type { Storage } from "./storage/storage.js";
 import { adminObserverInterceptor } from "./transport/grpc/admin-observer.js";
 import { adminAuthInterceptor, registerClientAdmin } from "./transport/grpc/client-admin-service.js";
-import { originKey } from "./transport/grpc/context.js";
+import { connectionKey, originKey } from "./transport/grpc/context.js";
 import { errorMappingInterceptor } from "./transport/grpc/errors.js";
 import { registerHealth, type HealthState } from "./transport/grpc/health.js";
 import { registerKeyAdmin } from "./transport/grpc/key-admin-service.js";
 import { registerReflection } from "./transport/grpc/reflection.js";
 import { installFastIssueToken, type FastPathDeps } from "./transport/grpc/fast-issue-token.js";
 import { registerTokenService } from "./transport/grpc/token-service.js";
+import { readWholeMessages } from "./transport/grpc/whole-messages.js";
 import { sendJson } from "./transport/http/respond.js";
 import { createHttpRoutes } from "./transport/http/routes.js";
 import { listenAll, type ListenPlan, type Listeners } from "./transport/listeners.js";
 import { clientAddress } from "./transport/origin.js";
+import { StreamDeadlines } from "./transport/stream-deadlines.js";
 import { fileDescriptorSetBase64 } from "../gen/reflection_set.js";
 
 /** Request and connection limits (see config.ts for defaults and the README for why). */
@@ -41,7 +43,15 @@ export interface ServerLimits {
   requestTimeoutMs: number;
   /** Idle keep-alive connections and HTTP/2 sessions are closed after this. */
   idleTimeoutMs: number;
+  /** HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS. */
+  maxConcurrentStreams: number;
+  /** Health Watch streams open at once in the process. */
+  maxHealthWatches: number;
 }
+
+// gRPC clients that check health watch one service per connection; this leaves room for every
+// name the server reports, twice, and stops one connection from holding the process's share.
+const HEALTH_WATCHES_PER_CONNECTION = 8;
 
 /** Everything the server needs, built by main.ts (or a test). */
 export interface ServerDeps {
@@ -53,6 +63,7 @@ export interface ServerDeps {
   health: HealthState;
   log: Logger;
   observer: RequestObserver;
+  /** Served as GET /metrics on this port; undefined: not served here (another listener, or none). */
   metrics: Metrics | undefined;
   guard: RequestGuard | undefined;
   trustedProxies: ReadonlySet<string>;
@@ -112,7 +123,11 @@ export function routes(deps: ServerDeps): (router: ConnectRouter) => void {
     registerTokenService(router, core);
     registerClientAdmin(router, new ClientAdminCore(deps.storage, deps.clock), deps.clock, admin);
     registerKeyAdmin(router, deps.keys, deps.clock, admin);
-    registerHealth(router, deps.health);
+    registerHealth(router, deps.health, {
+      max: deps.limits.maxHealthWatches,
+      perConnection: HEALTH_WATCHES_PER_CONNECTION,
+      connectionOf: (ctx) => ctx.values.get(connectionKey),
+    });
     registerReflection(router, { services: SERVICE_NAMES, fileDescriptorSetBase64 });
   };
 }
@@ -139,7 +154,9 @@ export function build(deps: ServerDeps): TesseraServer {
     maxTimeoutMs: deps.limits.maxDeadlineMs,
     interceptors: [errorMappingInterceptor(deps.issuer, onUnexpected)],
     contextValues: (req) =>
-      createContextValues().set(originKey, clientAddress(req.socket.remoteAddress, req.headers["x-forwarded-for"], deps.trustedProxies)),
+      createContextValues()
+        .set(originKey, clientAddress(req.socket.remoteAddress, req.headers["x-forwarded-for"], deps.trustedProxies))
+        .set(connectionKey, "stream" in req ? req.stream.session : req.socket),
     fallback: (_req, res) => sendJson(res, 404, { error: "not_found", error_description: "No such endpoint" }),
   });
   const plain = createHttpRoutes({
@@ -158,7 +175,9 @@ export function build(deps: ServerDeps): TesseraServer {
     return (writeHead as (...a: unknown[]) => http.ServerResponse).apply(this, args);
   } as typeof writeHead;
   const handler = (req: AnyRequest, res: AnyResponse) => {
-    if (!plain(req, res)) rpc(req, res);
+    if (plain(req, res)) return;
+    readWholeMessages(req, deps.limits.maxMessageBytes);
+    rpc(req, res);
   };
 
   const sockets = new Set<net.Socket>();
@@ -175,10 +194,12 @@ export function build(deps: ServerDeps): TesseraServer {
   };
   const h2Options: http2.ServerOptions = {
     maxSessionMemory: 16,
-    settings: { maxHeaderListSize: deps.limits.maxHeaderBytes },
+    settings: { maxHeaderListSize: deps.limits.maxHeaderBytes, maxConcurrentStreams: deps.limits.maxConcurrentStreams },
     maxSendHeaderBlockLength: deps.limits.maxHeaderBytes,
   };
 
+  // HTTP/1.1 has Node's requestTimeout; HTTP/2 streams get the same limit here.
+  const deadlines = new StreamDeadlines(deps.limits.requestTimeoutMs);
   // Every listening socket hands its connections here (listeners.ts: one per address).
   let accept: (socket: net.Socket) => void;
   let h1: http.Server | undefined;
@@ -195,6 +216,7 @@ export function build(deps: ServerDeps): TesseraServer {
       handler,
     );
     installFastIssueToken(secure, fastPath);
+    secure.on("stream", (stream, headers) => deadlines.track(stream, headers));
     secure.on("secureConnection", (s: TLSSocket) => track(s));
     secure.on("session", (s) => {
       sessions.add(s);
@@ -220,6 +242,7 @@ export function build(deps: ServerDeps): TesseraServer {
     h1.emit("listening");
     const h2 = http2.createServer(h2Options, handler);
     installFastIssueToken(h2, fastPath);
+    h2.on("stream", (stream, headers) => deadlines.track(stream, headers));
     h2.setTimeout(deps.limits.idleTimeoutMs);
     h2.on("session", (s) => {
       sessions.add(s);
@@ -279,6 +302,7 @@ export function build(deps: ServerDeps): TesseraServer {
       }
       for (const s of sessions) s.destroy();
       for (const s of sockets) s.destroy();
+      deadlines.stop();
       await stopped;
     },
   };

@@ -22,11 +22,13 @@ export async function authenticateClient(
   now: number,
   secretUse: SecretUseTracker,
   guard?: RequestGuard,
+  /** The caller's address, which failures are counted against with the id. */
+  origin?: string,
 ): Promise<ClientRecord> {
   if (!credentials) {
     throw invalidClient(undefined);
   }
-  guard?.checkFailures(credentials.clientId, now);
+  guard?.checkFailures(credentials.clientId, origin, now);
   const client =
     credentials.clientId.length <= MAX_CLIENT_ID_LENGTH ? await storage.getClient(credentials.clientId) : undefined;
   const presented = hashClientSecret(credentials.clientSecret);
@@ -40,7 +42,7 @@ export async function authenticateClient(
     if (secretHashesEqual(presented, s.hash)) matched = s.secretId;
   }
   if (!client || matched === undefined) {
-    guard?.recordFailure(credentials.clientId, now);
+    guard?.recordFailure(credentials.clientId, origin, now);
     throw invalidClient(credentials.method);
   }
   secretUse.mark(matched, now);

@@ -22,7 +22,7 @@ export class OAuthError extends Error {
     /** For temporarily_unavailable: when to retry (HTTP Retry-After), in whole seconds. */
     readonly retryAfterSeconds?: number,
     /** Which limit refused the request, for logs and metrics only; never sent. */
-    readonly limit?: "client" | "address" | "auth_failures",
+    readonly limit?: "client" | "address" | "auth_failures" | "auth_failures_address" | "revocations",
   ) {
     super(`${code}: ${description}`);
   }

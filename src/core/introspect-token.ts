@@ -43,7 +43,7 @@ export async function introspectToken(
 ): Promise<IntrospectionResponse> {
   const now = deps.clock();
   deps.guard?.admitAddress(origin, now);
-  const caller = await authenticateClient(deps.storage, credentials, now, deps.secretUse, deps.guard);
+  const caller = await authenticateClient(deps.storage, credentials, now, deps.secretUse, deps.guard, origin);
   if (!caller.scopes.includes(INTROSPECT_SCOPE)) {
     throw new OAuthError("insufficient_scope", `Introspection requires a client with the scope ${INTROSPECT_SCOPE}`);
   }

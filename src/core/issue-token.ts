@@ -33,7 +33,7 @@ export interface IssueTokenDeps {
 export async function issueToken(deps: IssueTokenDeps, req: TokenRequest): Promise<TokenResponse> {
   const now = deps.clock();
   deps.guard?.admitAddress(req.origin, now);
-  const client = await authenticateClient(deps.storage, req.credentials, now, deps.secretUse, deps.guard);
+  const client = await authenticateClient(deps.storage, req.credentials, now, deps.secretUse, deps.guard, req.origin);
   deps.guard?.admitClient(client.clientId, now);
   const scopes = grantScopes(client, req.scope);
   const aud = chooseAudience(client, req.audiences, deps.issuer);

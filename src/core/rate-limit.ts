@@ -22,6 +22,11 @@ export class TokenBuckets {
     return Math.ceil(((1 - b.tokens) * 1000) / this.ratePerSecond);
   }
 
+  /** Whether `key` has a bucket (has taken a token and not been forgotten since). */
+  has(key: string): boolean {
+    return this.#buckets.has(key);
+  }
+
   /** The ms until `key` could take a token, without taking one; 0 when it could now. */
   waitFor(key: string, now: number): number {
     const b = this.#buckets.get(key);

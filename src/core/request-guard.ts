@@ -1,37 +1,35 @@
+import { AuthFailureThrottle, type AuthFailureLimits } from "./auth-failure-throttle.js";
 import { OAuthError } from "./errors.js";
 import { TokenBuckets } from "./rate-limit.js";
 
 /** Limits, all optional; 0 turns a limit off. */
-export interface GuardLimits {
+export interface GuardLimits extends AuthFailureLimits {
   clientRps: number;
   clientBurst: number;
   ipRps: number;
   ipBurst: number;
-  /** Failed authentications per client id per window before that id is throttled. */
-  authFailureLimit: number;
-  authFailureWindowMs: number;
+  /** Tokens a client may revoke per window: each is a deny-list entry and a synchronous write. */
+  revocationLimit: number;
+  revocationWindowMs: number;
 }
-
-const MAX_KEY = 128;
 
 /**
  * Abuse protection for the endpoints that authenticate clients (RFC 6749 §2.3.1 asks for
  * brute-force protection): request rates per source address and per client, and throttling
- * of a client id after repeated failed authentications. Keys are the id as presented, so an
- * unknown id is throttled exactly like a real one and the answer reveals nothing.
+ * of failed authentications per source address and client id (auth-failure-throttle.ts).
  */
 export class RequestGuard {
   readonly #ip: TokenBuckets | undefined;
   readonly #client: TokenBuckets | undefined;
-  readonly #failures: TokenBuckets | undefined;
+  readonly #failures: AuthFailureThrottle;
+  readonly #revocations: TokenBuckets | undefined;
 
   constructor(limits: GuardLimits) {
     this.#ip = limits.ipRps > 0 ? new TokenBuckets(limits.ipRps, limits.ipBurst) : undefined;
     this.#client = limits.clientRps > 0 ? new TokenBuckets(limits.clientRps, limits.clientBurst) : undefined;
-    this.#failures =
-      limits.authFailureLimit > 0
-        ? new TokenBuckets((limits.authFailureLimit * 1000) / limits.authFailureWindowMs, limits.authFailureLimit)
-        : undefined;
+    this.#failures = new AuthFailureThrottle(limits);
+    this.#revocations =
+      limits.revocationLimit > 0 ? new TokenBuckets((limits.revocationLimit * 1000) / limits.revocationWindowMs, limits.revocationLimit) : undefined;
   }
 
   /** Counts a request from `origin`; throws temporarily_unavailable when over the address limit. */
@@ -39,14 +37,22 @@ export class RequestGuard {
     if (this.#ip && origin !== undefined) refuse(this.#ip.take(origin, now), "address");
   }
 
-  /** Throws when `clientId` is throttled after failed authentications (checked before authenticating). */
-  checkFailures(clientId: string, now: number): void {
-    if (this.#failures) refuse(this.#failures.waitFor(clientId.slice(0, MAX_KEY), now), "auth_failures");
+  /** Throws when `origin` is throttled for `clientId` after failed authentications (checked before authenticating). */
+  checkFailures(clientId: string, origin: string | undefined, now: number): void {
+    this.#failures.check(clientId, origin, now);
   }
 
-  /** Records a failed authentication for the presented `clientId`. */
-  recordFailure(clientId: string, now: number): void {
-    this.#failures?.take(clientId.slice(0, MAX_KEY), now);
+  /** Records a failed authentication from `origin` for the presented `clientId`. */
+  recordFailure(clientId: string, origin: string | undefined, now: number): void {
+    this.#failures.record(clientId, origin, now);
+  }
+
+  /**
+   * Counts a revocation about to be stored for `clientId`; throws temporarily_unavailable when
+   * the client is over its limit. Bounds how fast any one client can grow the deny-list.
+   */
+  admitRevocation(clientId: string, now: number): void {
+    if (this.#revocations) refuse(this.#revocations.take(clientId, now), "revocations", "Too many revocations by this client");
   }
 
   /** Counts a request by an authenticated client; throws when over the per-client limit. */
@@ -55,8 +61,8 @@ export class RequestGuard {
   }
 }
 
-function refuse(waitMs: number, limit: "client" | "address" | "auth_failures"): void {
+function refuse(waitMs: number, limit: "client" | "address" | "revocations", what = "Too many requests"): void {
   if (waitMs <= 0) return;
   const seconds = Math.max(1, Math.ceil(waitMs / 1000));
-  throw new OAuthError("temporarily_unavailable", `Too many requests; retry in ${seconds}s`, undefined, seconds, limit);
+  throw new OAuthError("temporarily_unavailable", `${what}; retry in ${seconds}s`, undefined, seconds, limit);
 }

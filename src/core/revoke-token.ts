@@ -18,12 +18,13 @@ export async function revokeToken(
 ): Promise<void> {
   const now = deps.clock();
   deps.guard?.admitAddress(origin, now);
-  const caller = await authenticateClient(deps.storage, credentials, now, deps.secretUse, deps.guard);
+  const caller = await authenticateClient(deps.storage, credentials, now, deps.secretUse, deps.guard, origin);
   if (token === undefined || token === "") throw new OAuthError("invalid_request", "The token parameter is missing");
   const claims = await verifyOwnToken(deps, token, { ignoreExpiry: true });
   if (!claims || claims.exp * 1000 <= deps.clock()) return;
   if (claims.client_id !== caller.clientId) {
     throw new OAuthError("unauthorized_client", "The token was not issued to this client");
   }
+  deps.guard?.admitRevocation(caller.clientId, now);
   await deps.storage.revokeToken(claims.jti, claims.client_id, claims.exp * 1000);
 }

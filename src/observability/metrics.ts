@@ -13,7 +13,7 @@ export class Metrics {
   /** Token, revocation and introspection requests by door, endpoint, outcome and OAuth error code. */
   readonly requests = new SeriesCounter(
     "tessera_token_requests_total",
-    "Requests to the token, revocation and introspection endpoints, by transport (http, grpc), endpoint, outcome (success, error) and OAuth error code.",
+    "Requests to the token, revocation and introspection endpoints, by transport (http, grpc), endpoint, outcome (success, error, aborted) and OAuth error code.",
     ["transport", "endpoint", "outcome", "error"],
   );
   /** Latency of those requests. */
@@ -26,7 +26,7 @@ export class Metrics {
   /** Requests refused by a rate limit or by failed-authentication throttling. */
   readonly rateLimited = new Counter({
     name: "tessera_rate_limited_total",
-    help: "Requests refused with 429 / RESOURCE_EXHAUSTED, by limit (address, client, auth_failures).",
+    help: "Requests refused by a limit, by limit (address, client, auth_failures, auth_failures_address: 429 / RESOURCE_EXHAUSTED; revocations: 503 / UNAVAILABLE).",
     labelNames: ["limit"] as const,
     registers: [this.registry],
   });

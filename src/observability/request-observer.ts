@@ -13,6 +13,11 @@ export interface TokenRequestEvent {
   origin: string | undefined;
   /** Undefined on success. */
   error: unknown;
+  /**
+   * The caller went away before it had its answer (reset, closed, or its own deadline passed):
+   * logged and counted as outcome "aborted", never as an error of the server.
+   */
+  aborted?: boolean | undefined;
   durationMs: number;
 }
 
@@ -42,11 +47,11 @@ export class RequestObserver {
 
   /** Records a token, revocation or introspection request. */
   tokenRequest(e: TokenRequestEvent): void {
-    const error = e.error === undefined ? undefined : errorCode(e.error);
-    const outcome = error === undefined ? "success" : "error";
+    const error = e.error === undefined || e.aborted ? undefined : errorCode(e.error);
+    const outcome = e.aborted ? "aborted" : error === undefined ? "success" : "error";
     if (this.metrics) {
       // Label children are looked up once per combination: prom-client hashes labels otherwise.
-      const key = `${e.transport} ${e.endpoint} ${error ?? ""}`;
+      const key = `${e.transport} ${e.endpoint} ${outcome} ${error ?? ""}`;
       let series = this.#series.get(key);
       if (!series) {
         series = {

@@ -3,7 +3,10 @@ import { OAuthError } from "../../src/core/errors.js";
 import { RequestGuard, type GuardLimits } from "../../src/core/request-guard.js";
 
 const T0 = 1_700_000_000_000;
-const OFF: GuardLimits = { clientRps: 0, clientBurst: 1, ipRps: 0, ipBurst: 1, authFailureLimit: 0, authFailureWindowMs: 60_000 };
+const OFF: GuardLimits = { clientRps: 0, clientBurst: 1, ipRps: 0, ipBurst: 1, authFailureLimit: 0, authFailureAddressLimit: 0, authFailureWindowMs: 60_000, revocationLimit: 0, revocationWindowMs: 60_000 };
+/** The attacker's address and another one (the real client's). */
+const A = "203.0.113.7";
+const B = "198.51.100.20";
 
 /** The OAuthError `fn` throws; fails the test when it does not throw one. */
 function refusal(fn: () => void): OAuthError {
@@ -16,11 +19,19 @@ function refusal(fn: () => void): OAuthError {
   return expect.fail("expected the guard to refuse");
 }
 
-function expectRefusal(err: OAuthError, limit: OAuthError["limit"], seconds: number): void {
+const WHY: Record<NonNullable<OAuthError["limit"]>, string> = {
+  address: "Too many requests",
+  client: "Too many requests",
+  auth_failures: "Too many failed authentication attempts for this client from this address",
+  auth_failures_address: "Too many failed authentication attempts from this address",
+  revocations: "Too many revocations by this client",
+};
+
+function expectRefusal(err: OAuthError, limit: NonNullable<OAuthError["limit"]>, seconds: number): void {
   expect(err.code).toBe("temporarily_unavailable");
   expect(err.limit).toBe(limit);
   expect(err.retryAfterSeconds).toBe(seconds);
-  expect(err.description).toBe(`Too many requests; retry in ${seconds}s`);
+  expect(err.description).toBe(`${WHY[limit]}; retry in ${seconds}s`);
 }
 
 describe("RequestGuard with every limit off", () => {
@@ -29,8 +40,8 @@ describe("RequestGuard with every limit off", () => {
     for (let i = 0; i < 5_000; i++) {
       g.admitAddress("127.0.0.1", T0);
       g.admitClient("tcl_a", T0);
-      g.recordFailure("tcl_a", T0);
-      g.checkFailures("tcl_a", T0);
+      g.recordFailure("tcl_a", A, T0);
+      g.checkFailures("tcl_a", A, T0);
     }
   });
 });
@@ -81,77 +92,136 @@ describe("RequestGuard: failed authentications", () => {
   it("throttles an id after `authFailureLimit` failures, for window/limit seconds, other ids unaffected", () => {
     const g = new RequestGuard(limits);
     for (let i = 0; i < 3; i++) {
-      g.checkFailures("tcl_a", T0);
-      g.recordFailure("tcl_a", T0);
+      g.checkFailures("tcl_a", A, T0);
+      g.recordFailure("tcl_a", A, T0);
     }
-    expectRefusal(refusal(() => g.checkFailures("tcl_a", T0)), "auth_failures", 20);
-    g.checkFailures("tcl_b", T0);
-    g.checkFailures("unknown-id", T0);
+    expectRefusal(refusal(() => g.checkFailures("tcl_a", A, T0)), "auth_failures", 20);
+    g.checkFailures("tcl_b", A, T0);
+    g.checkFailures("unknown-id", A, T0);
   });
 
   it("checking does not count as a failure: a throttled id stays throttled only as long as the window says", () => {
     const g = new RequestGuard(limits);
-    for (let i = 0; i < 3; i++) g.recordFailure("tcl_a", T0);
+    for (let i = 0; i < 3; i++) g.recordFailure("tcl_a", A, T0);
     // Hammering while throttled (bounded) must not extend the penalty.
-    for (let i = 0; i < 1000; i++) refusal(() => g.checkFailures("tcl_a", T0 + i));
+    for (let i = 0; i < 1000; i++) refusal(() => g.checkFailures("tcl_a", A, T0 + i));
     // 1 s left (the rate is 1/20 per second, so rounding may make it 2 s, never more).
-    const almost = refusal(() => g.checkFailures("tcl_a", T0 + 19_000));
+    const almost = refusal(() => g.checkFailures("tcl_a", A, T0 + 19_000));
     expect(almost.limit).toBe("auth_failures");
     expect(almost.retryAfterSeconds).toBeGreaterThanOrEqual(1);
     expect(almost.retryAfterSeconds).toBeLessThanOrEqual(2);
-    g.checkFailures("tcl_a", T0 + 20_000);
+    g.checkFailures("tcl_a", A, T0 + 20_000);
   });
 
   it("recovers fully after the window: the whole allowance is back", () => {
     const g = new RequestGuard(limits);
-    for (let i = 0; i < 3; i++) g.recordFailure("tcl_a", T0);
+    for (let i = 0; i < 3; i++) g.recordFailure("tcl_a", A, T0);
     const later = T0 + 60_000;
     for (let i = 0; i < 3; i++) {
-      g.checkFailures("tcl_a", later);
-      g.recordFailure("tcl_a", later);
+      g.checkFailures("tcl_a", A, later);
+      g.recordFailure("tcl_a", A, later);
     }
-    refusal(() => g.checkFailures("tcl_a", later));
+    refusal(() => g.checkFailures("tcl_a", A, later));
   });
 
   it("treats an unknown id exactly like a real one (keys are the id as presented)", () => {
     const g = new RequestGuard(limits);
-    for (const id of ["tcl_real", "tcl_never_created"]) for (let i = 0; i < 3; i++) g.recordFailure(id, T0);
-    const a = refusal(() => g.checkFailures("tcl_real", T0));
-    const b = refusal(() => g.checkFailures("tcl_never_created", T0));
+    for (const id of ["tcl_real", "tcl_never_created"]) for (let i = 0; i < 3; i++) g.recordFailure(id, A, T0);
+    const a = refusal(() => g.checkFailures("tcl_real", A, T0));
+    const b = refusal(() => g.checkFailures("tcl_never_created", A, T0));
     expect({ ...a, message: a.message }).toStrictEqual({ ...b, message: b.message });
   });
 
   it("bounds the key: a 10 KB id is throttled under its first 128 characters", () => {
     const g = new RequestGuard(limits);
     const prefix = "x".repeat(128);
-    for (let i = 0; i < 3; i++) g.recordFailure(prefix + "a".repeat(10_000), T0);
-    expectRefusal(refusal(() => g.checkFailures(prefix + "b".repeat(10_000), T0)), "auth_failures", 20);
-    g.checkFailures("x".repeat(127), T0);
+    for (let i = 0; i < 3; i++) g.recordFailure(prefix + "a".repeat(10_000), A, T0);
+    expectRefusal(refusal(() => g.checkFailures(prefix + "b".repeat(10_000), A, T0)), "auth_failures", 20);
+    g.checkFailures("x".repeat(127), A, T0);
   });
 
   it("ids are case-sensitive: TCL_A is not tcl_a", () => {
     const g = new RequestGuard(limits);
-    for (let i = 0; i < 3; i++) g.recordFailure("tcl_a", T0);
-    g.checkFailures("TCL_A", T0);
+    for (let i = 0; i < 3; i++) g.recordFailure("tcl_a", A, T0);
+    g.checkFailures("TCL_A", A, T0);
+  });
+
+  it("never refuses the id from another address, however many failures come from the first", () => {
+    const g = new RequestGuard(limits);
+    for (let i = 0; i < 10_000; i++) g.recordFailure("tcl_admin", A, T0);
+    expectRefusal(refusal(() => g.checkFailures("tcl_admin", A, T0)), "auth_failures", 20);
+    g.checkFailures("tcl_admin", B, T0);
+    g.checkFailures("tcl_admin", undefined, T0);
+  });
+
+  it("counts failures from an address without a known socket address together, apart from every real address", () => {
+    const g = new RequestGuard(limits);
+    for (let i = 0; i < 3; i++) g.recordFailure("tcl_a", undefined, T0);
+    expectRefusal(refusal(() => g.checkFailures("tcl_a", undefined, T0)), "auth_failures", 20);
+    g.checkFailures("tcl_a", A, T0);
   });
 
   it("a limit of 1 per 1 s throttles after one failure for 1 s", () => {
     const g = new RequestGuard({ ...OFF, authFailureLimit: 1, authFailureWindowMs: 1000 });
-    g.recordFailure("a", T0);
-    expectRefusal(refusal(() => g.checkFailures("a", T0)), "auth_failures", 1);
-    g.checkFailures("a", T0 + 1000);
+    g.recordFailure("a", A, T0);
+    expectRefusal(refusal(() => g.checkFailures("a", A, T0)), "auth_failures", 1);
+    g.checkFailures("a", A, T0 + 1000);
+  });
+});
+
+describe("RequestGuard: failed authentications per source address, any ids", () => {
+  const limits = { ...OFF, authFailureLimit: 3, authFailureAddressLimit: 5, authFailureWindowMs: 60_000 };
+
+  it("refuses an address after 5 failures over any ids, for window/limit seconds; other addresses are unaffected", () => {
+    const g = new RequestGuard(limits);
+    for (let i = 0; i < 5; i++) {
+      g.checkFailures(`tcl_${i}`, A, T0);
+      g.recordFailure(`tcl_${i}`, A, T0);
+    }
+    expectRefusal(refusal(() => g.checkFailures("tcl_fresh", A, T0)), "auth_failures_address", 12);
+    g.checkFailures("tcl_fresh", B, T0);
+    g.checkFailures("tcl_0", B, T0);
+    g.checkFailures("tcl_fresh", A, T0 + 12_000);
+  });
+
+  it("the per-id limit still applies under the address limit", () => {
+    const g = new RequestGuard(limits);
+    for (let i = 0; i < 3; i++) g.recordFailure("tcl_a", A, T0);
+    expectRefusal(refusal(() => g.checkFailures("tcl_a", A, T0)), "auth_failures", 20);
+    g.checkFailures("tcl_b", A, T0);
+  });
+
+  it("works with the per-id limit off", () => {
+    const g = new RequestGuard({ ...limits, authFailureLimit: 0 });
+    for (let i = 0; i < 5; i++) g.recordFailure("tcl_a", A, T0);
+    expectRefusal(refusal(() => g.checkFailures("tcl_b", A, T0)), "auth_failures_address", 12);
+  });
+});
+
+describe("RequestGuard: revocations per client", () => {
+  it("admits revocationLimit revocations per window, then refuses with a retry time; other clients are unaffected", () => {
+    const g = new RequestGuard({ ...OFF, revocationLimit: 3, revocationWindowMs: 60_000 });
+    for (let i = 0; i < 3; i++) g.admitRevocation("tcl_a", T0);
+    expectRefusal(refusal(() => g.admitRevocation("tcl_a", T0)), "revocations", 20);
+    for (let i = 0; i < 3; i++) g.admitRevocation("tcl_b", T0);
+    g.admitRevocation("tcl_a", T0 + 20_000);
+  });
+
+  it("is off at 0", () => {
+    const g = new RequestGuard(OFF);
+    for (let i = 0; i < 10_000; i++) g.admitRevocation("tcl_a", T0);
   });
 });
 
 describe("RequestGuard limits are independent", () => {
   it("the address limit, the client limit and the failure throttle each keep their own count", () => {
-    const g = new RequestGuard({ clientRps: 1, clientBurst: 1, ipRps: 1, ipBurst: 2, authFailureLimit: 1, authFailureWindowMs: 60_000 });
+    const g = new RequestGuard({ ...OFF, clientRps: 1, clientBurst: 1, ipRps: 1, ipBurst: 2, authFailureLimit: 1 });
     g.admitAddress("1.1.1.1", T0);
     g.admitClient("tcl_a", T0);
-    g.recordFailure("tcl_b", T0);
+    g.recordFailure("tcl_b", A, T0);
     expectRefusal(refusal(() => g.admitClient("tcl_a", T0)), "client", 1);
-    expectRefusal(refusal(() => g.checkFailures("tcl_b", T0)), "auth_failures", 60);
-    g.checkFailures("tcl_a", T0); // tcl_a's requests are not failures
+    expectRefusal(refusal(() => g.checkFailures("tcl_b", A, T0)), "auth_failures", 60);
+    g.checkFailures("tcl_a", A, T0); // tcl_a's requests are not failures
     g.admitClient("tcl_b", T0); // tcl_b's failures do not spend its request allowance
     g.admitAddress("1.1.1.1", T0);
     expectRefusal(refusal(() => g.admitAddress("1.1.1.1", T0)), "address", 1);

@@ -34,7 +34,9 @@ const ADMIN_CODES: Record<AdminError["code"], Code> = {
 export function toConnectError(err: unknown, domain: string, onUnexpected: (err: unknown) => void): ConnectError {
   if (err instanceof OAuthError) {
     const trailers = err.retryAfterSeconds === undefined ? undefined : { "retry-after": String(err.retryAfterSeconds) };
-    return new ConnectError(err.description, OAUTH_CODES[err.code], trailers, [
+    // A revocation refused for now is UNAVAILABLE (RFC 7009 §2.2.1: 503), not a rate limit.
+    const code = err.limit === "revocations" ? Code.Unavailable : OAUTH_CODES[err.code];
+    return new ConnectError(err.description, code, trailers, [
       { desc: ErrorInfoSchema, value: create(ErrorInfoSchema, { reason: err.code, domain }) },
     ]);
   }

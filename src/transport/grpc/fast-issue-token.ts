@@ -1,7 +1,8 @@
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { anyPack } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { Http2Server, Http2SecureServer, IncomingHttpHeaders, ServerHttp2Stream } from "node:http2";
+import { constants, type Http2Server, type Http2SecureServer, type IncomingHttpHeaders, type ServerHttp2Stream } from "node:http2";
+import { OAuthError } from "../../core/errors.js";
 import { issueToken } from "../../core/issue-token.js";
 import { StatusSchema } from "../../../gen/google/rpc/status_pb.js";
 import { IssueTokenRequestSchema } from "../../../gen/tessera/v1/token_service_pb.js";
@@ -21,6 +22,13 @@ export interface FastPathDeps extends TokenServiceDeps {
   trustedProxies: ReadonlySet<string>;
   onUnexpected: (err: unknown) => void;
 }
+
+/** How malformed gRPC requests are logged and counted (their answer is the protocol error itself). */
+const MALFORMED = new OAuthError("invalid_request", "The gRPC request is malformed");
+
+const { NGHTTP2_NO_ERROR } = constants;
+/** What finish is given when the client reset the stream before its request was complete. */
+const ABORTED = Symbol("aborted");
 
 // grpc-timeout units (gRPC over HTTP/2 spec), in ms.
 const UNIT_MS: Record<string, number> = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 0.001, n: 0.000_001 };
@@ -60,18 +68,28 @@ function serve(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, deps: Fa
   const origin = clientAddress(stream.session?.socket?.remoteAddress, headers["x-forwarded-for"], deps.trustedProxies);
   const seen: { clientId?: string | undefined; scope?: string | undefined } = {};
   let done = false;
+  let ended = false; // the request's last byte has arrived
   let timer: NodeJS.Timeout | undefined;
   const finish = (error: unknown, reply?: Buffer) => {
     if (done) return;
     done = true;
     if (timer) clearTimeout(timer);
-    deps.observer.tokenRequest({ transport: "grpc", endpoint: "token", clientId: seen.clientId, scope: seen.scope, origin, error, durationMs: performance.now() - started });
+    // Gone (reset) or no longer waiting (past its own deadline, when gRPC clients cancel).
+    const aborted = error === ABORTED || (error instanceof ConnectError && error.code === Code.DeadlineExceeded);
+    // The ConnectErrors raised here all refuse what the client sent: a bad request, not a fault of ours.
+    const observed = aborted ? undefined : error instanceof ConnectError ? MALFORMED : error;
+    deps.observer.tokenRequest({ transport: "grpc", endpoint: "token", clientId: seen.clientId, scope: seen.scope, origin, error: observed, aborted, durationMs: performance.now() - started });
     if (stream.destroyed || stream.closed) return;
     if (reply) respondOk(stream, reply);
     // Protocol errors raised here are already the answer; everything else is mapped the one way.
     else respondError(stream, error instanceof ConnectError ? error : toConnectError(error, deps.issuer, deps.onUnexpected));
+    // Answered before the request was complete (too large, deadline): RFC 9113 §8.1 lets the
+    // server then end the stream with RST_STREAM(NO_ERROR), so the client stops sending.
+    if (!ended) stream.close(NGHTTP2_NO_ERROR);
   };
-  stream.on("error", () => {}); // a reset by the client is not our error
+  // A reset of the stream before the request was complete (the client's RST_STREAM, or ours
+  // for a broken frame): nobody is left to answer, and it is not a fault of ours.
+  stream.on("error", () => finish(ABORTED));
 
   const timeout = parseTimeout(headers["grpc-timeout"]);
   if (timeout === null) return finish(new ConnectError(`protocol error: invalid grpc timeout value: ${String(headers["grpc-timeout"])}`, Code.InvalidArgument));
@@ -84,13 +102,15 @@ function serve(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, deps: Fa
 
   const chunks: Buffer[] = [];
   let size = 0;
+  // The length prefix, read once from the first five bytes: work per DATA frame stays
+  // constant however finely a client splits the message (a concat per frame was quadratic).
+  let declared = -1;
   stream.on("data", (chunk: Buffer) => {
     if (done) return;
     size += chunk.length;
     chunks.push(chunk);
+    if (declared < 0 && size >= 5) declared = (chunks.length === 1 ? chunk : Buffer.concat(chunks)).readUInt32BE(1);
     // Refuse from the length prefix, before the bytes arrive (bounded memory).
-    const head = chunks.length === 1 ? chunk : Buffer.concat(chunks);
-    const declared = head.length >= 5 ? head.readUInt32BE(1) : 0;
     if (declared > deps.maxMessageBytes || size > deps.maxMessageBytes + 5) {
       stream.pause();
       const n = declared > deps.maxMessageBytes ? declared : size - 5;
@@ -98,7 +118,11 @@ function serve(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, deps: Fa
     }
   });
   stream.on("end", () => {
+    ended = true;
     if (done) return;
+    // Reset by the client (RST_STREAM without END_STREAM), or closed by the request timeout:
+    // Node still ends the body, but what arrived is not a whole request.
+    if (stream.aborted || stream.closed) return finish(ABORTED);
     let request: TokenRequest;
     try {
       const message = unframe(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));

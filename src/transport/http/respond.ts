@@ -3,6 +3,7 @@ import { StorageUnavailableError } from "../../storage/storage.js";
 
 /** The part of a node:http or node:http2 (compatibility API) response we use. */
 export interface AnyResponse {
+  readonly headersSent: boolean;
   writeHead(status: number, headers: Record<string, string | number>): unknown;
   setHeader(name: string, value: string): unknown;
   on(event: "finish", listener: () => void): unknown;
@@ -76,5 +77,7 @@ export function sendError(
   if (e.code === "invalid_client" && e.authMethod === "client_secret_basic") {
     headers["www-authenticate"] = `Basic realm="${realm}", charset="UTF-8"`;
   }
-  sendJson(res, status ?? STATUS[e.code], { error: e.code, error_description: e.description }, headers);
+  // RFC 7009 §2.2.1: a revocation the server will not take now is 503 with Retry-After; the
+  // client must assume the token still exists and retry later.
+  sendJson(res, status ?? (e.limit === "revocations" ? 503 : STATUS[e.code]), { error: e.code, error_description: e.description }, headers);
 }

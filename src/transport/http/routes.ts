@@ -8,7 +8,7 @@ import type { ReadinessReport } from "../../observability/readiness.js";
 import type { RequestObserver } from "../../observability/request-observer.js";
 import { clientAddress } from "../origin.js";
 import { authorizationServerMetadata } from "./metadata.js";
-import { BodyTooLargeError, readBody } from "./body.js";
+import { BodyTooLargeError, ClientAbortedError, readBody } from "./body.js";
 import { sendError, sendJson, type AnyResponse } from "./respond.js";
 import { parseTokenOperation, parseTokenRequest } from "./token-request-parser.js";
 
@@ -89,15 +89,21 @@ export function createHttpRoutes(deps: HttpRoutesDeps): (req: AnyRequest, res: A
       const origin = clientAddress(req.socket.remoteAddress, req.headers["x-forwarded-for"], deps.trustedProxies);
       const seen: FormRequest["seen"] = {};
       const finish = (error: unknown, answer?: unknown, status?: number) => {
-        if (error === undefined) sendJson(res, 200, answer);
-        else sendError(res, error, realm, deps.onUnexpected, status);
+        // A client that went away mid-body gets no answer and is no server fault.
+        const aborted = error instanceof ClientAbortedError;
+        // headersSent: the request timeout has answered already (stream-deadlines.ts).
+        if (!aborted && !res.headersSent) {
+          if (error === undefined) sendJson(res, 200, answer);
+          else sendError(res, error, realm, deps.onUnexpected, status);
+        }
         deps.observer.tokenRequest({
           transport: "http",
           endpoint,
           clientId: seen.clientId,
           scope: seen.scope,
           origin,
-          error,
+          error: aborted ? undefined : error,
+          aborted,
           durationMs: performance.now() - started,
         });
       };

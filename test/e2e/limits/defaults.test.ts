@@ -76,7 +76,7 @@ describe("the real server with default settings", () => {
     expect(Object.fromEntries(statuses)).toStrictEqual({ 200: 2000 });
   });
 
-  it("throttles a client id after 10 wrong secrets: the 11th attempt is 429 with Retry-After: 6", async () => {
+  it("throttles a client id from one address after 10 wrong secrets: the 11th attempt is 429 with Retry-After: 6", async () => {
     const c = await server.createClient();
     const post = (secret: string) =>
       formPost(`${server.url}/oauth/token`, { grant_type: "client_credentials", client_id: c.clientId, client_secret: secret });
@@ -84,7 +84,7 @@ describe("the real server with default settings", () => {
     const throttled = await post(c.clientSecret);
     expect(throttled.status).toBe(429);
     expect(throttled.headers.get("retry-after")).toBe("6");
-    expect(throttled.json).toStrictEqual({ error: "temporarily_unavailable", error_description: "Too many requests; retry in 6s" });
+    expect(throttled.json).toStrictEqual({ error: "temporarily_unavailable", error_description: "Too many failed authentication attempts for this client from this address; retry in 6s" });
     now += 6_000;
     expect((await post(c.clientSecret)).status).toBe(200);
   });

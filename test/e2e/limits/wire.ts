@@ -28,9 +28,9 @@ export function header(a: RawAnswer, name: string): string | undefined {
   return a.headers.find(([k]) => k === name)?.[1];
 }
 
-/** Opens a TCP connection to the server on loopback. */
-export async function connect(port: number): Promise<net.Socket> {
-  const socket = net.connect(port, "127.0.0.1");
+/** Opens a TCP connection to the server on loopback, from `localAddress` (another loopback address, say) when given. */
+export async function connect(port: number, localAddress?: string): Promise<net.Socket> {
+  const socket = net.connect({ port, host: "127.0.0.1", ...(localAddress ? { localAddress } : {}) });
   socket.on("error", () => {}); // resets are an expected answer here
   await new Promise<void>((resolve, reject) => {
     socket.once("connect", resolve);
@@ -56,8 +56,8 @@ export function closedWithin(socket: net.Socket, ms: number): Promise<boolean> {
  * connection or `waitMs` passes (then the client closes it). Send `Connection: close` to get
  * the answer as soon as it is complete.
  */
-export async function rawExchange(port: number, bytes: string | Buffer, waitMs = 5000): Promise<RawAnswer> {
-  const socket = await connect(port);
+export async function rawExchange(port: number, bytes: string | Buffer, waitMs = 5000, localAddress?: string): Promise<RawAnswer> {
+  const socket = await connect(port, localAddress);
   const chunks: Buffer[] = [];
   socket.on("data", (d: Buffer) => chunks.push(d));
   socket.write(typeof bytes === "string" ? Buffer.from(bytes, "latin1") : bytes);

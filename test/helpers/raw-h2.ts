@@ -1,0 +1,149 @@
+import net from "node:net";
+
+// HTTP/2 frames written by hand, for what node:http2's client never sends: a stream reset with
+// RST_STREAM while its body is still open (its close() sends END_STREAM first), exactly as a
+// client that gives up mid-upload does on the wire.
+
+const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+const DATA = 0x0;
+const HEADERS = 0x1;
+const RST_STREAM = 0x3;
+const SETTINGS = 0x4;
+const END_HEADERS = 0x4;
+const CANCEL = 0x8;
+
+function frame(type: number, flags: number, streamId: number, payload: Buffer): Buffer {
+  const head = Buffer.alloc(9);
+  head.writeUIntBE(payload.length, 0, 3);
+  head[3] = type;
+  head[4] = flags;
+  head.writeUInt32BE(streamId, 5);
+  return Buffer.concat([head, payload]);
+}
+
+// RFC 7541 §5.1 integer with an n-bit prefix.
+function integer(value: number, prefixBits: number, firstByte: number): Buffer {
+  const max = (1 << prefixBits) - 1;
+  if (value < max) return Buffer.from([firstByte | value]);
+  const out = [firstByte | max];
+  for (value -= max; value >= 128; value = Math.floor(value / 128)) out.push((value % 128) | 128);
+  out.push(value);
+  return Buffer.from(out);
+}
+
+// RFC 7541 §6.2.2: literal header field without indexing, new name, no Huffman coding.
+function literal(name: string, value: string): Buffer {
+  return Buffer.concat([Buffer.from([0]), integer(name.length, 7, 0), Buffer.from(name), integer(Buffer.byteLength(value), 7, 0), Buffer.from(value)]);
+}
+
+/** The header block of a POST to `path` on loopback, with `headers` after the pseudo-headers. */
+function requestHeaders(path: string, headers: Record<string, string>): Buffer {
+  return Buffer.concat([
+    literal(":method", "POST"),
+    literal(":scheme", "http"),
+    literal(":authority", "127.0.0.1"),
+    literal(":path", path),
+    ...Object.entries(headers).map(([k, v]) => literal(k, v)),
+  ]);
+}
+
+/**
+ * Opens a connection to the server on loopback `port`, starts one POST stream with `headers`,
+ * sends `body` without ending the stream, waits `holdMs`, resets the stream with
+ * RST_STREAM(CANCEL), and closes the connection a moment later.
+ */
+export async function h2ResetMidBody(port: number, path: string, headers: Record<string, string>, body: Buffer, holdMs = 100): Promise<void> {
+  const socket = net.connect(port, "127.0.0.1");
+  socket.on("error", () => {});
+  socket.on("data", () => {}); // the server's SETTINGS and acknowledgements
+  await new Promise<void>((resolve, reject) => {
+    socket.once("connect", resolve);
+    socket.once("error", reject);
+  });
+  const block = requestHeaders(path, headers);
+  const write = (b: Buffer) => new Promise<void>((resolve) => socket.write(b, () => resolve()));
+  await write(Buffer.concat([PREFACE, frame(SETTINGS, 0, 0, Buffer.alloc(0)), frame(HEADERS, END_HEADERS, 1, block), frame(DATA, 0, 1, body)]));
+  await new Promise((r) => setTimeout(r, holdMs));
+  const code = Buffer.alloc(4);
+  code.writeUInt32BE(CANCEL);
+  await write(frame(RST_STREAM, 0, 1, code));
+  await new Promise((r) => setTimeout(r, 50));
+  socket.destroy();
+}
+
+const GOAWAY = 0x7;
+const ACK = 0x1;
+
+/** A hand-driven HTTP/2 connection: opens streams with HEADERS only, and records how the server ends them. */
+export interface RawH2Connection {
+  /** Opens stream `id` (odd, increasing) as a POST to `path`, sending HEADERS without END_STREAM. */
+  open(id: number, path: string, headers?: Record<string, string>): void;
+  /** RST_STREAM error codes received, by stream id. */
+  resets: Map<number, number>;
+  /** The GOAWAY the server sent, if any: the last stream it accepted and the error code. */
+  goaway: { lastStreamId: number; code: number } | undefined;
+  /** The SETTINGS the server sent (identifier -> value). */
+  settings: Map<number, number>;
+  /** Resolves once `pred` holds for what was received; rejects after `ms`. */
+  until(pred: () => boolean, ms?: number): Promise<void>;
+  close(): void;
+}
+
+/** Connects to the server on loopback `port`, exchanges prefaces and acknowledges its SETTINGS. */
+export async function rawH2Connection(port: number): Promise<RawH2Connection> {
+  const socket = net.connect(port, "127.0.0.1");
+  socket.on("error", () => {});
+  await new Promise<void>((resolve, reject) => {
+    socket.once("connect", resolve);
+    socket.once("error", reject);
+  });
+  const resets = new Map<number, number>();
+  const settings = new Map<number, number>();
+  const changed = new Set<() => void>();
+  let pending = Buffer.alloc(0);
+  socket.on("data", (d: Buffer) => {
+    pending = Buffer.concat([pending, d]);
+    while (pending.length >= 9 && pending.length >= 9 + pending.readUIntBE(0, 3)) {
+      const length = pending.readUIntBE(0, 3);
+      const [type, flags] = [pending[3]!, pending[4]!];
+      const id = pending.readUInt32BE(5) & 0x7fffffff;
+      const payload = pending.subarray(9, 9 + length);
+      pending = pending.subarray(9 + length);
+      if (type === SETTINGS && !(flags & ACK)) {
+        for (let i = 0; i + 6 <= payload.length; i += 6) settings.set(payload.readUInt16BE(i), payload.readUInt32BE(i + 2));
+        socket.write(frame(SETTINGS, ACK, 0, Buffer.alloc(0)));
+      } else if (type === RST_STREAM) {
+        resets.set(id, payload.readUInt32BE(0));
+      } else if (type === GOAWAY) {
+        conn.goaway = { lastStreamId: payload.readUInt32BE(0) & 0x7fffffff, code: payload.readUInt32BE(4) };
+      }
+    }
+    for (const f of changed) f();
+  });
+  socket.write(Buffer.concat([PREFACE, frame(SETTINGS, 0, 0, Buffer.alloc(0))]));
+  const conn: RawH2Connection = {
+    goaway: undefined,
+    open(id, path, headers = {}) {
+      socket.write(frame(HEADERS, END_HEADERS, id, requestHeaders(path, headers)));
+    },
+    resets,
+    settings,
+    until: (pred, ms = 5000) =>
+      new Promise<void>((resolve, reject) => {
+        if (pred()) return resolve();
+        const check = () => {
+          if (!pred()) return;
+          changed.delete(check);
+          clearTimeout(timer);
+          resolve();
+        };
+        const timer = setTimeout(() => {
+          changed.delete(check);
+          reject(new Error(`condition not met within ${ms} ms`));
+        }, ms);
+        changed.add(check);
+      }),
+    close: () => socket.destroy(),
+  };
+  return conn;
+}
