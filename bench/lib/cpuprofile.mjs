@@ -7,8 +7,12 @@ import { pathToFileURL } from "node:url";
 
 const SPECIAL = new Set(["(idle)", "(program)", "(garbage collector)", "(root)"]);
 
-/** Which component a JS frame belongs to, from its script URL. */
-export function component(url, fn) {
+/**
+ * Which component a JS frame belongs to, from its script URL; undefined for a native frame.
+ * @param {string} url
+ * @param {string} fn
+ */
+function component(url, fn) {
   if (fn === "(garbage collector)") return "GC";
   if (fn === "(program)") return "V8/native (program)";
   if (fn === "(idle)") return "idle";
@@ -23,12 +27,13 @@ export function component(url, fn) {
   if (u.includes("/node_modules/jose/")) return "jose";
   if (u.includes("/node_modules/oidc-provider/")) return "oidc-provider";
   if (/\/node_modules\/(koa|@koa|koa-[^/]+)\//.test(u)) return "koa";
-  if (u.includes("/node_modules/")) return "other npm: " + u.split("/node_modules/").pop().split("/")[0];
+  if (u.includes("/node_modules/")) return "other npm: " + (u.split("/node_modules/").pop() ?? "").split("/")[0];
   const dist = /\/dist\/(src|gen)\/(.*)$/.exec(u);
   if (dist) {
     if (dist[1] === "gen") return "tessera gen/ (generated)";
-    const parts = dist[2].split("/");
-    const area = parts.length > 1 ? parts.slice(0, parts[0] === "transport" || parts[0] === "storage" ? 2 : 1).join("/") : parts[0].replace(/\.js$/, "");
+    const parts = (dist[2] ?? "").split("/");
+    const top = parts[0] ?? "";
+    const area = parts.length > 1 ? parts.slice(0, top === "transport" || top === "storage" ? 2 : 1).join("/") : top.replace(/\.js$/, "");
     return `tessera ${area}`;
   }
   if (u.includes("/bench/")) return "bench peer code";
@@ -47,8 +52,11 @@ export function component(url, fn) {
   return "other: " + u.slice(-60);
 }
 
-/** Frames whose inclusive time tells where a token's CPU goes, the same list for every profile. */
-export const ANCHORS = [
+/**
+ * Frames whose inclusive time tells where a token's CPU goes, the same list for every profile.
+ * @type {readonly (readonly [string, RegExp])[]}
+ */
+const ANCHORS = [
   ["Tessera issueToken (auth + claims + signing)", /^issueToken .*dist\/src\/core\/issue-token\.js/],
   ["  authenticateClient (lookup + SHA-256 compare)", /^authenticateClient .*dist\/src\/core\/authenticate\.js/],
   ["    storage getClient (SQLite read + row mapping)", /^getClient .*dist\/src\/storage\/sqlite\/sqlite-storage\.js/],
@@ -67,82 +75,140 @@ export const ANCHORS = [
   ["prom-client (metrics)", /node_modules\/prom-client\//],
 ];
 
-/** Parses a profile and attributes each sample's time (microseconds). */
-export function analyse(profile) {
+/** @typedef {import("node:inspector").Profiler.Profile} CpuProfile */
+/** @typedef {import("node:inspector").Profiler.ProfileNode} ProfileNode */
+
+/**
+ * A frame's name for the tables: function, file under node_modules/, dist/ or bench/, line.
+ * @param {ProfileNode} n
+ */
+function frameKey(n) {
+  const cf = n.callFrame;
+  const file = cf.url ? cf.url.replace(/^file:\/\/.*\/(node_modules|dist|bench)\//, "$1/") : "";
+  return `${cf.functionName || "(anonymous)"} ${file}${cf.url ? ":" + (cf.lineNumber + 1) : ""}`;
+}
+
+/**
+ * The call tree of a profile: each node by id, its parent, and its component (cached).
+ * @param {CpuProfile} profile
+ */
+function callTree(profile) {
+  /** @type {Map<number, ProfileNode>} */
   const byId = new Map();
   for (const n of profile.nodes) byId.set(n.id, n);
+  /** @type {Map<number, number>} */
   const parent = new Map();
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
-
-  const key = (n) => {
-    const cf = n.callFrame;
-    const file = cf.url ? cf.url.replace(/^file:\/\/.*\/(node_modules|dist|bench)\//, "$1/") : "";
-    return `${cf.functionName || "(anonymous)"} ${file}${cf.url ? ":" + (cf.lineNumber + 1) : ""}`;
-  };
-  // A native frame (no URL) takes the component of the nearest JS caller, marked native.
-  const compCache = new Map();
-  const compOf = (id) => {
-    if (compCache.has(id)) return compCache.get(id);
+  /** @param {number} id */
+  const node = (id) => {
     const n = byId.get(id);
+    if (!n) throw new Error(`the profile has no node ${id}`);
+    return n;
+  };
+  /** @type {Map<number, string>} */
+  const components = new Map();
+  // A native frame (no URL) takes the component of the nearest JS caller, marked native.
+  /** @param {number} id */
+  const componentOf = (id) => {
+    const cached = components.get(id);
+    if (cached !== undefined) return cached;
+    const n = node(id);
     let c = component(n.callFrame.url, n.callFrame.functionName);
     if (c === undefined) {
       let p = parent.get(id);
       let up;
       while (p !== undefined && up === undefined) {
-        const pn = byId.get(p);
+        const pn = node(p);
         up = component(pn.callFrame.url, pn.callFrame.functionName);
         p = parent.get(p);
       }
-      c = `${up ?? "unknown"} (native: ${n.callFrame.functionName || "?"})`;
-      c = refineNative(c, n.callFrame.functionName, up);
+      c = refineNative(`${up ?? "unknown"} (native: ${n.callFrame.functionName || "?"})`, n.callFrame.functionName, up);
     }
-    compCache.set(id, c);
+    components.set(id, c);
     return c;
   };
+  return { node, parent, componentOf };
+}
 
-  const samples = profile.samples;
-  const deltas = profile.timeDeltas;
+/**
+ * Adds `dt` to `key`'s total.
+ * @param {Map<string, number>} totals
+ * @param {string} key
+ * @param {number} dt
+ */
+function add(totals, key, dt) {
+  totals.set(key, (totals.get(key) ?? 0) + dt);
+}
+
+/**
+ * Charges one sample's time to every distinct frame on its stack (inclusive time) and to each
+ * anchor that one of those frames matches, once per sample.
+ * @param {ReturnType<typeof callTree>} tree
+ * @param {number} id the sampled node
+ * @param {number} dt
+ * @param {Map<string, number>} inclusive
+ * @param {Map<string, number>} anchorUs
+ */
+function chargeStack(tree, id, dt, inclusive, anchorUs) {
+  const seen = new Set();
+  const anchorsSeen = new Set();
+  for (let p = /** @type {number | undefined} */ (id), depth = 0; p !== undefined && depth < 500; p = tree.parent.get(p), depth++) {
+    const pn = tree.node(p);
+    if (SPECIAL.has(pn.callFrame.functionName)) continue;
+    const pk = frameKey(pn);
+    if (seen.has(pk)) continue;
+    seen.add(pk);
+    add(inclusive, pk, dt);
+    for (const [label, re] of ANCHORS) {
+      if (!anchorsSeen.has(label) && re.test(pk)) {
+        anchorsSeen.add(label);
+        add(anchorUs, label, dt);
+      }
+    }
+  }
+}
+
+/**
+ * Parses a profile and attributes each sample's time (microseconds).
+ * @param {CpuProfile} profile
+ */
+export function analyse(profile) {
+  const tree = callTree(profile);
+  const deltas = profile.timeDeltas ?? [];
+  /** @type {Map<string, number>} */
   const self = new Map();
+  /** @type {Map<string, number>} */
   const incl = new Map();
+  /** @type {Map<string, number>} */
   const comps = new Map();
+  /** @type {Map<string, number>} */
   const anchorUs = new Map();
   let total = 0;
   let idle = 0;
-  for (let i = 0; i < samples.length; i++) {
+  for (const [i, id] of (profile.samples ?? []).entries()) {
     // timeDeltas[i + 1] is the time from sample i to the next one: the time sample i stands for.
-    const dt = Math.max(0, i + 1 < deltas.length ? deltas[i + 1] : 0);
-    const id = samples[i];
-    const n = byId.get(id);
+    const dt = Math.max(0, deltas[i + 1] ?? 0);
+    const n = tree.node(id);
     total += dt;
     if (n.callFrame.functionName === "(idle)") {
       idle += dt;
       continue;
     }
-    const k = key(n);
-    self.set(k, (self.get(k) ?? 0) + dt);
-    const c = compOf(id);
-    comps.set(c, (comps.get(c) ?? 0) + dt);
-    const seen = new Set();
-    const anchorsSeen = new Set();
-    for (let p = id, depth = 0; p !== undefined && depth < 500; p = parent.get(p), depth++) {
-      const pn = byId.get(p);
-      if (SPECIAL.has(pn.callFrame.functionName)) continue;
-      const pk = key(pn);
-      if (seen.has(pk)) continue;
-      seen.add(pk);
-      incl.set(pk, (incl.get(pk) ?? 0) + dt);
-      for (const [label, re] of ANCHORS) {
-        if (!anchorsSeen.has(label) && re.test(pk)) {
-          anchorsSeen.add(label);
-          anchorUs.set(label, (anchorUs.get(label) ?? 0) + dt);
-        }
-      }
-    }
+    add(self, frameKey(n), dt);
+    add(comps, tree.componentOf(id), dt);
+    chargeStack(tree, id, dt, incl, anchorUs);
   }
+  /** @param {Map<string, number>} m */
   const sorted = (m) => [...m].sort((a, b) => b[1] - a[1]);
   return { totalUs: total, idleUs: idle, busyUs: total - idle, self: sorted(self), inclusive: sorted(incl), components: sorted(comps), anchorUs };
 }
 
+/**
+ * A better name for time spent in native code, from the JS component that called it.
+ * @param {string} label
+ * @param {string} fn
+ * @param {string | undefined} up
+ */
 function refineNative(label, fn, up) {
   if (up === "node crypto") return "signing/hashing (native crypto)";
   if (/^tessera storage/.test(up ?? "") && /^(get|all|run|iterate)$/.test(fn)) return "SQLite (native, better-sqlite3)";
@@ -157,13 +223,15 @@ function refineNative(label, fn, up) {
  * The profiler's sample times are wall-clock: when other processes share the core they include
  * time the server was not running. Pass `cpuMs`, the process's real CPU time (from /proc) over
  * the profile, and the per-request figures are the profile's shares of that instead.
+ * @param {CpuProfile} profile
+ * @param {{ requests?: number | undefined, cpuMs?: number | undefined, top?: number }} [options]
  */
 export function summarise(profile, { requests, cpuMs, top = 25 } = {}) {
   const a = analyse(profile);
-  const pct = (us) => Math.round((1000 * us) / a.busyUs) / 10;
+  const pct = (/** @type {number} */ us) => Math.round((1000 * us) / a.busyUs) / 10;
   const scale = cpuMs ? (cpuMs * 1000) / a.busyUs : 1;
-  const perReq = (us) => (requests ? Math.round((10 * us * scale) / requests) / 10 : undefined);
-  const row = ([name, us]) => ({ name, ms: Math.round(us / 1000), pct: pct(us), usPerRequest: perReq(us) });
+  const perReq = (/** @type {number} */ us) => (requests ? Math.round((10 * us * scale) / requests) / 10 : undefined);
+  const row = (/** @type {readonly [string, number]} */ [name, us]) => ({ name, ms: Math.round(us / 1000), pct: pct(us), usPerRequest: perReq(us) });
   return {
     wallMs: Math.round(a.totalUs / 1000),
     busyMs: Math.round(a.busyUs / 1000),
@@ -174,13 +242,20 @@ export function summarise(profile, { requests, cpuMs, top = 25 } = {}) {
     busyUsPerRequest: perReq(a.busyUs),
     components: a.components.map(row),
     // Several frames can match one anchor (recursion, many pino functions): a sample counts once.
-    anchors: ANCHORS.filter(([label]) => (a.anchorUs.get(label) ?? 0) > 0).map(([label]) => row([label, a.anchorUs.get(label)])),
+    anchors: ANCHORS.filter(([label]) => (a.anchorUs.get(label) ?? 0) > 0).map(([label]) => row([label, a.anchorUs.get(label) ?? 0])),
     topSelf: a.self.slice(0, top).map(row),
     topInclusive: a.inclusive.filter(([k]) => !/^\(anonymous\) $/.test(k)).slice(0, top).map(row),
   };
 }
 
-/** Markdown for one summary. */
+/** @typedef {ReturnType<typeof summarise>} ProfileSummary */
+
+/**
+ * Markdown for one summary.
+ * @param {string} title
+ * @param {ProfileSummary} s
+ * @param {{ top?: number }} [options]
+ */
 export function summaryMarkdown(title, s, { top = 15 } = {}) {
   const lines = [`#### ${title}`, ""];
   lines.push(

@@ -4,37 +4,67 @@
 import { readFileSync } from "node:fs";
 import { run } from "./procs.mjs";
 
-/** Parses h2load's summary. */
+/**
+ * What h2load reports for a round.
+ * @typedef {object} H2loadResult
+ * @property {number} total
+ * @property {number} done
+ * @property {number} succeeded
+ * @property {number} failed
+ * @property {number} errored
+ * @property {number} timeout
+ * @property {{ "2xx": number, "3xx": number, "4xx": number, "5xx": number }} status
+ * @property {number} seconds
+ * @property {number} rps
+ * @property {number | undefined} dataBytes
+ */
+
+/** @type {Record<string, number>} */
+const SECONDS_PER = { s: 1, ms: 1e-3, us: 1e-6 };
+
+/**
+ * Parses h2load's summary.
+ * @param {string} text
+ * @returns {H2loadResult | undefined}
+ */
 export function parseH2load(text) {
   const req = /requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored, (\d+) timeout/.exec(text);
   const st = /status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx/.exec(text);
   const fin = /finished in ([\d.]+)(ms|s|us), ([\d.]+) req\/s/.exec(text);
   const data = /\((\d+)\) data/.exec(text);
   if (!req || !st || !fin) return undefined;
-  const secs = Number(fin[1]) * { s: 1, ms: 1e-3, us: 1e-6 }[fin[2]];
+  const secs = Number(fin[1]) * (SECONDS_PER[fin[2] ?? ""] ?? NaN);
   return {
-    total: +req[1],
-    done: +req[3],
-    succeeded: +req[4],
-    failed: +req[5],
-    errored: +req[6],
-    timeout: +req[7],
-    status: { "2xx": +st[1], "3xx": +st[2], "4xx": +st[3], "5xx": +st[4] },
+    total: Number(req[1]),
+    done: Number(req[3]),
+    succeeded: Number(req[4]),
+    failed: Number(req[5]),
+    errored: Number(req[6]),
+    timeout: Number(req[7]),
+    status: { "2xx": Number(st[1]), "3xx": Number(st[2]), "4xx": Number(st[3]), "5xx": Number(st[4]) },
     seconds: secs,
     rps: Number(fin[3]),
     dataBytes: data ? Number(data[1]) : undefined,
   };
 }
 
-/** p50/p99 (ms) from an h2load --log-file (start_us \t status \t duration_us per request). */
+/**
+ * p50/p99 (ms) from an h2load --log-file (start_us \t status \t duration_us per request).
+ * @param {string} file
+ */
 export function latencyFromLog(file) {
+  /** @type {number[]} */
   const durations = [];
   for (const line of readFileSync(file, "utf8").split("\n")) {
     const f = line.split("\t");
     if (f.length >= 3 && f[1] !== "0") durations.push(Number(f[2]));
   }
   durations.sort((a, b) => a - b);
-  const at = (q) => (durations.length ? durations[Math.min(durations.length - 1, Math.floor(q * durations.length))] / 1000 : undefined);
+  /** @param {number} q */
+  const at = (q) => {
+    const d = durations[Math.min(durations.length - 1, Math.floor(q * durations.length))];
+    return d === undefined ? undefined : d / 1000;
+  };
   return { p50: at(0.5), p75: at(0.75), p90: at(0.9), p99: at(0.99), count: durations.length };
 }
 
@@ -42,6 +72,18 @@ export function latencyFromLog(file) {
  * One counted h2load round of `requests` POSTs of `dataFile`. Throws (the round fails loudly) on
  * any failed, errored or timed-out request, any non-2xx status, or, when `replyDataBytes` is
  * given, any reply whose DATA is not exactly that size (a gRPC error has no DATA).
+ * @param {object} o
+ * @param {string} o.url
+ * @param {string} o.dataFile the request body
+ * @param {readonly string[]} [o.headers]
+ * @param {number} o.connections
+ * @param {number} o.requests
+ * @param {string | undefined} o.cpus
+ * @param {boolean} [o.h1] HTTP/1.1 instead of h2c
+ * @param {number} [o.rpsPerConnection]
+ * @param {string | undefined} [o.logFile] per-request log, for latency percentiles
+ * @param {string} o.label
+ * @param {number} [o.maxSeconds]
  */
 export async function h2loadRound({ url, dataFile, headers = [], connections, requests, cpus, h1 = false, rpsPerConnection, logFile, label, maxSeconds }) {
   const args = ["-t1", `-c${connections}`, "-m1", `-n${requests}`, "-d", dataFile, "-T", "10"];
@@ -57,8 +99,13 @@ export async function h2loadRound({ url, dataFile, headers = [], connections, re
   return r;
 }
 
-/** Throws unless every request of an h2load round succeeded with a 2xx (and the exact reply size). */
+/**
+ * Throws unless every request of an h2load round succeeded with a 2xx (and the exact reply size).
+ * @param {H2loadResult} r
+ * @param {{ label: string, replyDataBytes?: number | undefined }} expected
+ */
 export function assertH2loadClean(r, { label, replyDataBytes }) {
+  /** @type {string[]} */
   const bad = [];
   if (r.done !== r.total || r.succeeded !== r.total) bad.push(`${r.total - r.succeeded} of ${r.total} requests did not succeed`);
   if (r.failed || r.errored || r.timeout) bad.push(`${r.failed} failed, ${r.errored} errored, ${r.timeout} timed out`);
@@ -66,7 +113,7 @@ export function assertH2loadClean(r, { label, replyDataBytes }) {
   if (replyDataBytes !== undefined && r.dataBytes !== r.total * replyDataBytes) {
     bad.push(
       `reply DATA ${r.dataBytes} bytes, expected ${r.total} x ${replyDataBytes} = ${r.total * replyDataBytes} ` +
-        `(about ${Math.round((r.total * replyDataBytes - r.dataBytes) / replyDataBytes)} replies carried no token: gRPC errors)`,
+        `(about ${Math.round((r.total * replyDataBytes - (r.dataBytes ?? NaN)) / replyDataBytes)} replies carried no token: gRPC errors)`,
     );
   }
   if (bad.length) throw new Error(`ROUND FAILED (${label}): ${bad.join("; ")}`);

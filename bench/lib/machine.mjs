@@ -4,12 +4,20 @@ import os from "node:os";
 import { spawnSync } from "node:child_process";
 import { hasTaskset } from "./procs.mjs";
 
+/**
+ * The version a tool prints, "present" when it prints none we recognise, undefined when missing.
+ * @param {string} cmd
+ * @param {readonly string[]} args
+ * @param {RegExp} re
+ */
 function toolVersion(cmd, args, re) {
   const r = spawnSync(cmd, args, { encoding: "utf8", timeout: 5000 });
   if (r.error) return undefined;
   const m = re.exec(`${r.stdout}${r.stderr}`);
   return m ? m[1] : "present";
 }
+
+/** @typedef {ReturnType<typeof describeMachine>} Machine */
 
 /** CPU model, cores, memory, Node, kernel, and the load tools on PATH. */
 export function describeMachine() {
@@ -34,8 +42,20 @@ export function describeMachine() {
 }
 
 /**
+ * Which CPUs (taskset lists) each side runs on; all undefined when nothing is pinned.
+ * @typedef {object} PinningPlan
+ * @property {boolean} pinned
+ * @property {string | undefined} server the servers under test
+ * @property {string | undefined} load the load generators and this harness
+ * @property {string | undefined} all every core, for a child that must not inherit the harness's
+ * @property {string} text what the plan is, for the report
+ */
+
+/**
  * Server on core 0, load generator (and this harness) on core 1, when taskset exists and there
  * are two cores or more. Otherwise nothing is pinned, and the output says so.
+ * @param {Machine} machine
+ * @returns {PinningPlan}
  */
 export function pinningPlan(machine) {
   if (machine.tools.taskset && machine.cores >= 2) {
@@ -61,12 +81,15 @@ process.stdout.write(JSON.stringify({ n, cpuMs: (cpu.user + cpu.system) / 1000 }
 /**
  * A one-second yardstick on the server core: ES256 signatures per second with node:crypto, in
  * wall time and per CPU second. When wall < CPU rate, something else was using the core.
+ * @param {string | undefined} cpus
+ * @returns {{ es256SignsPerSecond: number, es256SignsPerCpuSecond: number } | undefined}
  */
 export function calibrate(cpus) {
   const args = ["-e", SIGN_LOOP];
   const [cmd, argv] = cpus !== undefined && hasTaskset() ? ["taskset", ["-c", cpus, process.execPath, ...args]] : [process.execPath, args];
   const r = spawnSync(cmd, argv, { encoding: "utf8", timeout: 20_000 });
   try {
+    /** @type {{ n: number, cpuMs: number }} */
     const { n, cpuMs } = JSON.parse(r.stdout);
     return { es256SignsPerSecond: n, es256SignsPerCpuSecond: Math.round((n * 1000) / cpuMs) };
   } catch {

@@ -3,13 +3,21 @@
 import http from "node:http";
 import http2 from "node:http2";
 
-/** `connections` keep-alive HTTP/1.1 loops POSTing for `seconds`; throws on any non-200. */
+/** @typedef {{ requests: number, rps: number, generator: "node" }} NodeRound */
+
+/**
+ * `connections` keep-alive HTTP/1.1 loops POSTing for `seconds`; throws on any non-200.
+ * @param {{ url: string, authorization: string, body: string, connections: number, seconds: number, label: string }} o
+ * @returns {Promise<NodeRound>}
+ */
 export async function nodeHttpRound({ url, authorization, body, connections, seconds, label }) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
   const u = new URL(url);
   const deadline = Date.now() + seconds * 1000;
   let ok = 0;
+  /** @type {(string | number | undefined)[]} */
   const bad = [];
+  /** @returns {Promise<void>} */
   const one = () =>
     new Promise((resolve) => {
       const req = http.request(
@@ -23,7 +31,7 @@ export async function nodeHttpRound({ url, authorization, body, connections, sec
           });
         },
       );
-      req.on("error", (err) => (bad.push(err.code ?? err.message), resolve()));
+      req.on("error", (/** @type {NodeJS.ErrnoException} */ err) => (bad.push(err.code ?? err.message), resolve()));
       req.end(body);
     });
   const t0 = performance.now();
@@ -35,23 +43,33 @@ export async function nodeHttpRound({ url, authorization, body, connections, sec
   return { requests: ok, rps: ok / ((performance.now() - t0) / 1000), generator: "node" };
 }
 
-/** `connections` h2c sessions sending the gRPC frame for `seconds`; throws unless every reply has grpc-status 0. */
+/**
+ * `connections` h2c sessions sending the gRPC frame for `seconds`; throws unless every reply has grpc-status 0.
+ * @param {{ baseUrl: string, path: string, frame: Buffer, connections: number, seconds: number, label: string }} o
+ * @returns {Promise<NodeRound>}
+ */
 export async function nodeGrpcRound({ baseUrl, path, frame, connections, seconds, label }) {
   const deadline = Date.now() + seconds * 1000;
   let ok = 0;
+  /** @type {(string | number | undefined)[]} */
   const bad = [];
   const sessions = Array.from({ length: connections }, () => http2.connect(baseUrl));
-  for (const s of sessions) s.on("error", (err) => bad.push(err.code ?? err.message));
+  for (const s of sessions) s.on("error", (/** @type {NodeJS.ErrnoException} */ err) => bad.push(err.code ?? err.message));
+  /**
+   * @param {http2.ClientHttp2Session} s
+   * @returns {Promise<void>}
+   */
   const one = (s) =>
     new Promise((resolve) => {
       const req = s.request({ ":method": "POST", ":path": path, "content-type": "application/grpc", te: "trailers" });
+      /** @type {string | string[] | undefined} */
       let status;
       let bytes = 0;
       req.setTimeout(10_000, () => req.close());
       req.on("response", (h) => (status = h["grpc-status"]));
       req.on("trailers", (t) => (status = t["grpc-status"]));
       req.on("data", (c) => (bytes += c.length));
-      req.on("error", (err) => bad.push(err.code ?? err.message));
+      req.on("error", (/** @type {NodeJS.ErrnoException} */ err) => bad.push(err.code ?? err.message));
       req.on("close", () => {
         if (String(status) === "0" && bytes > 5) ok++;
         else bad.push(`grpc-status ${status}`);

@@ -12,13 +12,28 @@ export const AUDIENCE = "https://api.example.com";
 /** The scopes every benchmark client has (and asks for). */
 export const SCOPES = ["read", "write"];
 
+/** @import { NewClientInput } from "../../dist/src/core/client-admin.js" */
+/** @import { Storage } from "../../dist/src/storage/storage.js" */
+
+/** @typedef {{ clientId: string, clientSecret: string }} Credentials */
+
+/**
+ * @param {string} name
+ * @returns {NewClientInput}
+ */
 const clientInput = (name) => ({ clientId: "", name, scopes: SCOPES, audiences: [AUDIENCE], tokenTtlSeconds: 3600 });
 
-/** `tessera bootstrap` on a new file, then the benchmark client; returns both credentials. */
+/**
+ * `tessera bootstrap` on a new file, then the benchmark client; returns both credentials.
+ * @param {string} root where bin/ and dist/ are
+ * @param {string} db
+ * @returns {Promise<{ admin: Credentials, bench: Credentials }>}
+ */
 export async function makeMainDb(root, db) {
   const r = await run("tessera bootstrap", process.execPath, [join(root, "bin/tessera"), "bootstrap", "--db", db], { timeoutMs: 30_000 });
   if (r.code !== 0) throw new Error(`tessera bootstrap failed (${r.code}): ${r.stderr}${r.stdout}`);
-  const admin = JSON.parse(r.stdout.trim().split("\n").pop());
+  /** @type {{ client_id: string, client_secret: string }} the last line bootstrap prints */
+  const admin = JSON.parse(r.stdout.trim().split("\n").pop() ?? "");
   const storage = SqliteStorage.open(db);
   try {
     const { client, clientSecret } = await new ClientAdminCore(storage, Date.now).create(clientInput("bench"));
@@ -34,6 +49,13 @@ function scratchDir() {
   return existsSync("/dev/shm") ? mkdtempSync("/dev/shm/tessera-bench-") : undefined;
 }
 
+/**
+ * Runs `fn` on a copy of `src` (in RAM when possible), then leaves the result at `dest`.
+ * @template T
+ * @param {string} src
+ * @param {string} dest
+ * @param {(storage: Storage) => Promise<T>} fn
+ */
 async function withCopy(src, dest, fn) {
   const scratch = scratchDir();
   const work = scratch ? join(scratch, "seed.db") : dest;
@@ -56,11 +78,16 @@ async function withCopy(src, dest, fn) {
 /**
  * Copies `src` to `dest` and registers `count` more clients through ClientAdminCore (bounded by
  * `maxSeconds`); returns their credentials, for load spread over all of them.
+ * @param {string} src
+ * @param {string} dest
+ * @param {number} count
+ * @param {{ maxSeconds?: number, log?: (line: string) => void }} [options]
  */
 export async function seedClients(src, dest, count, { maxSeconds = 300, log = () => {} } = {}) {
   const t0 = Date.now();
   const creds = await withCopy(src, dest, async (storage) => {
     const core = new ClientAdminCore(storage, Date.now);
+    /** @type {Credentials[]} */
     const out = [];
     for (let i = 0; i < count; i++) {
       if (Date.now() - t0 > maxSeconds * 1000) throw new Error(`seeding ${count} clients took over ${maxSeconds} s (stopped at ${i})`);
@@ -73,7 +100,14 @@ export async function seedClients(src, dest, count, { maxSeconds = 300, log = ()
   return { creds, seconds: (Date.now() - t0) / 1000, bytes: statSync(dest).size };
 }
 
-/** Copies `src` to `dest` with `count` live entries on the deny-list (storage.revokeToken). */
+/**
+ * Copies `src` to `dest` with `count` live entries on the deny-list (storage.revokeToken).
+ * @param {string} src
+ * @param {string} dest
+ * @param {number} count
+ * @param {string} clientId
+ * @param {{ maxSeconds?: number }} [options]
+ */
 export async function seedRevocations(src, dest, count, clientId, { maxSeconds = 300 } = {}) {
   const t0 = Date.now();
   await withCopy(src, dest, async (storage) => {
@@ -87,8 +121,11 @@ export async function seedRevocations(src, dest, count, clientId, { maxSeconds =
   return { seconds: (Date.now() - t0) / 1000, bytes: statSync(dest).size };
 }
 
-/** Sizes of a SQLite database's files (main, -wal, -shm), bytes. */
+/**
+ * Sizes of a SQLite database's files (main, -wal, -shm), bytes.
+ * @param {string} db
+ */
 export function dbFiles(db) {
-  const size = (f) => (existsSync(f) ? statSync(f).size : 0);
+  const size = (/** @type {string} */ f) => (existsSync(f) ? statSync(f).size : 0);
   return { db: size(db), wal: size(`${db}-wal`), shm: size(`${db}-shm`) };
 }

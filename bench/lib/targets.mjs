@@ -3,11 +3,39 @@
 import { dirname, join } from "node:path";
 import { freePort, start, waitForHttp, waitForTcp } from "./procs.mjs";
 
+/** @import { JSONWebKeySet, JWK } from "jose" */
+/** @import { Proc } from "./procs.mjs" */
+
+/**
+ * A server under test, listening on 127.0.0.1.
+ * @typedef {object} Server
+ * @property {Proc} proc
+ * @property {number} port
+ * @property {string} base its URL without a path
+ * @property {string} issuer
+ */
+
+/** @typedef {Server & { jwks: JSONWebKeySet }} TesseraServer Tessera, with the keys it publishes */
+
+/**
+ * How to start a server: pinned to `cpus`, `nodeArgs` (such as --cpu-prof) for node, `env` added
+ * to this process's.
+ * @typedef {object} ServerOptions
+ * @property {string | undefined} cpus
+ * @property {readonly string[]} [nodeArgs]
+ * @property {NodeJS.ProcessEnv} [env]
+ */
+
 /**
  * `tessera serve` from bin/tessera (which runs dist/). `nodeArgs` such as --cpu-prof go to node;
  * `args` to serve.
+ * @param {string} root where bin/ and dist/ are
+ * @param {string} name
+ * @param {string} db
+ * @param {ServerOptions & { args?: readonly string[] }} options
+ * @returns {Promise<TesseraServer>}
  */
-export async function startTessera(root, name, db, { cpus, nodeArgs = [], args = [], env = {} } = {}) {
+export async function startTessera(root, name, db, { cpus, nodeArgs = [], args = [], env = {} }) {
   const port = await freePort();
   const issuer = `http://localhost:${port}`;
   const p = start(
@@ -20,11 +48,25 @@ export async function startTessera(root, name, db, { cpus, nodeArgs = [], args =
   const base = `http://127.0.0.1:${port}`;
   await waitForHttp(`${base}/.well-known/jwks.json`, p);
   const jwks = await (await fetch(`${base}/.well-known/jwks.json`)).json();
+  if (!isJwks(jwks)) throw new Error(`${name}: ${base}/.well-known/jwks.json is not a JWK set`);
   return { proc: p, port, base, issuer, jwks };
 }
 
-/** A benchmark peer script from bench/peers/ with BENCH_* settings in its environment. */
-export async function startPeer(root, name, script, { cpus, h2cOnly = false, env = {}, nodeArgs = [], readyPath = "/" } = {}) {
+/**
+ * @param {unknown} x
+ * @returns {x is JSONWebKeySet}
+ */
+const isJwks = (x) => typeof x === "object" && x !== null && "keys" in x && Array.isArray(x.keys);
+
+/**
+ * A benchmark peer script from bench/peers/ with BENCH_* settings in its environment.
+ * @param {string} root where bench/peers/ and dist/ are
+ * @param {string} name
+ * @param {string} script
+ * @param {ServerOptions & { h2cOnly?: boolean, readyPath?: string }} options
+ * @returns {Promise<Server>}
+ */
+export async function startPeer(root, name, script, { cpus, h2cOnly = false, env = {}, nodeArgs = [], readyPath = "/" }) {
   const port = await freePort();
   const issuer = `http://localhost:${port}`;
   const p = start(name, process.execPath, [...nodeArgs, join(root, "bench/peers", script)], {
@@ -37,7 +79,11 @@ export async function startPeer(root, name, script, { cpus, h2cOnly = false, env
   return { proc: p, port, base, issuer };
 }
 
-/** The public half of a private JWK, as a JWKS. */
+/**
+ * The public half of a private JWK, as a JWKS.
+ * @param {JWK} jwk
+ * @returns {JSONWebKeySet}
+ */
 export function publicJwks(jwk) {
   const { d: _d, ...pub } = jwk;
   return { keys: [pub] };

@@ -3,13 +3,21 @@
 // BENCH_PRIVATE_JWK (JSON, EC P-256), BENCH_CLIENT_ID, BENCH_CLIENT_SECRET, BENCH_AUDIENCE.
 import http from "node:http";
 import { createHash, createPrivateKey, randomUUID, sign, timingSafeEqual } from "node:crypto";
+import { serveHttp, setting } from "./peer-process.mjs";
 
 const env = process.env;
-const jwk = JSON.parse(env.BENCH_PRIVATE_JWK);
+/** @type {import("node:crypto").JsonWebKey} */
+const jwk = JSON.parse(setting(env, "BENCH_PRIVATE_JWK"));
+/** @type {import("node:crypto").SignKeyObjectInput} */
 const key = { key: createPrivateKey({ key: jwk, format: "jwk" }), dsaEncoding: "ieee-p1363" };
 const header = Buffer.from(JSON.stringify({ alg: "ES256", typ: "at+jwt", kid: jwk.kid })).toString("base64url");
-const sha = (s) => createHash("sha256").update(s).digest();
-const clients = new Map([[env.BENCH_CLIENT_ID, sha(env.BENCH_CLIENT_SECRET)]]);
+const sha = (/** @type {string} */ s) => createHash("sha256").update(s).digest();
+const clients = new Map([[setting(env, "BENCH_CLIENT_ID"), sha(setting(env, "BENCH_CLIENT_SECRET"))]]);
+/**
+ * @param {http.ServerResponse} res
+ * @param {number} status
+ * @param {object} body
+ */
 const send = (res, status, body) => {
   const text = JSON.stringify(body);
   res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text), "cache-control": "no-store" });
@@ -17,11 +25,12 @@ const send = (res, status, body) => {
 };
 
 const server = http.createServer((req, res) => {
+  /** @type {Buffer[]} */
   const chunks = [];
   req.on("data", (c) => chunks.push(c));
   req.on("end", () => {
     const form = new URLSearchParams(Buffer.concat(chunks).toString());
-    const [id, secret] = Buffer.from((req.headers.authorization ?? "").slice(6), "base64").toString().split(":").map(decodeURIComponent);
+    const [id = "", secret] = Buffer.from((req.headers.authorization ?? "").slice(6), "base64").toString().split(":").map(decodeURIComponent);
     const want = clients.get(id);
     if (req.url !== "/oauth/token" || form.get("grant_type") !== "client_credentials") return send(res, 400, { error: "invalid_request" });
     if (!want || !timingSafeEqual(want, sha(secret ?? ""))) return send(res, 401, { error: "invalid_client" });
@@ -32,7 +41,4 @@ const server = http.createServer((req, res) => {
   });
 });
 server.keepAliveTimeout = 60_000;
-server.listen(Number(env.PORT), "127.0.0.1", () => process.stdout.write(`listening ${env.PORT}\n`));
-const stop = () => (server.close(() => process.exit(0)), server.closeAllConnections());
-process.on("SIGINT", stop);
-process.on("SIGTERM", stop);
+serveHttp(server);

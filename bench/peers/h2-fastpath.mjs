@@ -4,27 +4,27 @@
 // framework. A real fast path would also map errors as transport/grpc/errors.ts does (here only
 // the status code and message) and hand every other path to connect-node. Env as grpcjs-issue.mjs.
 import http2 from "node:http2";
-import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { fromBinary } from "@bufbuild/protobuf";
 import { OAuthError } from "../../dist/src/core/errors.js";
 import { issueToken } from "../../dist/src/core/issue-token.js";
 import { toTokenRequest } from "../../dist/src/transport/grpc/token-service.js";
-import { IssueTokenRequestSchema, IssueTokenResponseSchema } from "../../dist/gen/tessera/v1/token_service_pb.js";
-import { openCoreDeps } from "./core-deps.mjs";
+import { IssueTokenRequestSchema } from "../../dist/gen/tessera/v1/token_service_pb.js";
+import { openCoreDeps, replyFrame, toReply } from "./core-deps.mjs";
+import { serveH2c } from "./peer-process.mjs";
 
-const env = process.env;
-const deps = await openCoreDeps(env);
+/** @import { OAuthErrorCode } from "../../dist/src/core/errors.js" */
+
+const deps = await openCoreDeps(process.env);
 const PATH = "/tessera.v1.TokenService/IssueToken";
+/** @type {Partial<Record<OAuthErrorCode, number>>} */
 const CODES = { invalid_client: 16, unauthorized_client: 7, server_error: 13 };
 
-function frameOf(reply) {
-  const msg = toBinary(IssueTokenResponseSchema, create(IssueTokenResponseSchema, reply));
-  const frame = Buffer.allocUnsafe(5 + msg.length);
-  frame[0] = 0;
-  frame.writeUInt32BE(msg.length, 1);
-  frame.set(msg, 5);
-  return frame;
-}
-
+/**
+ * A trailers-only gRPC error.
+ * @param {http2.ServerHttp2Stream} stream
+ * @param {number} code
+ * @param {string} message
+ */
 function fail(stream, code, message) {
   stream.respond({ ":status": 200, "content-type": "application/grpc", "grpc-status": String(code), "grpc-message": encodeURIComponent(message) }, { endStream: true });
 }
@@ -32,10 +32,11 @@ function fail(stream, code, message) {
 const server = http2.createServer();
 server.on("stream", (stream, headers) => {
   if (headers[":path"] !== PATH) return fail(stream, 12, "only IssueToken is served here");
+  /** @type {Buffer[]} */
   const chunks = [];
-  stream.on("data", (c) => chunks.push(c));
+  stream.on("data", (c) => chunks.push(typeof c === "string" ? Buffer.from(c) : c));
   stream.on("end", () => {
-    const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+    const body = chunks.length === 1 && chunks[0] ? chunks[0] : Buffer.concat(chunks);
     if (body.length < 5 || body[0] !== 0 || body.readUInt32BE(1) !== body.length - 5) return fail(stream, 13, "one uncompressed message expected");
     let req;
     try {
@@ -49,7 +50,7 @@ server.on("stream", (stream, headers) => {
         if (stream.destroyed) return;
         stream.respond({ ":status": 200, "content-type": "application/grpc" }, { waitForTrailers: true });
         stream.once("wantTrailers", () => stream.sendTrailers({ "grpc-status": "0" }));
-        stream.end(frameOf({ accessToken: r.access_token, tokenType: r.token_type, expiresIn: r.expires_in, scope: r.scope ?? "" }));
+        stream.end(replyFrame(toReply(r)));
       },
       (err) => {
         if (!stream.destroyed) fail(stream, err instanceof OAuthError ? (CODES[err.code] ?? 3) : 13, err instanceof OAuthError ? err.description : "internal error");
@@ -57,10 +58,4 @@ server.on("stream", (stream, headers) => {
     );
   });
 });
-server.listen(Number(env.PORT), "127.0.0.1", () => process.stdout.write(`listening ${env.PORT}\n`));
-const stop = () => {
-  server.close(() => deps.storage.close().then(() => process.exit(0)));
-  setTimeout(() => process.exit(0), 1000).unref();
-};
-process.on("SIGINT", stop);
-process.on("SIGTERM", stop);
+serveH2c(server, deps.storage);

@@ -1,27 +1,30 @@
 // The peer: node-oidc-provider (devDependency) issuing RFC 9068-style JWT access tokens for the
-// client credentials grant, signed with the same algorithm as Tessera (ES256 by default).
+// client credentials grant, signed with ES256 as Tessera's are in the benchmark.
 // Started by bench/run.mjs; configuration comes from the environment:
 //   PORT, BENCH_ISSUER, BENCH_PRIVATE_JWK (JSON), BENCH_CLIENT_ID, BENCH_CLIENT_SECRET, BENCH_AUDIENCE
 import http from "node:http";
-import Provider from "oidc-provider";
+import Provider, { errors } from "oidc-provider";
+import { serveHttp, setting } from "./peer-process.mjs";
 
 const env = process.env;
-const port = Number(env.PORT);
-const jwk = JSON.parse(env.BENCH_PRIVATE_JWK);
-const audience = env.BENCH_AUDIENCE;
+/** @type {import("oidc-provider").JWK} */
+const jwk = JSON.parse(setting(env, "BENCH_PRIVATE_JWK"));
+const audience = setting(env, "BENCH_AUDIENCE");
+const alg = jwk.alg;
+if (alg !== "ES256") throw new Error(`BENCH_PRIVATE_JWK must be an ES256 key, not ${alg}`);
 
-const provider = new Provider(env.BENCH_ISSUER, {
+const provider = new Provider(setting(env, "BENCH_ISSUER"), {
   clients: [
     {
-      client_id: env.BENCH_CLIENT_ID,
-      client_secret: env.BENCH_CLIENT_SECRET,
+      client_id: setting(env, "BENCH_CLIENT_ID"),
+      client_secret: setting(env, "BENCH_CLIENT_SECRET"),
       grant_types: ["client_credentials"],
       response_types: [],
       redirect_uris: [],
       token_endpoint_auth_method: "client_secret_basic",
       scope: "read write",
       // Only an ES256 key is configured; the default (RS256) would make the client invalid.
-      id_token_signed_response_alg: jwk.alg,
+      id_token_signed_response_alg: alg,
     },
   ],
   jwks: { keys: [{ ...jwk, use: "sig" }] },
@@ -36,8 +39,8 @@ const provider = new Provider(env.BENCH_ISSUER, {
       defaultResource: () => audience,
       useGrantedResource: () => true,
       getResourceServerInfo: (_ctx, resource) => {
-        if (resource !== audience) throw new Provider.errors.InvalidTarget();
-        return { scope: "read write", audience, accessTokenTTL: 3600, accessTokenFormat: "jwt", jwt: { sign: { alg: jwk.alg } } };
+        if (resource !== audience) throw new errors.InvalidTarget();
+        return { scope: "read write", audience, accessTokenTTL: 3600, accessTokenFormat: "jwt", jwt: { sign: { alg } } };
       },
     },
   },
@@ -45,7 +48,4 @@ const provider = new Provider(env.BENCH_ISSUER, {
 
 const server = http.createServer(provider.callback());
 server.keepAliveTimeout = 60_000;
-server.listen(port, "127.0.0.1", () => process.stdout.write(`listening ${port}\n`));
-const stop = () => (server.close(() => process.exit(0)), server.closeAllConnections());
-process.on("SIGINT", stop);
-process.on("SIGTERM", stop);
+serveHttp(server);
