@@ -18,7 +18,7 @@ import { shellQuote } from "./shell-quote.js";
 import { CLIENT_CACHE_CHECK_MS, withClientCache } from "./storage/client-cache.js";
 import { instrumentStorage } from "./storage/instrumented.js";
 import { SqliteStorage } from "./storage/sqlite/sqlite-storage.js";
-import { StorageUnavailableError, type Storage } from "./storage/storage.js";
+import { StorageUnavailableError, type Storage } from "./core/ports/storage.js";
 import { HealthState } from "./transport/grpc/health.js";
 import { isLoopbackHost, listenPlan } from "./transport/listeners.js";
 import { HealthCheckResponse_ServingStatus as Serving } from "../gen/grpc/health/v1/health_pb.js";

@@ -15,7 +15,7 @@ import type { KeyRing } from "./keys/key-ring.js";
 import type { Metrics } from "./observability/metrics.js";
 import type { ReadinessReport } from "./observability/readiness.js";
 import type { RequestObserver } from "./observability/request-observer.js";
-import type { Storage } from "./storage/storage.js";
+import type { Storage } from "./core/ports/storage.js";
 import { adminObserverInterceptor } from "./transport/grpc/admin-observer.js";
 import { adminAuthInterceptor, registerClientAdmin } from "./transport/grpc/client-admin-service.js";
 import { connectionKey, originKey } from "./transport/grpc/context.js";

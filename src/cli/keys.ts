@@ -3,7 +3,7 @@ import { toJson } from "@bufbuild/protobuf";
 import { kekFromEnv, KekError, unwrapKey, wrapKey, wrappedUnder } from "../keys/key-encryption.js";
 import { notePlaintextToPurge, purgePlaintextKeys } from "../keys/plaintext-purge.js";
 import { SqliteStorage } from "../storage/sqlite/sqlite-storage.js";
-import { StorageUnavailableError } from "../storage/storage.js";
+import { StorageUnavailableError } from "../core/ports/storage.js";
 import { KeyAdmin, SigningKeySchema, SigningKeyState, type SigningKey } from "../../gen/tessera/v1/key_admin_pb.js";
 import { authorizedClient } from "./admin-client.js";
 import { databaseOption } from "./database-option.js";

@@ -1,4 +1,4 @@
-import type { ClientRecord, Storage } from "../storage/storage.js";
+import type { ClientRecord, Storage } from "./ports/storage.js";
 import { hashClientSecret, secretHashesEqual } from "./client-secret.js";
 import { invalidClient } from "./errors.js";
 import type { ClientCredentials } from "./token-request.js";

@@ -1,5 +1,5 @@
-import type { AuditEvent, ClientPatch, ClientRecord, SecretRecord, Storage } from "../storage/storage.js";
-import { ClientExistsError } from "../storage/storage.js";
+import type { AuditEvent, ClientPatch, ClientRecord, SecretRecord, Storage } from "./ports/storage.js";
+import { ClientExistsError } from "./ports/storage.js";
 import { generateClientSecret, hashClientSecret } from "./client-secret.js";
 import type { Clock } from "./clock.js";
 import { AdminError } from "./errors.js";
@@ -72,7 +72,7 @@ export class ClientAdminCore {
     };
     let stored: ClientRecord;
     try {
-      // A client deleted with this id left a cut-off: the new one starts after it (storage.ts).
+      // A client deleted with this id left a cut-off: the new one starts after it (ports/storage.ts).
       stored = await this.storage.createClient(
         client,
         this.#event(who, "client.create", clientId, now, {

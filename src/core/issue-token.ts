@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { ClientRecord, Storage } from "../storage/storage.js";
+import type { ClientRecord, Storage } from "./ports/storage.js";
 import { authenticateClient } from "./authenticate.js";
 import type { Clock } from "./clock.js";
 import { OAuthError } from "./errors.js";

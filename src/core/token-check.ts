@@ -1,6 +1,6 @@
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet, type JWTPayload } from "jose";
 import { SIGNING_ALGS } from "../keys/algorithms.js";
-import type { Storage } from "../storage/storage.js";
+import type { Storage } from "./ports/storage.js";
 import { MAX_TOKEN_TTL_SECONDS } from "./client-admin.js";
 import type { Clock } from "./clock.js";
 import { isCutOff } from "./token-cutoffs.js";

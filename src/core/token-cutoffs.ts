@@ -1,4 +1,4 @@
-import type { ClientRecord } from "../storage/storage.js";
+import type { ClientRecord } from "./ports/storage.js";
 
 // Cut-offs make a client's tokens issued until some moment inactive. Token `iat` has whole
 // seconds, so a cut-off is the next whole second after that moment, and a token issued after a

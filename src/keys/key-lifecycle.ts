@@ -1,4 +1,4 @@
-import type { SigningKeyPlan, SigningKeyRecord } from "../storage/storage.js";
+import type { SigningKeyPlan, SigningKeyRecord } from "../core/ports/storage.js";
 import type { SigningAlg } from "./algorithms.js";
 
 /** When keys rotate and how long they stay published. All durations in ms. */

@@ -1,6 +1,6 @@
 import { createPrivateKey, createPublicKey, sign, type JsonWebKey } from "node:crypto";
 import type { Clock } from "../core/clock.js";
-import type { AuditEvent, SigningKeyRecord, Storage } from "../storage/storage.js";
+import type { AuditEvent, SigningKeyRecord, Storage } from "../core/ports/storage.js";
 import { generatePrivateKey, signParams, type SigningAlg } from "./algorithms.js";
 import { isWrapped, unwrapKey, wrapKey, type Kek } from "./key-encryption.js";
 import { planKeys, type KeyPolicy, type RotationRequest } from "./key-lifecycle.js";

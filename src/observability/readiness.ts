@@ -1,4 +1,4 @@
-import type { Storage } from "../storage/storage.js";
+import type { Storage } from "../core/ports/storage.js";
 
 /** What GET /readyz answers: each check "ok" or what is wrong, and which ones failed. */
 export interface ReadinessReport {

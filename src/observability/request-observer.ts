@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import { OAuthError } from "../core/errors.js";
-import { StorageUnavailableError } from "../storage/storage.js";
+import { StorageUnavailableError } from "../core/ports/storage.js";
 import type { Metrics } from "./metrics.js";
 
 /** One answered request to a token-family endpoint, whichever door it came through. */

@@ -1,5 +1,5 @@
 import { packClient, recordUseInPacked, unpackClient, type PackedClient } from "./packed-client.js";
-import type { ClientRecord, Storage } from "./storage.js";
+import type { ClientRecord, Storage } from "../core/ports/storage.js";
 
 /** How stale a cached client may get when another process changes it. */
 export const CLIENT_CACHE_CHECK_MS = 250;

@@ -11,7 +11,7 @@ import { KeyRing } from "../../src/keys/key-ring.js";
 import { jwkThumbprint } from "../../src/keys/thumbprint.js";
 import { MemoryStorage } from "../../src/storage/memory/memory-storage.js";
 import { SqliteStorage } from "../../src/storage/sqlite/sqlite-storage.js";
-import type { Storage } from "../../src/storage/storage.js";
+import type { Storage } from "../../src/core/ports/storage.js";
 import { rejection } from "../core/rejection.js";
 import { DAY, MINUTE, testPolicy } from "./policy.js";
 

@@ -9,7 +9,7 @@ import {
   type SigningKeyPlan,
   type SigningKeyRecord,
   type Storage,
-} from "../storage.js";
+} from "../../core/ports/storage.js";
 
 /** An in-process Storage for tests and throw-away runs; passes the same conformance suite. */
 export class MemoryStorage implements Storage {

@@ -13,7 +13,7 @@ import {
   type SigningKeyPlan,
   type SigningKeyRecord,
   type Storage,
-} from "../storage.js";
+} from "../../core/ports/storage.js";
 import { migrate, SchemaTooNewError } from "./migrations.js";
 import { createPrivateFile } from "./private-files.js";
 

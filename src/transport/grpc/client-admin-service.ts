@@ -5,10 +5,10 @@ import { authorizeAdmin, type AdminAuthDeps, type AdminPrincipal } from "../../c
 import type { Actor, ClientAdminCore } from "../../core/client-admin.js";
 import { AdminError } from "../../core/errors.js";
 import { preview } from "../../core/preview.js";
-import type { ClientPatch, ClientRecord } from "../../storage/storage.js";
+import type { ClientPatch, ClientRecord } from "../../core/ports/storage.js";
 import type { JsonObject } from "@bufbuild/protobuf";
 import type { HandlerContext } from "@connectrpc/connect";
-import type { AuditEvent } from "../../storage/storage.js";
+import type { AuditEvent } from "../../core/ports/storage.js";
 import { AuditEventSchema, ClientAdmin, ClientSchema, type Client } from "../../../gen/tessera/v1/client_admin_pb.js";
 import { originOf } from "./context.js";
 

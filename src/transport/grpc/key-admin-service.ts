@@ -6,7 +6,7 @@ import { wrappedUnder } from "../../keys/key-encryption.js";
 import { RotationTooSoonError } from "../../keys/key-lifecycle.js";
 import type { KeyRing } from "../../keys/key-ring.js";
 import { actorOf } from "./client-admin-service.js";
-import type { SigningKeyRecord } from "../../storage/storage.js";
+import type { SigningKeyRecord } from "../../core/ports/storage.js";
 import { KeyAdmin, SigningKeySchema, SigningKeyState, type SigningKey } from "../../../gen/tessera/v1/key_admin_pb.js";
 
 const STATES = {

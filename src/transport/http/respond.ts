@@ -1,5 +1,5 @@
 import { OAuthError } from "../../core/errors.js";
-import { StorageUnavailableError } from "../../storage/storage.js";
+import { StorageUnavailableError } from "../../core/ports/storage.js";
 
 /** The part of a node:http or node:http2 (compatibility API) response we use. */
 export interface AnyResponse {
