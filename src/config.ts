@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { isIP } from "node:net";
 import { resolve } from "node:path";
 import { parseDuration } from "./duration.js";
-import { isSigningAlg, SIGNING_ALGS, type SigningAlg } from "./keys/algorithms.js";
+import { isSigningAlg, SIGNING_ALGS, type SigningAlg } from "./core/signing-algs.js";
 import { kekFromEnv, type Kek } from "./keys/key-encryption.js";
 
 /** Validated settings of `tessera serve`. Each comes from a flag or an environment variable (SETTINGS). */

@@ -1,5 +1,5 @@
 import type { SigningKeyPlan, SigningKeyRecord } from "../core/ports/storage.js";
-import type { SigningAlg } from "./algorithms.js";
+import type { SigningAlg } from "../core/signing-algs.js";
 
 /** When keys rotate and how long they stay published. All durations in ms. */
 export interface KeyPolicy {

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from "jose";
 import { describe, expect, it } from "vitest";
-import { SIGNING_ALGS, type SigningAlg } from "../../src/keys/algorithms.js";
+import { SIGNING_ALGS, type SigningAlg } from "../../src/core/signing-algs.js";
 import { isWrapped, KekError, parseKek, unwrapKey, wrappedUnder } from "../../src/keys/key-encryption.js";
 import { RotationTooSoonError } from "../../src/keys/key-lifecycle.js";
 import { KeyRing } from "../../src/keys/key-ring.js";

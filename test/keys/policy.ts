@@ -1,4 +1,4 @@
-import type { SigningAlg } from "../../src/keys/algorithms.js";
+import type { SigningAlg } from "../../src/core/signing-algs.js";
 import type { KeyPolicy } from "../../src/keys/key-lifecycle.js";
 
 /** One minute in ms. */

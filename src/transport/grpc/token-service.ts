@@ -5,7 +5,7 @@ import { issueToken, type IssueTokenDeps } from "../../core/issue-token.js";
 import { revokeToken } from "../../core/revoke-token.js";
 import type { ClientCredentials, TokenRequest, TokenResponse } from "../../core/token-request.js";
 import { create } from "@bufbuild/protobuf";
-import type { PublicJwk } from "../../keys/key-ring.js";
+import type { PublicJwk } from "../../core/ports/signing-keys.js";
 import {
   IssueTokenResponseSchema,
   TokenService,
