@@ -19,7 +19,8 @@ import { CLIENT_CACHE_CHECK_MS, withClientCache } from "./storage/client-cache.j
 import { instrumentStorage } from "./storage/instrumented.js";
 import { SqliteStorage } from "./storage/sqlite/sqlite-storage.js";
 import { StorageUnavailableError, type Storage } from "./core/ports/storage.js";
-import { HealthState } from "./transport/grpc/health.js";
+import { HealthState } from "./transport/grpc/health-state.js";
+import { HEALTH_SERVICE_NAMES, WRITE_SERVICE_NAMES } from "./transport/grpc/service-names.js";
 import { isLoopbackHost, listenPlan } from "./transport/listeners.js";
 import { HealthCheckResponse_ServingStatus as Serving } from "../gen/grpc/health/v1/health_pb.js";
 
@@ -31,9 +32,6 @@ export const SECRET_USE_FLUSH_MS = 30_000;
 export const MAINTENANCE_MS = 60_000;
 /** Clock skew allowed to verifiers: retired keys and deny-list entries outlive tokens by this. */
 export const CLOCK_SKEW_MS = 5 * 60_000;
-
-/** Health names this process reports; "" is the whole server. */
-const SERVED = ["", "tessera.v1.TokenService", "tessera.v1.ClientAdmin", "tessera.v1.KeyAdmin"];
 
 /** The key schedule the configuration asks for. */
 export function keyPolicy(config: Config): KeyPolicy {
@@ -79,9 +77,11 @@ export async function start(config: Config, log: Logger, clock: Clock = systemCl
     keyStates: () => keys.records.map((k) => k.status),
     counts: () => raw.counts(),
   });
-  const writeHealth = new WriteHealth(raw, health, (writable) =>
-    writable ? log.info("the database accepts writes again") : log.error("the database cannot be written (disk full?): admin changes fail with UNAVAILABLE, token issuance continues"),
-  );
+  const writeHealth = new WriteHealth(raw, (writable) => {
+    for (const name of WRITE_SERVICE_NAMES) health.set(name, writable ? Serving.SERVING : Serving.NOT_SERVING);
+    if (writable) log.info("the database accepts writes again");
+    else log.error("the database cannot be written (disk full?): admin changes fail with UNAVAILABLE, token issuance continues");
+  });
   // Clients are read on every token request: cache them, bounded in staleness by wall time
   // (not the injectable domain clock) so other processes' changes show within 250 ms.
   const storage = instrumentStorage(withClientCache(raw, () => performance.now(), CLIENT_CACHE_CHECK_MS, config.clientCacheSize), (operation, err) => {
@@ -170,7 +170,7 @@ export async function start(config: Config, log: Logger, clock: Clock = systemCl
   }, MAINTENANCE_MS);
   for (const t of [poll, flush, maintain]) t.unref();
 
-  for (const name of SERVED) health.set(name, Serving.SERVING);
+  for (const name of HEALTH_SERVICE_NAMES) health.set(name, Serving.SERVING);
   logStartup(config, log, keys, addresses, (await raw.counts()).clients);
 
   return {
@@ -181,7 +181,7 @@ export async function start(config: Config, log: Logger, clock: Clock = systemCl
     maintain: maintenance,
     async stop() {
       draining = true;
-      for (const name of SERVED) health.set(name, Serving.NOT_SERVING);
+      for (const name of HEALTH_SERVICE_NAMES) health.set(name, Serving.NOT_SERVING);
       for (const t of [poll, flush, maintain]) clearInterval(t);
       writeHealth.stop();
       await Promise.all([server.close(config.shutdownGraceMs), metricsListener?.close()]);

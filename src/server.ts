@@ -17,14 +17,16 @@ import type { ReadinessReport } from "./observability/readiness.js";
 import type { RequestObserver } from "./observability/request-observer.js";
 import type { Storage } from "./core/ports/storage.js";
 import { adminObserverInterceptor } from "./transport/grpc/admin-observer.js";
-import { adminAuthInterceptor, registerClientAdmin } from "./transport/grpc/client-admin-service.js";
+import { adminAuthInterceptor } from "./transport/grpc/admin-context.js";
+import { registerClientAdmin } from "./transport/grpc/services/client-admin-service.js";
 import { connectionKey, originKey } from "./transport/grpc/context.js";
 import { errorMappingInterceptor } from "./transport/grpc/errors.js";
-import { registerHealth, type HealthState } from "./transport/grpc/health.js";
-import { registerKeyAdmin } from "./transport/grpc/key-admin-service.js";
-import { registerReflection } from "./transport/grpc/reflection.js";
-import { installFastIssueToken, type FastPathDeps } from "./transport/grpc/fast-issue-token.js";
-import { registerTokenService } from "./transport/grpc/token-service.js";
+import type { HealthState } from "./transport/grpc/health-state.js";
+import { registerHealth } from "./transport/grpc/services/health-service.js";
+import { registerKeyAdmin } from "./transport/grpc/services/key-admin-service.js";
+import { REFLECTION_SERVICE_NAMES, registerReflection } from "./transport/grpc/services/reflection-service.js";
+import { installFastIssueToken, type FastPathDeps } from "./transport/grpc/services/fast-issue-token.js";
+import { registerTokenService } from "./transport/grpc/services/token-service.js";
 import { readWholeMessages } from "./transport/grpc/whole-messages.js";
 import { sendJson } from "./transport/http/respond.js";
 import { createHttpRoutes } from "./transport/http/routes.js";
@@ -102,16 +104,6 @@ export interface TesseraServer {
 // RFC 9113 §3.4: every HTTP/2 connection starts with this preface.
 const H2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 
-/** The gRPC services served on the port, for reflection's list_services. */
-export const SERVICE_NAMES = [
-  "tessera.v1.TokenService",
-  "tessera.v1.ClientAdmin",
-  "tessera.v1.KeyAdmin",
-  "grpc.health.v1.Health",
-  "grpc.reflection.v1.ServerReflection",
-  "grpc.reflection.v1alpha.ServerReflection",
-];
-
 /** Registers every RPC service on a router: one place that lists what the port serves. */
 export function routes(deps: ServerDeps): (router: ConnectRouter) => void {
   const onUnexpected = (err: unknown) => deps.log.error({ err }, "unexpected error in RPC handler");
@@ -128,8 +120,14 @@ export function routes(deps: ServerDeps): (router: ConnectRouter) => void {
       perConnection: HEALTH_WATCHES_PER_CONNECTION,
       connectionOf: (ctx) => ctx.values.get(connectionKey),
     });
-    registerReflection(router, { services: SERVICE_NAMES, fileDescriptorSetBase64 });
+    // Last: reflection lists every service registered above, and itself.
+    registerReflection(router, { services: [...registeredServiceNames(router), ...REFLECTION_SERVICE_NAMES], fileDescriptorSetBase64 });
   };
+}
+
+/** The fully-qualified names of the services registered on `router`, in registration order. */
+function registeredServiceNames(router: ConnectRouter): string[] {
+  return [...new Set(router.handlers.map((h) => h.service.typeName))];
 }
 
 type AnyRequest = http.IncomingMessage | http2.Http2ServerRequest;

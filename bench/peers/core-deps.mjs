@@ -9,7 +9,7 @@ import { SecretUseTracker } from "../../dist/src/core/secret-use.js";
 import { KeyRing } from "../../dist/src/keys/key-ring.js";
 import { keyPolicy } from "../../dist/src/main.js";
 import { SqliteStorage } from "../../dist/src/storage/sqlite/sqlite-storage.js";
-import { toTokenRequest } from "../../dist/src/transport/grpc/token-service.js";
+import { toTokenRequest } from "../../dist/src/transport/grpc/token-requests.js";
 import { IssueTokenResponseSchema } from "../../dist/gen/tessera/v1/token_service_pb.js";
 import { setting } from "./peer-process.mjs";
 

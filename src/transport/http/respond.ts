@@ -1,3 +1,4 @@
+import { challengeScheme } from "../../core/client-auth/client-authenticators.js";
 import { OAuthError } from "../../core/errors.js";
 import { StorageUnavailableError } from "../../core/ports/storage.js";
 
@@ -74,9 +75,8 @@ export function sendError(
   const headers: Record<string, string> = {};
   if (e.retryAfterSeconds !== undefined) headers["retry-after"] = String(e.retryAfterSeconds);
   // RFC 6749 §5.2: 401 with a matching WWW-Authenticate when the client used the header.
-  if (e.code === "invalid_client" && e.authMethod === "client_secret_basic") {
-    headers["www-authenticate"] = `Basic realm="${realm}", charset="UTF-8"`;
-  }
+  const scheme = e.code === "invalid_client" ? challengeScheme(e.authMethod) : undefined;
+  if (scheme !== undefined) headers["www-authenticate"] = `${scheme} realm="${realm}", charset="UTF-8"`;
   // RFC 7009 §2.2.1: a revocation the server will not take now is 503 with Retry-After; the
   // client must assume the token still exists and retry later.
   sendJson(res, status ?? (e.limit === "revocations" ? 503 : STATUS[e.code]), { error: e.code, error_description: e.description }, headers);

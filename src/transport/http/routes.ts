@@ -6,6 +6,7 @@ import { issueToken, type IssueTokenDeps } from "../../core/issue-token.js";
 import { revokeToken } from "../../core/revoke-token.js";
 import type { ReadinessReport } from "../../observability/readiness.js";
 import type { RequestObserver } from "../../observability/request-observer.js";
+import { TokenCall } from "../../observability/token-call.js";
 import { clientAddress } from "../origin.js";
 import { authorizationServerMetadata } from "./metadata.js";
 import { BodyTooLargeError, ClientAbortedError, readBody } from "./body.js";
@@ -38,8 +39,8 @@ interface FormRequest {
   authorization: string | undefined;
   query: string;
   body: string;
-  origin: string | undefined;
-  seen: { clientId?: string | undefined; scope?: string | undefined };
+  /** The request as it is observed; its origin is the caller's address. */
+  call: TokenCall;
 }
 type FormHandler = (r: FormRequest) => Promise<unknown>;
 
@@ -85,9 +86,7 @@ export function createHttpRoutes(deps: HttpRoutesDeps): (req: AnyRequest, res: A
   const formEndpoint =
     (endpoint: "token" | "revoke" | "introspect", handle: FormHandler): Route =>
     (req, res, query) => {
-      const started = performance.now();
-      const origin = clientAddress(req.socket.remoteAddress, req.headers["x-forwarded-for"], deps.trustedProxies);
-      const seen: FormRequest["seen"] = {};
+      const call = new TokenCall(deps.observer, "http", endpoint, clientAddress(req.socket.remoteAddress, req.headers["x-forwarded-for"], deps.trustedProxies));
       const finish = (error: unknown, answer?: unknown, status?: number) => {
         // A client that went away mid-body gets no answer and is no server fault.
         const aborted = error instanceof ClientAbortedError;
@@ -96,16 +95,7 @@ export function createHttpRoutes(deps: HttpRoutesDeps): (req: AnyRequest, res: A
           if (error === undefined) sendJson(res, 200, answer);
           else sendError(res, error, realm, deps.onUnexpected, status);
         }
-        deps.observer.tokenRequest({
-          transport: "http",
-          endpoint,
-          clientId: seen.clientId,
-          scope: seen.scope,
-          origin,
-          error: aborted ? undefined : error,
-          aborted,
-          durationMs: performance.now() - started,
-        });
+        call.end(error, aborted);
       };
       const refused = checkFormHeaders(req);
       if (refused) {
@@ -129,7 +119,7 @@ export function createHttpRoutes(deps: HttpRoutesDeps): (req: AnyRequest, res: A
         }
         let pending: Promise<unknown>;
         try {
-          pending = handle({ authorization: req.headers.authorization, query, body: text, origin, seen });
+          pending = handle({ authorization: req.headers.authorization, query, body: text, call });
         } catch (e) {
           return finish(e);
         }
@@ -148,9 +138,8 @@ export function createHttpRoutes(deps: HttpRoutesDeps): (req: AnyRequest, res: A
       methods: ["POST"],
       handle: formEndpoint("token", (r) => {
         const request = parseTokenRequest(r.authorization, r.query, r.body);
-        request.origin = r.origin;
-        r.seen.clientId = request.credentials?.clientId;
-        r.seen.scope = request.scope;
+        request.origin = r.call.origin;
+        r.call.saw(request.credentials, request.scope);
         return issueToken(deps, request);
       }),
     },
@@ -158,8 +147,8 @@ export function createHttpRoutes(deps: HttpRoutesDeps): (req: AnyRequest, res: A
       methods: ["POST"],
       handle: formEndpoint("revoke", async (r) => {
         const op = parseTokenOperation(r.authorization, r.query, r.body);
-        r.seen.clientId = op.credentials?.clientId;
-        await revokeToken(deps, op.credentials, op.token, r.origin);
+        r.call.saw(op.credentials);
+        await revokeToken(deps, op.credentials, op.token, r.call.origin);
         return {};
       }),
     },
@@ -167,8 +156,8 @@ export function createHttpRoutes(deps: HttpRoutesDeps): (req: AnyRequest, res: A
       methods: ["POST"],
       handle: formEndpoint("introspect", (r) => {
         const op = parseTokenOperation(r.authorization, r.query, r.body);
-        r.seen.clientId = op.credentials?.clientId;
-        return introspectToken(deps, op.credentials, op.token, r.origin);
+        r.call.saw(op.credentials);
+        return introspectToken(deps, op.credentials, op.token, r.call.origin);
       }),
     },
     // The next key is published at least one max-age before it signs (keys/key-lifecycle.ts).

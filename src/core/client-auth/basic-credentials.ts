@@ -1,5 +1,5 @@
-import { OAuthError } from "../core/errors.js";
-import { formDecode } from "./form-decode.js";
+import { OAuthError } from "../errors.js";
+import { formDecode } from "../form-decode.js";
 
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 const STRICT_UTF8 = new TextDecoder("utf-8", { fatal: true });

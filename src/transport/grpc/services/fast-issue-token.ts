@@ -2,18 +2,19 @@ import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { anyPack } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { constants, type Http2Server, type Http2SecureServer, type IncomingHttpHeaders, type ServerHttp2Stream } from "node:http2";
-import { OAuthError } from "../../core/errors.js";
-import { issueToken } from "../../core/issue-token.js";
-import { StatusSchema } from "../../../gen/google/rpc/status_pb.js";
-import { IssueTokenRequestSchema } from "../../../gen/tessera/v1/token_service_pb.js";
-import type { TokenRequest } from "../../core/token-request.js";
-import { clientAddress } from "../origin.js";
-import { toConnectError } from "./errors.js";
-import { decodeIssueTokenRequest, encodeIssueTokenFrame, type IssueTokenFields } from "./issue-token-codec.js";
-import { toTokenRequest, type TokenServiceDeps } from "./token-service.js";
+import { OAuthError } from "../../../core/errors.js";
+import { issueToken } from "../../../core/issue-token.js";
+import { StatusSchema } from "../../../../gen/google/rpc/status_pb.js";
+import { IssueTokenRequestSchema, TokenService } from "../../../../gen/tessera/v1/token_service_pb.js";
+import type { TokenRequest } from "../../../core/token-request.js";
+import { TokenCall } from "../../../observability/token-call.js";
+import { clientAddress } from "../../origin.js";
+import { toConnectError } from "../errors.js";
+import { decodeIssueTokenRequest, encodeIssueTokenFrame, type IssueTokenFields } from "../issue-token-codec.js";
+import { toTokenRequest, type TokenServiceDeps } from "../token-requests.js";
 
 /** The one RPC served on the fast path. */
-export const FAST_PATH = "/tessera.v1.TokenService/IssueToken";
+export const FAST_PATH = `/${TokenService.typeName}/${TokenService.method.issueToken.name}`;
 
 /** What the fast path needs besides the token service's dependencies. */
 export interface FastPathDeps extends TokenServiceDeps {
@@ -64,9 +65,7 @@ function isPlainGrpcIssueToken(h: IncomingHttpHeaders): boolean {
 }
 
 function serve(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, deps: FastPathDeps): void {
-  const started = performance.now();
-  const origin = clientAddress(stream.session?.socket?.remoteAddress, headers["x-forwarded-for"], deps.trustedProxies);
-  const seen: { clientId?: string | undefined; scope?: string | undefined } = {};
+  const call = new TokenCall(deps.observer, "grpc", "token", clientAddress(stream.session?.socket?.remoteAddress, headers["x-forwarded-for"], deps.trustedProxies));
   let done = false;
   let ended = false; // the request's last byte has arrived
   let timer: NodeJS.Timeout | undefined;
@@ -74,31 +73,20 @@ function serve(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, deps: Fa
     if (done) return;
     done = true;
     if (timer) clearTimeout(timer);
-    // Gone (reset) or no longer waiting (past its own deadline, when gRPC clients cancel).
-    const aborted = error === ABORTED || (error instanceof ConnectError && error.code === Code.DeadlineExceeded);
-    // The ConnectErrors raised here all refuse what the client sent: a bad request, not a fault of ours.
-    const observed = aborted ? undefined : error instanceof ConnectError ? MALFORMED : error;
-    deps.observer.tokenRequest({ transport: "grpc", endpoint: "token", clientId: seen.clientId, scope: seen.scope, origin, error: observed, aborted, durationMs: performance.now() - started });
-    if (stream.destroyed || stream.closed) return;
-    if (reply) respondOk(stream, reply);
-    // Protocol errors raised here are already the answer; everything else is mapped the one way.
-    else respondError(stream, error instanceof ConnectError ? error : toConnectError(error, deps.issuer, deps.onUnexpected));
-    // Answered before the request was complete (too large, deadline): RFC 9113 §8.1 lets the
-    // server then end the stream with RST_STREAM(NO_ERROR), so the client stops sending.
-    if (!ended) stream.close(NGHTTP2_NO_ERROR);
+    report(call, error);
+    if (!stream.destroyed && !stream.closed) answer(stream, error, reply, ended, deps);
   };
   // A reset of the stream before the request was complete (the client's RST_STREAM, or ours
   // for a broken frame): nobody is left to answer, and it is not a fault of ours.
   stream.on("error", () => finish(ABORTED));
 
-  const timeout = parseTimeout(headers["grpc-timeout"]);
-  if (timeout === null) return finish(new ConnectError(`protocol error: invalid grpc timeout value: ${String(headers["grpc-timeout"])}`, Code.InvalidArgument));
-  if (timeout !== undefined) {
-    if (timeout > deps.maxDeadlineMs) {
-      return finish(new ConnectError(`timeout ${Math.round(timeout)}ms must be <= ${deps.maxDeadlineMs}`, Code.InvalidArgument));
-    }
-    timer = setTimeout(() => finish(new ConnectError("the deadline expired", Code.DeadlineExceeded)), timeout);
+  let timeout: number | undefined;
+  try {
+    timeout = requestTimeout(headers["grpc-timeout"], deps.maxDeadlineMs);
+  } catch (err) {
+    return finish(err);
   }
+  if (timeout !== undefined) timer = setTimeout(() => finish(new ConnectError("the deadline expired", Code.DeadlineExceeded)), timeout);
 
   const chunks: Buffer[] = [];
   let size = 0;
@@ -123,21 +111,45 @@ function serve(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, deps: Fa
     // Reset by the client (RST_STREAM without END_STREAM), or closed by the request timeout:
     // Node still ends the body, but what arrived is not a whole request.
     if (stream.aborted || stream.closed) return finish(ABORTED);
+    // Most messages arrive in one DATA frame: no copy then.
+    const only = chunks.length === 1 ? chunks[0] : undefined;
     let request: TokenRequest;
     try {
-      const message = unframe(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
-      request = toTokenRequest(decodeIssueTokenRequest(message) ?? decodeGeneric(message), headers.authorization ?? null);
+      request = toTokenRequest(decodeMessage(only ?? Buffer.concat(chunks)), headers.authorization);
     } catch (err) {
       return finish(err);
     }
-    request.origin = origin;
-    seen.clientId = request.credentials?.clientId;
-    seen.scope = request.scope || undefined;
+    request.origin = call.origin;
+    call.saw(request.credentials, request.scope);
     issueToken(deps, request).then(
       (res) => finish(undefined, encodeIssueTokenFrame(res)),
       (err: unknown) => finish(err),
     );
   });
+}
+
+/** Logs and counts the call: a reset or an expired deadline as aborted, a refused frame as a malformed request. */
+function report(call: TokenCall, error: unknown): void {
+  // Gone (reset) or no longer waiting (past its own deadline, when gRPC clients cancel).
+  const aborted = error === ABORTED || (error instanceof ConnectError && error.code === Code.DeadlineExceeded);
+  // The ConnectErrors raised here all refuse what the client sent: a bad request, not a fault of ours.
+  call.end(error instanceof ConnectError ? MALFORMED : error, aborted);
+}
+
+/** Sends the reply, or the error mapped the one way every gRPC answer is. */
+function answer(stream: ServerHttp2Stream, error: unknown, reply: Buffer | undefined, ended: boolean, deps: FastPathDeps): void {
+  if (reply) respondOk(stream, reply);
+  // Protocol errors raised here are already the answer; everything else is mapped the one way.
+  else respondError(stream, error instanceof ConnectError ? error : toConnectError(error, deps.issuer, deps.onUnexpected));
+  // Answered before the request was complete (too large, deadline): RFC 9113 §8.1 lets the
+  // server then end the stream with RST_STREAM(NO_ERROR), so the client stops sending.
+  if (!ended) stream.close(NGHTTP2_NO_ERROR);
+}
+
+/** The whole request message, in protobuf-es's hands when the hand-written decoder declines it. */
+function decodeMessage(body: Buffer): IssueTokenFields {
+  const message = unframe(body);
+  return decodeIssueTokenRequest(message) ?? decodeGeneric(message);
 }
 
 /** Any other encoding of the message, through protobuf-es (its rules, its refusals). */
@@ -163,10 +175,15 @@ function unframe(body: Buffer): Uint8Array {
   return body.subarray(5);
 }
 
-function parseTimeout(raw: string | string[] | undefined): number | undefined | null {
+/** The grpc-timeout header in ms (undefined: none); a malformed or too long one is refused as connect-node refuses it. */
+function requestTimeout(raw: string | string[] | undefined, maxDeadlineMs: number): number | undefined {
   if (raw === undefined) return undefined;
   const m = typeof raw === "string" ? /^(\d{1,8})([HMSmun])$/.exec(raw) : null;
-  return m ? Number(m[1]) * UNIT_MS[m[2]!]! : null;
+  const unit = m?.[2] === undefined ? undefined : UNIT_MS[m[2]];
+  if (m === null || unit === undefined) throw new ConnectError(`protocol error: invalid grpc timeout value: ${String(raw)}`, Code.InvalidArgument);
+  const timeout = Number(m[1]) * unit;
+  if (timeout > maxDeadlineMs) throw new ConnectError(`timeout ${Math.round(timeout)}ms must be <= ${maxDeadlineMs}`, Code.InvalidArgument);
+  return timeout;
 }
 
 function respondOk(stream: ServerHttp2Stream, frame: Buffer): void {

@@ -3,8 +3,8 @@ import type { DescEnum, DescExtension, DescFile, DescMessage } from "@bufbuild/p
 import { FileDescriptorProtoSchema, FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
 import { Code } from "@connectrpc/connect";
 import type { ConnectRouter } from "@connectrpc/connect";
-import * as v1 from "../../../gen/grpc/reflection/v1/reflection_pb.js";
-import * as v1alpha from "../../../gen/grpc/reflection/v1alpha/reflection_pb.js";
+import * as v1 from "../../../../gen/grpc/reflection/v1/reflection_pb.js";
+import * as v1alpha from "../../../../gen/grpc/reflection/v1alpha/reflection_pb.js";
 
 /** What `registerReflection` serves: the services to list and the schema behind them. */
 export interface ReflectionOptions {
@@ -23,6 +23,9 @@ type Answer =
   | { case: "allExtensionNumbersResponse"; value: { baseTypeName: string; extensionNumber: number[] } }
   | { case: "listServicesResponse"; value: { service: { name: string }[] } }
   | { case: "errorResponse"; value: { errorCode: number; errorMessage: string } };
+
+/** The names of the reflection services themselves (v1 and v1alpha), for the list they answer. */
+export const REFLECTION_SERVICE_NAMES: readonly string[] = [v1.ServerReflection.typeName, v1alpha.ServerReflection.typeName];
 
 /** Registers grpc.reflection.v1 and v1alpha ServerReflection, answering from the given descriptor set. */
 export function registerReflection(router: ConnectRouter, options: ReflectionOptions): void {

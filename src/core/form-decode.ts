@@ -1,4 +1,4 @@
-import { OAuthError } from "../core/errors.js";
+import { OAuthError } from "./errors.js";
 
 /**
  * Decodes one application/x-www-form-urlencoded component ('+' is a space; WHATWG URL §5.1),

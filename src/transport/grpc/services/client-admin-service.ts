@@ -1,31 +1,12 @@
-import { create } from "@bufbuild/protobuf";
+import { create, type JsonObject } from "@bufbuild/protobuf";
 import { timestampFromMs, type Duration } from "@bufbuild/protobuf/wkt";
-import { createContextKey, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
-import { authorizeAdmin, type AdminAuthDeps, type AdminPrincipal } from "../../core/admin-auth.js";
-import type { Actor, ClientAdminCore } from "../../core/client-admin.js";
-import { AdminError } from "../../core/errors.js";
-import { preview } from "../../core/preview.js";
-import type { ClientPatch, ClientRecord } from "../../core/ports/storage.js";
-import type { JsonObject } from "@bufbuild/protobuf";
-import type { HandlerContext } from "@connectrpc/connect";
-import type { AuditEvent } from "../../core/ports/storage.js";
-import { AuditEventSchema, ClientAdmin, ClientSchema, type Client } from "../../../gen/tessera/v1/client_admin_pb.js";
-import { originOf } from "./context.js";
-
-/** The authenticated admin, set by the admin interceptor for the handlers. */
-export const adminPrincipalKey = createContextKey<AdminPrincipal | undefined>(undefined, {
-  description: "authenticated ClientAdmin caller",
-});
-
-/** Requires `authorization: Bearer <token with tessera:admin>` on every ClientAdmin call. */
-export function adminAuthInterceptor(deps: AdminAuthDeps): Interceptor {
-  return (next) => async (req) => {
-    const header = req.header.get("authorization") ?? "";
-    const m = /^bearer +(\S+)\s*$/i.exec(header);
-    req.contextValues.set(adminPrincipalKey, await authorizeAdmin(deps, m?.[1]));
-    return next(req);
-  };
-}
+import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
+import type { ClientAdminCore } from "../../../core/client-admin.js";
+import { AdminError } from "../../../core/errors.js";
+import type { AuditEvent, ClientPatch, ClientRecord } from "../../../core/ports/storage.js";
+import { preview } from "../../../core/preview.js";
+import { AuditEventSchema, ClientAdmin, ClientSchema, type Client, type UpdateClientRequest } from "../../../../gen/tessera/v1/client_admin_pb.js";
+import { actorOf } from "../admin-context.js";
 
 /** Converts a stored client to its API form: secret metadata only, never a hash. */
 export function toProtoClient(c: ClientRecord, now: number): Client {
@@ -59,11 +40,6 @@ export function durationSeconds(d: Duration, field: string): number {
   return s;
 }
 
-/** The admin making a change and where from, for the audit trail. */
-export function actorOf(ctx: HandlerContext): Actor {
-  return { actor: ctx.values.get(adminPrincipalKey)?.clientId ?? "unknown", origin: originOf(ctx) ?? "unknown" };
-}
-
 function toProtoEvent(e: AuditEvent) {
   return create(AuditEventSchema, {
     eventId: BigInt(e.eventId ?? 0),
@@ -77,6 +53,29 @@ function toProtoEvent(e: AuditEvent) {
 }
 
 const MASKABLE = new Set(["name", "scopes", "audiences", "token_ttl", "disabled"]);
+
+/** The fields an UpdateClient call changes: those its update_mask names (AIP-134), each checked. */
+function patchFromMask(req: UpdateClientRequest): ClientPatch {
+  const c = req.client;
+  if (!c) throw new AdminError("invalid_argument", "client is required");
+  const paths = req.updateMask?.paths ?? [];
+  if (paths.length === 0) throw new AdminError("invalid_argument", "update_mask is required and must name at least one field");
+  for (const p of paths) {
+    if (!MASKABLE.has(p)) {
+      throw new AdminError("invalid_argument", `update_mask names ${preview(p)} which cannot be updated (allowed are ${[...MASKABLE].join(" ")})`);
+    }
+  }
+  const patch: ClientPatch = {};
+  if (paths.includes("name")) patch.name = c.name;
+  if (paths.includes("scopes")) patch.scopes = c.scopes;
+  if (paths.includes("audiences")) patch.audiences = c.audiences;
+  if (paths.includes("token_ttl")) {
+    if (!c.tokenTtl) throw new AdminError("invalid_argument", "client.token_ttl is required when update_mask names it");
+    patch.tokenTtlSeconds = durationSeconds(c.tokenTtl, "client.token_ttl");
+  }
+  if (paths.includes("disabled")) patch.disabled = c.disabled;
+  return patch;
+}
 
 /** Registers ClientAdmin on the router, behind `interceptors` (error mapping, admin authentication). */
 export function registerClientAdmin(
@@ -108,24 +107,7 @@ export function registerClientAdmin(
       },
       async updateClient(req, ctx) {
         if (!req.client) throw new AdminError("invalid_argument", "client is required");
-        const paths = req.updateMask?.paths ?? [];
-        if (paths.length === 0) throw new AdminError("invalid_argument", "update_mask is required and must name at least one field");
-        const patch: ClientPatch = {};
-        for (const p of paths) {
-          if (!MASKABLE.has(p)) {
-            throw new AdminError("invalid_argument", `update_mask names ${preview(p)} which cannot be updated (allowed are ${[...MASKABLE].join(" ")})`);
-          }
-        }
-        const c = req.client;
-        if (paths.includes("name")) patch.name = c.name;
-        if (paths.includes("scopes")) patch.scopes = c.scopes;
-        if (paths.includes("audiences")) patch.audiences = c.audiences;
-        if (paths.includes("token_ttl")) {
-          if (!c.tokenTtl) throw new AdminError("invalid_argument", "client.token_ttl is required when update_mask names it");
-          patch.tokenTtlSeconds = durationSeconds(c.tokenTtl, "client.token_ttl");
-        }
-        if (paths.includes("disabled")) patch.disabled = c.disabled;
-        return { client: out(await core.update(c.clientId, patch, actorOf(ctx))) };
+        return { client: out(await core.update(req.client.clientId, patchFromMask(req), actorOf(ctx))) };
       },
       async deleteClient(req, ctx) {
         await core.delete(req.clientId, actorOf(ctx));
