@@ -7,7 +7,7 @@ import { RequestGuard } from "./core/request-guard.js";
 import { SecretUseTracker } from "./core/secret-use.js";
 import type { KeyPolicy } from "./keys/key-lifecycle.js";
 import { KeyRing } from "./keys/key-ring.js";
-import { logFileExposures } from "./observability/file-exposure-warnings.js";
+import { logFileExposures } from "./storage/sqlite/file-exposure-warnings.js";
 import { Metrics } from "./observability/metrics.js";
 import { listenMetrics, type MetricsListener } from "./observability/metrics-listener.js";
 import { Readiness } from "./observability/readiness.js";
@@ -21,7 +21,7 @@ import { SqliteStorage } from "./storage/sqlite/sqlite-storage.js";
 import { StorageUnavailableError, type Storage } from "./core/ports/storage.js";
 import { HealthState } from "./transport/grpc/health-state.js";
 import { HEALTH_SERVICE_NAMES, WRITE_SERVICE_NAMES } from "./transport/grpc/service-names.js";
-import { isLoopbackHost, listenPlan } from "./transport/listeners.js";
+import { isLoopbackHost, listenPlan } from "./transport/listener/listen-all.js";
 import { HealthCheckResponse_ServingStatus as Serving } from "../gen/grpc/health/v1/health_pb.js";
 
 /** How often a process checks whether another process changed the database (keys). */

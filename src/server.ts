@@ -30,9 +30,9 @@ import { registerTokenService } from "./transport/grpc/services/token-service.js
 import { readWholeMessages } from "./transport/grpc/whole-messages.js";
 import { sendJson } from "./transport/http/respond.js";
 import { createHttpRoutes } from "./transport/http/routes.js";
-import { listenAll, type ListenPlan, type Listeners } from "./transport/listeners.js";
+import { listenAll, type ListenPlan, type Listeners } from "./transport/listener/listen-all.js";
 import { clientAddress } from "./transport/origin.js";
-import { StreamDeadlines } from "./transport/stream-deadlines.js";
+import { StreamDeadlines } from "./transport/listener/stream-deadlines.js";
 import { fileDescriptorSetBase64 } from "../gen/reflection_set.js";
 
 /** Request and connection limits (see config.ts for defaults and the README for why). */

@@ -1,7 +1,7 @@
 import cluster from "node:cluster";
 import type { Logger } from "pino";
 import { loadConfig, settingSource, type Config, type RawSettings } from "../config.js";
-import { checkCanListen, listenError } from "../listen-check.js";
+import { checkCanListen, listenError } from "./listen-check.js";
 import { start, type Running } from "../main.js";
 import { checkDatabasePath, createDatabaseDirs, removeCreatedDatabase, type DatabasePlace } from "../storage/sqlite/database-file.js";
 import { serveLogger } from "./serve-logger.js";

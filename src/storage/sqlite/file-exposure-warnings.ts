@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import { exposedFiles, type FileExposure } from "../storage/sqlite/private-files.js";
+import { exposedFiles, type FileExposure } from "./private-files.js";
 
 /**
  * Logs one line per database file or folder that users other than its owner can get at,

@@ -1,5 +1,5 @@
 import { createServer } from "node:net";
-import { listenPlan } from "./transport/listeners.js";
+import { listenPlan } from "../transport/listener/listen-all.js";
 
 /** The server cannot listen where it was told to; the message says why and what to do. */
 export class ListenError extends Error {
