@@ -1,0 +1,26 @@
+import { timestampDate, type Timestamp } from "@bufbuild/protobuf/wkt";
+
+const FORMAT = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "medium" });
+
+/** A timestamp as local date and time, or `missing` when unset. */
+export function formatTime(ts: Timestamp | undefined, missing = "never"): string {
+  return ts ? FORMAT.format(timestampDate(ts)) : missing;
+}
+
+/** Milliseconds since the epoch as local date and time. */
+export function formatMs(ms: number): string {
+  return FORMAT.format(new Date(ms));
+}
+
+/** ISO 8601 form of a timestamp for a <time datetime> attribute. */
+export function isoTime(ts: Timestamp | undefined): string | undefined {
+  return ts ? timestampDate(ts).toISOString() : undefined;
+}
+
+/**
+ * Splits what a person typed into a list: items separated by spaces or new lines, as in
+ * OAuth's scope parameter (RFC 6749 §3.3). Not by commas: a scope token may contain one.
+ */
+export function splitList(text: string): string[] {
+  return text.split(/\s+/).filter((s) => s !== "");
+}
