@@ -2,7 +2,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from "preact/hooks"
 import { Code, ConnectError } from "@connectrpc/connect";
 import { createApi, type SessionEnd } from "./api.js";
 import { describeError } from "./errors.js";
-import { formatMs } from "./format.js";
+import { formatMs, formatSoon } from "./format.js";
 import { href, useRoute, type Route } from "./route.js";
 import { LACKS_ADMIN, SignInError, type Session } from "./session.js";
 import { Audit } from "./views/audit.js";
@@ -159,7 +159,7 @@ function Header(p: { route?: Route; session?: Session; onSignOut?: () => void })
           <div class="who">
             <span>
               Signed in as <span class="mono">{p.session.clientId || "unknown client"}</span>
-              {p.session.expiresAt ? <span class="until">, until {formatMs(p.session.expiresAt)}</span> : null}
+              {p.session.expiresAt ? <span class="until">, until {formatSoon(p.session.expiresAt)}</span> : null}
             </span>
             <button type="button" onClick={p.onSignOut}>
               Sign out

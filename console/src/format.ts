@@ -12,6 +12,13 @@ export function formatMs(ms: number): string {
   return FORMAT.format(new Date(ms));
 }
 
+const CLOCK = new Intl.DateTimeFormat(undefined, { timeStyle: "medium" });
+
+/** Milliseconds since the epoch as a time of day when it is today, else as date and time. */
+export function formatSoon(ms: number, now = Date.now()): string {
+  return new Date(ms).toDateString() === new Date(now).toDateString() ? CLOCK.format(new Date(ms)) : FORMAT.format(new Date(ms));
+}
+
 /** ISO 8601 form of a timestamp for a <time datetime> attribute. */
 export function isoTime(ts: Timestamp | undefined): string | undefined {
   return ts ? timestampDate(ts).toISOString() : undefined;
