@@ -427,6 +427,30 @@ describe.skipIf(missing !== undefined)("the web console in Chromium", () => {
     }
   }, STEP_MS);
 
+  it("signs out a session whose token the server stops accepting (its client's tokens cut off)", async () => {
+    const second = await createOverConnect("second admin", ["tessera:admin"]);
+    const other = await freshPage();
+    const before = page;
+    page = other;
+    try {
+      await signIn(page, second.clientId, second.clientSecret);
+      await page.getByRole("heading", { name: "Clients" }).waitFor();
+      // Meanwhile, from the first tab, its tokens are cut off.
+      await before.goto(`${server.url}/console/#/clients/${second.clientId}`);
+      await before.getByRole("heading", { name: "second admin" }).waitFor();
+      await before.getByRole("button", { name: "Cut off all tokens" }).click();
+      await before.getByRole("dialog").getByRole("button", { name: "Cut off tokens" }).click();
+      await before.getByText(/^Cut off: tokens issued before/).waitFor();
+      // The next call from the second tab is refused, and it asks for credentials again.
+      await page.getByRole("button", { name: "Reload" }).click();
+      await page.getByRole("heading", { name: "Sign in to the Tessera console" }).waitFor();
+      expect(await textOf("main .notice")).toContain("The server no longer accepts your access token");
+    } finally {
+      await other.close();
+      page = before;
+    }
+  }, STEP_MS);
+
   it("loaded nothing from another origin and broke no content security policy", () => {
     expect(requests.length).toBeGreaterThan(0);
     expect(requests.filter((u) => !u.startsWith(`${server.url}/`))).toEqual([]);
