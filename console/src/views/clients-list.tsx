@@ -6,9 +6,9 @@ import { useAction } from "../components/use-action.js";
 import { formatTime, isoTime } from "../format.js";
 import { href } from "../route.js";
 
-/** Clients per request to ListClients (its maximum), and at most this many requests. */
-const FETCH_PAGE = 1000;
-const MAX_FETCHES = 20;
+/** Clients per request to ListClients, and at most this many requests (10,000 clients). */
+const FETCH_PAGE = 200;
+const MAX_FETCHES = 50;
 /** Rows per page on screen. */
 const ROWS = 20;
 

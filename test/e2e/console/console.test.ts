@@ -451,6 +451,38 @@ describe.skipIf(missing !== undefined)("the web console in Chromium", () => {
     }
   }, STEP_MS);
 
+  it("pages through many clients and events, reading every page of ListClients so the filter sees them all", async () => {
+    // More clients than one ListClients page (200) and one screen page (20).
+    for (let i = 1; i <= 205; i++) await createOverConnect(`svc-${String(i).padStart(3, "0")}`, ["read"]);
+    await nav("Clients").click();
+    await page.getByRole("button", { name: "Reload" }).click();
+    const count = page.locator("main p.count");
+    // admin, resource server, reports, short-lived admin, second admin, and the 205.
+    await expect.poll(() => count.innerText()).toBe("210 clients, page 1 of 11");
+    expect(await page.locator("tbody tr").count()).toBe(20);
+    await page.getByRole("button", { name: "Next page" }).click();
+    await expect.poll(() => count.innerText()).toBe("210 clients, page 2 of 11");
+    await page.getByRole("button", { name: "Previous page" }).click();
+    await expect.poll(() => count.innerText()).toBe("210 clients, page 1 of 11");
+    // Ordered by (random) id, so these are spread over both ListClients pages.
+    await page.locator("#filter-text").fill("svc-2");
+    await expect.poll(() => count.innerText()).toBe("6 of 210 clients match");
+    expect((await page.locator("tbody td[data-label=Name]").allInnerTexts()).sort()).toEqual(["svc-200", "svc-201", "svc-202", "svc-203", "svc-204", "svc-205"]);
+    await page.locator("#filter-text").fill("");
+
+    await nav("Audit trail").click();
+    const first = page.locator("tbody tr").first().locator("td[data-label=Target]");
+    await expect.poll(() => page.locator("main p.count").innerText()).toBe("Page 1");
+    const newest = await first.innerText();
+    expect(await page.locator("tbody tr").count()).toBe(25);
+    await page.getByRole("button", { name: "Older events" }).click();
+    await expect.poll(() => page.locator("main p.count").innerText()).toBe("Page 2");
+    expect(await first.innerText()).not.toBe(newest);
+    await page.getByRole("button", { name: "Newer events" }).click();
+    await expect.poll(() => page.locator("main p.count").innerText()).toBe("Page 1");
+    expect(await first.innerText()).toBe(newest);
+  }, STEP_MS);
+
   it("loaded nothing from another origin and broke no content security policy", () => {
     expect(requests.length).toBeGreaterThan(0);
     expect(requests.filter((u) => !u.startsWith(`${server.url}/`))).toEqual([]);
