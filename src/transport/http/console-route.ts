@@ -70,20 +70,31 @@ function sendText(res: AnyResponse, status: number, text: string, extra: Record<
   res.end(text);
 }
 
+/** Whether If-None-Match names this entity tag (RFC 9110 §13.1.2: weak comparison, or "*"). */
+export function ifNoneMatch(header: string | undefined, etag: string): boolean {
+  if (!header) return false;
+  return header.split(",").some((t) => {
+    const tag = t.trim().replace(/^W\//, "");
+    return tag === "*" || tag === etag;
+  });
+}
+
 function sendFile(req: AnyRequest, res: AnyResponse, file: ConsoleFile, cacheControl: string): void {
+  const gzip = file.gzip !== undefined && acceptsGzip(req.headers["accept-encoding"]);
+  // The gzipped body is another representation, so it gets its own strong validator.
+  const etag = gzip ? `${file.etag.slice(0, -1)}-gz"` : file.etag;
   const headers: Record<string, string> = {
     ...SECURITY_HEADERS,
     "content-type": file.contentType,
     "cache-control": cacheControl,
-    etag: file.etag,
+    etag,
     vary: "accept-encoding",
   };
-  if (req.headers["if-none-match"] === file.etag) {
+  if (ifNoneMatch(req.headers["if-none-match"], etag)) {
     res.writeHead(304, headers);
     res.end();
     return;
   }
-  const gzip = file.gzip !== undefined && acceptsGzip(req.headers["accept-encoding"]);
   const body = gzip ? file.gzip! : file.body;
   if (gzip) headers["content-encoding"] = "gzip";
   headers["content-length"] = String(body.length);

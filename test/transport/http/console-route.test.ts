@@ -117,6 +117,14 @@ describe("the console route", () => {
     const again = await get("/console/", { "if-none-match": first.headers.etag! });
     expect(again.status).toBe(304);
     expect(again.body.length).toBe(0);
+    expect((await get("/console/", { "if-none-match": `"other", W/${first.headers.etag!}` })).status).toBe(304);
+    expect((await get("/console/", { "if-none-match": '"other"' })).status).toBe(200);
+    // The gzipped and the plain body are different representations with different tags.
+    const zipped = await get("/console/assets/index-Ab12.js", { "accept-encoding": "gzip" });
+    const plain = await get("/console/assets/index-Ab12.js");
+    expect(zipped.headers.etag).not.toBe(plain.headers.etag);
+    expect((await get("/console/assets/index-Ab12.js", { "if-none-match": zipped.headers.etag! })).status).toBe(200);
+    expect((await get("/console/assets/index-Ab12.js", { "accept-encoding": "gzip", "if-none-match": zipped.headers.etag! })).status).toBe(304);
     const head = await get("/console/assets/index-Ab12.js", {}, "HEAD");
     expect(head.status).toBe(200);
     expect(Number(head.headers["content-length"])).toBe(SCRIPT.length);
