@@ -10,7 +10,7 @@ const ASSETS = "/console/assets/";
 /**
  * The page may load scripts, styles, images and fonts from this server only, call only this
  * server, never run inline script or style, never be framed, never set a <base>, and submit
- * forms only here. It has no use for plugins.
+ * forms only here. It has no use for plugins, nor for writing HTML from strings.
  */
 export const CONSOLE_CSP = [
   "default-src 'self'",
@@ -23,6 +23,9 @@ export const CONSOLE_CSP = [
   "base-uri 'none'",
   "form-action 'self'",
   "frame-ancestors 'none'",
+  // DOM sinks such as innerHTML refuse strings: the console never builds HTML from text.
+  "require-trusted-types-for 'script'",
+  "trusted-types 'none'",
 ].join("; ");
 
 /** Headers on every answer under /console, files and errors alike. */

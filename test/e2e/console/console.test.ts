@@ -322,8 +322,16 @@ describe.skipIf(missing !== undefined)("the web console in Chromium", () => {
     expect(await page.locator("#too-soon").innerText()).toContain("verifiers cache the JWKS");
     await screenshots(page, "keys-too-soon", [{ size: "desktop", scheme: "light" }]);
 
-    await page.getByRole("button", { name: "Force rotation…" }).click();
+    // The confirmation is a modal: Escape cancels it and gives focus back to its button.
+    const force = page.getByRole("button", { name: "Force rotation…" });
     const dialog = page.getByRole("dialog", { name: "Force a key rotation?" });
+    await force.click();
+    await dialog.waitFor();
+    await page.keyboard.press("Escape");
+    await dialog.waitFor({ state: "detached" });
+    await expect.poll(() => force.evaluate((el) => el === (globalThis as unknown as { document: { activeElement: unknown } }).document.activeElement)).toBe(true);
+    expect(await kidOf("Current")).toBe(current);
+    await page.keyboard.press("Enter");
     await dialog.waitFor();
     await screenshots(page, "keys-force-dialog", [{ size: "desktop", scheme: "dark" }, { size: "phone", scheme: "light" }], { fullPage: false });
     await accessible("force rotation dialog");

@@ -87,6 +87,7 @@ describe("the console route", () => {
     expect(directives.get("base-uri")).toBe("'none'");
     expect(directives.get("form-action")).toBe("'self'");
     expect(directives.get("object-src")).toBe("'none'");
+    expect(directives.get("require-trusted-types-for")).toBe("'script'");
     expect(CONSOLE_CSP).not.toMatch(/unsafe-inline|unsafe-eval|\*|https?:|data:/);
   });
 
