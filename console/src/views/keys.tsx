@@ -125,7 +125,8 @@ export function Keys(p: { api: Api }) {
           current and retired keys.
         </p>
         {jwks ? (
-          <pre class="jwks" tabIndex={0} aria-label="The published JWKS">
+          // Focusable so that keyboard users can scroll it; a region named by its heading.
+          <pre class="jwks" tabIndex={0} role="region" aria-label="JWKS document">
             {jwks}
           </pre>
         ) : null}

@@ -17,6 +17,8 @@ export interface AxeReport {
   screen: string;
   scheme: "light" | "dark";
   passes: number;
+  /** Rules axe could not decide on by itself (to be checked by a person), by id. */
+  incomplete: string[];
   /** Violations of every impact (minor and moderate included, for the record). */
   violations: Violation[];
 }
@@ -35,6 +37,7 @@ export async function scan(page: Page, screen: string, scheme: "light" | "dark")
     const r = await axe.run(doc, { resultTypes: ["violations"] });
     return {
       passes: r.passes.length,
+      incomplete: r.incomplete.map((i) => `${i.id} (${i.nodes.length})`),
       violations: r.violations.map((v) => ({ id: v.id, impact: v.impact ?? "unknown", help: v.help, targets: v.nodes.map((n) => n.target.join(" ")) })),
     };
   });
@@ -44,6 +47,7 @@ export async function scan(page: Page, screen: string, scheme: "light" | "dark")
 
 interface AxeResult {
   passes: unknown[];
+  incomplete: { id: string; nodes: unknown[] }[];
   violations: { id: string; impact?: string | null; help: string; nodes: { target: string[] }[] }[];
 }
 

@@ -107,7 +107,7 @@ describe.skipIf(missing !== undefined)("the web console in Chromium", () => {
       writeFileSync(join(ARTIFACTS, "axe.json"), JSON.stringify(axeReports, null, 2));
       for (const r of axeReports) {
         const found = r.violations.map((v) => `${v.impact} ${v.id}`).join(", ") || "none";
-        console.log(`axe ${r.screen} (${r.scheme}): ${r.passes} rules pass; violations: ${found}`);
+        console.log(`axe ${r.screen} (${r.scheme}): ${r.passes} rules pass; violations: ${found}; undecided: ${r.incomplete.join(", ") || "none"}`);
       }
     }
   });
