@@ -5,7 +5,7 @@ import { useRef, useState } from "preact/hooks";
  * warning that it cannot be shown again (Tessera keeps only a hash).
  */
 export function SecretOnce(p: { clientId: string; secret: string; onDone: () => void }) {
-  const input = useRef<HTMLInputElement>(null);
+  const input = useRef<HTMLTextAreaElement>(null);
   const [copied, setCopied] = useState("");
   const copy = async () => {
     try {
@@ -24,9 +24,12 @@ export function SecretOnce(p: { clientId: string; secret: string; onDone: () => 
         <strong>Copy this secret now.</strong> It will not be shown again: Tessera stores only a hash of it.
       </p>
       <div class="field">
-        <label for="new-secret">Client secret of {p.clientId}</label>
+        <label for="new-secret">
+          Client secret of <span class="mono">{p.clientId}</span>
+        </label>
         <div class="row">
-          <input id="new-secret" ref={input} readOnly value={p.secret} class="mono" spellcheck={false} autoComplete="off" />
+          {/* A text area, so that the whole secret shows, wrapped, even 360 px wide. */}
+          <textarea id="new-secret" ref={input} readOnly rows={2} value={p.secret} class="secret" spellcheck={false} autoComplete="off" />
           <button type="button" onClick={() => void copy()}>
             Copy
           </button>

@@ -35,7 +35,9 @@ export function ClientCreate(p: { api: Api }) {
   if (created) {
     return (
       <main id="main" tabIndex={-1}>
-        <h1>Client {created.clientId} created</h1>
+        <h1>
+          Client <span class="mono">{created.clientId}</span> created
+        </h1>
         <SecretOnce clientId={created.clientId} secret={created.secret} onDone={() => go({ screen: "client", clientId: created.clientId })} />
       </main>
     );
