@@ -45,6 +45,31 @@ async function createOverConnect(name: string, scopes: string[]): Promise<Creden
   return { clientId: body.client.clientId, clientSecret: body.clientSecret };
 }
 
+/** Creates a client through the console's form; returns its id and the secret shown once. */
+async function createInConsole(name: string, scopes: string, ttl?: string): Promise<Credentials> {
+  await nav("Clients").click();
+  await page.getByRole("link", { name: "New client" }).click();
+  await page.locator("#name").fill(name);
+  await page.locator("#scopes").fill(scopes);
+  if (ttl !== undefined) await page.locator("#token-ttl").fill(ttl);
+  await page.getByRole("button", { name: "Create client" }).click();
+  const clientSecret = await page.locator("#new-secret").inputValue();
+  const clientId = (await page.getByRole("heading", { level: 1 }).innerText()).replace(/^Client (\S+) created$/, "$1");
+  return { clientId, clientSecret };
+}
+
+/** Runs `steps` in a new tab, signed out (it shares no memory with the first), then closes it. */
+async function inNewTab(steps: (first: Page) => Promise<void>): Promise<void> {
+  const first = page;
+  page = await freshPage();
+  try {
+    await steps(first);
+  } finally {
+    await page.close();
+    page = first;
+  }
+}
+
 /** The Screens navigation's link to a screen. */
 const nav = (name: string) => page.getByRole("navigation", { name: "Screens" }).getByRole("link", { name });
 
@@ -370,17 +395,8 @@ describe.skipIf(missing !== undefined)("the web console in Chromium", () => {
 
   it("refuses a client without tessera:admin, by id and secret and by pasted token", async () => {
     // A service client, made in the console.
-    await page.getByRole("link", { name: "New client" }).click();
-    await page.locator("#name").fill("reports");
-    await page.locator("#scopes").fill("read");
-    await page.getByRole("button", { name: "Create client" }).click();
-    const secret = await page.locator("#new-secret").inputValue();
-    const id = (await page.getByRole("heading", { level: 1 }).innerText()).replace(/^Client (\S+) created$/, "$1");
-
-    const other = await freshPage();
-    const before = page;
-    page = other;
-    try {
+    const { clientId: id, clientSecret: secret } = await createInConsole("reports", "read");
+    await inNewTab(async () => {
       await signIn(page, id, secret);
       expect(await textOf("#sign-in-error")).toMatch(/^This client lacks tessera:admin, so it cannot use the console\. The server said: The scope .*tessera:admin.* is not allowed for this client$/);
       await screenshots(page, "sign-in-refused", [{ size: "desktop", scheme: "light" }, { size: "phone", scheme: "dark" }]);
@@ -401,26 +417,12 @@ describe.skipIf(missing !== undefined)("the web console in Chromium", () => {
       // Memory only: a reload forgets the token.
       await page.reload();
       await page.getByRole("heading", { name: "Sign in to the Tessera console" }).waitFor();
-    } finally {
-      await other.close();
-      page = before;
-    }
+    });
   }, STEP_MS);
 
   it("asks for credentials again when the token expires", async () => {
-    await nav("Clients").click();
-    await page.getByRole("link", { name: "New client" }).click();
-    await page.locator("#name").fill("short-lived admin");
-    await page.locator("#scopes").fill("tessera:admin");
-    await page.locator("#token-ttl").fill("3s");
-    await page.getByRole("button", { name: "Create client" }).click();
-    const secret = await page.locator("#new-secret").inputValue();
-    const id = (await page.getByRole("heading", { level: 1 }).innerText()).replace(/^Client (\S+) created$/, "$1");
-
-    const other = await freshPage();
-    const before = page;
-    page = other;
-    try {
+    const { clientId: id, clientSecret: secret } = await createInConsole("short-lived admin", "tessera:admin", "3s");
+    await inNewTab(async () => {
       await signIn(page, id, secret);
       await page.getByRole("heading", { name: "Clients" }).waitFor();
       // The page goes back to sign-in by itself when the token's lifetime is over.
@@ -429,18 +431,12 @@ describe.skipIf(missing !== undefined)("the web console in Chromium", () => {
       expect(await page.locator("#client-id").inputValue()).toBe(id);
       expect(await page.locator("#client-secret").inputValue()).toBe("");
       await screenshots(page, "session-expired", [{ size: "desktop", scheme: "light" }]);
-    } finally {
-      await other.close();
-      page = before;
-    }
+    });
   }, STEP_MS);
 
   it("signs out a session whose token the server stops accepting (its client's tokens cut off)", async () => {
     const second = await createOverConnect("second admin", ["tessera:admin"]);
-    const other = await freshPage();
-    const before = page;
-    page = other;
-    try {
+    await inNewTab(async (before) => {
       await signIn(page, second.clientId, second.clientSecret);
       await page.getByRole("heading", { name: "Clients" }).waitFor();
       // Meanwhile, from the first tab, its tokens are cut off.
@@ -453,10 +449,7 @@ describe.skipIf(missing !== undefined)("the web console in Chromium", () => {
       await page.getByRole("button", { name: "Reload" }).click();
       await page.getByRole("heading", { name: "Sign in to the Tessera console" }).waitFor();
       expect(await textOf("main .notice")).toContain("The server no longer accepts your access token");
-    } finally {
-      await other.close();
-      page = before;
-    }
+    });
   }, STEP_MS);
 
   it("pages through many clients and events, reading every page of ListClients so the filter sees them all", async () => {
