@@ -69,6 +69,11 @@ export function App() {
     return () => clearTimeout(timer);
   }, [session, end]);
 
+  // A notice about the list ("Deleted ...") is for the first visit after it, not every later one.
+  useEffect(() => {
+    if (route.screen !== "clients") setListNotice(undefined);
+  }, [route]);
+
   // A new screen: say so in the title and move keyboard focus to it.
   useEffect(() => {
     document.title = session ? `${TITLES[route.screen]} · Tessera console` : "Sign in · Tessera console";

@@ -156,6 +156,21 @@ describe.skipIf(missing !== undefined)("the web console in Chromium", () => {
       order.push(await focused());
     }
     expect(order).toEqual(["Skip to content", "secret", "client-id", "client-secret", "Sign in"]);
+    // Mistakes are named next to the field they concern.
+    await page.keyboard.press("Enter");
+    expect(await textOf("#client-id-error")).toBe("Enter the client id.");
+    await page.locator("#client-id").fill(admin.clientId);
+    await page.locator("#client-secret").fill("tsec_wrong");
+    await page.keyboard.press("Enter");
+    expect(await textOf("#client-secret-error")).toMatch(/^The client id or secret is wrong, or the client is disabled\. The server said: /);
+    await page.getByRole("radio", { name: "An access token" }).check();
+    await page.locator("#access-token").fill("not-a-token");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    expect(await textOf("#access-token-error")).toBe("This is not an access token: a JWT has three parts separated by dots.");
+    await page.getByRole("radio", { name: "Client id and secret" }).check();
+
+    await page.locator("#client-id").fill("");
+    await page.locator("#client-secret").fill("");
     await page.locator("#client-id").focus();
     await page.keyboard.type(admin.clientId);
     await page.keyboard.press("Tab");
@@ -482,6 +497,17 @@ describe.skipIf(missing !== undefined)("the web console in Chromium", () => {
     await page.getByRole("button", { name: "Newer events" }).click();
     await expect.poll(() => page.locator("main p.count").innerText()).toBe("Page 1");
     expect(await first.innerText()).toBe(newest);
+  }, STEP_MS);
+
+  it("says so in words when the server goes away", async () => {
+    await nav("Clients").click();
+    await page.getByRole("heading", { name: "Clients" }).waitFor();
+    // The notice of the deletion, long ago, is gone.
+    expect(await page.locator("main .notice").count()).toBe(0);
+    await server.stop();
+    await page.getByRole("button", { name: "Reload" }).click();
+    expect(await textOf("#clients-error")).toMatch(/^The server cannot be reached or answered strangely \(.+\)\. Check that Tessera is running, then try again\.$/);
+    await screenshots(page, "server-gone", [{ size: "desktop", scheme: "light" }]);
   }, STEP_MS);
 
   it("loaded nothing from another origin and broke no content security policy", () => {
