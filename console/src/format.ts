@@ -24,6 +24,16 @@ export function isoTime(ts: Timestamp | undefined): string | undefined {
   return ts ? timestampDate(ts).toISOString() : undefined;
 }
 
+/** A wait in words: 45 -> "45 s", 1781 -> "29 min 41 s", 7260 -> "2 h 1 min". */
+export function formatWait(seconds: number): string {
+  const h = Math.floor(seconds / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  const s = seconds % 60;
+  if (h > 0) return m > 0 ? `${h} h ${m} min` : `${h} h`;
+  if (m > 0) return s > 0 ? `${m} min ${s} s` : `${m} min`;
+  return `${s} s`;
+}
+
 /**
  * Splits what a person typed into a list: items separated by spaces or new lines, as in
  * OAuth's scope parameter (RFC 6749 §3.3). Not by commas: a scope token may contain one.

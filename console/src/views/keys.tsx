@@ -5,7 +5,7 @@ import type { Api } from "../api.js";
 import { ConfirmDialog } from "../components/confirm-dialog.js";
 import { ErrorText } from "../components/field.js";
 import { useAction } from "../components/use-action.js";
-import { formatTime, isoTime } from "../format.js";
+import { formatTime, formatWait, isoTime } from "../format.js";
 
 const STATE_NAMES: Record<SigningKeyState, string> = {
   [SigningKeyState.UNSPECIFIED]: "Unknown",
@@ -19,7 +19,8 @@ export function Keys(p: { api: Api }) {
   const [keys, setKeys] = useState<SigningKey[] | undefined>(undefined);
   const [jwks, setJwks] = useState<string | undefined>(undefined);
   const [done, setDone] = useState("");
-  const [tooSoon, setTooSoon] = useState(false);
+  // Seconds until an ordinary rotation is allowed, once the server refused one as too soon.
+  const [tooSoon, setTooSoon] = useState<number | undefined>(undefined);
   const [confirming, setConfirming] = useState(false);
 
   const load = useAction(async () => {
@@ -32,14 +33,14 @@ export function Keys(p: { api: Api }) {
   const rotate = useAction(async (force: boolean) => {
     setConfirming(false);
     setDone("");
-    setTooSoon(false);
+    setTooSoon(undefined);
     try {
       const r = await p.api.keys.rotateSigningKey({ force });
       setKeys(r.keys);
       setDone(`Rotated${force ? " (forced)" : ""}: key ${r.current!.kid} signs new tokens from now on.`);
       void load.run();
     } catch (err) {
-      if (err instanceof ConnectError && err.code === Code.FailedPrecondition) setTooSoon(true);
+      if (err instanceof ConnectError && err.code === Code.FailedPrecondition) setTooSoon(Number(/in (\d+)s\b/.exec(err.rawMessage)?.[1] ?? NaN));
       throw err;
     }
   });
@@ -100,10 +101,12 @@ export function Keys(p: { api: Api }) {
             Rotate now
           </button>
           <ErrorText id="rotate-key-error" message={rotate.problem?.message} />
-          {tooSoon ? (
+          {tooSoon !== undefined ? (
             <p class="explain" id="too-soon">
               The next key was published too recently: verifiers cache the JWKS and may not have fetched it yet, so they would reject the
-              tokens it signs until they refetch. Wait, or force the rotation if the current key is compromised.
+              tokens it signs until they refetch.{" "}
+              {Number.isFinite(tooSoon) ? `An ordinary rotation is possible in ${formatWait(tooSoon)}. ` : ""}
+              Wait, or force the rotation if the current key is compromised.
             </p>
           ) : null}
         </div>

@@ -359,7 +359,11 @@ describe.skipIf(missing !== undefined)("the web console in Chromium", () => {
 
     await page.getByRole("button", { name: "Rotate now" }).click();
     expect(await textOf("#rotate-key-error")).toMatch(/^Refused: the next signing key has been published for less than one JWKS cache lifetime; rotate again in \d+s/);
-    expect(await page.locator("#too-soon").innerText()).toContain("verifiers cache the JWKS");
+    const refusal = await page.locator("#rotate-key-error").innerText();
+    const wait = Number(/rotate again in (\d+)s/.exec(refusal)![1]);
+    const explained = await page.locator("#too-soon").innerText();
+    expect(explained).toContain("verifiers cache the JWKS");
+    expect(explained).toContain(`An ordinary rotation is possible in ${Math.floor(wait / 60)} min ${wait % 60 ? `${wait % 60} s` : ""}`.trim());
     await screenshots(page, "keys-too-soon", [{ size: "desktop", scheme: "light" }]);
 
     // The confirmation is a modal: Escape cancels it and gives focus back to its button.
