@@ -109,6 +109,14 @@ export class StorageUnavailableError extends Error {
   override readonly name = "StorageUnavailableError";
 }
 
+/**
+ * Thrown when the store was written by a newer Tessera (its schema version is higher than this
+ * build knows): refusing is safer than misreading it.
+ */
+export class SchemaTooNewError extends Error {
+  override readonly name = "SchemaTooNewError";
+}
+
 /** One administrative change, stored in the same transaction as the change itself. */
 export interface AuditEvent {
   /** Assigned by storage, increasing. */
