@@ -112,7 +112,8 @@ function admin(runner: AdminRunner, how: string, host: string, port: number): Te
       ]);
       const url = `postgres://${name}:${password}@${host}:${port}/${name}`;
       const sql = async <R extends pg.QueryResultRow>(text: string, values?: unknown[], at = url): Promise<R[]> => {
-        const client = new pg.Client({ ...parseDatabaseUrl(at).config, ssl: false });
+        // Named apart from the adapter's connections ("tessera"), which tests look for and kill.
+        const client = new pg.Client({ ...parseDatabaseUrl(at).config, ssl: false, application_name: "tessera-test-helper" });
         client.on("error", () => {});
         await client.connect();
         try {

@@ -29,6 +29,16 @@ export function isRetryable(err: unknown): boolean {
   return RETRYABLE.has(codeOf(err) ?? "");
 }
 
+/**
+ * Whether `err` means the connection itself is gone (socket error, server ended the session):
+ * a transaction that had not sent COMMIT was rolled back by the server and may run again.
+ */
+export function isConnectionLost(err: unknown): boolean {
+  const code = codeOf(err);
+  if (code !== undefined && (/^(08...|57P0[1-3])$/.test(code) || UNAVAILABLE_NODE_CODE.test(code))) return true;
+  return err instanceof Error && /^(Connection terminated|Client has encountered a connection error|Query read timeout)/.test(err.message);
+}
+
 /** Whether `err` says the database is unreachable, shutting down, full, read-only or refusing us. */
 export function isUnavailable(err: unknown): boolean {
   if (err instanceof StorageUnavailableError) return true;

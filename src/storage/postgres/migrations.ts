@@ -113,7 +113,7 @@ export interface MigrationStatus {
   pending: { version: number; name: string }[];
 }
 
-const CREATE_HISTORY = `CREATE TABLE IF NOT EXISTS schema_migrations (
+const CREATE_HISTORY = `CREATE TABLE schema_migrations (
   version    integer PRIMARY KEY,
   name       text NOT NULL,
   applied_at timestamptz NOT NULL DEFAULT now()
@@ -167,7 +167,9 @@ export async function migrate(db: Database): Promise<{ from: number; to: number 
     // A long migration must not be cut off by the pool's statement timeout.
     await client.query("SET LOCAL statement_timeout = 0");
     await client.query(`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK})`);
-    await client.query(CREATE_HISTORY);
+    // Only when missing: an up-to-date schema then opens on a read-only server too (reads work there).
+    const history = await client.query<{ t: string | null }>("SELECT to_regclass('schema_migrations')::text AS t");
+    if (history.rows[0]?.t == null) await client.query(CREATE_HISTORY);
     const { rows } = await client.query<{ v: number }>("SELECT coalesce(max(version), 0) AS v FROM schema_migrations");
     const from = rows[0]!.v;
     if (from > POSTGRES_SCHEMA_VERSION) throw tooNew(from, db.where);

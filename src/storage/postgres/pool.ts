@@ -1,6 +1,6 @@
 import pg from "pg";
 import type { ConnectionSettings } from "./connection.js";
-import { describeFailure, isUnavailable, storageError } from "./errors.js";
+import { describeFailure, isConnectionLost, isUnavailable, storageError } from "./errors.js";
 
 /** How the connection pool behaves; every field has a default (see DEFAULT_POOL_OPTIONS). */
 export interface PoolOptions {
@@ -76,6 +76,12 @@ export class Database {
       constructor(c: pg.ClientConfig) {
         // pg-pool keeps the password as a non-enumerable property, which a spread would drop.
         super({ ...c, password: c.password, ssl: self.#tls ? settings.tls : false });
+        // pg leaves the socket open when authentication fails on our side (no password for a
+        // SCRAM server): the server then holds a half-open session for authentication_timeout.
+        const internals = this as unknown as { _connected: boolean; connection: NodeJS.EventEmitter & { stream?: { destroy(): void } } };
+        internals.connection.on("error", () => {
+          if (!internals._connected) internals.connection.stream?.destroy();
+        });
       }
     }
     this.#pool = new pg.Pool({ ...config, Client: FallbackClient as unknown as new () => pg.ClientBase });
@@ -136,9 +142,8 @@ export class Database {
         client.release();
         return result;
       } catch (err) {
-        const broken = isUnavailable(err);
-        client.release(broken ? (err as Error) : undefined);
-        if (!broken || attempt > 1) throw this.error(err);
+        client.release(isUnavailable(err) ? (err as Error) : undefined);
+        if (!isConnectionLost(err) || attempt > 1) throw this.error(err);
       }
     }
   }

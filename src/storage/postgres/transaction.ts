@@ -1,7 +1,7 @@
 import { setTimeout as delay } from "node:timers/promises";
 import type pg from "pg";
 import { StorageUnavailableError, type AuditEvent } from "../storage.js";
-import { isRetryable, isUnavailable } from "./errors.js";
+import { isConnectionLost, isRetryable, isUnavailable } from "./errors.js";
 import type { Database } from "./pool.js";
 
 /** The channel a NOTIFY is sent on with each committed change (payload: the change counter). */
@@ -39,19 +39,20 @@ const INSERT_AUDIT = "INSERT INTO audit_events (time, actor, action, target, cha
 
 /**
  * Runs `work` as one write transaction under the change-counter lock (see above), records its
- * audit event in it, and commits only when something changed. Serialization failures and
- * deadlocks are retried up to MAX_ATTEMPTS times with a short random pause, and so is a
- * transaction whose pooled connection turned out dead before it began; unavailability becomes
- * StorageUnavailableError. `work` may run more than once, so it must have no other effects.
+ * audit event in it, and commits only when something changed. Retried, up to MAX_ATTEMPTS times
+ * with a short random pause: serialization failures and deadlocks, and a transaction whose
+ * connection was lost before COMMIT was sent (the server rolled it back; a pooled connection
+ * may have died with a server restart). A connection lost during COMMIT is not retried: the
+ * change may have been applied. Unavailability becomes StorageUnavailableError. `work` may run
+ * more than once, so it must have no effects outside the transaction.
  */
 export async function writeTransaction<T>(db: Database, work: (query: TxQuery) => Promise<WriteOutcome<T>>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     const client = await db.connect();
-    let begun = false;
+    let committing = false;
     let broken: Error | undefined;
     try {
       await client.query(BEGIN_AND_BUMP);
-      begun = true;
       const outcome = await work((text, values) => client.query(text, values));
       if (!outcome.changed && outcome.audit === undefined) {
         await client.query("ROLLBACK");
@@ -59,16 +60,16 @@ export async function writeTransaction<T>(db: Database, work: (query: TxQuery) =
       }
       const e = outcome.audit;
       if (e) await client.query(INSERT_AUDIT, [e.time, e.actor, e.action, e.target, JSON.stringify(e.changes), e.origin]);
+      committing = true;
       await client.query("COMMIT");
       return outcome.value;
     } catch (err) {
       if (isUnavailable(err)) broken = err as Error;
       else await client.query("ROLLBACK").catch((e: unknown) => (broken = e as Error));
-      const again = isRetryable(err) || (!begun && broken !== undefined);
-      if (again && attempt >= MAX_ATTEMPTS && !broken) {
+      const again = isRetryable(err) || (isConnectionLost(err) && !committing);
+      if (again && attempt >= MAX_ATTEMPTS && isRetryable(err)) {
         // Still conflicting after every attempt: "busy, try again later", never a raw 40001.
-        const code = (err as { code?: string }).code;
-        throw new StorageUnavailableError(`the database ${db.where} kept reporting conflicts (${code}) after ${MAX_ATTEMPTS} attempts`);
+        throw new StorageUnavailableError(`the database ${db.where} kept reporting conflicts (${(err as { code?: string }).code}) after ${MAX_ATTEMPTS} attempts`);
       }
       if (!again || attempt >= MAX_ATTEMPTS) throw db.error(err);
     } finally {
