@@ -723,7 +723,8 @@ function sharedStoreConformance(name: string, make: () => Promise<SharedStore>):
     it("audit events written from several instances at once never appear below an id already listed", async () => {
       const instances = await Promise.all(Array.from({ length: 3 }, () => openOne()));
       const reader = await openOne();
-      await instances[0]!.createClient(client("c"));
+      // A client per instance: nothing but the store's own ordering relates their writes.
+      for (let i = 0; i < instances.length; i++) await instances[0]!.createClient(client(`c${i}`));
       let seenMax = 0;
       const late: number[] = [];
       let writing = true;
@@ -742,11 +743,11 @@ function sharedStoreConformance(name: string, make: () => Promise<SharedStore>):
       await Promise.all(
         instances.map(async (s, i) => {
           for (let n = 0; n < 25; n++) {
-            await s.updateClient("c", { name: `${i}-${n}` }, T0 + n, {
+            await s.updateClient(`c${i}`, { name: `${i}-${n}` }, T0 + n, {
               time: T0 + n,
               actor: `instance-${i}`,
               action: "client.update",
-              target: "c",
+              target: `c${i}`,
               changes: { name: `${i}-${n}` },
               origin: "local",
             });
