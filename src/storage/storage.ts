@@ -102,8 +102,9 @@ export interface SigningKeyPlan<T> {
 }
 
 /**
- * Thrown when the store cannot be written right now (disk full, read-only, locked too long).
- * Reads keep working; callers answer "unavailable, retry later", never a 500.
+ * Thrown when the store cannot be written right now (disk full, read-only, locked too long) or,
+ * for a database server, cannot be reached. Reads of a local file keep working; callers answer
+ * "unavailable, retry later", never a 500.
  */
 export class StorageUnavailableError extends Error {
   override readonly name = "StorageUnavailableError";

@@ -74,7 +74,7 @@ const RECORD_USE = `WITH uses AS (SELECT * FROM unnest($1::text[], $2::bigint[])
   UPDATE client_secrets s SET last_used_time = u.t FROM uses u, locked l
   WHERE s.secret_id = u.secret_id AND l.secret_id = u.secret_id AND (s.last_used_time IS NULL OR s.last_used_time < u.t)`;
 // Tables vacuumed by purgeDeletedData: everything a deleted or overwritten row could linger in.
-const PURGED_TABLES = "signing_keys, client_secrets, clients, client_tombstones, meta, revoked_tokens, audit_events";
+const PURGED_TABLES = ["signing_keys", "client_secrets", "clients", "client_tombstones", "meta", "revoked_tokens", "audit_events"];
 
 /**
  * The Storage port on PostgreSQL (node-postgres pool). Several processes may share one
@@ -331,7 +331,15 @@ export class PostgresStorage implements Storage {
     // versions (a private key before it was encrypted) are gone from the tables. PostgreSQL's
     // write-ahead log, archives and backups keep them until they are recycled: that is the
     // operator's retention, not something a client can rewrite.
-    await this.#db.query(`VACUUM (FULL) ${PURGED_TABLES}`);
+    // VACUUM only warns, and skips the table, when the role does not own it: refuse instead.
+    const { rows } = await this.#db.query<{ name: string }>(
+      "SELECT relname AS name FROM pg_class WHERE oid = ANY($1::regclass[]) AND NOT pg_has_role(relowner, 'USAGE')",
+      [PURGED_TABLES],
+    );
+    if (rows.length > 0) {
+      throw new Error(`cannot purge deleted data: the database role does not own ${rows.map((r) => r.name).join(", ")} (VACUUM FULL needs the owner)`);
+    }
+    await this.#db.query(`VACUUM (FULL) ${PURGED_TABLES.join(", ")}`);
   }
 
   async changeToken(): Promise<number> {
