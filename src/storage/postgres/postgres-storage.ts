@@ -1,4 +1,5 @@
-import { NO_SCOPE_CUTOFFS, nextScopeCutoffs } from "../scope-cutoffs.js";
+import { applyClientPatch } from "../client-patch.js";
+import { NO_SCOPE_CUTOFFS } from "../scope-cutoffs.js";
 import {
   ClientExistsError,
   type AuditEvent,
@@ -161,9 +162,7 @@ export class PostgresStorage implements Storage {
       // Read under the write lock: the patch applies to the last committed state.
       const cur = await readClient(q, clientId);
       if (!cur) return { value: undefined, changed: false };
-      const { scopeRemoval, ...fields } = patch;
-      const next = { ...cur, ...definedOnly(fields), updateTime: now };
-      if (patch.scopes !== undefined && scopeRemoval) next.scopeCutoffs = nextScopeCutoffs(cur, patch.scopes, scopeRemoval);
+      const next = applyClientPatch(cur, patch, now);
       await q(
         `UPDATE clients SET name = $1, scopes = $2, audiences = $3, token_ttl_seconds = $4, disabled = $5,
            tokens_not_before = $6, scope_cutoffs = $7, update_time = $8 WHERE client_id = $9`,
@@ -412,8 +411,4 @@ function toKey(r: KeyRow): SigningKeyRecord {
 /** Scope cut-offs as stored: a JSON array of [scope, not-before ms] pairs. */
 function cutoffsJson(cutoffs: readonly ScopeCutoff[]): string {
   return JSON.stringify(cutoffs.map((c) => [c.scope, c.notBefore]));
-}
-
-function definedOnly<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
