@@ -57,7 +57,7 @@ export function App() {
         : why === "refused"
           ? "The server no longer accepts your access token: it was revoked or cut off, or its client was disabled or deleted. Sign in again."
           : why === "keys-withdrawn"
-            ? "The forced rotation withdrew the keys that signed every token so far, this session's token too. Sign in again to continue with a token from the new key."
+            ? "The forced rotation withdrew the keys that signed every token so far, including the one you signed in with. Sign in again to continue with a token from the new key."
             : `Signed out: the access token was dropped from this page${s.expiresAt ? `; the server accepts it until ${formatMs(s.expiresAt)}` : ""}.`,
     );
     setSession(undefined);

@@ -380,9 +380,9 @@ describe.skipIf(missing !== undefined)("the web console in Chromium", () => {
     await screenshots(page, "keys-force-dialog", [{ size: "desktop", scheme: "dark" }, { size: "phone", scheme: "light" }], { fullPage: false });
     await accessible("force rotation dialog");
     await dialog.getByRole("button", { name: "Force rotation" }).click();
-    // The withdrawn current key signed this session's own token: the console says so and asks again.
+    // The withdrawn current key signed the console's own token: the console says so and asks again.
     expect(await textOf("main .notice")).toBe(
-      "The forced rotation withdrew the keys that signed every token so far, this session's token too. Sign in again to continue with a token from the new key.",
+      "The forced rotation withdrew the keys that signed every token so far, including the one you signed in with. Sign in again to continue with a token from the new key.",
     );
     await signIn(page, admin.clientId, admin.clientSecret);
     await nav("Signing keys").click();
