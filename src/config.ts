@@ -8,7 +8,7 @@ import { kekFromEnv, type Kek } from "./keys/key-encryption.js";
 /** Validated settings of `tessera serve`. Each comes from a flag or an environment variable (SETTINGS). */
 export interface Config {
   readonly port: number;
-  /** Listen address; undefined: 127.0.0.1 and ::1 (transport/listeners.ts). */
+  /** Listen address; undefined: 127.0.0.1 and ::1 (transport/listener/listen-all.ts). */
   readonly host: string | undefined;
   readonly db: string;
   readonly issuer: string;

@@ -22,6 +22,7 @@ import { StorageUnavailableError, type Storage } from "./core/ports/storage.js";
 import { HealthState } from "./transport/grpc/health-state.js";
 import { HEALTH_SERVICE_NAMES, WRITE_SERVICE_NAMES } from "./transport/grpc/service-names.js";
 import { isLoopbackHost, listenPlan } from "./transport/listener/listen-all.js";
+import { builtConsoleDir } from "./transport/http/console-files.js";
 import { HealthCheckResponse_ServingStatus as Serving } from "../gen/grpc/health/v1/health_pb.js";
 
 /** How often a process checks whether another process changed the database (keys). */
@@ -119,6 +120,7 @@ export async function start(config: Config, log: Logger, clock: Clock = systemCl
     jwksMaxAgeSeconds: Math.round(config.jwksMaxAgeMs / 1000),
     tls: config.tlsCert && config.tlsKey ? { cert: config.tlsCert, key: config.tlsKey } : undefined,
     readiness: () => readiness.check(),
+    consoleDir: builtConsoleDir(),
   });
   const plan = listenPlan(config.host);
   let listening: Awaited<ReturnType<typeof server.listen>>;

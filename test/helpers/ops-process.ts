@@ -51,14 +51,16 @@ export interface StartOptions {
   cwd?: string;
   /** The scheme of `url`; https when the server is given --tls-cert. */
   scheme?: "http" | "https";
+  /** The `tessera` command to run; default: this checkout's bin/tessera. */
+  bin?: string;
 }
 
 /** Starts `tessera serve` on a free port and resolves once it logs that it listens. */
 export async function startTessera(opts: StartOptions): Promise<OpsServer> {
-  if (!existsSync(DIST)) throw new Error("dist/ is missing: run `npm run build` (npm test does it) first");
+  if (!opts.bin && !existsSync(DIST)) throw new Error("dist/ is missing: run `npm run build` (npm test does it) first");
   const host = opts.host === null ? [] : ["--host", opts.host ?? "127.0.0.1"];
   const args = ["serve", "--port", "0", ...host, "--db", opts.db, ...(opts.args ?? [])];
-  const argv = [...(opts.prefix ?? []), process.execPath, TESSERA_BIN, ...args];
+  const argv = [...(opts.prefix ?? []), process.execPath, opts.bin ?? TESSERA_BIN, ...args];
   const child = spawn(argv[0]!, argv.slice(1), {
     env: { PATH: process.env.PATH ?? "", ...opts.env },
     cwd: opts.cwd,

@@ -14,17 +14,34 @@ import { ClientExistsError, type ClientRecord, type SigningKeyRecord } from "../
 import { DAY, HOUR, testPolicy } from "../keys/policy.js";
 import { storageConformance } from "./conformance.js";
 
-storageConformance("SqliteStorage", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "tessera-sqlite-"));
-  const storage = SqliteStorage.open(join(dir, "tessera.db"));
-  return {
-    storage,
-    cleanup: async () => {
-      await storage.close();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-});
+storageConformance(
+  "SqliteStorage",
+  async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tessera-sqlite-"));
+    const storage = SqliteStorage.open(join(dir, "tessera.db"));
+    return {
+      storage,
+      cleanup: async () => {
+        await storage.close();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  },
+  [],
+  async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tessera-sqlite-"));
+    const path = join(dir, "tessera.db");
+    return {
+      open: async () => SqliteStorage.open(path),
+      makeSchemaTooNew: async () => {
+        const db = new Database(path);
+        db.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
+        db.close();
+      },
+      cleanup: async () => rmSync(dir, { recursive: true, force: true }),
+    };
+  },
+);
 
 const T0 = Date.parse("2030-01-02T03:04:05.678Z");
 const ISSUER = "https://tessera.example";
