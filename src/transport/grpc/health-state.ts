@@ -19,6 +19,11 @@ export class HealthState {
     for (const wake of this.#wakers) wake();
   }
 
+  /** Records SERVING or NOT_SERVING for each of `services`. */
+  setServing(services: Iterable<string>, serving: boolean): void {
+    for (const service of services) this.set(service, serving ? ServingStatus.SERVING : ServingStatus.NOT_SERVING);
+  }
+
   /** The service's status, or undefined for a service never set. */
   get(service: string): ServingStatus | undefined {
     return this.#statuses.get(service);

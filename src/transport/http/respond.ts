@@ -52,6 +52,11 @@ export function sendJson(res: AnyResponse, status: number, body: unknown, header
   res.end(text);
 }
 
+/** The answer to a path nothing on this port serves. */
+export function sendNotFound(res: AnyResponse): void {
+  sendJson(res, 404, { error: "not_found", error_description: "No such endpoint" });
+}
+
 /**
  * The one place an error becomes an HTTP answer. OAuthErrors keep their code; anything else is
  * a server_error whose cause is reported through `onUnexpected`, never sent.
