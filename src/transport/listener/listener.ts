@@ -8,10 +8,12 @@ import type { ListenerLimits, RequestHandler } from "./serving-parts.js";
 import { StreamDeadlines } from "./stream-deadlines.js";
 import { createTlsServer, type TlsFiles } from "./tls-server.js";
 
-// Closing an idle keep-alive connection races with a request its client may be sending on it
-// (RFC 9112 §9.6): for this long after a drain starts, busy clients get their next answer with
-// Connection: close instead, and only connections still idle after it are closed.
-const IDLE_CUTOFF_MS = 250;
+/**
+ * Closing an idle keep-alive connection races with a request its client may be sending on it
+ * (RFC 9112 §9.6): for this long after a drain starts, busy clients get their next answer with
+ * Connection: close instead, and only connections still idle after it are closed.
+ */
+export const IDLE_CUTOFF_MS = 250;
 
 /** What the public port is built from. */
 export interface ListenerOptions {
@@ -23,6 +25,8 @@ export interface ListenerOptions {
   onHttp2Server?: ((server: http2.Http2Server | http2.Http2SecureServer) => void) | undefined;
   /** Called once new connections are refused and before connections drain: ends long streams (health Watch). */
   onClose?: (() => void) | undefined;
+  /** When a drain closes idle HTTP/1.1 connections; IDLE_CUTOFF_MS unless given. */
+  idleCutoffMs?: number | undefined;
 }
 
 /** The public port, built but not yet listening. */
@@ -85,7 +89,7 @@ export function createListener(options: ListenerOptions): Listener {
       const idle = closeIdle;
       await drain(tracker, {
         graceMs,
-        idleCutoffMs: IDLE_CUTOFF_MS,
+        idleCutoffMs: options.idleCutoffMs ?? IDLE_CUTOFF_MS,
         closeIdle: idle && (() => {
           idleClosing = true;
           idle();
