@@ -88,21 +88,13 @@ function serve(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, deps: Fa
   }
   if (timeout !== undefined) timer = setTimeout(() => finish(new ConnectError("the deadline expired", Code.DeadlineExceeded)), timeout);
 
-  const chunks: Buffer[] = [];
-  let size = 0;
-  // The length prefix, read once from the first five bytes: work per DATA frame stays
-  // constant however finely a client splits the message (a concat per frame was quadratic).
-  let declared = -1;
+  const frame = new FrameBuffer(deps.maxMessageBytes);
   stream.on("data", (chunk: Buffer) => {
     if (done) return;
-    size += chunk.length;
-    chunks.push(chunk);
-    if (declared < 0 && size >= 5) declared = (chunks.length === 1 ? chunk : Buffer.concat(chunks)).readUInt32BE(1);
-    // Refuse from the length prefix, before the bytes arrive (bounded memory).
-    if (declared > deps.maxMessageBytes || size > deps.maxMessageBytes + 5) {
+    const tooLarge = frame.push(chunk);
+    if (tooLarge !== undefined) {
       stream.pause();
-      const n = declared > deps.maxMessageBytes ? declared : size - 5;
-      finish(new ConnectError(`message size ${n} is larger than configured readMaxBytes ${deps.maxMessageBytes}`, Code.ResourceExhausted));
+      finish(new ConnectError(`message size ${tooLarge} is larger than configured readMaxBytes ${deps.maxMessageBytes}`, Code.ResourceExhausted));
     }
   });
   stream.on("end", () => {
@@ -111,11 +103,9 @@ function serve(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, deps: Fa
     // Reset by the client (RST_STREAM without END_STREAM), or closed by the request timeout:
     // Node still ends the body, but what arrived is not a whole request.
     if (stream.aborted || stream.closed) return finish(ABORTED);
-    // Most messages arrive in one DATA frame: no copy then.
-    const only = chunks.length === 1 ? chunks[0] : undefined;
     let request: TokenRequest;
     try {
-      request = toTokenRequest(decodeMessage(only ?? Buffer.concat(chunks)), headers.authorization);
+      request = toTokenRequest(decodeMessage(frame.bytes()), headers.authorization);
     } catch (err) {
       return finish(err);
     }
@@ -126,6 +116,33 @@ function serve(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, deps: Fa
       (err: unknown) => finish(err),
     );
   });
+}
+
+/** The request's bytes as they arrive, refused from the length prefix once they exceed the limit (bounded memory). */
+class FrameBuffer {
+  readonly #chunks: Buffer[] = [];
+  #size = 0;
+  // The length prefix, read once from the first five bytes: work per DATA frame stays
+  // constant however finely a client splits the message (a concat per frame was quadratic).
+  #declared = -1;
+
+  constructor(private readonly maxMessageBytes: number) {}
+
+  /** Adds a chunk; returns the size to refuse when the message is (or says it will be) too large. */
+  push(chunk: Buffer): number | undefined {
+    this.#size += chunk.length;
+    this.#chunks.push(chunk);
+    if (this.#declared < 0 && this.#size >= 5) this.#declared = (this.#chunks.length === 1 ? chunk : Buffer.concat(this.#chunks)).readUInt32BE(1);
+    if (this.#declared > this.maxMessageBytes) return this.#declared;
+    if (this.#size > this.maxMessageBytes + 5) return this.#size - 5;
+    return undefined;
+  }
+
+  /** Everything received; most messages arrive in one DATA frame, returned without a copy. */
+  bytes(): Buffer {
+    const only = this.#chunks.length === 1 ? this.#chunks[0] : undefined;
+    return only ?? Buffer.concat(this.#chunks);
+  }
 }
 
 /** Logs and counts the call: a reset or an expired deadline as aborted, a refused frame as a malformed request. */
