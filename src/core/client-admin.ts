@@ -4,6 +4,7 @@ import { generateClientSecret, hashClientSecret } from "./client-secret.js";
 import type { Clock } from "./clock.js";
 import { AdminError } from "./errors.js";
 import { randomId } from "./ids.js";
+import { onePage, pagePosition, pageSize } from "./paging.js";
 import { escapedPreview, firstInvisibleCharacter } from "./invisible-characters.js";
 import { preview } from "./preview.js";
 import { isScopeToken, MAX_SCOPES } from "./scope.js";
@@ -19,8 +20,6 @@ const MAX_AUDIENCES = 100;
 const MAX_AUDIENCE_LENGTH = 2000;
 const MAX_NAME_LENGTH = 200;
 const CLIENT_ID = /^[A-Za-z0-9._~-]{1,128}$/;
-const DEFAULT_PAGE_SIZE = 50;
-const MAX_PAGE_SIZE = 1000;
 
 /** Fields an admin sets when creating a client. */
 export interface NewClientInput {
@@ -96,24 +95,11 @@ export class ClientAdminCore {
   }
 
   /** One page of clients ordered by id; the page token is opaque to callers. */
-  async list(pageSize: number, pageToken: string): Promise<{ clients: ClientRecord[]; nextPageToken: string }> {
-    if (!Number.isInteger(pageSize) || pageSize < 0 || pageSize > MAX_PAGE_SIZE) {
-      throw new AdminError("invalid_argument", `page_size must be between 0 and ${MAX_PAGE_SIZE}`);
-    }
-    const size = pageSize === 0 ? DEFAULT_PAGE_SIZE : pageSize;
-    let after = "";
-    if (pageToken !== "") {
-      after = Buffer.from(pageToken, "base64url").toString("utf8");
-      if (!CLIENT_ID.test(after) || Buffer.from(after).toString("base64url") !== pageToken) {
-        throw new AdminError("invalid_argument", "page_token is not a token returned by ListClients");
-      }
-    }
-    // One extra row tells whether another page exists.
-    const rows = await this.storage.listClients(after, size + 1);
-    const clients = rows.slice(0, size);
-    const nextPageToken =
-      rows.length > size ? Buffer.from(clients[clients.length - 1]!.clientId).toString("base64url") : "";
-    return { clients, nextPageToken };
+  async list(requestedSize: number, pageToken: string): Promise<{ clients: ClientRecord[]; nextPageToken: string }> {
+    const size = pageSize(requestedSize);
+    const after = pagePosition(pageToken, "ListClients", (id) => CLIENT_ID.test(id)) ?? "";
+    const page = onePage(await this.storage.listClients(after, size + 1), size, (c) => c.clientId);
+    return { clients: page.items, nextPageToken: page.nextPageToken };
   }
 
   /** Changes the given fields; an empty patch is refused so mistakes are loud. */
@@ -184,22 +170,12 @@ export class ClientAdminCore {
   }
 
   /** One page of the audit trail, newest first; the page token is opaque to callers. */
-  async auditTrail(pageSize: number, pageToken: string, target: string): Promise<{ events: AuditEvent[]; nextPageToken: string }> {
-    if (!Number.isInteger(pageSize) || pageSize < 0 || pageSize > MAX_PAGE_SIZE) {
-      throw new AdminError("invalid_argument", `page_size must be between 0 and ${MAX_PAGE_SIZE}`);
-    }
-    const size = pageSize === 0 ? DEFAULT_PAGE_SIZE : pageSize;
-    let before: number | undefined;
-    if (pageToken !== "") {
-      before = Number(Buffer.from(pageToken, "base64url").toString("utf8"));
-      if (!Number.isSafeInteger(before) || before <= 0 || Buffer.from(String(before)).toString("base64url") !== pageToken) {
-        throw new AdminError("invalid_argument", "page_token is not a token returned by ListAuditEvents");
-      }
-    }
-    const rows = await this.storage.listAuditEvents(before, size + 1, target === "" ? undefined : target);
-    const events = rows.slice(0, size);
-    const nextPageToken = rows.length > size ? Buffer.from(String(events[events.length - 1]!.eventId)).toString("base64url") : "";
-    return { events, nextPageToken };
+  async auditTrail(requestedSize: number, pageToken: string, target: string): Promise<{ events: AuditEvent[]; nextPageToken: string }> {
+    const size = pageSize(requestedSize);
+    const before = pagePosition(pageToken, "ListAuditEvents", (id) => /^[1-9]\d*$/.test(id) && Number.isSafeInteger(Number(id)));
+    const rows = await this.storage.listAuditEvents(before === undefined ? undefined : Number(before), size + 1, target === "" ? undefined : target);
+    const page = onePage(rows, size, (e) => String(e.eventId));
+    return { events: page.items, nextPageToken: page.nextPageToken };
   }
 
   #event(who: Actor | undefined, action: string, target: string, time: number, changes: Record<string, unknown>): AuditEvent {
