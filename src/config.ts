@@ -274,11 +274,12 @@ function alg(raw: string, where: string): SigningAlg {
 /** host:port, with an IPv6 host in brackets ([::1]:9464). */
 function hostPort(raw: string, where: string): { host: string; port: number } {
   const m = /^\[([0-9A-Fa-f:.]+)\]:(\d{1,5})$/.exec(raw) ?? /^([A-Za-z0-9.-]+):(\d{1,5})$/.exec(raw);
-  const port = m ? Number(m[2]) : NaN;
-  if (!m || port > 65535 || (m[1]!.includes(":") && isIP(m[1]!) !== 6)) {
+  const host = m?.[1];
+  const port = Number(m?.[2]);
+  if (host === undefined || !(port <= 65535) || (host.includes(":") && isIP(host) !== 6)) {
     throw new ConfigError(`${where} must be a host and port such as 127.0.0.1:9464 or [::1]:9464 (got ${JSON.stringify(raw)}).`);
   }
-  return { host: m[1]!, port };
+  return { host, port };
 }
 
 function readableFile(raw: string, where: string): string {

@@ -33,7 +33,7 @@ export async function listKeysCommand(o: KeysOptions, env: NodeJS.ProcessEnv): P
 export async function rotateKeysCommand(o: KeysOptions, env: NodeJS.ProcessEnv): Promise<void> {
   const admin = await authorizedClient(KeyAdmin, o.server, env);
   const res = await admin.rotateSigningKey({ force: o.force ?? false });
-  if (!o.json) process.stdout.write(`Now signing with ${res.current!.kid} (${res.current!.alg}).\n\n`);
+  if (!o.json && res.current) process.stdout.write(`Now signing with ${res.current.kid} (${res.current.alg}).\n\n`);
   print(o, res.keys);
 }
 

@@ -49,11 +49,14 @@ function addServe(program: Command, ctx: ProgramContext): void {
     .command("serve")
     .description("run the server until SIGINT or SIGTERM (flags win over the environment)")
     .addHelpText("after", `\nOnly from the environment:\n${ENV_ONLY_SETTINGS.map((s) => `  ${s.env.padEnd(22)}${s.help}`).join("\n")}`);
-  for (const s of Object.values(SETTINGS) as Setting[]) serve.addOption(new Option(`--${s.flag} <${s.arg}>`, settingHelp(s)));
-  serve.action(async (opts: Record<string, string | undefined>, cmd: Command) => {
+  const options = (Object.entries(SETTINGS) as [keyof RawSettings, Setting][]).map(([key, s]) => {
+    const option = new Option(`--${s.flag} <${s.arg}>`, settingHelp(s));
+    serve.addOption(option);
+    return [key, option] as const;
+  });
+  serve.action(async (opts: Record<string, string | undefined>) => {
     const flags: RawSettings = {};
-    for (const [key, s] of Object.entries(SETTINGS) as [keyof RawSettings, Setting][]) {
-      const option = cmd.options.find((o) => o.long === `--${s.flag}`)!;
+    for (const [key, option] of options) {
       const value = opts[option.attributeName()];
       if (value !== undefined) flags[key] = value;
     }

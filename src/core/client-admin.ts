@@ -113,17 +113,15 @@ export class ClientAdminCore {
     if (patch.disabled !== undefined) clean.disabled = patch.disabled;
     if (Object.keys(clean).length === 0) throw new AdminError("invalid_argument", "update_mask names no field to change");
     const now = this.clock();
-    let cutoff: number | undefined;
-    if (clean.disabled === true || clean.scopes !== undefined) {
-      cutoff = cutoffAfter(this.#found(clientId, await this.storage.getClient(clientId)), now);
-    }
+    // Needed, and defined, exactly when the change disables the client or sets its scopes.
+    const cutoff = clean.disabled === true || clean.scopes !== undefined ? cutoffAfter(this.#found(clientId, await this.storage.getClient(clientId)), now) : undefined;
     // Disabling also cuts off the tokens already issued, so they stop being active at once.
-    if (clean.disabled === true) clean.tokensNotBefore = cutoff;
+    if (clean.disabled === true && cutoff !== undefined) clean.tokensNotBefore = cutoff;
     const changes: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(clean)) changes[snake(k)] = k === "tokensNotBefore" ? new Date(v as number).toISOString() : v;
     // A scope taken away cuts off the tokens carrying it for good: giving it back later does
     // not revive them. Cut-offs older than the longest token lifetime refuse nothing any more.
-    if (clean.scopes !== undefined) clean.scopeRemoval = { notBefore: cutoff!, forgetBefore: now - MAX_TOKEN_TTL_SECONDS * 1000 };
+    if (clean.scopes !== undefined && cutoff !== undefined) clean.scopeRemoval = { notBefore: cutoff, forgetBefore: now - MAX_TOKEN_TTL_SECONDS * 1000 };
     return this.#found(clientId, await this.storage.updateClient(clientId, clean, now, this.#event(who, "client.update", clientId, now, changes)));
   }
 

@@ -20,6 +20,6 @@ export interface TokenResponse {
   access_token: string;
   token_type: "Bearer";
   expires_in: number;
-  /** Granted scopes, space-separated; absent when the client has none. */
-  scope?: string;
+  /** Granted scopes, space-separated; absent (or undefined) when the client has none. */
+  scope?: string | undefined;
 }

@@ -121,7 +121,7 @@ export class KeyRing implements TokenSigner, KeyRetirement {
       (k) => k.status !== "retired" || (k.retireTime ?? 0) + this.options.policy.retiredPublishMs > now,
     );
     this.#jwks = { keys: this.#records.map((k) => JSON.parse(k.publicJwk) as PublicJwk) };
-    this.#retired = new Map(this.#records.filter((k) => k.retireTime !== null).map((k) => [k.kid, k.retireTime!]));
+    this.#retired = new Map(this.#records.flatMap((k) => (k.retireTime === null ? [] : [[k.kid, k.retireTime] as const])));
   }
 
   /** When the published key `kid` stopped signing (epoch ms); undefined while it signs, waits to, or is unknown. */

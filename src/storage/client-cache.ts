@@ -38,7 +38,9 @@ export class RandomReplacementMap<V> {
       return;
     }
     if (this.maxEntries <= 0) return;
-    if (this.#keys.length >= this.maxEntries) this.delete(this.#keys[Math.floor(this.random() * this.#keys.length)]!);
+    // random() is in [0, 1): the index is one of #keys'.
+    const victim = this.#keys.length >= this.maxEntries ? this.#keys[Math.floor(this.random() * this.#keys.length)] : undefined;
+    if (victim !== undefined) this.delete(victim);
     this.#entries.set(key, { value, slot: this.#keys.length });
     this.#keys.push(key);
   }
@@ -47,10 +49,12 @@ export class RandomReplacementMap<V> {
     const e = this.#entries.get(key);
     if (!e) return;
     this.#entries.delete(key);
-    const last = this.#keys.pop()!;
-    if (last !== key) {
+    // The last key fills the deleted one's slot (every entry has one, so #keys is not empty).
+    const last = this.#keys.pop();
+    const moved = last === undefined || last === key ? undefined : this.#entries.get(last);
+    if (last !== undefined && moved) {
       this.#keys[e.slot] = last;
-      this.#entries.get(last)!.slot = e.slot;
+      moved.slot = e.slot;
     }
   }
 

@@ -12,9 +12,8 @@ const MALFORMED_PART =
  * Returns undefined when the header uses another scheme.
  */
 export function parseBasicAuthorization(header: string): { clientId: string; clientSecret: string } | undefined {
-  const m = /^basic +(.*)$/is.exec(header);
-  if (!m) return undefined;
-  const b64 = m[1]!.trim();
+  const b64 = /^basic +(.*)$/is.exec(header)?.[1]?.trim();
+  if (b64 === undefined) return undefined;
   if (b64.length % 4 !== 0 || !BASE64.test(b64)) {
     throw new OAuthError("invalid_request", "The Authorization header is not valid Basic credentials (bad base64)");
   }

@@ -59,19 +59,19 @@ export interface ClientTombstone {
   expireTime: number;
 }
 
-/** The mutable fields of a client; absent fields are left unchanged. */
+/** The mutable fields of a client; absent (or undefined) fields are left unchanged. */
 export interface ClientPatch {
-  name?: string;
-  scopes?: string[];
-  audiences?: string[];
-  tokenTtlSeconds?: number;
-  disabled?: boolean;
-  tokensNotBefore?: number;
+  name?: string | undefined;
+  scopes?: string[] | undefined;
+  audiences?: string[] | undefined;
+  tokenTtlSeconds?: number | undefined;
+  disabled?: boolean | undefined;
+  tokensNotBefore?: number | undefined;
   /**
    * With `scopes`: every scope the client holds and the new list lacks gets this cut-off (kept
    * at the later of an earlier one and this), in the same transaction as the change.
    */
-  scopeRemoval?: ScopeRemoval;
+  scopeRemoval?: ScopeRemoval | undefined;
 }
 
 /** Where a signing key is in its lifecycle: next -> current -> retired -> removed. */

@@ -255,7 +255,7 @@ export class SqliteStorage implements Storage {
             for (const s of c.secrets) this.#insertSecret(c.clientId, s);
             if (stone) this.#q.dropTombstone.run(c.clientId);
             this.#audit(audit);
-            return this.#readClient(c.clientId)!;
+            return this.#insertedClient(c.clientId);
           })
           .immediate();
       } catch (err) {
@@ -265,6 +265,13 @@ export class SqliteStorage implements Storage {
         throw err;
       }
     });
+  }
+
+  /** The client just inserted in this transaction; not finding it would mean a broken database. */
+  #insertedClient(clientId: string): ClientRecord {
+    const c = this.#readClient(clientId);
+    if (!c) throw new Error(`the client ${JSON.stringify(clientId)} just inserted cannot be read back`);
+    return c;
   }
 
   #insertSecret(clientId: string, s: SecretRecord): void {

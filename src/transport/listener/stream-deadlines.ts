@@ -45,6 +45,7 @@ export class StreamDeadlines {
     this.#arrived = [];
     this.#types = [];
     // A stream first seen now arrived at most one period ago: counting from now errs late, never early.
+    // types[i] belongs to arrived[i] (track pushes both); i < arrived.length.
     for (let i = 0; i < arrived.length; i++) {
       const s = arrived[i]!;
       if (!received(s)) this.#receiving.set(s, { since: now, type: types[i] });
@@ -85,10 +86,10 @@ function timeOut(s: ServerHttp2Stream, type: string | undefined, timeoutMs: numb
     return;
   }
   const message = `the request did not arrive within ${timeoutMs / 1000}s`;
-  const grpc = type?.startsWith("application/grpc") === true;
+  const grpc = type !== undefined && type.startsWith("application/grpc");
   s.respond(
     grpc
-      ? { ":status": 200, "content-type": type!.startsWith("application/grpc-web") ? type! : "application/grpc", "grpc-status": "4", "grpc-message": message }
+      ? { ":status": 200, "content-type": type.startsWith("application/grpc-web") ? type : "application/grpc", "grpc-status": "4", "grpc-message": message }
       : { ":status": 408, "content-length": "0", "cache-control": "no-store" },
     { endStream: true },
   );

@@ -47,7 +47,7 @@ export function registerHealth(router: ConnectRouter, state: HealthState, limits
         }
       } finally {
         open--;
-        if (connection !== undefined) byConnection.set(connection, byConnection.get(connection)! - 1);
+        if (connection !== undefined) byConnection.set(connection, (byConnection.get(connection) ?? 1) - 1);
       }
     },
   });

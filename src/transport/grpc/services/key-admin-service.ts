@@ -54,8 +54,9 @@ export function registerKeyAdmin(router: ConnectRouter, keys: KeyRing, clock: ()
           if (err instanceof RotationTooSoonError) throw new AdminError("failed_precondition", err.message);
           throw err;
         }
-        const current = keys.records.find((k) => k.status === "current")!;
-        return { current: toProtoKey(current, keys.policy.retiredPublishMs), keys: list() };
+        // The ring reloads after every maintain and refuses to load without a current key.
+        const current = keys.records.find((k) => k.status === "current");
+        return { current: current && toProtoKey(current, keys.policy.retiredPublishMs), keys: list() };
       },
     },
     { interceptors },
