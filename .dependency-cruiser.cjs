@@ -76,6 +76,22 @@ module.exports = {
       to: { path: "^src/", pathNot: "^src/(client|verify)/" },
     },
     {
+      name: "console-is-a-browser-app",
+      comment:
+        "The web console (console/) runs in the browser and speaks to the server only through its API: " +
+        "it imports the generated API code (gen/), never the server's own modules, nor Node's.",
+      severity: "error",
+      from: { path: "^console/" },
+      to: { path: ["^src/", "^bin/", "^scripts/"], pathNot: "^console/" },
+    },
+    {
+      name: "console-no-node",
+      comment: "Node's standard library does not exist in a browser.",
+      severity: "error",
+      from: { path: "^console/src/" },
+      to: { dependencyTypes: ["core"] },
+    },
+    {
       name: "no-circular",
       comment: "No module depends on itself through others: each layer can be read from the inside out.",
       severity: "error",
@@ -90,6 +106,6 @@ module.exports = {
     tsPreCompilationDeps: true,
     tsConfig: { fileName: "tsconfig.json" },
     doNotFollow: { path: "node_modules" },
-    enhancedResolveOptions: { extensions: [".ts", ".js"], conditionNames: ["import", "require", "node", "default", "types"] },
+    enhancedResolveOptions: { extensions: [".ts", ".tsx", ".js"], conditionNames: ["import", "require", "node", "default", "types"] },
   },
 };

@@ -70,6 +70,7 @@ interface AuditRow {
  * Every statement the store runs, prepared once, each with its parameters and row type: a
  * misspelt name or a wrong parameter does not compile.
  */
+// long: one table of every SQL statement, read as a list; splitting it would only scatter it.
 function prepareStatements(db: Database.Database) {
   return {
     client: db.prepare<[clientId: string], ClientRow>("SELECT * FROM clients WHERE client_id = ?"),
