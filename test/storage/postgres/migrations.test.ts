@@ -8,6 +8,8 @@ import { testPostgres, type TestDatabase } from "../../helpers/postgres.js";
 
 const server = await testPostgres("PostgreSQL migrations");
 let db: TestDatabase;
+/** Every migration this build has, oldest first. */
+const versions = Array.from({ length: POSTGRES_SCHEMA_VERSION }, (_, i) => i + 1);
 
 describe.skipIf(server === undefined)("PostgreSQL migrations", () => {
   beforeAll(async () => {
@@ -35,7 +37,7 @@ describe.skipIf(server === undefined)("PostgreSQL migrations", () => {
       current: 0,
       latest: POSTGRES_SCHEMA_VERSION,
       applied: [],
-      pending: [expect.objectContaining({ version: 1 })],
+      pending: versions.map((version) => expect.objectContaining({ version })),
     });
     expect(await tables(schema.name)).toEqual([]);
   });
@@ -44,6 +46,7 @@ describe.skipIf(server === undefined)("PostgreSQL migrations", () => {
     const schema = await db.freshSchema();
     expect(await withDatabase(schema.url, migrate)).toEqual({ from: 0, to: POSTGRES_SCHEMA_VERSION });
     expect(await tables(schema.name)).toEqual([
+      "assertion_jtis",
       "audit_events",
       "change_counter",
       "client_secrets",
@@ -57,7 +60,7 @@ describe.skipIf(server === undefined)("PostgreSQL migrations", () => {
     const status = await withDatabase(schema.url, migrationStatus);
     expect(status.current).toBe(POSTGRES_SCHEMA_VERSION);
     expect(status.pending).toEqual([]);
-    expect(status.applied.map((m) => m.version)).toEqual([1]);
+    expect(status.applied.map((m) => m.version)).toEqual(versions);
     expect(status.applied[0]!.appliedAt).toBeInstanceOf(Date);
     expect(await withDatabase(schema.url, migrate)).toEqual({ from: POSTGRES_SCHEMA_VERSION, to: POSTGRES_SCHEMA_VERSION });
   });
@@ -69,7 +72,7 @@ describe.skipIf(server === undefined)("PostgreSQL migrations", () => {
       const rows = await db.sql<{ version: number; n: number }>(
         `SELECT version, count(*)::int AS n FROM ${schema.name}.schema_migrations GROUP BY version ORDER BY version`,
       );
-      expect(rows).toEqual([{ version: 1, n: 1 }]);
+      expect(rows).toEqual(versions.map((version) => ({ version, n: 1 })));
       expect(await db.sql(`SELECT value FROM ${schema.name}.change_counter`)).toEqual([{ value: "0" }]);
     } finally {
       await Promise.all(opened.map((s) => s.close()));
@@ -80,7 +83,7 @@ describe.skipIf(server === undefined)("PostgreSQL migrations", () => {
     const schema = await db.freshSchema();
     const err = await PostgresStorage.open(schema.url, { migrate: false }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(MigrationsPendingError);
-    expect((err as Error).message).toMatch(/has schema version 0 and this Tessera needs 1: run `tessera migrate up` first/);
+    expect((err as Error).message).toMatch(new RegExp(`has schema version 0 and this Tessera needs ${POSTGRES_SCHEMA_VERSION}: run \`tessera migrate up\` first`));
     expect((err as Error).message).toContain(":****@");
     expect((err as Error).message).not.toContain(db.password);
     expect(await tables(schema.name)).toEqual([]);
