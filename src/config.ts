@@ -1,4 +1,4 @@
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { isIP } from "node:net";
 import { resolve } from "node:path";
 import { parseDuration } from "./duration.js";
@@ -55,6 +55,12 @@ export interface Config {
   readonly clientCacheSize: number;
   /** TESSERA_KEK or TESSERA_KEK_FILE (never a flag: flags show in `ps`): encrypts private keys at rest. */
   readonly kek: Kek | undefined;
+  /** Longest lifetime (exp - iat) of a private_key_jwt client assertion, ms. */
+  readonly maxAssertionLifetimeMs: number;
+  /** Whether jwks_uri and federated issuers may be plain http to a loopback address (development only). */
+  readonly allowInsecureJwksUriLoopback: boolean;
+  /** PEM CA certificates trusted, besides Node's, when fetching client and issuer keys; undefined: none. */
+  readonly jwksCaFile: string | undefined;
 }
 
 /** A setting a person got wrong; the message is one sentence saying which and how to fix it. */
@@ -126,6 +132,9 @@ export const SETTINGS = {
   clientCacheSize: { flag: "client-cache-size", env: "TESSERA_CLIENT_CACHE_SIZE", def: "100000", arg: "count", help: "clients kept in memory, about 0.5 KB each (0: read SQLite on every request)", parse: int(0, 10_000_000, "a number of clients from 0 (no cache) to 10000000") },
   workers: { flag: "workers", env: "TESSERA_WORKERS", def: "1", arg: "count", help: "processes sharing the port and the database file", parse: int(1, 64, "a number of processes from 1 to 64") },
   shutdownGrace: { flag: "shutdown-grace", env: "TESSERA_SHUTDOWN_GRACE", def: "10s", arg: "duration", help: "how long requests in flight may take to finish on SIGTERM", parse: duration(0, 600_000, "a duration from 0s to 10m such as 10s") },
+  maxAssertionLifetime: { flag: "max-assertion-lifetime", env: "TESSERA_MAX_ASSERTION_LIFETIME", def: "5m", arg: "duration", help: "longest lifetime (exp - iat) of a private_key_jwt client assertion", parse: duration(10_000, 3_600_000, "a duration from 10s to 1h such as 5m") },
+  jwksCaFile: { flag: "jwks-ca-file", env: "TESSERA_JWKS_CA_FILE", def: undefined, defText: "none: the usual public CAs", arg: "file", help: "PEM CA certificates also trusted when fetching client jwks_uri and federated issuers' keys (a cluster's own CA)", parse: pemCertificates },
+  allowInsecureJwksUriLoopback: { flag: "allow-insecure-jwks-uri-loopback", env: "TESSERA_ALLOW_INSECURE_JWKS_URI_LOOPBACK", def: "false", arg: "bool", help: "development only: let client jwks_uri and federated issuers be plain http to a loopback address (otherwise https only)", parse: bool },
 } satisfies Record<string, Setting>;
 
 /** Settings that only come from the environment (never flags: flags show in `ps`). */
@@ -214,6 +223,9 @@ export function loadConfig(flags: RawSettings, env: NodeJS.ProcessEnv): Config {
     clientCacheSize: v.clientCacheSize,
     metricsAddr: v.metricsAddr,
     kek: kekFromEnv(env),
+    maxAssertionLifetimeMs: v.maxAssertionLifetime,
+    allowInsecureJwksUriLoopback: v.allowInsecureJwksUriLoopback,
+    jwksCaFile: v.jwksCaFile,
   });
 }
 
@@ -258,6 +270,11 @@ function databasePath(raw: string, where: string): string {
   return resolve(raw);
 }
 
+function bool(raw: string, where: string): boolean {
+  if (raw === "true" || raw === "false") return raw === "true";
+  throw new ConfigError(`${where} must be true or false (got ${JSON.stringify(raw)}).`);
+}
+
 function oneOf<T extends string>(values: readonly T[]): Parse<T> {
   const isOne = (raw: string): raw is T => (values as readonly string[]).includes(raw);
   return (raw, where) => {
@@ -284,6 +301,18 @@ function hostPort(raw: string, where: string): { host: string; port: number } {
 
 function readableFile(raw: string, where: string): string {
   if (!existsSync(raw)) throw new ConfigError(`${where} names ${JSON.stringify(raw)}, which does not exist.`);
+  return raw;
+}
+
+function pemCertificates(raw: string, where: string): string {
+  readableFile(raw, where);
+  let text: string;
+  try {
+    text = readFileSync(raw, "utf8");
+  } catch (err) {
+    throw new ConfigError(`${where} names ${JSON.stringify(raw)}, which cannot be read (${(err as NodeJS.ErrnoException).code ?? "error"}).`);
+  }
+  if (!text.includes("-----BEGIN CERTIFICATE-----")) throw new ConfigError(`${where} names ${JSON.stringify(raw)}, which holds no PEM certificate (-----BEGIN CERTIFICATE-----).`);
   return raw;
 }
 

@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import type { Clock } from "../core/clock.js";
 import type { Storage } from "../core/ports/storage.js";
+import type { FederatedUseTracker } from "../core/federated-use.js";
 import type { SecretUseTracker } from "../core/secret-use.js";
 import { KeyReloader } from "../keys/key-reloader.js";
 import type { KeyRing } from "../keys/key-ring.js";
@@ -21,6 +22,7 @@ export interface BackgroundDeps {
   storage: Storage;
   keys: KeyRing;
   secretUse: SecretUseTracker;
+  federatedUse: FederatedUseTracker;
   clock: Clock;
   log: Logger;
 }
@@ -29,7 +31,7 @@ export interface BackgroundDeps {
 export interface BackgroundWork {
   /** Applies the key schedule and prunes the deny-list now (the timer does it every minute). */
   maintain(): Promise<void>;
-  /** Writes the secret uses not yet written. */
+  /** Writes the secret uses (and the federated tokens' audit events) not yet written. */
   flushSecretUse(): Promise<void>;
   /** Stops the timers. */
   stop(): void;
@@ -42,14 +44,20 @@ export interface BackgroundWork {
  * result up through the change poll. The timers never keep the process alive.
  */
 export async function startBackgroundWork(deps: BackgroundDeps): Promise<BackgroundWork> {
-  const { storage, keys, secretUse, clock, log } = deps;
+  const { storage, keys, secretUse, federatedUse, clock, log } = deps;
   const reloader = await KeyReloader.start(deps.database, keys);
-  const flush = () => secretUse.flush(storage).catch((err: unknown) => log.error({ err }, "recording secret use failed"));
+  const flush = () =>
+    Promise.all([
+      secretUse.flush(storage).catch((err: unknown) => log.error({ err }, "recording secret use failed")),
+      federatedUse.flush(storage).catch((err: unknown) => log.error({ err }, "recording federated tokens in the audit trail failed")),
+    ]).then(() => undefined);
   const maintain = async () => {
     const before = keys.current.kid;
     await keys.maintain();
     if (keys.current.kid !== before) log.info({ kid: keys.current.kid, alg: keys.current.alg }, "signing key rotated");
     await storage.pruneRevokedTokens(clock() - CLOCK_SKEW_MS);
+    // Entries keep their assertion's exp plus its skew: past that, the assertion is refused anyway.
+    await storage.pruneAssertionJtis(clock());
   };
   const timers = [
     every(CHANGE_POLL_MS, () => reloader.check(), (err) => log.error({ err }, "reloading signing keys failed")),

@@ -58,7 +58,7 @@ export async function startServer(config: Config, log: Logger, clock: Clock = sy
     metricsListener = await closingOnFailure(database, () => listenMetrics(() => telemetry.metrics.scrape(), host, port, onError), listener);
     log.info({ host: metricsListener.address.address, port: metricsListener.address.port }, "metrics listening");
   }
-  const background = await startBackgroundWork({ database, storage, keys, secretUse: core.secretUse, clock, log });
+  const background = await startBackgroundWork({ database, storage, keys, secretUse: core.secretUse, federatedUse: core.federatedUse, clock, log });
 
   telemetry.health.setServing(HEALTH_SERVICE_NAMES, true);
   logStartup(config, log, keys, addresses, (await database.counts()).clients);
