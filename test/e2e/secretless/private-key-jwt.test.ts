@@ -159,6 +159,32 @@ describe("private_key_jwt refused, each check with its own answer", () => {
     expectRefused(a, "The client_assertion is valid for 3600s (exp - iat); at most 300s is accepted");
   });
 
+  it("no exp", async () => {
+    const a = await token(await clientAssertion(es256, id, server.issuer, { exp: undefined }));
+    expectRefused(a, "The client_assertion has no exp claim (RFC 7523 section 3 requires one)");
+  });
+
+  it("no iat and exp too far away: the lifetime counts from now", async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const a = await token(await clientAssertion(es256, id, server.issuer, { iat: undefined, exp: now + 1800 }));
+    expectRefused(a, /^The client_assertion is valid for 1[78]\d\ds \(exp - now\); at most 300s is accepted$/);
+  });
+
+  it("nbf or iat in the future, beyond the 30 s skew", async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const nbf = await token(await clientAssertion(es256, id, server.issuer, { nbf: now + 120, exp: now + 180 }));
+    expectRefused(nbf, `The client_assertion is not valid before ${new Date((now + 120) * 1000).toISOString()} (nbf)`);
+    const iat = await token(await clientAssertion(es256, id, server.issuer, { iat: now + 120, exp: now + 180 }));
+    expectRefused(iat, `The client_assertion's iat ${new Date((now + 120) * 1000).toISOString()} lies in the future`);
+  });
+
+  it("the jti is recorded only after every other check passed: a forged assertion cannot burn a genuine one's jti", async () => {
+    const jti = randomUUID();
+    const stranger = await newKey("ES256");
+    expectRefused(await token(await clientAssertion({ ...stranger, kid: es256.kid }, id, server.issuer, { jti })), /^The client_assertion's signature does not verify/);
+    expect((await token(await clientAssertion(es256, id, server.issuer, { jti }))).status).toBe(200);
+  });
+
   it("alg none", async () => {
     const claims = { iss: id, sub: id, aud: server.issuer, exp: Math.floor(Date.now() / 1000) + 60, jti: randomUUID() };
     const unsigned = `${base64url.encode(JSON.stringify({ alg: "none" }))}.${base64url.encode(JSON.stringify(claims))}.`;
