@@ -117,6 +117,21 @@ describe("private_key_jwt accepted", () => {
   });
 });
 
+describe("RFC 8414 metadata", () => {
+  it("lists private_key_jwt and the assertion algorithms for the token, revocation and introspection endpoints; its issuer is the aud to use", async () => {
+    const m = (await (await fetch(`${server.url}/.well-known/oauth-authorization-server`)).json()) as Record<string, unknown>;
+    const algs = ["ES256", "ES384", "ES512", "EdDSA", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512"];
+    for (const endpoint of ["token", "revocation", "introspection"]) {
+      expect(m[`${endpoint}_endpoint_auth_methods_supported`]).toEqual(["client_secret_basic", "client_secret_post", "private_key_jwt"]);
+      expect(m[`${endpoint}_endpoint_auth_signing_alg_values_supported`]).toEqual(algs);
+    }
+    // RFC 8414 §2: "none" MUST NOT be listed; nor HS*, which would let a public key serve as an HMAC secret.
+    expect(JSON.stringify(m)).not.toMatch(/"none"|"HS(256|384|512)"/);
+    const id = await keyClient([es256]);
+    expect((await token(await clientAssertion(es256, id, m.issuer as string))).status).toBe(200);
+  });
+});
+
 describe("private_key_jwt refused, each check with its own answer", () => {
   let id: string;
   beforeEach(async () => {
