@@ -31,8 +31,8 @@ export async function signJwt(key: TestKey, claims: JWTPayload, header: Record<s
   return new SignJWT(claims).setProtectedHeader(h as { alg: string }).sign(key.privateKey);
 }
 
-/** A private_key_jwt assertion for `clientId` (RFC 7523 §3), valid from now for `lifetime` seconds, unless `claims` say otherwise. */
-export async function clientAssertion(key: TestKey, clientId: string, audience: string, claims: JWTPayload = {}, header: Record<string, unknown> = {}, nowMs = Date.now()): Promise<string> {
+/** A private_key_jwt assertion for `clientId` (RFC 7523 §3), valid from now for 60 seconds, unless `claims` say otherwise (undefined drops a claim). */
+export async function clientAssertion(key: TestKey, clientId: string, audience: string, claims: Record<string, unknown> = {}, header: Record<string, unknown> = {}, nowMs = Date.now()): Promise<string> {
   const now = Math.floor(nowMs / 1000);
   return signJwt(key, { iss: clientId, sub: clientId, aud: audience, iat: now, exp: now + 60, jti: randomUUID(), ...claims }, { typ: "client-authentication+jwt", ...header });
 }

@@ -1,3 +1,4 @@
+import type { JsonObject } from "@bufbuild/protobuf";
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
@@ -58,7 +59,7 @@ async function keysClient(): Promise<string> {
 describe("client keys", () => {
   it("add, list, use, remove: the assertion works while the key is registered and is refused after", async () => {
     const id = await keysClient();
-    const added = await admin.addClientKey({ clientId: id, jwk: key.jwk as Record<string, string> }, { headers });
+    const added = await admin.addClientKey({ clientId: id, jwk: key.jwk as unknown as JsonObject }, { headers });
     expect(added.key).toMatchObject({ kid: key.kid, jwk: { kty: "EC", crv: "P-256", x: key.jwk.x, y: key.jwk.y, kid: key.kid, alg: "ES256", use: "sig" } });
     expect((await admin.listClientKeys({ clientId: id }, { headers })).keys.map((k) => k.kid)).toEqual([key.kid]);
 
@@ -80,15 +81,15 @@ describe("client keys", () => {
 
   it("refuses a JWK with a private member, a symmetric key, a duplicate kid, and keys on a client with a jwks_uri", async () => {
     const id = await keysClient();
-    const withD = await refusal(admin.addClientKey({ clientId: id, jwk: { ...key.jwk, d: "c2VjcmV0" } as Record<string, string> }, { headers }));
+    const withD = await refusal(admin.addClientKey({ clientId: id, jwk: { ...key.jwk, d: "c2VjcmV0" } as unknown as JsonObject }, { headers }));
     expect([withD.code, withD.rawMessage]).toEqual([
       Code.InvalidArgument,
       'jwk has the private member "d": register the public key only, and keep the private key with the client (tessera keys generate-client-key prints the public JWK)',
     ]);
     const oct = await refusal(admin.addClientKey({ clientId: id, jwk: { kty: "oct", k: "c2VjcmV0" } }, { headers }));
     expect(oct.code).toBe(Code.InvalidArgument);
-    await admin.addClientKey({ clientId: id, jwk: key.jwk as Record<string, string> }, { headers });
-    const dup = await refusal(admin.addClientKey({ clientId: id, jwk: key.jwk as Record<string, string> }, { headers }));
+    await admin.addClientKey({ clientId: id, jwk: key.jwk as unknown as JsonObject }, { headers });
+    const dup = await refusal(admin.addClientKey({ clientId: id, jwk: key.jwk as unknown as JsonObject }, { headers }));
     expect([dup.code, dup.rawMessage]).toEqual([Code.AlreadyExists, `the client already has a key with kid ${JSON.stringify(key.kid)}`]);
     const both = await refusal(admin.updateClient({ client: { clientId: id, jwksUri: issuer.jwksUri }, updateMask: { paths: ["jwks_uri"] } }, { headers }));
     expect(both.code).toBe(Code.FailedPrecondition);
@@ -98,7 +99,7 @@ describe("client keys", () => {
   it("a kid defaults to the key's RFC 7638 thumbprint; a jwks_uri must be https (or loopback http in development)", async () => {
     const id = await keysClient();
     const { kid: _kid, ...anonymous } = key.jwk;
-    const added = await admin.addClientKey({ clientId: id, jwk: anonymous as Record<string, string> }, { headers });
+    const added = await admin.addClientKey({ clientId: id, jwk: anonymous as unknown as JsonObject }, { headers });
     expect(added.key?.kid).toBe(key.kid);
     const other = await keysClient();
     const http = await refusal(admin.updateClient({ client: { clientId: other, jwksUri: "http://keys.example/jwks.json" }, updateMask: { paths: ["jwks_uri"] } }, { headers }));
@@ -113,7 +114,7 @@ describe("client keys", () => {
   it("a secret client switched to private_key_jwt loses its secrets (audited), and rotate-secret is refused", async () => {
     const { client, clientSecret } = await admin.createClient({ name: "moving", scopes: ["read"] }, { headers });
     const id = client!.clientId;
-    await admin.addClientKey({ clientId: id, jwk: key.jwk as Record<string, string> }, { headers });
+    await admin.addClientKey({ clientId: id, jwk: key.jwk as unknown as JsonObject }, { headers });
     const moved = await admin.updateClient({ client: { clientId: id, authMethod: "private_key_jwt" }, updateMask: { paths: ["auth_method"] } }, { headers });
     expect(moved.client).toMatchObject({ authMethod: "private_key_jwt", secrets: [] });
     const err = await refusal(tokens.issueToken({ clientId: id, clientSecret }));
@@ -193,7 +194,7 @@ describe("federated credentials", () => {
 describe("TestClientAssertion", () => {
   it("says which check fails, issues nothing and leaves the jti unused", async () => {
     const id = await keysClient();
-    await admin.addClientKey({ clientId: id, jwk: key.jwk as Record<string, string> }, { headers });
+    await admin.addClientKey({ clientId: id, jwk: key.jwk as unknown as JsonObject }, { headers });
     const good = await clientAssertion(key, id, server.issuer);
     const verdict = await admin.testClientAssertion({ clientId: id, clientAssertion: good }, { headers });
     expect(verdict).toMatchObject({ accepted: true, authMethod: "private_key_jwt", issuer: id, subject: id });

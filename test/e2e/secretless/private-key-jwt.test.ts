@@ -228,7 +228,7 @@ describe("private_key_jwt refused, each check with its own answer", () => {
   });
 
   it("no jti", async () => {
-    const a = await token(await clientAssertion(es256, id, server.issuer, { jti: undefined } as unknown as { jti: string }));
+    const a = await token(await clientAssertion(es256, id, server.issuer, { jti: undefined }));
     expectRefused(a, "The client_assertion has no jti claim: each private_key_jwt assertion carries one, used once (RFC 7523 section 3)");
   });
 
