@@ -146,6 +146,8 @@ function prepareStatements(db: Database.Database) {
        ON CONFLICT (client_id, jti) DO UPDATE SET expire_time = excluded.expire_time WHERE assertion_jtis.expire_time < ?`,
     ),
     pruneJtis: db.prepare<[before: number]>("DELETE FROM assertion_jtis WHERE expire_time < ?"),
+    syncNormal: db.prepare("PRAGMA synchronous = NORMAL"),
+    syncFull: db.prepare("PRAGMA synchronous = FULL"),
   };
 }
 
@@ -486,8 +488,20 @@ export class SqliteStorage implements Storage {
   }
 
   async recordAssertionJti(clientId: string, jti: string, expireTime: number, now: number): Promise<boolean> {
-    // One statement, so SQLite's write lock makes it atomic across processes on the file.
-    return this.#write(() => this.#q.recordJti.run(clientId, jti, expireTime, now).changes > 0);
+    // One statement, so SQLite's write lock makes it atomic across processes on the file. Its
+    // commit does not wait for the disk (synchronous NORMAL, WAL): this is one write per
+    // private_key_jwt token, and better-sqlite3 would hold the event loop, every other request
+    // included, for an fsync each time. The next FULL commit or checkpoint makes it durable; a
+    // power cut before that (not a process crash) can forget a jti, whose assertion could then
+    // be replayed until it expires (minutes).
+    return this.#write(() => {
+      this.#q.syncNormal.run();
+      try {
+        return this.#q.recordJti.run(clientId, jti, expireTime, now).changes > 0;
+      } finally {
+        this.#q.syncFull.run();
+      }
+    });
   }
 
   async pruneAssertionJtis(before: number): Promise<number> {
