@@ -2,7 +2,7 @@
 import { parseArgs } from "node:util";
 
 /** The phases in the order they run; --quick runs only "main", --skip leaves others out. */
-export const PHASES = /** @type {const} */ (["main", "frameworks", "scaling", "workers", "profile", "million"]);
+export const PHASES = /** @type {const} */ (["main", "secretless", "frameworks", "scaling", "workers", "profile", "million"]);
 
 /** @typedef {typeof PHASES[number]} PhaseName */
 
@@ -71,6 +71,7 @@ export function parseOptions() {
     keep: o.keep,
     settings: settingsFrom(o.quick, o),
     /** @param {PhaseName} phase */
-    enabled: (phase) => (phase === "main" ? true : !o.quick && !skip.has(phase)),
+    // --quick runs main and secretless: it proves both kinds of client authentication answer right.
+    enabled: (phase) => (phase === "main" || (o.quick && phase === "secretless") ? true : !o.quick && !skip.has(phase)),
   };
 }
