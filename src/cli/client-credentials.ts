@@ -107,6 +107,7 @@ export async function removeFederationCommand(clientId: string, credentialId: st
 
 /** `tessera clients test-assertion ID [FILE]`: every check of a token request on a pasted JWT, nothing issued. */
 export async function testAssertionCommand(clientId: string, file: string | undefined, o: CredentialOptions, env: NodeJS.ProcessEnv): Promise<void> {
+  if (file === undefined && process.stdin.isTTY) process.stderr.write("Paste the JWT, then press Enter and Ctrl-D:\n");
   const clientAssertion = readText(file ?? "-", "the assertion").trim();
   if (clientAssertion === "") throw new UsageError("The assertion is empty: paste the JWT on stdin or name a file holding it.");
   const verdict = await (await adminClient(o.server, env)).testClientAssertion({ clientId, clientAssertion });
