@@ -215,6 +215,38 @@ describe("streaming methods refuse an unparsable request message the same way", 
   });
 });
 
+describe("an admin call whose bytes are not its request is refused before its token is checked", () => {
+  const NOT_A_TOKEN = "Bearer not.a.token";
+  const ADMIN: [string, string][] = [
+    ["/tessera.v1.ClientAdmin/CreateClient", "CreateClientRequest"],
+    ["/tessera.v1.KeyAdmin/RotateSigningKey", "RotateSigningKeyRequest"],
+  ];
+  const call = (path: string, body: Buffer) =>
+    fetch(`${server.url}${path}`, { method: "POST", headers: { "content-type": "application/proto", authorization: NOT_A_TOKEN }, body, signal: AbortSignal.timeout(5000) });
+
+  for (const [path, input] of ADMIN) {
+    it(`${path} with a token that is not one: invalid_argument, where a well-formed request gets unauthenticated`, async () => {
+      const bad = await call(path, Buffer.from([tag(1, LEN), 0x80]));
+      expect([bad.status, await bad.json()]).toStrictEqual([400, { code: "invalid_argument", message: `the request is not a valid ${input} (premature EOF)` }]);
+      const good = await call(path, Buffer.alloc(0));
+      expect([good.status, ((await good.json()) as { code: string }).code]).toStrictEqual([401, "unauthenticated"]);
+    });
+  }
+
+  it("over gRPC (grpc-js) too", async () => {
+    const same = (b: Buffer) => b;
+    const metadata = new grpc.Metadata();
+    metadata.set("authorization", NOT_A_TOKEN);
+    const err = await new Promise<grpc.ServiceError | null>((resolve) =>
+      raw.makeUnaryRequest("/tessera.v1.KeyAdmin/RotateSigningKey", same, same, Buffer.from([tag(1, LEN), 0x80]), metadata, { deadline: Date.now() + 5000 }, resolve),
+    );
+    expect({ code: err?.code, details: decodeURIComponent(err?.details ?? "") }).toStrictEqual({
+      code: grpc.status.INVALID_ARGUMENT,
+      details: "the request is not a valid RotateSigningKeyRequest (premature EOF)",
+    });
+  });
+});
+
 describe("what the server logs and counts for them", () => {
   const tokenLines = (endpoint: string) => server.logs.filter((l) => l.msg === "token request" && l.endpoint === endpoint);
   const adminLines = () => server.logs.filter((l) => l.msg === "admin call" && l.method === "ListClients");
