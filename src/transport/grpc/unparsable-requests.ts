@@ -73,6 +73,7 @@ export function answerUnparsableAsInvalid(
   return async (req) => {
     const started = performance.now();
     const res = await handler(req);
+    if (!mayCarryInternal(res)) return res;
     return restateInternal(res, (err) => {
       const values = req.contextValues ?? createContextValues();
       if (isRequestParseFailure(err)) {
@@ -87,6 +88,12 @@ export function answerUnparsableAsInvalid(
 }
 
 type Restate = (err: ConnectError) => ConnectError | undefined;
+
+/** Whether an answer may carry an INTERNAL status; checked first, so that a success costs no closure and no further promise. */
+function mayCarryInternal(res: UniversalServerResponse): boolean {
+  if (res.trailer !== undefined) return res.trailer.get("grpc-status") === GRPC_INTERNAL;
+  return res.status === 500 || res.header?.get("content-type")?.startsWith("application/grpc-web") === true;
+}
 
 /** The answer of a finished unary handler with its INTERNAL error, if any, replaced by `restate`'s. */
 async function restateInternal(res: UniversalServerResponse, restate: Restate): Promise<UniversalServerResponse> {
