@@ -2,7 +2,7 @@ import { setMaxListeners } from "node:events";
 import type http from "node:http";
 import type http2 from "node:http2";
 import { Code, ConnectError, createConnectRouter, createContextValues, type ConnectRouter } from "@connectrpc/connect";
-import type { UniversalHandlerFn } from "@connectrpc/connect/protocol";
+import type { UniversalHandlerFn, UniversalServerRequest } from "@connectrpc/connect/protocol";
 import { compressionBrotli, compressionGzip, universalRequestFromNodeRequest, universalResponseToNodeResponse } from "@connectrpc/connect-node";
 import { clientAddress } from "../origin.js";
 import { connectionKey, originKey } from "./context.js";
@@ -46,7 +46,8 @@ export interface RpcHandler {
  * message it cannot decode as INTERNAL before any interceptor runs, and only around the handler
  * can that answer become the caller's INVALID_ARGUMENT (answerUnparsableAsInvalid). Decoding
  * the body ahead of connect instead would decode every message twice (and decompress the
- * compressed ones twice); restating connect's rare INTERNAL answer costs nothing otherwise.
+ * compressed ones twice); restating connect's rare INTERNAL answer costs a success one look at
+ * its status (bench/unparsable-micro.mjs).
  */
 export function createRpcHandler(options: RpcHandlerOptions): RpcHandler {
   const shutdown = new AbortController();
@@ -72,10 +73,16 @@ export function createRpcHandler(options: RpcHandlerOptions): RpcHandler {
   const handle = (req: NodeRequest, res: NodeResponse): void => {
     const handler = handlers.get((req.url ?? "").split("?", 1)[0] ?? "");
     if (handler === undefined) return options.notFound(res);
-    // connect builds the request's URL from its authority and throws without one, which an
-    // HTTP/1.0 request may omit: thrown from a request listener, that ended the process.
-    if (("authority" in req ? req.authority : req.headers.host) === undefined) return noHost(res);
-    handler(universalRequestFromNodeRequest(req, res, undefined, contextValues(req)))
+    let request: UniversalServerRequest;
+    try {
+      request = universalRequestFromNodeRequest(req, res, undefined, contextValues(req));
+    } catch {
+      // connect builds the request's URL from its authority (Host or :authority) and throws
+      // when there is none, as an HTTP/1.0 request may send, or when it is no host name at all
+      // ("a b"): thrown from a request listener, that ended the process.
+      return badHost(res);
+    }
+    handler(request)
       .then((answer) => universalResponseToNodeResponse(answer, res))
       .catch((reason: unknown) => {
         // The client went away before its answer was written: no fault of ours.
@@ -85,9 +92,9 @@ export function createRpcHandler(options: RpcHandlerOptions): RpcHandler {
   return { handle, shutdown: () => shutdown.abort() };
 }
 
-/** The answer to an RPC request that names no host, in Connect's error format (JSON, readable by any client). */
-function noHost(res: NodeResponse): void {
-  const body = JSON.stringify({ code: "invalid_argument", message: "the request names no host: send a Host header" });
+/** The answer to an RPC request that names no valid host, in Connect's error format (JSON, readable by any client). */
+function badHost(res: NodeResponse): void {
+  const body = JSON.stringify({ code: "invalid_argument", message: "the request names no valid host: send a Host header with the server's host name or address" });
   res.writeHead(400, { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
   res.end(body);
 }

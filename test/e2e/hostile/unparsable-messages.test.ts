@@ -279,17 +279,23 @@ describe("what the server logs and counts for them", () => {
   });
 });
 
-describe("an RPC request over HTTP/1.0 without a Host header", () => {
-  it("is answered 400 and the server keeps serving", async () => {
-    const socket = await connect(server.port);
-    const chunks: Buffer[] = [];
-    socket.on("data", (d: Buffer) => chunks.push(d));
-    socket.write("POST /tessera.v1.TokenService/IssueToken HTTP/1.0\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}");
-    await new Promise((resolve) => socket.once("close", resolve));
-    const answer = parseResponse(Buffer.concat(chunks));
-    expect(answer.status).toBe(400);
-    expect(JSON.parse(answer.body.toString())).toStrictEqual({ code: "invalid_argument", message: "the request names no host: send a Host header" });
-    expect(server.child.exitCode).toBeNull();
-    expect((await httpRequest("GET", `${server.url}/healthz`)).status).toBe(200);
-  });
+describe("an RPC request that names no valid host", () => {
+  const REQUESTS: [string, string][] = [
+    ["over HTTP/1.0 without a Host header", "POST /tessera.v1.TokenService/IssueToken HTTP/1.0\r\n"],
+    ["over HTTP/1.1 with a Host header that is no host name", "POST /tessera.v1.TokenService/IssueToken HTTP/1.1\r\nHost: a b\r\nConnection: close\r\n"],
+  ];
+  for (const [name, head] of REQUESTS) {
+    it(`${name}: answered 400 and the server keeps serving`, async () => {
+      const socket = await connect(server.port);
+      const chunks: Buffer[] = [];
+      socket.on("data", (d: Buffer) => chunks.push(d));
+      socket.write(`${head}Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{}`);
+      await new Promise((resolve) => socket.once("close", resolve));
+      const answer = parseResponse(Buffer.concat(chunks));
+      expect(answer.status).toBe(400);
+      expect(JSON.parse(answer.body.toString())).toStrictEqual({ code: "invalid_argument", message: "the request names no valid host: send a Host header with the server's host name or address" });
+      expect(server.child.exitCode).toBeNull();
+      expect((await httpRequest("GET", `${server.url}/healthz`)).status).toBe(200);
+    });
+  }
 });
