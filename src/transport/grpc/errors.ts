@@ -3,6 +3,8 @@ import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { AdminError, OAuthError } from "../../core/errors.js";
 import { StorageUnavailableError } from "../../core/ports/storage.js";
 import { ErrorInfoSchema } from "../../../gen/google/rpc/error_details_pb.js";
+import { implementationAnsweredKey } from "./context.js";
+import { refuseUnparsable } from "./unparsable-requests.js";
 
 const OAUTH_CODES: Record<OAuthError["code"], Code> = {
   invalid_request: Code.InvalidArgument,
@@ -49,11 +51,18 @@ export function toConnectError(err: unknown, domain: string, onUnexpected: (err:
   return new ConnectError("internal error", Code.Internal);
 }
 
-/** An interceptor applying toConnectError to every handler's failure. */
+/**
+ * An interceptor applying toConnectError to every handler's failure. A stream's request
+ * messages that cannot be decoded are refused as the caller's error here; a unary request is
+ * decoded before any interceptor runs (see answerUnparsableAsInvalid).
+ */
 export function errorMappingInterceptor(domain: string, onUnexpected: (err: unknown) => void): Interceptor {
   return (next) => async (req) => {
     try {
-      return await next(req);
+      if (req.stream) return await next({ ...req, message: refuseUnparsable(req.message, req.method) });
+      const res = await next(req);
+      req.contextValues.set(implementationAnsweredKey, true);
+      return res;
     } catch (err) {
       throw toConnectError(err, domain, onUnexpected);
     }
