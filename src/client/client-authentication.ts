@@ -1,4 +1,4 @@
-import type { JsonWebKey } from "node:crypto";
+import type { JWK } from "jose";
 import type { ClientAssertion } from "./client-assertion.js";
 import { fileClientKey, fixedClientKey, type ClientKeySource } from "./client-key-source.js";
 import { parseClientKey } from "./client-key.js";
@@ -34,7 +34,7 @@ export type LabelledOption = "server" | "issuer" | "privateKeyFile" | "keyId" | 
 export interface ClientAuthenticationSource {
   clientId?: string | undefined;
   clientSecret?: string | undefined;
-  privateKey?: string | JsonWebKey | undefined;
+  privateKey?: string | JWK | undefined;
   privateKeyFile?: string | undefined;
   keyId?: string | undefined;
   assertionFile?: string | undefined;

@@ -1,4 +1,5 @@
 import { createHash, createPrivateKey, createPublicKey, type JsonWebKey, type KeyObject } from "node:crypto";
+import type { JWK } from "jose";
 import { ClientConfigError } from "./errors.js";
 
 /**
@@ -33,8 +34,8 @@ const MIN_RSA_BITS = 2048;
  * PKCS#1). `from` says where it came from ("CLIENT_KEY_FILE /run/key.jwk") for the
  * ClientConfigError thrown when it is unusable; no message ever quotes the key.
  */
-export function parseClientKey(material: string | JsonWebKey, from: string, keyId?: string): ClientKey {
-  const jwk = typeof material === "string" ? jwkText(material, from) : material;
+export function parseClientKey(material: string | JWK, from: string, keyId?: string): ClientKey {
+  const jwk = typeof material === "string" ? jwkText(material, from) : (material as JsonWebKey);
   const key = jwk === undefined ? pemKey(material as string, from) : jwkKey(jwk, from);
   const alg = algorithmOf(key, jwk, from);
   const kid = keyId ?? (typeof jwk?.kid === "string" && jwk.kid !== "" ? jwk.kid : jwkThumbprint(createPublicKey(key).export({ format: "jwk" })));

@@ -1,4 +1,4 @@
-import type { JsonWebKey } from "node:crypto";
+import type { JWK } from "jose";
 import type { RetryPolicy } from "./backoff.js";
 import type { LabelledOption } from "./client-authentication.js";
 import { ClientConfigError } from "./errors.js";
@@ -28,7 +28,7 @@ export interface TokenClientOptions {
    * (an object or its JSON) or PEM text, of an EC P-256, Ed25519 or RSA key. A fresh assertion,
    * signed for Tessera's issuer, goes with each token request.
    */
-  privateKey?: string | JsonWebKey | undefined;
+  privateKey?: string | JWK | undefined;
   /** Like privateKey, from a file (a JWK or PEM), read for each request: a key rotated on disk is used at once. Default: CLIENT_KEY_FILE. */
   privateKeyFile?: string | undefined;
   /** The `kid` of the assertions. Default: CLIENT_KEY_ID, else the JWK's kid, else the key's RFC 7638 thumbprint. */

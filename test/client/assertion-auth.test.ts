@@ -69,7 +69,7 @@ for (const transport of ["http", "grpc"] as const) {
     it("signs a new assertion for every try of a retried request: no jti is sent twice", async () => {
       const key = await testClientKey("EdDSA");
       const s = await stub({ keys: [key.publicJwk], grpc: transport === "grpc", failFirst: 2 });
-      const c = client({ server: s.url, transport, issuer: s.issuer, privateKey: key.privateJwk as object });
+      const c = client({ server: s.url, transport, issuer: s.issuer, privateKey: key.privateJwk });
       expect(await c.getToken()).toBe("stub-token-3");
       c.invalidate();
       await c.getToken();
@@ -131,7 +131,7 @@ describe("the issuer, the audience of every assertion", () => {
   it("is refused when the metadata names another issuer than the server it came from, and then sends no assertion", async () => {
     const key = await testClientKey("ES256");
     const s = await stub({ keys: [key.publicJwk], issuer: () => "https://tessera.example.com" });
-    const c = client({ server: s.url, privateKey: key.privateJwk as object });
+    const c = client({ server: s.url, privateKey: key.privateJwk });
     const err = await c.getToken().catch((e: unknown) => e);
     expect(err).toEqual(
       new ClientConfigError(
@@ -140,7 +140,7 @@ describe("the issuer, the audience of every assertion", () => {
     );
     expect(s.tokenRequests).toBe(0);
     // Given explicitly (a Tessera behind an internal address), it is used as is.
-    const explicit = client({ server: s.url, issuer: "https://tessera.example.com", privateKey: key.privateJwk as object });
+    const explicit = client({ server: s.url, issuer: "https://tessera.example.com", privateKey: key.privateJwk });
     expect(await explicit.getToken()).toBe("stub-token-1");
     expect(s.accepted[0]!.payload.aud).toBe("https://tessera.example.com");
     const fromEnv = new TokenClient({ server: s.url, env: { CLIENT_ID: CLIENT, TESSERA_ISSUER: "https://tessera.example.com", CLIENT_KEY_FILE: files.write("k.jwk", JSON.stringify(key.privateJwk)) } });
@@ -151,7 +151,7 @@ describe("the issuer, the audience of every assertion", () => {
   it("a server without metadata: a sentence that says what to set", async () => {
     const key = await testClientKey("ES256");
     const s = await stub({ keys: [key.publicJwk], grpc: true }); // HTTP/2 only: the HTTP/1.1 metadata request fails
-    const c = client({ server: s.url, transport: "grpc", privateKey: key.privateJwk as object, retry: { maxAttempts: 1 } });
+    const c = client({ server: s.url, transport: "grpc", privateKey: key.privateJwk, retry: { maxAttempts: 1 } });
     const err = (await c.getToken().catch((e: unknown) => e)) as TokenError;
     expect(err.code).toBe("network_error");
     expect(err.message).toContain(`${s.url}/.well-known/oauth-authorization-server`);
@@ -202,7 +202,7 @@ describe("the assertion and the private key never leak", () => {
     const lines: string[] = [];
     const logger = pino({ level: "trace" }, new Writable({ write: (chunk: Buffer, _enc, done) => (lines.push(chunk.toString()), done()) }));
     const base = { server: s.url, logger, retry: { maxAttempts: 2, baseDelayMs: 1 } };
-    const good = client({ ...base, privateKey: key.privateJwk as object });
+    const good = client({ ...base, privateKey: key.privateJwk });
     const tokens = [await good.getToken()];
     const wrong = client({ ...base, privateKeyFile: files.write("wrong.jwk", JSON.stringify(wrongKey.privateJwk)) });
     const misaimed = client({ ...base, assertionFile: files.write("token", await platformToken(platform, "https://elsewhere.example")) });
@@ -223,7 +223,7 @@ describe("the assertion and the private key never leak", () => {
       seen = new URLSearchParams(init?.body as URLSearchParams).get("client_assertion") ?? "";
       return new Response(JSON.stringify({ error: "invalid_request", error_description: `bad assertion ${seen} (signature ${seen.split(".")[2]})` }), { status: 400 });
     }) as typeof fetch;
-    const c = client({ server: "http://tessera.test", issuer: "http://tessera.test", privateKey: key.privateJwk as object, fetch: echo });
+    const c = client({ server: "http://tessera.test", issuer: "http://tessera.test", privateKey: key.privateJwk, fetch: echo });
     const err = (await c.getToken().catch((e: unknown) => e)) as TokenError;
     expect(seen).toMatch(/^eyJ/);
     expect(err.description).toBe("bad assertion [redacted] (signature [redacted])");
@@ -237,7 +237,7 @@ describe("the assertion and the private key never leak", () => {
     await new Promise<void>((r) => redirector.listen(0, "127.0.0.1", r));
     try {
       const url = `http://127.0.0.1:${(redirector.address() as { port: number }).port}`;
-      const c = client({ server: url, issuer: target.issuer, privateKey: key.privateJwk as object, retry: { maxAttempts: 1 } });
+      const c = client({ server: url, issuer: target.issuer, privateKey: key.privateJwk, retry: { maxAttempts: 1 } });
       const err = (await c.getToken().catch((e: unknown) => e)) as TokenError;
       expect(err.code).toBe("invalid_response");
       expect(err.description).toBe(`HTTP 307 redirect to ${target.url}/oauth/token, not followed; give the server address it redirects to`);

@@ -49,7 +49,7 @@ describe("signClientAssertion (RFC 7523 §3, RFC 7523bis)", () => {
   it("privateKeyJwt signs a new assertion at every call, dated by the clock it was given", async () => {
     const k = await testClientKey("EdDSA");
     let now = NOW;
-    const next = privateKeyJwt({ clientId: "c", key: async () => parseClientKey(k.privateJwk as object, "k"), issuer: fixedIssuer(ISSUER), now: () => now, source: "test" });
+    const next = privateKeyJwt({ clientId: "c", key: async () => parseClientKey(k.privateJwk, "k"), issuer: fixedIssuer(ISSUER), now: () => now, source: "test" });
     const first = (await next(new AbortController().signal)).revealAssertion();
     now += 5_000;
     const second = (await next(new AbortController().signal)).revealAssertion();
@@ -64,7 +64,7 @@ describe("parseClientKey: only private asymmetric keys, never HS* or none", () =
     for (const alg of CLIENT_ALGS) {
       const k = await testClientKey(alg);
       const { alg: _alg, ...withoutAlg } = k.privateJwk;
-      expect(parseClientKey(k.privateJwk as object, "k").alg).toBe(alg);
+      expect(parseClientKey(k.privateJwk, "k").alg).toBe(alg);
       expect(parseClientKey(withoutAlg as object, "k").alg).toBe(alg === "PS256" ? "RS256" : alg);
     }
   });
@@ -79,14 +79,14 @@ describe("parseClientKey: only private asymmetric keys, never HS* or none", () =
 
   it("kid: the one given, else the JWK's, else the RFC 7638 thumbprint of the public key (as jose computes it)", async () => {
     const k = await testClientKey("ES256", "my-kid");
-    expect(parseClientKey(k.privateJwk as object, "k").kid).toBe("my-kid");
-    expect(parseClientKey(k.privateJwk as object, "k", "override").kid).toBe("override");
+    expect(parseClientKey(k.privateJwk, "k").kid).toBe("my-kid");
+    expect(parseClientKey(k.privateJwk, "k", "override").kid).toBe("override");
     const pem = k.privateKey.export({ format: "pem", type: "pkcs8" }).toString();
     const { kid: _kid, alg: _alg, use: _use, ...bare } = k.publicJwk;
     expect(parseClientKey(pem, "k").kid).toBe(await calculateJwkThumbprint(bare));
     for (const alg of CLIENT_ALGS) {
       const other = await testClientKey(alg);
-      expect(jwkThumbprint(other.publicJwk as object)).toBe(await calculateJwkThumbprint(other.publicJwk));
+      expect(jwkThumbprint(other.publicJwk)).toBe(await calculateJwkThumbprint(other.publicJwk));
     }
   });
 
