@@ -7,15 +7,37 @@ export interface TokenOptions {
   server: string;
   scope?: string;
   audience?: string[];
+  key?: string;
+  keyId?: string;
+  assertionFile?: string;
+  issuer?: string;
   json?: boolean;
 }
 
-/** `tessera token`: gets a token as CLIENT_ID / CLIENT_SECRET through the SDK. */
+/** The SDK's messages name these flags, not its own options. */
+const FLAG_LABELS = {
+  server: "--server or TESSERA_SERVER",
+  issuer: "--issuer or TESSERA_ISSUER",
+  privateKeyFile: "--key",
+  keyId: "--key-id",
+  assertionFile: "--assertion-file",
+} as const;
+
+/** `tessera token`: gets a token as the client in CLIENT_ID (with a secret, --key or --assertion-file) through the SDK. */
 export async function tokenCommand(values: TokenOptions, env: NodeJS.ProcessEnv): Promise<void> {
   let tokens: TokenClient;
   try {
-    // A person is waiting: retry briefly, not for the SDK's default budget.
-    tokens = new TokenClient({ server: values.server, env, retry: { maxElapsedMs: 5_000 } });
+    tokens = new TokenClient({
+      server: values.server,
+      env,
+      privateKeyFile: values.key,
+      keyId: values.keyId,
+      assertionFile: values.assertionFile,
+      issuer: values.issuer,
+      optionLabels: FLAG_LABELS,
+      // A person is waiting: retry briefly, not for the SDK's default budget.
+      retry: { maxElapsedMs: 5_000 },
+    });
   } catch (err) {
     if (err instanceof ClientConfigError) throw new UsageError(err.message);
     throw err;

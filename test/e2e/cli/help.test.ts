@@ -56,6 +56,9 @@ describe("tessera --help, -h and --version", () => {
     expect(boot).toContain("--create-dir");
     const token = (await tessera(["token", "-h"])).stdout.replace(/\s+/g, " ");
     expect(token).toContain("CLIENT_ID and CLIENT_SECRET, or CLIENT_SECRET_FILE");
+    for (const v of ["env CLIENT_KEY_FILE", "env CLIENT_KEY_ID", "env CLIENT_ASSERTION_FILE", "env TESSERA_ISSUER"]) expect(token).toContain(v);
+    const generate = (await tessera(["keys", "generate-client-key", "-h"])).stdout.replace(/\s+/g, " ");
+    expect(generate).toContain('--alg <alg> signing algorithm (choices: "ES256", "EdDSA", "RS256", "PS256", default: "ES256")');
   });
 
   it("--version and -v print the package version", async () => {
@@ -91,6 +94,19 @@ describe("mistakes on the command line", () => {
     const far = await tessera(["serve", "--zzzzzz"]);
     expect(far.code).toBe(2);
     expect(far.stderr).not.toContain("did you mean");
+  });
+
+  it("a misspelt mandatory option is reported as unknown (with the right spelling), not as missing, on every command that has one", async () => {
+    for (const [args, expected] of [
+      [["clients", "create", "--nme", "x"], "tessera clients create: unknown option '--nme' (did you mean --name?) See `tessera clients create --help`.\n"],
+      [["keys", "generate-client-key", "--ot", "k.jwk"], "tessera keys generate-client-key: unknown option '--ot' (did you mean --out?) See `tessera keys generate-client-key --help`.\n"],
+    ] as const) {
+      const r = await tessera([...args], { env: { TESSERA_CLIENT_ID: "x", TESSERA_CLIENT_SECRET: "y", TESSERA_SERVER: "http://127.0.0.1:9" } });
+      expect([r.code, r.stderr]).toEqual([2, expected]);
+    }
+    // Left out altogether, a mandatory option is still missing.
+    const missing = await tessera(["clients", "create", "--scope", "read"]);
+    expect([missing.code, missing.stderr]).toEqual([2, "tessera clients create: required option '--name <name>' not specified. See `tessera clients create --help`.\n"]);
   });
 
   it("durations and counts that do not parse are usage errors naming the flag", async () => {

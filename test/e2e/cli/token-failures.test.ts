@@ -91,11 +91,11 @@ describe("tessera token fails loudly", () => {
     }
   });
 
-  it("a server without a scheme is a usage error (exit 2), not a network retry", async () => {
+  it("a server without a scheme is a usage error (exit 2) naming the flag and variable, not a network retry", async () => {
     const r = await token("localhost:8080");
     expect({ code: r.code, stdout: r.stdout }).toEqual({ code: 2, stdout: "" });
     expect(r.stderr).toBe(
-      'tessera: The server (the server option) must be an http:// or https:// URL such as http://localhost:8080, not "localhost:8080"; did you mean "http://localhost:8080"?\n',
+      'tessera: The server (--server or TESSERA_SERVER) must be an http:// or https:// URL such as http://localhost:8080, not "localhost:8080"; did you mean "http://localhost:8080"?\n',
     );
   });
 });
