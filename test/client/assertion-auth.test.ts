@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { Writable } from "node:stream";
 import { inspect } from "node:util";
 import { SignJWT } from "jose";
@@ -47,6 +48,7 @@ async function platformToken(platformKey: TestClientKey, audience: string, subje
     .setSubject(subject)
     .setAudience(audience)
     .setIssuedAt()
+    .setJti(randomUUID()) // RS256 signatures are deterministic: without it, two tokens of one second are the same
     .setExpirationTime("10m")
     .sign(platformKey.privateKey);
 }
@@ -103,6 +105,7 @@ for (const transport of ["http", "grpc"] as const) {
       clients.push(c);
       await c.getToken();
       const second = await platformToken(platform, s.issuer);
+      expect(second).not.toBe(first);
       files.write("token", second);
       c.invalidate();
       await c.getToken();

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -55,6 +56,7 @@ function kubernetesToken(audience: string): Promise<string> {
     .setSubject("system:serviceaccount:billing:api")
     .setAudience(audience)
     .setIssuedAt()
+    .setJti(randomUUID()) // RS256 signatures are deterministic: without it, two tokens of one second are the same
     .setExpirationTime("10m")
     .sign(platformKey.privateKey);
 }
