@@ -1,5 +1,5 @@
 import { ClientConfigError, TokenClient, TokenError } from "../client/index.js";
-import { ServerUnreachableError, unreachableReason } from "./server-address.js";
+import { SERVER_SETTING, ServerUnreachableError, unreachableReason } from "./server-address.js";
 import { UsageError } from "./usage.js";
 
 /** Options of `tessera token`. */
@@ -16,7 +16,7 @@ export interface TokenOptions {
 
 /** The SDK's messages name these flags, not its own options. */
 const FLAG_LABELS = {
-  server: "--server or TESSERA_SERVER",
+  server: SERVER_SETTING,
   issuer: "--issuer or TESSERA_ISSUER",
   privateKeyFile: "--key",
   keyId: "--key-id",
@@ -53,8 +53,8 @@ export async function tokenCommand(values: TokenOptions, env: NodeJS.ProcessEnv)
     process.stdout.write(values.json ? JSON.stringify(body, null, 2) + "\n" : `${t.accessToken}\n`);
   } catch (err) {
     // Nothing answered: name the address tried and how to point the CLI elsewhere.
-    const reason = err instanceof TokenError && err.code === "network_error" ? unreachableReason(err) : undefined;
-    throw reason === undefined ? err : new ServerUnreachableError(values.server, reason);
+    if (!(err instanceof TokenError && err.code === "network_error")) throw err;
+    throw new ServerUnreachableError(values.server, unreachableReason(err) ?? err.description);
   } finally {
     await tokens.close();
   }

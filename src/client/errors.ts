@@ -63,7 +63,9 @@ export class TokenError extends Error {
     readonly description: string,
     readonly context: TokenErrorContext = {},
   ) {
-    const short = description.length > MAX_DESCRIPTION ? `${description.slice(0, MAX_DESCRIPTION)}…` : description;
+    // One line: a TLS library's reason comes with its own line breaks.
+    const flat = description.replace(/\s+/g, " ").trim();
+    const short = flat.length > MAX_DESCRIPTION ? `${flat.slice(0, MAX_DESCRIPTION)}…` : flat;
     super(advice(code, short, context), context.cause === undefined ? undefined : { cause: context.cause });
     this.description = short;
     this.retryable = RETRYABLE.has(code);
