@@ -2,6 +2,8 @@ import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Command } from "commander";
+import { buildProgram } from "../../../src/cli/program.js";
 import { SETTINGS, type Setting } from "../../../src/config.js";
 import { tessera } from "../../helpers/cli-process.js";
 import { bootstrap, startTessera, tempDir, TESSERA_BIN, type Credentials, type OpsServer } from "../../helpers/ops-process.js";
@@ -107,6 +109,25 @@ describe("mistakes on the command line", () => {
     // Left out altogether, a mandatory option is still missing.
     const missing = await tessera(["clients", "create", "--scope", "read"]);
     expect([missing.code, missing.stderr]).toEqual([2, "tessera clients create: required option '--name <name>' not specified. See `tessera clients create --help`.\n"]);
+  });
+
+  it("on every command, an unknown option is reported first: before a missing mandatory option or argument", async () => {
+    // The command tree as the program builds it, so a command added later is checked too.
+    const leaves: string[] = [];
+    const walk = (cmd: Command, path: string) => {
+      if (cmd.commands.length === 0) leaves.push(path);
+      for (const sub of cmd.commands) walk(sub, `${path} ${sub.name()}`.trim());
+    };
+    walk(buildProgram({ env: {}, version: VERSION, keepRunning: () => {} }), "");
+    expect(leaves).toEqual(expect.arrayContaining(["clients create", "clients update", "keys generate-client-key", "backup", "token"]));
+    for (let i = 0; i < leaves.length; i += 4) {
+      await Promise.all(
+        leaves.slice(i, i + 4).map(async (path) => {
+          const r = await tessera([...path.split(" "), "--zz-unknown"]);
+          expect([r.code, r.stderr], path).toEqual([2, `tessera ${path}: unknown option '--zz-unknown'. See \`tessera ${path} --help\`.\n`]);
+        }),
+      );
+    }
   });
 
   it("durations and counts that do not parse are usage errors naming the flag", async () => {
