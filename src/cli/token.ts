@@ -23,8 +23,16 @@ const FLAG_LABELS = {
   assertionFile: "--assertion-file",
 } as const;
 
+// Each of these variables is a way to authenticate without a flag.
+const CREDENTIAL_VARS = ["CLIENT_SECRET", "CLIENT_SECRET_FILE", "CLIENT_KEY_FILE", "CLIENT_ASSERTION_FILE"] as const;
+
 /** `tessera token`: gets a token as the client in CLIENT_ID (with a secret, --key or --assertion-file) through the SDK. */
 export async function tokenCommand(values: TokenOptions, env: NodeJS.ProcessEnv): Promise<void> {
+  // Said here in the command line's terms: the SDK's own sentences tell a program to pass options.
+  if (!env.CLIENT_ID) throw new UsageError("No client id: set CLIENT_ID to the client to get a token as.");
+  if (values.key === undefined && values.assertionFile === undefined && !CREDENTIAL_VARS.some((v) => env[v])) {
+    throw new UsageError(`No client credentials: give --key or --assertion-file, or set ${CREDENTIAL_VARS.slice(0, -1).join(", ")} or ${CREDENTIAL_VARS.at(-1)}.`);
+  }
   let tokens: TokenClient;
   try {
     tokens = new TokenClient({

@@ -109,6 +109,13 @@ describe("tessera token --key", () => {
     expect(flagWins.code, flagWins.stderr).toBe(0);
   });
 
+  it("no client id, or no credential at all: a usage error in the command line's terms (flags and variables)", async () => {
+    expectFailure(await tessera(["token", "--server", stub.url, "--key", "client.jwk"], { cwd: files.dir }), 2, "tessera: No client id: set CLIENT_ID to the client to get a token as.");
+    const none = "tessera: No client credentials: give --key or --assertion-file, or set CLIENT_SECRET, CLIENT_SECRET_FILE, CLIENT_KEY_FILE or CLIENT_ASSERTION_FILE.";
+    expectFailure(await token([]), 2, none);
+    expectFailure(await token(["--key-id", "k1"]), 2, none);
+  });
+
   it("a server whose metadata names another issuer: exit 2, saying to give --issuer; with it, the token", async () => {
     const elsewhere = await startAssertionStub({ clientId: CLIENT, keys: [key.publicJwk], issuer: () => "https://tessera.example.com" });
     try {
