@@ -204,7 +204,9 @@ describe("the assertion and the private key never leak", () => {
     const s = await stub({ keys: [key.publicJwk], platform: { issuer: "https://kubernetes.default.svc", jwks: { keys: [platform.publicJwk] }, subject: "system:serviceaccount:billing:api" } });
     const lines: string[] = [];
     const logger = pino({ level: "trace" }, new Writable({ write: (chunk: Buffer, _enc, done) => (lines.push(chunk.toString()), done()) }));
-    const base = { server: s.url, logger, retry: { maxAttempts: 2, baseDelayMs: 1 } };
+    // Every metrics event, whatever its hook, goes to the same record as the log lines.
+    const metrics = new Proxy({}, { get: (_t, hook) => (...args: unknown[]) => lines.push(`${String(hook)} ${inspect(args, { depth: Infinity })}`) });
+    const base = { server: s.url, logger, metrics, retry: { maxAttempts: 2, baseDelayMs: 1 } };
     const good = client({ ...base, privateKey: key.privateJwk });
     const tokens = [await good.getToken()];
     const wrong = client({ ...base, privateKeyFile: files.write("wrong.jwk", JSON.stringify(wrongKey.privateJwk)) });
@@ -217,6 +219,7 @@ describe("the assertion and the private key never leak", () => {
     for (const text of shown) for (const secret of secrets) expect(text.includes(secret), `leaked in: ${text.slice(0, 200)}`).toBe(false);
     expect(lines.join("")).toContain(`"auth":"private_key_jwt"`); // the logs still say how the client authenticated
     expect(lines.join("")).toContain(`"auth":"platform_token"`);
+    expect(lines.filter((l) => l.startsWith("requestFailed ")).length).toBe(2); // and the metrics were recorded
   });
 
   it("redacts the assertion when a misbehaving server echoes it", async () => {
