@@ -48,9 +48,9 @@ describe.skipIf(!READY)("secretless clients against the real server", () => {
     files?.cleanup();
   });
 
-  /** A new client through the admin CLI; its id. */
-  async function createClient(name: string): Promise<string> {
-    const r = await tessera(["clients", "create", "--name", name, "--scope", "read", "--json"], { env: adminEnv });
+  /** A new client through the admin CLI, authenticating by `authMethod`; its id. */
+  async function createClient(name: string, authMethod: "private_key_jwt" | "federated"): Promise<string> {
+    const r = await tessera(["clients", "create", "--name", name, "--scope", "read", "--auth-method", authMethod, "--json"], { env: adminEnv });
     expect(r.code, r.stderr).toBe(0);
     return (JSON.parse(r.stdout) as { client_id: string }).client_id;
   }
@@ -60,14 +60,14 @@ describe.skipIf(!READY)("secretless clients against the real server", () => {
     const path = join(files.dir, `${clientId}-${alg}.jwk`);
     const made = await tessera(["keys", "generate-client-key", "--alg", alg, "--out", path]);
     expect(made.code, made.stderr).toBe(0);
-    const added = await tessera(["clients", "keys", "add", clientId, "--jwk", files.write(`${clientId}-${alg}.pub.jwk`, made.stdout)], { env: adminEnv });
+    const added = await tessera(["clients", "keys", "add", clientId, files.write(`${clientId}-${alg}.pub.jwk`, made.stdout)], { env: adminEnv });
     expect(added.code, added.stderr).toBe(0);
     return { path, publicJwk: JSON.parse(made.stdout) as JWK };
   }
 
   for (const transport of ["http", "grpc"] as const) {
     it(`the SDK over ${transport} gets a token with a generated key, the issuer learned from the metadata, and a fresh assertion per request`, async () => {
-      const clientId = await createClient(`sdk-${transport}`);
+      const clientId = await createClient(`sdk-${transport}`, "private_key_jwt");
       const { path } = await registeredKey(clientId, transport === "http" ? "ES256" : "EdDSA");
       const tokens = new TokenClient({ server: server.url, transport, clientId, privateKeyFile: path, env: {} });
       try {
@@ -84,7 +84,7 @@ describe.skipIf(!READY)("secretless clients against the real server", () => {
   }
 
   it("tessera token --key with a key from generate-client-key; refused once the admin removed the key", async () => {
-    const clientId = await createClient("cli-key");
+    const clientId = await createClient("cli-key", "private_key_jwt");
     const { path, publicJwk } = await registeredKey(clientId, "RS256");
     const r = await tessera(["token", "--server", server.url, "--key", path], { env: { CLIENT_ID: clientId } });
     expect([r.code, r.stderr]).toEqual([0, ""]);
@@ -97,7 +97,7 @@ describe.skipIf(!READY)("secretless clients against the real server", () => {
   });
 
   it("a workload's platform token in a file, trusted through a federated credential, read again after the platform rotated it", async () => {
-    const clientId = await createClient("federated");
+    const clientId = await createClient("federated", "federated");
     const platform = await testClientKey("RS256");
     const jwks = files.write("platform-jwks.json", JSON.stringify({ keys: [platform.publicJwk] }));
     const subject = "system:serviceaccount:billing:api";
@@ -133,7 +133,7 @@ describe.skipIf(!READY)("secretless clients against the real server", () => {
   });
 
   it("a key the server does not know: invalid_client with the server's reason, not retried", async () => {
-    const clientId = await createClient("unknown-key");
+    const clientId = await createClient("unknown-key", "private_key_jwt");
     await registeredKey(clientId, "ES256");
     const stranger = await testClientKey("ES256");
     const tokens = new TokenClient({ server: server.url, clientId, privateKey: stranger.privateJwk, env: {} });
