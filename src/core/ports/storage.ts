@@ -217,4 +217,11 @@ export interface Storage {
   /** A number that changes whenever another process commits; used to reload caches. */
   changeToken(): Promise<number>;
   close(): Promise<void>;
+
+  /**
+   * Calls `listener` soon after any process commits a change, when the store can tell (a hint
+   * to read changeToken() now rather than at the next poll: PostgreSQL's NOTIFY); stores that
+   * cannot never call it. Returns a function that stops the calls.
+   */
+  subscribeChanges(listener: () => void): () => void;
 }

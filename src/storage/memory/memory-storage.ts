@@ -184,6 +184,11 @@ export class MemoryStorage implements Storage {
   }
 
   async close(): Promise<void> {}
+
+  subscribeChanges(): () => void {
+    // Nothing outside this process can change an in-memory store: there is nothing to hear of.
+    return () => {};
+  }
 }
 
 function sortSecrets(c: ClientRecord): ClientRecord {

@@ -14,7 +14,10 @@ import {
 } from "../../core/ports/storage.js";
 import { parseDatabaseUrl } from "./connection.js";
 import { checkSchema, migrate, migrationStatus } from "./migrations.js";
+import type { BucketState, BucketTake, BucketTaken, SharedBuckets } from "../../core/ports/shared-buckets.js";
+import { ChangeConnection } from "./change-connection.js";
 import { Database, type PoolOptions } from "./pool.js";
+import { bucketsChangedSince, pruneBuckets, takeBuckets } from "./shared-buckets.js";
 import { writeTransaction, type TxQuery } from "./transaction.js";
 
 /** Options for opening a PostgreSQL store. */
@@ -26,6 +29,12 @@ export interface PostgresStorageOptions extends PoolOptions {
   migrate?: boolean;
   /** Where PGSSLMODE and friends are read from when the URL does not say; process.env by default. */
   env?: NodeJS.ProcessEnv;
+  /**
+   * true (the default): subscribeChanges() hears of every committed change at once (LISTEN).
+   * false: it never calls back, and changes are seen by polling changeToken() alone, as behind
+   * a pooler that cannot LISTEN (PgBouncer in transaction mode).
+   */
+  notify?: boolean;
 }
 
 /** One row per secret (or one with null secret columns), as the client queries return them. */
@@ -80,15 +89,19 @@ const PURGED_TABLES = ["signing_keys", "client_secrets", "clients", "client_tomb
 /**
  * The Storage port on PostgreSQL (node-postgres pool). Several processes may share one
  * database: writes serialise on a change-counter row lock (see transaction.ts), which also
- * orders audit ids by commit and gives changeToken() its value.
+ * orders audit ids by commit and gives changeToken() its value. It also keeps the token
+ * buckets every replica shares (SharedBuckets, shared-buckets.ts).
  */
-export class PostgresStorage implements Storage {
+export class PostgresStorage implements Storage, SharedBuckets {
   readonly #db: Database;
+  /** Reads the change counter and hears NOTIFY, on a connection of its own. */
+  readonly #changes: ChangeConnection;
   /** The tail of this instance's queue of writes. */
   #writes: Promise<unknown> = Promise.resolve();
 
-  private constructor(db: Database) {
+  private constructor(db: Database, notify: boolean) {
     this.#db = db;
+    this.#changes = new ChangeConnection(db, notify);
   }
 
   /**
@@ -102,7 +115,7 @@ export class PostgresStorage implements Storage {
     try {
       if (options.migrate ?? true) await migrate(db);
       else checkSchema(await migrationStatus(db), db.where);
-      return new PostgresStorage(db);
+      return new PostgresStorage(db, options.notify ?? true);
     } catch (err) {
       await db.end();
       throw err;
@@ -343,11 +356,30 @@ export class PostgresStorage implements Storage {
   }
 
   async changeToken(): Promise<number> {
-    return oneRow((await this.#read<{ value: number }>("SELECT value FROM change_counter"))[0], "the change counter").value;
+    // On the change connection: a poll never waits for, nor takes, a pooled connection.
+    return this.#changes.counter();
   }
 
   async close(): Promise<void> {
+    await this.#changes.close();
     await this.#db.end();
+  }
+
+  subscribeChanges(listener: () => void): () => void {
+    return this.#changes.subscribe(listener);
+  }
+
+  takeBuckets(takes: readonly BucketTake[], now: number): Promise<BucketTaken[]> {
+    return takeBuckets(this.#db, takes, now);
+  }
+
+  bucketsChangedSince(cursor: number | undefined): Promise<{ buckets: BucketState[]; cursor: number }> {
+    // A background poll: on the change connection, never a pooled one.
+    return bucketsChangedSince((text, values) => this.#changes.query(text, values), cursor);
+  }
+
+  pruneBuckets(now: number): Promise<number> {
+    return pruneBuckets(this.#db, now);
   }
 }
 

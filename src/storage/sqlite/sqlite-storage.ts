@@ -457,6 +457,11 @@ export class SqliteStorage implements Storage {
   async close(): Promise<void> {
     if (this.#db.open) this.#db.close();
   }
+
+  subscribeChanges(): () => void {
+    // SQLite tells nobody of a commit: other processes' changes are seen by polling changeToken().
+    return () => {};
+  }
 }
 
 function toKey(r: KeyRow): SigningKeyRecord {

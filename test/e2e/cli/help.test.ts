@@ -52,7 +52,7 @@ describe("tessera --help, -h and --version", () => {
     expect(clients).toContain('(default: "http://localhost:9911")');
     expect(clients).toContain("TESSERA_CLIENT_ID / TESSERA_CLIENT_SECRET");
     const boot = (await tessera(["bootstrap", "--help"])).stdout.replace(/\s+/g, " ");
-    expect(boot).toContain("env TESSERA_DB; default ./data/tessera.db");
+    expect(boot).toContain("SQLite database file or postgres:// URL (env TESSERA_DB or DATABASE_URL; default ./data/tessera.db");
     expect(boot).toContain("--create-dir");
     const token = (await tessera(["token", "-h"])).stdout.replace(/\s+/g, " ");
     expect(token).toContain("CLIENT_ID and CLIENT_SECRET, or CLIENT_SECRET_FILE");
