@@ -50,9 +50,20 @@ export function startBackgroundWork(deps: BackgroundDeps): BackgroundWork {
   const { storage, keys, secretUse, clock, log } = deps;
   const reloader = new KeyReloader(deps.changes, keys);
   let reloadFailing = false;
+  let foreignKek: string | undefined;
   const reload = () =>
     reloader.check().then(
-      () => void (reloadFailing = false),
+      (reloaded) => {
+        reloadFailing = false;
+        if (!reloaded || keys.foreignKek === foreignKek) return;
+        foreignKek = keys.foreignKek;
+        if (foreignKek !== undefined) {
+          log.warn(
+            { kek_id: foreignKek },
+            "the signing keys were re-encrypted under a KEK this process does not hold: it signs on with the key it has, and needs the new TESSERA_KEK at its next start; rotate keys only once every server runs with it",
+          );
+        }
+      },
       (err: unknown) => {
         // One line per failing streak (a KEK this process lacks would otherwise log every poll).
         if (!reloadFailing) log.error({ err }, "reloading signing keys failed");
@@ -62,9 +73,13 @@ export function startBackgroundWork(deps: BackgroundDeps): BackgroundWork {
   deps.changes.onChange(() => void reload());
   const flush = () => secretUse.flush(storage).catch((err: unknown) => log.error({ err }, "recording secret use failed"));
   const maintain = async () => {
-    const before = keys.current.kid;
-    await keys.maintain();
-    if (keys.current.kid !== before) log.info({ kid: keys.current.kid, alg: keys.current.alg }, "signing key rotated");
+    // Keys another process re-encrypted under a KEK this one lacks cannot be rotated from here
+    // (it was told so once, above); the servers that hold the KEK keep the schedule.
+    if (keys.foreignKek === undefined) {
+      const before = keys.current.kid;
+      await keys.maintain();
+      if (keys.current.kid !== before) log.info({ kid: keys.current.kid, alg: keys.current.alg }, "signing key rotated");
+    }
     await storage.pruneRevokedTokens(clock() - CLOCK_SKEW_MS);
     await deps.shared?.prune(clock());
   };
