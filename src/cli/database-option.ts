@@ -20,10 +20,18 @@ export interface DatabaseChoice {
  * else TESSERA_DB, else DATABASE_URL, else the default): an absolute SQLite path or a
  * PostgreSQL URL, and where it came from.
  */
-export function databaseOption(db: string | undefined, env: NodeJS.ProcessEnv): DatabaseChoice {
+export function databaseOption(db: string | undefined, env: NodeJS.ProcessEnv, flag = "--db"): DatabaseChoice {
   const flags: RawSettings = db === undefined ? {} : { db };
-  const value = settingValue("db", flags, env);
-  return { db: value, kind: isPostgresUrl(value) ? "postgres" : "sqlite", shown: databaseWhere(value), source: settingSource("db", flags, env) };
+  const named = (where: string) => (where === "--db" ? flag : where);
+  // The setting's own checks, with messages naming the flag this command calls it by.
+  let value: string;
+  try {
+    value = settingValue("db", flags, env);
+  } catch (err) {
+    if (err instanceof Error && err.message.startsWith("--db ")) err.message = flag + err.message.slice(4);
+    throw err;
+  }
+  return { db: value, kind: isPostgresUrl(value) ? "postgres" : "sqlite", shown: databaseWhere(value), source: named(settingSource("db", flags, env)) };
 }
 
 /**
@@ -32,10 +40,16 @@ export function databaseOption(db: string | undefined, env: NodeJS.ProcessEnv): 
  * is opened and migrated as `tessera serve` would.
  */
 export async function openExistingDatabase(choice: DatabaseChoice, options: OpenOptions = {}): Promise<OpenedDatabase> {
-  if (choice.kind === "sqlite" && !existsSync(choice.db)) {
-    throw new UsageError(`There is no database at ${choice.db} (from ${choice.source}); give its path or URL with --db or TESSERA_DB.`);
-  }
+  refuseMissingFile(choice);
   return openDatabase(choice.db, { notify: false, ...options });
+}
+
+/** Throws a UsageError when `choice` is a SQLite file that does not exist. */
+export function refuseMissingFile(choice: DatabaseChoice): void {
+  if (choice.kind === "sqlite" && !existsSync(choice.db)) {
+    const how = choice.source === "--from" ? "--from" : "--db or TESSERA_DB";
+    throw new UsageError(`There is no database at ${choice.db} (from ${choice.source}); give its path or URL with ${how}.`);
+  }
 }
 
 /** Help text of every --db option outside `tessera serve`. */
