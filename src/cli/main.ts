@@ -22,6 +22,7 @@ const EXIT_CODES: Record<string, number> = {
   TokenError: 1,
   StorageUnavailableError: 1,
   BackupError: 1,
+  CopyError: 1,
   ServerUnreachableError: 1,
   AdminCredentialsError: 1,
   NotConfirmedError: 1,

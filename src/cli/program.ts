@@ -166,7 +166,7 @@ function addBackup(program: Command, env: NodeJS.ProcessEnv): void {
     .action(async (file: string, opts) => (await import("./backup.js")).backupCommand(file, opts, env));
 }
 
-/** `tessera migrate`: the database's schema. */
+/** `tessera migrate` and `tessera copy`: the database's schema, and moving it to another database. */
 function addDatabaseCommands(program: Command, env: NodeJS.ProcessEnv): void {
   const migrate = program.command("migrate").description("the database schema: show it, or apply pending migrations (for a migration job of its own; tessera serve also applies them)");
   migrate
@@ -180,6 +180,13 @@ function addDatabaseCommands(program: Command, env: NodeJS.ProcessEnv): void {
     .description("apply the pending migrations (several runs at once apply each one once)")
     .option("--db <file-or-url>", DB_HELP)
     .action(async (opts) => (await import("./migrate.js")).migrateUpCommand(opts, env));
+  program
+    .command("copy")
+    .description("copy a whole database between SQLite files and PostgreSQL databases, then read it back and compare")
+    .requiredOption("--from <file-or-url>", "the database to copy (SQLite file or postgres:// URL); servers may keep running on it")
+    .requiredOption("--to <file-or-url>", "where to copy it (SQLite file or postgres:// URL); must be empty, unless --force")
+    .option("--force", "replace everything the target holds")
+    .action(async (opts) => (await import("./copy.js")).copyCommand(opts, env));
 }
 
 function addToken(program: Command, env: NodeJS.ProcessEnv): void {
