@@ -8,7 +8,7 @@ const server = await testPostgres("five replicas starting at once on an empty da
 
 describe.skipIf(server === undefined)("five replicas starting at once on an empty database, bootstrapped from two shells at once", () => {
   let db: TestDatabase;
-  let replicas: Replica[] = [];
+  let replicas: readonly Replica[] = [];
 
   beforeAll(async () => {
     db = await server!.createDatabase();

@@ -13,7 +13,7 @@ const DAY = 86_400_000;
 
 describe.skipIf(server === undefined)("decisions three replicas on one database take together", () => {
   let db: TestDatabase;
-  let replicas: Replica[] = [];
+  let replicas: readonly Replica[] = [];
   let admin: Credentials;
   const stored = async () => db.sql<{ kid: string; status: string }>("SELECT kid, status FROM signing_keys ORDER BY create_time, kid");
 
