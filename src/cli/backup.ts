@@ -13,7 +13,7 @@ export async function backupCommand(dest: string, o: { db?: string; force?: bool
   const choice = databaseOption(o.db, env);
   if (choice.kind === "postgres") {
     throw new UsageError(
-      `tessera backup copies SQLite files; back up the PostgreSQL database ${choice.shown} with pg_dump (pg_dump --format=custom --file=${dest} and the same connection settings; pg_restore restores it), or make a SQLite copy of it with tessera copy --to ${dest}.`,
+      `tessera backup copies SQLite files; back up the PostgreSQL database ${choice.shown} with pg_dump (pg_dump --format=custom --file=${dest} and the same connection settings; pg_restore restores it), or make a SQLite copy of it with tessera copy --from URL --to ${dest}.`,
     );
   }
   const { db: source, source: where } = choice;

@@ -47,6 +47,16 @@ describe.skipIf(server === undefined)("choosing PostgreSQL with --db, TESSERA_DB
     expect(s.output()).not.toContain(db.password);
   });
 
+  it("tessera backup on PostgreSQL points to pg_dump and tessera copy, exit 2, without the password", async () => {
+    const r = await runTessera(["backup", join(tempDir("backup"), "tessera.dump"), "--db", db.url]);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(r.stderr).toContain("pg_dump --format=custom");
+    expect(r.stderr).toContain(`back up the PostgreSQL database ${redacted}`);
+    expect(r.stderr).toContain("tessera copy --from URL --to");
+    expect(r.stdout + r.stderr).not.toContain(db.password);
+  });
+
   it("a wrong password, a server not listening, and a bad sslmode are refused in one sentence that shows no password", async () => {
     const wrong = new URL(db.url);
     wrong.password = "not-the-password-x7";
