@@ -33,7 +33,8 @@ describe("tessera --help, -h and --version", () => {
       expect.arrayContaining(["", "serve", "bootstrap", "clients", "clients create", "clients delete", "clients revoke-tokens", "keys rewrap", "audit", "backup", "token"]),
     );
     expect(seen.length).toBeGreaterThanOrEqual(18);
-  });
+    // Two processes per command, one after another: on a busy machine that takes a while.
+  }, 90_000);
 
   it("serve --help lists every setting with its environment variable and default, from the settings table", async () => {
     const r = await tessera(["serve", "--help"]);
