@@ -34,6 +34,7 @@ export function buildProgram(ctx: ProgramContext): Command {
   addKeys(program, ctx.env);
   addAudit(program, ctx.env);
   addBackup(program, ctx.env);
+  addDatabaseCommands(program, ctx.env);
   addToken(program, ctx.env);
   program
     .command("completion")
@@ -95,8 +96,8 @@ function addServe(program: Command, ctx: ProgramContext): void {
 function addBootstrap(program: Command, env: NodeJS.ProcessEnv): void {
   program
     .command("bootstrap")
-    .description("create the first admin client (scope tessera:admin) in the database file; prints its id and secret once, as JSON")
-    .option("--db <file>", DB_HELP)
+    .description("create the first admin client (scope tessera:admin) in the database; prints its id and secret once, as JSON")
+    .option("--db <file-or-url>", DB_HELP)
     .option("--create-dir", "create the database's folder if it does not exist (otherwise refused: a wrong working directory is the usual cause)")
     .option("--name <name>", "name of the admin client (default admin)")
     .option("--force", "create another admin client in a database that was already bootstrapped")
@@ -168,8 +169,8 @@ function addKeys(program: Command, env: NodeJS.ProcessEnv): void {
     .action(async (opts) => (await import("./keys.js")).rotateKeysCommand(opts, env));
   keys
     .command("rewrap")
-    .description("re-encrypt the private keys under TESSERA_NEW_KEK(_FILE), reading them with TESSERA_KEK(_FILE); stop the servers first")
-    .option("--db <file>", DB_HELP)
+    .description("re-encrypt the private keys under TESSERA_NEW_KEK(_FILE), reading them with TESSERA_KEK(_FILE); then restart the servers with the new KEK")
+    .option("--db <file-or-url>", DB_HELP)
     .action(async (opts) => (await import("./keys.js")).rewrapCommand(opts, env));
   keys
     .command("generate-client-key")
@@ -195,11 +196,34 @@ function addAudit(program: Command, env: NodeJS.ProcessEnv): void {
 function addBackup(program: Command, env: NodeJS.ProcessEnv): void {
   program
     .command("backup")
-    .description("a consistent online copy of the database (SQLite backup API), checked after writing")
+    .description("a consistent online copy of a SQLite database (SQLite backup API), checked after writing; for PostgreSQL use pg_dump")
     .argument("<file>", "where to write the copy")
-    .option("--db <file>", DB_HELP)
+    .option("--db <file-or-url>", DB_HELP)
     .option("--force", "replace <file> if it exists")
     .action(async (file: string, opts) => (await import("./backup.js")).backupCommand(file, opts, env));
+}
+
+/** `tessera migrate` and `tessera copy`: the database's schema, and moving it to another database. */
+function addDatabaseCommands(program: Command, env: NodeJS.ProcessEnv): void {
+  const migrate = program.command("migrate").description("the database schema: show it, or apply pending migrations (for a migration job of its own; tessera serve also applies them)");
+  migrate
+    .command("status")
+    .description("the schema version, this Tessera's, and the migrations applied and pending; changes nothing")
+    .option("--db <file-or-url>", DB_HELP)
+    .option("--json", "print JSON")
+    .action(async (opts) => (await import("./migrate.js")).migrateStatusCommand(opts, env));
+  migrate
+    .command("up")
+    .description("apply the pending migrations (several runs at once apply each one once)")
+    .option("--db <file-or-url>", DB_HELP)
+    .action(async (opts) => (await import("./migrate.js")).migrateUpCommand(opts, env));
+  program
+    .command("copy")
+    .description("copy a whole database between SQLite files and PostgreSQL databases, then read it back and compare")
+    .requiredOption("--from <file-or-url>", "the database to copy (SQLite file or postgres:// URL); servers may keep running on it")
+    .requiredOption("--to <file-or-url>", "where to copy it (SQLite file or postgres:// URL); must be empty, unless --force")
+    .option("--force", "replace everything the target holds")
+    .action(async (opts) => (await import("./copy.js")).copyCommand(opts, env));
 }
 
 function addToken(program: Command, env: NodeJS.ProcessEnv): void {

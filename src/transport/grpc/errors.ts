@@ -29,6 +29,9 @@ const ADMIN_CODES: Record<AdminError["code"], Code> = {
   unavailable: Code.Unavailable,
 };
 
+/** The retry hint sent with UNAVAILABLE when the database is: seconds. */
+const STORAGE_RETRY_AFTER_SECONDS = 5;
+
 /**
  * The one place an error becomes a gRPC status. OAuth errors carry their code as the reason
  * of a google.rpc.ErrorInfo detail so stubs in any language can switch on it.
@@ -43,7 +46,14 @@ export function toConnectError(err: unknown, domain: string, onUnexpected: (err:
     ]);
   }
   if (err instanceof StorageUnavailableError) {
-    return new ConnectError("the database cannot be written right now (disk full or read-only); token issuance continues; retry later", Code.Unavailable);
+    // Its own message names the database: logged, never sent. The trailer is the retry hint
+    // clients (the SDK among them) wait for before trying again.
+    return new ConnectError(
+      "the database cannot be written right now (unreachable, disk full or read-only); retry later",
+      Code.Unavailable,
+      { "retry-after": String(STORAGE_RETRY_AFTER_SECONDS) },
+      [{ desc: ErrorInfoSchema, value: create(ErrorInfoSchema, { reason: "temporarily_unavailable", domain }) }],
+    );
   }
   if (err instanceof AdminError) return new ConnectError(err.message, ADMIN_CODES[err.code]);
   if (err instanceof ConnectError && err.code !== Code.Unknown && err.code !== Code.Internal) return err;

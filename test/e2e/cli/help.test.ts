@@ -35,7 +35,8 @@ describe("tessera --help, -h and --version", () => {
       expect.arrayContaining(["", "serve", "bootstrap", "clients", "clients create", "clients delete", "clients revoke-tokens", "keys rewrap", "audit", "backup", "token"]),
     );
     expect(seen.length).toBeGreaterThanOrEqual(18);
-  });
+    // Two processes per command, one after another: on a busy machine that takes a while.
+  }, 90_000);
 
   it("serve --help lists every setting with its environment variable and default, from the settings table", async () => {
     const r = await tessera(["serve", "--help"]);
@@ -54,7 +55,7 @@ describe("tessera --help, -h and --version", () => {
     expect(clients).toContain('(default: "http://localhost:9911")');
     expect(clients).toContain("TESSERA_CLIENT_ID / TESSERA_CLIENT_SECRET");
     const boot = (await tessera(["bootstrap", "--help"])).stdout.replace(/\s+/g, " ");
-    expect(boot).toContain("env TESSERA_DB; default ./data/tessera.db");
+    expect(boot).toContain("SQLite database file or postgres:// URL (env TESSERA_DB or DATABASE_URL; default ./data/tessera.db");
     expect(boot).toContain("--create-dir");
     const token = (await tessera(["token", "-h"])).stdout.replace(/\s+/g, " ");
     expect(token).toContain("CLIENT_ID and CLIENT_SECRET, or CLIENT_SECRET_FILE");
