@@ -1,8 +1,11 @@
 // The command line of bench/run.mjs and the settings it gives each phase.
 import { parseArgs } from "node:util";
 
-/** The phases in the order they run; --quick runs only "main", --skip leaves others out. */
-export const PHASES = /** @type {const} */ (["main", "secretless", "frameworks", "scaling", "workers", "profile", "million"]);
+/** The phases in the order they run; --quick runs "main", "secretless" and "postgres" (briefly), --skip leaves others out. */
+export const PHASES = /** @type {const} */ (["main", "secretless", "frameworks", "scaling", "workers", "postgres", "profile", "million"]);
+
+/** The phases --quick runs: secretless proves both kinds of client authentication answer right. */
+const QUICK_PHASES = new Set(["main", "secretless", "postgres"]);
 
 /** @typedef {typeof PHASES[number]} PhaseName */
 
@@ -71,7 +74,6 @@ export function parseOptions() {
     keep: o.keep,
     settings: settingsFrom(o.quick, o),
     /** @param {PhaseName} phase */
-    // --quick runs main and secretless: it proves both kinds of client authentication answer right.
-    enabled: (phase) => (phase === "main" || (o.quick && phase === "secretless") ? true : !o.quick && !skip.has(phase)),
+    enabled: (phase) => (phase === "main" ? true : o.quick ? QUICK_PHASES.has(phase) : !skip.has(phase)),
   };
 }

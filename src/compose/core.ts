@@ -14,6 +14,7 @@ import type { PublicJwk } from "../core/ports/signing-keys.js";
 import type { Storage } from "../core/ports/storage.js";
 import { RequestGuard } from "../core/request-guard.js";
 import { SecretUseTracker } from "../core/secret-use.js";
+import type { SharedLimits } from "../core/shared-limits.js";
 import type { KeyRing } from "../keys/key-ring.js";
 import { DEFAULT_KEY_SET_POLICY, RemoteKeySetCache } from "../remote-keys/remote-key-sets.js";
 
@@ -31,8 +32,11 @@ export interface CoreParts extends IssueTokenDeps, IntrospectDeps, AdminAuthDeps
   signingAlgs: () => string[];
 }
 
-/** The core's dependencies, from the storage requests use, the keys and the clock. */
-export function composeCore(config: Config, storage: Storage, keys: KeyRing, clock: Clock): CoreParts {
+/**
+ * The core's dependencies, from the storage requests use, the keys and the clock; `shared`
+ * makes the failure throttle and the revocation cap count over every replica.
+ */
+export function composeCore(config: Config, storage: Storage, keys: KeyRing, clock: Clock, shared?: SharedLimits): CoreParts {
   const federatedUse = new FederatedUseTracker();
   const allowHttpLoopback = config.allowInsecureJwksUriLoopback;
   const assertions: AssertionDeps = {
@@ -49,7 +53,7 @@ export function composeCore(config: Config, storage: Storage, keys: KeyRing, clo
     secretUse: new SecretUseTracker(),
     federatedUse,
     assertions,
-    guard: new RequestGuard(config),
+    guard: new RequestGuard(config, shared),
     signer: keys,
     keys,
     jwks: () => keys.jwks,

@@ -40,9 +40,10 @@ export async function authenticateClient(
     // The secret methods answer synchronously: no extra await on their token path.
     if (client && (typeof proof === "boolean" ? proof : await proof)) return client;
   } catch (err) {
-    if (err instanceof OAuthError && err.code === "invalid_client") guard?.recordFailure(credentials.clientId, origin, now);
+    // Shared with other replicas before the answer, so the next attempt anywhere counts it.
+    if (err instanceof OAuthError && err.code === "invalid_client") await guard?.recordFailure(credentials.clientId, origin, now);
     throw err;
   }
-  guard?.recordFailure(credentials.clientId, origin, now);
+  await guard?.recordFailure(credentials.clientId, origin, now);
   throw invalidClient(credentials.method);
 }

@@ -40,7 +40,8 @@ export interface OpsServer {
 
 /** Options for starting a server. */
 export interface StartOptions {
-  db: string;
+  /** The --db argument; null: no --db at all (the database comes from the environment). */
+  db: string | null;
   args?: string[];
   env?: Record<string, string>;
   /** Listen address; default 127.0.0.1. null: no --host at all (the server's own default). */
@@ -59,7 +60,7 @@ export interface StartOptions {
 export async function startTessera(opts: StartOptions): Promise<OpsServer> {
   if (!opts.bin && !existsSync(DIST)) throw new Error("dist/ is missing: run `npm run build` (npm test does it) first");
   const host = opts.host === null ? [] : ["--host", opts.host ?? "127.0.0.1"];
-  const args = ["serve", "--port", "0", ...host, "--db", opts.db, ...(opts.args ?? [])];
+  const args = ["serve", "--port", "0", ...host, ...(opts.db === null ? [] : ["--db", opts.db]), ...(opts.args ?? [])];
   const argv = [...(opts.prefix ?? []), process.execPath, opts.bin ?? TESSERA_BIN, ...args];
   const child = spawn(argv[0]!, argv.slice(1), {
     env: { PATH: process.env.PATH ?? "", ...opts.env },

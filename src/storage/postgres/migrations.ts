@@ -87,6 +87,21 @@ const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 2,
+    name: "token buckets shared by every replica (failed-authentication throttle, revocation cap)",
+    sql: `
+      CREATE TABLE shared_buckets (
+        key     text COLLATE "C" PRIMARY KEY,  -- group:key, e.g. auth-pair:10.0.0.7 tcl_x
+        tokens  double precision NOT NULL,     -- left at time
+        time    bigint NOT NULL,               -- epoch ms of the last take, by the taker's clock
+        rate    double precision NOT NULL,     -- refill, tokens per second
+        burst   double precision NOT NULL,
+        taken   boolean NOT NULL,              -- whether the last take found a token
+        updated bigint NOT NULL                -- the database's clock at the last take, ms: replicas sync by it
+      );
+      CREATE INDEX shared_buckets_by_update ON shared_buckets (updated);`,
+  },
+  {
+    version: 3,
     name: "clients without secrets: auth method, keys or jwks_uri, federated credentials; replay store of assertion jti",
     sql: `
       ALTER TABLE clients ADD COLUMN auth_method text NOT NULL DEFAULT 'client_secret'

@@ -55,6 +55,7 @@ describe.skipIf(server === undefined)("PostgreSQL migrations", () => {
       "meta",
       "revoked_tokens",
       "schema_migrations",
+      "shared_buckets",
       "signing_keys",
     ]);
     const status = await withDatabase(schema.url, migrationStatus);
@@ -114,5 +115,27 @@ describe.skipIf(server === undefined)("PostgreSQL migrations", () => {
     const status = await withDatabase(schema.url, migrationStatus);
     expect(status.current).toBe(POSTGRES_SCHEMA_VERSION + 1);
     expect(status.pending).toEqual([]);
+  });
+
+  it("a schema at version 1, as the first release left it, is brought to the latest version with its data kept", async () => {
+    const schema = await db.freshSchema();
+    const first = await PostgresStorage.open(schema.url);
+    await first.setMeta("kept", "yes", false);
+    await first.close();
+    // Back to what version 1 alone created.
+    await db.sql(`DROP TABLE ${schema.name}.shared_buckets`);
+    await db.sql(`DROP TABLE ${schema.name}.assertion_jtis`);
+    for (const column of ["auth_method", "jwks_uri", "client_keys", "federated_credentials"]) await db.sql(`ALTER TABLE ${schema.name}.clients DROP COLUMN ${column}`);
+    await db.sql(`DELETE FROM ${schema.name}.schema_migrations WHERE version > 1`);
+    expect((await withDatabase(schema.url, migrationStatus)).pending.map((m) => m.version)).toEqual([2, 3]);
+    const upgraded = await PostgresStorage.open(schema.url);
+    try {
+      expect(await upgraded.getMeta("kept")).toBe("yes");
+      expect(await upgraded.recordAssertionJti("c", "j", 1000, 0)).toBe(true);
+      expect(await upgraded.takeBuckets([{ key: "auth-pair:x", ratePerSecond: 1, burst: 2 }], 0)).toEqual([{ key: "auth-pair:x", tokens: 1, time: 0, taken: true }]);
+    } finally {
+      await upgraded.close();
+    }
+    expect((await withDatabase(schema.url, migrationStatus)).current).toBe(POSTGRES_SCHEMA_VERSION);
   });
 });
