@@ -186,7 +186,15 @@ function withOverrides(storage: Storage, overrides: Partial<Storage>): Storage {
   });
 }
 
-// Callers get their own copy (the Storage contract): a cheap one, the record is small and flat.
+// Callers get their own copy (the Storage contract): a cheap one for the flat record of a
+// secret client; keys and federated credentials are nested, and cloned whole.
 function copy(c: ClientRecord): ClientRecord {
-  return { ...c, scopes: [...c.scopes], audiences: [...c.audiences], secrets: c.secrets.map((s) => ({ ...s })) };
+  return {
+    ...c,
+    scopes: [...c.scopes],
+    audiences: [...c.audiences],
+    secrets: c.secrets.map((s) => ({ ...s })),
+    keys: c.keys.length === 0 ? [] : structuredClone(c.keys),
+    federatedCredentials: c.federatedCredentials.length === 0 ? [] : structuredClone(c.federatedCredentials),
+  };
 }

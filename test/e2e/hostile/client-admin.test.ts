@@ -119,7 +119,7 @@ const INVALID: [string, string, () => object, string | RegExp][] = [
     "an update of the secrets",
     "UpdateClient",
     () => ({ client: { client_id: "some-client" }, update_mask: { paths: ["secrets"] } }),
-    'update_mask names "secrets" which cannot be updated (allowed are name scopes audiences token_ttl disabled)',
+    'update_mask names "secrets" which cannot be updated (allowed are name scopes audiences token_ttl disabled auth_method jwks_uri)',
   ],
   ["a token_ttl update without the value", "UpdateClient", () => ({ client: { client_id: "some-client" }, update_mask: { paths: ["token_ttl"] } }), "client.token_ttl is required when update_mask names it"],
   [
