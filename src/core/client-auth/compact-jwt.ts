@@ -9,7 +9,7 @@ export interface CompactJwt {
 // Longer assertions are refused before any decoding (a platform token is ~1-2 KB; RS4096 signatures ~700 B).
 const MAX_LENGTH = 16_384;
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
-const STRICT_UTF8 = new TextDecoder("utf-8", { fatal: true });
+const STRICT_UTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 /**
  * Decodes a compact JWS whose header and payload are JSON objects; undefined for anything else

@@ -11,8 +11,9 @@ const SCOPE = 0x1a;
 const AUDIENCE = 0x22;
 const CLIENT_ASSERTION_TYPE = 0x2a;
 const CLIENT_ASSERTION = 0x32;
-// proto3 strings must be UTF-8; protobuf-es validates them too and refuses the message.
-const STRICT_UTF8 = new TextDecoder("utf-8", { fatal: true });
+// proto3 strings must be UTF-8; protobuf-es validates them too and refuses the message. A leading
+// U+FEFF is kept, as protobuf-es keeps it (exact-strings.ts): it is part of what was sent.
+const STRICT_UTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 /**
  * Decodes the IssueTokenRequest every client sends (fields 1-6, each a string, tags below 16)
