@@ -142,7 +142,7 @@ describe("tessera clients federation", () => {
     const sa = await clientAssertion(key, "ignored", issuer, { iss: "https://kubernetes.default.svc", sub: "system:serviceaccount:a:b", jti: undefined }, { typ: "JWT" });
     expect(await token(sa, id)).toBe(200);
 
-    expect(tessera(["clients", "federation", "remove", id, added.credential_id]).code).toBe(0);
+    expect(tessera(["clients", "federation", "remove", id, "--", added.credential_id]).code).toBe(0);
     const left = json<{ federated_credentials: { credential_id: string }[] }>(tessera(["clients", "federation", "list", id, "--json"]));
     expect(left.federated_credentials.map((f) => f.credential_id)).toEqual([k8s.credential_id]);
 
