@@ -69,7 +69,7 @@ export interface Config {
 }
 
 /** A setting a person got wrong; the message is one sentence saying which and how to fix it. */
-export class ConfigError extends Error {
+class ConfigError extends Error {
   override readonly name = "ConfigError";
 }
 
@@ -160,7 +160,7 @@ export type RawSettings = Partial<Record<SettingKey, string>>;
 export type SettingValue<K extends SettingKey> = (typeof SETTINGS)[K] extends { parse: Parse<infer T>; def: string } ? T : ReturnType<(typeof SETTINGS)[K]["parse"]> | undefined;
 
 /** Every setting's checked value, by the name SETTINGS gives it: a misspelt name does not compile. */
-export type SettingValues = { readonly [K in SettingKey]: SettingValue<K> };
+type SettingValues = { readonly [K in SettingKey]: SettingValue<K> };
 
 const SETTING_KEYS = Object.keys(SETTINGS) as SettingKey[];
 
@@ -175,7 +175,7 @@ export function settingValue<K extends SettingKey>(key: K, flags: RawSettings, e
 }
 
 /** Every setting, checked in table order: of several mistakes, the first in the table is the one reported. */
-export function readSettings(flags: RawSettings, env: NodeJS.ProcessEnv): SettingValues {
+function readSettings(flags: RawSettings, env: NodeJS.ProcessEnv): SettingValues {
   const values: Partial<Record<SettingKey, unknown>> = {};
   for (const key of SETTING_KEYS) values[key] = settingValue(key, flags, env);
   // The loop set every key of the table (SETTING_KEYS) to that key's own value.

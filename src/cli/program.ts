@@ -265,7 +265,7 @@ function serverOption(env: NodeJS.ProcessEnv): Option {
 }
 
 /** A setting's line in `tessera serve --help`: what it does, its variable(s) and its default. */
-export function settingHelp(s: Setting): string {
+function settingHelp(s: Setting): string {
   const envs = s.envAlias === undefined ? s.env : `${s.env} or ${s.envAlias}`;
   return `${s.help} (env ${envs}; default ${s.defText ?? s.def})`;
 }

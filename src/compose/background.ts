@@ -12,7 +12,7 @@ import { CLOCK_SKEW_MS } from "./keys.js";
 /** How often last-used times of secrets are written. */
 export const SECRET_USE_FLUSH_MS = 30_000;
 /** How often the key schedule is applied and the deny-list pruned. */
-export const MAINTENANCE_MS = 60_000;
+const MAINTENANCE_MS = 60_000;
 /** How often the limits shared by every replica are read back (what other replicas counted). */
 export const SHARED_LIMITS_SYNC_MS = 500;
 

@@ -7,7 +7,7 @@ import type { RequestGuard } from "./request-guard.js";
 import type { SecretUseTracker } from "./secret-use.js";
 
 /** Longest client id we look up; longer ones cannot exist (ids are validated on create). */
-export const MAX_CLIENT_ID_LENGTH = 128;
+const MAX_CLIENT_ID_LENGTH = 128;
 
 /**
  * Authenticates a client with the credentials it presented, by the method it used (RFC 6749

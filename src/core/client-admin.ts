@@ -35,7 +35,7 @@ export interface NewClientInput {
 }
 
 /** The ways a client may be registered to authenticate. */
-export const CLIENT_AUTH_KINDS: readonly ClientAuthKind[] = ["client_secret", "private_key_jwt", "federated"];
+const CLIENT_AUTH_KINDS: readonly ClientAuthKind[] = ["client_secret", "private_key_jwt", "federated"];
 
 /** Settings of client administration that come from the server's configuration. */
 export interface ClientAdminOptions {

@@ -7,11 +7,11 @@ import { preview } from "./preview.js";
 import { checkPublicJwk } from "./public-jwk.js";
 
 /** GitHub Actions' OIDC issuer: shared by every repository on GitHub. */
-export const GITHUB_ACTIONS_ISSUER = "https://token.actions.githubusercontent.com";
+const GITHUB_ACTIONS_ISSUER = "https://token.actions.githubusercontent.com";
 /** Claims of a GitHub Actions token that name a repository or its owner for good (ids are never reused, names are). */
-export const GITHUB_ID_CLAIMS = ["repository_owner_id", "repository_id"] as const;
+const GITHUB_ID_CLAIMS = ["repository_owner_id", "repository_id"] as const;
 /** A platform token's age limit when the admin sets none. */
-export const DEFAULT_MAX_TOKEN_AGE_SECONDS = 3600;
+const DEFAULT_MAX_TOKEN_AGE_SECONDS = 3600;
 const MAX_TOKEN_AGE_SECONDS = 24 * 3600;
 const MIN_TOKEN_AGE_SECONDS = 60;
 /** Claims every credential checks itself; a condition on them would be misleading. */

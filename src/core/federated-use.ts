@@ -1,7 +1,7 @@
 import type { AuditEvent, FederatedCredential, Storage } from "./ports/storage.js";
 
 /** The audit action of tokens issued to a federated workload. */
-export const FEDERATED_TOKEN_ACTION = "client.federated_token";
+const FEDERATED_TOKEN_ACTION = "client.federated_token";
 
 interface Uses {
   clientId: string;

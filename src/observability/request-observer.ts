@@ -28,7 +28,7 @@ export interface TokenRequestEvent {
 }
 
 /** The OAuth error code an error is answered with. */
-export function errorCode(err: unknown): string {
+function errorCode(err: unknown): string {
   if (err instanceof OAuthError) return err.code;
   if (err instanceof StorageUnavailableError) return "temporarily_unavailable";
   return "server_error";

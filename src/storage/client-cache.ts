@@ -2,7 +2,7 @@ import { packClient, recordUseInPacked, unpackClient, type PackedClient } from "
 import type { ClientRecord, Storage } from "../core/ports/storage.js";
 
 /** Default number of cached clients (about 0.5 KB each, packed). */
-export const CLIENT_CACHE_ENTRIES = 100_000;
+const CLIENT_CACHE_ENTRIES = 100_000;
 
 /**
  * A bounded map that evicts a random entry when full. Least-recently-used (or oldest-first)

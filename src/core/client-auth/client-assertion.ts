@@ -15,7 +15,7 @@ export const JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-beare
  * federated platform token otherwise), for logs and metrics; what is checked follows how the
  * client is registered.
  */
-export interface AssertionCredentials {
+interface AssertionCredentials {
   clientId: string;
   method: "private_key_jwt" | "federated";
   jwt: CompactJwt;

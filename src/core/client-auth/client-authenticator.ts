@@ -5,7 +5,10 @@ import type { AssertionDeps } from "./assertion-deps.js";
 /**
  * The credentials each client authentication method presents, by the method's name in the
  * OAuth Token Endpoint Authentication Methods registry. Each method's file adds its own entry
- * (TypeScript declaration merging), so a new method is one new file.
+ * (TypeScript declaration merging), so a new method is one new file. Exported for that
+ * merging, which knip does not see as a use.
+ *
+ * @public
  */
 export interface CredentialsByMethod {}
 

@@ -9,7 +9,7 @@ import { clientSecretPost } from "./client-secret-post.js";
  * this list, the core verifies through it and the metadata document lists it: a new method
  * is its own file and one line here.
  */
-export const CLIENT_AUTHENTICATORS: readonly ClientAuthenticator[] = [clientSecretBasic, clientSecretPost, clientAssertion];
+const CLIENT_AUTHENTICATORS: readonly ClientAuthenticator[] = [clientSecretBasic, clientSecretPost, clientAssertion];
 
 /** The accepted methods' names, for the metadata document (RFC 8414 §2). */
 export const CLIENT_AUTH_METHODS: readonly ClientAuthMethod[] = CLIENT_AUTHENTICATORS.map((a) => a.name);

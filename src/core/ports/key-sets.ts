@@ -41,6 +41,6 @@ export function keyUrlProblem(url: URL, allowHttpLoopback: boolean): string | un
 }
 
 /** localhost, 127.0.0.0/8 or ::1, as URL.hostname spells them. */
-export function isLoopbackHost(hostname: string): boolean {
+function isLoopbackHost(hostname: string): boolean {
   return hostname === "localhost" || hostname === "[::1]" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
 }

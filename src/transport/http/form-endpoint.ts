@@ -21,7 +21,7 @@ export interface FormEndpointDeps {
 }
 
 /** A form request as its handler sees it. */
-export interface FormRequest {
+interface FormRequest {
   authorization: string | undefined;
   query: string;
   body: string;
