@@ -171,8 +171,9 @@ function chargeStack(tree, id, dt, inclusive, anchorUs) {
 /**
  * Parses a profile and attributes each sample's time (microseconds).
  * @param {CpuProfile} profile
+ * @public (test/bench/parsers.test.ts)
  */
-function analyse(profile) {
+export function analyse(profile) {
   const tree = callTree(profile);
   const deltas = profile.timeDeltas ?? [];
   /** @type {Map<string, number>} */

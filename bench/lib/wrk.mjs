@@ -40,8 +40,9 @@ const ms = (v, u) => Number(v) * (UNIT[u ?? ""] ?? NaN);
 /**
  * Parses wrk --latency output.
  * @param {string} text
+ * @public (test/bench/parsers.test.ts)
  */
-function parseWrk(text) {
+export function parseWrk(text) {
   /** @param {RegExp} re */
   const num = (re) => {
     const m = re.exec(text);

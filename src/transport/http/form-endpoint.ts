@@ -33,7 +33,9 @@ interface FormRequest {
 export type FormHandler = (r: FormRequest) => Promise<unknown>;
 
 const FORM = /^application\/x-www-form-urlencoded\s*(;|$)/i;
-const STRICT_UTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+// A byte order mark that some tools write before a whole body is dropped; one inside a value
+// arrives percent-encoded, is decoded later and kept, and the rules on that value refuse it.
+const STRICT_UTF8 = new TextDecoder("utf-8", { fatal: true });
 
 /**
  * A POST endpoint with a form body and an OAuth JSON answer, observed (logs, metrics).
