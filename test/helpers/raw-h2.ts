@@ -1,4 +1,5 @@
 import net from "node:net";
+import { within } from "./eventually.js";
 
 // HTTP/2 frames written by hand, for what node:http2's client never sends: a stream reset with
 // RST_STREAM while its body is still open (its close() sends END_STREAM first), exactly as a
@@ -9,8 +10,10 @@ const DATA = 0x0;
 const HEADERS = 0x1;
 const RST_STREAM = 0x3;
 const SETTINGS = 0x4;
+const PING = 0x6;
 const END_HEADERS = 0x4;
 const CANCEL = 0x8;
+const ACK = 0x1;
 
 function frame(type: number, flags: number, streamId: number, payload: Buffer): Buffer {
   const head = Buffer.alloc(9);
@@ -48,31 +51,71 @@ function requestHeaders(path: string, headers: Record<string, string>): Buffer {
 }
 
 /**
- * Opens a connection to the server on loopback `port`, starts one POST stream with `headers`,
- * sends `body` without ending the stream, waits `holdMs`, resets the stream with
- * RST_STREAM(CANCEL), and closes the connection a moment later.
+ * A connection to the server on loopback `port` with prefaces exchanged, and `sync()`: a PING
+ * whose acknowledgement comes back once the server has read every frame sent before it
+ * (RFC 9113 §6.7: frames are processed in order, and a PING is answered as soon as it is read).
  */
-export async function h2ResetMidBody(port: number, path: string, headers: Record<string, string>, body: Buffer, holdMs = 100): Promise<void> {
+async function pingableConnection(port: number): Promise<{ socket: net.Socket; write(b: Buffer): Promise<void>; sync(): Promise<void> }> {
   const socket = net.connect(port, "127.0.0.1");
   socket.on("error", () => {});
-  socket.on("data", () => {}); // the server's SETTINGS and acknowledgements
   await new Promise<void>((resolve, reject) => {
     socket.once("connect", resolve);
     socket.once("error", reject);
   });
-  const block = requestHeaders(path, headers);
+  const acks = new Map<string, () => void>();
+  let pending = Buffer.alloc(0);
+  socket.on("data", (d: Buffer) => {
+    pending = Buffer.concat([pending, d]);
+    while (pending.length >= 9 && pending.length >= 9 + pending.readUIntBE(0, 3)) {
+      const length = pending.readUIntBE(0, 3);
+      const [type, flags] = [pending[3]!, pending[4]!];
+      const payload = pending.subarray(9, 9 + length);
+      pending = pending.subarray(9 + length);
+      if (type === SETTINGS && !(flags & ACK)) socket.write(frame(SETTINGS, ACK, 0, Buffer.alloc(0)));
+      if (type === PING && flags & ACK) acks.get(payload.toString("hex"))?.();
+    }
+  });
   const write = (b: Buffer) => new Promise<void>((resolve) => socket.write(b, () => resolve()));
-  await write(Buffer.concat([PREFACE, frame(SETTINGS, 0, 0, Buffer.alloc(0)), frame(HEADERS, END_HEADERS, 1, block), frame(DATA, 0, 1, body)]));
-  await new Promise((r) => setTimeout(r, holdMs));
+  let pings = 0;
+  const sync = async () => {
+    const payload = Buffer.alloc(8);
+    payload.writeUInt32BE(++pings, 4);
+    const acked = new Promise<void>((resolve) => acks.set(payload.toString("hex"), resolve));
+    await write(frame(PING, 0, 0, payload));
+    await within("the server to acknowledge a PING (it has read every frame before it)", acked);
+  };
+  await write(Buffer.concat([PREFACE, frame(SETTINGS, 0, 0, Buffer.alloc(0))]));
+  return { socket, write, sync };
+}
+
+/**
+ * Opens a connection to the server on loopback `port`, starts one POST stream with `headers`
+ * and sends `body` without ending the stream; once the server has read it, resets the stream
+ * with RST_STREAM(CANCEL), and once the server has read the reset, closes the connection.
+ */
+export async function h2ResetMidBody(port: number, path: string, headers: Record<string, string>, body: Buffer): Promise<void> {
+  const c = await pingableConnection(port);
+  await c.write(Buffer.concat([frame(HEADERS, END_HEADERS, 1, requestHeaders(path, headers)), frame(DATA, 0, 1, body)]));
+  await c.sync();
   const code = Buffer.alloc(4);
   code.writeUInt32BE(CANCEL);
-  await write(frame(RST_STREAM, 0, 1, code));
-  await new Promise((r) => setTimeout(r, 50));
-  socket.destroy();
+  await c.write(frame(RST_STREAM, 0, 1, code));
+  await c.sync();
+  c.socket.destroy();
+}
+
+/**
+ * Like h2ResetMidBody, but the client closes the whole connection instead of resetting the
+ * stream: the server sees the stream end with its connection.
+ */
+export async function h2HangupMidBody(port: number, path: string, headers: Record<string, string>, body: Buffer): Promise<void> {
+  const c = await pingableConnection(port);
+  await c.write(Buffer.concat([frame(HEADERS, END_HEADERS, 1, requestHeaders(path, headers)), frame(DATA, 0, 1, body)]));
+  await c.sync();
+  c.socket.destroy();
 }
 
 const GOAWAY = 0x7;
-const ACK = 0x1;
 
 /** A hand-driven HTTP/2 connection: opens streams with HEADERS only, and records how the server ends them. */
 export interface RawH2Connection {
@@ -84,8 +127,8 @@ export interface RawH2Connection {
   goaway: { lastStreamId: number; code: number } | undefined;
   /** The SETTINGS the server sent (identifier -> value). */
   settings: Map<number, number>;
-  /** Resolves once `pred` holds for what was received; rejects after `ms`. */
-  until(pred: () => boolean, ms?: number): Promise<void>;
+  /** Resolves once `pred` holds for what was received; fails after `ms` naming `what` was awaited. */
+  until(what: string, pred: () => boolean, ms?: number): Promise<void>;
   close(): void;
 }
 
@@ -128,21 +171,19 @@ export async function rawH2Connection(port: number): Promise<RawH2Connection> {
     },
     resets,
     settings,
-    until: (pred, ms = 5000) =>
-      new Promise<void>((resolve, reject) => {
-        if (pred()) return resolve();
-        const check = () => {
+    until: (what, pred, ms = 10_000) => {
+      if (pred()) return Promise.resolve();
+      let check = () => undefined as void;
+      const met = new Promise<void>((resolve) => {
+        check = () => {
           if (!pred()) return;
           changed.delete(check);
-          clearTimeout(timer);
           resolve();
         };
-        const timer = setTimeout(() => {
-          changed.delete(check);
-          reject(new Error(`condition not met within ${ms} ms`));
-        }, ms);
         changed.add(check);
-      }),
+      });
+      return within(what, met, ms).finally(() => changed.delete(check));
+    },
     close: () => socket.destroy(),
   };
   return conn;

@@ -3,8 +3,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SETTINGS, type Setting } from "../../../src/config.js";
-import { tessera } from "../../helpers/cli-process.js";
-import { bootstrap, startTessera, tempDir, TESSERA_BIN, type Credentials, type OpsServer } from "../../helpers/ops-process.js";
+import { bootstrap, runTessera, startTessera, tempDir, TESSERA_BIN, type Credentials, type TesseraProcess } from "../../helpers/tessera-process.js";
 
 const VERSION = (JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as { version: string }).version;
 
@@ -19,7 +18,7 @@ describe("tessera --help, -h and --version", () => {
     const seen: string[] = [];
     const visit = async (path: string[]) => {
       for (const flag of ["--help", "-h"]) {
-        const r = await tessera([...path, flag]);
+        const r = await runTessera([...path, flag]);
         expect(r.code, `${path.join(" ")} ${flag}: ${r.stderr}`).toBe(0);
         expect(r.stderr).toBe("");
         expect(r.stdout).toContain(`Usage: tessera${path.map((p) => ` ${p}`).join("")}`);
@@ -36,7 +35,7 @@ describe("tessera --help, -h and --version", () => {
   });
 
   it("serve --help lists every setting with its environment variable and default, from the settings table", async () => {
-    const r = await tessera(["serve", "--help"]);
+    const r = await runTessera(["serve", "--help"]);
     expect(r.code).toBe(0);
     const text = r.stdout.replace(/\s+/g, " "); // help wraps long lines
     for (const s of Object.values(SETTINGS) as Setting[]) {
@@ -47,27 +46,27 @@ describe("tessera --help, -h and --version", () => {
   });
 
   it("the other commands show their variables and defaults too", async () => {
-    const clients = (await tessera(["clients", "list", "--help"], { env: { PORT: "9911" } })).stdout.replace(/\s+/g, " ");
+    const clients = (await runTessera(["clients", "list", "--help"], { env: { PORT: "9911" } })).stdout.replace(/\s+/g, " ");
     expect(clients).toContain("env TESSERA_SERVER");
     expect(clients).toContain('(default: "http://localhost:9911")');
     expect(clients).toContain("TESSERA_CLIENT_ID / TESSERA_CLIENT_SECRET");
-    const boot = (await tessera(["bootstrap", "--help"])).stdout.replace(/\s+/g, " ");
+    const boot = (await runTessera(["bootstrap", "--help"])).stdout.replace(/\s+/g, " ");
     expect(boot).toContain("env TESSERA_DB; default ./data/tessera.db");
     expect(boot).toContain("--create-dir");
-    const token = (await tessera(["token", "-h"])).stdout.replace(/\s+/g, " ");
+    const token = (await runTessera(["token", "-h"])).stdout.replace(/\s+/g, " ");
     expect(token).toContain("CLIENT_ID and CLIENT_SECRET, or CLIENT_SECRET_FILE");
   });
 
   it("--version and -v print the package version", async () => {
     for (const flag of ["--version", "-v"]) {
-      const r = await tessera([flag]);
+      const r = await runTessera([flag]);
       expect(r.code).toBe(0);
       expect(r.stdout).toBe(`${VERSION}\n`);
     }
   });
 
   it("no command at all: the help on stderr and exit 2", async () => {
-    const r = await tessera([]);
+    const r = await runTessera([]);
     expect(r.code).toBe(2);
     expect(r.stdout).toBe("");
     expect(r.stderr).toContain("Usage: tessera");
@@ -82,13 +81,13 @@ describe("mistakes on the command line", () => {
       [["clients", "creat", "--name", "x"], "tessera clients: unknown command 'creat' (did you mean create?)"],
       [["clients", "rotate-secret", "tcl_x", "--grase", "1h"], "(did you mean --grace?)"],
     ] as const) {
-      const r = await tessera([...args]);
+      const r = await runTessera([...args]);
       expect(r.code, r.stderr).toBe(2);
       expect(r.stderr.trim().split("\n")).toHaveLength(1);
       expect(r.stderr).toContain(expected);
       expect(r.stderr).toMatch(/See `tessera[a-z -]*--help`\.$/m);
     }
-    const far = await tessera(["serve", "--zzzzzz"]);
+    const far = await runTessera(["serve", "--zzzzzz"]);
     expect(far.code).toBe(2);
     expect(far.stderr).not.toContain("did you mean");
   });
@@ -102,7 +101,7 @@ describe("mistakes on the command line", () => {
       [["clients", "list", "--page-size", "0"], "a whole number from 1"],
       [["audit", "--page-size", "-3"], "--page-size"],
     ] as const) {
-      const r = await tessera([...args], { env: { TESSERA_CLIENT_ID: "x", TESSERA_CLIENT_SECRET: "y" } });
+      const r = await runTessera([...args], { env: { TESSERA_CLIENT_ID: "x", TESSERA_CLIENT_SECRET: "y" } });
       expect(r.code, r.stderr).toBe(2);
       expect(r.stderr).toContain(needle);
     }
@@ -111,7 +110,7 @@ describe("mistakes on the command line", () => {
 
 describe("durations and counts against a real server", () => {
   let dir: string;
-  let server: OpsServer;
+  let server: TesseraProcess;
   let env: Record<string, string>;
 
   beforeAll(async () => {
@@ -126,16 +125,16 @@ describe("durations and counts against a real server", () => {
   });
 
   it("--ttl 10m and --grace 1h are accepted as serve accepts 30d; --page-size is a count", async () => {
-    const created = await tessera(["clients", "create", "--name", "dur", "--ttl", "10m", "--json"], { env });
+    const created = await runTessera(["clients", "create", "--name", "dur", "--ttl", "10m", "--json"], { env });
     expect(created.code, created.stderr).toBe(0);
     const c = JSON.parse(created.stdout) as { client_id: string; client: { token_ttl: string } };
     expect(c.client.token_ttl).toBe("600s");
 
-    const updated = await tessera(["clients", "update", c.client_id, "--ttl", "2h", "--json"], { env });
+    const updated = await runTessera(["clients", "update", c.client_id, "--ttl", "2h", "--json"], { env });
     expect(JSON.parse(updated.stdout).token_ttl).toBe("7200s");
 
     const before = Date.now();
-    const rotated = await tessera(["clients", "rotate-secret", c.client_id, "--grace", "1h", "--json"], { env });
+    const rotated = await runTessera(["clients", "rotate-secret", c.client_id, "--grace", "1h", "--json"], { env });
     expect(rotated.code, rotated.stderr).toBe(0);
     const secrets = (JSON.parse(rotated.stdout) as { client: { secrets: { expire_time?: string }[] } }).client.secrets;
     const expiring = secrets.map((s) => s.expire_time).filter((t): t is string => t !== undefined);
@@ -144,7 +143,7 @@ describe("durations and counts against a real server", () => {
     expect(inMs).toBeGreaterThan(3_590_000);
     expect(inMs).toBeLessThanOrEqual(3_600_000 + 60_000);
 
-    const page = await tessera(["clients", "list", "--page-size", "1", "--json"], { env });
+    const page = await runTessera(["clients", "list", "--page-size", "1", "--json"], { env });
     const p = JSON.parse(page.stdout) as { clients: unknown[]; next_page_token: string };
     expect(p.clients).toHaveLength(1);
     expect(p.next_page_token).not.toBe("");

@@ -6,6 +6,7 @@ import { IssueTokenRequestSchema } from "../../../gen/tessera/v1/token_service_p
 import { grpcClient } from "../../helpers/grpc-js.js";
 import { startTestServer, type TestServer } from "../../helpers/test-server.js";
 import {
+  ANSWER_MS,
   closedWithin,
   connect,
   formPost,
@@ -65,7 +66,7 @@ describe("form body size (default 16 KB)", () => {
     socket.on("data", (d: Buffer) => chunks.push(d));
     socket.write(`POST /oauth/token HTTP/1.1\r\nHost: x\r\nContent-Type: ${FORM}\r\nContent-Length: 1048576\r\n\r\ngrant_type=`);
     // Only the headers and 11 bytes were sent: the answer cannot have waited for the megabyte.
-    expect(await closedWithin(socket, 5000)).toBe(true);
+    expect(await closedWithin(socket, ANSWER_MS)).toBe(true);
     const a = parseResponse(Buffer.concat(chunks));
     expect(a.status).toBe(413);
     expect(header({ ...a, closed: true }, "connection")).toBe("close");
@@ -80,7 +81,7 @@ describe("form body size (default 16 KB)", () => {
     socket.write(`POST /oauth/token HTTP/1.1\r\nHost: x\r\nContent-Type: ${FORM}\r\nTransfer-Encoding: chunked\r\n\r\n`);
     // 40 KB of a body that never ends (no final 0-chunk): the answer must still come.
     for (let i = 0; i < 5; i++) socket.write(`2000\r\n${"a".repeat(0x2000)}\r\n`);
-    expect(await closedWithin(socket, 5000)).toBe(true);
+    expect(await closedWithin(socket, ANSWER_MS)).toBe(true);
     const a = parseResponse(Buffer.concat(chunks));
     expect(a.status).toBe(413);
     expect(JSON.parse(a.body.toString())).toStrictEqual(TOO_LARGE_16K);
