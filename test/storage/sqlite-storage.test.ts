@@ -1,9 +1,8 @@
-import { execFile } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
 import Database from "better-sqlite3";
 import { createLocalJWKSet, importJWK, jwtVerify, SignJWT, type JSONWebKeySet, type JWK } from "jose";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -12,6 +11,7 @@ import { SCHEMA_VERSION, SchemaTooNewError } from "../../src/storage/sqlite/migr
 import { SqliteStorage } from "../../src/storage/sqlite/sqlite-storage.js";
 import { ClientExistsError, type ClientRecord, type SigningKeyRecord } from "../../src/storage/storage.js";
 import { DAY, HOUR, testPolicy } from "../keys/policy.js";
+import { within } from "../helpers/eventually.js";
 import { storageConformance } from "./conformance.js";
 
 storageConformance("SqliteStorage", async () => {
@@ -68,19 +68,41 @@ function userVersion(path: string): number {
   }
 }
 
-/** Runs `code` (an ES module body) in `n` separate Node processes at once; returns each one's stdout. */
+/**
+ * Runs `code` (an ES module body) in `n` separate Node processes at once; returns each one's
+ * stdout. Where `code` awaits `atTheStart()`, every process waits there until all of them have
+ * got that far, so their database calls really overlap (however long each took to start).
+ */
 async function inProcesses(n: number, code: string, env: Record<string, string>): Promise<string[]> {
-  const run = promisify(execFile);
-  // All children spin until the same instant, so their database calls really overlap.
-  const startAt = String(Date.now() + 2000);
-  const children = Array.from({ length: n }, (_, i) =>
-    run(process.execPath, ["--import", "tsx", "--input-type=module", "-e", code], {
+  const prelude = `const atTheStart = () => { process.stdout.write("ready\\n"); return new Promise((go) => process.stdin.once("data", go)); };\n`;
+  const children = Array.from({ length: n }, (_, i) => {
+    const child = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", prelude + code], {
       cwd: REPO,
-      env: { ...process.env, ...env, START_AT: startAt, CHILD: String(i) },
-      timeout: 15_000,
-    }),
-  );
-  return (await Promise.all(children)).map((r) => r.stdout.trim());
+      env: { ...process.env, ...env, CHILD: String(i) },
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    let onReady: () => void = () => undefined;
+    const ready = new Promise<void>((resolve) => (onReady = resolve));
+    child.stdout.on("data", (d: Buffer) => {
+      stdout += d.toString();
+      if (stdout.startsWith("ready\n")) onReady();
+    });
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<string>((resolve, reject) =>
+      child.once("close", (code) => (code === 0 ? resolve(stdout.replace(/^ready\n/, "").trim()) : reject(new Error(`child ${i} exited ${code}: ${stderr}`)))),
+    );
+    return { child, ready, exited };
+  });
+  try {
+    // Either every child reaches the start line, or one fails on its way there.
+    await within("every process to reach the start line", Promise.race([Promise.all(children.map((c) => c.ready)), ...children.map((c) => c.exited.then(() => undefined))]), 60_000);
+    for (const c of children) c.child.stdin.end("go\n");
+    return await within("every process to finish", Promise.all(children.map((c) => c.exited)), 60_000);
+  } finally {
+    for (const c of children) if (c.child.exitCode === null) c.child.kill("SIGKILL");
+  }
 }
 
 describe("SqliteStorage on a file", () => {
@@ -191,7 +213,7 @@ describe("SqliteStorage on a file", () => {
     const code = `
       const { SqliteStorage } = await import(process.env.MODULE);
       const storage = SqliteStorage.open(process.env.DB);
-      while (Date.now() < Number(process.env.START_AT)) {}
+      await atTheStart();
       const name = "child " + process.env.CHILD;
       try {
         await storage.createClient({
@@ -212,13 +234,13 @@ describe("SqliteStorage on a file", () => {
     const stored = await openStorage().getClient("race");
     expect(stored?.name).toBe(`child ${winner}`);
     expect(stored?.secrets.map((s) => s.secretId)).toEqual([`sec_${winner}`]);
-  });
+  }, 120_000); // four processes each loading TypeScript: seconds apiece on a loaded machine
 
   it("processes opening a new file at once all migrate it and agree on one signing key", async () => {
     const code = `
       const { SqliteStorage } = await import(process.env.MODULE);
       const { KeyRing } = await import(process.env.KEY_RING);
-      while (Date.now() < Number(process.env.START_AT)) {}
+      await atTheStart();
       const storage = SqliteStorage.open(process.env.DB);
       const policy = { alg: "ES256", rotationPeriodMs: 30 * 86400000, prepublishMs: 1800000, retiredPublishMs: 86700000 };
       const ring = await KeyRing.open(storage, { policy, clock: () => Date.now() });
@@ -232,7 +254,7 @@ describe("SqliteStorage on a file", () => {
     expect(keys.filter((k) => k.status === "current").map((k) => k.kid)).toEqual([kids[0]]);
     expect(keys.map((k) => k.status).sort()).toEqual(["current", "next"]);
     expect(userVersion(path)).toBe(SCHEMA_VERSION);
-  });
+  }, 120_000); // four processes each loading TypeScript: seconds apiece on a loaded machine
 });
 
 describe("SqliteStorage.purgeDeletedData", () => {
