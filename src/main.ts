@@ -20,6 +20,7 @@ import { instrumentStorage } from "./storage/instrumented.js";
 import { SqliteStorage } from "./storage/sqlite/sqlite-storage.js";
 import { StorageUnavailableError, type Storage } from "./storage/storage.js";
 import { HealthState } from "./transport/grpc/health.js";
+import { builtConsoleDir } from "./transport/http/console-files.js";
 import { isLoopbackHost, listenPlan } from "./transport/listeners.js";
 import { HealthCheckResponse_ServingStatus as Serving } from "../gen/grpc/health/v1/health_pb.js";
 
@@ -119,6 +120,7 @@ export async function start(config: Config, log: Logger, clock: Clock = systemCl
     jwksMaxAgeSeconds: Math.round(config.jwksMaxAgeMs / 1000),
     tls: config.tlsCert && config.tlsKey ? { cert: config.tlsCert, key: config.tlsKey } : undefined,
     readiness: () => readiness.check(),
+    consoleDir: builtConsoleDir(),
   });
   const plan = listenPlan(config.host);
   let listening: Awaited<ReturnType<typeof server.listen>>;

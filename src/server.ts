@@ -72,6 +72,8 @@ export interface ServerDeps {
   jwksMaxAgeSeconds: number;
   /** Readiness checks for GET /readyz (GET /healthz is always served). */
   readiness?: (() => Promise<ReadinessReport>) | undefined;
+  /** The built web console served at /console (dist/console); absent: /console says how to build it. */
+  consoleDir?: string | undefined;
   /** PEM files; when given, every protocol is served over TLS (ALPN h2 and http/1.1). */
   tls?: { cert: string; key: string } | undefined;
 }

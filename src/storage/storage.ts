@@ -102,11 +102,20 @@ export interface SigningKeyPlan<T> {
 }
 
 /**
- * Thrown when the store cannot be written right now (disk full, read-only, locked too long).
- * Reads keep working; callers answer "unavailable, retry later", never a 500.
+ * Thrown when the store cannot be written right now (disk full, read-only, locked too long) or,
+ * for a database server, cannot be reached. Reads of a local file keep working; callers answer
+ * "unavailable, retry later", never a 500.
  */
 export class StorageUnavailableError extends Error {
   override readonly name = "StorageUnavailableError";
+}
+
+/**
+ * Thrown when the store was written by a newer Tessera (its schema version is higher than this
+ * build knows): refusing is safer than misreading it.
+ */
+export class SchemaTooNewError extends Error {
+  override readonly name = "SchemaTooNewError";
 }
 
 /** One administrative change, stored in the same transaction as the change itself. */

@@ -9,8 +9,8 @@ import { describe, expect, it } from "vitest";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const SELF = fileURLToPath(import.meta.url);
-const SCANNED = ["README.md", "src", "test", "bench", "examples", "proto", "bin", "deploy", ".ci"];
-const TEXT = /\.(ts|mts|cts|js|mjs|cjs|json|md|proto|py|go|sh|yaml|yml|service|env|txt)$|^(run|tessera)$/;
+const SCANNED = ["README.md", "src", "test", "bench", "examples", "proto", "bin", "deploy", ".ci", "console"];
+const TEXT = /\.(ts|tsx|mts|cts|js|mjs|cjs|json|md|proto|py|go|sh|yaml|yml|service|env|txt|html|css)$|^(run|tessera)$/;
 
 const FORBIDDEN: [RegExp, string][] = [
   [/\bissue\s+#?\d+/i, "an issue number"],

@@ -64,6 +64,8 @@ export interface ServeOptions {
   cwd?: string;
   /** The scheme of `url`; https when the server is given --tls-cert. */
   scheme?: "http" | "https";
+  /** The `tessera` command to run; default: this checkout's bin/tessera. */
+  bin?: string;
 }
 
 // Starting takes a second when the machine is idle and several when it is busy; a server that
@@ -72,13 +74,13 @@ const START_TIMEOUT_MS = 30_000;
 
 /** Starts `tessera serve` and resolves once it logs that it listens; rejects with its output if it exits first. */
 export async function startTessera(opts: ServeOptions = {}): Promise<TesseraProcess> {
-  requireDist();
+  if (!opts.bin) requireDist();
   const flags = [
     ...(opts.port === null ? [] : ["--port", String(opts.port ?? 0)]),
     ...(opts.host === null ? [] : ["--host", opts.host ?? "127.0.0.1"]),
     ...(opts.db === undefined ? [] : ["--db", opts.db]),
   ];
-  const argv = [...(opts.prefix ?? []), process.execPath, TESSERA_BIN, "serve", ...flags, ...(opts.args ?? [])];
+  const argv = [...(opts.prefix ?? []), process.execPath, opts.bin ?? TESSERA_BIN, "serve", ...flags, ...(opts.args ?? [])];
   const child = spawn(argv[0]!, argv.slice(1), {
     env: { PATH: process.env.PATH ?? "", ...opts.env },
     cwd: opts.cwd,
@@ -201,6 +203,47 @@ export function runTessera(args: string[], opts: RunOptions = {}): Promise<RunRe
 /** Runs `node ARGS` (a script of the test) to completion. */
 export function runNode(args: string[], opts: RunOptions = {}): Promise<RunResult> {
   return run(process.execPath, args, opts);
+}
+
+const REPO = fileURLToPath(new URL("../../", import.meta.url));
+
+/**
+ * Runs `code` (an ES module body, TypeScript imports allowed) in `n` Node processes at once,
+ * each with CHILD=its index in its environment, and returns each one's stdout. Where `code`
+ * awaits `atTheStart()`, every process waits there until all of them have got that far, so
+ * their calls really overlap however long each took to start.
+ */
+export async function inProcesses(n: number, code: string, env: Record<string, string>): Promise<string[]> {
+  const prelude = `const atTheStart = () => { process.stdout.write("ready\\n"); return new Promise((go) => process.stdin.once("data", go)); };\n`;
+  const children = Array.from({ length: n }, (_, i) => {
+    const child = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", prelude + code], {
+      cwd: REPO,
+      env: { ...process.env, ...env, CHILD: String(i) },
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    let onReady: () => void = () => undefined;
+    const ready = new Promise<void>((resolve) => (onReady = resolve));
+    child.stdout.on("data", (d: Buffer) => {
+      stdout += d.toString();
+      if (stdout.startsWith("ready\n")) onReady();
+    });
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<string>((resolve, reject) =>
+      child.once("close", (exit) => (exit === 0 ? resolve(stdout.replace(/^ready\n/, "").trim()) : reject(new Error(`process ${i} exited ${exit}: ${stderr}`)))),
+    );
+    return { child, ready, exited };
+  });
+  try {
+    // Either every process reaches the start line, or one fails on its way there.
+    const allReady = Promise.all(children.map((c) => c.ready));
+    await within("every process to reach the start line", Promise.race([allReady, ...children.map((c) => c.exited.then(() => undefined))]), 60_000);
+    for (const c of children) c.child.stdin.end("go\n");
+    return await within("every process to finish", Promise.all(children.map((c) => c.exited)), 60_000);
+  } finally {
+    for (const c of children) if (c.child.exitCode === null) c.child.kill("SIGKILL");
+  }
 }
 
 /** Admin credentials printed by `tessera bootstrap`. */

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
   ClientExistsError,
+  SchemaTooNewError,
   type ClientRecord,
   type SecretRecord,
   type SigningKeyRecord,
@@ -69,16 +70,30 @@ export const CONCURRENT_KEY_UPDATES = "concurrent updateSigningKeys calls run on
 /** See CONCURRENT_KEY_UPDATES. */
 export const SWAP_CURRENT_AND_NEXT = "a plan that swaps the current and the next key applies: only the final state must be valid";
 
+/** A new, empty store that several instances (as several processes would) can open at once. */
+export interface SharedStore {
+  /** Opens an instance on the store, migrating it if needed. */
+  open(): Promise<Storage>;
+  /** Marks the store as written by a schema one version newer than this build knows. */
+  makeSchemaTooNew(): Promise<void>;
+  /** Closes nothing (the test closes its instances) and removes the store. */
+  cleanup(): Promise<void>;
+}
+
 /**
  * The behaviour every Storage adapter must have. An adapter's test file calls this with a
- * function that opens a fresh, empty store, and the titles of cases it is known to fail.
+ * function that opens a fresh, empty store, the titles of cases it is known to fail, and, for
+ * stores that several processes share, a function that makes a new shared store.
  */
 export function storageConformance(
   name: string,
   open: () => Promise<{ storage: Storage; cleanup(): Promise<void> }>,
   knownBugs: readonly string[] = [],
+  shared?: () => Promise<SharedStore>,
 ): void {
   const known = (title: string) => (knownBugs.includes(title) ? it.fails : it);
+
+  if (shared) sharedStoreConformance(name, shared);
 
   describe(`Storage conformance: ${name}`, () => {
     let storage: Storage;
@@ -621,6 +636,132 @@ export function storageConformance(
         expect(await storage.getMeta("other")).toBe("");
         expect(await storage.getMeta("k")).toBe("v2");
       });
+    });
+  });
+}
+
+/** Cases for stores that several instances share: what one commits, the others must agree with. */
+function sharedStoreConformance(name: string, make: () => Promise<SharedStore>): void {
+  describe(`Storage conformance, one store shared by several instances: ${name}`, () => {
+    let store: SharedStore;
+    const opened: Storage[] = [];
+    const openOne = async () => {
+      const s = await store.open();
+      opened.push(s);
+      return s;
+    };
+
+    beforeEach(async () => {
+      store = await make();
+    });
+    afterEach(async () => {
+      for (const s of opened.splice(0)) await s.close();
+      await store.cleanup();
+    });
+
+    it("five instances opening an empty store at once all open it, and each sees what another writes", async () => {
+      const all = await Promise.all(Array.from({ length: 5 }, () => openOne()));
+      await all[0]!.createClient(client("shared"));
+      for (const s of all) expect((await s.getClient("shared"))?.clientId).toBe("shared");
+      await all[4]!.setMeta("issuer", "https://issuer.example", false);
+      expect(await all[1]!.getMeta("issuer")).toBe("https://issuer.example");
+    });
+
+    it("opening a store whose schema is newer than this build is refused with SchemaTooNewError", async () => {
+      await (await openOne()).createClient(client("kept"));
+      await store.makeSchemaTooNew();
+      const refused = await store.open().then(
+        (s) => {
+          opened.push(s);
+          return undefined;
+        },
+        (err: unknown) => err,
+      );
+      expect(refused).toBeInstanceOf(SchemaTooNewError);
+      expect((refused as Error).message).toMatch(/newer than this Tessera/);
+    });
+
+    it("instances deciding signing keys at once agree: exactly one current key, every call sees it or made it", async () => {
+      const instances = await Promise.all(Array.from({ length: 4 }, () => openOne()));
+      // Each instance, twice, does what a starting replica does: make a current key unless one exists.
+      const ensureCurrent = (s: Storage, i: number) =>
+        s.updateSigningKeys((keys) => {
+          const current = keys.find((k) => k.status === "current");
+          if (current) return { upsert: [], remove: [], result: current.kid };
+          const mine = key(`k-${i}`, T0 + i, "current");
+          return { upsert: [mine], remove: [], result: mine.kid };
+        });
+      const kids = await Promise.all(instances.flatMap((s, i) => [ensureCurrent(s, i), ensureCurrent(s, i + 10)]));
+      expect(new Set(kids).size).toBe(1);
+      const stored = await instances[0]!.listSigningKeys();
+      expect(stored.map((k) => [k.kid, k.status])).toEqual([[kids[0], "current"]]);
+    });
+
+    it("changeToken moves in one instance after another commits a change, and not while only reading", async () => {
+      const [a, b] = [await openOne(), await openOne()];
+      const before = await b.changeToken();
+      await b.getClient("c1");
+      await b.listSigningKeys();
+      expect(await b.changeToken()).toBe(before);
+      await a.createClient(client("c1"));
+      const afterCreate = await b.changeToken();
+      expect(afterCreate).not.toBe(before);
+      for (const change of [
+        () => a.updateClient("c1", { disabled: true }, T0 + 1),
+        () => a.rotateSecret("c1", secret("s2", T0 + 2), T0 + 2, T0 + 2),
+        () => a.revokeToken("j1", "c1", T0 + HOUR),
+        () => a.updateSigningKeys(() => ({ upsert: [key("k1", T0)], remove: [], result: undefined })),
+        () => a.setMeta("m", "v", true),
+        () => a.deleteClient("c1"),
+      ]) {
+        const last = await b.changeToken();
+        await change();
+        expect(await b.changeToken()).not.toBe(last);
+      }
+    });
+
+    it("audit events written from several instances at once never appear below an id already listed", async () => {
+      const instances = await Promise.all(Array.from({ length: 3 }, () => openOne()));
+      const reader = await openOne();
+      // A client per instance: nothing but the store's own ordering relates their writes.
+      for (let i = 0; i < instances.length; i++) await instances[0]!.createClient(client(`c${i}`));
+      let seenMax = 0;
+      const late: number[] = [];
+      let writing = true;
+      const tail = (async () => {
+        const seen = new Set<number>();
+        while (writing) {
+          for (const e of await reader.listAuditEvents(undefined, 1000)) {
+            if (seen.has(e.eventId!)) continue;
+            seen.add(e.eventId!);
+            // A consumer tailing the trail by id would never see this one.
+            if (e.eventId! < seenMax) late.push(e.eventId!);
+          }
+          seenMax = Math.max(seenMax, ...seen);
+        }
+      })();
+      await Promise.all(
+        instances.map(async (s, i) => {
+          for (let n = 0; n < 25; n++) {
+            await s.updateClient(`c${i}`, { name: `${i}-${n}` }, T0 + n, {
+              time: T0 + n,
+              actor: `instance-${i}`,
+              action: "client.update",
+              target: `c${i}`,
+              changes: { name: `${i}-${n}` },
+              origin: "local",
+            });
+          }
+        }),
+      );
+      writing = false;
+      await tail;
+      const events = await reader.listAuditEvents(undefined, 1000);
+      expect(events).toHaveLength(75);
+      const ids = events.map((e) => e.eventId!);
+      expect(ids).toEqual([...ids].sort((x, y) => y - x));
+      expect(new Set(ids).size).toBe(75);
+      expect(late).toEqual([]);
     });
   });
 }

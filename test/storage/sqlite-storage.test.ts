@@ -1,4 +1,3 @@
-import { spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,24 +10,40 @@ import { SCHEMA_VERSION, SchemaTooNewError } from "../../src/storage/sqlite/migr
 import { SqliteStorage } from "../../src/storage/sqlite/sqlite-storage.js";
 import { ClientExistsError, type ClientRecord, type SigningKeyRecord } from "../../src/storage/storage.js";
 import { DAY, HOUR, testPolicy } from "../keys/policy.js";
-import { within } from "../helpers/eventually.js";
+import { inProcesses } from "../helpers/tessera-process.js";
 import { storageConformance } from "./conformance.js";
 
-storageConformance("SqliteStorage", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "tessera-sqlite-"));
-  const storage = SqliteStorage.open(join(dir, "tessera.db"));
-  return {
-    storage,
-    cleanup: async () => {
-      await storage.close();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-});
+storageConformance(
+  "SqliteStorage",
+  async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tessera-sqlite-"));
+    const storage = SqliteStorage.open(join(dir, "tessera.db"));
+    return {
+      storage,
+      cleanup: async () => {
+        await storage.close();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  },
+  [],
+  async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tessera-sqlite-"));
+    const path = join(dir, "tessera.db");
+    return {
+      open: async () => SqliteStorage.open(path),
+      makeSchemaTooNew: async () => {
+        const db = new Database(path);
+        db.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
+        db.close();
+      },
+      cleanup: async () => rmSync(dir, { recursive: true, force: true }),
+    };
+  },
+);
 
 const T0 = Date.parse("2030-01-02T03:04:05.678Z");
 const ISSUER = "https://tessera.example";
-const REPO = fileURLToPath(new URL("../../", import.meta.url));
 const SQLITE_MODULE = fileURLToPath(new URL("../../src/storage/sqlite/sqlite-storage.ts", import.meta.url));
 const KEY_RING_MODULE = fileURLToPath(new URL("../../src/keys/key-ring.ts", import.meta.url));
 
@@ -65,43 +80,6 @@ function userVersion(path: string): number {
     return db.pragma("user_version", { simple: true }) as number;
   } finally {
     db.close();
-  }
-}
-
-/**
- * Runs `code` (an ES module body) in `n` separate Node processes at once; returns each one's
- * stdout. Where `code` awaits `atTheStart()`, every process waits there until all of them have
- * got that far, so their database calls really overlap (however long each took to start).
- */
-async function inProcesses(n: number, code: string, env: Record<string, string>): Promise<string[]> {
-  const prelude = `const atTheStart = () => { process.stdout.write("ready\\n"); return new Promise((go) => process.stdin.once("data", go)); };\n`;
-  const children = Array.from({ length: n }, (_, i) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", prelude + code], {
-      cwd: REPO,
-      env: { ...process.env, ...env, CHILD: String(i) },
-      stdio: ["pipe", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    let onReady: () => void = () => undefined;
-    const ready = new Promise<void>((resolve) => (onReady = resolve));
-    child.stdout.on("data", (d: Buffer) => {
-      stdout += d.toString();
-      if (stdout.startsWith("ready\n")) onReady();
-    });
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<string>((resolve, reject) =>
-      child.once("close", (code) => (code === 0 ? resolve(stdout.replace(/^ready\n/, "").trim()) : reject(new Error(`child ${i} exited ${code}: ${stderr}`)))),
-    );
-    return { child, ready, exited };
-  });
-  try {
-    // Either every child reaches the start line, or one fails on its way there.
-    await within("every process to reach the start line", Promise.race([Promise.all(children.map((c) => c.ready)), ...children.map((c) => c.exited.then(() => undefined))]), 60_000);
-    for (const c of children) c.child.stdin.end("go\n");
-    return await within("every process to finish", Promise.all(children.map((c) => c.exited)), 60_000);
-  } finally {
-    for (const c of children) if (c.child.exitCode === null) c.child.kill("SIGKILL");
   }
 }
 

@@ -1,4 +1,8 @@
 import type { Database } from "better-sqlite3";
+import { SchemaTooNewError } from "../storage.js";
+
+// Re-exported: callers that knew it from here keep working; every adapter throws the same class.
+export { SchemaTooNewError };
 
 /**
  * Schema migrations, oldest first. The file's `PRAGMA user_version` is the number of
@@ -85,11 +89,6 @@ const MIGRATIONS: readonly string[] = [
    ) STRICT;
    CREATE INDEX client_tombstones_by_expiry ON client_tombstones(expire_time);`,
 ];
-
-/** Thrown when the database file was written by a newer Tessera. */
-export class SchemaTooNewError extends Error {
-  override readonly name = "SchemaTooNewError";
-}
 
 /** Brings the schema up to date inside one transaction per migration. */
 export function migrate(db: Database): void {

@@ -1,6 +1,7 @@
 import Database from "better-sqlite3";
 import type { Statement } from "better-sqlite3";
-import { NO_SCOPE_CUTOFFS, nextScopeCutoffs } from "../scope-cutoffs.js";
+import { applyClientPatch } from "../client-patch.js";
+import { NO_SCOPE_CUTOFFS } from "../scope-cutoffs.js";
 import {
   ClientExistsError,
   StorageUnavailableError,
@@ -247,9 +248,7 @@ export class SqliteStorage implements Storage {
         .transaction(() => {
           const cur = this.#readClient(clientId);
           if (!cur) return undefined;
-          const { scopeRemoval, ...fields } = patch;
-          const next = { ...cur, ...definedOnly(fields), updateTime: now };
-          if (patch.scopes !== undefined && scopeRemoval) next.scopeCutoffs = nextScopeCutoffs(cur, patch.scopes, scopeRemoval);
+          const next = applyClientPatch(cur, patch, now);
           this.#q.updateClient!.run(
             next.name,
             JSON.stringify(next.scopes),
@@ -451,8 +450,4 @@ function scopeCutoffsJson(cutoffs: readonly ScopeCutoff[]): string {
 
 function parseScopeCutoffs(json: string): readonly ScopeCutoff[] {
   return (JSON.parse(json) as [string, number][]).map(([scope, notBefore]) => ({ scope, notBefore }));
-}
-
-function definedOnly<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

@@ -7,7 +7,7 @@ export interface AnyResponse {
   writeHead(status: number, headers: Record<string, string | number>): unknown;
   setHeader(name: string, value: string): unknown;
   on(event: "finish", listener: () => void): unknown;
-  end(body: string): unknown;
+  end(body?: string | Uint8Array): unknown;
 }
 
 /** Status for each OAuth error code (RFC 6749 §5.2). */

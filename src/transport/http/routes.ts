@@ -7,6 +7,7 @@ import { revokeToken } from "../../core/revoke-token.js";
 import type { ReadinessReport } from "../../observability/readiness.js";
 import type { RequestObserver } from "../../observability/request-observer.js";
 import { clientAddress } from "../origin.js";
+import { CONSOLE_PATH, createConsoleRoute } from "./console-route.js";
 import { authorizationServerMetadata } from "./metadata.js";
 import { BodyTooLargeError, ClientAbortedError, readBody } from "./body.js";
 import { sendError, sendJson, type AnyResponse } from "./respond.js";
@@ -29,6 +30,8 @@ export interface HttpRoutesDeps extends IssueTokenDeps, IntrospectDeps {
   onUnexpected: (err: unknown) => void;
   /** Largest accepted request body, bytes. */
   maxBodyBytes: number;
+  /** The built web console (dist/console); absent: /console says how to build it. */
+  consoleDir?: string | undefined;
 }
 
 type AnyRequest = IncomingMessage | Http2ServerRequest;
@@ -213,12 +216,19 @@ export function createHttpRoutes(deps: HttpRoutesDeps): (req: AnyRequest, res: A
     };
   }
 
+  const webConsole = createConsoleRoute(deps.consoleDir);
+
   return (req, res) => {
     const url = req.url ?? "/";
     const q = url.indexOf("?");
     const path = q < 0 ? url : url.slice(0, q);
     const route = routes[path];
-    if (!route) return false;
+    if (!route) {
+      // After the exact routes, so the token endpoint pays nothing for it.
+      if (path !== CONSOLE_PATH && !path.startsWith(`${CONSOLE_PATH}/`)) return false;
+      webConsole(req, res, path);
+      return true;
+    }
     if (!route.methods.includes(req.method ?? "")) {
       req.resume();
       sendJson(

@@ -1,0 +1,414 @@
+import { applyClientPatch } from "../client-patch.js";
+import { NO_SCOPE_CUTOFFS } from "../scope-cutoffs.js";
+import {
+  ClientExistsError,
+  type AuditEvent,
+  type ClientPatch,
+  type ClientRecord,
+  type ClientTombstone,
+  type ScopeCutoff,
+  type SecretRecord,
+  type SigningKeyPlan,
+  type SigningKeyRecord,
+  type Storage,
+} from "../storage.js";
+import { parseDatabaseUrl } from "./connection.js";
+import { checkSchema, migrate, migrationStatus } from "./migrations.js";
+import { Database, type PoolOptions } from "./pool.js";
+import { writeTransaction, type TxQuery } from "./transaction.js";
+
+/** Options for opening a PostgreSQL store. */
+export interface PostgresStorageOptions extends PoolOptions {
+  /**
+   * true (the default): apply pending migrations on open, as the SQLite adapter does. false:
+   * refuse with MigrationsPendingError instead, for deployments that migrate in a separate job.
+   */
+  migrate?: boolean;
+  /** Where PGSSLMODE and friends are read from when the URL does not say; process.env by default. */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** One row per secret (or one with null secret columns), as the client queries return them. */
+interface ClientSecretRow {
+  client_id: string;
+  name: string;
+  scopes: string[];
+  audiences: string[];
+  token_ttl_seconds: number;
+  disabled: boolean;
+  create_time: number;
+  update_time: number;
+  tokens_not_before: number | null;
+  scope_cutoffs: [string, number][];
+  secret_id: string | null;
+  hash: Buffer | null;
+  s_create_time: number | null;
+  s_expire_time: number | null;
+  s_last_used_time: number | null;
+}
+interface KeyRow {
+  kid: string;
+  alg: string;
+  private_key: string;
+  public_jwk: string;
+  status: SigningKeyRecord["status"];
+  create_time: number;
+  activate_time: number | null;
+  retire_time: number | null;
+}
+
+const CLIENT_COLUMNS = `c.client_id, c.name, c.scopes, c.audiences, c.token_ttl_seconds, c.disabled, c.create_time,
+  c.update_time, c.tokens_not_before, c.scope_cutoffs, s.secret_id, s.hash, s.create_time AS s_create_time,
+  s.expire_time AS s_expire_time, s.last_used_time AS s_last_used_time`;
+// One round trip, one snapshot: the client and its secrets, newest first.
+const CLIENT = `SELECT ${CLIENT_COLUMNS} FROM clients c LEFT JOIN client_secrets s ON s.client_id = c.client_id
+  WHERE c.client_id = $1 ORDER BY s.create_time DESC, s.secret_id`;
+const CLIENT_PAGE = `WITH page AS (SELECT * FROM clients WHERE client_id > $1 ORDER BY client_id LIMIT $2)
+  SELECT ${CLIENT_COLUMNS} FROM page c LEFT JOIN client_secrets s ON s.client_id = c.client_id
+  ORDER BY c.client_id, s.create_time DESC, s.secret_id`;
+const KEYS = "SELECT * FROM signing_keys ORDER BY create_time DESC, kid";
+// The rows are locked in secret_id order first, so two processes flushing overlapping batches
+// cannot deadlock each other (and a deadlock with a rotation is retried).
+const RECORD_USE = `WITH uses AS (SELECT * FROM unnest($1::text[], $2::bigint[]) AS u (secret_id, t)),
+  locked AS (SELECT s.secret_id FROM client_secrets s JOIN uses u ON u.secret_id = s.secret_id
+             WHERE s.last_used_time IS NULL OR s.last_used_time < u.t ORDER BY s.secret_id FOR UPDATE OF s)
+  UPDATE client_secrets s SET last_used_time = u.t FROM uses u, locked l
+  WHERE s.secret_id = u.secret_id AND l.secret_id = u.secret_id AND (s.last_used_time IS NULL OR s.last_used_time < u.t)`;
+// Tables vacuumed by purgeDeletedData: everything a deleted or overwritten row could linger in.
+const PURGED_TABLES = ["signing_keys", "client_secrets", "clients", "client_tombstones", "meta", "revoked_tokens", "audit_events"];
+
+/**
+ * The Storage port on PostgreSQL (node-postgres pool). Several processes may share one
+ * database: writes serialise on a change-counter row lock (see transaction.ts), which also
+ * orders audit ids by commit and gives changeToken() its value.
+ */
+export class PostgresStorage implements Storage {
+  readonly #db: Database;
+  /** The tail of this instance's queue of writes. */
+  #writes: Promise<unknown> = Promise.resolve();
+
+  private constructor(db: Database) {
+    this.#db = db;
+  }
+
+  /**
+   * Connects to the database a libpq-style URL names, then migrates it (or, with
+   * `migrate: false`, checks that no migration is pending). Errors name the URL with its
+   * password redacted: DatabaseUrlError, StorageUnavailableError, SchemaTooNewError,
+   * MigrationsPendingError.
+   */
+  static async open(url: string, options: PostgresStorageOptions = {}): Promise<PostgresStorage> {
+    const db = new Database(parseDatabaseUrl(url, options.env), options);
+    try {
+      if (options.migrate ?? true) await migrate(db);
+      else checkSchema(await migrationStatus(db), db.where);
+      return new PostgresStorage(db);
+    } catch (err) {
+      await db.end();
+      throw err;
+    }
+  }
+
+  /** The database URL with its password redacted. */
+  get where(): string {
+    return this.#db.where;
+  }
+
+  /**
+   * Runs a write transaction after this instance's earlier ones: writes are serialised by the
+   * database's write lock anyway, so queueing them here keeps their order (two calls from one
+   * process apply in call order, as the port promises) and holds one pooled connection, not one
+   * per waiting write.
+   */
+  #write<T>(work: Parameters<typeof writeTransaction<T>>[1]): Promise<T> {
+    const run = this.#writes.then(() => writeTransaction(this.#db, work));
+    this.#writes = run.catch(() => {});
+    return run;
+  }
+
+  async #read<R extends object>(text: string, values?: unknown[]): Promise<R[]> {
+    return (await this.#db.query<R & Record<string, unknown>>(text, values)).rows;
+  }
+
+  async getClient(clientId: string): Promise<ClientRecord | undefined> {
+    return toClients(await this.#read<ClientSecretRow>(CLIENT, [clientId]))[0];
+  }
+
+  async createClient(c: ClientRecord, audit?: AuditEvent): Promise<ClientRecord> {
+    return this.#write(async (q) => {
+      const stone = (await q<{ t: number }>("SELECT tokens_not_before AS t FROM client_tombstones WHERE client_id = $1", [c.clientId])).rows[0];
+      const notBefore = stone ? Math.max(c.tokensNotBefore ?? 0, stone.t) : c.tokensNotBefore;
+      try {
+        await q(
+          `INSERT INTO clients (client_id, name, scopes, audiences, token_ttl_seconds, disabled, create_time, update_time,
+             tokens_not_before, scope_cutoffs) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+          [c.clientId, c.name, c.scopes, c.audiences, c.tokenTtlSeconds, c.disabled, c.createTime, c.updateTime, notBefore, cutoffsJson(c.scopeCutoffs)],
+        );
+      } catch (err) {
+        const e = err as { code?: string; constraint?: string };
+        if (e.code === "23505" && e.constraint === "clients_pkey") {
+          throw new ClientExistsError(`client ${JSON.stringify(c.clientId)} already exists`);
+        }
+        throw err;
+      }
+      for (const s of c.secrets) await insertSecret(q, c.clientId, s);
+      if (stone) await q("DELETE FROM client_tombstones WHERE client_id = $1", [c.clientId]);
+      return { value: (await readClient(q, c.clientId))!, changed: true, audit };
+    });
+  }
+
+  async updateClient(clientId: string, patch: ClientPatch, now: number, audit?: AuditEvent): Promise<ClientRecord | undefined> {
+    return this.#write(async (q) => {
+      // Read under the write lock: the patch applies to the last committed state.
+      const cur = await readClient(q, clientId);
+      if (!cur) return { value: undefined, changed: false };
+      const next = applyClientPatch(cur, patch, now);
+      await q(
+        `UPDATE clients SET name = $1, scopes = $2, audiences = $3, token_ttl_seconds = $4, disabled = $5,
+           tokens_not_before = $6, scope_cutoffs = $7, update_time = $8 WHERE client_id = $9`,
+        [next.name, next.scopes, next.audiences, next.tokenTtlSeconds, next.disabled, next.tokensNotBefore, cutoffsJson(next.scopeCutoffs), now, clientId],
+      );
+      return { value: await readClient(q, clientId), changed: true, audit };
+    });
+  }
+
+  async deleteClient(clientId: string, audit?: AuditEvent, tombstone?: ClientTombstone): Promise<boolean> {
+    return this.#write(async (q) => {
+      const gone = ((await q("DELETE FROM clients WHERE client_id = $1", [clientId])).rowCount ?? 0) > 0;
+      if (!gone) return { value: false, changed: false };
+      if (tombstone) {
+        await q(
+          `INSERT INTO client_tombstones (client_id, tokens_not_before, expire_time) VALUES ($1, $2, $3)
+           ON CONFLICT (client_id) DO UPDATE SET
+             tokens_not_before = greatest(client_tombstones.tokens_not_before, excluded.tokens_not_before),
+             expire_time = greatest(client_tombstones.expire_time, excluded.expire_time)`,
+          [clientId, tombstone.tokensNotBefore, tombstone.expireTime],
+        );
+      }
+      return { value: true, changed: true, audit };
+    });
+  }
+
+  async listClients(afterId: string, limit: number): Promise<ClientRecord[]> {
+    return toClients(await this.#read<ClientSecretRow>(CLIENT_PAGE, [afterId, limit]));
+  }
+
+  async rotateSecret(
+    clientId: string,
+    secret: SecretRecord,
+    othersExpireAt: number,
+    now: number,
+    audit?: AuditEvent,
+  ): Promise<ClientRecord | undefined> {
+    return this.#write(async (q) => {
+      const touched = await q("UPDATE clients SET update_time = $1 WHERE client_id = $2", [now, clientId]);
+      if (touched.rowCount === 0) return { value: undefined, changed: false };
+      await q(
+        "UPDATE client_secrets SET expire_time = $1 WHERE client_id = $2 AND (expire_time IS NULL OR expire_time > $1)",
+        [othersExpireAt, clientId],
+      );
+      await q("DELETE FROM client_secrets WHERE client_id = $1 AND expire_time IS NOT NULL AND expire_time <= $2", [clientId, now]);
+      await insertSecret(q, clientId, secret);
+      return { value: await readClient(q, clientId), changed: true, audit };
+    });
+  }
+
+  async recordSecretUse(uses: ReadonlyMap<string, number>): Promise<void> {
+    if (uses.size === 0) return;
+    // One statement for the whole batch, outside the write lock: last-used times matter to no cache.
+    await this.#db.query(RECORD_USE, [[...uses.keys()], [...uses.values()]]);
+  }
+
+  async listSigningKeys(): Promise<SigningKeyRecord[]> {
+    return (await this.#read<KeyRow>(KEYS)).map(toKey);
+  }
+
+  async updateSigningKeys<T>(
+    decide: (keys: SigningKeyRecord[]) => SigningKeyPlan<T>,
+    audit?: (result: T) => AuditEvent | undefined,
+  ): Promise<T> {
+    return this.#write(async (q) => {
+      // Under the write lock: a second process deciding at once waits here, then sees this plan applied.
+      const plan = decide((await q<KeyRow>(KEYS)).rows.map(toKey));
+      let changed = 0;
+      // Delete every key the plan touches, then insert the new versions: the one-current and
+      // one-next indexes are checked per statement, and any valid end state (even a swap) is
+      // reachable this way.
+      const touched = [...plan.remove, ...plan.upsert.map((k) => k.kid)];
+      if (touched.length > 0) changed += (await q("DELETE FROM signing_keys WHERE kid = ANY($1)", [touched])).rowCount ?? 0;
+      for (const k of plan.upsert) {
+        await q(
+          `INSERT INTO signing_keys (kid, alg, private_key, public_jwk, status, create_time, activate_time, retire_time)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+           ON CONFLICT (kid) DO UPDATE SET alg = excluded.alg, private_key = excluded.private_key,
+             public_jwk = excluded.public_jwk, status = excluded.status, create_time = excluded.create_time,
+             activate_time = excluded.activate_time, retire_time = excluded.retire_time`,
+          [k.kid, k.alg, k.privateKey, k.publicJwk, k.status, k.createTime, k.activateTime, k.retireTime],
+        );
+        changed++;
+      }
+      return { value: plan.result, changed: changed > 0, audit: audit?.(plan.result) };
+    });
+  }
+
+  async revokeToken(jti: string, clientId: string, expireTime: number): Promise<void> {
+    return this.#write(async (q) => {
+      const r = await q("INSERT INTO revoked_tokens (jti, client_id, expire_time) VALUES ($1, $2, $3) ON CONFLICT (jti) DO NOTHING", [
+        jti,
+        clientId,
+        expireTime,
+      ]);
+      return { value: undefined, changed: (r.rowCount ?? 0) > 0 };
+    });
+  }
+
+  async isTokenRevoked(jti: string): Promise<boolean> {
+    return (await this.#read("SELECT 1 FROM revoked_tokens WHERE jti = $1", [jti])).length > 0;
+  }
+
+  async pruneRevokedTokens(before: number): Promise<number> {
+    return this.#write(async (q) => {
+      const stones = (await q("DELETE FROM client_tombstones WHERE expire_time < $1", [before])).rowCount ?? 0;
+      const revoked = (await q("DELETE FROM revoked_tokens WHERE expire_time < $1", [before])).rowCount ?? 0;
+      return { value: revoked, changed: stones + revoked > 0 };
+    });
+  }
+
+  async listAuditEvents(beforeId: number | undefined, limit: number, target?: string): Promise<AuditEvent[]> {
+    const before = beforeId ?? Number.MAX_SAFE_INTEGER;
+    const rows = await this.#read<{
+      event_id: number;
+      time: number;
+      actor: string;
+      action: string;
+      target: string;
+      changes: Record<string, unknown>;
+      origin: string;
+    }>(
+      target === undefined
+        ? "SELECT * FROM audit_events WHERE event_id < $1 ORDER BY event_id DESC LIMIT $2"
+        : "SELECT * FROM audit_events WHERE event_id < $1 AND target = $3 ORDER BY event_id DESC LIMIT $2",
+      target === undefined ? [before, limit] : [before, limit, target],
+    );
+    return rows.map((r) => ({
+      eventId: r.event_id,
+      time: r.time,
+      actor: r.actor,
+      action: r.action,
+      target: r.target,
+      changes: r.changes,
+      origin: r.origin,
+    }));
+  }
+
+  async counts(): Promise<{ clients: number; revokedTokens: number }> {
+    const [r] = await this.#read<{ clients: number; revoked: number }>(
+      "SELECT (SELECT count(*) FROM clients) AS clients, (SELECT count(*) FROM revoked_tokens) AS revoked",
+    );
+    return { clients: r!.clients, revokedTokens: r!.revoked };
+  }
+
+  async getMeta(key: string): Promise<string | undefined> {
+    return (await this.#read<{ value: string }>("SELECT value FROM meta WHERE key = $1", [key]))[0]?.value;
+  }
+
+  async setMeta(key: string, value: string, overwrite: boolean): Promise<boolean> {
+    return this.#write(async (q) => {
+      const r = await q(
+        overwrite
+          ? "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+          : "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
+        [key, value],
+      );
+      const wrote = (r.rowCount ?? 0) > 0;
+      return { value: wrote, changed: wrote };
+    });
+  }
+
+  async purgeDeletedData(): Promise<void> {
+    // VACUUM FULL writes each table anew from its live rows and drops the old files, so old row
+    // versions (a private key before it was encrypted) are gone from the tables. PostgreSQL's
+    // write-ahead log, archives and backups keep them until they are recycled: that is the
+    // operator's retention, not something a client can rewrite.
+    // VACUUM only warns, and skips the table, when the role does not own it: refuse instead.
+    const { rows } = await this.#db.query<{ name: string }>(
+      "SELECT relname AS name FROM pg_class WHERE oid = ANY($1::regclass[]) AND NOT pg_has_role(relowner, 'USAGE')",
+      [PURGED_TABLES],
+    );
+    if (rows.length > 0) {
+      throw new Error(`cannot purge deleted data: the database role does not own ${rows.map((r) => r.name).join(", ")} (VACUUM FULL needs the owner)`);
+    }
+    await this.#db.query(`VACUUM (FULL) ${PURGED_TABLES.join(", ")}`);
+  }
+
+  async changeToken(): Promise<number> {
+    return (await this.#read<{ value: number }>("SELECT value FROM change_counter"))[0]!.value;
+  }
+
+  async close(): Promise<void> {
+    await this.#db.end();
+  }
+}
+
+async function readClient(q: TxQuery, clientId: string): Promise<ClientRecord | undefined> {
+  return toClients((await q<ClientSecretRow>(CLIENT, [clientId])).rows)[0];
+}
+
+async function insertSecret(q: TxQuery, clientId: string, s: SecretRecord): Promise<void> {
+  await q(
+    "INSERT INTO client_secrets (secret_id, client_id, hash, create_time, expire_time, last_used_time) VALUES ($1, $2, $3, $4, $5, $6)",
+    [s.secretId, clientId, Buffer.from(s.hash), s.createTime, s.expireTime, s.lastUsedTime],
+  );
+}
+
+/** Groups joined client/secret rows (ordered by client) into records. */
+function toClients(rows: ClientSecretRow[]): ClientRecord[] {
+  const out: ClientRecord[] = [];
+  let last: ClientRecord | undefined;
+  for (const r of rows) {
+    if (last?.clientId !== r.client_id) {
+      last = {
+        clientId: r.client_id,
+        name: r.name,
+        scopes: r.scopes,
+        audiences: r.audiences,
+        tokenTtlSeconds: r.token_ttl_seconds,
+        disabled: r.disabled,
+        createTime: r.create_time,
+        updateTime: r.update_time,
+        tokensNotBefore: r.tokens_not_before,
+        scopeCutoffs: r.scope_cutoffs.length === 0 ? NO_SCOPE_CUTOFFS : r.scope_cutoffs.map(([scope, notBefore]) => ({ scope, notBefore })),
+        secrets: [],
+      };
+      out.push(last);
+    }
+    if (r.secret_id !== null) {
+      last.secrets.push({
+        secretId: r.secret_id,
+        hash: r.hash!,
+        createTime: r.s_create_time!,
+        expireTime: r.s_expire_time,
+        lastUsedTime: r.s_last_used_time,
+      });
+    }
+  }
+  return out;
+}
+
+function toKey(r: KeyRow): SigningKeyRecord {
+  return {
+    kid: r.kid,
+    alg: r.alg,
+    privateKey: r.private_key,
+    publicJwk: r.public_jwk,
+    status: r.status,
+    createTime: r.create_time,
+    activateTime: r.activate_time,
+    retireTime: r.retire_time,
+  };
+}
+
+/** Scope cut-offs as stored: a JSON array of [scope, not-before ms] pairs. */
+function cutoffsJson(cutoffs: readonly ScopeCutoff[]): string {
+  return JSON.stringify(cutoffs.map((c) => [c.scope, c.notBefore]));
+}
