@@ -162,6 +162,8 @@ export interface RunOptions {
   gid?: number;
   /** Killed with SIGKILL after this long (a hang shows as signal SIGKILL); default 30 s. */
   timeoutMs?: number;
+  /** For runTessera: the `tessera` command to run; default: this checkout's bin/tessera. */
+  bin?: string;
 }
 
 /**
@@ -196,8 +198,8 @@ export function run(command: string, args: string[], opts: RunOptions = {}): Pro
 
 /** Runs `tessera ARGS` to completion. */
 export function runTessera(args: string[], opts: RunOptions = {}): Promise<RunResult> {
-  requireDist();
-  return run(process.execPath, [TESSERA_BIN, ...args], opts);
+  if (!opts.bin) requireDist();
+  return run(process.execPath, [opts.bin ?? TESSERA_BIN, ...args], opts);
 }
 
 /** Runs `node ARGS` (a script of the test) to completion. */
