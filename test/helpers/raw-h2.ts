@@ -11,9 +11,11 @@ const HEADERS = 0x1;
 const RST_STREAM = 0x3;
 const SETTINGS = 0x4;
 const PING = 0x6;
+const GOAWAY = 0x7;
+// Flags, and an error code.
 const END_HEADERS = 0x4;
-const CANCEL = 0x8;
 const ACK = 0x1;
+const CANCEL = 0x8;
 
 function frame(type: number, flags: number, streamId: number, payload: Buffer): Buffer {
   const head = Buffer.alloc(9);
@@ -51,57 +53,19 @@ function requestHeaders(path: string, headers: Record<string, string>): Buffer {
 }
 
 /**
- * A connection to the server on loopback `port` with prefaces exchanged, and `sync()`: a PING
- * whose acknowledgement comes back once the server has read every frame sent before it
- * (RFC 9113 §6.7: frames are processed in order, and a PING is answered as soon as it is read).
- */
-async function pingableConnection(port: number): Promise<{ socket: net.Socket; write(b: Buffer): Promise<void>; sync(): Promise<void> }> {
-  const socket = net.connect(port, "127.0.0.1");
-  socket.on("error", () => {});
-  await new Promise<void>((resolve, reject) => {
-    socket.once("connect", resolve);
-    socket.once("error", reject);
-  });
-  const acks = new Map<string, () => void>();
-  let pending = Buffer.alloc(0);
-  socket.on("data", (d: Buffer) => {
-    pending = Buffer.concat([pending, d]);
-    while (pending.length >= 9 && pending.length >= 9 + pending.readUIntBE(0, 3)) {
-      const length = pending.readUIntBE(0, 3);
-      const [type, flags] = [pending[3]!, pending[4]!];
-      const payload = pending.subarray(9, 9 + length);
-      pending = pending.subarray(9 + length);
-      if (type === SETTINGS && !(flags & ACK)) socket.write(frame(SETTINGS, ACK, 0, Buffer.alloc(0)));
-      if (type === PING && flags & ACK) acks.get(payload.toString("hex"))?.();
-    }
-  });
-  const write = (b: Buffer) => new Promise<void>((resolve) => socket.write(b, () => resolve()));
-  let pings = 0;
-  const sync = async () => {
-    const payload = Buffer.alloc(8);
-    payload.writeUInt32BE(++pings, 4);
-    const acked = new Promise<void>((resolve) => acks.set(payload.toString("hex"), resolve));
-    await write(frame(PING, 0, 0, payload));
-    await within("the server to acknowledge a PING (it has read every frame before it)", acked);
-  };
-  await write(Buffer.concat([PREFACE, frame(SETTINGS, 0, 0, Buffer.alloc(0))]));
-  return { socket, write, sync };
-}
-
-/**
  * Opens a connection to the server on loopback `port`, starts one POST stream with `headers`
  * and sends `body` without ending the stream; once the server has read it, resets the stream
  * with RST_STREAM(CANCEL), and once the server has read the reset, closes the connection.
  */
 export async function h2ResetMidBody(port: number, path: string, headers: Record<string, string>, body: Buffer): Promise<void> {
-  const c = await pingableConnection(port);
-  await c.write(Buffer.concat([frame(HEADERS, END_HEADERS, 1, requestHeaders(path, headers)), frame(DATA, 0, 1, body)]));
+  const c = await rawH2Connection(port);
+  await c.send(Buffer.concat([frame(HEADERS, END_HEADERS, 1, requestHeaders(path, headers)), frame(DATA, 0, 1, body)]));
   await c.sync();
   const code = Buffer.alloc(4);
   code.writeUInt32BE(CANCEL);
-  await c.write(frame(RST_STREAM, 0, 1, code));
+  await c.send(frame(RST_STREAM, 0, 1, code));
   await c.sync();
-  c.socket.destroy();
+  c.close();
 }
 
 /**
@@ -109,18 +73,23 @@ export async function h2ResetMidBody(port: number, path: string, headers: Record
  * stream: the server sees the stream end with its connection.
  */
 export async function h2HangupMidBody(port: number, path: string, headers: Record<string, string>, body: Buffer): Promise<void> {
-  const c = await pingableConnection(port);
-  await c.write(Buffer.concat([frame(HEADERS, END_HEADERS, 1, requestHeaders(path, headers)), frame(DATA, 0, 1, body)]));
+  const c = await rawH2Connection(port);
+  await c.send(Buffer.concat([frame(HEADERS, END_HEADERS, 1, requestHeaders(path, headers)), frame(DATA, 0, 1, body)]));
   await c.sync();
-  c.socket.destroy();
+  c.close();
 }
-
-const GOAWAY = 0x7;
 
 /** A hand-driven HTTP/2 connection: opens streams with HEADERS only, and records how the server ends them. */
 export interface RawH2Connection {
   /** Opens stream `id` (odd, increasing) as a POST to `path`, sending HEADERS without END_STREAM. */
   open(id: number, path: string, headers?: Record<string, string>): void;
+  /** Writes frames as they are; resolves once they are handed to the socket. */
+  send(frames: Buffer): Promise<void>;
+  /**
+   * A PING round trip: resolves once the server has read every frame sent before it (RFC 9113
+   * §6.7: frames are processed in order, and a PING is answered as soon as it is read).
+   */
+  sync(): Promise<void>;
   /** RST_STREAM error codes received, by stream id. */
   resets: Map<number, number>;
   /** The GOAWAY the server sent, if any: the last stream it accepted and the error code. */
@@ -142,6 +111,7 @@ export async function rawH2Connection(port: number): Promise<RawH2Connection> {
   });
   const resets = new Map<number, number>();
   const settings = new Map<number, number>();
+  const pingsAcked = new Set<string>();
   const changed = new Set<() => void>();
   let pending = Buffer.alloc(0);
   socket.on("data", (d: Buffer) => {
@@ -155,6 +125,8 @@ export async function rawH2Connection(port: number): Promise<RawH2Connection> {
       if (type === SETTINGS && !(flags & ACK)) {
         for (let i = 0; i + 6 <= payload.length; i += 6) settings.set(payload.readUInt16BE(i), payload.readUInt32BE(i + 2));
         socket.write(frame(SETTINGS, ACK, 0, Buffer.alloc(0)));
+      } else if (type === PING && flags & ACK) {
+        pingsAcked.add(payload.toString("hex"));
       } else if (type === RST_STREAM) {
         resets.set(id, payload.readUInt32BE(0));
       } else if (type === GOAWAY) {
@@ -163,11 +135,20 @@ export async function rawH2Connection(port: number): Promise<RawH2Connection> {
     }
     for (const f of changed) f();
   });
-  socket.write(Buffer.concat([PREFACE, frame(SETTINGS, 0, 0, Buffer.alloc(0))]));
+  const send = (b: Buffer) => new Promise<void>((resolve) => socket.write(b, () => resolve()));
+  let pings = 0;
+  await send(Buffer.concat([PREFACE, frame(SETTINGS, 0, 0, Buffer.alloc(0))]));
   const conn: RawH2Connection = {
     goaway: undefined,
     open(id, path, headers = {}) {
       socket.write(frame(HEADERS, END_HEADERS, id, requestHeaders(path, headers)));
+    },
+    send,
+    async sync() {
+      const payload = Buffer.alloc(8);
+      payload.writeUInt32BE(++pings, 4);
+      await send(frame(PING, 0, 0, payload));
+      await conn.until("the server to acknowledge a PING (it has read every frame before it)", () => pingsAcked.has(payload.toString("hex")));
     },
     resets,
     settings,

@@ -1,20 +1,13 @@
 import type * as grpc from "@grpc/grpc-js";
 import { decodeJwt } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { grpcClient, unary } from "../../helpers/grpc-js.js";
+import { grpcClient, unary, type IssueTokenResponse } from "../../helpers/grpc-js.js";
 import { startTestServer, type TestServer } from "../../helpers/test-server.js";
 
 // gRPC IssueToken is answered by the fast path (fast-issue-token.ts), which encodes the reply
 // itself instead of going through connect-node. It must say what the token says: expires_in is
 // the client's own token lifetime, whatever it is, as the Connect protocol (connect-node) and
 // the form endpoint say it. grpc-js against the real server on port 0.
-
-interface IssueTokenResponse {
-  access_token: string;
-  token_type: string;
-  expires_in: number;
-  scope: string;
-}
 
 let server: TestServer;
 let tokens: grpc.Client;
