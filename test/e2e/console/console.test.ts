@@ -4,7 +4,7 @@ import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventually } from "../../helpers/eventually.js";
 import { postForm } from "../../helpers/http.js";
-import { bootstrap, type Credentials, startTessera, tempDir, type TesseraProcess } from "../../helpers/tessera-process.js";
+import { bootstrap, startTessera, tempDir, type Credentials, type TesseraProcess } from "../../helpers/tessera-process.js";
 import { scan, serious, type AxeReport } from "./axe.js";
 import { ALL_VARIANTS, ARTIFACTS, cleanArtifacts, findChromium, launch, screenshots, type Browser } from "./browser.js";
 

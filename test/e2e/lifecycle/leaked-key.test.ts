@@ -9,7 +9,7 @@ import { INTROSPECT_SCOPE } from "../../../src/core/introspect-token.js";
 import { failure } from "../../helpers/grpc-js.js";
 import { adminToken, bearer, opsClient, unary } from "../../helpers/ops-grpc.js";
 import { getText, postForm } from "../../helpers/http.js";
-import { bootstrap, type Credentials, runTessera, startTessera, tempDir, type TesseraProcess } from "../../helpers/tessera-process.js";
+import { bootstrap, runTessera, startTessera, tempDir, type Credentials, type TesseraProcess } from "../../helpers/tessera-process.js";
 import { basic } from "../../helpers/test-server.js";
 
 // The incident response for a leaked signing key, end to end: an attacker copies the database

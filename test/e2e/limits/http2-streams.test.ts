@@ -1,7 +1,7 @@
 import http2 from "node:http2";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { bootstrap, type Credentials, startTessera, tempDir, type TesseraProcess } from "../../helpers/tessera-process.js";
+import { bootstrap, startTessera, tempDir, type Credentials, type TesseraProcess } from "../../helpers/tessera-process.js";
 import { rawH2Connection } from "../../helpers/raw-h2.js";
 import { startTestServer, type TestServer } from "../../helpers/test-server.js";
 import { grpcClient } from "../../helpers/grpc-js.js";

@@ -9,7 +9,7 @@ import { basic } from "../../helpers/test-server.js";
 import { adminToken, bearer, opsClient, unary } from "../../helpers/ops-grpc.js";
 import { eventually } from "../../helpers/eventually.js";
 import { getText, postForm } from "../../helpers/http.js";
-import { bootstrap, type Credentials, runTessera, startTessera, tempDir, type TesseraProcess } from "../../helpers/tessera-process.js";
+import { bootstrap, runTessera, startTessera, tempDir, type Credentials, type TesseraProcess } from "../../helpers/tessera-process.js";
 
 const issuer = "http://tessera.backup.test";
 let dir: string;

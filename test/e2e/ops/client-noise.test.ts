@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseExposition, valueOf } from "../../helpers/ops-prometheus.js";
 import { httpRequest } from "../../helpers/http.js";
-import { bootstrap, type LogLine, startTessera, tempDir, type TesseraProcess } from "../../helpers/tessera-process.js";
+import { bootstrap, startTessera, tempDir, type LogLine, type TesseraProcess } from "../../helpers/tessera-process.js";
 import { h2HangupMidBody, h2ResetMidBody } from "../../helpers/raw-h2.js";
 import { connect, grpcFrame } from "../limits/wire.js";
 import { within } from "../../helpers/eventually.js";

@@ -8,7 +8,7 @@ import { basic } from "../../helpers/test-server.js";
 import { adminToken, bearer, healthStatus, opsClient, unary, watchHealth, type CallFailure } from "../../helpers/ops-grpc.js";
 import { find, parseExposition } from "../../helpers/ops-prometheus.js";
 import { getText, postForm } from "../../helpers/http.js";
-import { bootstrap, type Credentials, runTessera, startTessera, tempDir, type TesseraProcess } from "../../helpers/tessera-process.js";
+import { bootstrap, runTessera, startTessera, tempDir, type Credentials, type TesseraProcess } from "../../helpers/tessera-process.js";
 
 // The database lives on a small tmpfs that the test fills up. Where tmpfs cannot be mounted,
 // the server's own file-size limit (RLIMIT_FSIZE, soft) is lowered to the WAL's current size

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { basic } from "../../helpers/test-server.js";
 import { bearer, opsClient, unary, type CallFailure } from "../../helpers/ops-grpc.js";
 import { httpRequest, postForm } from "../../helpers/http.js";
-import { bootstrap, type Credentials, startTessera, tempDir, type TesseraProcess } from "../../helpers/tessera-process.js";
+import { bootstrap, startTessera, tempDir, type Credentials, type TesseraProcess } from "../../helpers/tessera-process.js";
 
 // One server process, one full session through both doors; then its whole output is checked:
 // one structured line per request, admin calls at info, the start-up configuration, and not one

@@ -7,7 +7,7 @@ import { adminToken, bearer, opsClient, unary, type CallFailure } from "../../he
 import { find, parseExposition, valueOf, type Exposition } from "../../helpers/ops-prometheus.js";
 import { eventually } from "../../helpers/eventually.js";
 import { httpRequest, postForm } from "../../helpers/http.js";
-import { bootstrap, type Credentials, startTessera, tempDir, type TesseraProcess } from "../../helpers/tessera-process.js";
+import { bootstrap, startTessera, tempDir, type Credentials, type TesseraProcess } from "../../helpers/tessera-process.js";
 
 let dir: string;
 let server: TesseraProcess;

@@ -6,7 +6,7 @@ import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from "jose";
 import { afterAll, describe, expect, it } from "vitest";
 import { basic } from "../../helpers/test-server.js";
 import { getText, postForm } from "../../helpers/http.js";
-import { bootstrap, type Credentials, runTessera, startTessera, tempDir, type TesseraProcess } from "../../helpers/tessera-process.js";
+import { bootstrap, runTessera, startTessera, tempDir, type Credentials, type TesseraProcess } from "../../helpers/tessera-process.js";
 
 // Encrypting the signing keys must leave no unencrypted copy of a private key anywhere in the
 // database's files: not in free pages of the main file, not in old frames of the -wal, not in

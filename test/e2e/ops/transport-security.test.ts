@@ -8,7 +8,7 @@ import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { adminToken, bearer, opsClient, unary, type CallFailure } from "../../helpers/ops-grpc.js";
 import { within } from "../../helpers/eventually.js";
-import { bootstrap, type Credentials, runTessera, startTessera, tempDir, type TesseraProcess } from "../../helpers/tessera-process.js";
+import { bootstrap, runTessera, startTessera, tempDir, type Credentials, type TesseraProcess } from "../../helpers/tessera-process.js";
 
 const OPENSSL = "/usr/bin/openssl";
 const CURL = "/usr/bin/curl";
