@@ -170,7 +170,7 @@ export interface RunOptions {
  * Runs `command ARGS` to completion without blocking the event loop (servers started by the
  * test in this process keep serving), with `env` plus PATH only.
  */
-export function run(command: string, args: string[], opts: RunOptions = {}): Promise<RunResult> {
+function run(command: string, args: string[], opts: RunOptions = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, {
       env: { PATH: process.env.PATH ?? "", ...opts.env },
