@@ -2,13 +2,13 @@ import { existsSync } from "node:fs";
 import { isIP } from "node:net";
 import { resolve } from "node:path";
 import { parseDuration } from "./duration.js";
-import { isSigningAlg, SIGNING_ALGS, type SigningAlg } from "./keys/algorithms.js";
+import { isSigningAlg, SIGNING_ALGS, type SigningAlg } from "./core/signing-algs.js";
 import { kekFromEnv, type Kek } from "./keys/key-encryption.js";
 
 /** Validated settings of `tessera serve`. Each comes from a flag or an environment variable (SETTINGS). */
 export interface Config {
   readonly port: number;
-  /** Listen address; undefined: 127.0.0.1 and ::1 (transport/listeners.ts). */
+  /** Listen address; undefined: 127.0.0.1 and ::1 (transport/listener/listen-all.ts). */
   readonly host: string | undefined;
   readonly db: string;
   readonly issuer: string;
@@ -62,15 +62,16 @@ export class ConfigError extends Error {
   override readonly name = "ConfigError";
 }
 
-type Parse = (raw: string, where: string) => unknown;
+/** Checks a raw value and turns it into the setting's value; throws a ConfigError naming `where`. */
+type Parse<T> = (raw: string, where: string) => T;
 
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 
 /** Where the database is when neither --db nor TESSERA_DB says: relative to the working directory. */
-export const DEFAULT_DB_PATH = "./data/tessera.db";
+const DEFAULT_DB_PATH = "./data/tessera.db";
 
 /** One `tessera serve` setting: its flag, environment variable(s), default, check and help line. */
-export interface Setting {
+export interface Setting<T = unknown> {
   readonly flag: string;
   readonly env: string;
   /** A second variable read when `env` is unset (PORT, as platforms that assign ports set it). */
@@ -78,11 +79,13 @@ export interface Setting {
   readonly def: string | undefined;
   /** How the default reads in help and the README when it is not a plain value. */
   readonly defText?: string;
+  /** How messages name the default when a value came from it (default: "the default of --flag"). */
+  readonly defWhere?: string;
   /** Name of the value in help texts: `--port <port>`. */
   readonly arg: string;
   /** One line saying what the setting does (help and the README's configuration table). */
   readonly help: string;
-  readonly parse: Parse;
+  readonly parse: Parse<T>;
 }
 
 /**
@@ -92,11 +95,11 @@ export interface Setting {
 export const SETTINGS = {
   port: { flag: "port", env: "TESSERA_PORT", envAlias: "PORT", def: "8080", arg: "port", help: "TCP port for every protocol (0: any free port)", parse: int(0, 65535, "a port number from 0 to 65535") },
   host: { flag: "host", env: "TESSERA_HOST", def: undefined, defText: "127.0.0.1 and ::1", arg: "address", help: "listen address; 0.0.0.0 (IPv4) or :: (IPv6 and IPv4) listens on every interface (serve TLS then)", parse: (s: string) => s },
-  db: { flag: "db", env: "TESSERA_DB", def: DEFAULT_DB_PATH, arg: "file", help: "SQLite database file, relative to the working directory; its folder is created", parse: databasePath },
+  db: { flag: "db", env: "TESSERA_DB", def: DEFAULT_DB_PATH, defWhere: `the default, ${DEFAULT_DB_PATH} in the working directory`, arg: "file", help: "SQLite database file, relative to the working directory; its folder is created", parse: databasePath },
   issuer: { flag: "issuer", env: "TESSERA_ISSUER", def: undefined, defText: "http://localhost:PORT", arg: "url", help: "`iss` of tokens and base of the metadata URLs; set it to your public https URL", parse: issuerUrl },
   alg: { flag: "alg", env: "TESSERA_ALG", def: "ES256", arg: "alg", help: `signing algorithm of new keys: ${SIGNING_ALGS.join(", ")}`, parse: alg },
   logLevel: { flag: "log-level", env: "TESSERA_LOG_LEVEL", def: "info", arg: "level", help: `log level: ${LOG_LEVELS.join(", ")}`, parse: oneOf(LOG_LEVELS) },
-  logFormat: { flag: "log-format", env: "TESSERA_LOG_FORMAT", def: "auto", arg: "format", help: "log lines as `json`, or `pretty` for people; `auto`: pretty when stdout is a terminal", parse: oneOf(["auto", "json", "pretty"]) },
+  logFormat: { flag: "log-format", env: "TESSERA_LOG_FORMAT", def: "auto", arg: "format", help: "log lines as `json`, or `pretty` for people; `auto`: pretty when stdout is a terminal", parse: oneOf(["auto", "json", "pretty"] as const) },
   maxBodyBytes: { flag: "max-body-bytes", env: "TESSERA_MAX_BODY_BYTES", def: "16384", arg: "bytes", help: "largest form body accepted (413 beyond)", parse: int(256, 1 << 20, "a whole number of bytes from 256 to 1048576") },
   keyRotationPeriod: { flag: "key-rotation-period", env: "TESSERA_KEY_ROTATION_PERIOD", def: "30d", arg: "duration", help: "how long a signing key signs before the next one takes over", parse: duration(3_600_000, 365 * 86_400_000, "a duration from 1h to 365d such as 30d") },
   jwksMaxAge: { flag: "jwks-max-age", env: "TESSERA_JWKS_MAX_AGE", def: "15m", arg: "duration", help: "JWKS cache lifetime; a next key is published twice this long before it signs", parse: duration(10_000, 7 * 86_400_000, "a duration from 10s to 7d such as 15m") },
@@ -131,21 +134,43 @@ export const ENV_ONLY_SETTINGS: readonly { env: string; help: string }[] = [
   { env: "TESSERA_KEK_FILE", help: "a file holding TESSERA_KEK (as secret managers and systemd credentials provide it)" },
 ];
 
+/** The name of a `tessera serve` setting in SETTINGS. */
+export type SettingKey = keyof typeof SETTINGS;
+
 /** Raw setting values from flags (winning over the environment). */
-export type RawSettings = Partial<Record<keyof typeof SETTINGS, string>>;
+export type RawSettings = Partial<Record<SettingKey, string>>;
+
+/** The checked value of one setting: its parse's result, or undefined when it has no default and nobody set it. */
+export type SettingValue<K extends SettingKey> = (typeof SETTINGS)[K] extends { parse: Parse<infer T>; def: string } ? T : ReturnType<(typeof SETTINGS)[K]["parse"]> | undefined;
+
+/** Every setting's checked value, by the name SETTINGS gives it: a misspelt name does not compile. */
+export type SettingValues = { readonly [K in SettingKey]: SettingValue<K> };
+
+const SETTING_KEYS = Object.keys(SETTINGS) as SettingKey[];
+
+/** One setting: the flag, else the environment, else the default, checked by the setting's parse. */
+export function settingValue<K extends SettingKey>(key: K, flags: RawSettings, env: NodeJS.ProcessEnv): SettingValue<K> {
+  const s: Setting = SETTINGS[key];
+  const raw = flags[key] ?? settingFromEnv(key, env)?.value ?? s.def;
+  const value = raw === undefined ? undefined : s.parse(raw, settingSource(key, flags, env));
+  // SETTINGS pairs each key with a parse returning that key's value type (SettingValue);
+  // TypeScript cannot follow a generic key through the table, so it is told here, once.
+  return value as SettingValue<K>;
+}
+
+/** Every setting, checked in table order: of several mistakes, the first in the table is the one reported. */
+export function readSettings(flags: RawSettings, env: NodeJS.ProcessEnv): SettingValues {
+  const values: Partial<Record<SettingKey, unknown>> = {};
+  for (const key of SETTING_KEYS) values[key] = settingValue(key, flags, env);
+  // The loop set every key of the table (SETTING_KEYS) to that key's own value.
+  return values as SettingValues;
+}
 
 /** Merges flags over environment over defaults and checks every value. */
 export function loadConfig(flags: RawSettings, env: NodeJS.ProcessEnv): Config {
-  const v: Record<string, unknown> = {};
-  for (const key of Object.keys(SETTINGS) as (keyof typeof SETTINGS)[]) {
-    const s: Setting = SETTINGS[key];
-    const raw = flags[key] ?? settingFromEnv(key, env)?.value ?? s.def;
-    v[key] = raw === undefined ? undefined : s.parse(raw, settingSource(key, flags, env));
-  }
-  const where = (key: keyof typeof SETTINGS) => settingSource(key, flags, env);
-  const num = (k: string) => v[k] as number;
-
-  if (num("keyRotationPeriod") < 4 * num("jwksMaxAge")) {
+  const v = readSettings(flags, env);
+  const where = (key: SettingKey) => settingSource(key, flags, env);
+  if (v.keyRotationPeriod < 4 * v.jwksMaxAge) {
     throw new ConfigError(
       `${where("keyRotationPeriod")} must be at least four times ${where("jwksMaxAge")}, so each next key is published long enough before it signs.`,
     );
@@ -153,42 +178,41 @@ export function loadConfig(flags: RawSettings, env: NodeJS.ProcessEnv): Config {
   if ((v.tlsCert === undefined) !== (v.tlsKey === undefined)) {
     throw new ConfigError("--tls-cert and --tls-key go together: give both files, or neither for cleartext.");
   }
-  const port = num("port");
   const scheme = v.tlsCert === undefined ? "http" : "https";
   return Object.freeze({
-    port,
-    host: v.host as string | undefined,
-    db: v.db as string,
-    issuer: (v.issuer as string | undefined) ?? `${scheme}://localhost:${port}`,
-    alg: v.alg as SigningAlg,
-    logLevel: v.logLevel as string,
-    logFormat: v.logFormat as Config["logFormat"],
-    maxBodyBytes: num("maxBodyBytes"),
-    keyRotationPeriodMs: num("keyRotationPeriod"),
-    jwksMaxAgeMs: num("jwksMaxAge"),
-    tlsCert: v.tlsCert as string | undefined,
-    tlsKey: v.tlsKey as string | undefined,
-    trustProxy: v.trustProxy as string[],
-    clientRps: num("clientRps"),
-    clientBurst: (v.clientBurst as number | undefined) ?? Math.max(1, 2 * num("clientRps")),
-    ipRps: num("ipRps"),
-    ipBurst: (v.ipBurst as number | undefined) ?? Math.max(1, 2 * num("ipRps")),
-    authFailureLimit: num("authFailureLimit"),
-    authFailureAddressLimit: num("authFailureAddressLimit"),
-    revocationLimit: num("revocationLimit"),
-    revocationWindowMs: num("revocationWindow"),
-    authFailureWindowMs: num("authFailureWindow"),
-    maxHeaderBytes: num("maxHeaderBytes"),
-    maxMessageBytes: num("maxMessageBytes"),
-    maxDeadlineMs: num("maxDeadline"),
-    requestTimeoutMs: num("requestTimeout"),
-    maxConcurrentStreams: num("maxConcurrentStreams"),
-    maxHealthWatches: num("maxHealthWatches"),
-    idleTimeoutMs: num("idleTimeout"),
-    shutdownGraceMs: num("shutdownGrace"),
-    workers: num("workers"),
-    clientCacheSize: num("clientCacheSize"),
-    metricsAddr: v.metricsAddr as { host: string; port: number } | undefined,
+    port: v.port,
+    host: v.host,
+    db: v.db,
+    issuer: v.issuer ?? `${scheme}://localhost:${v.port}`,
+    alg: v.alg,
+    logLevel: v.logLevel,
+    logFormat: v.logFormat,
+    maxBodyBytes: v.maxBodyBytes,
+    keyRotationPeriodMs: v.keyRotationPeriod,
+    jwksMaxAgeMs: v.jwksMaxAge,
+    tlsCert: v.tlsCert,
+    tlsKey: v.tlsKey,
+    trustProxy: v.trustProxy,
+    clientRps: v.clientRps,
+    clientBurst: v.clientBurst ?? Math.max(1, 2 * v.clientRps),
+    ipRps: v.ipRps,
+    ipBurst: v.ipBurst ?? Math.max(1, 2 * v.ipRps),
+    authFailureLimit: v.authFailureLimit,
+    authFailureAddressLimit: v.authFailureAddressLimit,
+    revocationLimit: v.revocationLimit,
+    revocationWindowMs: v.revocationWindow,
+    authFailureWindowMs: v.authFailureWindow,
+    maxHeaderBytes: v.maxHeaderBytes,
+    maxMessageBytes: v.maxMessageBytes,
+    maxDeadlineMs: v.maxDeadline,
+    requestTimeoutMs: v.requestTimeout,
+    maxConcurrentStreams: v.maxConcurrentStreams,
+    maxHealthWatches: v.maxHealthWatches,
+    idleTimeoutMs: v.idleTimeout,
+    shutdownGraceMs: v.shutdownGrace,
+    workers: v.workers,
+    clientCacheSize: v.clientCacheSize,
+    metricsAddr: v.metricsAddr,
     kek: kekFromEnv(env),
   });
 }
@@ -206,10 +230,11 @@ export function settingFromEnv(key: keyof typeof SETTINGS, env: NodeJS.ProcessEn
 /** Where a setting's value comes from, as messages name it: `--db`, `TESSERA_DB` or the default. */
 export function settingSource(key: keyof typeof SETTINGS, flags: RawSettings, env: NodeJS.ProcessEnv): string {
   if (flags[key] !== undefined) return `--${SETTINGS[key].flag}`;
-  return settingFromEnv(key, env)?.name ?? `the default of --${SETTINGS[key].flag}`;
+  const s: Setting = SETTINGS[key];
+  return settingFromEnv(key, env)?.name ?? s.defWhere ?? `the default of --${s.flag}`;
 }
 
-function int(min: number, max: number, what: string): Parse {
+function int(min: number, max: number, what: string): Parse<number> {
   return (raw, where) => {
     const n = /^\d+$/.test(raw) ? Number(raw) : NaN;
     if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`${where} must be ${what} (got ${JSON.stringify(raw)}).`);
@@ -218,7 +243,7 @@ function int(min: number, max: number, what: string): Parse {
 }
 
 /** A duration (see parseDuration: 90, 90s, 15m, 12h, 30d), in ms. */
-function duration(min: number, max: number, what: string): Parse {
+function duration(min: number, max: number, what: string): Parse<number> {
   return (raw, where) => {
     const ms = parseDuration(raw);
     if (ms === undefined || ms < min || ms > max) throw new ConfigError(`${where} must be ${what} (got ${JSON.stringify(raw)}).`);
@@ -233,9 +258,10 @@ function databasePath(raw: string, where: string): string {
   return resolve(raw);
 }
 
-function oneOf(values: readonly string[]): Parse {
+function oneOf<T extends string>(values: readonly T[]): Parse<T> {
+  const isOne = (raw: string): raw is T => (values as readonly string[]).includes(raw);
   return (raw, where) => {
-    if (!values.includes(raw)) throw new ConfigError(`${where} must be one of ${values.join(", ")} (got ${JSON.stringify(raw)}).`);
+    if (!isOne(raw)) throw new ConfigError(`${where} must be one of ${values.join(", ")} (got ${JSON.stringify(raw)}).`);
     return raw;
   };
 }
@@ -248,11 +274,12 @@ function alg(raw: string, where: string): SigningAlg {
 /** host:port, with an IPv6 host in brackets ([::1]:9464). */
 function hostPort(raw: string, where: string): { host: string; port: number } {
   const m = /^\[([0-9A-Fa-f:.]+)\]:(\d{1,5})$/.exec(raw) ?? /^([A-Za-z0-9.-]+):(\d{1,5})$/.exec(raw);
-  const port = m ? Number(m[2]) : NaN;
-  if (!m || port > 65535 || (m[1]!.includes(":") && isIP(m[1]!) !== 6)) {
+  const host = m?.[1];
+  const port = Number(m?.[2]);
+  if (host === undefined || !(port <= 65535) || (host.includes(":") && isIP(host) !== 6)) {
     throw new ConfigError(`${where} must be a host and port such as 127.0.0.1:9464 or [::1]:9464 (got ${JSON.stringify(raw)}).`);
   }
-  return { host: m[1]!, port };
+  return { host, port };
 }
 
 function readableFile(raw: string, where: string): string {

@@ -9,7 +9,8 @@ export const DURATION_FORMS = "such as 90s, 10m, 1h or 30d (also ms; a bare numb
  */
 export function parseDuration(raw: string): number | undefined {
   const m = /^(\d+)(ms|[smhd]?)$/.exec(raw.trim());
-  if (!m) return undefined;
-  const ms = Number(m[1]) * UNITS[m[2]!]!;
+  const unit = UNITS[m?.[2] ?? "unknown"];
+  if (!m || unit === undefined) return undefined;
+  const ms = Number(m[1]) * unit;
   return Number.isSafeInteger(ms) ? ms : undefined;
 }

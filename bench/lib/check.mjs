@@ -82,7 +82,9 @@ export async function checkHttpToken(url, { authorization, body, verify }) {
   const token = r.body?.access_token;
   const type = r.body?.token_type;
   if (typeof token !== "string" || typeof type !== "string" || !/^bearer$/i.test(type)) {
-    throw new Error(`CHECK FAILED (${verify.label}): no Bearer access_token in ${r.text.slice(0, 300)}`);
+    // The answer may hold a token of another type: name its fields, never print their values.
+    const fields = r.body && typeof r.body === "object" ? Object.keys(r.body).join(", ") : "not a JSON object";
+    throw new Error(`CHECK FAILED (${verify.label}): no Bearer access_token in the answer (fields: ${fields}; token_type: ${JSON.stringify(type)})`);
   }
   const payload = await verifyToken(token, verify);
   return { payload, bodyBytes: r.bytes };

@@ -13,7 +13,7 @@ export const AUDIENCE = "https://api.example.com";
 export const SCOPES = ["read", "write"];
 
 /** @import { NewClientInput } from "../../dist/src/core/client-admin.js" */
-/** @import { Storage } from "../../dist/src/storage/storage.js" */
+/** @import { Storage } from "../../dist/src/core/ports/storage.js" */
 
 /** @typedef {{ clientId: string, clientSecret: string }} Credentials */
 

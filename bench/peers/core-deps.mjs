@@ -1,15 +1,15 @@
-// Builds Tessera's IssueTokenDeps from the compiled dist/ the way src/main.ts does, for the
-// throwaway peers that put another RPC server in front of the same core function. It follows
-// main.ts (config -> key policy -> KeyRing); if main.ts changes shape, tsc says so here.
+// Builds Tessera's IssueTokenDeps from the compiled dist/ the way the composition root
+// (src/compose) does, for the throwaway peers that put another RPC server in front of the same
+// core function: config -> key policy -> KeyRing. If the composition changes shape, tsc says so here.
 import { create, toBinary } from "@bufbuild/protobuf";
 import { loadConfig } from "../../dist/src/config.js";
 import { systemClock } from "../../dist/src/core/clock.js";
 import { issueToken } from "../../dist/src/core/issue-token.js";
 import { SecretUseTracker } from "../../dist/src/core/secret-use.js";
 import { KeyRing } from "../../dist/src/keys/key-ring.js";
-import { keyPolicy } from "../../dist/src/main.js";
+import { keyPolicy } from "../../dist/src/compose/keys.js";
 import { SqliteStorage } from "../../dist/src/storage/sqlite/sqlite-storage.js";
-import { toTokenRequest } from "../../dist/src/transport/grpc/token-service.js";
+import { toTokenRequest } from "../../dist/src/transport/grpc/token-requests.js";
 import { IssueTokenResponseSchema } from "../../dist/gen/tessera/v1/token_service_pb.js";
 import { setting } from "./peer-process.mjs";
 

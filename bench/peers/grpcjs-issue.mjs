@@ -7,7 +7,7 @@ import grpc from "@grpc/grpc-js";
 import protoLoader from "@grpc/proto-loader";
 import { OAuthError } from "../../dist/src/core/errors.js";
 import { issueToken } from "../../dist/src/core/issue-token.js";
-import { toTokenRequest } from "../../dist/src/transport/grpc/token-service.js";
+import { toTokenRequest } from "../../dist/src/transport/grpc/token-requests.js";
 import { constantReply, openCoreDeps, toReply } from "./core-deps.mjs";
 import { setting } from "./peer-process.mjs";
 

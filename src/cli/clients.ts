@@ -25,6 +25,12 @@ export class NotConfirmedError extends Error {
   override readonly name = "NotConfirmedError";
 }
 
+/** The client an answer carries: ClientAdmin always sends one, so a missing one is the server's fault, said plainly. */
+function answered(client: Client | undefined): Client {
+  if (!client) throw new Error("the server's answer carries no client");
+  return client;
+}
+
 /** `tessera clients create`. */
 export async function createClientCommand(o: ClientsOptions & ClientFields & { name: string; clientId?: string }, env: NodeJS.ProcessEnv): Promise<void> {
   const admin = await adminClient(o.server, env);
@@ -35,13 +41,13 @@ export async function createClientCommand(o: ClientsOptions & ClientFields & { n
     audiences: o.audience ?? [],
     tokenTtl: ttl(o.ttl),
   });
-  print(o, res.client!, res.clientSecret);
+  print(o, answered(res.client), res.clientSecret);
 }
 
 /** `tessera clients get ID`. */
 export async function getClientCommand(clientId: string, o: ClientsOptions, env: NodeJS.ProcessEnv): Promise<void> {
   const admin = await adminClient(o.server, env);
-  print(o, (await admin.getClient({ clientId })).client!);
+  print(o, answered((await admin.getClient({ clientId })).client));
 }
 
 /** `tessera clients list`: one page, as a table with a header row or as JSON. */
@@ -70,7 +76,7 @@ export async function updateClientCommand(clientId: string, o: ClientsOptions & 
     client: { clientId, name: o.name ?? "", scopes: scopes(o.scope) ?? [], audiences: o.audience ?? [], tokenTtl: ttl(o.ttl), disabled: o.disable === true },
     updateMask: create(FieldMaskSchema, { paths }),
   });
-  print(o, res.client!);
+  print(o, answered(res.client));
 }
 
 /** `tessera clients delete ID`: asks first on a terminal unless --yes. */
@@ -79,7 +85,7 @@ export async function deleteClientCommand(clientId: string, o: ClientsOptions & 
   const admin = await adminClient(o.server, env);
   if (!o.yes) {
     const { client } = await admin.getClient({ clientId });
-    const question = `Delete client ${clientId} (${client!.name})? Its secrets stop working, the tokens it holds are cut off, and this cannot be undone.`;
+    const question = `Delete client ${clientId} (${answered(client).name})? Its secrets stop working, the tokens it holds are cut off, and this cannot be undone.`;
     if (!(await confirm(question))) throw new NotConfirmedError(`Client ${clientId} was not deleted.`);
   }
   await admin.deleteClient({ clientId });
@@ -90,7 +96,7 @@ export async function deleteClientCommand(clientId: string, o: ClientsOptions & 
 /** `tessera clients revoke-tokens ID`: cuts off every token the client holds, and says so. */
 export async function revokeTokensCommand(clientId: string, o: ClientsOptions, env: NodeJS.ProcessEnv): Promise<void> {
   const admin = await adminClient(o.server, env);
-  const c = (await admin.revokeClientTokens({ clientId })).client!;
+  const c = answered((await admin.revokeClientTokens({ clientId })).client);
   if (o.json) {
     process.stdout.write(JSON.stringify(clientJson(c), null, 2) + "\n");
     return;
@@ -108,7 +114,7 @@ export async function revokeTokensCommand(clientId: string, o: ClientsOptions, e
 export async function rotateSecretCommand(clientId: string, o: ClientsOptions & { grace?: number }, env: NodeJS.ProcessEnv): Promise<void> {
   const admin = await adminClient(o.server, env);
   const res = await admin.rotateClientSecret({ clientId, gracePeriod: { seconds: BigInt(o.grace ?? 0), nanos: 0 } });
-  print(o, res.client!, res.clientSecret);
+  print(o, answered(res.client), res.clientSecret);
 }
 
 function scopes(scope: string | undefined): string[] | undefined {

@@ -3,7 +3,7 @@ import { toJson } from "@bufbuild/protobuf";
 import { kekFromEnv, KekError, unwrapKey, wrapKey, wrappedUnder } from "../keys/key-encryption.js";
 import { notePlaintextToPurge, purgePlaintextKeys } from "../keys/plaintext-purge.js";
 import { SqliteStorage } from "../storage/sqlite/sqlite-storage.js";
-import { StorageUnavailableError } from "../storage/storage.js";
+import { StorageUnavailableError } from "../core/ports/storage.js";
 import { KeyAdmin, SigningKeySchema, SigningKeyState, type SigningKey } from "../../gen/tessera/v1/key_admin_pb.js";
 import { authorizedClient } from "./admin-client.js";
 import { databaseOption } from "./database-option.js";
@@ -33,7 +33,7 @@ export async function listKeysCommand(o: KeysOptions, env: NodeJS.ProcessEnv): P
 export async function rotateKeysCommand(o: KeysOptions, env: NodeJS.ProcessEnv): Promise<void> {
   const admin = await authorizedClient(KeyAdmin, o.server, env);
   const res = await admin.rotateSigningKey({ force: o.force ?? false });
-  if (!o.json) process.stdout.write(`Now signing with ${res.current!.kid} (${res.current!.alg}).\n\n`);
+  if (!o.json && res.current) process.stdout.write(`Now signing with ${res.current.kid} (${res.current.alg}).\n\n`);
   print(o, res.keys);
 }
 

@@ -18,7 +18,6 @@ export interface ProgramContext {
  * `tessera --help` and `tessera token` do not pay for the server's modules.
  */
 export function buildProgram(ctx: ProgramContext): Command {
-  const { env } = ctx;
   const program = new Command("tessera")
     .description("OAuth 2.0 client credentials server: gRPC, Connect, and the form POST /oauth/token on one port")
     .version(ctx.version, "-v, --version", "print the version")
@@ -27,24 +26,47 @@ export function buildProgram(ctx: ProgramContext): Command {
     .showSuggestionAfterError(true)
     .exitOverride()
     .addHelpText("after", "\nRun `tessera COMMAND --help` for a command's flags, their environment variables and defaults.");
+  // In the order `tessera --help` lists them.
+  addServe(program, ctx);
+  addBootstrap(program, ctx.env);
+  addClients(program, ctx.env);
+  addKeys(program, ctx.env);
+  addAudit(program, ctx.env);
+  addBackup(program, ctx.env);
+  addToken(program, ctx.env);
+  program
+    .command("completion")
+    .description("print a bash completion script: source <(tessera completion)")
+    .action(async () => {
+      process.stdout.write((await import("./completion.js")).bashCompletion(program));
+    });
+  return program;
+}
 
+/** `tessera serve`: one flag per setting of the table in config.ts. */
+function addServe(program: Command, ctx: ProgramContext): void {
   const serve = program
     .command("serve")
     .description("run the server until SIGINT or SIGTERM (flags win over the environment)")
     .addHelpText("after", `\nOnly from the environment:\n${ENV_ONLY_SETTINGS.map((s) => `  ${s.env.padEnd(22)}${s.help}`).join("\n")}`);
-  for (const s of Object.values(SETTINGS) as Setting[]) serve.addOption(new Option(`--${s.flag} <${s.arg}>`, settingHelp(s)));
-  serve.action(async (opts: Record<string, string | undefined>, cmd: Command) => {
+  const options = (Object.entries(SETTINGS) as [keyof RawSettings, Setting][]).map(([key, s]) => {
+    const option = new Option(`--${s.flag} <${s.arg}>`, settingHelp(s));
+    serve.addOption(option);
+    return [key, option] as const;
+  });
+  serve.action(async (opts: Record<string, string | undefined>) => {
     const flags: RawSettings = {};
-    for (const [key, s] of Object.entries(SETTINGS) as [keyof RawSettings, Setting][]) {
-      const option = cmd.options.find((o) => o.long === `--${s.flag}`)!;
+    for (const [key, option] of options) {
       const value = opts[option.attributeName()];
       if (value !== undefined) flags[key] = value;
     }
     const { serveCommand } = await import("./serve.js");
-    await serveCommand(flags, env);
+    await serveCommand(flags, ctx.env);
     ctx.keepRunning();
   });
+}
 
+function addBootstrap(program: Command, env: NodeJS.ProcessEnv): void {
   program
     .command("bootstrap")
     .description("create the first admin client (scope tessera:admin) in the database file; prints its id and secret once, as JSON")
@@ -53,32 +75,41 @@ export function buildProgram(ctx: ProgramContext): Command {
     .option("--name <name>", "name of the admin client (default admin)")
     .option("--force", "create another admin client in a database that was already bootstrapped")
     .action(async (opts) => (await import("./bootstrap.js")).bootstrapCommand(opts, env));
+}
 
+/** A command that calls the admin API as the admin client in TESSERA_CLIENT_ID / TESSERA_CLIENT_SECRET. */
+function adminCommand(parent: Command, name: string, description: string, env: NodeJS.ProcessEnv): Command {
+  return parent
+    .command(name)
+    .description(description)
+    .addOption(serverOption(env))
+    .option("--json", "print JSON (proto field names) instead of text")
+    .addHelpText("after", "\nAuthenticates as the admin client in TESSERA_CLIENT_ID / TESSERA_CLIENT_SECRET (see `tessera bootstrap`).");
+}
+
+/** The options of a client's settings, shared by create and update. */
+function clientFields(c: Command): Command {
+  return c
+    .option("--scope <scopes>", 'allowed scopes, space-separated ("read write")')
+    .option("--audience <url>", "allowed audience; repeat for several", collect)
+    .option("--ttl <duration>", `token lifetime, ${DURATION_FORMS}`, wholeSeconds);
+}
+
+function addClients(program: Command, env: NodeJS.ProcessEnv): void {
   const clients = program.command("clients").description("manage OAuth clients over gRPC (ClientAdmin), as the admin client in TESSERA_CLIENT_ID / TESSERA_CLIENT_SECRET");
-  const adminCommand = (parent: Command, name: string, description: string) =>
-    parent
-      .command(name)
-      .description(description)
-      .addOption(serverOption(env))
-      .option("--json", "print JSON (proto field names) instead of text")
-      .addHelpText("after", "\nAuthenticates as the admin client in TESSERA_CLIENT_ID / TESSERA_CLIENT_SECRET (see `tessera bootstrap`).");
-  const fields = (c: Command) =>
-    c
-      .option("--scope <scopes>", 'allowed scopes, space-separated ("read write")')
-      .option("--audience <url>", "allowed audience; repeat for several", collect)
-      .option("--ttl <duration>", `token lifetime, ${DURATION_FORMS}`, wholeSeconds);
-  fields(adminCommand(clients, "create", "register a client; prints its secret once"))
+  const impl = () => import("./clients.js");
+  clientFields(adminCommand(clients, "create", "register a client; prints its secret once", env))
     .requiredOption("--name <name>", "a human-readable name, e.g. billing")
     .option("--client-id <id>", "choose the client id (default: generated, tcl_…)")
-    .action(async (opts) => (await import("./clients.js")).createClientCommand(opts, env));
-  adminCommand(clients, "get", "show one client")
+    .action(async (opts) => (await impl()).createClientCommand(opts, env));
+  adminCommand(clients, "get", "show one client", env)
     .argument("<client-id>")
-    .action(async (id: string, opts) => (await import("./clients.js")).getClientCommand(id, opts, env));
-  adminCommand(clients, "list", "list clients, a page at a time")
+    .action(async (id: string, opts) => (await impl()).getClientCommand(id, opts, env));
+  adminCommand(clients, "list", "list clients, a page at a time", env)
     .option("--page-size <count>", "clients per page (default: the server's, 50)", count)
     .option("--page-token <token>", "the page after the one that printed this token")
-    .action(async (opts) => (await import("./clients.js")).listClientsCommand(opts, env));
-  fields(adminCommand(clients, "update", "change a client's name, scopes, audiences, token lifetime or status; only the fields given"))
+    .action(async (opts) => (await impl()).listClientsCommand(opts, env));
+  clientFields(adminCommand(clients, "update", "change a client's name, scopes, audiences, token lifetime or status; only the fields given", env))
     .argument("<client-id>")
     .option("--name <name>", "new name")
     .addOption(new Option("--disable", "disable the client: no new tokens, its tokens are cut off").conflicts("enable"))
@@ -87,24 +118,26 @@ export function buildProgram(ctx: ProgramContext): Command {
       if (!["name", "scope", "audience", "ttl", "disable", "enable"].some((k) => opts[k] !== undefined)) {
         throw new UsageError(`${cmd.name()} needs at least one of --name, --scope, --audience, --ttl, --disable, --enable.`);
       }
-      await (await import("./clients.js")).updateClientCommand(id, opts, env);
+      await (await impl()).updateClientCommand(id, opts, env);
     });
-  adminCommand(clients, "delete", "delete a client and its secrets; its tokens are cut off (asks first on a terminal)")
+  adminCommand(clients, "delete", "delete a client and its secrets; its tokens are cut off (asks first on a terminal)", env)
     .argument("<client-id>")
     .option("-y, --yes", "do not ask for confirmation (required when no terminal is attached)")
-    .action(async (id: string, opts) => (await import("./clients.js")).deleteClientCommand(id, opts, env));
-  adminCommand(clients, "rotate-secret", "issue a new secret; the old ones keep working for --grace")
+    .action(async (id: string, opts) => (await impl()).deleteClientCommand(id, opts, env));
+  adminCommand(clients, "rotate-secret", "issue a new secret; the old ones keep working for --grace", env)
     .argument("<client-id>")
     .option("--grace <duration>", `how long the old secrets keep working, ${DURATION_FORMS}; default 0: they stop at once`, wholeSeconds)
-    .action(async (id: string, opts) => (await import("./clients.js")).rotateSecretCommand(id, opts, env));
-  adminCommand(clients, "revoke-tokens", "cut off every token the client holds now (the client keeps working)")
+    .action(async (id: string, opts) => (await impl()).rotateSecretCommand(id, opts, env));
+  adminCommand(clients, "revoke-tokens", "cut off every token the client holds now (the client keeps working)", env)
     .argument("<client-id>")
-    .action(async (id: string, opts) => (await import("./clients.js")).revokeTokensCommand(id, opts, env));
+    .action(async (id: string, opts) => (await impl()).revokeTokensCommand(id, opts, env));
+}
 
+function addKeys(program: Command, env: NodeJS.ProcessEnv): void {
   const keys = program.command("keys").description("signing keys: list and rotate over gRPC (KeyAdmin), re-encrypt locally");
-  adminCommand(keys, "list", "list the published signing keys")
+  adminCommand(keys, "list", "list the published signing keys", env)
     .action(async (opts) => (await import("./keys.js")).listKeysCommand(opts, env));
-  adminCommand(keys, "rotate", "make the next key current now")
+  adminCommand(keys, "rotate", "make the next key current now", env)
     .option("--force", "rotate even if the next key was published for less than the JWKS cache window (a compromised key)")
     .action(async (opts) => (await import("./keys.js")).rotateKeysCommand(opts, env));
   keys
@@ -112,13 +145,17 @@ export function buildProgram(ctx: ProgramContext): Command {
     .description("re-encrypt the private keys under TESSERA_NEW_KEK(_FILE), reading them with TESSERA_KEK(_FILE); stop the servers first")
     .option("--db <file>", DB_HELP)
     .action(async (opts) => (await import("./keys.js")).rewrapCommand(opts, env));
+}
 
-  adminCommand(program, "audit", "the audit trail of administrative changes, newest first")
+function addAudit(program: Command, env: NodeJS.ProcessEnv): void {
+  adminCommand(program, "audit", "the audit trail of administrative changes, newest first", env)
     .option("--target <id>", "only changes to this client or key")
     .option("--page-size <count>", "events per page", count)
     .option("--page-token <token>", "the page after the one that printed this token")
     .action(async (opts) => (await import("./audit.js")).auditCommand(opts, env));
+}
 
+function addBackup(program: Command, env: NodeJS.ProcessEnv): void {
   program
     .command("backup")
     .description("a consistent online copy of the database (SQLite backup API), checked after writing")
@@ -126,7 +163,9 @@ export function buildProgram(ctx: ProgramContext): Command {
     .option("--db <file>", DB_HELP)
     .option("--force", "replace <file> if it exists")
     .action(async (file: string, opts) => (await import("./backup.js")).backupCommand(file, opts, env));
+}
 
+function addToken(program: Command, env: NodeJS.ProcessEnv): void {
   program
     .command("token")
     .description("get an access token as CLIENT_ID / CLIENT_SECRET and print it")
@@ -136,15 +175,6 @@ export function buildProgram(ctx: ProgramContext): Command {
     .option("--json", "print the whole token response as JSON")
     .addHelpText("after", "\nCredentials: CLIENT_ID and CLIENT_SECRET, or CLIENT_SECRET_FILE (a file holding the secret).")
     .action(async (opts) => (await import("./token.js")).tokenCommand(opts, env));
-
-  program
-    .command("completion")
-    .description("print a bash completion script: source <(tessera completion)")
-    .action(async () => {
-      process.stdout.write((await import("./completion.js")).bashCompletion(program));
-    });
-
-  return program;
 }
 
 /** `--server`, whose default follows the same port as `tessera serve` (see defaultServer). */

@@ -1,8 +1,8 @@
 import cluster from "node:cluster";
 import type { Logger } from "pino";
 import { loadConfig, settingSource, type Config, type RawSettings } from "../config.js";
-import { checkCanListen, listenError } from "../listen-check.js";
-import { start, type Running } from "../main.js";
+import { checkCanListen, listenError } from "./listen-check.js";
+import { startServer, type RunningServer } from "../compose/start-server.js";
 import { checkDatabasePath, createDatabaseDirs, removeCreatedDatabase, type DatabasePlace } from "../storage/sqlite/database-file.js";
 import { serveLogger } from "./serve-logger.js";
 
@@ -26,7 +26,7 @@ export async function serveCommand(flags: RawSettings, env: NodeJS.ProcessEnv): 
 async function serveOne(config: Config, log: Logger, place: DatabasePlace | undefined, portSource: string): Promise<void> {
   // Signals are handled from the start: whoever sees "tessera listening" (a person at the
   // terminal, an orchestrator) may stop the server at once, and must get the graceful stop.
-  let running: Running | undefined;
+  let running: RunningServer | undefined;
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
@@ -34,7 +34,7 @@ async function serveOne(config: Config, log: Logger, place: DatabasePlace | unde
     log.info({ signal }, "shutting down");
     if (running) finish(running);
   };
-  const finish = (r: Running) =>
+  const finish = (r: RunningServer) =>
     r.stop().then(
       () => {
         log.flush();
@@ -51,7 +51,7 @@ async function serveOne(config: Config, log: Logger, place: DatabasePlace | unde
 
   if (place) createDatabaseDirs(place);
   try {
-    running = await start(config, log);
+    running = await startServer(config, log);
   } catch (err) {
     // Another process may have taken the port since the check: still leave nothing behind.
     if (place) removeCreatedDatabase(place);

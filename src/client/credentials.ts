@@ -71,9 +71,9 @@ export type CredentialsProvider = () => ClientCredentials;
 
 /** Where credentials may come from: the caller, then the environment. */
 export interface CredentialsSource {
-  clientId?: string;
-  clientSecret?: string;
-  env?: NodeJS.ProcessEnv;
+  clientId?: string | undefined;
+  clientSecret?: string | undefined;
+  env?: NodeJS.ProcessEnv | undefined;
 }
 
 /**

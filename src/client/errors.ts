@@ -27,17 +27,17 @@ const MAX_DESCRIPTION = 200;
 /** Facts that make an error message actionable. */
 export interface TokenErrorContext {
   /** The token service the request went to (a URL; never carries credentials). */
-  target?: string;
+  target?: string | undefined;
   /** HTTP status, or the gRPC code name, of the answer. */
-  status?: number | string;
+  status?: number | string | undefined;
   /** How long the server asked us to wait (Retry-After), in milliseconds. */
-  retryAfterMs?: number;
+  retryAfterMs?: number | undefined;
   /** The per-request timeout that fired, for `timeout`. */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
   /** The underlying failure (network errors); never holds the request's headers. */
   cause?: unknown;
   /** Where the client id and secret came from (e.g. "CLIENT_ID and CLIENT_SECRET"), for invalid_client advice. */
-  credentialSource?: string;
+  credentialSource?: string | undefined;
 }
 
 /**

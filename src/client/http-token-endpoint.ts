@@ -11,9 +11,9 @@ export interface HttpTokenEndpointOptions {
   /** The token endpoint URL, e.g. http://localhost:8080/oauth/token. */
   tokenUrl: string;
   /** A fetch implementation; the global one by default. */
-  fetch?: typeof fetch;
+  fetch?: typeof fetch | undefined;
   /** Clock for Retry-After dates; Date.now by default. */
-  now?: () => number;
+  now?: (() => number) | undefined;
 }
 
 /** The form-encoded `POST /oauth/token` (RFC 6749 §4.4.2), authenticating with client_secret_basic; a URL with credentials in it is refused. */

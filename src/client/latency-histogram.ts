@@ -22,6 +22,7 @@ export class LatencyHistogram {
   observe(ms: number): void {
     let i = this.#bounds.findIndex((b) => ms <= b);
     if (i < 0) i = this.#bounds.length;
+    // #counts has bounds.length + 1 entries (the last is +Inf): i is one of its indexes.
     this.#counts[i]!++;
     this.#count++;
     this.#sum += ms;
@@ -51,6 +52,7 @@ export class LatencyHistogram {
     if (this.#count === 0) return 0;
     const rank = q * this.#count;
     let seen = 0;
+    // i < #counts.length; #bounds is read at i - 1 >= 0 and at i only while i < #bounds.length.
     for (let i = 0; i < this.#counts.length; i++) {
       const n = this.#counts[i]!;
       if (seen + n >= rank && n > 0) {
@@ -66,6 +68,6 @@ export class LatencyHistogram {
   /** Cumulative counts per upper bound, Prometheus style ("+Inf" last). */
   buckets(): Array<{ le: number | "+Inf"; count: number }> {
     let running = 0;
-    return this.#counts.map((n, i) => ({ le: i < this.#bounds.length ? this.#bounds[i]! : "+Inf", count: (running += n) }));
+    return this.#counts.map((n, i) => ({ le: this.#bounds[i] ?? "+Inf", count: (running += n) }));
   }
 }

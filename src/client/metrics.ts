@@ -10,9 +10,9 @@ export interface TokenRequestEvent {
 export interface TokenResultEvent extends TokenRequestEvent {
   latencyMs: number;
   /** The TokenError code; absent on success. */
-  code?: string;
+  code?: string | undefined;
   /** On failure: whether the retry loop will try again. */
-  willRetry?: boolean;
+  willRetry?: boolean | undefined;
 }
 
 /**

@@ -8,7 +8,7 @@ export interface TimerOptions {
    * the process alive on its own. A timer a caller's promise depends on (a backoff sleep, a
    * request timeout) must keep it alive, or Node ends the process under the caller's await.
    */
-  background?: boolean;
+  background?: boolean | undefined;
 }
 
 /**
@@ -41,7 +41,7 @@ export function sleep(scheduler: Scheduler, ms: number, signal?: AbortSignal): P
     if (signal?.aborted) return reject(signal.reason as Error);
     const onAbort = () => {
       scheduler.clearTimeout(timer);
-      reject(signal!.reason as Error);
+      reject(signal?.reason as Error);
     };
     // The caller awaits this sleep: a foreground timer.
     const timer = scheduler.setTimeout(() => {

@@ -1,11 +1,11 @@
 /** Which token a caller wants; the client's defaults fill what is left out. */
 export interface TokenOptions {
   /** Space-separated scopes. */
-  scope?: string;
+  scope?: string | undefined;
   /** The resource server(s) the token is for. */
-  audience?: string | string[];
+  audience?: string | string[] | undefined;
   /** Stops waiting for this caller only; a request shared with other callers carries on. */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
 /** Anything that hands out access tokens and can be told one was refused (TokenClient does). */

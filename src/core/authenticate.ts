@@ -1,20 +1,17 @@
-import type { ClientRecord, Storage } from "../storage/storage.js";
-import { hashClientSecret, secretHashesEqual } from "./client-secret.js";
+import { authenticatorFor } from "./client-auth/client-authenticators.js";
+import type { ClientRecord, Storage } from "./ports/storage.js";
 import { invalidClient } from "./errors.js";
 import type { ClientCredentials } from "./token-request.js";
 import type { RequestGuard } from "./request-guard.js";
 import type { SecretUseTracker } from "./secret-use.js";
 
-// Compared against when the client is unknown or disabled, so that those cases cost the same
-// hashing and comparison as a wrong secret (no early return a stopwatch can see).
-const DUMMY_HASH = hashClientSecret("tessera-dummy-secret-for-constant-work");
-
 /** Longest client id we look up; longer ones cannot exist (ids are validated on create). */
 export const MAX_CLIENT_ID_LENGTH = 128;
 
 /**
- * Authenticates a client by id and secret (RFC 6749 §2.3.1). Unknown client, wrong secret,
- * expired secret and disabled client all give the same invalid_client error.
+ * Authenticates a client with the credentials it presented, by the method it used (RFC 6749
+ * §2.3). Unknown client, wrong or expired proof and disabled client all give the same
+ * invalid_client error, after the same work.
  */
 export async function authenticateClient(
   storage: Storage,
@@ -31,20 +28,10 @@ export async function authenticateClient(
   guard?.checkFailures(credentials.clientId, origin, now);
   const client =
     credentials.clientId.length <= MAX_CLIENT_ID_LENGTH ? await storage.getClient(credentials.clientId) : undefined;
-  const presented = hashClientSecret(credentials.clientSecret);
-  const usable = client && !client.disabled ? client.secrets.filter((s) => s.expireTime === null || s.expireTime > now) : [];
-  let matched: string | undefined;
-  if (usable.length === 0) {
-    secretHashesEqual(presented, DUMMY_HASH);
-  }
-  for (const s of usable) {
-    // No break: every usable secret is compared.
-    if (secretHashesEqual(presented, s.hash)) matched = s.secretId;
-  }
-  if (!client || matched === undefined) {
+  const proven = authenticatorFor(credentials.method).verify(client && !client.disabled ? client : undefined, credentials, now, secretUse);
+  if (!client || !proven) {
     guard?.recordFailure(credentials.clientId, origin, now);
     throw invalidClient(credentials.method);
   }
-  secretUse.mark(matched, now);
   return client;
 }

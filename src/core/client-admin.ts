@@ -1,9 +1,10 @@
-import type { AuditEvent, ClientPatch, ClientRecord, SecretRecord, Storage } from "../storage/storage.js";
-import { ClientExistsError } from "../storage/storage.js";
+import type { AuditEvent, ClientPatch, ClientRecord, SecretRecord, Storage } from "./ports/storage.js";
+import { ClientExistsError } from "./ports/storage.js";
 import { generateClientSecret, hashClientSecret } from "./client-secret.js";
 import type { Clock } from "./clock.js";
 import { AdminError } from "./errors.js";
 import { randomId } from "./ids.js";
+import { onePage, pagePosition, pageSize } from "./paging.js";
 import { escapedPreview, firstInvisibleCharacter } from "./invisible-characters.js";
 import { preview } from "./preview.js";
 import { isScopeToken, MAX_SCOPES } from "./scope.js";
@@ -19,8 +20,6 @@ const MAX_AUDIENCES = 100;
 const MAX_AUDIENCE_LENGTH = 2000;
 const MAX_NAME_LENGTH = 200;
 const CLIENT_ID = /^[A-Za-z0-9._~-]{1,128}$/;
-const DEFAULT_PAGE_SIZE = 50;
-const MAX_PAGE_SIZE = 1000;
 
 /** Fields an admin sets when creating a client. */
 export interface NewClientInput {
@@ -72,7 +71,7 @@ export class ClientAdminCore {
     };
     let stored: ClientRecord;
     try {
-      // A client deleted with this id left a cut-off: the new one starts after it (storage.ts).
+      // A client deleted with this id left a cut-off: the new one starts after it (ports/storage.ts).
       stored = await this.storage.createClient(
         client,
         this.#event(who, "client.create", clientId, now, {
@@ -96,24 +95,11 @@ export class ClientAdminCore {
   }
 
   /** One page of clients ordered by id; the page token is opaque to callers. */
-  async list(pageSize: number, pageToken: string): Promise<{ clients: ClientRecord[]; nextPageToken: string }> {
-    if (!Number.isInteger(pageSize) || pageSize < 0 || pageSize > MAX_PAGE_SIZE) {
-      throw new AdminError("invalid_argument", `page_size must be between 0 and ${MAX_PAGE_SIZE}`);
-    }
-    const size = pageSize === 0 ? DEFAULT_PAGE_SIZE : pageSize;
-    let after = "";
-    if (pageToken !== "") {
-      after = Buffer.from(pageToken, "base64url").toString("utf8");
-      if (!CLIENT_ID.test(after) || Buffer.from(after).toString("base64url") !== pageToken) {
-        throw new AdminError("invalid_argument", "page_token is not a token returned by ListClients");
-      }
-    }
-    // One extra row tells whether another page exists.
-    const rows = await this.storage.listClients(after, size + 1);
-    const clients = rows.slice(0, size);
-    const nextPageToken =
-      rows.length > size ? Buffer.from(clients[clients.length - 1]!.clientId).toString("base64url") : "";
-    return { clients, nextPageToken };
+  async list(requestedSize: number, pageToken: string): Promise<{ clients: ClientRecord[]; nextPageToken: string }> {
+    const size = pageSize(requestedSize);
+    const after = pagePosition(pageToken, "ListClients", (id) => CLIENT_ID.test(id)) ?? "";
+    const page = onePage(await this.storage.listClients(after, size + 1), size, (c) => c.clientId);
+    return { clients: page.items, nextPageToken: page.nextPageToken };
   }
 
   /** Changes the given fields; an empty patch is refused so mistakes are loud. */
@@ -127,17 +113,15 @@ export class ClientAdminCore {
     if (patch.disabled !== undefined) clean.disabled = patch.disabled;
     if (Object.keys(clean).length === 0) throw new AdminError("invalid_argument", "update_mask names no field to change");
     const now = this.clock();
-    let cutoff: number | undefined;
-    if (clean.disabled === true || clean.scopes !== undefined) {
-      cutoff = cutoffAfter(this.#found(clientId, await this.storage.getClient(clientId)), now);
-    }
+    // Needed, and defined, exactly when the change disables the client or sets its scopes.
+    const cutoff = clean.disabled === true || clean.scopes !== undefined ? cutoffAfter(this.#found(clientId, await this.storage.getClient(clientId)), now) : undefined;
     // Disabling also cuts off the tokens already issued, so they stop being active at once.
-    if (clean.disabled === true) clean.tokensNotBefore = cutoff;
+    if (clean.disabled === true && cutoff !== undefined) clean.tokensNotBefore = cutoff;
     const changes: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(clean)) changes[snake(k)] = k === "tokensNotBefore" ? new Date(v as number).toISOString() : v;
     // A scope taken away cuts off the tokens carrying it for good: giving it back later does
     // not revive them. Cut-offs older than the longest token lifetime refuse nothing any more.
-    if (clean.scopes !== undefined) clean.scopeRemoval = { notBefore: cutoff!, forgetBefore: now - MAX_TOKEN_TTL_SECONDS * 1000 };
+    if (clean.scopes !== undefined && cutoff !== undefined) clean.scopeRemoval = { notBefore: cutoff, forgetBefore: now - MAX_TOKEN_TTL_SECONDS * 1000 };
     return this.#found(clientId, await this.storage.updateClient(clientId, clean, now, this.#event(who, "client.update", clientId, now, changes)));
   }
 
@@ -184,22 +168,12 @@ export class ClientAdminCore {
   }
 
   /** One page of the audit trail, newest first; the page token is opaque to callers. */
-  async auditTrail(pageSize: number, pageToken: string, target: string): Promise<{ events: AuditEvent[]; nextPageToken: string }> {
-    if (!Number.isInteger(pageSize) || pageSize < 0 || pageSize > MAX_PAGE_SIZE) {
-      throw new AdminError("invalid_argument", `page_size must be between 0 and ${MAX_PAGE_SIZE}`);
-    }
-    const size = pageSize === 0 ? DEFAULT_PAGE_SIZE : pageSize;
-    let before: number | undefined;
-    if (pageToken !== "") {
-      before = Number(Buffer.from(pageToken, "base64url").toString("utf8"));
-      if (!Number.isSafeInteger(before) || before <= 0 || Buffer.from(String(before)).toString("base64url") !== pageToken) {
-        throw new AdminError("invalid_argument", "page_token is not a token returned by ListAuditEvents");
-      }
-    }
-    const rows = await this.storage.listAuditEvents(before, size + 1, target === "" ? undefined : target);
-    const events = rows.slice(0, size);
-    const nextPageToken = rows.length > size ? Buffer.from(String(events[events.length - 1]!.eventId)).toString("base64url") : "";
-    return { events, nextPageToken };
+  async auditTrail(requestedSize: number, pageToken: string, target: string): Promise<{ events: AuditEvent[]; nextPageToken: string }> {
+    const size = pageSize(requestedSize);
+    const before = pagePosition(pageToken, "ListAuditEvents", (id) => /^[1-9]\d*$/.test(id) && Number.isSafeInteger(Number(id)));
+    const rows = await this.storage.listAuditEvents(before === undefined ? undefined : Number(before), size + 1, target === "" ? undefined : target);
+    const page = onePage(rows, size, (e) => String(e.eventId));
+    return { events: page.items, nextPageToken: page.nextPageToken };
   }
 
   #event(who: Actor | undefined, action: string, target: string, time: number, changes: Record<string, unknown>): AuditEvent {

@@ -1,3 +1,5 @@
+import type { ClientAuthMethod } from "./client-auth/client-authenticator.js";
+
 /** OAuth 2.0 error codes this server emits (RFC 6749 §5.2, RFC 8707 §2). */
 export type OAuthErrorCode =
   | "invalid_request"
@@ -18,7 +20,7 @@ export class OAuthError extends Error {
     readonly code: OAuthErrorCode,
     readonly description: string,
     /** Which client authentication method the request used, for WWW-Authenticate (RFC 6749 §5.2). */
-    readonly authMethod?: "client_secret_basic" | "client_secret_post" | "none",
+    readonly authMethod?: ClientAuthMethod,
     /** For temporarily_unavailable: when to retry (HTTP Retry-After), in whole seconds. */
     readonly retryAfterSeconds?: number,
     /** Which limit refused the request, for logs and metrics only; never sent. */

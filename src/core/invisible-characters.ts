@@ -8,9 +8,9 @@ const INVISIBLE = /[\p{C}\p{Zl}\p{Zp}\p{Default_Ignorable_Code_Point}]/u;
 
 /** The first invisible character in `s`, written as `U+XXXX`, or undefined when there is none. */
 export function firstInvisibleCharacter(s: string): string | undefined {
-  const m = INVISIBLE.exec(s);
-  if (!m) return undefined;
-  return "U+" + m[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0");
+  const code = INVISIBLE.exec(s)?.[0].codePointAt(0);
+  if (code === undefined) return undefined;
+  return "U+" + code.toString(16).toUpperCase().padStart(4, "0");
 }
 
 /** `s` shortened and quoted with every character outside printable ASCII escaped, for error messages. */

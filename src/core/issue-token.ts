@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
-import type { ClientRecord, Storage } from "../storage/storage.js";
+import type { TokenSigner } from "./ports/signing-keys.js";
+import type { ClientRecord, Storage } from "./ports/storage.js";
 import { authenticateClient } from "./authenticate.js";
 import type { Clock } from "./clock.js";
 import { OAuthError } from "./errors.js";
@@ -9,11 +10,6 @@ import { issuedAt } from "./token-cutoffs.js";
 import type { RequestGuard } from "./request-guard.js";
 import type { SecretUseTracker } from "./secret-use.js";
 import type { TokenRequest, TokenResponse } from "./token-request.js";
-
-/** Something that turns JWT claims into a signed compact JWS. */
-export interface TokenSigner {
-  sign(claims: object): string;
-}
 
 /** What issuing tokens needs, passed in explicitly. */
 export interface IssueTokenDeps {

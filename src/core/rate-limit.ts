@@ -45,7 +45,9 @@ export class TokenBuckets {
       this.#buckets.delete(key);
     } else {
       b = { tokens: this.burst, time: now };
-      if (this.#buckets.size >= this.maxKeys) this.#buckets.delete(this.#buckets.keys().next().value!);
+      // Full: drop the least recently used (Map order), of which there is one since size >= maxKeys > 0.
+      const oldest = this.#buckets.size >= this.maxKeys ? this.#buckets.keys().next() : undefined;
+      if (oldest && !oldest.done) this.#buckets.delete(oldest.value);
     }
     this.#buckets.set(key, b);
     return b;

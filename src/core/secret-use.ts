@@ -1,4 +1,4 @@
-import type { Storage } from "../storage/storage.js";
+import type { Storage } from "./ports/storage.js";
 
 /** Granularity of a secret's recorded last-used time. */
 export const SECRET_USE_GRANULARITY_MS = 60_000;

@@ -1,8 +1,9 @@
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet, type JWTPayload } from "jose";
-import { SIGNING_ALGS } from "../keys/algorithms.js";
-import type { Storage } from "../storage/storage.js";
+import type { KeyRetirement } from "./ports/signing-keys.js";
+import type { Storage } from "./ports/storage.js";
 import { MAX_TOKEN_TTL_SECONDS } from "./client-admin.js";
 import type { Clock } from "./clock.js";
+import { SIGNING_ALGS } from "./signing-algs.js";
 import { isCutOff } from "./token-cutoffs.js";
 
 /** What checking our own tokens needs. */
@@ -10,7 +11,7 @@ export interface TokenCheckDeps {
   /** The currently published JWKS (the same object until keys change). */
   jwks: () => JSONWebKeySet;
   /** When a published key stopped signing (epoch ms); undefined while it signs or waits to. */
-  keys: { retireTime(kid: string): number | undefined };
+  keys: KeyRetirement;
   issuer: string;
   storage: Storage;
   clock: Clock;

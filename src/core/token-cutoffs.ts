@@ -1,4 +1,4 @@
-import type { ClientRecord } from "../storage/storage.js";
+import type { ClientRecord } from "./ports/storage.js";
 
 // Cut-offs make a client's tokens issued until some moment inactive. Token `iat` has whole
 // seconds, so a cut-off is the next whole second after that moment, and a token issued after a
@@ -26,9 +26,7 @@ export function cutoffAfter(client: ClientRecord, now: number): number {
 export function issuedAt(client: ClientRecord, scopes: readonly string[], now: number): number {
   let notBefore = client.tokensNotBefore ?? 0;
   // Usually empty: no work on the hot path unless a scope was taken away recently.
-  const cutoffs = client.scopeCutoffs;
-  for (let i = 0; i < cutoffs.length; i++) {
-    const c = cutoffs[i]!;
+  for (const c of client.scopeCutoffs) {
     if (c.notBefore > notBefore && scopes.includes(c.scope)) notBefore = c.notBefore;
   }
   return Math.max(Math.floor(now / 1000), notBefore / 1000);
@@ -42,9 +40,7 @@ export function issuedAt(client: ClientRecord, scopes: readonly string[], now: n
 export function isCutOff(client: ClientRecord, iat: number, scopes: readonly string[]): boolean {
   if (iat < Math.floor(client.createTime / 1000)) return true;
   if (client.tokensNotBefore !== null && iat * 1000 < client.tokensNotBefore) return true;
-  const cutoffs = client.scopeCutoffs;
-  for (let i = 0; i < cutoffs.length; i++) {
-    const c = cutoffs[i]!;
+  for (const c of client.scopeCutoffs) {
     if (iat * 1000 < c.notBefore && scopes.includes(c.scope)) return true;
   }
   return false;

@@ -1,12 +1,7 @@
-/** How the client presented its credentials (RFC 6749 §2.3.1; OAuth registry names). */
-export type ClientAuthMethod = "client_secret_basic" | "client_secret_post";
+import type { ClientCredentials } from "./client-auth/client-authenticator.js";
 
-/** Client id and secret as presented, already decoded by the transport. */
-export interface ClientCredentials {
-  clientId: string;
-  clientSecret: string;
-  method: ClientAuthMethod;
-}
+/** The credentials part of a request, as the client authentication methods define it. */
+export type { ClientAuthMethod, ClientCredentials } from "./client-auth/client-authenticator.js";
 
 /** A client credentials token request, parsed once by whichever transport received it. */
 export interface TokenRequest {
@@ -25,6 +20,6 @@ export interface TokenResponse {
   access_token: string;
   token_type: "Bearer";
   expires_in: number;
-  /** Granted scopes, space-separated; absent when the client has none. */
-  scope?: string;
+  /** Granted scopes, space-separated; absent (or undefined) when the client has none. */
+  scope?: string | undefined;
 }

@@ -87,10 +87,11 @@ export function unwrapKey(stored: string, kid: string, kek: Kek | undefined): st
     throw new KekError(`The configured key-encryption key (id ${kek.id}) is not the one the signing keys are encrypted under (id ${String(e.kek)}).`);
   }
   try {
-    const d = createDecipheriv("aes-256-gcm", kek.key, Buffer.from(e.iv!, "base64url"));
+    // A field missing from an altered envelope decodes as empty and fails authentication below.
+    const d = createDecipheriv("aes-256-gcm", kek.key, Buffer.from(e.iv ?? "", "base64url"));
     d.setAAD(Buffer.from(kid));
-    d.setAuthTag(Buffer.from(e.tag!, "base64url"));
-    return Buffer.concat([d.update(Buffer.from(e.ct!, "base64url")), d.final()]).toString("utf8");
+    d.setAuthTag(Buffer.from(e.tag ?? "", "base64url"));
+    return Buffer.concat([d.update(Buffer.from(e.ct ?? "", "base64url")), d.final()]).toString("utf8");
   } catch {
     throw new KekError(`The signing key ${kid} does not decrypt: the database was altered or the key-encryption key is wrong.`);
   }

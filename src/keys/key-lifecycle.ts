@@ -1,5 +1,5 @@
-import type { SigningKeyPlan, SigningKeyRecord } from "../storage/storage.js";
-import type { SigningAlg } from "./algorithms.js";
+import type { SigningKeyPlan, SigningKeyRecord } from "../core/ports/storage.js";
+import type { SigningAlg } from "../core/signing-algs.js";
 
 /** When keys rotate and how long they stay published. All durations in ms. */
 export interface KeyPolicy {
@@ -52,64 +52,101 @@ export function planKeys(
   keys: SigningKeyRecord[],
   now: number,
   policy: KeyPolicy,
-  generate: (alg: SigningAlg, status: "current" | "next", now: number) => SigningKeyRecord,
+  generate: KeyGenerator,
   request: RotationRequest = { rotate: false, force: false },
 ): SigningKeyPlan<KeyPlanResult> {
-  const changed = new Map<string, SigningKeyRecord>();
-  const remove: string[] = [];
-  const withdrawn: string[] = [];
-  const put = (k: SigningKeyRecord) => changed.set(k.kid, k);
-  const withdraw = (k: SigningKeyRecord) => {
-    changed.delete(k.kid); // one planned this round is simply never stored
-    if (keys.some((stored) => stored.kid === k.kid)) {
-      remove.push(k.kid);
-      withdrawn.push(k.kid);
-    }
-  };
+  const plan = new PlanBuilder(keys);
+  const ready = ensureCurrentAndNext(keys, plan, now, policy, generate);
+  const { current, rotated } = rotateIfAsked(plan, ready, now, policy, generate, request);
+  for (const k of keys) {
+    if (k.status === "retired" && (k.retireTime ?? 0) + policy.retiredPublishMs <= now) plan.remove.push(k.kid);
+  }
+  return { upsert: [...plan.changed.values()], remove: plan.remove, result: { rotated, current, withdrawn: plan.withdrawn } };
+}
 
+/** Makes a fresh key record of `alg` (planKeys stays pure: the caller generates). */
+type KeyGenerator = (alg: SigningAlg, status: "current" | "next", now: number) => SigningKeyRecord;
+
+/** The changes planned so far. */
+class PlanBuilder {
+  readonly changed = new Map<string, SigningKeyRecord>();
+  readonly remove: string[] = [];
+  readonly withdrawn: string[] = [];
+
+  constructor(private readonly stored: readonly SigningKeyRecord[]) {}
+
+  /** Inserts or replaces `k`. */
+  put(k: SigningKeyRecord): void {
+    this.changed.set(k.kid, k);
+  }
+
+  /** Takes `k` out of use at once: deleted if stored, never stored if planned this round. */
+  withdraw(k: SigningKeyRecord): void {
+    this.changed.delete(k.kid);
+    if (this.stored.some((s) => s.kid === k.kid)) {
+      this.remove.push(k.kid);
+      this.withdrawn.push(k.kid);
+    }
+  }
+}
+
+/** A current key and a next one with the configured algorithm, creating or promoting what is missing. */
+function ensureCurrentAndNext(
+  keys: readonly SigningKeyRecord[],
+  plan: PlanBuilder,
+  now: number,
+  policy: KeyPolicy,
+  generate: KeyGenerator,
+): { current: SigningKeyRecord; next: SigningKeyRecord } {
   let current = keys.find((k) => k.status === "current");
   let next = keys.find((k) => k.status === "next");
   if (!current) {
     // Nothing signs yet (a new database): no verifier can have cached anything, so a key may
     // sign at once.
     current = next ? { ...next, status: "current", activateTime: now } : generate(policy.alg, "current", now);
-    put(current);
+    plan.put(current);
     next = undefined;
   }
   if (next && next.alg !== policy.alg) {
     // The configured algorithm changed: the next key is not signing yet, so replace it.
-    remove.push(next.kid);
+    plan.remove.push(next.kid);
     next = undefined;
   }
   if (!next) {
     next = generate(policy.alg, "next", now);
-    put(next);
+    plan.put(next);
   }
+  return { current, next };
+}
 
-  let rotated = false;
+/** Rotates when the schedule or the caller asks; a forced rotation withdraws both keys (see planKeys). */
+function rotateIfAsked(
+  plan: PlanBuilder,
+  keys: { current: SigningKeyRecord; next: SigningKeyRecord },
+  now: number,
+  policy: KeyPolicy,
+  generate: KeyGenerator,
+  request: RotationRequest,
+): { current: SigningKeyRecord; rotated: boolean } {
+  const { current, next } = keys;
   const due = (current.activateTime ?? current.createTime) + policy.rotationPeriodMs <= now;
   if (request.rotate && request.force) {
-    withdraw(current);
-    withdraw(next);
-    current = generate(policy.alg, "current", now);
-    put(current);
-    put(generate(policy.alg, "next", now));
-    rotated = true;
-  } else if (request.rotate || due) {
-    const readyAt = next.createTime + policy.prepublishMs;
-    if (readyAt <= now || request.force) {
-      put({ ...current, status: "retired", retireTime: now });
-      current = { ...next, status: "current", activateTime: now };
-      put(current);
-      put(generate(policy.alg, "next", now));
-      rotated = true;
-    } else if (request.rotate) {
-      throw new RotationTooSoonError(readyAt - now);
-    }
+    plan.withdraw(current);
+    plan.withdraw(next);
+    const fresh = generate(policy.alg, "current", now);
+    plan.put(fresh);
+    plan.put(generate(policy.alg, "next", now));
+    return { current: fresh, rotated: true };
   }
-
-  for (const k of keys) {
-    if (k.status === "retired" && (k.retireTime ?? 0) + policy.retiredPublishMs <= now) remove.push(k.kid);
+  if (!request.rotate && !due) return { current, rotated: false };
+  const readyAt = next.createTime + policy.prepublishMs;
+  if (readyAt <= now || request.force) {
+    plan.put({ ...current, status: "retired", retireTime: now });
+    const promoted: SigningKeyRecord = { ...next, status: "current", activateTime: now };
+    plan.put(promoted);
+    plan.put(generate(policy.alg, "next", now));
+    return { current: promoted, rotated: true };
   }
-  return { upsert: [...changed.values()], remove, result: { rotated, current, withdrawn } };
+  if (request.rotate) throw new RotationTooSoonError(readyAt - now);
+  return { current, rotated: false };
 }

@@ -1,18 +1,13 @@
 import { createPrivateKey, createPublicKey, sign, type JsonWebKey } from "node:crypto";
 import type { Clock } from "../core/clock.js";
-import type { AuditEvent, SigningKeyRecord, Storage } from "../storage/storage.js";
-import { generatePrivateKey, signParams, type SigningAlg } from "./algorithms.js";
+import type { KeyRetirement, PublicJwk, TokenSigner } from "../core/ports/signing-keys.js";
+import type { AuditEvent, SigningKeyRecord, Storage } from "../core/ports/storage.js";
+import type { SigningAlg } from "../core/signing-algs.js";
+import { generatePrivateKey, signParams } from "./algorithms.js";
 import { isWrapped, unwrapKey, wrapKey, type Kek } from "./key-encryption.js";
 import { planKeys, type KeyPolicy, type RotationRequest } from "./key-lifecycle.js";
 import { notePlaintextToPurge, purgePlaintextKeys } from "./plaintext-purge.js";
 import { jwkThumbprint } from "./thumbprint.js";
-
-/** A public JWK as published in our JWKS. */
-export interface PublicJwk extends JsonWebKey {
-  kid: string;
-  alg: string;
-  use: "sig";
-}
 
 interface ActiveKey {
   kid: string;
@@ -58,7 +53,7 @@ export interface KeyRingOptions {
  * in storage, so every process on one database signs with the same key and publishes the
  * same set; `reload` picks up what another process changed.
  */
-export class KeyRing {
+export class KeyRing implements TokenSigner, KeyRetirement {
   #active!: ActiveKey;
   #jwks: { keys: PublicJwk[] } = { keys: [] };
   #records: SigningKeyRecord[] = [];
@@ -126,7 +121,7 @@ export class KeyRing {
       (k) => k.status !== "retired" || (k.retireTime ?? 0) + this.options.policy.retiredPublishMs > now,
     );
     this.#jwks = { keys: this.#records.map((k) => JSON.parse(k.publicJwk) as PublicJwk) };
-    this.#retired = new Map(this.#records.filter((k) => k.retireTime !== null).map((k) => [k.kid, k.retireTime!]));
+    this.#retired = new Map(this.#records.flatMap((k) => (k.retireTime === null ? [] : [[k.kid, k.retireTime] as const])));
   }
 
   /** When the published key `kid` stopped signing (epoch ms); undefined while it signs, waits to, or is unknown. */

@@ -1,4 +1,4 @@
-import type { Storage } from "../storage/storage.js";
+import type { Storage } from "../core/ports/storage.js";
 
 /**
  * Meta entry that is "pending" from just before plain private keys are encrypted until the

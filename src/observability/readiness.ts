@@ -1,4 +1,4 @@
-import type { Storage } from "../storage/storage.js";
+import type { Storage } from "../core/ports/storage.js";
 
 /** What GET /readyz answers: each check "ok" or what is wrong, and which ones failed. */
 export interface ReadinessReport {
@@ -8,7 +8,7 @@ export interface ReadinessReport {
   checks: { storage: string; signing_key: string; shutdown: string };
 }
 
-/** What readiness looks at, passed in by main.ts. */
+/** What readiness looks at, passed in by the composition root. */
 export interface ReadinessDeps {
   /** Read from the database on every check (never a cache), so a lost database shows. */
   storage: Pick<Storage, "listSigningKeys">;

@@ -1,11 +1,12 @@
 import type { Logger } from "pino";
 import { OAuthError } from "../core/errors.js";
-import { StorageUnavailableError } from "../storage/storage.js";
+import { StorageUnavailableError } from "../core/ports/storage.js";
 import type { Metrics } from "./metrics.js";
 
 /** One answered request to a token-family endpoint, whichever door it came through. */
 export interface TokenRequestEvent {
-  transport: "http" | "grpc";
+  /** The door's name as logs and metrics show it ("http", "grpc"): a new door needs no change here. */
+  transport: string;
   endpoint: "token" | "revoke" | "introspect";
   /** The client id as presented (it may not exist); never a secret. */
   clientId: string | undefined;

@@ -16,7 +16,8 @@ interface MetricValue {
   /** Series labels, written after `labels` (prom-client's layout for histogram lines). */
   sharedLabels?: Labels;
   value: number;
-  metricName?: string;
+  /** The sample's name when it differs from the metric's (histogram _bucket, _sum, _count). */
+  metricName?: string | undefined;
 }
 
 interface MetricData {
@@ -82,6 +83,7 @@ export class SeriesHistogram {
     private readonly labelNames: readonly string[],
     private readonly upperBounds: readonly number[],
   ) {
+    // 1 <= i < length: both indexes exist.
     for (let i = 1; i < upperBounds.length; i++) {
       if (!(upperBounds[i]! > upperBounds[i - 1]!)) throw new Error("histogram buckets must increase");
     }
@@ -102,7 +104,7 @@ export class SeriesHistogram {
         if (!Number.isFinite(v)) return;
         entry.sum += v;
         entry.count++;
-        // Non-cumulative here; made cumulative when scraped.
+        // Non-cumulative here; made cumulative when scraped. buckets has one entry per bound.
         for (let i = 0; i < bounds.length; i++) {
           if (v <= bounds[i]!) {
             entry.buckets[i]!++;
@@ -120,7 +122,7 @@ export class SeriesHistogram {
     for (const s of this.#series.values()) {
       let acc = 0;
       this.upperBounds.forEach((le, i) => {
-        acc += s.buckets[i]!;
+        acc += s.buckets[i] ?? 0;
         values.push({ labels: { le: String(le) }, sharedLabels: s.labels, value: acc, metricName: bucket });
       });
       values.push({ labels: { le: "+Inf" }, sharedLabels: s.labels, value: s.count, metricName: bucket });
@@ -149,6 +151,7 @@ export class SeriesHistogram {
 function zipLabels(names: readonly string[], values: string[]): Labels {
   if (values.length !== names.length) throw new Error(`expected ${names.length} label values, got ${values.length}`);
   const labels: Labels = {};
+  // Same lengths (checked above): every name has its value.
   names.forEach((n, i) => (labels[n] = values[i]!));
   return labels;
 }

@@ -1,5 +1,5 @@
 import { packClient, recordUseInPacked, unpackClient, type PackedClient } from "./packed-client.js";
-import type { ClientRecord, Storage } from "./storage.js";
+import type { ClientRecord, Storage } from "../core/ports/storage.js";
 
 /** How stale a cached client may get when another process changes it. */
 export const CLIENT_CACHE_CHECK_MS = 250;
@@ -38,7 +38,9 @@ export class RandomReplacementMap<V> {
       return;
     }
     if (this.maxEntries <= 0) return;
-    if (this.#keys.length >= this.maxEntries) this.delete(this.#keys[Math.floor(this.random() * this.#keys.length)]!);
+    // random() is in [0, 1): the index is one of #keys'.
+    const victim = this.#keys.length >= this.maxEntries ? this.#keys[Math.floor(this.random() * this.#keys.length)] : undefined;
+    if (victim !== undefined) this.delete(victim);
     this.#entries.set(key, { value, slot: this.#keys.length });
     this.#keys.push(key);
   }
@@ -47,10 +49,12 @@ export class RandomReplacementMap<V> {
     const e = this.#entries.get(key);
     if (!e) return;
     this.#entries.delete(key);
-    const last = this.#keys.pop()!;
-    if (last !== key) {
+    // The last key fills the deleted one's slot (every entry has one, so #keys is not empty).
+    const last = this.#keys.pop();
+    const moved = last === undefined || last === key ? undefined : this.#entries.get(last);
+    if (last !== undefined && moved) {
       this.#keys[e.slot] = last;
-      this.#entries.get(last)!.slot = e.slot;
+      moved.slot = e.slot;
     }
   }
 
@@ -78,69 +82,98 @@ export function withClientCache(
   checkEveryMs = CLIENT_CACHE_CHECK_MS,
   maxEntries = CLIENT_CACHE_ENTRIES,
 ): Storage {
-  // Clients are kept packed (packed-client.ts: few objects for the GC to trace); a record the
-  // packed form cannot hold exactly is kept as a plain copy.
-  const cache = new RandomReplacementMap<PackedClient | ClientRecord>(maxEntries);
-  let token: number | undefined;
-  // Bumped by every change and every emptying: a read that raced with one is not cached.
-  let generation = 0;
-  let checkedAt = -Infinity;
-
-  /** Empties the cache when another process committed since the last check. */
-  async function refresh(now: number): Promise<void> {
-    checkedAt = now;
-    const t = await storage.changeToken();
-    if (t !== token) {
-      token = t;
-      generation++;
-      cache.clear();
-    }
-  }
-
+  const cached = new CachedClients(storage, clock, checkEveryMs, maxEntries);
   const dropping =
     <A extends unknown[], R>(fn: (...args: A) => Promise<R>, id: (...args: A) => string | undefined) =>
     async (...args: A): Promise<R> => {
       try {
         return await fn.apply(storage, args);
       } finally {
-        const key = id(...args);
-        generation++;
-        if (key === undefined) cache.clear();
-        else cache.delete(key);
+        cached.drop(id(...args));
       }
     };
-
-  const overrides: Partial<Storage> = {
-    async getClient(clientId) {
-      const now = clock();
-      if (now - checkedAt >= checkEveryMs) await refresh(now);
-      const hit = cache.get(clientId);
-      if (hit) return "nums" in hit ? unpackClient(hit) : copy(hit);
-      const before = generation;
-      const c = await storage.getClient(clientId);
-      if (c && generation === before) cache.set(clientId, packClient(c) ?? copy(c));
-      return c;
-    },
+  return withOverrides(storage, {
+    getClient: (clientId) => cached.get(clientId),
     createClient: dropping(storage.createClient, (c) => c.clientId),
     updateClient: dropping(storage.updateClient, (id) => id),
     deleteClient: dropping(storage.deleteClient, (id) => id),
     rotateSecret: dropping(storage.rotateSecret, (id) => id),
-    // Last-used times are shown by GetClient: update the cached copies in place rather than
-    // emptying the cache every flush (which would keep it cold with many active clients).
     async recordSecretUse(uses) {
       await storage.recordSecretUse(uses);
-      for (const c of cache.values()) {
-        if ("nums" in c) {
-          recordUseInPacked(c, uses);
-          continue;
-        }
-        for (const sec of c.secrets) {
-          const t = uses.get(sec.secretId);
-          if (t !== undefined && (sec.lastUsedTime === null || sec.lastUsedTime < t)) sec.lastUsedTime = t;
-        }
-      }
+      cached.recordUses(uses);
     },
-  };
+  });
+}
+
+/** The cached clients and what tells whether they are still current. */
+class CachedClients {
+  // Clients are kept packed (packed-client.ts: few objects for the GC to trace); a record the
+  // packed form cannot hold exactly is kept as a plain copy.
+  readonly #cache: RandomReplacementMap<PackedClient | ClientRecord>;
+  #token: number | undefined;
+  // Bumped by every change and every emptying: a read that raced with one is not cached.
+  #generation = 0;
+  #checkedAt = -Infinity;
+
+  constructor(
+    private readonly storage: Storage,
+    private readonly clock: () => number,
+    private readonly checkEveryMs: number,
+    maxEntries: number,
+  ) {
+    this.#cache = new RandomReplacementMap(maxEntries);
+  }
+
+  /** The client, from the cache when it is there and still current; a copy the caller owns. */
+  async get(clientId: string): Promise<ClientRecord | undefined> {
+    const now = this.clock();
+    if (now - this.#checkedAt >= this.checkEveryMs) await this.#refresh(now);
+    const hit = this.#cache.get(clientId);
+    if (hit) return "nums" in hit ? unpackClient(hit) : copy(hit);
+    const before = this.#generation;
+    const c = await this.storage.getClient(clientId);
+    if (c && this.#generation === before) this.#cache.set(clientId, packClient(c) ?? copy(c));
+    return c;
+  }
+
+  /** Forgets a client this process changed (all of them when the id is unknown). */
+  drop(clientId: string | undefined): void {
+    this.#generation++;
+    if (clientId === undefined) this.#cache.clear();
+    else this.#cache.delete(clientId);
+  }
+
+  /**
+   * Last-used times are shown by GetClient: the cached copies are updated in place rather than
+   * emptied every flush (which would keep the cache cold with many active clients).
+   */
+  recordUses(uses: ReadonlyMap<string, number>): void {
+    for (const c of this.#cache.values()) {
+      if ("nums" in c) {
+        recordUseInPacked(c, uses);
+        continue;
+      }
+      for (const sec of c.secrets) {
+        const t = uses.get(sec.secretId);
+        if (t !== undefined && (sec.lastUsedTime === null || sec.lastUsedTime < t)) sec.lastUsedTime = t;
+      }
+    }
+  }
+
+  /** Empties the cache when another process committed since the last check. */
+  async #refresh(now: number): Promise<void> {
+    this.#checkedAt = now;
+    const t = await this.storage.changeToken();
+    if (t !== this.#token) {
+      this.#token = t;
+      this.#generation++;
+      this.#cache.clear();
+    }
+  }
+}
+
+/** `storage` with some methods replaced; the others are its own, bound once on first use. */
+function withOverrides(storage: Storage, overrides: Partial<Storage>): Storage {
   const bound = new Map<PropertyKey, unknown>();
   return new Proxy(storage, {
     get(target, prop, receiver) {

@@ -1,5 +1,5 @@
 import { nextScopeCutoffs } from "./scope-cutoffs.js";
-import type { ClientPatch, ClientRecord } from "./storage.js";
+import type { ClientPatch, ClientRecord } from "../core/ports/storage.js";
 
 /**
  * The client `patch` makes of `current` at `now`: given fields replace, absent or undefined ones

@@ -1,4 +1,4 @@
-import type { Storage } from "./storage.js";
+import type { Storage } from "../core/ports/storage.js";
 
 /**
  * Wraps a Storage so every failed operation is reported (metrics, write health) before the

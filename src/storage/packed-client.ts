@@ -1,5 +1,5 @@
 import { NO_SCOPE_CUTOFFS } from "./scope-cutoffs.js";
-import type { ClientRecord, ScopeCutoff, SecretRecord } from "./storage.js";
+import type { ClientRecord, ScopeCutoff, SecretRecord } from "../core/ports/storage.js";
 
 /**
  * A client as the client cache keeps it: a handful of heap objects instead of about twenty
@@ -62,6 +62,8 @@ export function packClient(c: ClientRecord): PackedClient | undefined {
 
 /** A fresh ClientRecord from a packed one. */
 export function unpackClient(p: PackedClient): ClientRecord {
+  // packClient wrote nums as HEAD numbers, PER_SECRET per secret id, then one per cut scope:
+  // every index read below is within that layout.
   const n = p.nums;
   const secrets: SecretRecord[] = split(p.secretIds).map((secretId, i) => {
     const at = HEAD + i * PER_SECRET;
@@ -88,6 +90,7 @@ export function unpackClient(p: PackedClient): ClientRecord {
   };
 }
 
+// `at` starts the cut-offs' numbers in the layout; one per cut scope.
 function unpackCutoffs(p: PackedClient, at: number): readonly ScopeCutoff[] {
   return split(p.cutScopes).map((scope, i) => ({ scope, notBefore: p.nums[at + i]! }));
 }
@@ -95,6 +98,7 @@ function unpackCutoffs(p: PackedClient, at: number): readonly ScopeCutoff[] {
 /** Moves the packed secrets' last-used times forward to those in `uses` (never back). */
 export function recordUseInPacked(p: PackedClient, uses: ReadonlyMap<string, number>): void {
   const ids = split(p.secretIds);
+  // i < ids.length, and each secret id has PER_SECRET numbers in the layout (see unpackClient).
   for (let i = 0; i < ids.length; i++) {
     const t = uses.get(ids[i]!);
     if (t === undefined) continue;

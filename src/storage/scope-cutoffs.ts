@@ -1,4 +1,4 @@
-import type { ClientRecord, ScopeCutoff, ScopeRemoval } from "./storage.js";
+import type { ClientRecord, ScopeCutoff, ScopeRemoval } from "../core/ports/storage.js";
 
 /** The shared empty list of scope cut-offs (read-only, so every client without any can hold it). */
 export const NO_SCOPE_CUTOFFS: readonly ScopeCutoff[] = Object.freeze([]);

@@ -29,6 +29,7 @@ export class ByteQueue {
 
   /** Removes and returns the first `n` bytes (1 <= n <= length): a view when one chunk holds them all. */
   take(n: number): Buffer {
+    // n <= length: the chunks from #head on hold at least n bytes, so each one read here exists.
     const first = this.#chunks[this.#head]!;
     let out: Buffer;
     if (first.length >= n) {
@@ -60,6 +61,7 @@ export class ByteQueue {
     return this.take(this.#length);
   }
 
+  // offset < length (checked by the callers): the loop reaches the chunk holding it.
   #byteAt(offset: number): number {
     for (let i = this.#head; ; i++) {
       const c = this.#chunks[i]!;

@@ -20,6 +20,10 @@ export function clientAddress(
     .split(",")
     .map((h) => normalise(h.trim()))
     .filter((h) => h !== "");
-  while (hops.length > 0 && trustedProxies.has(address)) address = hops.pop()!;
+  while (trustedProxies.has(address)) {
+    const hop = hops.pop();
+    if (hop === undefined) break;
+    address = hop;
+  }
   return address;
 }

@@ -20,7 +20,7 @@ export function bearerToken(authorization: string | string[] | null | undefined,
   if (!authorization || !/^Bearer(\s|$)/i.test(authorization)) {
     throw new BearerTokenError("missing_token", "This resource needs an access token (Authorization: Bearer)");
   }
-  const match = BEARER.exec(authorization);
-  if (!match) throw new BearerTokenError("invalid_request", "The Authorization header is not a well-formed Bearer credential");
-  return match[1]!;
+  const token = BEARER.exec(authorization)?.[1];
+  if (token === undefined) throw new BearerTokenError("invalid_request", "The Authorization header is not a well-formed Bearer credential");
+  return token;
 }

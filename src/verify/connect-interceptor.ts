@@ -15,13 +15,13 @@ export const accessTokenClaimsKey = createContextKey<AccessTokenClaims | undefin
 /** How RPCs are protected: the verifier settings plus the scopes each method needs. */
 export interface AccessTokenInterceptorOptions extends VerifierOptions {
   /** Scopes every call needs, or per method (e.g. by `method.methodKind` or name). */
-  scopes?: readonly string[] | ((method: DescMethod) => readonly string[]);
+  scopes?: (readonly string[] | ((method: DescMethod) => readonly string[])) | undefined;
   /** The realm in the `www-authenticate` trailer. Default: the (first) audience. */
-  realm?: string;
+  realm?: string | undefined;
   /** A verifier to share (one JWKS cache). */
-  verifier?: AccessTokenVerifier;
+  verifier?: AccessTokenVerifier | undefined;
   /** Told about failures that are not the caller's (keys unavailable). */
-  onError?: (err: unknown) => void;
+  onError?: ((err: unknown) => void) | undefined;
 }
 
 const GRPC_CODE = { missing_token: Code.Unauthenticated, invalid_request: Code.Unauthenticated, invalid_token: Code.Unauthenticated, insufficient_scope: Code.PermissionDenied };

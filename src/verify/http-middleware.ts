@@ -8,13 +8,13 @@ import type { AccessTokenClaims } from "./verify-access-token.js";
 /** How a route is protected: the verifier settings plus what this route needs. */
 export interface ProtectOptions extends VerifierOptions {
   /** Scopes every request must carry. */
-  scopes?: readonly string[];
+  scopes?: readonly string[] | undefined;
   /** The realm in WWW-Authenticate. Default: the (first) audience. */
-  realm?: string;
+  realm?: string | undefined;
   /** A verifier to share between routes (one JWKS cache); by default each middleware has its own. */
-  verifier?: AccessTokenVerifier;
+  verifier?: AccessTokenVerifier | undefined;
   /** Told about failures that are not the caller's (keys unavailable, bugs); log them here. */
-  onError?: (err: unknown) => void;
+  onError?: ((err: unknown) => void) | undefined;
 }
 
 /** A request that passed the middleware: `auth` holds the verified token's claims. */

@@ -6,22 +6,22 @@ export interface IssuerKeysOptions {
   /** The `iss` of the tokens; its RFC 8414 metadata names the JWKS. */
   issuer: string;
   /** The JWKS URL; skips discovery (for when the issuer URL is not reachable from here). */
-  jwksUri?: string;
+  jwksUri?: string | undefined;
   /** The metadata URL, when not at {issuer}/.well-known/oauth-authorization-server. */
-  metadataUrl?: string;
+  metadataUrl?: string | undefined;
   /** Keys are refetched when older than this. Default 10 minutes. */
-  maxAgeMs?: number;
+  maxAgeMs?: number | undefined;
   /**
    * Keys are fetched at most this often after an attempt: on an unknown `kid`, so junk tokens
    * cannot hammer the issuer, and while the first fetch keeps failing, so a down issuer is not
    * asked once per request. Default 30 s.
    */
-  refetchCooldownMs?: number;
+  refetchCooldownMs?: number | undefined;
   /** Timeout of each metadata or JWKS request. Default 5 s. */
-  timeoutMs?: number;
-  fetch?: typeof fetch;
+  timeoutMs?: number | undefined;
+  fetch?: typeof fetch | undefined;
   /** Milliseconds since the epoch; tests pass a fake. */
-  clock?: () => number;
+  clock?: (() => number) | undefined;
 }
 
 interface Loaded {
@@ -35,7 +35,7 @@ interface Loaded {
  * shape jose's jwtVerify takes.
  */
 export class IssuerKeys {
-  readonly #o: Required<Omit<IssuerKeysOptions, "jwksUri" | "metadataUrl">> & Pick<IssuerKeysOptions, "jwksUri" | "metadataUrl">;
+  readonly #o: { [K in Exclude<keyof IssuerKeysOptions, "jwksUri" | "metadataUrl">]-?: NonNullable<IssuerKeysOptions[K]> } & Pick<IssuerKeysOptions, "jwksUri" | "metadataUrl">;
   #loaded: Loaded | undefined;
   #loading: Promise<Loaded> | undefined;
   #lastAttempt = -Infinity;
@@ -44,7 +44,17 @@ export class IssuerKeys {
   #jwksUri: string | undefined;
 
   constructor(options: IssuerKeysOptions) {
-    this.#o = { maxAgeMs: 600_000, refetchCooldownMs: 30_000, timeoutMs: 5_000, fetch, clock: Date.now, ...options };
+    // Field by field rather than spread over the defaults: an option given as undefined means the default.
+    this.#o = {
+      issuer: options.issuer,
+      jwksUri: options.jwksUri,
+      metadataUrl: options.metadataUrl,
+      maxAgeMs: options.maxAgeMs ?? 600_000,
+      refetchCooldownMs: options.refetchCooldownMs ?? 30_000,
+      timeoutMs: options.timeoutMs ?? 5_000,
+      fetch: options.fetch ?? fetch,
+      clock: options.clock ?? Date.now,
+    };
     this.#jwksUri = options.jwksUri;
   }
 
@@ -63,7 +73,8 @@ export class IssuerKeys {
       loaded = await this.#load();
     } else if (now - loaded.fetchedAt > this.#o.maxAgeMs && !coolingDown) {
       // Old keys stay usable when a routine refresh fails; only having none at all is fatal.
-      loaded = await this.#load().catch(() => this.#loaded!);
+      const held = loaded;
+      loaded = await this.#load().catch(() => held);
     }
     try {
       return await loaded.resolve(header, token);

@@ -12,20 +12,20 @@ export interface VerifyOptions {
   /** This resource server's identifier; the token's `aud` must contain it (or one of them). */
   audience: string | string[];
   /** Scopes the token must all carry; a token without them fails with insufficient_scope. */
-  requiredScopes?: readonly string[];
+  requiredScopes?: readonly string[] | undefined;
   /** Cached keys; without it, a cache per issuer kept by this module is used. */
-  keys?: IssuerKeys;
+  keys?: IssuerKeys | undefined;
   /** Accepted `alg` values; `none` and HS* are refused here whatever you pass. */
-  algorithms?: readonly string[];
+  algorithms?: readonly string[] | undefined;
   /** Clock skew allowed on exp/nbf/iat, seconds. Default 30. */
-  clockToleranceSeconds?: number;
+  clockToleranceSeconds?: number | undefined;
   /**
    * Longest lifetime (exp - iat) accepted, seconds. Default 86400, the longest Tessera issues:
    * a longer one was signed with a leaked key, not by Tessera. Raise it only for another issuer.
    */
-  maxTokenLifetimeSeconds?: number;
+  maxTokenLifetimeSeconds?: number | undefined;
   /** Milliseconds since the epoch; tests pass a fake. */
-  clock?: () => number;
+  clock?: (() => number) | undefined;
 }
 
 /** The claims of a verified RFC 9068 access token, plus the scope list split out. */
@@ -48,7 +48,8 @@ const cachedKeys = new Map<string, IssuerKeys>();
 function sharedKeys(issuer: string): IssuerKeys {
   let keys = cachedKeys.get(issuer);
   if (!keys) {
-    if (cachedKeys.size >= 16) cachedKeys.delete(cachedKeys.keys().next().value!);
+    const oldest = cachedKeys.size >= 16 ? cachedKeys.keys().next() : undefined;
+    if (oldest && !oldest.done) cachedKeys.delete(oldest.value);
     keys = new IssuerKeys({ issuer });
     cachedKeys.set(issuer, keys);
   }
@@ -90,8 +91,9 @@ export async function verifyAccessToken(token: string, options: VerifyOptions): 
   } catch (err) {
     throw refusal(err);
   }
-  checkIssuedAt(payload, options);
-  const claims = toClaims(payload);
+  const required = requiredClaims(payload);
+  checkIssuedAt(required, options);
+  const claims = toClaims(payload, required);
   const missing = (options.requiredScopes ?? []).filter((s) => !claims.scopes.includes(s));
   if (missing.length > 0) {
     throw new BearerTokenError("insufficient_scope", `The access token lacks the scope ${missing.join(" ")}`, options.requiredScopes);
@@ -108,13 +110,12 @@ export const DEFAULT_MAX_TOKEN_LIFETIME_SECONDS = 24 * 3600;
  * issuer hands out. Both are what a holder of a leaked signing key would make to outlast a
  * revocation.
  */
-function checkIssuedAt(payload: JWTPayload, options: VerifyOptions): void {
-  const iat = payload.iat!;
+function checkIssuedAt({ iat, exp }: RequiredClaims, options: VerifyOptions): void {
   const now = (options.clock ?? Date.now)() / 1000;
   if (iat > now + (options.clockToleranceSeconds ?? 30)) {
     throw new BearerTokenError("invalid_token", "The access token's issue time (iat) is in the future");
   }
-  if (payload.exp! - iat > (options.maxTokenLifetimeSeconds ?? DEFAULT_MAX_TOKEN_LIFETIME_SECONDS)) {
+  if (exp - iat > (options.maxTokenLifetimeSeconds ?? DEFAULT_MAX_TOKEN_LIFETIME_SECONDS)) {
     throw new BearerTokenError("invalid_token", "The access token's lifetime (exp - iat) is longer than this resource server accepts");
   }
 }
@@ -149,16 +150,30 @@ function refusal(err: unknown): Error {
   return err as Error;
 }
 
-function toClaims(p: JWTPayload): AccessTokenClaims {
+/** The RFC 9068 §2.2 claims every access token carries, with the types it gives them. */
+interface RequiredClaims {
+  iss: string;
+  sub: string;
+  exp: number;
+  iat: number;
+  jti: string;
+}
+
+/** The required claims, whose presence jwtVerify checked; one of the wrong type refuses the token. */
+function requiredClaims(p: JWTPayload): RequiredClaims {
+  const { iss, sub, exp, iat, jti } = p;
+  if (typeof iss !== "string" || typeof sub !== "string" || typeof exp !== "number" || typeof iat !== "number" || typeof jti !== "string") {
+    throw new BearerTokenError("invalid_token", "The access token's iss, sub, exp, iat or jti claim has the wrong type (RFC 9068 section 2.2)");
+  }
+  return { iss, sub, exp, iat, jti };
+}
+
+function toClaims(p: JWTPayload, required: RequiredClaims): AccessTokenClaims {
   const aud = typeof p.aud === "string" ? [p.aud] : (p.aud ?? []);
   const scope = typeof p.scope === "string" ? p.scope : "";
   return {
-    iss: p.iss!,
-    sub: p.sub!,
+    ...required,
     aud,
-    exp: p.exp!,
-    iat: p.iat!,
-    jti: p.jti!,
     clientId: String(p.client_id),
     scopes: scope.split(" ").filter((s) => s !== ""),
     payload: p,

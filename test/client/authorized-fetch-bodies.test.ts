@@ -61,7 +61,7 @@ describe("TokenClient.fetch and request bodies after a 401", () => {
   for (const [name, make, sent] of replayable) {
     it(`retries ${name} once with a fresh token, sending the same body again`, async () => {
       const c = client();
-      const res = await c.fetch(url, { method: "POST", body: make() });
+      const res = await c.fetch(url, { method: "POST", body: make() ?? null });
       expect([res.status, await res.text()]).toEqual([200, "ok"]);
       expect(received).toEqual([
         { auth: "Bearer tok-1", body: sent },

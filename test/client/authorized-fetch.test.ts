@@ -11,7 +11,7 @@ function api(statuses: number[]) {
     seen.push({ url: req.url, auth: req.headers.get("authorization"), body: await req.text(), custom: req.headers.get("x-custom") });
     const status = statuses.shift() ?? 200;
     const headers = status === 401 ? { "www-authenticate": 'Bearer realm="api", error="invalid_token"' } : undefined;
-    return new Response(JSON.stringify({ status }), { status, headers });
+    return new Response(JSON.stringify({ status }), { status, headers: headers ?? {} });
   }) as typeof fetch;
   return { f, seen };
 }

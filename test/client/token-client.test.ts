@@ -99,7 +99,7 @@ describe("TokenClient single flight", () => {
     const calls = [billingRun(), reportRun(), billingRun()].map((p) => p.catch((e: unknown) => e as TokenError));
     await settle();
     endpoint.hanging[0]!(refused);
-    const [billing, report, billingAgain] = (await Promise.all(calls)) as TokenError[];
+    const [billing, report, billingAgain] = (await Promise.all(calls)) as [TokenError, TokenError, TokenError];
     expect(endpoint.count).toBe(1);
     expect(new Set([billing, report, billingAgain]).size).toBe(3);
     for (const err of [billing, report, billingAgain]) {

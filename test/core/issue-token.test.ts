@@ -8,7 +8,7 @@ import { SECRET_USE_GRANULARITY_MS, SecretUseTracker } from "../../src/core/secr
 import type { ClientAuthMethod, TokenRequest } from "../../src/core/token-request.js";
 import { KeyRing } from "../../src/keys/key-ring.js";
 import { MemoryStorage } from "../../src/storage/memory/memory-storage.js";
-import type { Storage } from "../../src/storage/storage.js";
+import type { Storage } from "../../src/core/ports/storage.js";
 import { testPolicy } from "../keys/policy.js";
 import { rejection } from "./rejection.js";
 

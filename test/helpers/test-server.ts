@@ -6,7 +6,7 @@ import { loadConfig } from "../../src/config.js";
 import { ADMIN_SCOPE } from "../../src/core/admin-auth.js";
 import { ClientAdminCore, type NewClientInput } from "../../src/core/client-admin.js";
 import { systemClock, type Clock } from "../../src/core/clock.js";
-import { start, type Running } from "../../src/main.js";
+import { startServer, type RunningServer } from "../../src/compose/start-server.js";
 
 /** A real Tessera on a free loopback port with its own SQLite file. */
 export interface TestServer {
@@ -15,7 +15,7 @@ export interface TestServer {
   port: number;
   issuer: string;
   dbPath: string;
-  running: Running;
+  running: RunningServer;
   /** Creates a client directly in the database; returns its credentials. */
   createClient(input?: Partial<NewClientInput>): Promise<{ clientId: string; clientSecret: string }>;
   /** Credentials of an admin client (scope tessera:admin), created on first use. */
@@ -23,7 +23,7 @@ export interface TestServer {
   stop(): Promise<void>;
 }
 
-/** Starts the real server (same start() as `tessera serve`) on port 0; it logs nothing unless given `log`. */
+/** Starts the real server (same startServer() as `tessera serve`) on port 0; it logs nothing unless given `log`. */
 export async function startTestServer(
   opts: { alg?: string; clock?: Clock; dbPath?: string; env?: NodeJS.ProcessEnv; log?: Logger } = {},
 ): Promise<TestServer> {
@@ -33,7 +33,7 @@ export async function startTestServer(
   const issuer = "http://tessera.test";
   const config = loadConfig({ port: "0", host: "127.0.0.1", db: dbPath, issuer, alg: opts.alg ?? "ES256" }, opts.env ?? {});
   const clock = opts.clock ?? systemClock;
-  const running = await start(config, opts.log ?? pino({ level: "silent" }), clock);
+  const running = await startServer(config, opts.log ?? pino({ level: "silent" }), clock);
   const core = new ClientAdminCore(running.storage, clock);
   let admin: { clientId: string; clientSecret: string } | undefined;
   const createClient = async (input: Partial<NewClientInput> = {}) => {

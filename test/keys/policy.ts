@@ -1,4 +1,4 @@
-import type { SigningAlg } from "../../src/keys/algorithms.js";
+import type { SigningAlg } from "../../src/core/signing-algs.js";
 import type { KeyPolicy } from "../../src/keys/key-lifecycle.js";
 
 /** One minute in ms. */
@@ -9,7 +9,7 @@ export const HOUR = 60 * MINUTE;
 export const DAY = 24 * HOUR;
 
 /**
- * The policy src/main.ts keyPolicy() derives from the default config: rotate every 30 days,
+ * The policy src/compose/keys.ts keyPolicy() derives from the default config: rotate every 30 days,
  * prepublish for two 15-minute JWKS cache lifetimes, keep retired keys for the longest token
  * lifetime (24 h) plus 5 minutes of clock skew.
  */

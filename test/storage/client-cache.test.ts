@@ -5,7 +5,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { RandomReplacementMap, withClientCache } from "../../src/storage/client-cache.js";
 import { SqliteStorage } from "../../src/storage/sqlite/sqlite-storage.js";
-import type { ClientRecord, Storage } from "../../src/storage/storage.js";
+import type { ClientRecord, Storage } from "../../src/core/ports/storage.js";
 import { MemoryStorage } from "../../src/storage/memory/memory-storage.js";
 import { storageConformance } from "./conformance.js";
 

@@ -7,7 +7,7 @@ import {
   type SigningKeyRecord,
   type SigningKeyStatus,
   type Storage,
-} from "../../src/storage/storage.js";
+} from "../../src/core/ports/storage.js";
 
 const T0 = Date.parse("2030-01-02T03:04:05.678Z");
 const MINUTE = 60_000;

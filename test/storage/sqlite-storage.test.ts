@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { KeyRing, newSigningKeyRecord } from "../../src/keys/key-ring.js";
 import { SCHEMA_VERSION, SchemaTooNewError } from "../../src/storage/sqlite/migrations.js";
 import { SqliteStorage } from "../../src/storage/sqlite/sqlite-storage.js";
-import { ClientExistsError, type ClientRecord, type SigningKeyRecord } from "../../src/storage/storage.js";
+import { ClientExistsError, type ClientRecord, type SigningKeyRecord } from "../../src/core/ports/storage.js";
 import { DAY, HOUR, testPolicy } from "../keys/policy.js";
 import { inProcesses } from "../helpers/tessera-process.js";
 import { storageConformance } from "./conformance.js";

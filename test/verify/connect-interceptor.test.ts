@@ -53,7 +53,7 @@ function healthClient(interceptors: Interceptor[] = []) {
   return createClient(Health, createGrpcTransport({ baseUrl, interceptors }));
 }
 
-async function failure(p: Promise<unknown>): Promise<{ code: Code; reason?: string; scope?: string; challenge: string | null }> {
+async function failure(p: Promise<unknown>): Promise<{ code: Code; reason?: string | undefined; scope?: string | undefined; challenge: string | null }> {
   const err = ConnectError.from(await p.then(() => new Error("unexpectedly succeeded"), (e: unknown) => e));
   const info = err.findDetails(ErrorInfoSchema)[0];
   return { code: err.code, reason: info?.reason, scope: info?.metadata.scope, challenge: err.metadata.get("www-authenticate") };

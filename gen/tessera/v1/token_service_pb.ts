@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tessera/v1/token_service.proto.
  */
 export const file_tessera_v1_token_service: GenFile = /*@__PURE__*/
-  fileDesc("Ch50ZXNzZXJhL3YxL3Rva2VuX3NlcnZpY2UucHJvdG8SCnRlc3NlcmEudjEiXgoRSXNzdWVUb2tlblJlcXVlc3QSEQoJY2xpZW50X2lkGAEgASgJEhUKDWNsaWVudF9zZWNyZXQYAiABKAkSDQoFc2NvcGUYAyABKAkSEAoIYXVkaWVuY2UYBCADKAkiYQoSSXNzdWVUb2tlblJlc3BvbnNlEhQKDGFjY2Vzc190b2tlbhgBIAEoCRISCgp0b2tlbl90eXBlGAIgASgJEhIKCmV4cGlyZXNfaW4YAyABKAUSDQoFc2NvcGUYBCABKAkiZgoSUmV2b2tlVG9rZW5SZXF1ZXN0EhEKCWNsaWVudF9pZBgBIAEoCRIVCg1jbGllbnRfc2VjcmV0GAIgASgJEg0KBXRva2VuGAMgASgJEhcKD3Rva2VuX3R5cGVfaGludBgEIAEoCSIVChNSZXZva2VUb2tlblJlc3BvbnNlImoKFkludHJvc3BlY3RUb2tlblJlcXVlc3QSEQoJY2xpZW50X2lkGAEgASgJEhUKDWNsaWVudF9zZWNyZXQYAiABKAkSDQoFdG9rZW4YAyABKAkSFwoPdG9rZW5fdHlwZV9oaW50GAQgASgJIq0BChdJbnRyb3NwZWN0VG9rZW5SZXNwb25zZRIOCgZhY3RpdmUYASABKAgSDQoFc2NvcGUYAiABKAkSEQoJY2xpZW50X2lkGAMgASgJEgsKA3N1YhgEIAEoCRILCgNhdWQYBSADKAkSCwoDaXNzGAYgASgJEgsKA2V4cBgHIAEoAxILCgNpYXQYCCABKAMSCwoDanRpGAkgASgJEhIKCnRva2VuX3R5cGUYCiABKAkiEAoOR2V0Sndrc1JlcXVlc3QiUAoPR2V0Sndrc1Jlc3BvbnNlEiQKBGtleXMYASADKAsyFi50ZXNzZXJhLnYxLkpzb25XZWJLZXkSFwoPbWF4X2FnZV9zZWNvbmRzGAIgASgFInkKCkpzb25XZWJLZXkSCwoDa3R5GAEgASgJEgsKA2tpZBgCIAEoCRILCgNhbGcYAyABKAkSCwoDdXNlGAQgASgJEgsKA2NydhgFIAEoCRIJCgF4GAYgASgJEgkKAXkYByABKAkSCQoBbhgIIAEoCRIJCgFlGAkgASgJMssCCgxUb2tlblNlcnZpY2USSwoKSXNzdWVUb2tlbhIdLnRlc3NlcmEudjEuSXNzdWVUb2tlblJlcXVlc3QaHi50ZXNzZXJhLnYxLklzc3VlVG9rZW5SZXNwb25zZRJOCgtSZXZva2VUb2tlbhIeLnRlc3NlcmEudjEuUmV2b2tlVG9rZW5SZXF1ZXN0Gh8udGVzc2VyYS52MS5SZXZva2VUb2tlblJlc3BvbnNlEloKD0ludHJvc3BlY3RUb2tlbhIiLnRlc3NlcmEudjEuSW50cm9zcGVjdFRva2VuUmVxdWVzdBojLnRlc3NlcmEudjEuSW50cm9zcGVjdFRva2VuUmVzcG9uc2USQgoHR2V0SndrcxIaLnRlc3NlcmEudjEuR2V0Sndrc1JlcXVlc3QaGy50ZXNzZXJhLnYxLkdldEp3a3NSZXNwb25zZWIGcHJvdG8z");
+  fileDesc("Ch50ZXNzZXJhL3YxL3Rva2VuX3NlcnZpY2UucHJvdG8SCnRlc3NlcmEudjEilwEKEUlzc3VlVG9rZW5SZXF1ZXN0EhEKCWNsaWVudF9pZBgBIAEoCRIVCg1jbGllbnRfc2VjcmV0GAIgASgJEg0KBXNjb3BlGAMgASgJEhAKCGF1ZGllbmNlGAQgAygJEh0KFWNsaWVudF9hc3NlcnRpb25fdHlwZRgFIAEoCRIYChBjbGllbnRfYXNzZXJ0aW9uGAYgASgJImEKEklzc3VlVG9rZW5SZXNwb25zZRIUCgxhY2Nlc3NfdG9rZW4YASABKAkSEgoKdG9rZW5fdHlwZRgCIAEoCRISCgpleHBpcmVzX2luGAMgASgFEg0KBXNjb3BlGAQgASgJIp8BChJSZXZva2VUb2tlblJlcXVlc3QSEQoJY2xpZW50X2lkGAEgASgJEhUKDWNsaWVudF9zZWNyZXQYAiABKAkSDQoFdG9rZW4YAyABKAkSFwoPdG9rZW5fdHlwZV9oaW50GAQgASgJEh0KFWNsaWVudF9hc3NlcnRpb25fdHlwZRgFIAEoCRIYChBjbGllbnRfYXNzZXJ0aW9uGAYgASgJIhUKE1Jldm9rZVRva2VuUmVzcG9uc2UiowEKFkludHJvc3BlY3RUb2tlblJlcXVlc3QSEQoJY2xpZW50X2lkGAEgASgJEhUKDWNsaWVudF9zZWNyZXQYAiABKAkSDQoFdG9rZW4YAyABKAkSFwoPdG9rZW5fdHlwZV9oaW50GAQgASgJEh0KFWNsaWVudF9hc3NlcnRpb25fdHlwZRgFIAEoCRIYChBjbGllbnRfYXNzZXJ0aW9uGAYgASgJIq0BChdJbnRyb3NwZWN0VG9rZW5SZXNwb25zZRIOCgZhY3RpdmUYASABKAgSDQoFc2NvcGUYAiABKAkSEQoJY2xpZW50X2lkGAMgASgJEgsKA3N1YhgEIAEoCRILCgNhdWQYBSADKAkSCwoDaXNzGAYgASgJEgsKA2V4cBgHIAEoAxILCgNpYXQYCCABKAMSCwoDanRpGAkgASgJEhIKCnRva2VuX3R5cGUYCiABKAkiEAoOR2V0Sndrc1JlcXVlc3QiUAoPR2V0Sndrc1Jlc3BvbnNlEiQKBGtleXMYASADKAsyFi50ZXNzZXJhLnYxLkpzb25XZWJLZXkSFwoPbWF4X2FnZV9zZWNvbmRzGAIgASgFInkKCkpzb25XZWJLZXkSCwoDa3R5GAEgASgJEgsKA2tpZBgCIAEoCRILCgNhbGcYAyABKAkSCwoDdXNlGAQgASgJEgsKA2NydhgFIAEoCRIJCgF4GAYgASgJEgkKAXkYByABKAkSCQoBbhgIIAEoCRIJCgFlGAkgASgJMssCCgxUb2tlblNlcnZpY2USSwoKSXNzdWVUb2tlbhIdLnRlc3NlcmEudjEuSXNzdWVUb2tlblJlcXVlc3QaHi50ZXNzZXJhLnYxLklzc3VlVG9rZW5SZXNwb25zZRJOCgtSZXZva2VUb2tlbhIeLnRlc3NlcmEudjEuUmV2b2tlVG9rZW5SZXF1ZXN0Gh8udGVzc2VyYS52MS5SZXZva2VUb2tlblJlc3BvbnNlEloKD0ludHJvc3BlY3RUb2tlbhIiLnRlc3NlcmEudjEuSW50cm9zcGVjdFRva2VuUmVxdWVzdBojLnRlc3NlcmEudjEuSW50cm9zcGVjdFRva2VuUmVzcG9uc2USQgoHR2V0SndrcxIaLnRlc3NlcmEudjEuR2V0Sndrc1JlcXVlc3QaGy50ZXNzZXJhLnYxLkdldEp3a3NSZXNwb25zZWIGcHJvdG8z");
 
 /**
  * IssueTokenRequest mirrors the fields of an OAuth token request.
@@ -50,6 +50,27 @@ export type IssueTokenRequest = Message<"tessera.v1.IssueTokenRequest"> & {
    * @generated from field: repeated string audience = 4;
    */
   audience: string[];
+
+  /**
+   * RFC 7523 client authentication with a signed JWT instead of a secret: the
+   * assertion type, always
+   * "urn:ietf:params:oauth:client-assertion-type:jwt-bearer" when
+   * `client_assertion` is set. Use it with `client_id` and without
+   * `client_secret` or Basic credentials.
+   *
+   * @generated from field: string client_assertion_type = 5;
+   */
+  clientAssertionType: string;
+
+  /**
+   * The signed JWT: a private_key_jwt assertion signed with one of the
+   * client's registered keys, or a workload's platform token (Kubernetes,
+   * SPIFFE, GitHub Actions) matched by one of the client's federated
+   * credentials.
+   *
+   * @generated from field: string client_assertion = 6;
+   */
+  clientAssertion: string;
 };
 
 /**
@@ -136,6 +157,27 @@ export type RevokeTokenRequest = Message<"tessera.v1.RevokeTokenRequest"> & {
    * @generated from field: string token_type_hint = 4;
    */
   tokenTypeHint: string;
+
+  /**
+   * RFC 7523 client authentication with a signed JWT instead of a secret: the
+   * assertion type, always
+   * "urn:ietf:params:oauth:client-assertion-type:jwt-bearer" when
+   * `client_assertion` is set. Use it with `client_id` and without
+   * `client_secret` or Basic credentials.
+   *
+   * @generated from field: string client_assertion_type = 5;
+   */
+  clientAssertionType: string;
+
+  /**
+   * The signed JWT: a private_key_jwt assertion signed with one of the
+   * client's registered keys, or a workload's platform token (Kubernetes,
+   * SPIFFE, GitHub Actions) matched by one of the client's federated
+   * credentials.
+   *
+   * @generated from field: string client_assertion = 6;
+   */
+  clientAssertion: string;
 };
 
 /**
@@ -193,6 +235,27 @@ export type IntrospectTokenRequest = Message<"tessera.v1.IntrospectTokenRequest"
    * @generated from field: string token_type_hint = 4;
    */
   tokenTypeHint: string;
+
+  /**
+   * RFC 7523 client authentication with a signed JWT instead of a secret: the
+   * assertion type, always
+   * "urn:ietf:params:oauth:client-assertion-type:jwt-bearer" when
+   * `client_assertion` is set. Use it with `client_id` and without
+   * `client_secret` or Basic credentials.
+   *
+   * @generated from field: string client_assertion_type = 5;
+   */
+  clientAssertionType: string;
+
+  /**
+   * The signed JWT: a private_key_jwt assertion signed with one of the
+   * client's registered keys, or a workload's platform token (Kubernetes,
+   * SPIFFE, GitHub Actions) matched by one of the client's federated
+   * credentials.
+   *
+   * @generated from field: string client_assertion = 6;
+   */
+  clientAssertion: string;
 };
 
 /**

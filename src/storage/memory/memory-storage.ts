@@ -9,7 +9,7 @@ import {
   type SigningKeyPlan,
   type SigningKeyRecord,
   type Storage,
-} from "../storage.js";
+} from "../../core/ports/storage.js";
 
 /** An in-process Storage for tests and throw-away runs; passes the same conformance suite. */
 export class MemoryStorage implements Storage {
@@ -17,7 +17,7 @@ export class MemoryStorage implements Storage {
   readonly #keys: SigningKeyRecord[] = [];
   readonly #meta = new Map<string, string>();
   readonly #revoked = new Map<string, number>();
-  readonly #audit: AuditEvent[] = [];
+  readonly #audit: (AuditEvent & { eventId: number })[] = [];
   readonly #tombstones = new Map<string, ClientTombstone>();
 
   #record(e: AuditEvent | undefined): void {
@@ -75,7 +75,7 @@ export class MemoryStorage implements Storage {
   async listAuditEvents(beforeId: number | undefined, limit: number, target?: string): Promise<AuditEvent[]> {
     return structuredClone(
       this.#audit
-        .filter((e) => e.eventId! < (beforeId ?? Number.MAX_SAFE_INTEGER) && (target === undefined || e.target === target))
+        .filter((e) => e.eventId < (beforeId ?? Number.MAX_SAFE_INTEGER) && (target === undefined || e.target === target))
         .reverse()
         .slice(0, limit),
     );
@@ -86,11 +86,11 @@ export class MemoryStorage implements Storage {
   }
 
   async listClients(afterId: string, limit: number): Promise<ClientRecord[]> {
-    return [...this.#clients.keys()]
-      .filter((id) => id > afterId)
-      .sort()
+    return [...this.#clients.values()]
+      .filter((c) => c.clientId > afterId)
+      .sort((a, b) => (a.clientId < b.clientId ? -1 : 1))
       .slice(0, limit)
-      .map((id) => structuredClone(this.#clients.get(id)!));
+      .map((c) => structuredClone(c));
   }
 
   async rotateSecret(

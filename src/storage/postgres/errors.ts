@@ -1,4 +1,4 @@
-import { StorageUnavailableError } from "../storage.js";
+import { StorageUnavailableError } from "../../core/ports/storage.js";
 
 /** SQLSTATEs a transaction is retried on: serialization failure and deadlock. */
 const RETRYABLE = new Set(["40001", "40P01"]);

@@ -1,4 +1,4 @@
-import { SchemaTooNewError } from "../storage.js";
+import { SchemaTooNewError } from "../../core/ports/storage.js";
 import type { Database } from "./pool.js";
 
 /** One schema change; never edit a released one: append a new one. */
@@ -171,7 +171,8 @@ export async function migrate(db: Database): Promise<{ from: number; to: number 
     const history = await client.query<{ t: string | null }>("SELECT to_regclass('schema_migrations')::text AS t");
     if (history.rows[0]?.t == null) await client.query(CREATE_HISTORY);
     const { rows } = await client.query<{ v: number }>("SELECT coalesce(max(version), 0) AS v FROM schema_migrations");
-    const from = rows[0]!.v;
+    // An aggregate without GROUP BY returns exactly one row.
+    const from = rows[0]?.v ?? 0;
     if (from > POSTGRES_SCHEMA_VERSION) throw tooNew(from, db.where);
     for (const m of MIGRATIONS) {
       if (m.version <= from) continue;

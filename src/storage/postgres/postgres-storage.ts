@@ -11,7 +11,7 @@ import {
   type SigningKeyPlan,
   type SigningKeyRecord,
   type Storage,
-} from "../storage.js";
+} from "../../core/ports/storage.js";
 import { parseDatabaseUrl } from "./connection.js";
 import { checkSchema, migrate, migrationStatus } from "./migrations.js";
 import { Database, type PoolOptions } from "./pool.js";
@@ -153,7 +153,7 @@ export class PostgresStorage implements Storage {
       }
       for (const s of c.secrets) await insertSecret(q, c.clientId, s);
       if (stone) await q("DELETE FROM client_tombstones WHERE client_id = $1", [c.clientId]);
-      return { value: (await readClient(q, c.clientId))!, changed: true, audit };
+      return { value: oneRow(await readClient(q, c.clientId), "the client just inserted"), changed: true, audit };
     });
   }
 
@@ -305,7 +305,8 @@ export class PostgresStorage implements Storage {
     const [r] = await this.#read<{ clients: number; revoked: number }>(
       "SELECT (SELECT count(*) FROM clients) AS clients, (SELECT count(*) FROM revoked_tokens) AS revoked",
     );
-    return { clients: r!.clients, revokedTokens: r!.revoked };
+    const counted = oneRow(r, "counting clients");
+    return { clients: counted.clients, revokedTokens: counted.revoked };
   }
 
   async getMeta(key: string): Promise<string | undefined> {
@@ -342,12 +343,18 @@ export class PostgresStorage implements Storage {
   }
 
   async changeToken(): Promise<number> {
-    return (await this.#read<{ value: number }>("SELECT value FROM change_counter"))[0]!.value;
+    return oneRow((await this.#read<{ value: number }>("SELECT value FROM change_counter"))[0], "the change counter").value;
   }
 
   async close(): Promise<void> {
     await this.#db.end();
   }
+}
+
+/** The row a query that always returns one did return; its absence means a broken database, said plainly. */
+function oneRow<T>(row: T | undefined, what: string): T {
+  if (row === undefined) throw new Error(`${what}: the database returned no row`);
+  return row;
 }
 
 async function readClient(q: TxQuery, clientId: string): Promise<ClientRecord | undefined> {
@@ -382,11 +389,12 @@ function toClients(rows: ClientSecretRow[]): ClientRecord[] {
       };
       out.push(last);
     }
-    if (r.secret_id !== null) {
+    // The secret's columns are NOT NULL: the LEFT JOIN leaves them null only with secret_id.
+    if (r.secret_id !== null && r.hash !== null && r.s_create_time !== null) {
       last.secrets.push({
         secretId: r.secret_id,
-        hash: r.hash!,
-        createTime: r.s_create_time!,
+        hash: r.hash,
+        createTime: r.s_create_time,
         expireTime: r.s_expire_time,
         lastUsedTime: r.s_last_used_time,
       });

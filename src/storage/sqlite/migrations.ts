@@ -1,5 +1,5 @@
 import type { Database } from "better-sqlite3";
-import { SchemaTooNewError } from "../storage.js";
+import { SchemaTooNewError } from "../../core/ports/storage.js";
 
 // Re-exported: callers that knew it from here keep working; every adapter throws the same class.
 export { SchemaTooNewError };
@@ -98,15 +98,16 @@ export function migrate(db: Database): void {
       `The database has schema version ${current}, newer than this Tessera understands (${MIGRATIONS.length}); upgrade Tessera.`,
     );
   }
-  for (let v = current; v < MIGRATIONS.length; v++) {
+  MIGRATIONS.slice(current).forEach((sql, k) => {
+    const v = current + k;
     db.transaction(() => {
       // Re-check under the write lock: another process may have migrated meanwhile.
       const now = db.pragma("user_version", { simple: true }) as number;
       if (now > v) return;
-      db.exec(MIGRATIONS[v]!);
+      db.exec(sql);
       db.pragma(`user_version = ${v + 1}`);
     }).immediate();
-  }
+  });
 }
 
 /** The schema version this build writes. */

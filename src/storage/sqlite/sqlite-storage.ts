@@ -14,7 +14,7 @@ import {
   type SigningKeyPlan,
   type SigningKeyRecord,
   type Storage,
-} from "../storage.js";
+} from "../../core/ports/storage.js";
 import { migrate, SchemaTooNewError } from "./migrations.js";
 import { createPrivateFile } from "./private-files.js";
 
@@ -55,67 +55,97 @@ export interface SqliteStorageOptions {
   readonly?: boolean;
 }
 
+type Nullable = number | null;
+interface AuditRow {
+  event_id: number;
+  time: number;
+  actor: string;
+  action: string;
+  target: string;
+  changes: string;
+  origin: string;
+}
+
+/**
+ * Every statement the store runs, prepared once, each with its parameters and row type: a
+ * misspelt name or a wrong parameter does not compile.
+ */
+// long: one table of every SQL statement, read as a list; splitting it would only scatter it.
+function prepareStatements(db: Database.Database) {
+  return {
+    client: db.prepare<[clientId: string], ClientRow>("SELECT * FROM clients WHERE client_id = ?"),
+    secrets: db.prepare<[clientId: string], SecretRow>(
+      "SELECT secret_id, hash, create_time, expire_time, last_used_time FROM client_secrets WHERE client_id = ? ORDER BY create_time DESC, secret_id",
+    ),
+    insertClient: db.prepare<[string, string, string, string, number, number, number, number, Nullable, string]>(
+      "INSERT INTO clients (client_id, name, scopes, audiences, token_ttl_seconds, disabled, create_time, update_time, tokens_not_before, scope_cutoffs) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    ),
+    tombstone: db.prepare<[clientId: string], { tokens_not_before: number }>("SELECT tokens_not_before FROM client_tombstones WHERE client_id = ?"),
+    dropTombstone: db.prepare<[clientId: string]>("DELETE FROM client_tombstones WHERE client_id = ?"),
+    putTombstone: db.prepare<[clientId: string, tokensNotBefore: number, expireTime: number]>(
+      `INSERT INTO client_tombstones (client_id, tokens_not_before, expire_time) VALUES (?, ?, ?)
+       ON CONFLICT (client_id) DO UPDATE SET tokens_not_before = max(tokens_not_before, excluded.tokens_not_before),
+         expire_time = max(expire_time, excluded.expire_time)`,
+    ),
+    pruneTombstones: db.prepare<[before: number]>("DELETE FROM client_tombstones WHERE expire_time < ?"),
+    insertSecret: db.prepare<[secretId: string, clientId: string, hash: Buffer, createTime: number, expireTime: Nullable, lastUsedTime: Nullable]>(
+      "INSERT INTO client_secrets (secret_id, client_id, hash, create_time, expire_time, last_used_time) VALUES (?, ?, ?, ?, ?, ?)",
+    ),
+    updateClient: db.prepare<[string, string, string, number, number, Nullable, string, number, string]>(
+      "UPDATE clients SET name = ?, scopes = ?, audiences = ?, token_ttl_seconds = ?, disabled = ?, tokens_not_before = ?, scope_cutoffs = ?, update_time = ? WHERE client_id = ?",
+    ),
+    deleteClient: db.prepare<[clientId: string]>("DELETE FROM clients WHERE client_id = ?"),
+    list: db.prepare<[afterId: string, limit: number], ClientRow>("SELECT * FROM clients WHERE client_id > ? ORDER BY client_id LIMIT ?"),
+    pruneSecrets: db.prepare<[clientId: string, now: number]>("DELETE FROM client_secrets WHERE client_id = ? AND expire_time IS NOT NULL AND expire_time <= ?"),
+    capSecrets: db.prepare<[expireAt: number, clientId: string, expireAtAgain: number]>(
+      "UPDATE client_secrets SET expire_time = ? WHERE client_id = ? AND (expire_time IS NULL OR expire_time > ?)",
+    ),
+    touchClient: db.prepare<[updateTime: number, clientId: string]>("UPDATE clients SET update_time = ? WHERE client_id = ?"),
+    useSecret: db.prepare<[time: number, secretId: string, timeAgain: number]>(
+      "UPDATE client_secrets SET last_used_time = ? WHERE secret_id = ? AND (last_used_time IS NULL OR last_used_time < ?)",
+    ),
+    keys: db.prepare<[], KeyRow>("SELECT * FROM signing_keys ORDER BY create_time DESC, kid"),
+    deleteKey: db.prepare<[kid: string]>("DELETE FROM signing_keys WHERE kid = ?"),
+    upsertKey: db.prepare<[string, string, string, string, string, number, Nullable, Nullable]>(
+      `INSERT INTO signing_keys (kid, alg, private_key, public_jwk, status, create_time, activate_time, retire_time)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (kid) DO UPDATE SET alg = excluded.alg, private_key = excluded.private_key,
+         public_jwk = excluded.public_jwk, status = excluded.status, create_time = excluded.create_time,
+         activate_time = excluded.activate_time, retire_time = excluded.retire_time`,
+    ),
+    revoke: db.prepare<[jti: string, clientId: string, expireTime: number]>(
+      "INSERT INTO revoked_tokens (jti, client_id, expire_time) VALUES (?, ?, ?) ON CONFLICT (jti) DO NOTHING",
+    ),
+    isRevoked: db.prepare<[jti: string], 1>("SELECT 1 FROM revoked_tokens WHERE jti = ?"),
+    pruneRevoked: db.prepare<[before: number]>("DELETE FROM revoked_tokens WHERE expire_time < ?"),
+    insertAudit: db.prepare<[time: number, actor: string, action: string, target: string, changes: string, origin: string]>(
+      "INSERT INTO audit_events (time, actor, action, target, changes, origin) VALUES (?, ?, ?, ?, ?, ?)",
+    ),
+    audit: db.prepare<[beforeId: number, limit: number], AuditRow>("SELECT * FROM audit_events WHERE event_id < ? ORDER BY event_id DESC LIMIT ?"),
+    auditFor: db.prepare<[target: string, beforeId: number, limit: number], AuditRow>(
+      "SELECT * FROM audit_events WHERE target = ? AND event_id < ? ORDER BY event_id DESC LIMIT ?",
+    ),
+    countClients: db.prepare<[], { n: number }>("SELECT count(*) AS n FROM clients"),
+    countRevoked: db.prepare<[], { n: number }>("SELECT count(*) AS n FROM revoked_tokens"),
+    getMeta: db.prepare<[key: string], { value: string }>("SELECT value FROM meta WHERE key = ?"),
+    insertMeta: db.prepare<[key: string, value: string]>("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING"),
+    upsertMeta: db.prepare<[key: string, value: string]>(
+      "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    ),
+  };
+}
+
+/** The store's prepared statements, by name. */
+type Statements = ReturnType<typeof prepareStatements>;
+
 /** The Storage port on one SQLite file (WAL mode, so several processes can share it). */
 export class SqliteStorage implements Storage {
   readonly #db: Database.Database;
-  readonly #q: Record<string, Statement>;
+  readonly #q: Statements;
 
   private constructor(db: Database.Database) {
     this.#db = db;
-    const p = (sql: string) => db.prepare(sql);
-    this.#q = {
-      client: p("SELECT * FROM clients WHERE client_id = ?"),
-      secrets: p(
-        "SELECT secret_id, hash, create_time, expire_time, last_used_time FROM client_secrets WHERE client_id = ? ORDER BY create_time DESC, secret_id",
-      ),
-      insertClient: p(
-        "INSERT INTO clients (client_id, name, scopes, audiences, token_ttl_seconds, disabled, create_time, update_time, tokens_not_before, scope_cutoffs) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-      ),
-      tombstone: p("SELECT tokens_not_before FROM client_tombstones WHERE client_id = ?"),
-      dropTombstone: p("DELETE FROM client_tombstones WHERE client_id = ?"),
-      putTombstone: p(
-        `INSERT INTO client_tombstones (client_id, tokens_not_before, expire_time) VALUES (?, ?, ?)
-         ON CONFLICT (client_id) DO UPDATE SET tokens_not_before = max(tokens_not_before, excluded.tokens_not_before),
-           expire_time = max(expire_time, excluded.expire_time)`,
-      ),
-      pruneTombstones: p("DELETE FROM client_tombstones WHERE expire_time < ?"),
-      insertSecret: p(
-        "INSERT INTO client_secrets (secret_id, client_id, hash, create_time, expire_time, last_used_time) VALUES (?, ?, ?, ?, ?, ?)",
-      ),
-      updateClient: p(
-        "UPDATE clients SET name = ?, scopes = ?, audiences = ?, token_ttl_seconds = ?, disabled = ?, tokens_not_before = ?, scope_cutoffs = ?, update_time = ? WHERE client_id = ?",
-      ),
-      deleteClient: p("DELETE FROM clients WHERE client_id = ?"),
-      list: p("SELECT * FROM clients WHERE client_id > ? ORDER BY client_id LIMIT ?"),
-      pruneSecrets: p("DELETE FROM client_secrets WHERE client_id = ? AND expire_time IS NOT NULL AND expire_time <= ?"),
-      capSecrets: p(
-        "UPDATE client_secrets SET expire_time = ? WHERE client_id = ? AND (expire_time IS NULL OR expire_time > ?)",
-      ),
-      touchClient: p("UPDATE clients SET update_time = ? WHERE client_id = ?"),
-      useSecret: p(
-        "UPDATE client_secrets SET last_used_time = ? WHERE secret_id = ? AND (last_used_time IS NULL OR last_used_time < ?)",
-      ),
-      keys: p("SELECT * FROM signing_keys ORDER BY create_time DESC, kid"),
-      deleteKey: p("DELETE FROM signing_keys WHERE kid = ?"),
-      upsertKey: p(
-        `INSERT INTO signing_keys (kid, alg, private_key, public_jwk, status, create_time, activate_time, retire_time)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (kid) DO UPDATE SET alg = excluded.alg, private_key = excluded.private_key,
-           public_jwk = excluded.public_jwk, status = excluded.status, create_time = excluded.create_time,
-           activate_time = excluded.activate_time, retire_time = excluded.retire_time`,
-      ),
-      revoke: p("INSERT INTO revoked_tokens (jti, client_id, expire_time) VALUES (?, ?, ?) ON CONFLICT (jti) DO NOTHING"),
-      isRevoked: p("SELECT 1 FROM revoked_tokens WHERE jti = ?"),
-      pruneRevoked: p("DELETE FROM revoked_tokens WHERE expire_time < ?"),
-      insertAudit: p("INSERT INTO audit_events (time, actor, action, target, changes, origin) VALUES (?, ?, ?, ?, ?, ?)"),
-      audit: p("SELECT * FROM audit_events WHERE event_id < ? ORDER BY event_id DESC LIMIT ?"),
-      auditFor: p("SELECT * FROM audit_events WHERE target = ? AND event_id < ? ORDER BY event_id DESC LIMIT ?"),
-      countClients: p("SELECT count(*) AS n FROM clients"),
-      countRevoked: p("SELECT count(*) AS n FROM revoked_tokens"),
-      getMeta: p("SELECT value FROM meta WHERE key = ?"),
-      insertMeta: p("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING"),
-      upsertMeta: p("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"),
-    };
+    this.#q = prepareStatements(db);
   }
 
   /**
@@ -175,12 +205,12 @@ export class SqliteStorage implements Storage {
   }
 
   #readClient(clientId: string): ClientRecord | undefined {
-    const row = this.#q.client!.get(clientId) as ClientRow | undefined;
+    const row = this.#q.client.get(clientId);
     return row && this.#toClient(row);
   }
 
   #toClient(row: ClientRow): ClientRecord {
-    const secrets = (this.#q.secrets!.all(row.client_id) as SecretRow[]).map(
+    const secrets = this.#q.secrets.all(row.client_id).map(
       (s): SecretRecord => ({
         secretId: s.secret_id,
         hash: s.hash,
@@ -209,9 +239,9 @@ export class SqliteStorage implements Storage {
       try {
         return this.#db
           .transaction(() => {
-            const stone = this.#q.tombstone!.get(c.clientId) as { tokens_not_before: number } | undefined;
+            const stone = this.#q.tombstone.get(c.clientId);
             const notBefore = stone ? Math.max(c.tokensNotBefore ?? 0, stone.tokens_not_before) : c.tokensNotBefore;
-            this.#q.insertClient!.run(
+            this.#q.insertClient.run(
               c.clientId,
               c.name,
               JSON.stringify(c.scopes),
@@ -224,9 +254,9 @@ export class SqliteStorage implements Storage {
               scopeCutoffsJson(c.scopeCutoffs),
             );
             for (const s of c.secrets) this.#insertSecret(c.clientId, s);
-            if (stone) this.#q.dropTombstone!.run(c.clientId);
+            if (stone) this.#q.dropTombstone.run(c.clientId);
             this.#audit(audit);
-            return this.#readClient(c.clientId)!;
+            return this.#insertedClient(c.clientId);
           })
           .immediate();
       } catch (err) {
@@ -238,8 +268,15 @@ export class SqliteStorage implements Storage {
     });
   }
 
+  /** The client just inserted in this transaction; not finding it would mean a broken database. */
+  #insertedClient(clientId: string): ClientRecord {
+    const c = this.#readClient(clientId);
+    if (!c) throw new Error(`the client ${JSON.stringify(clientId)} just inserted cannot be read back`);
+    return c;
+  }
+
   #insertSecret(clientId: string, s: SecretRecord): void {
-    this.#q.insertSecret!.run(s.secretId, clientId, Buffer.from(s.hash), s.createTime, s.expireTime, s.lastUsedTime);
+    this.#q.insertSecret.run(s.secretId, clientId, Buffer.from(s.hash), s.createTime, s.expireTime, s.lastUsedTime);
   }
 
   async updateClient(clientId: string, patch: ClientPatch, now: number, audit?: AuditEvent): Promise<ClientRecord | undefined> {
@@ -249,7 +286,7 @@ export class SqliteStorage implements Storage {
           const cur = this.#readClient(clientId);
           if (!cur) return undefined;
           const next = applyClientPatch(cur, patch, now);
-          this.#q.updateClient!.run(
+          this.#q.updateClient.run(
             next.name,
             JSON.stringify(next.scopes),
             JSON.stringify(next.audiences),
@@ -271,9 +308,9 @@ export class SqliteStorage implements Storage {
     return this.#write(() =>
       this.#db
         .transaction(() => {
-          const gone = this.#q.deleteClient!.run(clientId).changes > 0;
+          const gone = this.#q.deleteClient.run(clientId).changes > 0;
           if (gone) {
-            if (tombstone) this.#q.putTombstone!.run(clientId, tombstone.tokensNotBefore, tombstone.expireTime);
+            if (tombstone) this.#q.putTombstone.run(clientId, tombstone.tokensNotBefore, tombstone.expireTime);
             this.#audit(audit);
           }
           return gone;
@@ -283,20 +320,12 @@ export class SqliteStorage implements Storage {
   }
 
   #audit(e: AuditEvent | undefined): void {
-    if (e) this.#q.insertAudit!.run(e.time, e.actor, e.action, e.target, JSON.stringify(e.changes), e.origin);
+    if (e) this.#q.insertAudit.run(e.time, e.actor, e.action, e.target, JSON.stringify(e.changes), e.origin);
   }
 
   async listAuditEvents(beforeId: number | undefined, limit: number, target?: string): Promise<AuditEvent[]> {
     const before = beforeId ?? Number.MAX_SAFE_INTEGER;
-    const rows = (target === undefined ? this.#q.audit!.all(before, limit) : this.#q.auditFor!.all(target, before, limit)) as {
-      event_id: number;
-      time: number;
-      actor: string;
-      action: string;
-      target: string;
-      changes: string;
-      origin: string;
-    }[];
+    const rows = target === undefined ? this.#q.audit.all(before, limit) : this.#q.auditFor.all(target, before, limit);
     return rows.map((r) => ({
       eventId: r.event_id,
       time: r.time,
@@ -309,13 +338,13 @@ export class SqliteStorage implements Storage {
   }
 
   async counts(): Promise<{ clients: number; revokedTokens: number }> {
-    const n = (q: Statement) => (q.get() as { n: number }).n;
-    return { clients: n(this.#q.countClients!), revokedTokens: n(this.#q.countRevoked!) };
+    const n = (q: Statement<[], { n: number }>) => q.get()?.n ?? 0;
+    return { clients: n(this.#q.countClients), revokedTokens: n(this.#q.countRevoked) };
   }
 
   async listClients(afterId: string, limit: number): Promise<ClientRecord[]> {
     return this.#db
-      .transaction(() => (this.#q.list!.all(afterId, limit) as ClientRow[]).map((r) => this.#toClient(r)))
+      .transaction(() => this.#q.list.all(afterId, limit).map((r) => this.#toClient(r)))
       .deferred();
   }
 
@@ -329,11 +358,11 @@ export class SqliteStorage implements Storage {
     return this.#write(() => {
       return this.#db
         .transaction(() => {
-          if (!this.#q.client!.get(clientId)) return undefined;
-          this.#q.capSecrets!.run(othersExpireAt, clientId, othersExpireAt);
-          this.#q.pruneSecrets!.run(clientId, now);
+          if (!this.#q.client.get(clientId)) return undefined;
+          this.#q.capSecrets.run(othersExpireAt, clientId, othersExpireAt);
+          this.#q.pruneSecrets.run(clientId, now);
           this.#insertSecret(clientId, secret);
-          this.#q.touchClient!.run(now, clientId);
+          this.#q.touchClient.run(now, clientId);
           this.#audit(audit);
           return this.#readClient(clientId);
         })
@@ -346,14 +375,14 @@ export class SqliteStorage implements Storage {
       if (uses.size === 0) return;
       this.#db
         .transaction(() => {
-          for (const [secretId, time] of uses) this.#q.useSecret!.run(time, secretId, time);
+          for (const [secretId, time] of uses) this.#q.useSecret.run(time, secretId, time);
         })
         .immediate();
     });
   }
 
   async listSigningKeys(): Promise<SigningKeyRecord[]> {
-    return (this.#q.keys!.all() as KeyRow[]).map(toKey);
+    return this.#q.keys.all().map(toKey);
   }
 
   async updateSigningKeys<T>(
@@ -363,14 +392,14 @@ export class SqliteStorage implements Storage {
     return this.#write(() => {
       return this.#db
         .transaction(() => {
-          const plan = decide((this.#q.keys!.all() as KeyRow[]).map(toKey));
+          const plan = decide(this.#q.keys.all().map(toKey));
           // Delete every key the plan touches, then insert the new versions: the one-current and
           // one-next indexes are checked per statement, and any valid end state (even a swap)
           // is reachable this way.
-          for (const kid of plan.remove) this.#q.deleteKey!.run(kid);
-          for (const k of plan.upsert) this.#q.deleteKey!.run(k.kid);
+          for (const kid of plan.remove) this.#q.deleteKey.run(kid);
+          for (const k of plan.upsert) this.#q.deleteKey.run(k.kid);
           for (const k of plan.upsert) {
-            this.#q.upsertKey!.run(k.kid, k.alg, k.privateKey, k.publicJwk, k.status, k.createTime, k.activateTime, k.retireTime);
+            this.#q.upsertKey.run(k.kid, k.alg, k.privateKey, k.publicJwk, k.status, k.createTime, k.activateTime, k.retireTime);
           }
           this.#audit(audit?.(plan.result));
           return plan.result;
@@ -381,28 +410,28 @@ export class SqliteStorage implements Storage {
 
   async revokeToken(jti: string, clientId: string, expireTime: number): Promise<void> {
     return this.#write(() => {
-      this.#q.revoke!.run(jti, clientId, expireTime);
+      this.#q.revoke.run(jti, clientId, expireTime);
     });
   }
 
   async isTokenRevoked(jti: string): Promise<boolean> {
-    return this.#q.isRevoked!.get(jti) !== undefined;
+    return this.#q.isRevoked.get(jti) !== undefined;
   }
 
   async pruneRevokedTokens(before: number): Promise<number> {
     return this.#write(() => {
-      this.#q.pruneTombstones!.run(before);
-      return this.#q.pruneRevoked!.run(before).changes;
+      this.#q.pruneTombstones.run(before);
+      return this.#q.pruneRevoked.run(before).changes;
     });
   }
 
   async getMeta(key: string): Promise<string | undefined> {
-    return (this.#q.getMeta!.get(key) as { value: string } | undefined)?.value;
+    return this.#q.getMeta.get(key)?.value;
   }
 
   async setMeta(key: string, value: string, overwrite: boolean): Promise<boolean> {
     return this.#write(() => {
-      return (overwrite ? this.#q.upsertMeta! : this.#q.insertMeta!).run(key, value).changes > 0;
+      return (overwrite ? this.#q.upsertMeta : this.#q.insertMeta).run(key, value).changes > 0;
     });
   }
 

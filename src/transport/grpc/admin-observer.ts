@@ -1,6 +1,6 @@
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import type { RequestObserver } from "../../observability/request-observer.js";
-import { adminPrincipalKey } from "./client-admin-service.js";
+import { adminPrincipalKey } from "./admin-context.js";
 import { originKey } from "./context.js";
 
 /** Reports every admin call (service, method, status, caller, latency); outermost, so it sees the mapped status. */

@@ -1,7 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { AdminError, OAuthError } from "../../core/errors.js";
-import { StorageUnavailableError } from "../../storage/storage.js";
+import { StorageUnavailableError } from "../../core/ports/storage.js";
 import { ErrorInfoSchema } from "../../../gen/google/rpc/error_details_pb.js";
 
 const OAUTH_CODES: Record<OAuthError["code"], Code> = {

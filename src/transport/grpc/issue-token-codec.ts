@@ -22,6 +22,7 @@ const STRICT_UTF8 = new TextDecoder("utf-8", { fatal: true });
 export function decodeIssueTokenRequest(buf: Uint8Array): IssueTokenFields | undefined {
   const out: IssueTokenFields = { clientId: "", clientSecret: "", scope: "", audience: [] };
   let i = 0;
+  // Every buf[i++] below is guarded by i < buf.length.
   while (i < buf.length) {
     const tag = buf[i++]!;
     if (tag !== CLIENT_ID && tag !== CLIENT_SECRET && tag !== SCOPE && tag !== AUDIENCE) return undefined;

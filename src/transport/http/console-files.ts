@@ -21,8 +21,9 @@ export interface ConsoleBuild {
 }
 
 // Only these kinds of file are served; anything else in the folder is ignored.
+const HTML = "text/html; charset=utf-8";
 const TYPES: Record<string, string> = {
-  ".html": "text/html; charset=utf-8",
+  ".html": HTML,
   ".js": "text/javascript; charset=utf-8",
   ".css": "text/css; charset=utf-8",
   ".svg": "image/svg+xml",
@@ -72,5 +73,5 @@ export function readConsoleBuild(dir: string): ConsoleBuild | undefined {
       if (entry.isFile() && type !== undefined && ASSET_NAME.test(entry.name)) assets.set(entry.name, load(join(assetsDir, entry.name), type));
     }
   }
-  return { index: load(indexPath, TYPES[".html"]!), assets };
+  return { index: load(indexPath, HTML), assets };
 }

@@ -83,7 +83,8 @@ export function ifNoneMatch(header: string | undefined, etag: string): boolean {
 }
 
 function sendFile(req: AnyRequest, res: AnyResponse, file: ConsoleFile, cacheControl: string): void {
-  const gzip = file.gzip !== undefined && acceptsGzip(req.headers["accept-encoding"]);
+  const gzipped = acceptsGzip(req.headers["accept-encoding"]) ? file.gzip : undefined;
+  const gzip = gzipped !== undefined;
   // The gzipped body is another representation, so it gets its own strong validator.
   const etag = gzip ? `${file.etag.slice(0, -1)}-gz"` : file.etag;
   const headers: Record<string, string> = {
@@ -98,7 +99,7 @@ function sendFile(req: AnyRequest, res: AnyResponse, file: ConsoleFile, cacheCon
     res.end();
     return;
   }
-  const body = gzip ? file.gzip! : file.body;
+  const body = gzipped ?? file.body;
   if (gzip) headers["content-encoding"] = "gzip";
   headers["content-length"] = String(body.length);
   res.writeHead(200, headers);

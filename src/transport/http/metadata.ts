@@ -1,7 +1,9 @@
+import { CLIENT_AUTH_METHODS } from "../../core/client-auth/client-authenticators.js";
+
 /** RFC 8414 authorization server metadata for `issuer`, listing the signing algorithms in use. */
 export function authorizationServerMetadata(issuer: string, signingAlgs: string[]): Record<string, unknown> {
   const base = issuer.replace(/\/+$/, "");
-  const authMethods = ["client_secret_basic", "client_secret_post"];
+  const authMethods = CLIENT_AUTH_METHODS;
   return {
     issuer,
     token_endpoint: `${base}/oauth/token`,

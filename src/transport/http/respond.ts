@@ -1,5 +1,6 @@
+import { challengeScheme } from "../../core/client-auth/client-authenticators.js";
 import { OAuthError } from "../../core/errors.js";
-import { StorageUnavailableError } from "../../storage/storage.js";
+import { StorageUnavailableError } from "../../core/ports/storage.js";
 
 /** The part of a node:http or node:http2 (compatibility API) response we use. */
 export interface AnyResponse {
@@ -51,6 +52,11 @@ export function sendJson(res: AnyResponse, status: number, body: unknown, header
   res.end(text);
 }
 
+/** The answer to a path nothing on this port serves. */
+export function sendNotFound(res: AnyResponse): void {
+  sendJson(res, 404, { error: "not_found", error_description: "No such endpoint" });
+}
+
 /**
  * The one place an error becomes an HTTP answer. OAuthErrors keep their code; anything else is
  * a server_error whose cause is reported through `onUnexpected`, never sent.
@@ -74,9 +80,8 @@ export function sendError(
   const headers: Record<string, string> = {};
   if (e.retryAfterSeconds !== undefined) headers["retry-after"] = String(e.retryAfterSeconds);
   // RFC 6749 §5.2: 401 with a matching WWW-Authenticate when the client used the header.
-  if (e.code === "invalid_client" && e.authMethod === "client_secret_basic") {
-    headers["www-authenticate"] = `Basic realm="${realm}", charset="UTF-8"`;
-  }
+  const scheme = e.code === "invalid_client" ? challengeScheme(e.authMethod) : undefined;
+  if (scheme !== undefined) headers["www-authenticate"] = `${scheme} realm="${realm}", charset="UTF-8"`;
   // RFC 7009 §2.2.1: a revocation the server will not take now is 503 with Retry-After; the
   // client must assume the token still exists and retry later.
   sendJson(res, status ?? (e.limit === "revocations" ? 503 : STATUS[e.code]), { error: e.code, error_description: e.description }, headers);

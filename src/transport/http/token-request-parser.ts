@@ -1,8 +1,8 @@
 import { OAuthError } from "../../core/errors.js";
 import type { ClientCredentials, TokenRequest } from "../../core/token-request.js";
 import { quoted } from "../../core/quoted.js";
-import { parseBasicAuthorization } from "../basic-auth.js";
-import { formDecode } from "../form-decode.js";
+import { CREDENTIAL_PARAMS, readClientCredentials } from "../../core/client-auth/client-authenticators.js";
+import { formDecode } from "../../core/form-decode.js";
 
 const MALFORMED_BODY = "The form body has a malformed percent escape or one that is not UTF-8";
 
@@ -48,34 +48,21 @@ function single(form: Map<string, string[]>, name: string): string | undefined {
 
 /**
  * Client authentication shared by the token, revocation and introspection endpoints
- * (RFC 6749 §2.3.1): Basic or form fields, never both, never in the query string.
+ * (RFC 6749 §2.3.1): one method per request, never in the query string.
  */
 export function parseClientCredentials(
   authorization: string | undefined,
   query: string,
   form: Map<string, string[]>,
 ): ClientCredentials | undefined {
-  const q = query === "" ? undefined : new URLSearchParams(query);
-  if (q && (q.has("client_secret") || q.has("client_id"))) {
-    throw new OAuthError("invalid_request", "Client credentials must not be sent in the query string (RFC 6749 section 2.3.1)");
+  if (query !== "") {
+    for (const name of new URLSearchParams(query).keys()) {
+      if (CREDENTIAL_PARAMS.has(name)) {
+        throw new OAuthError("invalid_request", "Client credentials must not be sent in the query string (RFC 6749 section 2.3.1)");
+      }
+    }
   }
-  const postId = single(form, "client_id");
-  const postSecret = single(form, "client_secret");
-  if (authorization !== undefined && authorization !== "") {
-    const basic = parseBasicAuthorization(authorization);
-    if (!basic) {
-      throw new OAuthError("invalid_client", "Only Basic client authentication is supported in the Authorization header", "client_secret_basic");
-    }
-    if (postSecret !== undefined) {
-      throw new OAuthError("invalid_request", "The request uses more than one client authentication method (RFC 6749 section 2.3)");
-    }
-    if (postId !== undefined && postId !== basic.clientId) {
-      throw new OAuthError("invalid_request", "The client_id parameter does not match the Basic credentials");
-    }
-    return { clientId: basic.clientId, clientSecret: basic.clientSecret, method: "client_secret_basic" };
-  }
-  if (postId !== undefined) return { clientId: postId, clientSecret: postSecret ?? "", method: "client_secret_post" };
-  return undefined;
+  return readClientCredentials(authorization, form, single);
 }
 
 /**

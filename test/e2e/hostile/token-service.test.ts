@@ -82,17 +82,17 @@ const CASES: [string, () => { request: object; metadata?: Record<string, string>
   [
     "Bearer metadata",
     () => ({ request: {}, metadata: { authorization: "Bearer abc" } }),
-    [grpc.status.UNAUTHENTICATED, "invalid_client", "Only Basic client authentication is supported in the authorization metadata"],
+    [grpc.status.UNAUTHENTICATED, "invalid_client", "Only Basic client authentication is supported in the Authorization header"],
   ],
   [
     "Basic metadata and a secret field together",
     () => ({ request: { client_secret: "x" }, metadata: { authorization: basic(c.clientId, c.clientSecret) } }),
-    [grpc.status.INVALID_ARGUMENT, "invalid_request", "The request uses more than one client authentication method"],
+    [grpc.status.INVALID_ARGUMENT, "invalid_request", "The request uses more than one client authentication method (RFC 6749 section 2.3)"],
   ],
   [
     "Basic metadata and a different client_id field",
     () => ({ request: { client_id: "someone-else" }, metadata: { authorization: basic(c.clientId, c.clientSecret) } }),
-    [grpc.status.INVALID_ARGUMENT, "invalid_request", "The request uses more than one client authentication method"],
+    [grpc.status.INVALID_ARGUMENT, "invalid_request", "The client_id parameter does not match the Basic credentials"],
   ],
   ["a 10 KB id in Basic metadata", () => ({ request: {}, metadata: { authorization: basic(TEN_KB, "x") } }), UNAUTH],
 ];

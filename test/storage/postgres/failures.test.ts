@@ -5,7 +5,7 @@ import { parseDatabaseUrl } from "../../../src/storage/postgres/connection.js";
 import { storageError } from "../../../src/storage/postgres/errors.js";
 import { Database } from "../../../src/storage/postgres/pool.js";
 import { PostgresStorage } from "../../../src/storage/postgres/postgres-storage.js";
-import { StorageUnavailableError } from "../../../src/storage/storage.js";
+import { StorageUnavailableError } from "../../../src/core/ports/storage.js";
 import { eventually } from "../../helpers/eventually.js";
 import { testPostgres, type TestDatabase } from "../../helpers/postgres.js";
 import { tcpProxy } from "../../helpers/tcp-proxy.js";

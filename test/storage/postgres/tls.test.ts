@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseDatabaseUrl } from "../../../src/storage/postgres/connection.js";
 import { Database } from "../../../src/storage/postgres/pool.js";
 import { PostgresStorage } from "../../../src/storage/postgres/postgres-storage.js";
-import { StorageUnavailableError } from "../../../src/storage/storage.js";
+import { StorageUnavailableError } from "../../../src/core/ports/storage.js";
 
 /*
  * sslmode against a real PostgreSQL with TLS: a throwaway cluster of its own (pg_createcluster

@@ -5,7 +5,7 @@ import { migrate } from "../../../src/storage/postgres/migrations.js";
 import { Database } from "../../../src/storage/postgres/pool.js";
 import { PostgresStorage } from "../../../src/storage/postgres/postgres-storage.js";
 import { CHANGE_CHANNEL, MAX_ATTEMPTS, writeTransaction } from "../../../src/storage/postgres/transaction.js";
-import { StorageUnavailableError } from "../../../src/storage/storage.js";
+import { StorageUnavailableError } from "../../../src/core/ports/storage.js";
 import { eventually } from "../../helpers/eventually.js";
 import { testPostgres, type TestDatabase } from "../../helpers/postgres.js";
 

@@ -1,7 +1,8 @@
 import { Code, ConnectError, createClient, createRouterTransport } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import { Health, HealthCheckResponse_ServingStatus as ServingStatus } from "../../../gen/grpc/health/v1/health_pb.js";
-import { HealthState, registerHealth } from "../../../src/transport/grpc/health.js";
+import { HealthState } from "../../../src/transport/grpc/health-state.js";
+import { registerHealth } from "../../../src/transport/grpc/services/health-service.js";
 import { eventually } from "../../helpers/eventually.js";
 
 function setup() {

@@ -3,7 +3,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { IssueTokenRequestSchema, IssueTokenResponseSchema } from "../../../gen/tessera/v1/token_service_pb.js";
 import { decodeIssueTokenRequest, encodeIssueTokenFrame } from "../../../src/transport/grpc/issue-token-codec.js";
-import { toIssueTokenResponse } from "../../../src/transport/grpc/token-service.js";
+import { toIssueTokenResponse } from "../../../src/transport/grpc/token-requests.js";
 
 // The gRPC fast path's hand-written codec must agree with protobuf-es byte for byte: these
 // properties compare it with the generated schema on random messages and random bytes.

@@ -14,8 +14,9 @@ import { fileDescriptorSetBase64 } from "../../../gen/reflection_set.js";
 import { ClientAdmin } from "../../../gen/tessera/v1/client_admin_pb.js";
 import type { UpdateClientRequest } from "../../../gen/tessera/v1/client_admin_pb.js";
 import { TokenService } from "../../../gen/tessera/v1/token_service_pb.js";
-import { HealthState, registerHealth } from "../../../src/transport/grpc/health.js";
-import { registerReflection } from "../../../src/transport/grpc/reflection.js";
+import { HealthState } from "../../../src/transport/grpc/health-state.js";
+import { registerHealth } from "../../../src/transport/grpc/services/health-service.js";
+import { registerReflection } from "../../../src/transport/grpc/services/reflection-service.js";
 import { eventually } from "../../helpers/eventually.js";
 
 // buf curl is a real gRPC reflection client (grpcurl is not packaged here): it

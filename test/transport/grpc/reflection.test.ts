@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import * as v1 from "../../../gen/grpc/reflection/v1/reflection_pb.js";
 import * as v1alpha from "../../../gen/grpc/reflection/v1alpha/reflection_pb.js";
 import { fileDescriptorSetBase64 } from "../../../gen/reflection_set.js";
-import { registerReflection } from "../../../src/transport/grpc/reflection.js";
+import { registerReflection } from "../../../src/transport/grpc/services/reflection-service.js";
 
 const services = [
   "tessera.v1.TokenService",

@@ -1,10 +1,10 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { OAuthError } from "../../../src/core/errors.js";
-import { parseBasicAuthorization } from "../../../src/transport/basic-auth.js";
+import { parseBasicAuthorization } from "../../../src/core/client-auth/basic-credentials.js";
 import { basic } from "../../helpers/test-server.js";
 
-// The Basic parser both doors share (src/transport/basic-auth.ts; RFC 6749 §2.3.1 and
+// The Basic parser both doors share (src/core/client-auth/basic-credentials.ts; RFC 6749 §2.3.1 and
 // Appendix B: id and secret are form-urlencoded, joined by ":", then base64). It lives next to
 // the HTTP parser tests because the form door is its main user.
 

@@ -1,0 +1,93 @@
+import type { AddressInfo } from "node:net";
+import type { Logger } from "pino";
+import type { Config } from "../config.js";
+import { systemClock, type Clock } from "../core/clock.js";
+import type { Storage } from "../core/ports/storage.js";
+import { listenMetrics, type MetricsListener } from "../observability/metrics-listener.js";
+import type { HealthState } from "../transport/grpc/health-state.js";
+import { HEALTH_SERVICE_NAMES } from "../transport/grpc/service-names.js";
+import { listenPlan } from "../transport/listener/listen-all.js";
+import { startBackgroundWork } from "./background.js";
+import { composeCore } from "./core.js";
+import { openKeys } from "./keys.js";
+import { composeListener } from "./listener.js";
+import { composeReadiness, composeTelemetry } from "./observability.js";
+import { logStartup } from "./startup-log.js";
+import { openDatabase, requestStorage } from "./storage.js";
+import { composeTransports } from "./transports.js";
+
+/** A running Tessera. */
+export interface RunningServer {
+  /** The first address listened on (127.0.0.1 by default); every one has the same port. */
+  address: AddressInfo;
+  /** Every address listened on: 127.0.0.1 and ::1 by default, or the one --host names. */
+  addresses: AddressInfo[];
+  storage: Storage;
+  health: HealthState;
+  /** Applies the key schedule and prunes the deny-list now (the timer does it every minute). */
+  maintain(): Promise<void>;
+  /** Graceful stop: NOT_SERVING, refuse new connections, finish requests in flight, close the database. */
+  stop(): Promise<void>;
+}
+
+/**
+ * The composition root: builds Tessera from its parts in order (configuration, storage, keys,
+ * core, transports, listener), listens, and starts the background work. The only place with
+ * side effects; it decides nothing itself. Returns once the port is open. A start that fails
+ * closes the database it opened (the caller may remove a database this start created).
+ */
+export async function startServer(config: Config, log: Logger, clock: Clock = systemClock): Promise<RunningServer> {
+  const database = openDatabase(config);
+  const keys = await closingOnFailure(database, () => openKeys(config, database, clock));
+  const telemetry = composeTelemetry(log, database, keys);
+  const storage = requestStorage(database, config, telemetry.storageFailed);
+  let draining = false;
+  const readiness = composeReadiness(log, storage, keys, () => draining);
+  const core = composeCore(config, storage, keys, clock);
+  const transports = composeTransports(config, log, core, telemetry, readiness, config.metricsAddr ? undefined : telemetry.metrics);
+  const listener = composeListener(config, transports);
+
+  const { addresses, skipped } = await closingOnFailure(database, () => listener.listen(config.port, listenPlan(config.host)));
+  const [address] = addresses;
+  if (address === undefined) throw new Error("the listener reported no address"); // listenAll opens the plan's mandatory host or throws
+  for (const s of skipped) log.info({ host: s.host, reason: s.reason }, `not listening on ${s.host}: this machine has no such address (IPv6 off?)`);
+  let metricsListener: MetricsListener | undefined;
+  if (config.metricsAddr) {
+    const { host, port } = config.metricsAddr;
+    const onError = (err: unknown) => log.error({ err }, "collecting metrics failed");
+    metricsListener = await closingOnFailure(database, () => listenMetrics(() => telemetry.metrics.scrape(), host, port, onError), listener);
+    log.info({ host: metricsListener.address.address, port: metricsListener.address.port }, "metrics listening");
+  }
+  const background = await startBackgroundWork({ database, storage, keys, secretUse: core.secretUse, clock, log });
+
+  telemetry.health.setServing(HEALTH_SERVICE_NAMES, true);
+  logStartup(config, log, keys, addresses, (await database.counts()).clients);
+  return {
+    address,
+    addresses,
+    storage,
+    health: telemetry.health,
+    maintain: background.maintain,
+    async stop() {
+      draining = true;
+      telemetry.health.setServing(HEALTH_SERVICE_NAMES, false);
+      background.stop();
+      telemetry.writeHealth.stop();
+      await Promise.all([listener.close(config.shutdownGraceMs), metricsListener?.close()]);
+      await background.flushSecretUse();
+      await database.close();
+      log.info("stopped");
+    },
+  };
+}
+
+/** Runs a start-up step; if it fails, closes what the start opened so far and rethrows. */
+async function closingOnFailure<T>(database: Storage, step: () => Promise<T>, listener?: { close(): Promise<void> }): Promise<T> {
+  try {
+    return await step();
+  } catch (err) {
+    await listener?.close();
+    await database.close();
+    throw err;
+  }
+}

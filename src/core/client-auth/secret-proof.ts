@@ -1,0 +1,28 @@
+import type { ClientRecord } from "../ports/storage.js";
+import { hashClientSecret, secretHashesEqual } from "../client-secret.js";
+import type { SecretUseTracker } from "../secret-use.js";
+
+// Compared against when the client is unknown or disabled, so that those cases cost the same
+// hashing and comparison as a wrong secret (no early return a stopwatch can see).
+const DUMMY_HASH = hashClientSecret("tessera-dummy-secret-for-constant-work");
+
+/**
+ * Whether `secret` is one of the client's unexpired secrets (RFC 6749 §2.3.1), comparing it with
+ * every one of them in constant time, and with a dummy when there is none: an unknown client, a
+ * disabled one and a wrong secret cost the same work. Notes the use of the secret that matched.
+ */
+export function proveWithSecret(client: ClientRecord | undefined, secret: string, now: number, secretUse: SecretUseTracker): boolean {
+  const presented = hashClientSecret(secret);
+  const usable = client ? client.secrets.filter((s) => s.expireTime === null || s.expireTime > now) : [];
+  let matched: string | undefined;
+  if (usable.length === 0) {
+    secretHashesEqual(presented, DUMMY_HASH);
+  }
+  for (const s of usable) {
+    // No break: every usable secret is compared.
+    if (secretHashesEqual(presented, s.hash)) matched = s.secretId;
+  }
+  if (matched === undefined) return false;
+  secretUse.mark(matched, now);
+  return true;
+}
