@@ -304,9 +304,12 @@ interface Answer {
   raw: string;
 }
 
+/** A success: its text names the answer's fields, never the token, so a failure message shows no credential. */
+const issued = (answer: object): Answer => ({ error: undefined, description: undefined, raw: `a token was issued (fields ${Object.keys(answer).sort().join(", ")})` });
+
 /** Parses an RFC 6749 §5.2 answer: exactly `error` and `error_description`. */
 function oauthAnswer(status: number, body: string): Answer {
-  if (status === 200) return { error: undefined, description: undefined, raw: body };
+  if (status === 200) return issued(JSON.parse(body) as object);
   const json = JSON.parse(body) as Record<string, unknown>;
   expect(Object.keys(json).sort(), body).toEqual(["error", "error_description"]);
   return { error: String(json.error), description: String(json.error_description), raw: body };
@@ -333,7 +336,7 @@ const DOORS = {
       body: JSON.stringify(r.fields),
     });
     const raw = await res.text();
-    if (res.status === 200) return { error: undefined, description: undefined, raw };
+    if (res.status === 200) return issued(JSON.parse(raw) as object);
     const json = JSON.parse(raw) as { message?: string; details?: { type: string; value: string }[] };
     const info = json.details?.find((d) => d.type === "google.rpc.ErrorInfo");
     const reason = info ? fromBinary(ErrorInfoSchema, Buffer.from(info.value, "base64")).reason : undefined;
@@ -341,7 +344,7 @@ const DOORS = {
   },
   async gRPC(r: RpcRequest): Promise<Answer> {
     const a = await grpcCall(tokens, r.method, r.fields, r.authorization ? { metadata: { authorization: asciiSafe(r.authorization) } } : {});
-    if (a.ok) return { error: undefined, description: undefined, raw: JSON.stringify(a.response) };
+    if (a.ok) return issued(a.response);
     return { error: a.reason, description: a.details, raw: JSON.stringify(a) };
   },
 };
