@@ -30,6 +30,8 @@ const ISSUE = "/tessera.v1.TokenService/IssueToken";
 let defaults: TestServer;
 /** The server with small limits: 1 KB body and messages, 4 KB headers, 5 s deadline. */
 let small: TestServer;
+/** Its calls ask for the longest deadline it accepts. */
+const AT_SMALL_CAP = { deadlineMs: 5000 };
 let ok: { clientId: string; clientSecret: string };
 let okSmall: { clientId: string; clientSecret: string };
 
@@ -130,10 +132,10 @@ describe("gRPC message size", () => {
   it("refuses an IssueToken message over TESSERA_MAX_MESSAGE_BYTES=1024 with RESOURCE_EXHAUSTED, not INTERNAL", async () => {
     const tokens = grpcClient("TokenService", small.port);
     try {
-      const a = await grpcCall(tokens, "IssueToken", { client_id: okSmall.clientId, client_secret: okSmall.clientSecret, scope: "a".repeat(2000) });
+      const a = await grpcCall(tokens, "IssueToken", { client_id: okSmall.clientId, client_secret: okSmall.clientSecret, scope: "a".repeat(2000) }, AT_SMALL_CAP);
       expect(a).toMatchObject({ ok: false, code: grpc.status.RESOURCE_EXHAUSTED });
       if (!a.ok) expect(a.details).toMatch(/^message size \d+ is larger than configured readMaxBytes 1024$/);
-      const fine = await grpcCall(tokens, "IssueToken", { client_id: okSmall.clientId, client_secret: okSmall.clientSecret, scope: "read" });
+      const fine = await grpcCall(tokens, "IssueToken", { client_id: okSmall.clientId, client_secret: okSmall.clientSecret, scope: "read" }, AT_SMALL_CAP);
       expect(fine.ok).toBe(true);
     } finally {
       tokens.close();
@@ -280,7 +282,7 @@ describe("after the limits above", () => {
     await stillServes(small, okSmall);
     const tokens = grpcClient("TokenService", small.port);
     try {
-      expect((await grpcCall(tokens, "IssueToken", { client_id: okSmall.clientId, client_secret: okSmall.clientSecret })).ok).toBe(true);
+      expect((await grpcCall(tokens, "IssueToken", { client_id: okSmall.clientId, client_secret: okSmall.clientSecret }, AT_SMALL_CAP)).ok).toBe(true);
     } finally {
       tokens.close();
     }

@@ -158,6 +158,12 @@ export type GrpcAnswer<T> =
   | { ok: true; response: T }
   | { ok: false; code: grpc.status; details: string; reason: string | undefined; trailers: Record<string, string> };
 
+/**
+ * The deadline of a call that does not choose one: long enough for a loaded machine, so a
+ * call fails on its answer and not on the clock (the server's default cap is 5 minutes).
+ */
+export const CALL_DEADLINE_MS = 60_000;
+
 /** Calls a unary method with grpc-js; never rejects. */
 export function grpcCall<T = Record<string, unknown>>(
   client: grpc.Client,
@@ -172,7 +178,7 @@ export function grpcCall<T = Record<string, unknown>>(
       client,
       request,
       md,
-      { deadline: Date.now() + (opts.deadlineMs ?? 4000) },
+      { deadline: Date.now() + (opts.deadlineMs ?? CALL_DEADLINE_MS) },
       (err: grpc.ServiceError | null, res: T) => {
         if (!err) return resolve({ ok: true, response: res });
         const trailers: Record<string, string> = {};
