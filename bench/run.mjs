@@ -14,6 +14,7 @@ import { openWorkspace, startWatchdog } from "./lib/workspace.mjs";
 import { frameworksPhase } from "./phases/frameworks.mjs";
 import { mainPhase } from "./phases/main.mjs";
 import { millionPhase } from "./phases/million.mjs";
+import { postgresPhase } from "./phases/postgres.mjs";
 import { profilePhase } from "./phases/profile.mjs";
 import { quickVerdict, writeReport } from "./phases/report.mjs";
 import { scalingPhase } from "./phases/scaling.mjs";
@@ -26,7 +27,7 @@ import { workersPhase } from "./phases/workers.mjs";
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
 /** @type {Record<PhaseName, (bench: Bench) => Promise<void>>} */
-const PHASE_RUNNERS = { main: mainPhase, frameworks: frameworksPhase, scaling: scalingPhase, workers: workersPhase, profile: profilePhase, million: millionPhase };
+const PHASE_RUNNERS = { main: mainPhase, frameworks: frameworksPhase, scaling: scalingPhase, workers: workersPhase, postgres: postgresPhase, profile: profilePhase, million: millionPhase };
 
 const options = parseOptions();
 if (options.help) {

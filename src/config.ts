@@ -10,6 +10,7 @@ export interface Config {
   readonly port: number;
   /** Listen address; undefined: 127.0.0.1 and ::1 (transport/listener/listen-all.ts). */
   readonly host: string | undefined;
+  /** An absolute SQLite file path, or a postgres:// URL (which may hold a password: never log it as it is). */
   readonly db: string;
   readonly issuer: string;
   readonly alg: SigningAlg;
@@ -53,6 +54,10 @@ export interface Config {
   readonly metricsAddr: { host: string; port: number } | undefined;
   /** Clients kept in memory per process; 0 = read storage on every request. */
   readonly clientCacheSize: number;
+  /** PostgreSQL: listen for other replicas' changes (NOTIFY) besides polling for them. */
+  readonly dbNotify: boolean;
+  /** How long cached clients keep getting tokens while the database cannot be reached. */
+  readonly dbOutageGraceMs: number;
   /** TESSERA_KEK or TESSERA_KEK_FILE (never a flag: flags show in `ps`): encrypts private keys at rest. */
   readonly kek: Kek | undefined;
 }
@@ -95,7 +100,7 @@ export interface Setting<T = unknown> {
 export const SETTINGS = {
   port: { flag: "port", env: "TESSERA_PORT", envAlias: "PORT", def: "8080", arg: "port", help: "TCP port for every protocol (0: any free port)", parse: int(0, 65535, "a port number from 0 to 65535") },
   host: { flag: "host", env: "TESSERA_HOST", def: undefined, defText: "127.0.0.1 and ::1", arg: "address", help: "listen address; 0.0.0.0 (IPv4) or :: (IPv6 and IPv4) listens on every interface (serve TLS then)", parse: (s: string) => s },
-  db: { flag: "db", env: "TESSERA_DB", def: DEFAULT_DB_PATH, defWhere: `the default, ${DEFAULT_DB_PATH} in the working directory`, arg: "file", help: "SQLite database file, relative to the working directory; its folder is created", parse: databasePath },
+  db: { flag: "db", env: "TESSERA_DB", envAlias: "DATABASE_URL", def: DEFAULT_DB_PATH, defWhere: `the default, ${DEFAULT_DB_PATH} in the working directory`, arg: "file-or-url", help: "SQLite database file, relative to the working directory (its folder is created), or a PostgreSQL URL postgres://user@host/db shared by several replicas", parse: databaseSetting },
   issuer: { flag: "issuer", env: "TESSERA_ISSUER", def: undefined, defText: "http://localhost:PORT", arg: "url", help: "`iss` of tokens and base of the metadata URLs; set it to your public https URL", parse: issuerUrl },
   alg: { flag: "alg", env: "TESSERA_ALG", def: "ES256", arg: "alg", help: `signing algorithm of new keys: ${SIGNING_ALGS.join(", ")}`, parse: alg },
   logLevel: { flag: "log-level", env: "TESSERA_LOG_LEVEL", def: "info", arg: "level", help: `log level: ${LOG_LEVELS.join(", ")}`, parse: oneOf(LOG_LEVELS) },
@@ -125,6 +130,8 @@ export const SETTINGS = {
   metricsAddr: { flag: "metrics-addr", env: "TESSERA_METRICS_ADDR", def: undefined, defText: "none: /metrics on the public port", arg: "host:port", help: "serve GET /metrics on this address alone (e.g. 127.0.0.1:9464), not on the public port", parse: hostPort },
   clientCacheSize: { flag: "client-cache-size", env: "TESSERA_CLIENT_CACHE_SIZE", def: "100000", arg: "count", help: "clients kept in memory, about 0.5 KB each (0: read SQLite on every request)", parse: int(0, 10_000_000, "a number of clients from 0 (no cache) to 10000000") },
   workers: { flag: "workers", env: "TESSERA_WORKERS", def: "1", arg: "count", help: "processes sharing the port and the database file", parse: int(1, 64, "a number of processes from 1 to 64") },
+  dbNotify: { flag: "db-notify", env: "TESSERA_DB_NOTIFY", def: "on", arg: "on|off", help: "PostgreSQL: hear of other replicas' changes through LISTEN/NOTIFY at once; off: by polling alone, every 250 ms (PgBouncer in transaction mode)", parse: onOff },
+  dbOutageGrace: { flag: "db-outage-grace", env: "TESSERA_DB_OUTAGE_GRACE", def: "5m", arg: "duration", help: "how long clients already in memory keep getting tokens while the database cannot be reached; then 503 / UNAVAILABLE", parse: duration(1000, 86_400_000, "a duration from 1s to 1d such as 5m") },
   shutdownGrace: { flag: "shutdown-grace", env: "TESSERA_SHUTDOWN_GRACE", def: "10s", arg: "duration", help: "how long requests in flight may take to finish on SIGTERM", parse: duration(0, 600_000, "a duration from 0s to 10m such as 10s") },
 } satisfies Record<string, Setting>;
 
@@ -212,6 +219,8 @@ export function loadConfig(flags: RawSettings, env: NodeJS.ProcessEnv): Config {
     shutdownGraceMs: v.shutdownGrace,
     workers: v.workers,
     clientCacheSize: v.clientCacheSize,
+    dbNotify: v.dbNotify,
+    dbOutageGraceMs: v.dbOutageGrace,
     metricsAddr: v.metricsAddr,
     kek: kekFromEnv(env),
   });
@@ -251,11 +260,21 @@ function duration(min: number, max: number, what: string): Parse<number> {
   };
 }
 
-// The database path is resolved once, here, so every message and log line shows the file
-// actually used rather than a path relative to a working directory nobody sees.
-function databasePath(raw: string, where: string): string {
-  if (raw.trim() === "") throw new ConfigError(`${where} must be a file path.`);
-  return resolve(raw);
+// A URL is kept as written (the PostgreSQL adapter parses it, and refuses a bad one with the
+// password redacted); a path is resolved once, here, so every message and log line shows the
+// file actually used rather than a path relative to a working directory nobody sees.
+function databaseSetting(raw: string, where: string): string {
+  if (raw.trim() === "") throw new ConfigError(`${where} must be a file path or a postgres:// URL.`);
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(raw)?.[1];
+  if (scheme === undefined) return resolve(raw);
+  // Only the scheme is repeated: the rest of a URL may hold a password.
+  if (!/^postgres(ql)?$/i.test(scheme)) throw new ConfigError(`${where} must be a SQLite file path or a postgres:// URL (got a ${scheme}:// URL).`);
+  return raw;
+}
+
+function onOff(raw: string, where: string): boolean {
+  if (raw !== "on" && raw !== "off") throw new ConfigError(`${where} must be on or off (got ${JSON.stringify(raw)}).`);
+  return raw === "on";
 }
 
 function oneOf<T extends string>(values: readonly T[]): Parse<T> {

@@ -19,6 +19,17 @@ import { firstLine } from "./run-log.mjs";
  */
 
 /**
+ * The PostgreSQL rows: SQLite and PostgreSQL side by side, two replicas at once, spread load.
+ * @typedef {object} PostgresSection
+ * @property {string} how which PostgreSQL server and access
+ * @property {SubjectSummary[]} compare SQLite first, then PostgreSQL
+ * @property {SubjectSummary[]} replicas
+ * @property {string} [replicasFailure]
+ * @property {SubjectSummary & { setup: string | undefined } | undefined} spread full runs only
+ * @property {string} [spreadFailure]
+ */
+
+/**
  * Memory and database files at one moment of the 1,000,000-token phase.
  * @typedef {object} MillionPoint
  * @property {number} issued
@@ -54,6 +65,7 @@ import { firstLine } from "./run-log.mjs";
  * @property {Record<string, number | undefined>} [frameworkRates]
  * @property {{ rows: ScalingRow[] }} [scaling]
  * @property {{ na: string } | { note: string, rows: SubjectSummary[] }} [workers]
+ * @property {PostgresSection | { na: string }} [postgres]
  * @property {MillionResult} [million]
  * @property {{ dir: string, items: ProfileItem[] }} [profiles]
  * @property {string} [finishedAt]
@@ -184,6 +196,28 @@ function workersSection(w) {
 }
 
 /**
+ * The PostgreSQL rows, or why there are none.
+ * @param {NonNullable<BenchReport["postgres"]>} p
+ */
+function postgresSection(p) {
+  const out = ["### PostgreSQL (HTTP /oauth/token, 50 connections)", ""];
+  if ("na" in p) return [...out, p.na, ""];
+  out.push(`On ${p.how}; each database a \`tessera copy\` of the template.`, "", "SQLite and PostgreSQL, one cached client, interleaved rounds on the server core:", "", subjectTable(p.compare, { c1: false }), "");
+  out.push(
+    "Two replicas on one database, loaded at the same time (each on a CPU of its own where there are two; the load generators are not pinned, so they share those CPUs; CPU per token counts each replica's process alone):",
+    "",
+  );
+  if (p.replicasFailure) out.push(`**FAILED**: ${firstLine(p.replicasFailure).slice(0, 200)}`, "");
+  else {
+    out.push(subjectTable(p.replicas, { c1: false }), "");
+    out.push(`Together: ${f0(p.replicas.reduce((n, r) => n + (r.rps?.median ?? 0), 0))} tokens/s.`, "");
+  }
+  if (p.spreadFailure) out.push(`Spread load: **FAILED**: ${firstLine(p.spreadFailure).slice(0, 200)}`, "");
+  else if (p.spread) out.push(`Load spread over many clients (${p.spread.setup ?? ""}):`, "", subjectTable([p.spread], { c1: false }), "");
+  return out;
+}
+
+/**
  * Memory and database size before and after a million tokens.
  * @param {MillionResult} x
  */
@@ -239,6 +273,7 @@ export function markdownReport(R) {
   }
   if (R.scaling) out.push(...scalingSection(R.settings, R.scaling.rows));
   if (R.workers) out.push(...workersSection(R.workers));
+  if (R.postgres) out.push(...postgresSection(R.postgres));
   if (R.million) out.push(...millionSection(R.million));
   if (R.profiles) out.push(...profilesSection(R.profiles));
   out.push("### Features detected", "", ...Object.entries(R.features).map(([k, v]) => `- ${k}: ${v}`), "");

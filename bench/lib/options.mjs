@@ -1,8 +1,11 @@
 // The command line of bench/run.mjs and the settings it gives each phase.
 import { parseArgs } from "node:util";
 
-/** The phases in the order they run; --quick runs only "main", --skip leaves others out. */
-export const PHASES = /** @type {const} */ (["main", "frameworks", "scaling", "workers", "profile", "million"]);
+/** The phases in the order they run; --quick runs only "main" and "postgres" (briefly), --skip leaves others out. */
+export const PHASES = /** @type {const} */ (["main", "frameworks", "scaling", "workers", "postgres", "profile", "million"]);
+
+/** The phases --quick runs. */
+const QUICK_PHASES = new Set(["main", "postgres"]);
 
 /** @typedef {typeof PHASES[number]} PhaseName */
 
@@ -71,6 +74,6 @@ export function parseOptions() {
     keep: o.keep,
     settings: settingsFrom(o.quick, o),
     /** @param {PhaseName} phase */
-    enabled: (phase) => (phase === "main" ? true : !o.quick && !skip.has(phase)),
+    enabled: (phase) => (phase === "main" ? true : o.quick ? QUICK_PHASES.has(phase) : !skip.has(phase)),
   };
 }

@@ -24,6 +24,7 @@ import { freePort, start, waitForHttp, waitForTcp } from "./procs.mjs";
  * @property {string | undefined} cpus
  * @property {readonly string[]} [nodeArgs]
  * @property {NodeJS.ProcessEnv} [env]
+ * @property {string} [logDir] where the server's log goes (default: beside its database file; required for a URL)
  */
 
 /**
@@ -35,7 +36,8 @@ import { freePort, start, waitForHttp, waitForTcp } from "./procs.mjs";
  * @param {ServerOptions & { args?: readonly string[] }} options
  * @returns {Promise<TesseraServer>}
  */
-export async function startTessera(root, name, db, { cpus, nodeArgs = [], args = [], env = {} }) {
+export async function startTessera(root, name, db, { cpus, nodeArgs = [], args = [], env = {}, logDir }) {
+  if (logDir === undefined && db.includes("://")) throw new Error(`${name}: a database URL needs a logDir`);
   const port = await freePort();
   const issuer = `http://localhost:${port}`;
   const p = start(
@@ -43,7 +45,7 @@ export async function startTessera(root, name, db, { cpus, nodeArgs = [], args =
     process.execPath,
     [...nodeArgs, join(root, "bin/tessera"), "serve", "--db", db, "--port", String(port), "--host", "127.0.0.1", "--issuer", issuer, "--alg", "ES256", ...args],
     // Tessera logs one line per token request (info, the default): to a file, as in production.
-    { cpus, env: { ...process.env, ...env }, stdoutFile: join(dirname(db), `${name.replace(/[^a-z0-9]+/gi, "-")}-${port}.log`) },
+    { cpus, env: { ...process.env, ...env }, stdoutFile: join(logDir ?? dirname(db), `${name.replace(/[^a-z0-9]+/gi, "-")}-${port}.log`) },
   );
   const base = `http://127.0.0.1:${port}`;
   await waitForHttp(`${base}/.well-known/jwks.json`, p);

@@ -38,5 +38,15 @@ export function quickVerdict(bench) {
   const checked = R.main?.filter((s) => !s.failure).length ?? 0;
   return failures[0] !== undefined
     ? `BENCH QUICK: FAIL (${failures.length} problem(s); first: ${failures[0].slice(0, 300)})`
-    : `BENCH QUICK: PASS (${checked} targets answered 200 with tokens that verify, every round clean, wrong answers detected; ${(R.durationSeconds ?? 0).toFixed(1)} s)`;
+    : `BENCH QUICK: PASS (${checked} targets answered 200 with tokens that verify, every round clean, wrong answers detected; ${postgresText(R.postgres)}; ${(R.durationSeconds ?? 0).toFixed(1)} s)`;
+}
+
+/**
+ * What the PostgreSQL rows did, for the verdict line.
+ * @param {Bench["report"]["postgres"]} p
+ */
+function postgresText(p) {
+  if (!p) return "PostgreSQL rows not run";
+  if ("na" in p) return `PostgreSQL rows ${p.na}`;
+  return `PostgreSQL: ${p.compare.filter((s) => !s.failure).length + p.replicas.filter((s) => !s.failure).length} targets checked`;
 }

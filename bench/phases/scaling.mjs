@@ -27,7 +27,7 @@ import { startTessera } from "../lib/targets.mjs";
  * @param {HttpSubject} s
  * @param {number} count
  */
-async function coverEveryClient(bench, s, count) {
+export async function coverEveryClient(bench, s, count) {
   const probe = await round(bench, s, { seconds: 3, latency: false, label: `${s.id} probe` });
   // Cold requests are slower than the probe's (SQLite reads, a growing heap): twice the time.
   const seconds = Math.min(120, Math.ceil((2 * count) / Math.max(1, probe.rps)));

@@ -5,7 +5,8 @@ import { ADMIN_SCOPE } from "../core/admin-auth.js";
 import { ClientAdmin } from "../../gen/tessera/v1/client_admin_pb.js";
 import { TokenService } from "../../gen/tessera/v1/token_service_pb.js";
 import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
-import { ServerUnreachableError, unreachableReason } from "./server-address.js";
+import { serverUrlProblem } from "../client/server-url.js";
+import { SERVER_SETTING, ServerUnreachableError, unreachableReason } from "./server-address.js";
 import { UsageError } from "./usage.js";
 
 /** A person waits on every admin call: fail within this instead of hanging on a dead address. */
@@ -13,9 +14,8 @@ const CALL_TIMEOUT_MS = 30_000;
 
 /** A gRPC transport to `server` (h2c for http://, TLS for https://). */
 export function grpcTransport(server: string): Transport {
-  if (!URL.canParse(server) || !/^https?:$/.test(new URL(server).protocol)) {
-    throw new UsageError(`--server must be an http or https URL such as http://localhost:8080 (got ${JSON.stringify(server)}).`);
-  }
+  const problem = serverUrlProblem(server, SERVER_SETTING);
+  if (problem !== undefined) throw new UsageError(problem);
   return createGrpcTransport({ baseUrl: server, defaultTimeoutMs: CALL_TIMEOUT_MS });
 }
 

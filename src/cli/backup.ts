@@ -6,10 +6,17 @@ import { UsageError } from "./usage.js";
 
 /**
  * `tessera backup FILE`: a consistent copy of the live database through SQLite's online backup
- * API, safe while servers are running and writing.
+ * API, safe while servers are running and writing. A PostgreSQL database is backed up with
+ * PostgreSQL's own tools: the command says so and which.
  */
 export async function backupCommand(dest: string, o: { db?: string; force?: boolean }, env: NodeJS.ProcessEnv): Promise<void> {
-  const { path: source, where } = databaseOption(o.db, env);
+  const choice = databaseOption(o.db, env);
+  if (choice.kind === "postgres") {
+    throw new UsageError(
+      `tessera backup copies SQLite files; back up the PostgreSQL database ${choice.shown} with pg_dump (pg_dump --format=custom --file=${dest} and the same connection settings; pg_restore restores it), or make a SQLite copy of it with tessera copy --from URL --to ${dest}.`,
+    );
+  }
+  const { db: source, source: where } = choice;
   if (!existsSync(source) || !statSync(source).isFile()) throw new UsageError(`There is no database file at ${source} (from ${where}); give its path with --db or TESSERA_DB.`);
   if (existsSync(dest) && !o.force) throw new UsageError(`${dest} exists; choose another file or pass --force.`);
   let db: Database.Database;

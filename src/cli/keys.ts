@@ -1,12 +1,10 @@
-import { existsSync } from "node:fs";
 import { toJson } from "@bufbuild/protobuf";
 import { kekFromEnv, KekError, unwrapKey, wrapKey, wrappedUnder } from "../keys/key-encryption.js";
 import { notePlaintextToPurge, purgePlaintextKeys } from "../keys/plaintext-purge.js";
-import { SqliteStorage } from "../storage/sqlite/sqlite-storage.js";
 import { StorageUnavailableError } from "../core/ports/storage.js";
 import { KeyAdmin, SigningKeySchema, SigningKeyState, type SigningKey } from "../../gen/tessera/v1/key_admin_pb.js";
 import { authorizedClient } from "./admin-client.js";
-import { databaseOption } from "./database-option.js";
+import { databaseOption, openExistingDatabase } from "./database-option.js";
 import { formatTable } from "./table.js";
 import { UsageError } from "./usage.js";
 
@@ -58,15 +56,16 @@ function print(o: KeysOptions, keys: SigningKey[]): void {
 /**
  * `tessera keys rewrap`: re-encrypts every private key under the KEK in TESSERA_NEW_KEK(_FILE),
  * reading them with the one in TESSERA_KEK(_FILE) (or as plain keys when none is set). One
- * transaction: all or none.
+ * transaction: all or none. Servers running on the database see the new envelopes within a
+ * second; each goes on signing with the key it holds, and needs the new KEK from its next start.
  */
 export async function rewrapCommand(o: { db?: string }, env: NodeJS.ProcessEnv): Promise<void> {
-  const { path, where } = databaseOption(o.db, env);
-  if (!existsSync(path)) throw new UsageError(`There is no database at ${path} (from ${where}); give its path with --db or TESSERA_DB.`);
+  const choice = databaseOption(o.db, env);
   const oldKek = kekFromEnv(env);
   const newKek = kekFromEnv(env, "TESSERA_NEW_KEK");
   if (!newKek) throw new UsageError("Set TESSERA_NEW_KEK or TESSERA_NEW_KEK_FILE to the new key-encryption key.");
-  const storage = SqliteStorage.open(path);
+  const { storage } = await openExistingDatabase(choice);
+  const path = choice.shown;
   try {
     // The old copies (plain keys, or envelopes under a KEK that may be compromised) become
     // garbage in the file with this change: note it first, so an interrupted purge is resumed.

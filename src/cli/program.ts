@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError, Option } from "commander";
 import { ENV_ONLY_SETTINGS, SETTINGS, type RawSettings, type Setting } from "../config.js";
 import { DURATION_FORMS, parseDuration } from "../duration.js";
+import { CLIENT_ASSERTION_ALGS } from "../client/client-key.js";
 import { DB_HELP } from "./database-option.js";
 import { defaultServer, SERVER_HELP } from "./server-address.js";
 import { UsageError } from "./usage.js";
@@ -33,6 +34,7 @@ export function buildProgram(ctx: ProgramContext): Command {
   addKeys(program, ctx.env);
   addAudit(program, ctx.env);
   addBackup(program, ctx.env);
+  addDatabaseCommands(program, ctx.env);
   addToken(program, ctx.env);
   program
     .command("completion")
@@ -40,7 +42,32 @@ export function buildProgram(ctx: ProgramContext): Command {
     .action(async () => {
       process.stdout.write((await import("./completion.js")).bashCompletion(program));
     });
+  checkMandatoryOptionsLast(program);
   return program;
+}
+
+/**
+ * Commander checks mandatory options before it looks for unknown ones, so a misspelt
+ * `--nme x` would be reported as a missing `--name`. Every command's mandatory options are
+ * checked instead just before its action runs: after unknown options were refused (with a
+ * "did you mean") and the arguments were read.
+ */
+function checkMandatoryOptionsLast(program: Command): void {
+  const mandatory = new Map<Command, Option[]>();
+  const visit = (cmd: Command) => {
+    const options = cmd.options.filter((o) => o.mandatory);
+    for (const o of options) o.makeOptionMandatory(false);
+    mandatory.set(cmd, options);
+    cmd.commands.forEach(visit);
+  };
+  visit(program);
+  program.hook("preAction", (_program, action) => {
+    for (const o of mandatory.get(action) ?? []) {
+      if (action.getOptionValue(o.attributeName()) === undefined) {
+        action.error(`error: required option '${o.flags}' not specified`, { code: "commander.missingMandatoryOptionValue" });
+      }
+    }
+  });
 }
 
 /** `tessera serve`: one flag per setting of the table in config.ts. */
@@ -69,8 +96,8 @@ function addServe(program: Command, ctx: ProgramContext): void {
 function addBootstrap(program: Command, env: NodeJS.ProcessEnv): void {
   program
     .command("bootstrap")
-    .description("create the first admin client (scope tessera:admin) in the database file; prints its id and secret once, as JSON")
-    .option("--db <file>", DB_HELP)
+    .description("create the first admin client (scope tessera:admin) in the database; prints its id and secret once, as JSON")
+    .option("--db <file-or-url>", DB_HELP)
     .option("--create-dir", "create the database's folder if it does not exist (otherwise refused: a wrong working directory is the usual cause)")
     .option("--name <name>", "name of the admin client (default admin)")
     .option("--force", "create another admin client in a database that was already bootstrapped")
@@ -134,7 +161,7 @@ function addClients(program: Command, env: NodeJS.ProcessEnv): void {
 }
 
 function addKeys(program: Command, env: NodeJS.ProcessEnv): void {
-  const keys = program.command("keys").description("signing keys: list and rotate over gRPC (KeyAdmin), re-encrypt locally");
+  const keys = program.command("keys").description("signing keys: list and rotate over gRPC (KeyAdmin), re-encrypt locally; make a client's key pair");
   adminCommand(keys, "list", "list the published signing keys", env)
     .action(async (opts) => (await import("./keys.js")).listKeysCommand(opts, env));
   adminCommand(keys, "rotate", "make the next key current now", env)
@@ -142,9 +169,20 @@ function addKeys(program: Command, env: NodeJS.ProcessEnv): void {
     .action(async (opts) => (await import("./keys.js")).rotateKeysCommand(opts, env));
   keys
     .command("rewrap")
-    .description("re-encrypt the private keys under TESSERA_NEW_KEK(_FILE), reading them with TESSERA_KEK(_FILE); stop the servers first")
-    .option("--db <file>", DB_HELP)
+    .description("re-encrypt the private keys under TESSERA_NEW_KEK(_FILE), reading them with TESSERA_KEK(_FILE); then restart the servers with the new KEK")
+    .option("--db <file-or-url>", DB_HELP)
     .action(async (opts) => (await import("./keys.js")).rewrapCommand(opts, env));
+  keys
+    .command("generate-client-key")
+    .description("make a key pair for a client that authenticates without a secret (private_key_jwt): the private JWK to --out, the public JWK to stdout")
+    .addOption(new Option("--alg <alg>", "signing algorithm").choices(CLIENT_ASSERTION_ALGS).default("ES256"))
+    .requiredOption("--out <file>", "where to write the private JWK (created with mode 0600)")
+    .option("--force", "replace --out if it exists")
+    .addHelpText(
+      "after",
+      "\nThe JWK's kid is its RFC 7638 thumbprint. Register the public JWK with `tessera clients keys add`, and give the private one to the client: `tessera token --key FILE`, CLIENT_KEY_FILE, or the SDK's privateKeyFile.",
+    )
+    .action(async (opts) => (await import("./generate-client-key.js")).generateClientKeyCommand(opts));
 }
 
 function addAudit(program: Command, env: NodeJS.ProcessEnv): void {
@@ -158,22 +196,52 @@ function addAudit(program: Command, env: NodeJS.ProcessEnv): void {
 function addBackup(program: Command, env: NodeJS.ProcessEnv): void {
   program
     .command("backup")
-    .description("a consistent online copy of the database (SQLite backup API), checked after writing")
+    .description("a consistent online copy of a SQLite database (SQLite backup API), checked after writing; for PostgreSQL use pg_dump")
     .argument("<file>", "where to write the copy")
-    .option("--db <file>", DB_HELP)
+    .option("--db <file-or-url>", DB_HELP)
     .option("--force", "replace <file> if it exists")
     .action(async (file: string, opts) => (await import("./backup.js")).backupCommand(file, opts, env));
+}
+
+/** `tessera migrate` and `tessera copy`: the database's schema, and moving it to another database. */
+function addDatabaseCommands(program: Command, env: NodeJS.ProcessEnv): void {
+  const migrate = program.command("migrate").description("the database schema: show it, or apply pending migrations (for a migration job of its own; tessera serve also applies them)");
+  migrate
+    .command("status")
+    .description("the schema version, this Tessera's, and the migrations applied and pending; changes nothing")
+    .option("--db <file-or-url>", DB_HELP)
+    .option("--json", "print JSON")
+    .action(async (opts) => (await import("./migrate.js")).migrateStatusCommand(opts, env));
+  migrate
+    .command("up")
+    .description("apply the pending migrations (several runs at once apply each one once)")
+    .option("--db <file-or-url>", DB_HELP)
+    .action(async (opts) => (await import("./migrate.js")).migrateUpCommand(opts, env));
+  program
+    .command("copy")
+    .description("copy a whole database between SQLite files and PostgreSQL databases, then read it back and compare")
+    .requiredOption("--from <file-or-url>", "the database to copy (SQLite file or postgres:// URL); servers may keep running on it")
+    .requiredOption("--to <file-or-url>", "where to copy it (SQLite file or postgres:// URL); must be empty, unless --force")
+    .option("--force", "replace everything the target holds")
+    .action(async (opts) => (await import("./copy.js")).copyCommand(opts, env));
 }
 
 function addToken(program: Command, env: NodeJS.ProcessEnv): void {
   program
     .command("token")
-    .description("get an access token as CLIENT_ID / CLIENT_SECRET and print it")
+    .description("get an access token as the client in CLIENT_ID and print it")
     .addOption(serverOption(env))
     .option("--scope <scopes>", 'scopes to ask for, space-separated (default: all the client may have)')
     .option("--audience <url>", "audience to ask for; repeat for several", collect)
+    .addOption(new Option("--key <file>", "authenticate with this private key (a JWK or PEM file) instead of a secret: private_key_jwt (env CLIENT_KEY_FILE)").conflicts("assertionFile"))
+    .option("--key-id <kid>", "kid of the assertions --key signs (env CLIENT_KEY_ID; default: the JWK's kid, else its RFC 7638 thumbprint)")
+    .option("--assertion-file <file>", "authenticate with the platform token in this file: a Kubernetes service-account token, a SPIFFE JWT-SVID (env CLIENT_ASSERTION_FILE)")
+    .option("--issuer <url>", "Tessera's issuer, the audience of --key's assertions (env TESSERA_ISSUER; default: from the server's metadata, when it names the server itself)")
     .option("--json", "print the whole token response as JSON")
-    .addHelpText("after", "\nCredentials: CLIENT_ID and CLIENT_SECRET, or CLIENT_SECRET_FILE (a file holding the secret).")
+    .addHelpText(
+      "after",
+      "\nCredentials: CLIENT_ID and CLIENT_SECRET, or CLIENT_SECRET_FILE (a file holding the secret); without a secret, CLIENT_ID and --key or --assertion-file (or their variables). Flags win over the environment.",
+    )
     .action(async (opts) => (await import("./token.js")).tokenCommand(opts, env));
 }
 

@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import { loadConfig, settingSource, type Config, type RawSettings } from "../config.js";
 import { checkCanListen, listenError } from "./listen-check.js";
 import { startServer, type RunningServer } from "../compose/start-server.js";
+import { isPostgresUrl, parseDatabaseUrl } from "../storage/postgres/connection.js";
 import { checkDatabasePath, createDatabaseDirs, removeCreatedDatabase, type DatabasePlace } from "../storage/sqlite/database-file.js";
 import { serveLogger } from "./serve-logger.js";
 
@@ -15,11 +16,22 @@ export async function serveCommand(flags: RawSettings, env: NodeJS.ProcessEnv): 
   const config = loadConfig(flags, env);
   const portSource = settingSource("port", flags, env);
   if (cluster.isWorker) return serveOne(config, await serveLogger(config), undefined, portSource);
-  const place = checkDatabasePath(config.db, settingSource("db", flags, env));
+  const place = checkDatabase(config.db, settingSource("db", flags, env));
   await checkCanListen(config.port, config.host, portSource);
   const log = await serveLogger(config);
   if (config.workers > 1) return supervise(config, log);
   await serveOne(config, log, place, portSource);
+}
+
+/**
+ * A database setting that cannot work stops the start before anything is created: a SQLite
+ * path is checked (and its folders noted for creation), a PostgreSQL URL parsed (its
+ * certificates read), each failing with one sentence. Undefined for PostgreSQL: no file to create.
+ */
+function checkDatabase(db: string, where: string): DatabasePlace | undefined {
+  if (!isPostgresUrl(db)) return checkDatabasePath(db, where);
+  parseDatabaseUrl(db);
+  return undefined;
 }
 
 /** One serving process (the only one, or a cluster worker). `place` is known to the process that checked it. */

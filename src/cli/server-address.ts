@@ -10,6 +10,9 @@ export function defaultServer(env: NodeJS.ProcessEnv): string {
   return `http://localhost:${settingFromEnv("port", env)?.value ?? SETTINGS.port.def}`;
 }
 
+/** How messages name what chooses the server: a flag, or the variable its default comes from. */
+export const SERVER_SETTING = "--server or TESSERA_SERVER";
+
 /** Help text of every --server option (commander adds the effective default). */
 export const SERVER_HELP = `Tessera server URL (env TESSERA_SERVER; else http://localhost on TESSERA_PORT or PORT, as tessera serve reads them, else ${SETTINGS.port.def})`;
 
@@ -33,6 +36,8 @@ const UNREACHABLE: Record<string, string> = {
   ENETUNREACH: "network unreachable",
   ECONNRESET: "connection reset",
   ETIMEDOUT: "connection timed out",
+  // An https:// URL for a server without TLS: what answered is plain HTTP.
+  ERR_SSL_WRONG_VERSION_NUMBER: "it does not answer TLS; a server without TLS has an http:// URL",
 };
 
 /** Why `err` (a transport failure, possibly wrapped) means the server was not reached, or undefined. */

@@ -38,6 +38,12 @@ export interface TokenErrorContext {
   cause?: unknown;
   /** Where the client id and secret came from (e.g. "CLIENT_ID and CLIENT_SECRET"), for invalid_client advice. */
   credentialSource?: string | undefined;
+  /**
+   * What the refused request presented instead of a secret: a signed assertion or a platform
+   * token. The server's reason for refusing it (expired, unknown key, wrong audience) is then
+   * part of the message: unlike a wrong secret, it tells the owner what to fix.
+   */
+  assertion?: "private_key_jwt" | "platform_token" | undefined;
 }
 
 /**
@@ -57,7 +63,9 @@ export class TokenError extends Error {
     readonly description: string,
     readonly context: TokenErrorContext = {},
   ) {
-    const short = description.length > MAX_DESCRIPTION ? `${description.slice(0, MAX_DESCRIPTION)}…` : description;
+    // One line: a TLS library's reason comes with its own line breaks.
+    const flat = description.replace(/\s+/g, " ").trim();
+    const short = flat.length > MAX_DESCRIPTION ? `${flat.slice(0, MAX_DESCRIPTION)}…` : flat;
     super(advice(code, short, context), context.cause === undefined ? undefined : { cause: context.cause });
     this.description = short;
     this.retryable = RETRYABLE.has(code);
@@ -69,7 +77,7 @@ function advice(code: string, description: string, ctx: TokenErrorContext): stri
   const where = ctx.target ? ` at ${ctx.target}` : "";
   switch (code) {
     case "invalid_client":
-      return `Invalid client credentials. Check ${ctx.credentialSource ?? "CLIENT_ID and CLIENT_SECRET"}.`;
+      return invalidClientAdvice(description, ctx);
     case "invalid_scope":
       return `Invalid scope requested: ${description}. Request only scopes the client is allowed.`;
     case "invalid_target":
@@ -93,6 +101,13 @@ function advice(code: string, description: string, ctx: TokenErrorContext): stri
     default:
       return `OAuth2 error: ${code} - ${description}`;
   }
+}
+
+function invalidClientAdvice(description: string, ctx: TokenErrorContext): string {
+  if (ctx.assertion === undefined) return `Invalid client credentials. Check ${ctx.credentialSource ?? "CLIENT_ID and CLIENT_SECRET"}.`;
+  const what = ctx.assertion === "private_key_jwt" ? "signed client assertion" : "platform token";
+  const registered = ctx.assertion === "private_key_jwt" ? "that its public key is registered for the client" : "that the client trusts this platform token (its federated credentials)";
+  return `The token service refused the ${what}: ${description.replace(/\.$/, "")}. Check ${ctx.credentialSource ?? "CLIENT_ID"}, and ${registered}.`;
 }
 
 /** The `aborted` error for a caller whose signal fired (`reason` becomes the cause), or for a closed client. */

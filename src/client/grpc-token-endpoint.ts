@@ -2,7 +2,8 @@ import { Code, ConnectError, createClient, type Transport } from "@connectrpc/co
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { TokenService } from "../../gen/tessera/v1/token_service_pb.js";
-import type { ClientCredentials } from "./credentials.js";
+import { ClientAssertion, JWT_BEARER_ASSERTION_TYPE } from "./client-assertion.js";
+import type { ClientAuthentication } from "./client-authentication.js";
 import { TokenError } from "./errors.js";
 import { parseRetryAfter } from "./retry-after.js";
 import { refuseUrlCredentials } from "./server-url.js";
@@ -25,9 +26,10 @@ const BY_CODE: Partial<Record<Code, string>> = {
 };
 
 /**
- * `tessera.v1.TokenService/IssueToken` over gRPC (h2c for http://, TLS for https://). The
- * credentials travel as Basic in the authorization metadata rather than in the message, so
- * an interceptor that logs messages never sees the secret.
+ * `tessera.v1.TokenService/IssueToken` over gRPC (h2c for http://, TLS for https://). A
+ * secret travels as Basic in the authorization metadata rather than in the message, so an
+ * interceptor that logs messages never sees it. An assertion has no metadata form: it goes in
+ * the client_assertion fields (it is good for one request and a minute at most).
  */
 export function grpcTokenEndpoint(options: GrpcTokenEndpointOptions): TokenEndpoint {
   let sessions: Http2SessionManager | undefined;
@@ -47,12 +49,16 @@ export function grpcTokenEndpoint(options: GrpcTokenEndpointOptions): TokenEndpo
   return {
     transport: "grpc",
     target,
-    async issue(credentials: ClientCredentials, request: GrantRequest, signal: AbortSignal): Promise<IssuedToken> {
+    async issue(credentials: ClientAuthentication, request: GrantRequest, signal: AbortSignal): Promise<IssuedToken> {
+      const grant = { scope: request.scope ?? "", audience: request.audiences };
       try {
-        const res = await rpc.issueToken(
-          { scope: request.scope ?? "", audience: request.audiences },
-          { headers: { authorization: basicAuthorization(credentials) }, signal },
-        );
+        const res =
+          credentials instanceof ClientAssertion
+            ? await rpc.issueToken(
+                { ...grant, clientId: credentials.clientId, clientAssertionType: JWT_BEARER_ASSERTION_TYPE, clientAssertion: credentials.revealAssertion() },
+                { signal },
+              )
+            : await rpc.issueToken(grant, { headers: { authorization: basicAuthorization(credentials) }, signal });
         if (res.accessToken === "" || !(res.expiresIn > 0)) {
           throw new TokenError("invalid_response", "IssueToken answered without a token or lifetime", { target });
         }
@@ -75,7 +81,7 @@ export function grpcTokenEndpoint(options: GrpcTokenEndpointOptions): TokenEndpo
  * at all (connection refused, reset, closed or sent GOAWAY mid-call) is a network_error, the
  * code the HTTP endpoint gives the same failures, so both transports retry them alike.
  */
-function fromConnectError(err: ConnectError, target: string, credentials: ClientCredentials, now: number): TokenError {
+function fromConnectError(err: ConnectError, target: string, credentials: ClientAuthentication, now: number): TokenError {
   const reason = err.findDetails(ErrorInfoSchema).find((d) => d.reason !== "")?.reason;
   const description = credentials.redact(err.rawMessage);
   if (reason === undefined && isConnectionFailure(err)) return new TokenError("network_error", description, { target, status: Code[err.code] });

@@ -1,7 +1,8 @@
-import type { ClientCredentials } from "./credentials.js";
+import { ClientAssertion, JWT_BEARER_ASSERTION_TYPE } from "./client-assertion.js";
+import type { ClientAuthentication } from "./client-authentication.js";
 import { TokenError } from "./errors.js";
 import { parseRetryAfter } from "./retry-after.js";
-import { refuseUrlCredentials } from "./server-url.js";
+import { redactUrlCredentials, refuseUrlCredentials } from "./server-url.js";
 import { basicAuthorization, type GrantRequest, type IssuedToken, type TokenEndpoint } from "./token-endpoint.js";
 
 export { parseRetryAfter } from "./retry-after.js";
@@ -16,7 +17,12 @@ export interface HttpTokenEndpointOptions {
   now?: (() => number) | undefined;
 }
 
-/** The form-encoded `POST /oauth/token` (RFC 6749 §4.4.2), authenticating with client_secret_basic; a URL with credentials in it is refused. */
+/**
+ * The form-encoded `POST /oauth/token` (RFC 6749 §4.4.2), authenticating with
+ * client_secret_basic, or with an assertion in the form (RFC 7523 §2.2); a URL with
+ * credentials in it is refused. A redirect is not followed: a token endpoint does not move,
+ * and following one would send the credentials elsewhere.
+ */
 export function httpTokenEndpoint(options: HttpTokenEndpointOptions): TokenEndpoint {
   refuseUrlCredentials(options.tokenUrl, "tokenUrl");
   const doFetch = options.fetch ?? fetch;
@@ -25,23 +31,22 @@ export function httpTokenEndpoint(options: HttpTokenEndpointOptions): TokenEndpo
   return {
     transport: "http",
     target,
-    async issue(credentials: ClientCredentials, request: GrantRequest, signal: AbortSignal): Promise<IssuedToken> {
+    async issue(credentials: ClientAuthentication, request: GrantRequest, signal: AbortSignal): Promise<IssuedToken> {
       const form = new URLSearchParams({ grant_type: "client_credentials" });
       if (request.scope) form.set("scope", request.scope);
       for (const a of request.audiences) form.append("audience", a);
+      const headers: Record<string, string> = { "content-type": "application/x-www-form-urlencoded", accept: "application/json" };
+      if (credentials instanceof ClientAssertion) {
+        form.set("client_id", credentials.clientId);
+        form.set("client_assertion_type", JWT_BEARER_ASSERTION_TYPE);
+        form.set("client_assertion", credentials.revealAssertion());
+      } else {
+        headers.authorization = basicAuthorization(credentials);
+      }
       let res: Response;
       let body: unknown;
       try {
-        res = await doFetch(target, {
-          method: "POST",
-          headers: {
-            authorization: basicAuthorization(credentials),
-            "content-type": "application/x-www-form-urlencoded",
-            accept: "application/json",
-          },
-          body: form,
-          signal,
-        });
+        res = await doFetch(target, { method: "POST", headers, body: form, redirect: "manual", signal });
         body = await res.json().catch(() => undefined);
       } catch (err) {
         if (signal.aborted) throw signal.reason;
@@ -72,8 +77,13 @@ function parseTokenResponse(body: unknown, target: string): IssuedToken {
 }
 
 /** RFC 6749 §5.2 errors keep their code; bare 5xx and 429 (proxies, load balancers) get one. */
-function errorFromResponse(res: Response, body: unknown, target: string, credentials: ClientCredentials, now: number): TokenError {
+function errorFromResponse(res: Response, body: unknown, target: string, credentials: ClientAuthentication, now: number): TokenError {
   const b = (body ?? {}) as Record<string, unknown>;
+  const location = res.headers.get("location");
+  if (res.status >= 300 && res.status < 400 && location !== null) {
+    const to = URL.canParse(location, target) ? new URL(location, target).href : location;
+    return new TokenError("invalid_response", `HTTP ${res.status} redirect to ${redactUrlCredentials(to)}, not followed; give the server address it redirects to`, { target, status: res.status });
+  }
   let code: string;
   if (typeof b.error === "string" && b.error !== "") code = b.error;
   else if (res.status === 429 || res.status === 503) code = "temporarily_unavailable";

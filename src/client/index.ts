@@ -9,6 +9,17 @@ export type { TokenClientOptions } from "./token-client-options.js";
 export type { TokenOptions, TokenSource } from "./token-source.js";
 export { TokenError, ClientConfigError, type TokenErrorCode, type TokenErrorContext } from "./errors.js";
 export { ClientCredentials, resolveCredentials, type CredentialsProvider, type CredentialsSource } from "./credentials.js";
+export { ClientAssertion, JWT_BEARER_ASSERTION_TYPE, type AssertionKind } from "./client-assertion.js";
+export {
+  resolveClientAuthentication,
+  type ClientAuthentication,
+  type ClientAuthenticationProvider,
+  type ClientAuthenticationSource,
+  type ClientAuthMethod,
+  type LabelledOption,
+} from "./client-authentication.js";
+export { parseClientKey, jwkThumbprint, CLIENT_ASSERTION_ALGS, type ClientKey, type ClientAssertionAlg } from "./client-key.js";
+export { signClientAssertion, ASSERTION_LIFETIME_SECONDS, CLIENT_AUTHENTICATION_JWT_TYPE, type AssertionInput } from "./private-key-jwt.js";
 export { authorizedFetch } from "./authorized-fetch.js";
 export { bearerInterceptor } from "./bearer-interceptor.js";
 export { DEFAULT_RETRY_POLICY, backoffDelay, type RetryPolicy } from "./backoff.js";

@@ -1,5 +1,6 @@
 import { backoffDelay, type RetryPolicy } from "./backoff.js";
-import type { CredentialsProvider } from "./credentials.js";
+import { ClientAssertion } from "./client-assertion.js";
+import type { ClientAuthentication, ClientAuthenticationProvider } from "./client-authentication.js";
 import { TokenError } from "./errors.js";
 import type { TokenLogger, TokenMetrics } from "./metrics.js";
 import { abortable, sleep, type Scheduler } from "./scheduler.js";
@@ -8,7 +9,7 @@ import type { GrantRequest, IssuedToken, TokenEndpoint } from "./token-endpoint.
 /** What the retry loop needs, passed in. */
 export interface RequestTokenDeps {
   endpoint: TokenEndpoint;
-  credentials: CredentialsProvider;
+  authentication: ClientAuthenticationProvider;
   policy: RetryPolicy;
   /** Per-request timeout. */
   timeoutMs: number;
@@ -27,15 +28,16 @@ export interface ObtainedToken {
 /**
  * Gets one token: each request under its own timeout, retried with backoff and full jitter
  * while the error is retryable and the attempt and time budgets allow. The time budget holds
- * for the requests too: an attempt's timeout is cut to what is left of maxElapsedMs. Stops
- * at once when `signal` aborts, and sends nothing when it already has. Throws the last
- * TokenError, with `attempts` set.
+ * for the requests too: an attempt's timeout is cut to what is left of maxElapsedMs. Each
+ * attempt authenticates anew (a fresh assertion, a re-read file), under the attempt's
+ * timeout. Stops at once when `signal` aborts, and sends nothing when it already has. Throws
+ * the last TokenError, with `attempts` set.
  */
 export async function requestToken(deps: RequestTokenDeps, request: GrantRequest, signal: AbortSignal): Promise<ObtainedToken> {
   const { scheduler, endpoint, policy } = deps;
   const began = scheduler.now();
-  const credentials = deps.credentials();
-  const logged = { client_id: credentials.clientId, scope: request.scope, audience: request.audiences, transport: endpoint.transport };
+  const auth = deps.authentication;
+  const logged = { client_id: auth.clientId, auth: auth.method, scope: request.scope, audience: request.audiences, transport: endpoint.transport };
   for (let attempt = 1; ; attempt++) {
     if (signal.aborted) throw signal.reason;
     const event = { transport: endpoint.transport, attempt };
@@ -43,15 +45,19 @@ export async function requestToken(deps: RequestTokenDeps, request: GrantRequest
     const timeoutMs = Math.max(1, Math.min(deps.timeoutMs, policy.maxElapsedMs - (sentAt - began)));
     deps.metrics.requestStarted?.(event);
     deps.logger.debug?.({ ...logged, attempt }, "requesting client credentials token");
+    let credentials: ClientAuthentication | undefined;
     try {
-      const token = await withTimeout(deps, timeoutMs, signal, (s) => endpoint.issue(credentials, request, s));
+      const token = await withTimeout(deps, timeoutMs, signal, async (s) => {
+        credentials = await auth.next(s);
+        return endpoint.issue(credentials, request, s);
+      });
       deps.metrics.requestSucceeded?.({ ...event, latencyMs: scheduler.now() - sentAt });
       deps.logger.debug?.({ ...logged, attempt, expires_in: token.expiresIn, granted_scope: token.scope }, "token received");
       return { token, sentAt };
     } catch (caught) {
       if (!(caught instanceof TokenError)) throw caught; // a bug, not a failed request: surface it as is
-      const err = caught.code === "invalid_client" && credentials.source !== undefined && caught.context.credentialSource === undefined
-        ? new TokenError(caught.code, caught.description, { ...caught.context, credentialSource: credentials.source })
+      const err = caught.code === "invalid_client" && credentials?.source !== undefined && caught.context.credentialSource === undefined
+        ? new TokenError(caught.code, caught.description, { ...caught.context, credentialSource: credentials.source, assertion: credentials instanceof ClientAssertion ? credentials.kind : undefined })
         : caught;
       err.attempts = attempt;
       const delay = backoffDelay(attempt, policy, deps.random, err.context.retryAfterMs);

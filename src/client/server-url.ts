@@ -23,17 +23,29 @@ export function refuseUrlCredentials(url: string, from: string): void {
 
 /**
  * Tessera's base URL as given by `from` (the option or TESSERA_SERVER), checked before any
- * request: an http:// or https:// URL without credentials. A bare "localhost:8080" parses as
- * a URL with the scheme "localhost:", so it is refused here rather than failing every request
- * as a network error. Returns it without trailing slashes.
+ * request: an http:// or https:// URL without credentials (see serverUrlProblem). Returns it
+ * without trailing slashes.
  */
 export function serverBaseUrl(server: string, from: string): string {
   refuseUrlCredentials(server, from);
-  const protocol = URL.canParse(server) ? new URL(server).protocol : undefined;
-  if (protocol !== "http:" && protocol !== "https:") {
-    const shown = redactUrlCredentials(server);
-    const hint = /^[^:/?#]+:\d+(\/|$)/.test(server) ? `; did you mean ${JSON.stringify(`http://${shown}`)}?` : ".";
-    throw new ClientConfigError(`The server (${from}) must be an http:// or https:// URL such as http://localhost:8080, not ${JSON.stringify(shown)}${hint}`);
-  }
+  const problem = serverUrlProblem(server, from);
+  if (problem !== undefined) throw new ClientConfigError(problem);
   return server.replace(/\/+$/, "");
+}
+
+/**
+ * Why `server` cannot be Tessera's base URL, in a sentence naming `from`, or undefined. A bare
+ * "localhost:8080" parses as a URL with the scheme "localhost:", so it is refused here rather
+ * than failing every request as a network error; a query or fragment would end up in the
+ * middle of every endpoint's path. Any credentials in it are not repeated.
+ */
+export function serverUrlProblem(server: string, from: string): string | undefined {
+  const url = URL.canParse(server) ? new URL(server) : undefined;
+  const shown = JSON.stringify(redactUrlCredentials(server));
+  if (url?.protocol !== "http:" && url?.protocol !== "https:") {
+    const hint = /^[^:/?#]+:\d+(\/|$)/.test(server) ? `; did you mean ${JSON.stringify(`http://${redactUrlCredentials(server)}`)}?` : ".";
+    return `The server (${from}) must be an http:// or https:// URL such as http://localhost:8080, not ${shown}${hint}`;
+  }
+  if (/[?#]/.test(server)) return `The server (${from}) must be Tessera's base URL without a query or fragment, such as https://auth.example.com, not ${shown}.`;
+  return undefined;
 }

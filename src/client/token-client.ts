@@ -2,13 +2,13 @@ import type { Interceptor } from "@connectrpc/connect";
 import { authorizedFetch } from "./authorized-fetch.js";
 import { backoffDelay, DEFAULT_RETRY_POLICY } from "./backoff.js";
 import { bearerInterceptor } from "./bearer-interceptor.js";
-import { resolveCredentials, type CredentialsProvider } from "./credentials.js";
+import { resolveClientAuthentication } from "./client-authentication.js";
 import { abortedError, errorForCaller, TokenError } from "./errors.js";
 import { requestToken, type RequestTokenDeps } from "./request-token.js";
 import { abortable, systemScheduler, type TimerHandle } from "./scheduler.js";
 import { cacheEntry, cacheKey, DEFAULT_REFRESH_MARGIN_MS, type CacheEntry } from "./token-cache.js";
 import type { GrantRequest } from "./token-endpoint.js";
-import { endpointFor, type TokenClientOptions } from "./token-client-options.js";
+import { endpointFor, serverFor, type TokenClientOptions } from "./token-client-options.js";
 import type { TokenOptions, TokenSource } from "./token-source.js";
 
 /** A token with its facts, for callers that show or schedule around them (a CLI). */
@@ -52,13 +52,15 @@ export class TokenClient implements TokenSource, AsyncDisposable {
   readonly #closed = new AbortController();
 
   constructor(options: TokenClientOptions = {}) {
-    const credentials: CredentialsProvider = resolveCredentials({ clientId: options.clientId, clientSecret: options.clientSecret, env: options.env });
+    const scheduler = options.scheduler ?? systemScheduler;
+    const server = serverFor(options);
+    const authentication = resolveClientAuthentication({ ...options, server, now: () => scheduler.now() });
     this.#deps = {
-      endpoint: options.endpoint ?? endpointFor(options),
-      credentials,
+      endpoint: options.endpoint ?? endpointFor(options, server),
+      authentication,
       policy: { ...DEFAULT_RETRY_POLICY, ...options.retry },
       timeoutMs: options.timeoutMs ?? 10_000,
-      scheduler: options.scheduler ?? systemScheduler,
+      scheduler,
       random: options.random ?? Math.random,
       metrics: options.metrics ?? {},
       logger: options.logger ?? {},

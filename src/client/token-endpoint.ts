@@ -1,3 +1,4 @@
+import type { ClientAuthentication } from "./client-authentication.js";
 import type { ClientCredentials } from "./credentials.js";
 
 /** What one token request asks for. */
@@ -27,8 +28,8 @@ export interface TokenEndpoint {
   readonly transport: string;
   /** Where requests go, for error messages; never contains credentials. */
   readonly target: string;
-  /** Sends one request; when `signal` aborts, rejects with the signal's reason. */
-  issue(credentials: ClientCredentials, request: GrantRequest, signal: AbortSignal): Promise<IssuedToken>;
+  /** Sends one request, authenticated with `credentials` (a secret or an assertion); when `signal` aborts, rejects with the signal's reason. */
+  issue(credentials: ClientAuthentication, request: GrantRequest, signal: AbortSignal): Promise<IssuedToken>;
   /** Releases connections; optional. */
   close?(): Promise<void> | void;
 }

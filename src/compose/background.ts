@@ -2,25 +2,29 @@ import type { Logger } from "pino";
 import type { Clock } from "../core/clock.js";
 import type { Storage } from "../core/ports/storage.js";
 import type { SecretUseTracker } from "../core/secret-use.js";
+import type { SharedLimits } from "../core/shared-limits.js";
 import { KeyReloader } from "../keys/key-reloader.js";
 import type { KeyRing } from "../keys/key-ring.js";
+import { CHANGE_POLL_MS, type ChangeFeed } from "../storage/change-feed.js";
 import { CLOCK_SKEW_MS } from "./keys.js";
 
-/** How often a process checks whether another process changed the database (keys). */
-export const CHANGE_POLL_MS = 500;
 /** How often last-used times of secrets are written. */
 export const SECRET_USE_FLUSH_MS = 30_000;
 /** How often the key schedule is applied and the deny-list pruned. */
 export const MAINTENANCE_MS = 60_000;
+/** How often the limits shared by every replica are read back (what other replicas counted). */
+export const SHARED_LIMITS_SYNC_MS = 500;
 
 /** What the background work runs on. */
 export interface BackgroundDeps {
-  /** The database itself, for its change token. */
-  database: Pick<Storage, "changeToken">;
+  /** What tells of other processes' changes to the database. */
+  changes: ChangeFeed;
   /** The storage requests use. */
   storage: Storage;
   keys: KeyRing;
   secretUse: SecretUseTracker;
+  /** The limits every replica shares, when the database keeps them. */
+  shared: SharedLimits | undefined;
   clock: Clock;
   log: Logger;
 }
@@ -36,26 +40,57 @@ export interface BackgroundWork {
 }
 
 /**
- * Starts the background work: picking up keys another process changed, writing secrets'
- * last-used times in batches, and the key schedule with deny-list pruning. Every process runs
- * the schedule; the storage transaction makes concurrent runs agree, and the others pick the
- * result up through the change poll. The timers never keep the process alive.
+ * Starts the background work: picking up keys another process changed (as soon as the change
+ * feed sees a change, and again until a reload succeeds), writing secrets' last-used times in
+ * batches, and the key schedule with deny-list pruning. Every process runs the schedule; the
+ * storage transaction makes concurrent runs agree, and the others pick the result up through
+ * the change feed. The timers never keep the process alive.
  */
-export async function startBackgroundWork(deps: BackgroundDeps): Promise<BackgroundWork> {
+export function startBackgroundWork(deps: BackgroundDeps): BackgroundWork {
   const { storage, keys, secretUse, clock, log } = deps;
-  const reloader = await KeyReloader.start(deps.database, keys);
+  const reloader = new KeyReloader(deps.changes, keys);
+  let reloadFailing = false;
+  let foreignKek: string | undefined;
+  const reload = () =>
+    reloader.check().then(
+      (reloaded) => {
+        reloadFailing = false;
+        if (!reloaded || keys.foreignKek === foreignKek) return;
+        foreignKek = keys.foreignKek;
+        if (foreignKek !== undefined) {
+          log.warn(
+            { kek_id: foreignKek },
+            "the signing keys were re-encrypted under a KEK this process does not hold: it signs on with the key it has, and needs the new TESSERA_KEK at its next start; rotate keys only once every server runs with it",
+          );
+        }
+      },
+      (err: unknown) => {
+        // One line per failing streak (a KEK this process lacks would otherwise log every poll).
+        if (!reloadFailing) log.error({ err }, "reloading signing keys failed");
+        reloadFailing = true;
+      },
+    );
+  deps.changes.onChange(() => void reload());
   const flush = () => secretUse.flush(storage).catch((err: unknown) => log.error({ err }, "recording secret use failed"));
   const maintain = async () => {
-    const before = keys.current.kid;
-    await keys.maintain();
-    if (keys.current.kid !== before) log.info({ kid: keys.current.kid, alg: keys.current.alg }, "signing key rotated");
+    // Keys another process re-encrypted under a KEK this one lacks cannot be rotated from here
+    // (it was told so once, above); the servers that hold the KEK keep the schedule.
+    if (keys.foreignKek === undefined) {
+      const before = keys.current.kid;
+      await keys.maintain();
+      if (keys.current.kid !== before) log.info({ kid: keys.current.kid, alg: keys.current.alg }, "signing key rotated");
+    }
     await storage.pruneRevokedTokens(clock() - CLOCK_SKEW_MS);
+    await deps.shared?.prune(clock());
   };
   const timers = [
-    every(CHANGE_POLL_MS, () => reloader.check(), (err) => log.error({ err }, "reloading signing keys failed")),
+    every(CHANGE_POLL_MS, reload, () => undefined),
     every(SECRET_USE_FLUSH_MS, flush, () => undefined),
     every(MAINTENANCE_MS, maintain, (err) => log.error({ err }, "key maintenance failed")),
   ];
+  // Failures to read them back are the change feed's to report: the database is down for both.
+  const shared = deps.shared;
+  if (shared) timers.push(every(SHARED_LIMITS_SYNC_MS, () => shared.sync(), () => undefined));
   return {
     maintain,
     flushSecretUse: flush,

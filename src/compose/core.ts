@@ -8,6 +8,7 @@ import type { PublicJwk } from "../core/ports/signing-keys.js";
 import type { Storage } from "../core/ports/storage.js";
 import { RequestGuard } from "../core/request-guard.js";
 import { SecretUseTracker } from "../core/secret-use.js";
+import type { SharedLimits } from "../core/shared-limits.js";
 import type { KeyRing } from "../keys/key-ring.js";
 
 /** The core as every door uses it: its functions' dependencies, the admin core, and the published keys. */
@@ -21,14 +22,17 @@ export interface CoreParts extends IssueTokenDeps, IntrospectDeps, AdminAuthDeps
   signingAlgs: () => string[];
 }
 
-/** The core's dependencies, from the storage requests use, the keys and the clock. */
-export function composeCore(config: Config, storage: Storage, keys: KeyRing, clock: Clock): CoreParts {
+/**
+ * The core's dependencies, from the storage requests use, the keys and the clock; `shared`
+ * makes the failure throttle and the revocation cap count over every replica.
+ */
+export function composeCore(config: Config, storage: Storage, keys: KeyRing, clock: Clock, shared?: SharedLimits): CoreParts {
   return {
     storage,
     clock,
     issuer: config.issuer,
     secretUse: new SecretUseTracker(),
-    guard: new RequestGuard(config),
+    guard: new RequestGuard(config, shared),
     signer: keys,
     keys,
     jwks: () => keys.jwks,

@@ -2,10 +2,11 @@ import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import type { Config } from "../config.js";
 import { systemClock, type Clock } from "../core/clock.js";
+import { SharedLimits } from "../core/shared-limits.js";
 import type { Storage } from "../core/ports/storage.js";
 import { listenMetrics, type MetricsListener } from "../observability/metrics-listener.js";
 import type { HealthState } from "../transport/grpc/health-state.js";
-import { HEALTH_SERVICE_NAMES } from "../transport/grpc/service-names.js";
+import { HEALTH_SERVICE_NAMES, TOKEN_SERVICE_NAME } from "../transport/grpc/service-names.js";
 import { listenPlan } from "../transport/listener/listen-all.js";
 import { startBackgroundWork } from "./background.js";
 import { composeCore } from "./core.js";
@@ -13,7 +14,7 @@ import { openKeys } from "./keys.js";
 import { composeListener } from "./listener.js";
 import { composeReadiness, composeTelemetry } from "./observability.js";
 import { logStartup } from "./startup-log.js";
-import { openDatabase, requestStorage } from "./storage.js";
+import { openDatabase, requestStorage, watchChanges } from "./storage.js";
 import { composeTransports } from "./transports.js";
 
 /** A running Tessera. */
@@ -37,17 +38,30 @@ export interface RunningServer {
  * closes the database it opened (the caller may remove a database this start created).
  */
 export async function startServer(config: Config, log: Logger, clock: Clock = systemClock): Promise<RunningServer> {
-  const database = openDatabase(config);
-  const keys = await closingOnFailure(database, () => openKeys(config, database, clock));
+  const opened = await openDatabase(config.db, { notify: config.dbNotify });
+  const database = opened.storage;
+  const closeDatabase = () => database.close();
+  const keys = await closingOnFailure(closeDatabase, () => openKeys(config, database, clock));
   const telemetry = composeTelemetry(log, database, keys);
-  const storage = requestStorage(database, config, telemetry.storageFailed);
+  const changes = await closingOnFailure(closeDatabase, () =>
+    watchChanges(config, database, log, {
+      unavailable: (err) => telemetry.storageFailed("changeToken", err),
+      stale: (stale) => telemetry.health.setServing([TOKEN_SERVICE_NAME], !stale),
+    }),
+  );
+  const storage = requestStorage(database, changes, config, telemetry.storageFailed);
+  const closeAll = async () => {
+    changes.stop();
+    await database.close();
+  };
   let draining = false;
   const readiness = composeReadiness(log, storage, keys, () => draining);
-  const core = composeCore(config, storage, keys, clock);
+  const shared = opened.sharedBuckets && new SharedLimits(opened.sharedBuckets, (err) => telemetry.storageFailed("takeBuckets", err));
+  const core = composeCore(config, storage, keys, clock, shared);
   const transports = composeTransports(config, log, core, telemetry, readiness, config.metricsAddr ? undefined : telemetry.metrics);
   const listener = composeListener(config, transports);
 
-  const { addresses, skipped } = await closingOnFailure(database, () => listener.listen(config.port, listenPlan(config.host)));
+  const { addresses, skipped } = await closingOnFailure(closeAll, () => listener.listen(config.port, listenPlan(config.host)));
   const [address] = addresses;
   if (address === undefined) throw new Error("the listener reported no address"); // listenAll opens the plan's mandatory host or throws
   for (const s of skipped) log.info({ host: s.host, reason: s.reason }, `not listening on ${s.host}: this machine has no such address (IPv6 off?)`);
@@ -55,13 +69,13 @@ export async function startServer(config: Config, log: Logger, clock: Clock = sy
   if (config.metricsAddr) {
     const { host, port } = config.metricsAddr;
     const onError = (err: unknown) => log.error({ err }, "collecting metrics failed");
-    metricsListener = await closingOnFailure(database, () => listenMetrics(() => telemetry.metrics.scrape(), host, port, onError), listener);
+    metricsListener = await closingOnFailure(closeAll, () => listenMetrics(() => telemetry.metrics.scrape(), host, port, onError), listener);
     log.info({ host: metricsListener.address.address, port: metricsListener.address.port }, "metrics listening");
   }
-  const background = await startBackgroundWork({ database, storage, keys, secretUse: core.secretUse, clock, log });
+  const background = startBackgroundWork({ changes, storage, keys, secretUse: core.secretUse, shared, clock, log });
 
   telemetry.health.setServing(HEALTH_SERVICE_NAMES, true);
-  logStartup(config, log, keys, addresses, (await database.counts()).clients);
+  logStartup(config, opened, log, keys, addresses, (await database.counts()).clients);
   return {
     address,
     addresses,
@@ -72,6 +86,7 @@ export async function startServer(config: Config, log: Logger, clock: Clock = sy
       draining = true;
       telemetry.health.setServing(HEALTH_SERVICE_NAMES, false);
       background.stop();
+      changes.stop();
       telemetry.writeHealth.stop();
       await Promise.all([listener.close(config.shutdownGraceMs), metricsListener?.close()]);
       await background.flushSecretUse();
@@ -81,13 +96,13 @@ export async function startServer(config: Config, log: Logger, clock: Clock = sy
   };
 }
 
-/** Runs a start-up step; if it fails, closes what the start opened so far and rethrows. */
-async function closingOnFailure<T>(database: Storage, step: () => Promise<T>, listener?: { close(): Promise<void> }): Promise<T> {
+/** Runs a start-up step; if it fails, closes what the start opened so far (`close`, and the listener) and rethrows. */
+async function closingOnFailure<T>(close: () => Promise<void>, step: () => Promise<T>, listener?: { close(): Promise<void> }): Promise<T> {
   try {
     return await step();
   } catch (err) {
     await listener?.close();
-    await database.close();
+    await close();
     throw err;
   }
 }

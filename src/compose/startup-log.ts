@@ -5,12 +5,16 @@ import type { KeyRing } from "../keys/key-ring.js";
 import { shellQuote } from "../shell-quote.js";
 import { logFileExposures } from "../storage/sqlite/file-exposure-warnings.js";
 import { isLoopbackHost } from "../transport/listener/listen-all.js";
+import type { OpenedDatabase } from "./storage.js";
 
-/** The start-up lines: the effective configuration (never a secret) and the warnings an operator needs. */
-export function logStartup(config: Config, log: Logger, keys: KeyRing, addresses: AddressInfo[], clients: number): void {
+/**
+ * The start-up lines: the effective configuration (never a secret: the KEK shows as its id, a
+ * database URL without its password) and the warnings an operator needs.
+ */
+export function logStartup(config: Config, database: OpenedDatabase, log: Logger, keys: KeyRing, addresses: AddressInfo[], clients: number): void {
   if (config.kek) log.info({ kek_id: config.kek.id }, "signing keys are encrypted at rest");
   else log.warn("signing keys are stored unencrypted in the database: set TESSERA_KEK or TESSERA_KEK_FILE to encrypt them");
-  logFileExposures(log, config.db, config.kek !== undefined);
+  if (database.kind === "sqlite") logFileExposures(log, config.db, config.kek !== undefined);
   if (keys.current.alg !== config.alg) {
     log.warn(
       { current_alg: keys.current.alg, configured_alg: config.alg },
@@ -24,9 +28,15 @@ export function logStartup(config: Config, log: Logger, keys: KeyRing, addresses
     );
   }
   const { kek: _kek, ...shown } = config;
-  log.info({ config: { ...shown, kek: config.kek ? `configured (id ${config.kek.id})` : "none" } }, "configuration");
+  log.info({ config: { ...shown, db: database.where, kek: config.kek ? `configured (id ${config.kek.id})` : "none" } }, "configuration");
   // Before "tessera listening", so whoever waits for that line has seen this one too.
-  if (clients === 0) log.warn({ db: config.db }, `the database has no clients yet: create the first admin client with: tessera bootstrap --db ${shellQuote(config.db)}`);
+  if (clients === 0) {
+    const how =
+      database.kind === "sqlite"
+        ? `tessera bootstrap --db ${shellQuote(config.db)}`
+        : `tessera bootstrap with the same --db or TESSERA_DB (${database.where}, password as given to this server)`;
+    log.warn({ db: database.where }, `the database has no clients yet: create the first admin client with: ${how}`);
+  }
   const first = addresses[0];
   log.info(
     {
@@ -34,7 +44,7 @@ export function logStartup(config: Config, log: Logger, keys: KeyRing, addresses
       host: first?.address,
       addresses: addresses.map((a) => (a.family === "IPv6" ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`)),
       tls: config.tlsCert !== undefined,
-      db: config.db,
+      db: database.where,
       issuer: config.issuer,
       alg: keys.current.alg,
       kid: keys.current.kid,

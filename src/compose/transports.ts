@@ -5,7 +5,7 @@ import type { Metrics } from "../observability/metrics.js";
 import type { Readiness } from "../observability/readiness.js";
 import { installFastIssueToken } from "../transport/grpc/services/fast-issue-token.js";
 import { createRpcHandler } from "../transport/grpc/rpc-handler.js";
-import { registerRpcServices } from "../transport/grpc/rpc-services.js";
+import { registerRpcServices, reportUnparsable } from "../transport/grpc/rpc-services.js";
 import { builtConsoleDir } from "../transport/http/console-files.js";
 import { sendNotFound } from "../transport/http/respond.js";
 import { createHttpRoutes } from "../transport/http/routes.js";
@@ -38,6 +38,7 @@ export function composeTransports(config: Config, log: Logger, core: CoreParts, 
     maxDeadlineMs: config.maxDeadlineMs,
     trustedProxies,
     onUnexpected: rpcUnexpected,
+    onUnparsable: reportUnparsable(telemetry.observer),
     notFound: sendNotFound,
   });
   const plain = createHttpRoutes({

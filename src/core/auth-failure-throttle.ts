@@ -1,5 +1,6 @@
 import { OAuthError } from "./errors.js";
 import { TokenBuckets } from "./rate-limit.js";
+import type { SharedBucketRef, SharedLimits } from "./shared-limits.js";
 
 /** How many failed authentications are allowed before throttling; 0 turns a limit off. */
 export interface AuthFailureLimits {
@@ -22,7 +23,8 @@ const MAX_ID = 128;
  * address gets 429 for that id (the right secret included, or the throttle would tell a guess
  * from a hit), while the same id from any other address authenticates as usual. A coarser
  * count per address bounds how many ids one address may try. Known and unknown ids are keyed
- * and answered alike, so the answers reveal nothing.
+ * and answered alike, so the answers reveal nothing. With `shared`, failures count for every
+ * process on the database (shared-limits.ts): N replicas do not allow N times the attempts.
  */
 export class AuthFailureThrottle {
   readonly #pairs: TokenBuckets | undefined;
@@ -31,8 +33,9 @@ export class AuthFailureThrottle {
   // is almost every request, costs one lookup and no allocation.
   readonly #addresses: TokenBuckets | undefined;
   readonly #addressLimited: boolean;
+  readonly #shared: SharedLimits | undefined;
 
-  constructor(limits: AuthFailureLimits) {
+  constructor(limits: AuthFailureLimits, shared?: SharedLimits) {
     const perWindow = (n: number) => new TokenBuckets((n * 1000) / limits.authFailureWindowMs, n);
     this.#pairs = limits.authFailureLimit > 0 ? perWindow(limits.authFailureLimit) : undefined;
     this.#addressLimited = limits.authFailureAddressLimit > 0;
@@ -41,6 +44,10 @@ export class AuthFailureThrottle {
       : this.#pairs
         ? new TokenBuckets(1, Number.MAX_SAFE_INTEGER)
         : undefined;
+    this.#shared = shared;
+    // The address buckets are shared even when unlimited: they mark whom to check at all.
+    if (this.#addresses) shared?.register("auth-address", this.#addresses);
+    if (this.#pairs) shared?.register("auth-pair", this.#pairs);
   }
 
   /** Throws temporarily_unavailable when `origin` may not try `clientId` now (checked before authenticating). */
@@ -57,11 +64,21 @@ export class AuthFailureThrottle {
     }
   }
 
-  /** Records that `origin` failed to authenticate as `clientId`. */
-  record(clientId: string, origin: string | undefined, now: number): void {
+  /**
+   * Records that `origin` failed to authenticate as `clientId`. With a shared store, returns
+   * the write of the failure there (never rejecting), which the caller awaits before answering,
+   * so that this process knows every replica's count for the pair when it next checks it.
+   */
+  record(clientId: string, origin: string | undefined, now: number): Promise<unknown> | undefined {
     const address = origin ?? "";
+    const pair = pairKey(address, clientId);
     this.#addresses?.take(address, now);
-    this.#pairs?.take(pairKey(address, clientId), now);
+    this.#pairs?.take(pair, now);
+    if (!this.#shared) return undefined;
+    const refs: SharedBucketRef[] = [];
+    if (this.#addresses) refs.push({ group: "auth-address", key: address });
+    if (this.#pairs) refs.push({ group: "auth-pair", key: pair });
+    return refs.length === 0 ? undefined : this.#shared.take(refs, now);
   }
 }
 

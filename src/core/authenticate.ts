@@ -30,7 +30,8 @@ export async function authenticateClient(
     credentials.clientId.length <= MAX_CLIENT_ID_LENGTH ? await storage.getClient(credentials.clientId) : undefined;
   const proven = authenticatorFor(credentials.method).verify(client && !client.disabled ? client : undefined, credentials, now, secretUse);
   if (!client || !proven) {
-    guard?.recordFailure(credentials.clientId, origin, now);
+    // Shared with other replicas before the answer, so the next attempt anywhere counts it.
+    await guard?.recordFailure(credentials.clientId, origin, now);
     throw invalidClient(credentials.method);
   }
   return client;

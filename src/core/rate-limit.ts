@@ -35,20 +35,40 @@ export class TokenBuckets {
     return tokens >= 1 ? 0 : Math.ceil(((1 - tokens) * 1000) / this.ratePerSecond);
   }
 
-  #refilled(key: string, now: number): { tokens: number; time: number } {
-    let b = this.#buckets.get(key);
-    if (b) {
-      // max(0, …): a wall clock stepped backwards must not drain or freeze a bucket.
-      b.tokens = Math.min(this.burst, b.tokens + (Math.max(0, now - b.time) * this.ratePerSecond) / 1000);
-      b.time = Math.max(b.time, now);
-      // Re-insert so Map order is least-recently-used first.
-      this.#buckets.delete(key);
-    } else {
-      b = { tokens: this.burst, time: now };
-      // Full: drop the least recently used (Map order), of which there is one since size >= maxKeys > 0.
-      const oldest = this.#buckets.size >= this.maxKeys ? this.#buckets.keys().next() : undefined;
-      if (oldest && !oldest.done) this.#buckets.delete(oldest.value);
+  /**
+   * Folds in the state another process reports for `key` (`tokens` left at `time`): both are
+   * refilled to the later of the two times and the lower count is kept, so a bucket drained
+   * anywhere is drained here too, and merging the same report twice changes nothing.
+   */
+  merge(key: string, tokens: number, time: number): void {
+    const b = this.#buckets.get(key);
+    if (!b) {
+      this.#insert(key, { tokens: Math.min(this.burst, tokens), time });
+      return;
     }
+    const at = Math.max(b.time, time);
+    const mine = Math.min(this.burst, b.tokens + ((at - b.time) * this.ratePerSecond) / 1000);
+    const theirs = Math.min(this.burst, tokens + ((at - time) * this.ratePerSecond) / 1000);
+    b.tokens = Math.min(mine, theirs);
+    b.time = at;
+  }
+
+  #refilled(key: string, now: number): { tokens: number; time: number } {
+    const b = this.#buckets.get(key);
+    if (!b) return this.#insert(key, { tokens: this.burst, time: now });
+    // max(0, …): a wall clock stepped backwards must not drain or freeze a bucket.
+    b.tokens = Math.min(this.burst, b.tokens + (Math.max(0, now - b.time) * this.ratePerSecond) / 1000);
+    b.time = Math.max(b.time, now);
+    // Re-insert so Map order is least-recently-used first.
+    this.#buckets.delete(key);
+    this.#buckets.set(key, b);
+    return b;
+  }
+
+  #insert(key: string, b: { tokens: number; time: number }): { tokens: number; time: number } {
+    // Full: drop the least recently used (Map order), of which there is one since size >= maxKeys > 0.
+    const oldest = this.#buckets.size >= this.maxKeys ? this.#buckets.keys().next() : undefined;
+    if (oldest && !oldest.done) this.#buckets.delete(oldest.value);
     this.#buckets.set(key, b);
     return b;
   }

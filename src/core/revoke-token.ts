@@ -25,6 +25,6 @@ export async function revokeToken(
   if (claims.client_id !== caller.clientId) {
     throw new OAuthError("unauthorized_client", "The token was not issued to this client");
   }
-  deps.guard?.admitRevocation(caller.clientId, now);
+  await deps.guard?.admitRevocation(caller.clientId, now);
   await deps.storage.revokeToken(claims.jti, claims.client_id, claims.exp * 1000);
 }

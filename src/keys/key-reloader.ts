@@ -1,26 +1,24 @@
-import type { Storage } from "../core/ports/storage.js";
-
 /**
- * Reloads the signing keys when another process sharing the database changed them: it
- * compares the database's change token with the one seen last, a cheap read.
+ * Reloads the signing keys when another process sharing the database may have changed them:
+ * it compares the change feed's generation (read without touching the database) with the one
+ * its keys were loaded at. A reload that fails is tried again at the next check.
  */
 export class KeyReloader {
-  private constructor(
-    private readonly database: Pick<Storage, "changeToken">,
-    private readonly keys: { reload(): Promise<void> },
-    private last: number,
-  ) {}
+  #loaded: number;
 
-  /** A reloader that counts changes from now on. */
-  static async start(database: Pick<Storage, "changeToken">, keys: { reload(): Promise<void> }): Promise<KeyReloader> {
-    return new KeyReloader(database, keys, await database.changeToken());
+  constructor(
+    private readonly changes: { readonly generation: number },
+    private readonly keys: { reload(): Promise<void> },
+  ) {
+    this.#loaded = changes.generation;
   }
 
-  /** Reloads the keys if the database changed since the last check. */
-  async check(): Promise<void> {
-    const token = await this.database.changeToken();
-    if (token === this.last) return;
-    this.last = token;
+  /** Reloads the keys if the database changed since they were last loaded; returns whether it did. */
+  async check(): Promise<boolean> {
+    const generation = this.changes.generation;
+    if (generation === this.#loaded) return false;
     await this.keys.reload();
+    this.#loaded = generation;
+    return true;
   }
 }

@@ -4,7 +4,7 @@ import type { KeyRetirement, PublicJwk, TokenSigner } from "../core/ports/signin
 import type { AuditEvent, SigningKeyRecord, Storage } from "../core/ports/storage.js";
 import type { SigningAlg } from "../core/signing-algs.js";
 import { generatePrivateKey, signParams } from "./algorithms.js";
-import { isWrapped, unwrapKey, wrapKey, type Kek } from "./key-encryption.js";
+import { isWrapped, unwrapKey, wrapKey, wrappedUnder, type Kek } from "./key-encryption.js";
 import { planKeys, type KeyPolicy, type RotationRequest } from "./key-lifecycle.js";
 import { notePlaintextToPurge, purgePlaintextKeys } from "./plaintext-purge.js";
 import { jwkThumbprint } from "./thumbprint.js";
@@ -142,6 +142,20 @@ export class KeyRing implements TokenSigner, KeyRetirement {
   /** The published keys' records (private parts included: never hand them to a transport). */
   get records(): readonly SigningKeyRecord[] {
     return this.#records;
+  }
+
+  /**
+   * The id of the KEK the stored current or next key is encrypted under, when this process does
+   * not hold it (another process re-encrypted the keys, `tessera keys rewrap`): it signs on with
+   * the key it loaded, but cannot load a new one. Undefined when it can read every key.
+   */
+  get foreignKek(): string | undefined {
+    const own = this.options.kek?.id;
+    for (const k of this.#records) {
+      const under = k.status === "retired" ? undefined : wrappedUnder(k.privateKey);
+      if (under !== undefined && under !== own) return under;
+    }
+    return undefined;
   }
 
   /** The policy in force (for metadata and the JWKS cache lifetime). */

@@ -1,9 +1,6 @@
 import { packClient, recordUseInPacked, unpackClient, type PackedClient } from "./packed-client.js";
 import type { ClientRecord, Storage } from "../core/ports/storage.js";
 
-/** How stale a cached client may get when another process changes it. */
-export const CLIENT_CACHE_CHECK_MS = 250;
-
 /** Default number of cached clients (about 0.5 KB each, packed). */
 export const CLIENT_CACHE_ENTRIES = 100_000;
 
@@ -69,20 +66,27 @@ export class RandomReplacementMap<V> {
 }
 
 /**
- * Wraps a Storage with an in-memory cache of clients, the one read on every token request.
- * Writes through this wrapper drop what they change at once; writes by other processes are
- * noticed through `changeToken()` (SQLite's data_version), checked at most every
- * `checkEveryMs`, which empties the cache. So a client created, changed or disabled
- * anywhere is honoured within that bound. Unknown ids are not cached (no cache flooding).
- * At most `maxEntries` clients are kept (0: no cache), evicted at random when full.
+ * What tells the cache whether its clients are still current, read synchronously on every
+ * request (change-feed.ts): a generation that moves when another process changed the
+ * database, and a check that refuses once the database has been out of reach too long.
  */
-export function withClientCache(
-  storage: Storage,
-  clock: () => number,
-  checkEveryMs = CLIENT_CACHE_CHECK_MS,
-  maxEntries = CLIENT_CACHE_ENTRIES,
-): Storage {
-  const cached = new CachedClients(storage, clock, checkEveryMs, maxEntries);
+export interface CacheFreshness {
+  readonly generation: number;
+  /** Throws StorageUnavailableError when cached records may no longer be served. */
+  assertFresh(): void;
+}
+
+/**
+ * Wraps a Storage with an in-memory cache of clients, the one read on every token request.
+ * Writes through this wrapper drop what they change at once; writes by other processes move
+ * `freshness.generation` (a background poll of the change token), which empties the cache.
+ * So a client created, changed or disabled anywhere is honoured within one poll, and a token
+ * request for a cached client touches no database at all. Unknown ids are not cached (no
+ * cache flooding). At most `maxEntries` clients are kept (0: no cache), evicted at random
+ * when full.
+ */
+export function withClientCache(storage: Storage, freshness: CacheFreshness, maxEntries = CLIENT_CACHE_ENTRIES): Storage {
+  const cached = new CachedClients(storage, freshness, maxEntries);
   const dropping =
     <A extends unknown[], R>(fn: (...args: A) => Promise<R>, id: (...args: A) => string | undefined) =>
     async (...args: A): Promise<R> => {
@@ -110,24 +114,28 @@ class CachedClients {
   // Clients are kept packed (packed-client.ts: few objects for the GC to trace); a record the
   // packed form cannot hold exactly is kept as a plain copy.
   readonly #cache: RandomReplacementMap<PackedClient | ClientRecord>;
-  #token: number | undefined;
+  /** The freshness generation the cache's contents belong to. */
+  #seen: number;
   // Bumped by every change and every emptying: a read that raced with one is not cached.
   #generation = 0;
-  #checkedAt = -Infinity;
 
   constructor(
     private readonly storage: Storage,
-    private readonly clock: () => number,
-    private readonly checkEveryMs: number,
+    private readonly freshness: CacheFreshness,
     maxEntries: number,
   ) {
     this.#cache = new RandomReplacementMap(maxEntries);
+    this.#seen = freshness.generation;
   }
 
   /** The client, from the cache when it is there and still current; a copy the caller owns. */
   async get(clientId: string): Promise<ClientRecord | undefined> {
-    const now = this.clock();
-    if (now - this.#checkedAt >= this.checkEveryMs) await this.#refresh(now);
+    this.freshness.assertFresh();
+    if (this.freshness.generation !== this.#seen) {
+      // Another process committed a change: whatever is cached may be out of date.
+      this.#seen = this.freshness.generation;
+      this.drop(undefined);
+    }
     const hit = this.#cache.get(clientId);
     if (hit) return "nums" in hit ? unpackClient(hit) : copy(hit);
     const before = this.#generation;
@@ -157,17 +165,6 @@ class CachedClients {
         const t = uses.get(sec.secretId);
         if (t !== undefined && (sec.lastUsedTime === null || sec.lastUsedTime < t)) sec.lastUsedTime = t;
       }
-    }
-  }
-
-  /** Empties the cache when another process committed since the last check. */
-  async #refresh(now: number): Promise<void> {
-    this.#checkedAt = now;
-    const t = await this.storage.changeToken();
-    if (t !== this.#token) {
-      this.#token = t;
-      this.#generation++;
-      this.#cache.clear();
     }
   }
 }

@@ -19,7 +19,11 @@ export function instrumentStorage(storage: Storage, onError: (operation: string,
         onError(operation, err);
         throw err;
       };
-      const method = (...args: unknown[]) => fn.apply(target, args).catch(report);
+      // Every method returns a promise but subscribeChanges, whose result passes as it is.
+      const method = (...args: unknown[]) => {
+        const result = fn.apply(target, args);
+        return result instanceof Promise ? result.catch(report) : result;
+      };
       wrapped.set(prop, method);
       return method;
     },

@@ -40,6 +40,15 @@ describe("the server URL", () => {
     }
   });
 
+  it("refuses a query or a fragment, which would land in the middle of every endpoint's path", () => {
+    for (const server of ["https://tessera.test/?tenant=a", "http://localhost:8080#x", "http://localhost:8080/?"]) {
+      expect(refusal(() => new TokenClient({ ...CREDS, server })).message).toBe(
+        `The server (the server option) must be Tessera's base URL without a query or fragment, such as https://auth.example.com, not ${JSON.stringify(server)}.`,
+      );
+    }
+    expect(refusal(() => new TokenClient({ ...CREDS, env: { TESSERA_SERVER: "https://[::1]:8080?x" } })).message).toMatch(/^The server \(TESSERA_SERVER\) must be Tessera's base URL/);
+  });
+
   it("refuses credentials in the URL without repeating them", () => {
     for (const server of ["https://admin:hunter2@tessera.test", "http://admin:hunter2@localhost:8080/", "admin:hunter2@localhost:8080"]) {
       const err = refusal(() => new TokenClient({ ...CREDS, server }));

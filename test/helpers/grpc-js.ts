@@ -40,6 +40,8 @@ export interface CallFailure {
   code: grpc.status;
   details: string;
   reason: string | undefined;
+  /** The retry-after trailer (seconds), when the server sent one. */
+  retryAfter?: string | undefined;
 }
 
 /** Calls a unary method; resolves with the response or rejects with a CallFailure. */
@@ -75,7 +77,8 @@ function toFailure(err: grpc.ServiceError): CallFailure {
       if (info) reason = info.reason;
     }
   }
-  return { code: err.code, details: err.details, reason };
+  const retryAfter = err.metadata?.get("retry-after")[0];
+  return { code: err.code, details: err.details, reason, retryAfter: typeof retryAfter === "string" ? retryAfter : undefined };
 }
 
 /** Awaits a call that must fail and returns its CallFailure; throws if it succeeded. */

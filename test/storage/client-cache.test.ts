@@ -3,9 +3,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { ChangeFeed, NEVER_CHANGES } from "../../src/storage/change-feed.js";
 import { RandomReplacementMap, withClientCache } from "../../src/storage/client-cache.js";
 import { SqliteStorage } from "../../src/storage/sqlite/sqlite-storage.js";
-import type { ClientRecord, Storage } from "../../src/core/ports/storage.js";
+import { StorageUnavailableError, type ClientRecord, type Storage } from "../../src/core/ports/storage.js";
 import { MemoryStorage } from "../../src/storage/memory/memory-storage.js";
 import { storageConformance } from "./conformance.js";
 
@@ -13,40 +14,111 @@ import { storageConformance } from "./conformance.js";
 storageConformance("withClientCache(SqliteStorage)", async () => {
   const dir = mkdtempSync(join(tmpdir(), "tessera-cache-"));
   const raw = SqliteStorage.open(join(dir, "tessera.db"));
-  return { storage: withClientCache(raw, Date.now), cleanup: async () => (await raw.close(), rmSync(dir, { recursive: true, force: true })) };
+  return { storage: withClientCache(raw, NEVER_CHANGES), cleanup: async () => (await raw.close(), rmSync(dir, { recursive: true, force: true })) };
 });
 
 function client(id: string, now: number): ClientRecord {
   return { clientId: id, name: id, scopes: ["read"], audiences: [], tokenTtlSeconds: 3600, disabled: false, createTime: now, updateTime: now, tokensNotBefore: null, scopeCutoffs: [], secrets: [] };
 }
 
+/** A change feed polled by hand (the timer's interval is too long to fire in a test), on a clock the test moves. */
+async function manualFeed(source: Storage, graceMs = 60_000) {
+  const clock = { now: 0 };
+  const events: string[] = [];
+  const feed = await ChangeFeed.start(source, {
+    pollMs: 3_600_000,
+    outageGraceMs: graceMs,
+    now: () => clock.now,
+    onUnavailable: () => events.push("unavailable"),
+    onAvailable: () => events.push("available"),
+    onStale: (stale) => events.push(stale ? "stale" : "fresh"),
+  });
+  return { feed, clock, events };
+}
+
 describe("withClientCache", () => {
-  it("serves repeated reads from memory and sees another process's change within the check interval", async () => {
+  it("serves repeated reads from memory without asking storage, and sees another process's change once the feed has polled", async () => {
     const dir = mkdtempSync(join(tmpdir(), "tessera-cache-"));
     const file = join(dir, "t.db");
     const a = SqliteStorage.open(file);
     const b = SqliteStorage.open(file); // "another process": another connection to the file
-    let now = 1_000_000;
-    const cached = withClientCache(a, () => now, 250);
+    const { storage: counted, counter } = countingStorage(a);
+    const { feed } = await manualFeed(a);
+    const cached = withClientCache(counted, feed);
     try {
-      await a.createClient(client("c1", now));
+      await a.createClient(client("c1", 0));
       expect((await cached.getClient("c1"))?.disabled).toBe(false);
-      await b.updateClient("c1", { disabled: true }, now);
-      now += 100; // within the interval the cached copy may be served
+      await b.updateClient("c1", { disabled: true }, 1);
+      // Until the feed polls, the cached copy is served, and storage is not asked.
       expect((await cached.getClient("c1"))?.disabled).toBe(false);
-      now += 200; // past it: the change is seen
+      expect(counter.reads).toBe(1);
+      await feed.check();
       expect((await cached.getClient("c1"))?.disabled).toBe(true);
+      expect(counter.reads).toBe(2);
     } finally {
+      feed.stop();
       await a.close();
       await b.close();
       rmSync(dir, { recursive: true, force: true });
     }
   });
 
+  it("a request never waits for the database: cached clients are served while every read of it hangs", async () => {
+    const raw = new MemoryStorage();
+    await raw.createClient(client("c1", 0));
+    let hang = false;
+    const hanging = new Proxy(raw, {
+      get(target, prop, receiver) {
+        const v = Reflect.get(target, prop, receiver) as unknown;
+        if (typeof v !== "function") return v;
+        const f = (v as (...a: unknown[]) => unknown).bind(target);
+        return (...args: unknown[]) => (hang && prop !== "subscribeChanges" ? new Promise(() => {}) : f(...args));
+      },
+    }) as Storage;
+    const { feed } = await manualFeed(hanging);
+    const cached = withClientCache(hanging, feed);
+    await cached.getClient("c1");
+    hang = true;
+    void feed.check(); // a poll stuck on the database
+    expect((await cached.getClient("c1"))?.clientId).toBe("c1");
+    feed.stop();
+  });
+
+  it("while the database cannot be reached, cached clients are served for the outage grace, then refused until a poll succeeds", async () => {
+    const raw = new MemoryStorage();
+    await raw.createClient(client("c1", 0));
+    let down = false;
+    const flaky = new Proxy(raw, {
+      get(target, prop, receiver) {
+        if (prop === "changeToken") return () => (down ? Promise.reject(new StorageUnavailableError("the database is unavailable")) : target.changeToken());
+        const v = Reflect.get(target, prop, receiver) as unknown;
+        return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    const { feed, clock, events } = await manualFeed(flaky, 5000);
+    const cached = withClientCache(flaky, feed);
+    await cached.getClient("c1");
+    down = true;
+    clock.now = 1000;
+    await feed.check();
+    clock.now = 5000;
+    expect((await cached.getClient("c1"))?.clientId).toBe("c1");
+    clock.now = 5001;
+    await expect(cached.getClient("c1")).rejects.toBeInstanceOf(StorageUnavailableError);
+    await feed.check();
+    expect(events).toEqual(["unavailable", "unavailable", "stale"]);
+    down = false;
+    clock.now = 9000;
+    await feed.check();
+    expect(events.slice(3)).toEqual(["available", "fresh"]);
+    expect((await cached.getClient("c1"))?.clientId).toBe("c1");
+    feed.stop();
+  });
+
   it("drops a client at once when it is changed through the cache, and does not cache unknown ids", async () => {
     const dir = mkdtempSync(join(tmpdir(), "tessera-cache-"));
     const raw = SqliteStorage.open(join(dir, "t.db"));
-    const cached = withClientCache(raw, () => 0, 60_000);
+    const cached = withClientCache(raw, NEVER_CHANGES);
     try {
       expect(await cached.getClient("c2")).toBeUndefined();
       await cached.createClient(client("c2", 0));
@@ -164,7 +236,7 @@ function countingStorage(inner: Storage) {
 describe("withClientCache sizing", () => {
   it("with size 0 reads storage on every request", async () => {
     const { storage, counter } = countingStorage(new MemoryStorage());
-    const cached = withClientCache(storage, () => 0, 60_000, 0);
+    const cached = withClientCache(storage, NEVER_CHANGES, 0);
     await cached.createClient(client("c1", 0));
     for (let i = 0; i < 3; i++) expect((await cached.getClient("c1"))?.clientId).toBe("c1");
     expect(counter.reads).toBe(3);
@@ -172,7 +244,7 @@ describe("withClientCache sizing", () => {
 
   it("holds at most its size and serves repeated reads of those from memory", async () => {
     const { storage, counter } = countingStorage(new MemoryStorage());
-    const cached = withClientCache(storage, () => 0, 60_000, 2);
+    const cached = withClientCache(storage, NEVER_CHANGES, 2);
     for (const id of ["a", "b", "c"]) await cached.createClient(client(id, 0));
     for (const id of ["a", "b", "c"]) await cached.getClient(id);
     expect(counter.reads).toBe(3);
@@ -187,7 +259,7 @@ describe("withClientCache sizing", () => {
 
   it("does not cache a read that raced with a change made through it", async () => {
     const { storage, counter } = countingStorage(new MemoryStorage());
-    const cached = withClientCache(storage, () => 0, 60_000);
+    const cached = withClientCache(storage, NEVER_CHANGES);
     await cached.createClient(client("c1", 0));
     const held = counter.holdNext();
     const stale = cached.getClient("c1"); // reads the enabled client, then waits

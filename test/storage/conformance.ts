@@ -1,7 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { digestOf } from "../../src/storage/store-records.js";
 import {
   ClientExistsError,
   SchemaTooNewError,
+  StoreNotEmptyError,
+  type StoreRecord,
   type ClientRecord,
   type SecretRecord,
   type SigningKeyRecord,
@@ -635,6 +638,120 @@ export function storageConformance(
         expect(await storage.setMeta("other", "", false)).toBe(true);
         expect(await storage.getMeta("other")).toBe("");
         expect(await storage.getMeta("k")).toBe("v2");
+      });
+    });
+
+    describe("export and import", () => {
+      /** A store holding one of everything, with the awkward cases: an encrypted key, secrets of a deleted id, a scope cut-off. */
+      async function fill(target: Storage): Promise<void> {
+        const audit = (n: number) => ({ time: T0 + n, actor: "admin", action: "client.update", target: "c1", changes: { n, name: `é-${n}`, nested: { b: 1, a: [2, 1] } }, origin: "10.0.0.1" });
+        await target.createClient(client("c1", { scopeCutoffs: [{ scope: "gone", notBefore: T0 + 2000 }], tokensNotBefore: T0 + 1000 }), audit(1));
+        await target.createClient(client("B-2", { secrets: [secret("s_old", T0 - MINUTE, T0 + HOUR), { ...secret("s_new", T0), lastUsedTime: T0 + 5 }] }));
+        await target.createClient(client("gone"));
+        await target.deleteClient("gone", audit(2), { tokensNotBefore: T0 + 3000, expireTime: T0 + HOUR });
+        await target.updateSigningKeys(() => ({
+          upsert: [key("k-cur", T0), key("k-next", T0 + 1, "next"), { ...key("k-old", T0 - HOUR, "retired", "RS256", T0 - MINUTE), privateKey: '{"kek":"k1","iv":"x","ct":"y"}' }],
+          remove: [],
+          result: undefined,
+        }), () => audit(3));
+        for (const jti of ["j-b", "j-a", "J-c"]) await target.revokeToken(jti, "c1", T0 + HOUR);
+        await target.setMeta("bootstrap_client_id", "c1", false);
+        await target.setMeta("z", "", false);
+      }
+
+      const records = async (from: Storage) => {
+        const out: StoreRecord[] = [];
+        for await (const batch of from.exportRecords()) out.push(...batch);
+        return out;
+      };
+
+      it("exportRecords yields every record once, each kind in key order, the audit trail with its ids", async () => {
+        await fill(storage);
+        const all = await records(storage);
+        const kinds = all.map((r) => r.kind);
+        expect(kinds).toEqual([...kinds].sort((a, b) => ["meta", "signing_key", "client", "client_tombstone", "revoked_token", "audit_event"].indexOf(a) - ["meta", "signing_key", "client", "client_tombstone", "revoked_token", "audit_event"].indexOf(b)));
+        const keysOf = (kind: StoreRecord["kind"]) =>
+          all.flatMap((r) => (r.kind !== kind ? [] : [r.kind === "meta" ? r.key : r.kind === "signing_key" ? r.key.kid : r.kind === "client" ? r.client.clientId : r.kind === "client_tombstone" ? r.clientId : r.kind === "revoked_token" ? r.jti : String(r.event.eventId)]));
+        expect(keysOf("meta")).toEqual(["bootstrap_client_id", "z"]);
+        expect(keysOf("signing_key")).toEqual(["k-cur", "k-next", "k-old"]);
+        expect(keysOf("client")).toEqual(["B-2", "c1"]);
+        expect(keysOf("client_tombstone")).toEqual(["gone"]);
+        expect(keysOf("revoked_token")).toEqual(["J-c", "j-a", "j-b"]);
+        const events = await storage.listAuditEvents(undefined, 10);
+        expect(keysOf("audit_event")).toEqual(events.map((e) => String(e.eventId)).reverse());
+      });
+
+      it("importRecords into an empty store holds exactly what was exported: equal digests, equal reads, keys exactly as stored", async () => {
+        await fill(storage);
+        const other = await open();
+        try {
+          await other.storage.importRecords(storage.exportRecords(), { replace: false });
+          expect(await digestOf(other.storage.exportRecords())).toEqual(await digestOf(storage.exportRecords()));
+          for (const id of ["c1", "B-2"]) expect(plain((await other.storage.getClient(id))!)).toEqual(plain((await storage.getClient(id))!));
+          expect(await other.storage.listSigningKeys()).toEqual(await storage.listSigningKeys());
+          expect(await other.storage.listAuditEvents(undefined, 10)).toEqual(await storage.listAuditEvents(undefined, 10));
+          expect(await other.storage.isTokenRevoked("j-a")).toBe(true);
+          expect(await other.storage.getMeta("bootstrap_client_id")).toBe("c1");
+          // The tombstone came along: the id re-created starts after its cut-off.
+          expect((await other.storage.createClient(client("gone"))).tokensNotBefore).toBe(T0 + 3000);
+        } finally {
+          await other.cleanup();
+        }
+      });
+
+      it("an audit event written after an import gets a higher id than every imported one", async () => {
+        await fill(storage);
+        const other = await open();
+        try {
+          await other.storage.importRecords(storage.exportRecords(), { replace: false });
+          const imported = Math.max(...(await other.storage.listAuditEvents(undefined, 10)).map((e) => e.eventId!));
+          await other.storage.setMeta("after", "x", false);
+          await other.storage.deleteClient("c1", { time: T0, actor: "a", action: "client.delete", target: "c1", changes: {}, origin: "local" });
+          const [latest] = await other.storage.listAuditEvents(undefined, 1);
+          expect(latest!.eventId).toBeGreaterThan(imported);
+        } finally {
+          await other.cleanup();
+        }
+      });
+
+      it("importRecords refuses a store that holds anything with StoreNotEmptyError, changing nothing; with replace it holds the import alone", async () => {
+        await fill(storage);
+        const other = await open();
+        try {
+          await other.storage.createClient(client("already-here"));
+          const err = await other.storage.importRecords(storage.exportRecords(), { replace: false }).catch((e: unknown) => e);
+          expect(err).toBeInstanceOf(StoreNotEmptyError);
+          expect((err as StoreNotEmptyError).found).toEqual({ client: 1 });
+          expect(await other.storage.listClients("", 10)).toHaveLength(1);
+          await other.storage.importRecords(storage.exportRecords(), { replace: true });
+          expect(await other.storage.getClient("already-here")).toBeUndefined();
+          expect(await digestOf(other.storage.exportRecords())).toEqual(await digestOf(storage.exportRecords()));
+        } finally {
+          await other.cleanup();
+        }
+      });
+
+      it("an import whose source fails midway changes nothing", async () => {
+        await fill(storage);
+        const other = await open();
+        try {
+          // Some records, then a failure.
+          async function* failing(): AsyncIterable<StoreRecord[]> {
+            let n = 0;
+            for await (const batch of storage.exportRecords()) {
+              yield batch;
+              if (++n === 2) break;
+            }
+            throw new Error("the source went away");
+          }
+          await expect(other.storage.importRecords(failing(), { replace: false })).rejects.toThrow("the source went away");
+          expect(await records(other.storage)).toEqual([]);
+          // And the store is usable afterwards.
+          await other.storage.importRecords(storage.exportRecords(), { replace: false });
+          expect((await other.storage.getClient("c1"))?.clientId).toBe("c1");
+        } finally {
+          await other.cleanup();
+        }
       });
     });
   });

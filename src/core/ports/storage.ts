@@ -217,4 +217,47 @@ export interface Storage {
   /** A number that changes whenever another process commits; used to reload caches. */
   changeToken(): Promise<number>;
   close(): Promise<void>;
+
+  /**
+   * Calls `listener` soon after any process commits a change, when the store can tell (a hint
+   * to read changeToken() now rather than at the next poll: PostgreSQL's NOTIFY); stores that
+   * cannot never call it. Returns a function that stops the calls.
+   */
+  subscribeChanges(listener: () => void): () => void;
+
+  /**
+   * Everything the store holds, for moving it to another store: meta, signing keys exactly as
+   * stored (KEK envelopes included), clients with their secrets' hashes and cut-offs, client
+   * tombstones, the deny-list, and the audit trail with its ids. In batches, each kind in the
+   * byte order of its key (the audit trail by id), all read from one consistent snapshot.
+   */
+  exportRecords(): AsyncIterable<StoreRecord[]>;
+  /**
+   * Writes the records of another store's exportRecords() into this one, in one transaction
+   * (all or nothing), keeping audit ids (later events get higher ones). Throws StoreNotEmptyError
+   * unless the store is empty, or `replace` is set: then everything in it is deleted first.
+   */
+  importRecords(batches: AsyncIterable<readonly StoreRecord[]>, options: { replace: boolean }): Promise<void>;
+}
+
+/** One record of a store, as exportRecords() yields it and importRecords() takes it. */
+export type StoreRecord =
+  | { kind: "meta"; key: string; value: string }
+  | { kind: "signing_key"; key: SigningKeyRecord }
+  | { kind: "client"; client: ClientRecord }
+  | { kind: "client_tombstone"; clientId: string; tombstone: ClientTombstone }
+  | { kind: "revoked_token"; jti: string; clientId: string; expireTime: number }
+  | { kind: "audit_event"; event: AuditEvent & { eventId: number } };
+
+/** The kinds of StoreRecord, in the order exportRecords() yields them. */
+export const STORE_RECORD_KINDS = ["meta", "signing_key", "client", "client_tombstone", "revoked_token", "audit_event"] as const;
+
+/** Thrown by importRecords into a store that already holds something (and `replace` is not set). */
+export class StoreNotEmptyError extends Error {
+  override readonly name = "StoreNotEmptyError";
+
+  /** `found`: how many records of each kind the store holds (kinds it has none of are left out). */
+  constructor(readonly found: Readonly<Partial<Record<StoreRecord["kind"], number>>>) {
+    super(`the store is not empty (${Object.entries(found).map(([k, n]) => `${n} ${k}`).join(", ")})`);
+  }
 }

@@ -1,6 +1,9 @@
 import { nextScopeCutoffs } from "../scope-cutoffs.js";
+import { byteOrder, inBatches } from "../store-records.js";
 import {
   ClientExistsError,
+  StoreNotEmptyError,
+  type StoreRecord,
   type ClientPatch,
   type ClientRecord,
   type ClientTombstone,
@@ -16,12 +19,13 @@ export class MemoryStorage implements Storage {
   readonly #clients = new Map<string, ClientRecord>();
   readonly #keys: SigningKeyRecord[] = [];
   readonly #meta = new Map<string, string>();
-  readonly #revoked = new Map<string, number>();
+  readonly #revoked = new Map<string, { clientId: string; expireTime: number }>();
   readonly #audit: (AuditEvent & { eventId: number })[] = [];
   readonly #tombstones = new Map<string, ClientTombstone>();
 
   #record(e: AuditEvent | undefined): void {
-    if (e) this.#audit.push({ ...structuredClone(e), eventId: this.#audit.length + 1 });
+    // After the highest id, not the count: imported trails may have gaps.
+    if (e) this.#audit.push({ ...structuredClone(e), eventId: (this.#audit.at(-1)?.eventId ?? 0) + 1 });
   }
 
   async getClient(clientId: string): Promise<ClientRecord | undefined> {
@@ -144,8 +148,8 @@ export class MemoryStorage implements Storage {
     return plan.result;
   }
 
-  async revokeToken(jti: string, _clientId: string, expireTime: number): Promise<void> {
-    if (!this.#revoked.has(jti)) this.#revoked.set(jti, expireTime);
+  async revokeToken(jti: string, clientId: string, expireTime: number): Promise<void> {
+    if (!this.#revoked.has(jti)) this.#revoked.set(jti, { clientId, expireTime });
   }
 
   async isTokenRevoked(jti: string): Promise<boolean> {
@@ -155,8 +159,8 @@ export class MemoryStorage implements Storage {
   async pruneRevokedTokens(before: number): Promise<number> {
     for (const [id, stone] of this.#tombstones) if (stone.expireTime < before) this.#tombstones.delete(id);
     let n = 0;
-    for (const [jti, exp] of this.#revoked) {
-      if (exp < before) {
+    for (const [jti, { expireTime }] of this.#revoked) {
+      if (expireTime < before) {
         this.#revoked.delete(jti);
         n++;
       }
@@ -184,6 +188,60 @@ export class MemoryStorage implements Storage {
   }
 
   async close(): Promise<void> {}
+
+  subscribeChanges(): () => void {
+    // Nothing outside this process can change an in-memory store: there is nothing to hear of.
+    return () => {};
+  }
+
+  async *exportRecords(): AsyncIterable<StoreRecord[]> {
+    // Copied at once, before the first batch goes out: one snapshot, whatever happens meanwhile.
+    const sorted = <T>(m: Map<string, T>) => [...m].sort(([a], [b]) => byteOrder(a, b));
+    const records: StoreRecord[] = [
+      ...sorted(this.#meta).map(([key, value]): StoreRecord => ({ kind: "meta", key, value })),
+      ...[...this.#keys].sort((a, b) => byteOrder(a.kid, b.kid)).map((k): StoreRecord => ({ kind: "signing_key", key: structuredClone(k) })),
+      ...sorted(this.#clients).map(([, c]): StoreRecord => ({ kind: "client", client: structuredClone(c) })),
+      ...sorted(this.#tombstones).map(([clientId, t]): StoreRecord => ({ kind: "client_tombstone", clientId, tombstone: { ...t } })),
+      ...sorted(this.#revoked).map(([jti, r]): StoreRecord => ({ kind: "revoked_token", jti, clientId: r.clientId, expireTime: r.expireTime })),
+      ...this.#audit.map((e): StoreRecord => ({ kind: "audit_event", event: structuredClone(e) })),
+    ];
+    yield* inBatches(records);
+  }
+
+  async importRecords(batches: AsyncIterable<readonly StoreRecord[]>, options: { replace: boolean }): Promise<void> {
+    const found = { meta: this.#meta.size, signing_key: this.#keys.length, client: this.#clients.size, client_tombstone: this.#tombstones.size, revoked_token: this.#revoked.size, audit_event: this.#audit.length };
+    if (!options.replace && Object.values(found).some((n) => n > 0)) {
+      throw new StoreNotEmptyError(Object.fromEntries(Object.entries(found).filter(([, n]) => n > 0)));
+    }
+    // All read before anything changes: an import that fails midway leaves the store as it was.
+    const all: StoreRecord[] = [];
+    for await (const batch of batches) all.push(...structuredClone(batch));
+    this.#meta.clear();
+    this.#keys.length = 0;
+    this.#clients.clear();
+    this.#tombstones.clear();
+    this.#revoked.clear();
+    this.#audit.length = 0;
+    for (const r of all) this.#importOne(r);
+    this.#audit.sort((a, b) => a.eventId - b.eventId);
+  }
+
+  #importOne(r: StoreRecord): void {
+    switch (r.kind) {
+      case "meta":
+        return void this.#meta.set(r.key, r.value);
+      case "signing_key":
+        return void this.#keys.push(r.key);
+      case "client":
+        return void this.#clients.set(r.client.clientId, sortSecrets(r.client));
+      case "client_tombstone":
+        return void this.#tombstones.set(r.clientId, r.tombstone);
+      case "revoked_token":
+        return void this.#revoked.set(r.jti, { clientId: r.clientId, expireTime: r.expireTime });
+      case "audit_event":
+        return void this.#audit.push(r.event);
+    }
+  }
 }
 
 function sortSecrets(c: ClientRecord): ClientRecord {

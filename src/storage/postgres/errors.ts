@@ -94,7 +94,10 @@ export function storageError(err: unknown, where: string, secret?: string): unkn
   let reason = describeFailure(err);
   if (secret !== undefined && secret.length >= 4) reason = reason.replaceAll(secret, "****");
   const code = codeOf(err);
-  // The cause is a plain copy: pg's error objects can hold a reference to the connection.
-  const cause = Object.assign(new Error(reason), code === undefined ? {} : { code });
+  // The cause is a plain copy: pg's error objects can hold a reference to the connection. It
+  // keeps the driver's own words (loggers print "message: cause"), the reason being in the message.
+  let raw = err instanceof Error && err.message !== "" ? err.message : reason;
+  if (secret !== undefined && secret.length >= 4) raw = raw.replaceAll(secret, "****");
+  const cause = Object.assign(new Error(raw), code === undefined ? {} : { code });
   return new StorageUnavailableError(`the database ${where} is unavailable: ${reason}`, { cause });
 }

@@ -85,6 +85,21 @@ const MIGRATIONS: readonly Migration[] = [
       );
       INSERT INTO change_counter (value) VALUES (0);`,
   },
+  {
+    version: 2,
+    name: "token buckets shared by every replica (failed-authentication throttle, revocation cap)",
+    sql: `
+      CREATE TABLE shared_buckets (
+        key     text COLLATE "C" PRIMARY KEY,  -- group:key, e.g. auth-pair:10.0.0.7 tcl_x
+        tokens  double precision NOT NULL,     -- left at time
+        time    bigint NOT NULL,               -- epoch ms of the last take, by the taker's clock
+        rate    double precision NOT NULL,     -- refill, tokens per second
+        burst   double precision NOT NULL,
+        taken   boolean NOT NULL,              -- whether the last take found a token
+        updated bigint NOT NULL                -- the database's clock at the last take, ms: replicas sync by it
+      );
+      CREATE INDEX shared_buckets_by_update ON shared_buckets (updated);`,
+  },
 ];
 
 /** The schema version this build writes. */

@@ -47,6 +47,8 @@ export class Database {
   readonly where: string;
   readonly #settings: ConnectionSettings;
   readonly #pool: pg.Pool;
+  /** Every connection's settings (pool size aside); TLS is added per connection. */
+  readonly #clientConfig: pg.ClientConfig;
   /** Whether new connections use TLS; flips once for prefer (server has none) or allow (server demands it). */
   #tls: boolean;
 
@@ -55,13 +57,9 @@ export class Database {
     this.#settings = settings;
     this.#tls = settings.tls !== undefined && settings.sslmode !== "allow";
     const statementTimeoutMs = options.statementTimeoutMs ?? DEFAULT_POOL_OPTIONS.statementTimeoutMs;
-    const config: pg.PoolConfig = {
+    this.#clientConfig = {
       ...settings.config,
-      max: options.poolSize ?? DEFAULT_POOL_OPTIONS.poolSize,
       connectionTimeoutMillis: settings.config.connectionTimeoutMillis ?? options.connectTimeoutMs ?? DEFAULT_POOL_OPTIONS.connectTimeoutMs,
-      idleTimeoutMillis: 30_000,
-      // Idle connections are background work: they must not keep a finished CLI command alive.
-      allowExitOnIdle: true,
       keepAlive: true,
       statement_timeout: statementTimeoutMs,
       // A network that silently drops packets never answers; give up a little after the server would.
@@ -70,12 +68,30 @@ export class Database {
       idle_in_transaction_session_timeout: 60_000,
       types: TYPES,
     };
+    const config: pg.PoolConfig = {
+      ...this.#clientConfig,
+      max: options.poolSize ?? DEFAULT_POOL_OPTIONS.poolSize,
+      idleTimeoutMillis: 30_000,
+      // Idle connections are background work: they must not keep a finished CLI command alive.
+      allowExitOnIdle: true,
+    };
+    this.#pool = new pg.Pool({ ...config, Client: this.#clientClass() as unknown as new () => pg.ClientBase });
+    const lost = options.onConnectionLost ?? (() => {});
+    // pg-pool emits 'error' when an idle connection dies (server restart, network): without a
+    // listener that would crash the process. A checked-out connection emits on itself, so each
+    // gets a listener too; its pending or next query fails and is mapped like any other.
+    this.#pool.on("error", (err) => lost(this.#reason(err)));
+    this.#pool.on("connect", (client) => client.on("error", () => {}));
+  }
+
+  /** pg's Client with this database's TLS decision, taken per new connection so the prefer/allow fallback reaches later ones too. */
+  #clientClass(): typeof pg.Client {
     const self = this;
-    // TLS is decided per new connection, so the prefer/allow fallback reaches later ones too.
-    class FallbackClient extends pg.Client {
+    const tls = this.#settings.tls;
+    return class FallbackClient extends pg.Client {
       constructor(c: pg.ClientConfig) {
         // pg-pool keeps the password as a non-enumerable property, which a spread would drop.
-        super({ ...c, password: c.password, ssl: self.#tls ? settings.tls : false });
+        super({ ...c, password: c.password, ssl: self.#tls ? tls : false });
         // pg leaves the socket open when authentication fails on our side (no password for a
         // SCRAM server): the server then holds a half-open session for authentication_timeout.
         const internals = this as unknown as { _connected: boolean; connection: NodeJS.EventEmitter & { stream?: { destroy(): void } } };
@@ -83,14 +99,7 @@ export class Database {
           if (!internals._connected) internals.connection.stream?.destroy();
         });
       }
-    }
-    this.#pool = new pg.Pool({ ...config, Client: FallbackClient as unknown as new () => pg.ClientBase });
-    const lost = options.onConnectionLost ?? (() => {});
-    // pg-pool emits 'error' when an idle connection dies (server restart, network): without a
-    // listener that would crash the process. A checked-out connection emits on itself, so each
-    // gets a listener too; its pending or next query fails and is mapped like any other.
-    this.#pool.on("error", (err) => lost(this.#reason(err)));
-    this.#pool.on("connect", (client) => client.on("error", () => {}));
+    };
   }
 
   #reason(err: unknown): string {
@@ -106,13 +115,38 @@ export class Database {
 
   /** Checks out a connection; the caller must release it (with the error, if the connection broke). */
   async connect(): Promise<pg.PoolClient> {
+    return this.#withTlsFallback(() => this.#pool.connect());
+  }
+
+  /**
+   * A connection of its own, outside the pool, for work that holds a session (LISTEN): same
+   * settings and TLS fallback as the pool's, `application_name` suffixed with `role`. The caller
+   * ends it; its 'error' events are the caller's to handle.
+   */
+  async standalone(role: string): Promise<pg.Client> {
+    const name = `${this.#clientConfig.application_name ?? "tessera"} ${role}`;
+    const Client = this.#clientClass();
+    return this.#withTlsFallback(async () => {
+      const client = new Client({ ...this.#clientConfig, password: this.#settings.password, application_name: name });
+      client.on("error", () => {}); // until the caller listens: a failed connect also rejects connect()
+      try {
+        await client.connect();
+      } catch (err) {
+        await client.end().catch(() => {});
+        throw err;
+      }
+      return client;
+    });
+  }
+
+  async #withTlsFallback<C>(open: () => Promise<C>): Promise<C> {
     try {
-      return await this.#pool.connect();
+      return await open();
     } catch (err) {
       if (!this.#shouldFlipTls(err)) throw this.error(err);
       this.#tls = !this.#tls;
       try {
-        return await this.#pool.connect();
+        return await open();
       } catch (again) {
         throw this.error(again);
       }

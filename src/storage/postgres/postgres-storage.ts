@@ -1,7 +1,11 @@
 import { applyClientPatch } from "../client-patch.js";
 import { NO_SCOPE_CUTOFFS } from "../scope-cutoffs.js";
+import { EXPORT_BATCH, inBatches } from "../store-records.js";
+import * as sql from "./export-sql.js";
 import {
   ClientExistsError,
+  StoreNotEmptyError,
+  type StoreRecord,
   type AuditEvent,
   type ClientPatch,
   type ClientRecord,
@@ -13,9 +17,13 @@ import {
   type Storage,
 } from "../../core/ports/storage.js";
 import { parseDatabaseUrl } from "./connection.js";
+import { isUnavailable } from "./errors.js";
 import { checkSchema, migrate, migrationStatus } from "./migrations.js";
+import type { BucketState, BucketTake, BucketTaken, SharedBuckets } from "../../core/ports/shared-buckets.js";
+import { ChangeConnection } from "./change-connection.js";
 import { Database, type PoolOptions } from "./pool.js";
-import { writeTransaction, type TxQuery } from "./transaction.js";
+import { bucketsChangedSince, pruneBuckets, takeBuckets } from "./shared-buckets.js";
+import { BEGIN_AND_BUMP, writeTransaction, type TxQuery } from "./transaction.js";
 
 /** Options for opening a PostgreSQL store. */
 export interface PostgresStorageOptions extends PoolOptions {
@@ -26,6 +34,12 @@ export interface PostgresStorageOptions extends PoolOptions {
   migrate?: boolean;
   /** Where PGSSLMODE and friends are read from when the URL does not say; process.env by default. */
   env?: NodeJS.ProcessEnv;
+  /**
+   * true (the default): subscribeChanges() hears of every committed change at once (LISTEN).
+   * false: it never calls back, and changes are seen by polling changeToken() alone, as behind
+   * a pooler that cannot LISTEN (PgBouncer in transaction mode).
+   */
+  notify?: boolean;
 }
 
 /** One row per secret (or one with null secret columns), as the client queries return them. */
@@ -45,6 +59,15 @@ interface ClientSecretRow {
   s_create_time: number | null;
   s_expire_time: number | null;
   s_last_used_time: number | null;
+}
+interface AuditRow {
+  event_id: number;
+  time: number;
+  actor: string;
+  action: string;
+  target: string;
+  changes: Record<string, unknown>;
+  origin: string;
 }
 interface KeyRow {
   kid: string;
@@ -80,15 +103,19 @@ const PURGED_TABLES = ["signing_keys", "client_secrets", "clients", "client_tomb
 /**
  * The Storage port on PostgreSQL (node-postgres pool). Several processes may share one
  * database: writes serialise on a change-counter row lock (see transaction.ts), which also
- * orders audit ids by commit and gives changeToken() its value.
+ * orders audit ids by commit and gives changeToken() its value. It also keeps the token
+ * buckets every replica shares (SharedBuckets, shared-buckets.ts).
  */
-export class PostgresStorage implements Storage {
+export class PostgresStorage implements Storage, SharedBuckets {
   readonly #db: Database;
+  /** Reads the change counter and hears NOTIFY, on a connection of its own. */
+  readonly #changes: ChangeConnection;
   /** The tail of this instance's queue of writes. */
   #writes: Promise<unknown> = Promise.resolve();
 
-  private constructor(db: Database) {
+  private constructor(db: Database, notify: boolean) {
     this.#db = db;
+    this.#changes = new ChangeConnection(db, notify);
   }
 
   /**
@@ -102,7 +129,7 @@ export class PostgresStorage implements Storage {
     try {
       if (options.migrate ?? true) await migrate(db);
       else checkSchema(await migrationStatus(db), db.where);
-      return new PostgresStorage(db);
+      return new PostgresStorage(db, options.notify ?? true);
     } catch (err) {
       await db.end();
       throw err;
@@ -276,29 +303,13 @@ export class PostgresStorage implements Storage {
 
   async listAuditEvents(beforeId: number | undefined, limit: number, target?: string): Promise<AuditEvent[]> {
     const before = beforeId ?? Number.MAX_SAFE_INTEGER;
-    const rows = await this.#read<{
-      event_id: number;
-      time: number;
-      actor: string;
-      action: string;
-      target: string;
-      changes: Record<string, unknown>;
-      origin: string;
-    }>(
+    const rows = await this.#read<AuditRow>(
       target === undefined
         ? "SELECT * FROM audit_events WHERE event_id < $1 ORDER BY event_id DESC LIMIT $2"
         : "SELECT * FROM audit_events WHERE event_id < $1 AND target = $3 ORDER BY event_id DESC LIMIT $2",
       target === undefined ? [before, limit] : [before, limit, target],
     );
-    return rows.map((r) => ({
-      eventId: r.event_id,
-      time: r.time,
-      actor: r.actor,
-      action: r.action,
-      target: r.target,
-      changes: r.changes,
-      origin: r.origin,
-    }));
+    return rows.map(toAuditEvent);
   }
 
   async counts(): Promise<{ clients: number; revokedTokens: number }> {
@@ -343,11 +354,85 @@ export class PostgresStorage implements Storage {
   }
 
   async changeToken(): Promise<number> {
-    return oneRow((await this.#read<{ value: number }>("SELECT value FROM change_counter"))[0], "the change counter").value;
+    // On the change connection: a poll never waits for, nor takes, a pooled connection.
+    return this.#changes.counter();
   }
 
   async close(): Promise<void> {
+    await this.#changes.close();
     await this.#db.end();
+  }
+
+  subscribeChanges(listener: () => void): () => void {
+    return this.#changes.subscribe(listener);
+  }
+
+  takeBuckets(takes: readonly BucketTake[], now: number): Promise<BucketTaken[]> {
+    return takeBuckets(this.#db, takes, now);
+  }
+
+  bucketsChangedSince(cursor: number | undefined): Promise<{ buckets: BucketState[]; cursor: number }> {
+    // A background poll: on the change connection, never a pooled one.
+    return bucketsChangedSince((text, values) => this.#changes.query(text, values), cursor);
+  }
+
+  pruneBuckets(now: number): Promise<number> {
+    return pruneBuckets(this.#db, now);
+  }
+
+  async *exportRecords(): AsyncIterable<StoreRecord[]> {
+    const client = await this.#db.connect();
+    let broken: Error | undefined;
+    try {
+      // Every page from one snapshot, however long the consumer takes between them.
+      await client.query(sql.BEGIN_SNAPSHOT);
+      const q: TxQuery = (text, values) => client.query(text, values);
+      yield* inBatches((await q<{ key: string; value: string }>(sql.EXPORT_META)).rows.map((r): StoreRecord => ({ kind: "meta", key: r.key, value: r.value })));
+      yield* inBatches((await q<KeyRow>(sql.EXPORT_KEYS)).rows.map((r): StoreRecord => ({ kind: "signing_key", key: toKey(r) })));
+      yield* pages(async (after) => toClients((await q<ClientSecretRow>(CLIENT_PAGE, [after, EXPORT_BATCH])).rows), "", (c) => c.clientId, (client) => ({ kind: "client", client }));
+      yield* pages(async (after) => (await q<{ client_id: string; tokens_not_before: number; expire_time: number }>(sql.EXPORT_TOMBSTONES, [after, EXPORT_BATCH])).rows, "", (r) => r.client_id, (r) => ({
+        kind: "client_tombstone",
+        clientId: r.client_id,
+        tombstone: { tokensNotBefore: r.tokens_not_before, expireTime: r.expire_time },
+      }));
+      yield* pages(async (after) => (await q<{ jti: string; client_id: string; expire_time: number }>(sql.EXPORT_REVOKED, [after, EXPORT_BATCH])).rows, "", (r) => r.jti, (r) => ({
+        kind: "revoked_token",
+        jti: r.jti,
+        clientId: r.client_id,
+        expireTime: r.expire_time,
+      }));
+      yield* pages(async (after) => (await q<AuditRow>(sql.EXPORT_AUDIT, [after, EXPORT_BATCH])).rows, 0, (r) => r.event_id, (r) => ({ kind: "audit_event", event: toAuditEvent(r) }));
+      await client.query("COMMIT");
+    } catch (err) {
+      broken = err as Error;
+      throw this.#db.error(err);
+    } finally {
+      // Abandoned by its consumer, or failed: end the snapshot (a broken connection is discarded instead).
+      if (broken === undefined) await client.query("ROLLBACK").catch((e: unknown) => (broken = e as Error));
+      client.release(broken);
+    }
+  }
+
+  async importRecords(batches: AsyncIterable<readonly StoreRecord[]>, options: { replace: boolean }): Promise<void> {
+    // Not writeTransaction: its retries would need the batches again, and they can be read only once.
+    const client = await this.#db.connect();
+    let broken: Error | undefined;
+    try {
+      await client.query(BEGIN_AND_BUMP);
+      const q: TxQuery = (text, values) => client.query(text, values);
+      const found = Object.entries((await q<Record<string, string>>(sql.COUNT_EVERYTHING)).rows[0] ?? {}).filter(([, n]) => Number(n) > 0);
+      if (found.length > 0 && !options.replace) throw new StoreNotEmptyError(Object.fromEntries(found.map(([k, n]) => [k, Number(n)])));
+      if (options.replace) await q(sql.DELETE_EVERYTHING);
+      for await (const batch of batches) await importBatch(q, batch);
+      await q(sql.ADVANCE_AUDIT_IDS);
+      await client.query("COMMIT");
+    } catch (err) {
+      if (err instanceof StoreNotEmptyError || !isUnavailable(err)) await client.query("ROLLBACK").catch((e: unknown) => (broken = e as Error));
+      else broken = err as Error;
+      throw this.#db.error(err);
+    } finally {
+      client.release(broken);
+    }
   }
 }
 
@@ -401,6 +486,46 @@ function toClients(rows: ClientSecretRow[]): ClientRecord[] {
     }
   }
   return out;
+}
+
+function toAuditEvent(r: AuditRow): AuditEvent & { eventId: number } {
+  return { eventId: r.event_id, time: r.time, actor: r.actor, action: r.action, target: r.target, changes: r.changes, origin: r.origin };
+}
+
+/** Yields `read`'s pages (each after the last key of the one before) as batches of records, until one comes back empty. */
+async function* pages<R, K>(read: (after: K) => Promise<R[]>, first: K, keyOf: (row: R) => K, toRecord: (row: R) => StoreRecord): AsyncGenerator<StoreRecord[]> {
+  for (let after = first; ; ) {
+    const rows = await read(after);
+    const last = rows.at(-1);
+    if (last === undefined) return;
+    yield rows.map(toRecord);
+    after = keyOf(last);
+  }
+}
+
+/** Inserts one batch of imported records, one statement per kind present. */
+async function importBatch(q: TxQuery, batch: readonly StoreRecord[]): Promise<void> {
+  const of = <K extends StoreRecord["kind"]>(kind: K) => batch.filter((r): r is Extract<StoreRecord, { kind: K }> => r.kind === kind);
+  const run = async (text: string, rows: unknown[]) => {
+    if (rows.length > 0) await q(text, [JSON.stringify(rows)]);
+  };
+  await run(sql.IMPORT_META, of("meta").map((r) => ({ key: r.key, value: r.value })));
+  await run(sql.IMPORT_KEYS, of("signing_key").map(({ key: k }) => ({
+    kid: k.kid, alg: k.alg, private_key: k.privateKey, public_jwk: k.publicJwk, status: k.status, create_time: k.createTime, activate_time: k.activateTime, retire_time: k.retireTime,
+  })));
+  const clients = of("client").map((r) => r.client);
+  await run(sql.IMPORT_CLIENTS, clients.map((c) => ({
+    client_id: c.clientId, name: c.name, scopes: c.scopes, audiences: c.audiences, token_ttl_seconds: c.tokenTtlSeconds, disabled: c.disabled,
+    create_time: c.createTime, update_time: c.updateTime, tokens_not_before: c.tokensNotBefore, scope_cutoffs: c.scopeCutoffs.map((x) => [x.scope, x.notBefore]),
+  })));
+  await run(sql.IMPORT_SECRETS, clients.flatMap((c) => c.secrets.map((s) => ({
+    secret_id: s.secretId, client_id: c.clientId, hash: Buffer.from(s.hash).toString("hex"), create_time: s.createTime, expire_time: s.expireTime, last_used_time: s.lastUsedTime,
+  }))));
+  await run(sql.IMPORT_TOMBSTONES, of("client_tombstone").map((r) => ({ client_id: r.clientId, tokens_not_before: r.tombstone.tokensNotBefore, expire_time: r.tombstone.expireTime })));
+  await run(sql.IMPORT_REVOKED, of("revoked_token").map((r) => ({ jti: r.jti, client_id: r.clientId, expire_time: r.expireTime })));
+  await run(sql.IMPORT_AUDIT, of("audit_event").map(({ event: e }) => ({
+    event_id: e.eventId, time: e.time, actor: e.actor, action: e.action, target: e.target, changes: JSON.stringify(e.changes), origin: e.origin,
+  })));
 }
 
 function toKey(r: KeyRow): SigningKeyRecord {

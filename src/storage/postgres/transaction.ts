@@ -32,7 +32,8 @@ export interface WriteOutcome<T> {
  *   is queued in the same statement and delivered on commit only.
  * A transaction that changed nothing rolls back, so the counter (and caches) stay as they were.
  */
-const BEGIN_AND_BUMP = `BEGIN; WITH bumped AS (UPDATE change_counter SET value = value + 1 RETURNING value)
+/** Begins a write transaction under the change-counter lock (see above); exported for the one write that cannot be retried (an import). */
+export const BEGIN_AND_BUMP = `BEGIN; WITH bumped AS (UPDATE change_counter SET value = value + 1 RETURNING value)
   SELECT value, pg_notify('${CHANGE_CHANNEL}', value::text) FROM bumped`;
 
 const INSERT_AUDIT = "INSERT INTO audit_events (time, actor, action, target, changes, origin) VALUES ($1, $2, $3, $4, $5, $6)";

@@ -2,9 +2,12 @@ import Database from "better-sqlite3";
 import type { Statement } from "better-sqlite3";
 import { applyClientPatch } from "../client-patch.js";
 import { NO_SCOPE_CUTOFFS } from "../scope-cutoffs.js";
+import { EXPORT_BATCH, inBatches } from "../store-records.js";
 import {
   ClientExistsError,
   StorageUnavailableError,
+  StoreNotEmptyError,
+  type StoreRecord,
   type ClientPatch,
   type ClientRecord,
   type ClientTombstone,
@@ -16,6 +19,7 @@ import {
   type Storage,
 } from "../../core/ports/storage.js";
 import { migrate, SchemaTooNewError } from "./migrations.js";
+import { DELETE_EVERYTHING, prepareExportStatements } from "./export-statements.js";
 import { createPrivateFile } from "./private-files.js";
 import { switchToWal } from "./wal-mode.js";
 
@@ -458,6 +462,85 @@ export class SqliteStorage implements Storage {
 
   async close(): Promise<void> {
     if (this.#db.open) this.#db.close();
+  }
+
+  subscribeChanges(): () => void {
+    // SQLite tells nobody of a commit: other processes' changes are seen by polling changeToken().
+    return () => {};
+  }
+
+  async *exportRecords(): AsyncIterable<StoreRecord[]> {
+    const q = prepareExportStatements(this.#db);
+    // One read transaction across every batch: a consistent snapshot (in WAL mode it blocks no writer).
+    this.#db.exec("BEGIN");
+    try {
+      yield* inBatches(q.meta.all().map((r): StoreRecord => ({ kind: "meta", key: r.key, value: r.value })));
+      yield* inBatches(q.keys.all().map((r): StoreRecord => ({ kind: "signing_key", key: toKey(r) })));
+      yield* pages((after) => this.#q.list.all(after, EXPORT_BATCH).map((r) => this.#toClient(r)), "", (c) => c.clientId, (client) => ({ kind: "client", client }));
+      yield* pages((after) => q.tombstones.all(after, EXPORT_BATCH), "", (r) => r.client_id, (r) => ({
+        kind: "client_tombstone",
+        clientId: r.client_id,
+        tombstone: { tokensNotBefore: r.tokens_not_before, expireTime: r.expire_time },
+      }));
+      yield* pages((after) => q.revoked.all(after, EXPORT_BATCH), "", (r) => r.jti, (r) => ({ kind: "revoked_token", jti: r.jti, clientId: r.client_id, expireTime: r.expire_time }));
+      yield* pages((after) => q.audit.all(after, EXPORT_BATCH), 0, (r) => r.event_id, (r) => ({
+        kind: "audit_event",
+        event: { eventId: r.event_id, time: r.time, actor: r.actor, action: r.action, target: r.target, changes: JSON.parse(r.changes) as Record<string, unknown>, origin: r.origin },
+      }));
+    } finally {
+      if (this.#db.inTransaction) this.#db.exec("COMMIT");
+    }
+  }
+
+  async importRecords(batches: AsyncIterable<readonly StoreRecord[]>, options: { replace: boolean }): Promise<void> {
+    const q = prepareExportStatements(this.#db);
+    // One write transaction across every batch, so the import is all or nothing.
+    this.#write(() => this.#db.exec("BEGIN IMMEDIATE"));
+    try {
+      const found = q.counts.get();
+      const held = Object.entries(found ?? {}).filter(([, n]) => n > 0);
+      if (held.length > 0 && !options.replace) throw new StoreNotEmptyError(Object.fromEntries(held));
+      if (options.replace) this.#db.exec(DELETE_EVERYTHING);
+      for await (const batch of batches) this.#write(() => batch.forEach((r) => this.#importOne(r, q.insertAudit)));
+      this.#write(() => this.#db.exec("COMMIT"));
+    } finally {
+      if (this.#db.inTransaction) this.#db.exec("ROLLBACK");
+    }
+  }
+
+  #importOne(r: StoreRecord, insertAudit: ReturnType<typeof prepareExportStatements>["insertAudit"]): void {
+    switch (r.kind) {
+      case "meta":
+        return void this.#q.upsertMeta.run(r.key, r.value);
+      case "signing_key": {
+        const k = r.key;
+        return void this.#q.upsertKey.run(k.kid, k.alg, k.privateKey, k.publicJwk, k.status, k.createTime, k.activateTime, k.retireTime);
+      }
+      case "client": {
+        const c = r.client;
+        this.#q.insertClient.run(c.clientId, c.name, JSON.stringify(c.scopes), JSON.stringify(c.audiences), c.tokenTtlSeconds, c.disabled ? 1 : 0, c.createTime, c.updateTime, c.tokensNotBefore, scopeCutoffsJson(c.scopeCutoffs));
+        return void c.secrets.forEach((sec) => this.#insertSecret(c.clientId, sec));
+      }
+      case "client_tombstone":
+        return void this.#q.putTombstone.run(r.clientId, r.tombstone.tokensNotBefore, r.tombstone.expireTime);
+      case "revoked_token":
+        return void this.#q.revoke.run(r.jti, r.clientId, r.expireTime);
+      case "audit_event": {
+        const e = r.event;
+        return void insertAudit.run(e.eventId, e.time, e.actor, e.action, e.target, JSON.stringify(e.changes), e.origin);
+      }
+    }
+  }
+}
+
+/** Yields `read`'s pages (each after the last key of the one before) as batches of records, until one comes back empty. */
+function* pages<R, K>(read: (after: K) => R[], first: K, keyOf: (row: R) => K, toRecord: (row: R) => StoreRecord): Generator<StoreRecord[]> {
+  for (let after = first; ; ) {
+    const rows = read(after);
+    const last = rows.at(-1);
+    if (last === undefined) return;
+    yield rows.map(toRecord);
+    after = keyOf(last);
   }
 }
 

@@ -3,6 +3,8 @@ import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { AdminError, OAuthError } from "../../core/errors.js";
 import { StorageUnavailableError } from "../../core/ports/storage.js";
 import { ErrorInfoSchema } from "../../../gen/google/rpc/error_details_pb.js";
+import { implementationAnsweredKey } from "./context.js";
+import { refuseUnparsable } from "./unparsable-requests.js";
 
 const OAUTH_CODES: Record<OAuthError["code"], Code> = {
   invalid_request: Code.InvalidArgument,
@@ -27,6 +29,9 @@ const ADMIN_CODES: Record<AdminError["code"], Code> = {
   unavailable: Code.Unavailable,
 };
 
+/** The retry hint sent with UNAVAILABLE when the database is: seconds. */
+const STORAGE_RETRY_AFTER_SECONDS = 5;
+
 /**
  * The one place an error becomes a gRPC status. OAuth errors carry their code as the reason
  * of a google.rpc.ErrorInfo detail so stubs in any language can switch on it.
@@ -41,7 +46,14 @@ export function toConnectError(err: unknown, domain: string, onUnexpected: (err:
     ]);
   }
   if (err instanceof StorageUnavailableError) {
-    return new ConnectError("the database cannot be written right now (disk full or read-only); token issuance continues; retry later", Code.Unavailable);
+    // Its own message names the database: logged, never sent. The trailer is the retry hint
+    // clients (the SDK among them) wait for before trying again.
+    return new ConnectError(
+      "the database cannot be written right now (unreachable, disk full or read-only); retry later",
+      Code.Unavailable,
+      { "retry-after": String(STORAGE_RETRY_AFTER_SECONDS) },
+      [{ desc: ErrorInfoSchema, value: create(ErrorInfoSchema, { reason: "temporarily_unavailable", domain }) }],
+    );
   }
   if (err instanceof AdminError) return new ConnectError(err.message, ADMIN_CODES[err.code]);
   if (err instanceof ConnectError && err.code !== Code.Unknown && err.code !== Code.Internal) return err;
@@ -49,11 +61,18 @@ export function toConnectError(err: unknown, domain: string, onUnexpected: (err:
   return new ConnectError("internal error", Code.Internal);
 }
 
-/** An interceptor applying toConnectError to every handler's failure. */
+/**
+ * An interceptor applying toConnectError to every handler's failure. A stream's request
+ * messages that cannot be decoded are refused as the caller's error here; a unary request is
+ * decoded before any interceptor runs (see answerUnparsableAsInvalid).
+ */
 export function errorMappingInterceptor(domain: string, onUnexpected: (err: unknown) => void): Interceptor {
   return (next) => async (req) => {
     try {
-      return await next(req);
+      if (req.stream) return await next({ ...req, message: refuseUnparsable(req.message, req.method) });
+      const res = await next(req);
+      req.contextValues.set(implementationAnsweredKey, true);
+      return res;
     } catch (err) {
       throw toConnectError(err, domain, onUnexpected);
     }

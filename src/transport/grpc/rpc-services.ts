@@ -1,21 +1,25 @@
-import type { ConnectRouter } from "@connectrpc/connect";
+import { Code, type ConnectRouter } from "@connectrpc/connect";
 import type { AdminAuthDeps } from "../../core/admin-auth.js";
 import type { ClientAdminCore } from "../../core/client-admin.js";
 import type { Clock } from "../../core/clock.js";
 import type { KeyRing } from "../../keys/key-ring.js";
 import type { RequestObserver } from "../../observability/request-observer.js";
+import { OAuthError } from "../../core/errors.js";
 import { fileDescriptorSetBase64 } from "../../../gen/reflection_set.js";
+import { ClientAdmin } from "../../../gen/tessera/v1/client_admin_pb.js";
+import { KeyAdmin } from "../../../gen/tessera/v1/key_admin_pb.js";
 import { adminAuthInterceptor } from "./admin-context.js";
 import { adminObserverInterceptor } from "./admin-observer.js";
-import { connectionKey } from "./context.js";
+import { connectionKey, originKey } from "./context.js";
 import { errorMappingInterceptor } from "./errors.js";
 import type { HealthState } from "./health-state.js";
 import { registerClientAdmin } from "./services/client-admin-service.js";
 import { registerHealth } from "./services/health-service.js";
 import { registerKeyAdmin } from "./services/key-admin-service.js";
 import { REFLECTION_SERVICE_NAMES, registerReflection } from "./services/reflection-service.js";
-import { registerTokenService } from "./services/token-service.js";
+import { registerTokenService, tokenEndpointOf } from "./services/token-service.js";
 import type { TokenServiceDeps } from "./token-requests.js";
+import type { UnparsableReporter } from "./unparsable-requests.js";
 
 // gRPC clients that check health watch one service per connection; this leaves room for every
 // name the server reports, twice, and stops one connection from holding the process's share.
@@ -50,6 +54,29 @@ export function registerRpcServices(deps: RpcServicesDeps): (router: ConnectRout
     });
     // Last: reflection lists every service registered above, and itself.
     registerReflection(router, { services: [...registeredServiceNames(router), ...REFLECTION_SERVICE_NAMES], fileDescriptorSetBase64 });
+  };
+}
+
+/** The services whose calls the admin observer reports. */
+const ADMIN_SERVICES: ReadonlySet<string> = new Set([ClientAdmin.typeName, KeyAdmin.typeName]);
+
+/** How a token-family call with an undecodable request message is logged and counted. */
+const UNPARSABLE = new OAuthError("invalid_request", "The request message is not valid protobuf");
+
+/**
+ * Logs and counts a call refused because its request message could not be decoded, as its
+ * service reports every call: token-family calls as invalid_request, admin calls as
+ * InvalidArgument. Such a call never reaches the service, nor the interceptors that report it.
+ */
+export function reportUnparsable(observer: RequestObserver): UnparsableReporter {
+  return (method, values, durationMs) => {
+    const origin = values.get(originKey);
+    if (ADMIN_SERVICES.has(method.parent.typeName)) {
+      observer.adminCall(method.parent.name, method.name, Code[Code.InvalidArgument], durationMs, undefined, origin);
+      return;
+    }
+    const endpoint = tokenEndpointOf(method);
+    if (endpoint !== undefined) observer.tokenRequest({ transport: "grpc", endpoint, clientId: undefined, scope: undefined, origin, error: UNPARSABLE, durationMs });
   };
 }
 

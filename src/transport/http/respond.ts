@@ -69,8 +69,8 @@ export function sendError(
   status?: number,
 ): void {
   if (err instanceof StorageUnavailableError) {
-    // The write failed for want of disk or a lock: retryable, not a server bug.
-    err = new OAuthError("temporarily_unavailable", "The server cannot store this change right now; retry later", undefined, 5);
+    // The database cannot be reached, or written (disk full, a lock): retryable, not a server bug.
+    err = new OAuthError("temporarily_unavailable", "The database is unavailable right now; retry later", undefined, 5);
     status ??= 503;
   } else if (!(err instanceof OAuthError)) {
     onUnexpected(err);

@@ -2,6 +2,8 @@ import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Command } from "commander";
+import { buildProgram } from "../../../src/cli/program.js";
 import { SETTINGS, type Setting } from "../../../src/config.js";
 import { bootstrap, runTessera, startTessera, tempDir, TESSERA_BIN, type Credentials, type TesseraProcess } from "../../helpers/tessera-process.js";
 
@@ -32,7 +34,8 @@ describe("tessera --help, -h and --version", () => {
       expect.arrayContaining(["", "serve", "bootstrap", "clients", "clients create", "clients delete", "clients revoke-tokens", "keys rewrap", "audit", "backup", "token"]),
     );
     expect(seen.length).toBeGreaterThanOrEqual(18);
-  });
+    // Two processes per command, one after another: on a busy machine that takes a while.
+  }, 90_000);
 
   it("serve --help lists every setting with its environment variable and default, from the settings table", async () => {
     const r = await runTessera(["serve", "--help"]);
@@ -51,10 +54,13 @@ describe("tessera --help, -h and --version", () => {
     expect(clients).toContain('(default: "http://localhost:9911")');
     expect(clients).toContain("TESSERA_CLIENT_ID / TESSERA_CLIENT_SECRET");
     const boot = (await runTessera(["bootstrap", "--help"])).stdout.replace(/\s+/g, " ");
-    expect(boot).toContain("env TESSERA_DB; default ./data/tessera.db");
+    expect(boot).toContain("SQLite database file or postgres:// URL (env TESSERA_DB or DATABASE_URL; default ./data/tessera.db");
     expect(boot).toContain("--create-dir");
     const token = (await runTessera(["token", "-h"])).stdout.replace(/\s+/g, " ");
     expect(token).toContain("CLIENT_ID and CLIENT_SECRET, or CLIENT_SECRET_FILE");
+    for (const v of ["env CLIENT_KEY_FILE", "env CLIENT_KEY_ID", "env CLIENT_ASSERTION_FILE", "env TESSERA_ISSUER"]) expect(token).toContain(v);
+    const generate = (await runTessera(["keys", "generate-client-key", "-h"])).stdout.replace(/\s+/g, " ");
+    expect(generate).toContain('--alg <alg> signing algorithm (choices: "ES256", "EdDSA", "RS256", "PS256", default: "ES256")');
   });
 
   it("--version and -v print the package version", async () => {
@@ -90,6 +96,38 @@ describe("mistakes on the command line", () => {
     const far = await runTessera(["serve", "--zzzzzz"]);
     expect(far.code).toBe(2);
     expect(far.stderr).not.toContain("did you mean");
+  });
+
+  it("a misspelt mandatory option is reported as unknown (with the right spelling), not as missing, on every command that has one", async () => {
+    for (const [args, expected] of [
+      [["clients", "create", "--nme", "x"], "tessera clients create: unknown option '--nme' (did you mean --name?) See `tessera clients create --help`.\n"],
+      [["keys", "generate-client-key", "--ot", "k.jwk"], "tessera keys generate-client-key: unknown option '--ot' (did you mean --out?) See `tessera keys generate-client-key --help`.\n"],
+    ] as const) {
+      const r = await runTessera([...args], { env: { TESSERA_CLIENT_ID: "x", TESSERA_CLIENT_SECRET: "y", TESSERA_SERVER: "http://127.0.0.1:9" } });
+      expect([r.code, r.stderr]).toEqual([2, expected]);
+    }
+    // Left out altogether, a mandatory option is still missing.
+    const missing = await runTessera(["clients", "create", "--scope", "read"]);
+    expect([missing.code, missing.stderr]).toEqual([2, "tessera clients create: required option '--name <name>' not specified. See `tessera clients create --help`.\n"]);
+  });
+
+  it("on every command, an unknown option is reported first: before a missing mandatory option or argument", async () => {
+    // The command tree as the program builds it, so a command added later is checked too.
+    const leaves: string[] = [];
+    const walk = (cmd: Command, path: string) => {
+      if (cmd.commands.length === 0) leaves.push(path);
+      for (const sub of cmd.commands) walk(sub, `${path} ${sub.name()}`.trim());
+    };
+    walk(buildProgram({ env: {}, version: VERSION, keepRunning: () => {} }), "");
+    expect(leaves).toEqual(expect.arrayContaining(["clients create", "clients update", "keys generate-client-key", "backup", "token"]));
+    for (let i = 0; i < leaves.length; i += 4) {
+      await Promise.all(
+        leaves.slice(i, i + 4).map(async (path) => {
+          const r = await runTessera([...path.split(" "), "--zz-unknown"]);
+          expect([r.code, r.stderr], path).toEqual([2, `tessera ${path}: unknown option '--zz-unknown'. See \`tessera ${path} --help\`.\n`]);
+        }),
+      );
+    }
   });
 
   it("durations and counts that do not parse are usage errors naming the flag", async () => {

@@ -71,10 +71,31 @@ describe("when nothing answers", () => {
     expect(r.stderr).toContain(`Cannot reach a Tessera server at ${gone.url}`);
   });
 
-  it("a --server that is not a URL is a usage error", async () => {
-    const r = await runTessera(["clients", "list", "--server", "localhost:8080"], { env: adminEnv });
-    expect(r.code).toBe(2);
-    expect(r.stderr).toContain("--server must be an http or https URL");
+  it("https:// for a server without TLS: names the address, why, and --server or TESSERA_SERVER, in one line", async () => {
+    const plain = server.url.replace(/^http:/, "https:");
+    for (const [args, env] of [
+      [["clients", "list", "--server", plain], {}],
+      [["keys", "list"], { TESSERA_SERVER: plain }],
+    ] as const) {
+      const r = await runTessera([...args], { env: { ...adminEnv, ...env } });
+      expect([r.code, r.stderr]).toEqual([
+        1,
+        `tessera: Cannot reach a Tessera server at ${plain} (it does not answer TLS; a server without TLS has an http:// URL). Start one with \`tessera serve\`, or point the CLI at yours with --server URL or TESSERA_SERVER.\n`,
+      ]);
+    }
+  });
+
+  it("a server that is not a base URL is a usage error naming --server and TESSERA_SERVER, wherever it came from", async () => {
+    const noScheme = 'tessera: The server (--server or TESSERA_SERVER) must be an http:// or https:// URL such as http://localhost:8080, not "localhost:8080"; did you mean "http://localhost:8080"?\n';
+    const query = `tessera: The server (--server or TESSERA_SERVER) must be Tessera's base URL without a query or fragment, such as https://auth.example.com, not "${server.url}/?x=1".\n`;
+    for (const [args, env, expected] of [
+      [["clients", "list", "--server", "localhost:8080"], {}, noScheme],
+      [["keys", "list"], { TESSERA_SERVER: "localhost:8080" }, noScheme],
+      [["audit", "--server", `${server.url}/?x=1`], {}, query],
+    ] as const) {
+      const r = await runTessera([...args], { env: { ...adminEnv, ...env } });
+      expect([r.code, r.stderr]).toEqual([2, expected]);
+    }
   });
 });
 

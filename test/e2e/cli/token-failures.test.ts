@@ -86,11 +86,33 @@ describe("tessera token fails loudly", () => {
     }
   });
 
-  it("a server without a scheme is a usage error (exit 2), not a network retry", async () => {
+  it("a server without a scheme is a usage error (exit 2) naming the flag and variable, not a network retry", async () => {
     const r = await token("localhost:8080");
     expect({ code: r.code, stdout: r.stdout }).toEqual({ code: 2, stdout: "" });
     expect(r.stderr).toBe(
-      'tessera: The server (the server option) must be an http:// or https:// URL such as http://localhost:8080, not "localhost:8080"; did you mean "http://localhost:8080"?\n',
+      'tessera: The server (--server or TESSERA_SERVER) must be an http:// or https:// URL such as http://localhost:8080, not "localhost:8080"; did you mean "http://localhost:8080"?\n',
     );
+  });
+
+  it("a server URL with a query or fragment is a usage error naming the flag and variable, from either", async () => {
+    for (const server of [`${tessera.url}/?tenant=a`, `${tessera.url}#token`]) {
+      const expected = `tessera: The server (--server or TESSERA_SERVER) must be Tessera's base URL without a query or fragment, such as https://auth.example.com, not ${JSON.stringify(server)}.\n`;
+      const fromFlag = await token(server);
+      const fromVariable = await runTessera(["token"], { env: { CLIENT_ID: creds.clientId, CLIENT_SECRET: creds.clientSecret, TESSERA_SERVER: server } });
+      for (const r of [fromFlag, fromVariable]) expect({ code: r.code, stdout: r.stdout, stderr: r.stderr }).toEqual({ code: 2, stdout: "", stderr: expected });
+    }
+  });
+
+  it("https:// for a server without TLS: one line naming the address, why, and --server or TESSERA_SERVER", async () => {
+    const server = tessera.url.replace(/^http:/, "https:");
+    const fromFlag = await token(server);
+    const fromVariable = await runTessera(["token"], { env: { CLIENT_ID: creds.clientId, CLIENT_SECRET: creds.clientSecret, TESSERA_SERVER: server } });
+    for (const r of [fromFlag, fromVariable]) {
+      expect({ code: r.code, stdout: r.stdout, stderr: r.stderr }).toEqual({
+        code: 1,
+        stdout: "",
+        stderr: `tessera: Cannot reach a Tessera server at ${server} (it does not answer TLS; a server without TLS has an http:// URL). Start one with \`tessera serve\`, or point the CLI at yours with --server URL or TESSERA_SERVER.\n`,
+      });
+    }
   });
 });

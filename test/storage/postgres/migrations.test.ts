@@ -35,7 +35,7 @@ describe.skipIf(server === undefined)("PostgreSQL migrations", () => {
       current: 0,
       latest: POSTGRES_SCHEMA_VERSION,
       applied: [],
-      pending: [expect.objectContaining({ version: 1 })],
+      pending: [expect.objectContaining({ version: 1 }), expect.objectContaining({ version: 2 })],
     });
     expect(await tables(schema.name)).toEqual([]);
   });
@@ -52,12 +52,13 @@ describe.skipIf(server === undefined)("PostgreSQL migrations", () => {
       "meta",
       "revoked_tokens",
       "schema_migrations",
+      "shared_buckets",
       "signing_keys",
     ]);
     const status = await withDatabase(schema.url, migrationStatus);
     expect(status.current).toBe(POSTGRES_SCHEMA_VERSION);
     expect(status.pending).toEqual([]);
-    expect(status.applied.map((m) => m.version)).toEqual([1]);
+    expect(status.applied.map((m) => m.version)).toEqual([1, 2]);
     expect(status.applied[0]!.appliedAt).toBeInstanceOf(Date);
     expect(await withDatabase(schema.url, migrate)).toEqual({ from: POSTGRES_SCHEMA_VERSION, to: POSTGRES_SCHEMA_VERSION });
   });
@@ -69,7 +70,10 @@ describe.skipIf(server === undefined)("PostgreSQL migrations", () => {
       const rows = await db.sql<{ version: number; n: number }>(
         `SELECT version, count(*)::int AS n FROM ${schema.name}.schema_migrations GROUP BY version ORDER BY version`,
       );
-      expect(rows).toEqual([{ version: 1, n: 1 }]);
+      expect(rows).toEqual([
+        { version: 1, n: 1 },
+        { version: 2, n: 1 },
+      ]);
       expect(await db.sql(`SELECT value FROM ${schema.name}.change_counter`)).toEqual([{ value: "0" }]);
     } finally {
       await Promise.all(opened.map((s) => s.close()));
@@ -80,7 +84,7 @@ describe.skipIf(server === undefined)("PostgreSQL migrations", () => {
     const schema = await db.freshSchema();
     const err = await PostgresStorage.open(schema.url, { migrate: false }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(MigrationsPendingError);
-    expect((err as Error).message).toMatch(/has schema version 0 and this Tessera needs 1: run `tessera migrate up` first/);
+    expect((err as Error).message).toMatch(/has schema version 0 and this Tessera needs 2: run `tessera migrate up` first/);
     expect((err as Error).message).toContain(":****@");
     expect((err as Error).message).not.toContain(db.password);
     expect(await tables(schema.name)).toEqual([]);
@@ -111,5 +115,24 @@ describe.skipIf(server === undefined)("PostgreSQL migrations", () => {
     const status = await withDatabase(schema.url, migrationStatus);
     expect(status.current).toBe(POSTGRES_SCHEMA_VERSION + 1);
     expect(status.pending).toEqual([]);
+  });
+
+  it("a schema at version 1, as the first release left it, is brought to the latest version with its data kept", async () => {
+    const schema = await db.freshSchema();
+    const first = await PostgresStorage.open(schema.url);
+    await first.setMeta("kept", "yes", false);
+    await first.close();
+    // Back to what version 1 alone created.
+    await db.sql(`DROP TABLE ${schema.name}.shared_buckets`);
+    await db.sql(`DELETE FROM ${schema.name}.schema_migrations WHERE version > 1`);
+    expect((await withDatabase(schema.url, migrationStatus)).pending.map((m) => m.version)).toEqual([2]);
+    const upgraded = await PostgresStorage.open(schema.url);
+    try {
+      expect(await upgraded.getMeta("kept")).toBe("yes");
+      expect(await upgraded.takeBuckets([{ key: "auth-pair:x", ratePerSecond: 1, burst: 2 }], 0)).toEqual([{ key: "auth-pair:x", tokens: 1, time: 0, taken: true }]);
+    } finally {
+      await upgraded.close();
+    }
+    expect((await withDatabase(schema.url, migrationStatus)).current).toBe(POSTGRES_SCHEMA_VERSION);
   });
 });

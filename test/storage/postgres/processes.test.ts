@@ -39,6 +39,6 @@ describe.skipIf(server === undefined)("PostgreSQL shared by several processes", 
     } finally {
       await storage.close();
     }
-    expect(await db.sql("SELECT version FROM schema_migrations")).toEqual([{ version: 1 }]);
+    expect(await db.sql("SELECT version FROM schema_migrations ORDER BY version")).toEqual([{ version: 1 }, { version: 2 }]);
   }, 60_000);
 });

@@ -10,6 +10,7 @@ import type { TokenRequest } from "../../../core/token-request.js";
 import { TokenCall } from "../../../observability/token-call.js";
 import { clientAddress } from "../../origin.js";
 import { toConnectError } from "../errors.js";
+import { notValidMessage } from "../unparsable-requests.js";
 import { decodeIssueTokenRequest, encodeIssueTokenFrame, type IssueTokenFields } from "../issue-token-codec.js";
 import { toTokenRequest, type TokenServiceDeps } from "../token-requests.js";
 
@@ -173,9 +174,9 @@ function decodeMessage(body: Buffer): IssueTokenFields {
 function decodeGeneric(message: Uint8Array): IssueTokenFields {
   try {
     return fromBinary(IssueTokenRequestSchema, message);
-  } catch {
-    // connect-node answers INTERNAL here; a malformed request is the caller's error.
-    throw new ConnectError("the request is not a valid IssueTokenRequest", Code.InvalidArgument);
+  } catch (err) {
+    // A malformed request is the caller's error, answered in the same words as on every other door.
+    throw notValidMessage(IssueTokenRequestSchema.name, err instanceof Error ? err.message : String(err));
   }
 }
 

@@ -2,7 +2,7 @@ import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
 import { AdminError } from "../../../core/errors.js";
-import { wrappedUnder } from "../../../keys/key-encryption.js";
+import { KekError, wrappedUnder } from "../../../keys/key-encryption.js";
 import { RotationTooSoonError } from "../../../keys/key-lifecycle.js";
 import type { KeyRing } from "../../../keys/key-ring.js";
 import { actorOf } from "../admin-context.js";
@@ -52,6 +52,8 @@ export function registerKeyAdmin(router: ConnectRouter, keys: KeyRing, clock: ()
           }));
         } catch (err) {
           if (err instanceof RotationTooSoonError) throw new AdminError("failed_precondition", err.message);
+          // The keys are encrypted under a KEK this server lacks (re-encrypted by another process).
+          if (err instanceof KekError) throw new AdminError("failed_precondition", `this server cannot rotate the signing keys: ${err.message}`);
           throw err;
         }
         // The ring reloads after every maintain and refuses to load without a current key.

@@ -1,4 +1,4 @@
-import type { MessageInitShape } from "@bufbuild/protobuf";
+import type { DescMethod, MessageInitShape } from "@bufbuild/protobuf";
 import type { ConnectRouter, HandlerContext } from "@connectrpc/connect";
 import { introspectToken, type IntrospectionResponse } from "../../../core/introspect-token.js";
 import { issueToken } from "../../../core/issue-token.js";
@@ -12,6 +12,15 @@ import {
 } from "../../../../gen/tessera/v1/token_service_pb.js";
 import { originOf } from "../context.js";
 import { callerCredentials, toIssueTokenResponse, toTokenRequest, type TokenServiceDeps } from "../token-requests.js";
+
+/** The endpoint, in logs and metrics, of each TokenService method that reports its calls (GetJwks reports none). */
+const ENDPOINTS = { issueToken: "token", revokeToken: "revoke", introspectToken: "introspect" } as const satisfies Record<string, TokenEndpoint>;
+
+/** The token-family endpoint a method's calls are reported as; undefined for any other method. */
+export function tokenEndpointOf(method: DescMethod): TokenEndpoint | undefined {
+  if (method.parent.typeName !== TokenService.typeName) return undefined;
+  return (ENDPOINTS as Partial<Record<string, TokenEndpoint>>)[method.localName];
+}
 
 /** Registers TokenService on the router; it shares every decision with the HTTP form endpoints. */
 export function registerTokenService(router: ConnectRouter, deps: TokenServiceDeps): void {
@@ -30,21 +39,21 @@ export function registerTokenService(router: ConnectRouter, deps: TokenServiceDe
   }
   router.service(TokenService, {
     issueToken: (req, ctx) =>
-      observed("token", ctx, async (call) => {
+      observed(ENDPOINTS.issueToken, ctx, async (call) => {
         const request = toTokenRequest(req, auth(ctx));
         request.origin = call.origin;
         call.saw(request.credentials, request.scope);
         return toIssueTokenResponse(await issueToken(deps, request));
       }),
     revokeToken: (req, ctx) =>
-      observed("revoke", ctx, async (call) => {
+      observed(ENDPOINTS.revokeToken, ctx, async (call) => {
         const credentials = callerCredentials(req, auth(ctx));
         call.saw(credentials);
         await revokeToken(deps, credentials, req.token, call.origin);
         return {};
       }),
     introspectToken: (req, ctx) =>
-      observed("introspect", ctx, async (call) => {
+      observed(ENDPOINTS.introspectToken, ctx, async (call) => {
         const credentials = callerCredentials(req, auth(ctx));
         call.saw(credentials);
         return toIntrospectTokenResponse(await introspectToken(deps, credentials, req.token, call.origin));

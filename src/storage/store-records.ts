@@ -1,0 +1,81 @@
+import { createHash } from "node:crypto";
+import { STORE_RECORD_KINDS, type StoreRecord } from "../core/ports/storage.js";
+
+/** Records per batch of exportRecords(): bounds memory whatever the store's size. */
+export const EXPORT_BATCH = 500;
+
+/** Compares two keys by their UTF-8 bytes, the order every adapter exports in (SQLite's BINARY, PostgreSQL's "C"). */
+export function byteOrder(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"));
+}
+
+/** Splits `records` into batches of at most EXPORT_BATCH. */
+export function* inBatches<T>(records: readonly T[]): Generator<T[]> {
+  for (let i = 0; i < records.length; i += EXPORT_BATCH) yield records.slice(i, i + EXPORT_BATCH);
+}
+
+/** How many records of one kind a store holds, and a SHA-256 of their content in export order. */
+export interface KindDigest {
+  count: number;
+  sha256: string;
+}
+
+/** Per kind of record: its count and content digest. Two stores holding the same records have equal digests. */
+export type StoreDigest = Record<StoreRecord["kind"], KindDigest>;
+
+/**
+ * Computes a StoreDigest while passing the batches on unchanged: `digesting(source)` is fed to
+ * an import, and `digest()` read once the import has consumed it. The content is each record
+ * as canonical JSON (keys sorted, hashes as hex), so adapters that return a Buffer or a
+ * Uint8Array, or an object with its keys in another order, digest alike.
+ */
+export function digesting(batches: AsyncIterable<readonly StoreRecord[]>): { batches: AsyncIterable<readonly StoreRecord[]>; digest(): StoreDigest } {
+  const hashes = new Map<StoreRecord["kind"], { count: number; hash: ReturnType<typeof createHash> }>(
+    STORE_RECORD_KINDS.map((k) => [k, { count: 0, hash: createHash("sha256") }]),
+  );
+  async function* pass(): AsyncIterable<readonly StoreRecord[]> {
+    for await (const batch of batches) {
+      for (const r of batch) {
+        const h = hashes.get(r.kind);
+        if (!h) throw new Error(`unknown record kind ${JSON.stringify(r.kind)}`);
+        h.count++;
+        h.hash.update(canonicalJson(r)).update("\n");
+      }
+      yield batch;
+    }
+  }
+  return {
+    batches: pass(),
+    digest() {
+      const out: Partial<StoreDigest> = {};
+      for (const [kind, h] of hashes) out[kind] = { count: h.count, sha256: h.hash.copy().digest("hex") };
+      return out as StoreDigest;
+    },
+  };
+}
+
+/** The digest of everything `batches` holds. */
+export async function digestOf(batches: AsyncIterable<readonly StoreRecord[]>): Promise<StoreDigest> {
+  const d = digesting(batches);
+  for await (const _ of d.batches);
+  return d.digest();
+}
+
+/** JSON with object keys sorted and byte arrays as hex: one text per value, whatever produced it. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(canonical(value));
+}
+
+function canonical(value: unknown): unknown {
+  if (value instanceof Uint8Array) return { hex: Buffer.from(value).toString("hex") };
+  if (Array.isArray(value)) return value.map(canonical);
+  if (value !== null && typeof value === "object") {
+    return Object.fromEntries(
+      Object.entries(value)
+        .filter(([, v]) => v !== undefined)
+        .sort(([a], [b]) => byteOrder(a, b))
+        .map(([k, v]) => [k, canonical(v)]),
+    );
+  }
+  return value;
+}
