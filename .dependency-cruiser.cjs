@@ -32,11 +32,27 @@ module.exports = {
       to: { path: "^src/storage/" },
     },
     {
+      name: "key-fetching-only-in-composition",
+      comment: "Only the composition root (and the command line) picks how remote keys are fetched; the core asks through its port.",
+      severity: "error",
+      from: { path: "^src/", pathNot: ["^src/compose/", "^src/cli/", "^src/remote-keys/"] },
+      to: { path: "^src/remote-keys/" },
+    },
+    {
       name: "keys-implement-core-ports",
       comment: "The signing keys implement the core's signer and key ports: from src/ they import only the core and themselves.",
       severity: "error",
       from: { path: "^src/keys/" },
       to: { path: ["^src/", "^gen/"], pathNot: ["^src/keys/", "^src/core/"] },
+    },
+    {
+      name: "remote-keys-implement-core-ports",
+      comment:
+        "Fetching the keys clients and workload issuers publish implements the core's key-set port: " +
+        "from src/ it imports only the core's ports and itself.",
+      severity: "error",
+      from: { path: "^src/remote-keys/" },
+      to: { path: ["^src/", "^gen/"], pathNot: ["^src/remote-keys/", "^src/core/ports/"] },
     },
     {
       name: "no-sibling-services",

@@ -8,6 +8,7 @@ import { createPrivateKey, generateKeyPairSync, sign } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
+import { compactVerify } from "jose";
 import { pino } from "pino";
 import { Counter, Histogram, Registry } from "prom-client";
 import { hashClientSecret } from "../dist/src/core/client-secret.js";
@@ -52,12 +53,23 @@ const histogram = new Histogram({ name: "h", help: "h", labelNames: ["transport"
 const logFields = { transport: "http", endpoint: "token", client_id: bench.clientId, scope: "read write", origin: "127.0.0.1", outcome: "success", latency_ms: 0.123 };
 const answer = { access_token: "x".repeat(520), token_type: "Bearer", expires_in: 3600, scope: "read write" };
 
+// A private_key_jwt assertion (RFC 7523) and the public key that checks it.
+const clientPair = generateKeyPairSync("ec", { namedCurve: "P-256" });
+const assertionInput = [{ alg: "ES256", typ: "client-authentication+jwt" }, { iss: bench.clientId, sub: bench.clientId, aud: "http://localhost:8080", iat: 1_799_999_940, exp: 1_800_000_000, jti: "3b9f0c2e-7d41-4c55-a1f8-0c6a2d9e4b17" }]
+  .map((part) => Buffer.from(JSON.stringify(part)).toString("base64url"))
+  .join(".");
+const assertion = `${assertionInput}.${sign("sha256", Buffer.from(assertionInput), { key: clientPair.privateKey, dsaEncoding: "ieee-p1363" }).toString("base64url")}`;
+// Every call records a new jti, as every private_key_jwt token request does.
+let jtiSeq = 0;
+
 /** @type {[string, () => unknown][]} */
 const cases = [
   ["node:crypto ES256 sign (the floor of any JWT issuer)", () => sign("sha256", input, rawKey)],
   ["KeyRing.sign(claims): JSON + base64url + ES256", () => deps.keys.sign(claims)],
   ["storage.getClient (SQLite: client + secrets rows, row mapping)", () => deps.storage.getClient(bench.clientId)],
   ["hashClientSecret (SHA-256 of the presented secret)", () => hashClientSecret(bench.clientSecret)],
+  ["jose compactVerify ES256 (a private_key_jwt assertion's signature)", () => compactVerify(assertion, clientPair.publicKey, { algorithms: ["ES256"] })],
+  ["storage.recordAssertionJti (SQLite: the replay-store write of a private_key_jwt token)", () => deps.storage.recordAssertionJti(bench.clientId, `jti-${jtiSeq++}`, 1_800_000_000_000, Date.now())],
   ["parseTokenRequest (Basic + form + query)", () => parseTokenRequest(authorization, "", body)],
   ["issueToken (whole core, sequential)", () => issueToken(deps, request)],
   ["pino info line, async destination", () => log.info(logFields, "token request")],

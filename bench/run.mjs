@@ -18,6 +18,7 @@ import { postgresPhase } from "./phases/postgres.mjs";
 import { profilePhase } from "./phases/profile.mjs";
 import { quickVerdict, writeReport } from "./phases/report.mjs";
 import { scalingPhase } from "./phases/scaling.mjs";
+import { secretlessPhase } from "./phases/secretless.mjs";
 import { prepare } from "./phases/setup.mjs";
 import { workersPhase } from "./phases/workers.mjs";
 
@@ -27,7 +28,7 @@ import { workersPhase } from "./phases/workers.mjs";
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
 /** @type {Record<PhaseName, (bench: Bench) => Promise<void>>} */
-const PHASE_RUNNERS = { main: mainPhase, frameworks: frameworksPhase, scaling: scalingPhase, workers: workersPhase, postgres: postgresPhase, profile: profilePhase, million: millionPhase };
+const PHASE_RUNNERS = { main: mainPhase, secretless: secretlessPhase, frameworks: frameworksPhase, scaling: scalingPhase, workers: workersPhase, postgres: postgresPhase, profile: profilePhase, million: millionPhase };
 
 const options = parseOptions();
 if (options.help) {

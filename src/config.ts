@@ -1,4 +1,4 @@
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { isIP } from "node:net";
 import { resolve } from "node:path";
 import { parseDuration } from "./duration.js";
@@ -60,10 +60,16 @@ export interface Config {
   readonly dbOutageGraceMs: number;
   /** TESSERA_KEK or TESSERA_KEK_FILE (never a flag: flags show in `ps`): encrypts private keys at rest. */
   readonly kek: Kek | undefined;
+  /** Longest lifetime (exp - iat) of a private_key_jwt client assertion, ms. */
+  readonly maxAssertionLifetimeMs: number;
+  /** Whether jwks_uri and federated issuers may be plain http to a loopback address (development only). */
+  readonly allowInsecureJwksUriLoopback: boolean;
+  /** PEM CA certificates trusted, besides Node's, when fetching client and issuer keys; undefined: none. */
+  readonly jwksCaFile: string | undefined;
 }
 
 /** A setting a person got wrong; the message is one sentence saying which and how to fix it. */
-export class ConfigError extends Error {
+class ConfigError extends Error {
   override readonly name = "ConfigError";
 }
 
@@ -133,6 +139,9 @@ export const SETTINGS = {
   dbNotify: { flag: "db-notify", env: "TESSERA_DB_NOTIFY", def: "on", arg: "on|off", help: "PostgreSQL: hear of other replicas' changes through LISTEN/NOTIFY at once; off: by polling alone, every 250 ms (PgBouncer in transaction mode)", parse: onOff },
   dbOutageGrace: { flag: "db-outage-grace", env: "TESSERA_DB_OUTAGE_GRACE", def: "5m", arg: "duration", help: "how long clients already in memory keep getting tokens while the database cannot be reached; then 503 / UNAVAILABLE", parse: duration(1000, 86_400_000, "a duration from 1s to 1d such as 5m") },
   shutdownGrace: { flag: "shutdown-grace", env: "TESSERA_SHUTDOWN_GRACE", def: "10s", arg: "duration", help: "how long requests in flight may take to finish on SIGTERM", parse: duration(0, 600_000, "a duration from 0s to 10m such as 10s") },
+  maxAssertionLifetime: { flag: "max-assertion-lifetime", env: "TESSERA_MAX_ASSERTION_LIFETIME", def: "5m", arg: "duration", help: "longest lifetime (exp - iat) of a private_key_jwt client assertion", parse: duration(10_000, 3_600_000, "a duration from 10s to 1h such as 5m") },
+  jwksCaFile: { flag: "jwks-ca-file", env: "TESSERA_JWKS_CA_FILE", def: undefined, defText: "none: the usual public CAs", arg: "file", help: "PEM CA certificates also trusted when fetching client jwks_uri and federated issuers' keys (a cluster's own CA)", parse: pemCertificates },
+  allowInsecureJwksUriLoopback: { flag: "allow-insecure-jwks-uri-loopback", env: "TESSERA_ALLOW_INSECURE_JWKS_URI_LOOPBACK", def: "false", arg: "bool", help: "development only: let client jwks_uri and federated issuers be plain http to a loopback address (otherwise https only)", parse: bool },
 } satisfies Record<string, Setting>;
 
 /** Settings that only come from the environment (never flags: flags show in `ps`). */
@@ -151,7 +160,7 @@ export type RawSettings = Partial<Record<SettingKey, string>>;
 export type SettingValue<K extends SettingKey> = (typeof SETTINGS)[K] extends { parse: Parse<infer T>; def: string } ? T : ReturnType<(typeof SETTINGS)[K]["parse"]> | undefined;
 
 /** Every setting's checked value, by the name SETTINGS gives it: a misspelt name does not compile. */
-export type SettingValues = { readonly [K in SettingKey]: SettingValue<K> };
+type SettingValues = { readonly [K in SettingKey]: SettingValue<K> };
 
 const SETTING_KEYS = Object.keys(SETTINGS) as SettingKey[];
 
@@ -166,7 +175,7 @@ export function settingValue<K extends SettingKey>(key: K, flags: RawSettings, e
 }
 
 /** Every setting, checked in table order: of several mistakes, the first in the table is the one reported. */
-export function readSettings(flags: RawSettings, env: NodeJS.ProcessEnv): SettingValues {
+function readSettings(flags: RawSettings, env: NodeJS.ProcessEnv): SettingValues {
   const values: Partial<Record<SettingKey, unknown>> = {};
   for (const key of SETTING_KEYS) values[key] = settingValue(key, flags, env);
   // The loop set every key of the table (SETTING_KEYS) to that key's own value.
@@ -223,6 +232,9 @@ export function loadConfig(flags: RawSettings, env: NodeJS.ProcessEnv): Config {
     dbOutageGraceMs: v.dbOutageGrace,
     metricsAddr: v.metricsAddr,
     kek: kekFromEnv(env),
+    maxAssertionLifetimeMs: v.maxAssertionLifetime,
+    allowInsecureJwksUriLoopback: v.allowInsecureJwksUriLoopback,
+    jwksCaFile: v.jwksCaFile,
   });
 }
 
@@ -277,6 +289,11 @@ function onOff(raw: string, where: string): boolean {
   return raw === "on";
 }
 
+function bool(raw: string, where: string): boolean {
+  if (raw === "true" || raw === "false") return raw === "true";
+  throw new ConfigError(`${where} must be true or false (got ${JSON.stringify(raw)}).`);
+}
+
 function oneOf<T extends string>(values: readonly T[]): Parse<T> {
   const isOne = (raw: string): raw is T => (values as readonly string[]).includes(raw);
   return (raw, where) => {
@@ -303,6 +320,18 @@ function hostPort(raw: string, where: string): { host: string; port: number } {
 
 function readableFile(raw: string, where: string): string {
   if (!existsSync(raw)) throw new ConfigError(`${where} names ${JSON.stringify(raw)}, which does not exist.`);
+  return raw;
+}
+
+function pemCertificates(raw: string, where: string): string {
+  readableFile(raw, where);
+  let text: string;
+  try {
+    text = readFileSync(raw, "utf8");
+  } catch (err) {
+    throw new ConfigError(`${where} names ${JSON.stringify(raw)}, which cannot be read (${(err as NodeJS.ErrnoException).code ?? "error"}).`);
+  }
+  if (!text.includes("-----BEGIN CERTIFICATE-----")) throw new ConfigError(`${where} names ${JSON.stringify(raw)}, which holds no PEM certificate (-----BEGIN CERTIFICATE-----).`);
   return raw;
 }
 

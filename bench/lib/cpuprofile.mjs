@@ -172,7 +172,7 @@ function chargeStack(tree, id, dt, inclusive, anchorUs) {
  * Parses a profile and attributes each sample's time (microseconds).
  * @param {CpuProfile} profile
  */
-export function analyse(profile) {
+function analyse(profile) {
   const tree = callTree(profile);
   const deltas = profile.timeDeltas ?? [];
   /** @type {Map<string, number>} */

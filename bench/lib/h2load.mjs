@@ -27,7 +27,7 @@ const SECONDS_PER = { s: 1, ms: 1e-3, us: 1e-6 };
  * @param {string} text
  * @returns {H2loadResult | undefined}
  */
-export function parseH2load(text) {
+function parseH2load(text) {
   const req = /requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored, (\d+) timeout/.exec(text);
   const st = /status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx/.exec(text);
   const fin = /finished in ([\d.]+)(ms|s|us), ([\d.]+) req\/s/.exec(text);

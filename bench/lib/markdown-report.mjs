@@ -65,6 +65,7 @@ import { firstLine } from "./run-log.mjs";
  * @property {Record<string, number | undefined>} [frameworkRates]
  * @property {{ rows: ScalingRow[] }} [scaling]
  * @property {{ na: string } | { note: string, rows: SubjectSummary[] }} [workers]
+ * @property {{ note: string, rows: SubjectSummary[] }} [secretless]
  * @property {PostgresSection | { na: string }} [postgres]
  * @property {MillionResult} [million]
  * @property {{ dir: string, items: ProfileItem[] }} [profiles]
@@ -196,6 +197,18 @@ function workersSection(w) {
 }
 
 /**
+ * A secret client against a private_key_jwt client on the same server.
+ * @param {NonNullable<BenchReport["secretless"]>} x
+ */
+function secretlessSection(x) {
+  const out = ["### Client authentication: secret against private_key_jwt (same server, same run)", "", x.note, ""];
+  out.push("| client authentication | tokens/s median (min–max) | server CPU µs/token | p50 / p99 ms |", "|---|---:|---:|---:|");
+  for (const r of x.rows) out.push(`| ${r.title} | ${range(r.rps)} | ${f0(r.cpuUsPerToken?.median)} | ${lat(r.p50?.median, r.p99?.median)} |`);
+  out.push("");
+  return out;
+}
+
+/**
  * The PostgreSQL rows, or why there are none.
  * @param {NonNullable<BenchReport["postgres"]>} p
  */
@@ -268,6 +281,7 @@ export function markdownReport(R) {
   const out = header(R);
   out.push("### Throughput and latency", "", subjectTable(R.main ?? [], { c1: R.mode === "full" }), "");
   if (R.ratios) out.push(...goalsSection(R.ratios));
+  if (R.secretless) out.push(...secretlessSection(R.secretless));
   if (R.frameworks) {
     out.push("### Where gRPC time goes: the same IssueToken behind other servers (same run, same load)", "", subjectTable(R.frameworks, { c1: false }), "");
   }

@@ -6,11 +6,12 @@ import http2 from "node:http2";
 /** @typedef {{ requests: number, rps: number, generator: "node" }} NodeRound */
 
 /**
- * `connections` keep-alive HTTP/1.1 loops POSTing for `seconds`; throws on any non-200.
- * @param {{ url: string, authorization: string, body: string, connections: number, seconds: number, label: string }} o
+ * `connections` keep-alive HTTP/1.1 loops POSTing for `seconds` (`body`, or a new `nextBody()`
+ * per request); throws on any non-200.
+ * @param {{ url: string, authorization: string, body: string, nextBody?: (() => string) | undefined, connections: number, seconds: number, label: string }} o
  * @returns {Promise<NodeRound>}
  */
-export async function nodeHttpRound({ url, authorization, body, connections, seconds, label }) {
+export async function nodeHttpRound({ url, authorization, body: fixedBody, nextBody, connections, seconds, label }) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
   const u = new URL(url);
   const deadline = Date.now() + seconds * 1000;
@@ -20,8 +21,10 @@ export async function nodeHttpRound({ url, authorization, body, connections, sec
   /** @returns {Promise<void>} */
   const one = () =>
     new Promise((resolve) => {
+      const body = nextBody ? nextBody() : fixedBody;
+      const headers = { ...(authorization ? { authorization } : {}), "content-type": "application/x-www-form-urlencoded", "content-length": Buffer.byteLength(body) };
       const req = http.request(
-        { agent, host: u.hostname, port: u.port, path: u.pathname, method: "POST", timeout: 10_000, headers: { authorization, "content-type": "application/x-www-form-urlencoded", "content-length": Buffer.byteLength(body) } },
+        { agent, host: u.hostname, port: u.port, path: u.pathname, method: "POST", timeout: 10_000, headers },
         (res) => {
           res.resume();
           res.on("end", () => {

@@ -1,11 +1,11 @@
 // The command line of bench/run.mjs and the settings it gives each phase.
 import { parseArgs } from "node:util";
 
-/** The phases in the order they run; --quick runs only "main" and "postgres" (briefly), --skip leaves others out. */
-export const PHASES = /** @type {const} */ (["main", "frameworks", "scaling", "workers", "postgres", "profile", "million"]);
+/** The phases in the order they run; --quick runs "main", "secretless" and "postgres" (briefly), --skip leaves others out. */
+export const PHASES = /** @type {const} */ (["main", "secretless", "frameworks", "scaling", "workers", "postgres", "profile", "million"]);
 
-/** The phases --quick runs. */
-const QUICK_PHASES = new Set(["main", "postgres"]);
+/** The phases --quick runs: secretless proves both kinds of client authentication answer right. */
+const QUICK_PHASES = new Set(["main", "secretless", "postgres"]);
 
 /** @typedef {typeof PHASES[number]} PhaseName */
 

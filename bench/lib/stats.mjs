@@ -16,7 +16,7 @@ const isFiniteNumber = (x) => typeof x === "number" && Number.isFinite(x);
  * Median of numbers (undefined for none).
  * @param {readonly (number | undefined)[]} xs
  */
-export function median(xs) {
+function median(xs) {
   const v = xs.filter(isFiniteNumber).sort((a, b) => a - b);
   if (v.length === 0) return undefined;
   const m = v.length >> 1;

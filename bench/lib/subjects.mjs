@@ -9,6 +9,7 @@ import { AUDIENCE } from "./setup.mjs";
 import { writeWrkScript } from "./wrk.mjs";
 
 /** @import { JSONWebKeySet } from "jose" */
+/** @import { AssertionBodies } from "./assertions.mjs" */
 /** @import { VerifyOptions } from "./check.mjs" */
 /** @import { CoreUse } from "./cpu-usage.mjs" */
 /** @import { Proc } from "./procs.mjs" */
@@ -54,7 +55,7 @@ const ISSUE_TOKEN_PATH = "/tessera.v1.TokenService/IssueToken";
  */
 
 /**
- * @typedef {SubjectBase & { door: "http", url: string, authorization: string, script: string }} HttpSubject
+ * @typedef {SubjectBase & { door: "http", url: string, authorization: string, script: string, bodies?: AssertionBodies }} HttpSubject
  * @typedef {SubjectBase & { door: "grpc", frame: Buffer, frameFile: string, replyDataBytes?: number, estRps?: Record<number, number> }} GrpcSubject
  * @typedef {HttpSubject | GrpcSubject} Subject
  */
@@ -120,7 +121,8 @@ export function grpcSubject({ work }, { id, title, srv, cred, jwks = srv.jwks })
  */
 export async function checkSubject(s, body, log) {
   if (s.door === "http") {
-    await checkHttpToken(s.url, { authorization: s.authorization, body, verify: s.verify });
+    // A subject with its own bodies (a new client assertion each) is checked with one of them.
+    await checkHttpToken(s.url, { authorization: s.authorization, body: s.bodies ? s.bodies.next() : body, verify: s.verify });
   } else {
     const c = await checkGrpcToken(s.base, s.frame, s.verify);
     s.replyDataBytes = c.replyDataBytes;

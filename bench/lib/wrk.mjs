@@ -41,7 +41,7 @@ const ms = (v, u) => Number(v) * (UNIT[u ?? ""] ?? NaN);
  * Parses wrk --latency output.
  * @param {string} text
  */
-export function parseWrk(text) {
+function parseWrk(text) {
   /** @param {RegExp} re */
   const num = (re) => {
     const m = re.exec(text);

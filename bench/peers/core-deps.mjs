@@ -44,7 +44,7 @@ export function toReply(r) {
  * @param {NodeJS.ProcessEnv} env
  */
 export async function constantReply(deps, env) {
-  const fields = { clientId: setting(env, "BENCH_CLIENT_ID"), clientSecret: setting(env, "BENCH_CLIENT_SECRET"), scope: "", audience: [] };
+  const fields = { clientId: setting(env, "BENCH_CLIENT_ID"), clientSecret: setting(env, "BENCH_CLIENT_SECRET"), scope: "", audience: [], clientAssertionType: "", clientAssertion: "" };
   return toReply(await issueToken(deps, toTokenRequest(fields, null)));
 }
 

@@ -9,7 +9,7 @@ export type Route =
   | { screen: "audit"; target: string };
 
 /** Parses a fragment such as "#/audit?target=tcl_1". Unknown fragments show the clients. */
-export function parseRoute(hash: string): Route {
+function parseRoute(hash: string): Route {
   const [path = "", query = ""] = hash.replace(/^#\/?/, "").split("?", 2);
   const parts = path.split("/").map((p) => {
     try {

@@ -13,14 +13,14 @@ import { UsageError } from "./usage.js";
 const CALL_TIMEOUT_MS = 30_000;
 
 /** A gRPC transport to `server` (h2c for http://, TLS for https://). */
-export function grpcTransport(server: string): Transport {
+function grpcTransport(server: string): Transport {
   const problem = serverUrlProblem(server, SERVER_SETTING);
   if (problem !== undefined) throw new UsageError(problem);
   return createGrpcTransport({ baseUrl: server, defaultTimeoutMs: CALL_TIMEOUT_MS });
 }
 
 /** The admin credentials were refused; the message names the variables to fix. */
-export class AdminCredentialsError extends Error {
+class AdminCredentialsError extends Error {
   override readonly name = "AdminCredentialsError";
 }
 

@@ -18,6 +18,7 @@ export interface ClientFields {
   audience?: string[];
   /** Token lifetime in seconds. */
   ttl?: number;
+  authMethod?: string;
 }
 
 /** The client was not deleted because the person said no; exit 1. */
@@ -40,6 +41,7 @@ export async function createClientCommand(o: ClientsOptions & ClientFields & { n
     scopes: scopes(o.scope) ?? [],
     audiences: o.audience ?? [],
     tokenTtl: ttl(o.ttl),
+    authMethod: o.authMethod ?? "",
   });
   print(o, answered(res.client), res.clientSecret);
 }
@@ -64,16 +66,18 @@ export async function listClientsCommand(o: ClientsOptions & { pageSize?: number
 }
 
 /** `tessera clients update ID`: changes only the fields given. */
-export async function updateClientCommand(clientId: string, o: ClientsOptions & ClientFields & { disable?: boolean; enable?: boolean }, env: NodeJS.ProcessEnv): Promise<void> {
+export async function updateClientCommand(clientId: string, o: ClientsOptions & ClientFields & { disable?: boolean; enable?: boolean; jwksUri?: string }, env: NodeJS.ProcessEnv): Promise<void> {
   const paths: string[] = [];
   if (o.name !== undefined) paths.push("name");
   if (o.scope !== undefined) paths.push("scopes");
   if (o.audience !== undefined) paths.push("audiences");
   if (o.ttl !== undefined) paths.push("token_ttl");
   if (o.disable || o.enable) paths.push("disabled");
+  if (o.authMethod !== undefined) paths.push("auth_method");
+  if (o.jwksUri !== undefined) paths.push("jwks_uri");
   const admin = await adminClient(o.server, env);
   const res = await admin.updateClient({
-    client: { clientId, name: o.name ?? "", scopes: scopes(o.scope) ?? [], audiences: o.audience ?? [], tokenTtl: ttl(o.ttl), disabled: o.disable === true },
+    client: { clientId, name: o.name ?? "", scopes: scopes(o.scope) ?? [], audiences: o.audience ?? [], tokenTtl: ttl(o.ttl), disabled: o.disable === true, authMethod: o.authMethod ?? "", jwksUri: o.jwksUri ?? "" },
     updateMask: create(FieldMaskSchema, { paths }),
   });
   print(o, answered(res.client));
@@ -127,7 +131,8 @@ function ttl(seconds: number | undefined) {
 
 function print(o: ClientsOptions, c: Client, secret?: string): void {
   if (o.json) {
-    const body = secret === undefined ? clientJson(c) : { client_id: c.clientId, client_secret: secret, client: clientJson(c) };
+    // A client without a secret (private_key_jwt, federated) has no client_secret to show.
+    const body = secret === undefined ? clientJson(c) : { client_id: c.clientId, ...(secret === "" ? {} : { client_secret: secret }), client: clientJson(c) };
     process.stdout.write(JSON.stringify(body, null, 2) + "\n");
   } else {
     process.stdout.write(describe(c, secret));
@@ -148,9 +153,10 @@ function describe(c: Client, secret?: string): string {
     `scopes:     ${c.scopes.join(" ") || "(none)"}`,
     `audiences:  ${c.audiences.join(" ") || "(none: tokens are for the issuer)"}`,
     `token ttl:  ${ttlSeconds}s`,
-    `secrets:    ${c.secrets.map((s) => s.secretId + (s.expireTime ? " (expires " + new Date(Number(s.expireTime.seconds) * 1000).toISOString() + ")" : "")).join(", ")}`,
+    `auth:       ${c.authMethod || "client_secret"}${c.jwksUri ? ` (keys at ${c.jwksUri})` : c.keys.length > 0 ? ` (${c.keys.length} registered keys)` : ""}${c.federatedCredentials.length > 0 ? ` (${c.federatedCredentials.length} federated credentials)` : ""}`,
+    `secrets:    ${c.secrets.map((s) => s.secretId + (s.expireTime ? " (expires " + new Date(Number(s.expireTime.seconds) * 1000).toISOString() + ")" : "")).join(", ") || "(none)"}`,
   ];
-  if (secret !== undefined) {
+  if (secret !== undefined && secret !== "") {
     lines.push(`client_secret: ${secret}`, "", "The secret is shown only this once: store it in your secret manager now.");
   }
   return lines.join("\n") + "\n";

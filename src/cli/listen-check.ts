@@ -2,7 +2,7 @@ import { createServer } from "node:net";
 import { listenPlan } from "../transport/listener/listen-all.js";
 
 /** The server cannot listen where it was told to; the message says why and what to do. */
-export class ListenError extends Error {
+class ListenError extends Error {
   override readonly name = "ListenError";
 }
 

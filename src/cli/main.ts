@@ -26,6 +26,7 @@ const EXIT_CODES: Record<string, number> = {
   ServerUnreachableError: 1,
   AdminCredentialsError: 1,
   NotConfirmedError: 1,
+  AssertionRefusedError: 1,
 };
 
 /** Runs the `tessera` command line; resolves to the process exit code (-1: keeps running). */

@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError, Option } from "commander";
 import { ENV_ONLY_SETTINGS, SETTINGS, type RawSettings, type Setting } from "../config.js";
 import { DURATION_FORMS, parseDuration } from "../duration.js";
+import { addClientCredentialCommands } from "./client-credential-commands.js";
 import { CLIENT_ASSERTION_ALGS } from "../client/client-key.js";
 import { DB_HELP } from "./database-option.js";
 import { defaultServer, SERVER_HELP } from "./server-address.js";
@@ -128,6 +129,7 @@ function addClients(program: Command, env: NodeJS.ProcessEnv): void {
   clientFields(adminCommand(clients, "create", "register a client; prints its secret once", env))
     .requiredOption("--name <name>", "a human-readable name, e.g. billing")
     .option("--client-id <id>", "choose the client id (default: generated, tcl_…)")
+    .addOption(authMethodOption())
     .action(async (opts) => (await impl()).createClientCommand(opts, env));
   adminCommand(clients, "get", "show one client", env)
     .argument("<client-id>")
@@ -141,9 +143,11 @@ function addClients(program: Command, env: NodeJS.ProcessEnv): void {
     .option("--name <name>", "new name")
     .addOption(new Option("--disable", "disable the client: no new tokens, its tokens are cut off").conflicts("enable"))
     .option("--enable", "enable the client again")
+    .addOption(authMethodOption())
+    .option("--jwks-uri <url>", 'where a private_key_jwt client publishes its keys (https); "" removes it')
     .action(async (id: string, opts, cmd: Command) => {
-      if (!["name", "scope", "audience", "ttl", "disable", "enable"].some((k) => opts[k] !== undefined)) {
-        throw new UsageError(`${cmd.name()} needs at least one of --name, --scope, --audience, --ttl, --disable, --enable.`);
+      if (!["name", "scope", "audience", "ttl", "disable", "enable", "authMethod", "jwksUri"].some((k) => opts[k] !== undefined)) {
+        throw new UsageError(`${cmd.name()} needs at least one of --name, --scope, --audience, --ttl, --disable, --enable, --auth-method, --jwks-uri.`);
       }
       await (await impl()).updateClientCommand(id, opts, env);
     });
@@ -158,6 +162,16 @@ function addClients(program: Command, env: NodeJS.ProcessEnv): void {
   adminCommand(clients, "revoke-tokens", "cut off every token the client holds now (the client keeps working)", env)
     .argument("<client-id>")
     .action(async (id: string, opts) => (await impl()).revokeTokensCommand(id, opts, env));
+  addClientCredentialCommands(clients, (parent, name, description) => adminCommand(parent, name, description, env), env);
+}
+
+/** How a client authenticates, for create and update. */
+function authMethodOption(): Option {
+  return new Option("--auth-method <method>", "client_secret (default), private_key_jwt (keys) or federated (platform tokens); leaving client_secret deletes the secrets").choices([
+    "client_secret",
+    "private_key_jwt",
+    "federated",
+  ]);
 }
 
 function addKeys(program: Command, env: NodeJS.ProcessEnv): void {
@@ -251,7 +265,7 @@ function serverOption(env: NodeJS.ProcessEnv): Option {
 }
 
 /** A setting's line in `tessera serve --help`: what it does, its variable(s) and its default. */
-export function settingHelp(s: Setting): string {
+function settingHelp(s: Setting): string {
   const envs = s.envAlias === undefined ? s.env : `${s.env} or ${s.envAlias}`;
   return `${s.help} (env ${envs}; default ${s.defText ?? s.def})`;
 }

@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import type { Clock } from "../core/clock.js";
 import type { Storage } from "../core/ports/storage.js";
+import type { FederatedUseTracker } from "../core/federated-use.js";
 import type { SecretUseTracker } from "../core/secret-use.js";
 import type { SharedLimits } from "../core/shared-limits.js";
 import { KeyReloader } from "../keys/key-reloader.js";
@@ -11,7 +12,7 @@ import { CLOCK_SKEW_MS } from "./keys.js";
 /** How often last-used times of secrets are written. */
 export const SECRET_USE_FLUSH_MS = 30_000;
 /** How often the key schedule is applied and the deny-list pruned. */
-export const MAINTENANCE_MS = 60_000;
+const MAINTENANCE_MS = 60_000;
 /** How often the limits shared by every replica are read back (what other replicas counted). */
 export const SHARED_LIMITS_SYNC_MS = 500;
 
@@ -23,6 +24,7 @@ export interface BackgroundDeps {
   storage: Storage;
   keys: KeyRing;
   secretUse: SecretUseTracker;
+  federatedUse: FederatedUseTracker;
   /** The limits every replica shares, when the database keeps them. */
   shared: SharedLimits | undefined;
   clock: Clock;
@@ -33,7 +35,7 @@ export interface BackgroundDeps {
 export interface BackgroundWork {
   /** Applies the key schedule and prunes the deny-list now (the timer does it every minute). */
   maintain(): Promise<void>;
-  /** Writes the secret uses not yet written. */
+  /** Writes the secret uses (and the federated tokens' audit events) not yet written. */
   flushSecretUse(): Promise<void>;
   /** Stops the timers. */
   stop(): void;
@@ -47,7 +49,7 @@ export interface BackgroundWork {
  * the change feed. The timers never keep the process alive.
  */
 export function startBackgroundWork(deps: BackgroundDeps): BackgroundWork {
-  const { storage, keys, secretUse, clock, log } = deps;
+  const { storage, keys, secretUse, federatedUse, clock, log } = deps;
   const reloader = new KeyReloader(deps.changes, keys);
   let reloadFailing = false;
   let foreignKek: string | undefined;
@@ -71,7 +73,11 @@ export function startBackgroundWork(deps: BackgroundDeps): BackgroundWork {
       },
     );
   deps.changes.onChange(() => void reload());
-  const flush = () => secretUse.flush(storage).catch((err: unknown) => log.error({ err }, "recording secret use failed"));
+  const flush = () =>
+    Promise.all([
+      secretUse.flush(storage).catch((err: unknown) => log.error({ err }, "recording secret use failed")),
+      federatedUse.flush(storage).catch((err: unknown) => log.error({ err }, "recording federated tokens in the audit trail failed")),
+    ]).then(() => undefined);
   const maintain = async () => {
     // Keys another process re-encrypted under a KEK this one lacks cannot be rotated from here
     // (it was told so once, above); the servers that hold the KEK keep the schedule.
@@ -81,6 +87,8 @@ export function startBackgroundWork(deps: BackgroundDeps): BackgroundWork {
       if (keys.current.kid !== before) log.info({ kid: keys.current.kid, alg: keys.current.alg }, "signing key rotated");
     }
     await storage.pruneRevokedTokens(clock() - CLOCK_SKEW_MS);
+    // Entries keep their assertion's exp plus its skew: past that, the assertion is refused anyway.
+    await storage.pruneAssertionJtis(clock());
     await deps.shared?.prune(clock());
   };
   const timers = [

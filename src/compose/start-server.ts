@@ -72,7 +72,7 @@ export async function startServer(config: Config, log: Logger, clock: Clock = sy
     metricsListener = await closingOnFailure(closeAll, () => listenMetrics(() => telemetry.metrics.scrape(), host, port, onError), listener);
     log.info({ host: metricsListener.address.address, port: metricsListener.address.port }, "metrics listening");
   }
-  const background = startBackgroundWork({ changes, storage, keys, secretUse: core.secretUse, shared, clock, log });
+  const background = startBackgroundWork({ changes, storage, keys, secretUse: core.secretUse, federatedUse: core.federatedUse, shared, clock, log });
 
   telemetry.health.setServing(HEALTH_SERVICE_NAMES, true);
   logStartup(config, opened, log, keys, addresses, (await database.counts()).clients);

@@ -4,6 +4,7 @@ import type { Config } from "../config.js";
 import type { Metrics } from "../observability/metrics.js";
 import type { Readiness } from "../observability/readiness.js";
 import { installFastIssueToken } from "../transport/grpc/services/fast-issue-token.js";
+import { decodeProtobufStringsExactly } from "../transport/grpc/exact-strings.js";
 import { createRpcHandler } from "../transport/grpc/rpc-handler.js";
 import { registerRpcServices, reportUnparsable } from "../transport/grpc/rpc-services.js";
 import { builtConsoleDir } from "../transport/http/console-files.js";
@@ -27,6 +28,7 @@ export interface Transports {
  * /metrics on the public port when given (not when --metrics-addr gives it a listener of its own).
  */
 export function composeTransports(config: Config, log: Logger, core: CoreParts, telemetry: Telemetry, readiness: Readiness, metrics: Metrics | undefined): Transports {
+  decodeProtobufStringsExactly();
   const trustedProxies = new Set(config.trustProxy);
   const jwksMaxAgeSeconds = Math.round(config.jwksMaxAgeMs / 1000);
   const tokenDeps = { ...core, observer: telemetry.observer, jwksMaxAgeSeconds };

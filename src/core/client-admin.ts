@@ -1,5 +1,5 @@
-import type { AuditEvent, ClientPatch, ClientRecord, SecretRecord, Storage } from "./ports/storage.js";
-import { ClientExistsError } from "./ports/storage.js";
+import type { AuditEvent, ClientAuthKind, ClientPatch, ClientRecord, SecretRecord, Storage } from "./ports/storage.js";
+import { ClientCredentialConflictError, ClientExistsError } from "./ports/storage.js";
 import { generateClientSecret, hashClientSecret } from "./client-secret.js";
 import type { Clock } from "./clock.js";
 import { AdminError } from "./errors.js";
@@ -7,6 +7,7 @@ import { randomId } from "./ids.js";
 import { onePage, pagePosition, pageSize } from "./paging.js";
 import { escapedPreview, firstInvisibleCharacter } from "./invisible-characters.js";
 import { preview } from "./preview.js";
+import { checkKeyUrl } from "./key-url.js";
 import { isScopeToken, MAX_SCOPES } from "./scope.js";
 import { cutoffAfter, tokenCutoff } from "./token-cutoffs.js";
 
@@ -29,6 +30,17 @@ export interface NewClientInput {
   audiences: string[];
   /** Undefined means the default. */
   tokenTtlSeconds: number | undefined;
+  /** How the client authenticates; undefined means client_secret. Only client_secret clients get a secret. */
+  authMethod?: ClientAuthKind | undefined;
+}
+
+/** The ways a client may be registered to authenticate. */
+const CLIENT_AUTH_KINDS: readonly ClientAuthKind[] = ["client_secret", "private_key_jwt", "federated"];
+
+/** Settings of client administration that come from the server's configuration. */
+export interface ClientAdminOptions {
+  /** Whether jwks_uri and federated issuers may be plain http to loopback (development only). */
+  allowHttpLoopback?: boolean | undefined;
 }
 
 /** Who makes an administrative change and from where, for the audit trail. */
@@ -37,7 +49,7 @@ export interface Actor {
   origin: string;
 }
 
-/** A client with the secret that was just generated for it (shown once). */
+/** A client with the secret that was just generated for it (shown once); "" for a client without secrets. */
 export interface ClientWithSecret {
   client: ClientRecord;
   clientSecret: string;
@@ -48,13 +60,18 @@ export class ClientAdminCore {
   constructor(
     private readonly storage: Storage,
     private readonly clock: Clock,
+    private readonly options: ClientAdminOptions = {},
   ) {}
 
-  /** Registers a client with a fresh secret. */
+  /**
+   * Registers a client: with a fresh secret, or (private_key_jwt, federated) with none: its keys
+   * or federated credentials are added next.
+   */
   async create(input: NewClientInput, who?: Actor): Promise<ClientWithSecret> {
     const clientId = input.clientId === "" ? randomId("tcl_", 12) : checkClientId(input.clientId, "client_id");
+    const authMethod = checkAuthMethod(input.authMethod ?? "client_secret", "auth_method");
     const now = this.clock();
-    const clientSecret = generateClientSecret();
+    const clientSecret = authMethod === "client_secret" ? generateClientSecret() : "";
     const client: ClientRecord = {
       clientId,
       name: checkName(input.name),
@@ -67,7 +84,11 @@ export class ClientAdminCore {
       updateTime: now,
       tokensNotBefore: null,
       scopeCutoffs: [],
-      secrets: [newSecret(clientSecret, now)],
+      secrets: authMethod === "client_secret" ? [newSecret(clientSecret, now)] : [],
+      authMethod,
+      keys: [],
+      jwksUri: null,
+      federatedCredentials: [],
     };
     let stored: ClientRecord;
     try {
@@ -79,6 +100,7 @@ export class ClientAdminCore {
           scopes: client.scopes,
           audiences: client.audiences,
           token_ttl_seconds: client.tokenTtlSeconds,
+          auth_method: authMethod,
         }),
       );
     } catch (err) {
@@ -111,6 +133,10 @@ export class ClientAdminCore {
     if (patch.audiences !== undefined) clean.audiences = checkAudiences(patch.audiences, "client.audiences");
     if (patch.tokenTtlSeconds !== undefined) clean.tokenTtlSeconds = checkTtl(patch.tokenTtlSeconds, "client.token_ttl");
     if (patch.disabled !== undefined) clean.disabled = patch.disabled;
+    if (patch.authMethod !== undefined) clean.authMethod = checkAuthMethod(patch.authMethod, "client.auth_method");
+    if (patch.jwksUri !== undefined) {
+      clean.jwksUri = patch.jwksUri === null || patch.jwksUri === "" ? null : checkKeyUrl(patch.jwksUri, "client.jwks_uri", this.options.allowHttpLoopback === true);
+    }
     if (Object.keys(clean).length === 0) throw new AdminError("invalid_argument", "update_mask names no field to change");
     const now = this.clock();
     // Needed, and defined, exactly when the change disables the client or sets its scopes.
@@ -119,10 +145,17 @@ export class ClientAdminCore {
     if (clean.disabled === true && cutoff !== undefined) clean.tokensNotBefore = cutoff;
     const changes: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(clean)) changes[snake(k)] = k === "tokensNotBefore" ? new Date(v as number).toISOString() : v;
+    // Leaving client_secret deletes the client's secrets (storage does it in the same transaction).
+    if (clean.authMethod !== undefined && clean.authMethod !== "client_secret") changes.secrets_deleted = true;
     // A scope taken away cuts off the tokens carrying it for good: giving it back later does
     // not revive them. Cut-offs older than the longest token lifetime refuse nothing any more.
     if (clean.scopes !== undefined && cutoff !== undefined) clean.scopeRemoval = { notBefore: cutoff, forgetBefore: now - MAX_TOKEN_TTL_SECONDS * 1000 };
-    return this.#found(clientId, await this.storage.updateClient(clientId, clean, now, this.#event(who, "client.update", clientId, now, changes)));
+    try {
+      return this.#found(clientId, await this.storage.updateClient(clientId, clean, now, this.#event(who, "client.update", clientId, now, changes)));
+    } catch (err) {
+      if (err instanceof ClientCredentialConflictError) throw new AdminError("failed_precondition", err.message);
+      throw err;
+    }
   }
 
   /** Makes every token issued to the client until now inactive (a per-client not-before time). */
@@ -153,6 +186,13 @@ export class ClientAdminCore {
     checkClientId(clientId, "client_id");
     if (!Number.isFinite(graceSeconds) || graceSeconds < 0 || graceSeconds > MAX_GRACE_PERIOD_SECONDS) {
       throw new AdminError("invalid_argument", `grace_period must be between 0s and ${MAX_GRACE_PERIOD_SECONDS}s`);
+    }
+    const current = this.#found(clientId, await this.storage.getClient(clientId));
+    if (current.authMethod !== "client_secret") {
+      throw new AdminError(
+        "failed_precondition",
+        `client ${clientId} authenticates with ${current.authMethod} and has no secret: set its auth_method to client_secret first to give it one`,
+      );
     }
     const now = this.clock();
     const clientSecret = generateClientSecret();
@@ -256,6 +296,12 @@ function checkTtl(seconds: number, field = "token_ttl"): number {
     throw new AdminError("invalid_argument", `${field} must be whole seconds from 1s to ${MAX_TOKEN_TTL_SECONDS}s`);
   }
   return seconds;
+}
+
+function checkAuthMethod(method: string, field: string): ClientAuthKind {
+  const kind = CLIENT_AUTH_KINDS.find((k) => k === method);
+  if (kind === undefined) throw new AdminError("invalid_argument", `${field} must be one of ${CLIENT_AUTH_KINDS.join(", ")}, not ${preview(method)}`);
+  return kind;
 }
 
 function snake(camel: string): string {

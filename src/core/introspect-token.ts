@@ -1,4 +1,5 @@
 import { authenticateClient } from "./authenticate.js";
+import type { AssertionDeps } from "./client-auth/assertion-deps.js";
 import { OAuthError } from "./errors.js";
 import type { RequestGuard } from "./request-guard.js";
 import type { SecretUseTracker } from "./secret-use.js";
@@ -28,6 +29,8 @@ export type IntrospectionResponse =
 export interface IntrospectDeps extends TokenCheckDeps {
   secretUse: SecretUseTracker;
   guard?: RequestGuard | undefined;
+  /** What checking client assertions needs; without it they are refused. */
+  assertions?: AssertionDeps | undefined;
 }
 
 /**
@@ -43,7 +46,7 @@ export async function introspectToken(
 ): Promise<IntrospectionResponse> {
   const now = deps.clock();
   deps.guard?.admitAddress(origin, now);
-  const caller = await authenticateClient(deps.storage, credentials, now, deps.secretUse, deps.guard, origin);
+  const caller = await authenticateClient(deps.storage, credentials, now, deps.secretUse, deps.guard, origin, deps.assertions);
   if (!caller.scopes.includes(INTROSPECT_SCOPE)) {
     throw new OAuthError("insufficient_scope", `Introspection requires a client with the scope ${INTROSPECT_SCOPE}`);
   }

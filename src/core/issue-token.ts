@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { TokenSigner } from "./ports/signing-keys.js";
 import type { ClientRecord, Storage } from "./ports/storage.js";
 import { authenticateClient } from "./authenticate.js";
+import type { AssertionDeps } from "./client-auth/assertion-deps.js";
 import type { Clock } from "./clock.js";
 import { OAuthError } from "./errors.js";
 import { parseScope } from "./scope.js";
@@ -20,16 +21,19 @@ export interface IssueTokenDeps {
   secretUse: SecretUseTracker;
   /** Rate limits and failed-authentication throttling; none when absent. */
   guard?: RequestGuard | undefined;
+  /** What checking client assertions (private_key_jwt, federated) needs; without it they are refused. */
+  assertions?: AssertionDeps | undefined;
 }
 
 /**
  * The client credentials grant (RFC 6749 §4.4): authenticate the client, decide scope and
- * audience, sign an RFC 9068 access token. Reads storage, signs, answers; writes nothing.
+ * audience, sign an RFC 9068 access token. Reads storage, signs, answers; writes nothing for a
+ * secret client (a client assertion's jti is recorded once, in the replay store).
  */
 export async function issueToken(deps: IssueTokenDeps, req: TokenRequest): Promise<TokenResponse> {
   const now = deps.clock();
   deps.guard?.admitAddress(req.origin, now);
-  const client = await authenticateClient(deps.storage, req.credentials, now, deps.secretUse, deps.guard, req.origin);
+  const client = await authenticateClient(deps.storage, req.credentials, now, deps.secretUse, deps.guard, req.origin, deps.assertions);
   deps.guard?.admitClient(client.clientId, now);
   const scopes = grantScopes(client, req.scope);
   const aud = chooseAudience(client, req.audiences, deps.issuer);

@@ -1,9 +1,9 @@
 import { AdminError } from "./errors.js";
 
 /** Items per page when the caller asks for none (page_size 0). */
-export const DEFAULT_PAGE_SIZE = 50;
+const DEFAULT_PAGE_SIZE = 50;
 /** The most items one page may hold. */
-export const MAX_PAGE_SIZE = 1000;
+const MAX_PAGE_SIZE = 1000;
 
 /** The page size to use for a request's page_size (AIP-158: 0 means the server's default). */
 export function pageSize(requested: number): number {

@@ -3,7 +3,7 @@
 const SHOWN_AS_IS = /^[\x20\x21\x23-\x24\x26\x28-\x5B\x5D-\x7E]$/;
 
 /** How many characters of a caller's value an error description shows, escapes included. */
-export const QUOTED_MAX = 40;
+const QUOTED_MAX = 40;
 
 /**
  * Renders a value the caller sent for an OAuth error_description, where RFC 6749 §5.2 allows

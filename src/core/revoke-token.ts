@@ -18,7 +18,7 @@ export async function revokeToken(
 ): Promise<void> {
   const now = deps.clock();
   deps.guard?.admitAddress(origin, now);
-  const caller = await authenticateClient(deps.storage, credentials, now, deps.secretUse, deps.guard, origin);
+  const caller = await authenticateClient(deps.storage, credentials, now, deps.secretUse, deps.guard, origin, deps.assertions);
   if (token === undefined || token === "") throw new OAuthError("invalid_request", "The token parameter is missing");
   const claims = await verifyOwnToken(deps, token, { ignoreExpiry: true });
   if (!claims || claims.exp * 1000 <= deps.clock()) return;

@@ -16,6 +16,12 @@ export class Metrics {
     "Requests to the token, revocation and introspection endpoints, by transport (http, grpc), endpoint, outcome (success, error, aborted) and OAuth error code.",
     ["transport", "endpoint", "outcome", "error"],
   );
+  /** Those requests again, by the client authentication method they used (when they presented credentials). */
+  readonly authentications = new SeriesCounter(
+    "tessera_client_authentications_total",
+    "Token, revocation and introspection requests that presented client credentials, by endpoint, auth_method (client_secret_basic, client_secret_post, private_key_jwt, federated) and outcome.",
+    ["endpoint", "auth_method", "outcome"],
+  );
   /** Latency of those requests. */
   readonly latency = new SeriesHistogram(
     "tessera_token_request_duration_seconds",
@@ -49,6 +55,7 @@ export class Metrics {
     // The two per-request series are ours (request-series.ts: no label hashing per request);
     // the registry formats them like its own.
     this.registry.registerMetric(this.requests as unknown as Metric);
+    this.registry.registerMetric(this.authentications as unknown as Metric);
     this.registry.registerMetric(this.latency as unknown as Metric);
     collectDefaultMetrics({ register: this.registry, prefix: "tessera_" });
     new Gauge({

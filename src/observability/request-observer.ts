@@ -10,6 +10,11 @@ export interface TokenRequestEvent {
   endpoint: "token" | "revoke" | "introspect";
   /** The client id as presented (it may not exist); never a secret. */
   clientId: string | undefined;
+  /** How the request authenticated (client_secret_basic, private_key_jwt, federated, ...), if it did. */
+  authMethod?: string | undefined;
+  /** A federated workload's external issuer and subject, as its platform token names them. */
+  assertionIssuer?: string | undefined;
+  assertionSubject?: string | undefined;
   scope: string | undefined;
   origin: string | undefined;
   /** Undefined on success. */
@@ -23,7 +28,7 @@ export interface TokenRequestEvent {
 }
 
 /** The OAuth error code an error is answered with. */
-export function errorCode(err: unknown): string {
+function errorCode(err: unknown): string {
   if (err instanceof OAuthError) return err.code;
   if (err instanceof StorageUnavailableError) return "temporarily_unavailable";
   return "server_error";
@@ -38,6 +43,7 @@ const cut = (s: string | undefined) => (s === undefined || s.length <= 128 ? s :
  */
 export class RequestObserver {
   readonly #series = new Map<string, { count: { inc(): void }; latency: { observe(v: number): void } }>();
+  readonly #byMethod = new Map<string, { inc(): void }>();
   // One child logger per door and endpoint: pino serialises its bindings once, not per line.
   readonly #tokenLogs = new Map<string, Logger>();
 
@@ -63,6 +69,12 @@ export class RequestObserver {
       }
       series.count.inc();
       series.latency.observe(e.durationMs / 1000);
+      if (e.authMethod !== undefined) {
+        const methodKey = `${e.endpoint} ${e.authMethod} ${outcome}`;
+        let byMethod = this.#byMethod.get(methodKey);
+        if (!byMethod) this.#byMethod.set(methodKey, (byMethod = this.metrics.authentications.series(e.endpoint, e.authMethod, outcome)));
+        byMethod.inc();
+      }
       if (e.error instanceof OAuthError && e.error.limit) this.metrics.rateLimited.inc({ limit: e.error.limit });
     }
     if (this.log.isLevelEnabled("info")) {
@@ -75,6 +87,9 @@ export class RequestObserver {
       log.info(
         {
           client_id: cut(e.clientId),
+          auth_method: e.authMethod,
+          assertion_iss: cut(e.assertionIssuer),
+          assertion_sub: cut(e.assertionSubject),
           scope: cut(e.scope),
           origin: e.origin,
           outcome,

@@ -15,6 +15,9 @@ export type TokenEndpoint = TokenRequestEvent["endpoint"];
 export class TokenCall implements TokenRequestEvent {
   clientId: string | undefined = undefined;
   scope: string | undefined = undefined;
+  authMethod: string | undefined = undefined;
+  assertionIssuer: string | undefined = undefined;
+  assertionSubject: string | undefined = undefined;
   error: unknown = undefined;
   aborted = false;
   durationMs = 0;
@@ -30,10 +33,19 @@ export class TokenCall implements TokenRequestEvent {
     this.#observer = observer;
   }
 
-  /** Notes who the request says it is and the scope it asks for, for the log line. */
+  /**
+   * Notes who the request says it is, how it authenticates and the scope it asks for, for the
+   * log line; for a workload's platform token, the external issuer and subject it names.
+   */
   saw(credentials: ClientCredentials | undefined, scope?: string): void {
     this.clientId = credentials?.clientId;
+    this.authMethod = credentials?.method;
     this.scope = scope || undefined;
+    if (credentials?.method === "federated") {
+      const { iss, sub } = credentials.jwt.claims;
+      this.assertionIssuer = typeof iss === "string" ? iss : undefined;
+      this.assertionSubject = typeof sub === "string" ? sub : undefined;
+    }
   }
 
   /**

@@ -2,7 +2,7 @@ import { packClient, recordUseInPacked, unpackClient, type PackedClient } from "
 import type { ClientRecord, Storage } from "../core/ports/storage.js";
 
 /** Default number of cached clients (about 0.5 KB each, packed). */
-export const CLIENT_CACHE_ENTRIES = 100_000;
+const CLIENT_CACHE_ENTRIES = 100_000;
 
 /**
  * A bounded map that evicts a random entry when full. Least-recently-used (or oldest-first)
@@ -186,7 +186,15 @@ function withOverrides(storage: Storage, overrides: Partial<Storage>): Storage {
   });
 }
 
-// Callers get their own copy (the Storage contract): a cheap one, the record is small and flat.
+// Callers get their own copy (the Storage contract): a cheap one for the flat record of a
+// secret client; keys and federated credentials are nested, and cloned whole.
 function copy(c: ClientRecord): ClientRecord {
-  return { ...c, scopes: [...c.scopes], audiences: [...c.audiences], secrets: c.secrets.map((s) => ({ ...s })) };
+  return {
+    ...c,
+    scopes: [...c.scopes],
+    audiences: [...c.audiences],
+    secrets: c.secrets.map((s) => ({ ...s })),
+    keys: c.keys.length === 0 ? [] : structuredClone(c.keys),
+    federatedCredentials: c.federatedCredentials.length === 0 ? [] : structuredClone(c.federatedCredentials),
+  };
 }

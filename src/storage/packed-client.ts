@@ -37,8 +37,13 @@ const split = (s: string) => (s === "" ? [] : s.split(SEP));
 const num = (n: number | null) => (n === null ? NaN : n);
 const orNull = (n: number) => (Number.isNaN(n) ? null : n);
 
-/** Packs a record, or returns undefined when it has something the packed form cannot hold exactly. */
+/**
+ * Packs a record, or returns undefined when it has something the packed form cannot hold
+ * exactly: also every client that authenticates without a secret (few, and their keys and
+ * rules are nested objects the packed form does not hold).
+ */
 export function packClient(c: ClientRecord): PackedClient | undefined {
+  if (c.authMethod !== "client_secret" || c.keys.length > 0 || c.jwksUri !== null || c.federatedCredentials.length > 0) return undefined;
   const ids = c.secrets.map((s) => s.secretId);
   const cutScopes = c.scopeCutoffs.map((x) => x.scope);
   if (!joinable(c.scopes) || !joinable(c.audiences) || !joinable(ids) || !joinable(cutScopes)) return undefined;
@@ -87,6 +92,11 @@ export function unpackClient(p: PackedClient): ClientRecord {
     tokensNotBefore: orNull(n[4]!),
     scopeCutoffs: p.cutScopes === "" ? NO_SCOPE_CUTOFFS : unpackCutoffs(p, HEAD + secrets.length * PER_SECRET),
     secrets,
+    // Only secret clients without keys or rules are packed (packClient).
+    authMethod: "client_secret",
+    keys: [],
+    jwksUri: null,
+    federatedCredentials: [],
   };
 }
 

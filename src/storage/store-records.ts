@@ -15,7 +15,7 @@ export function* inBatches<T>(records: readonly T[]): Generator<T[]> {
 }
 
 /** How many records of one kind a store holds, and a SHA-256 of their content in export order. */
-export interface KindDigest {
+interface KindDigest {
   count: number;
   sha256: string;
 }
@@ -62,7 +62,7 @@ export async function digestOf(batches: AsyncIterable<readonly StoreRecord[]>): 
 }
 
 /** JSON with object keys sorted and byte arrays as hex: one text per value, whatever produced it. */
-export function canonicalJson(value: unknown): string {
+function canonicalJson(value: unknown): string {
   return JSON.stringify(canonical(value));
 }
 

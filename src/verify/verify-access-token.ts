@@ -102,7 +102,7 @@ export async function verifyAccessToken(token: string, options: VerifyOptions): 
 }
 
 /** Longest lifetime (exp - iat) accepted by default: the longest a Tessera token lives. */
-export const DEFAULT_MAX_TOKEN_LIFETIME_SECONDS = 24 * 3600;
+const DEFAULT_MAX_TOKEN_LIFETIME_SECONDS = 24 * 3600;
 
 /**
  * What jose leaves unchecked about `iat` (it checks it only against a maximum age): a token

@@ -470,7 +470,7 @@ describe("the audit trail of client administration", () => {
     await admin.delete("billing", who);
 
     expect(await eventsOf("billing")).toEqual([
-      event("client.create", "billing", START, { name: "Billing", scopes: ["read", "write"], audiences: ["https://api"], token_ttl_seconds: 600 }),
+      event("client.create", "billing", START, { name: "Billing", scopes: ["read", "write"], audiences: ["https://api"], token_ttl_seconds: 600, auth_method: "client_secret" }),
       event("client.update", "billing", START + 1000, { name: "Billing v2", token_ttl_seconds: 900 }),
       event("client.update", "billing", START + 2000, { scopes: ["read"] }),
       event("client.update", "billing", START + 3000, { disabled: true, tokens_not_before: new Date(disabled.tokensNotBefore!).toISOString() }),

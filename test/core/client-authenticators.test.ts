@@ -49,8 +49,13 @@ describe("readClientCredentials", () => {
   });
 
   it("names every method for the metadata, the parameters that must not travel in a query, and the challenge of each", () => {
-    expect(CLIENT_AUTH_METHODS).toEqual(["client_secret_basic", "client_secret_post"]);
-    expect([...CREDENTIAL_PARAMS].sort()).toEqual(["client_id", "client_secret"]);
-    expect([challengeScheme("client_secret_basic"), challengeScheme("client_secret_post"), challengeScheme(undefined)]).toEqual(["Basic", undefined, undefined]);
+    expect(CLIENT_AUTH_METHODS).toEqual(["client_secret_basic", "client_secret_post", "private_key_jwt"]);
+    expect([...CREDENTIAL_PARAMS].sort()).toEqual(["client_assertion", "client_assertion_type", "client_id", "client_secret"]);
+    expect([challengeScheme("client_secret_basic"), challengeScheme("client_secret_post"), challengeScheme("private_key_jwt"), challengeScheme(undefined)]).toEqual([
+      "Basic",
+      undefined,
+      undefined,
+      undefined,
+    ]);
   });
 });

@@ -47,7 +47,7 @@ async function newClient(input: Partial<NewClientInput> = {}): Promise<{ clientI
 
 function request(
   c: { clientId: string; clientSecret: string },
-  more: { scope?: string; audiences?: string[]; method?: ClientAuthMethod } = {},
+  more: { scope?: string; audiences?: string[]; method?: Extract<ClientAuthMethod, `client_secret_${string}`> } = {},
 ): TokenRequest {
   return {
     credentials: { clientId: c.clientId, clientSecret: c.clientSecret, method: more.method ?? "client_secret_basic" },
@@ -282,6 +282,7 @@ describe("issueToken: client authentication (RFC 6749 §2.3.1)", () => {
       secrets: [
         { secretId: "sec_exp", hash: hashClientSecret(expiredSecret), createTime: START - 1000, expireTime: now, lastUsedTime: null },
       ],
+      authMethod: "client_secret", keys: [], jwksUri: null, federatedCredentials: [],
     });
 
     const failures: Array<[string, TokenRequest]> = [

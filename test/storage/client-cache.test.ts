@@ -18,7 +18,7 @@ storageConformance("withClientCache(SqliteStorage)", async () => {
 });
 
 function client(id: string, now: number): ClientRecord {
-  return { clientId: id, name: id, scopes: ["read"], audiences: [], tokenTtlSeconds: 3600, disabled: false, createTime: now, updateTime: now, tokensNotBefore: null, scopeCutoffs: [], secrets: [] };
+  return { clientId: id, name: id, scopes: ["read"], audiences: [], tokenTtlSeconds: 3600, disabled: false, createTime: now, updateTime: now, tokensNotBefore: null, scopeCutoffs: [], secrets: [], authMethod: "client_secret", keys: [], jwksUri: null, federatedCredentials: [] };
 }
 
 /** A change feed polled by hand (the timer's interval is too long to fire in a test), on a clock the test moves. */

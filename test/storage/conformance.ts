@@ -1,8 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { digestOf } from "../../src/storage/store-records.js";
 import {
+  ClientCredentialConflictError,
   ClientExistsError,
   SchemaTooNewError,
+  type FederatedCredential,
   StoreNotEmptyError,
   type StoreRecord,
   type ClientRecord,
@@ -36,6 +38,7 @@ function client(clientId: string, overrides: Partial<ClientRecord> = {}): Client
     tokensNotBefore: null,
     scopeCutoffs: [],
     secrets: [secret(`sec_${clientId}`, T0)],
+    authMethod: "client_secret", keys: [], jwksUri: null, federatedCredentials: [],
     ...overrides,
   };
 }
@@ -641,6 +644,130 @@ export function storageConformance(
       });
     });
 
+    // Clients without secrets: keys, a jwks_uri, federated credentials, and the replay store.
+    describe("client credentials beyond secrets", () => {
+      const jwk = (kid: string) => ({ kty: "EC", crv: "P-256", x: `x-${kid}`, y: `y-${kid}`, kid, use: "sig" });
+      const rule = (credentialId: string, subject: string, overrides: Partial<FederatedCredential> = {}): FederatedCredential => ({
+        credentialId,
+        name: `rule ${credentialId}`,
+        issuer: "https://issuer.example",
+        subject,
+        keySource: { kind: "jwks", keys: [jwk("k-rule")] },
+        audience: "https://tessera.example",
+        conditions: [{ claim: "repository_id", values: ["42", "43"] }],
+        maxAgeSeconds: 600,
+        requireJti: true,
+        createTime: T0,
+        ...overrides,
+      });
+
+      it("authMethod, keys, jwksUri and federatedCredentials round-trip through createClient, getClient and listClients", async () => {
+        const c = client("pk", {
+          authMethod: "private_key_jwt",
+          secrets: [],
+          keys: [{ kid: "k1", jwk: jwk("k1"), createTime: T0 }, { kid: "k2", jwk: jwk("k2"), createTime: T0 + 1 }],
+        });
+        const f = client("fed", {
+          authMethod: "federated",
+          secrets: [],
+          federatedCredentials: [rule("fc_1", "system:serviceaccount:ns:sa"), rule("fc_2", "spiffe://example.org/w", { keySource: { kind: "oidc_discovery" }, conditions: [], requireJti: false })],
+        });
+        const u = client("uri", { authMethod: "private_key_jwt", secrets: [], jwksUri: "https://keys.example/jwks.json" });
+        for (const x of [c, f, u]) await storage.createClient(structuredClone(x));
+        for (const x of [c, f, u]) expect(plain((await storage.getClient(x.clientId))!)).toEqual(plain(x));
+        const listed = await storage.listClients("", 10);
+        expect(listed.map((x) => plain(x))).toEqual([f, c, u].map((x) => plain(x)));
+        // A secret client has the defaults.
+        await storage.createClient(client("plain"));
+        expect(await storage.getClient("plain")).toMatchObject({ authMethod: "client_secret", keys: [], jwksUri: null, federatedCredentials: [] });
+      });
+
+      it("updateClient adds and removes keys and federated credentials, leaving the others in order", async () => {
+        await storage.createClient(client("c1", { authMethod: "private_key_jwt", secrets: [], keys: [{ kid: "k1", jwk: jwk("k1"), createTime: T0 }] }));
+        await storage.updateClient("c1", { addKey: { kid: "k2", jwk: jwk("k2"), createTime: T0 + 1 } }, T0 + 1);
+        await storage.updateClient("c1", { addKey: { kid: "k3", jwk: jwk("k3"), createTime: T0 + 2 } }, T0 + 2);
+        const removed = await storage.updateClient("c1", { removeKid: "k2" }, T0 + 3);
+        expect(removed!.keys.map((k) => k.kid)).toEqual(["k1", "k3"]);
+        expect(removed!.updateTime).toBe(T0 + 3);
+        expect((await storage.getClient("c1"))!.keys.map((k) => k.kid)).toEqual(["k1", "k3"]);
+        // Removing what is gone already changes nothing else.
+        expect((await storage.updateClient("c1", { removeKid: "k2" }, T0 + 4))!.keys.map((k) => k.kid)).toEqual(["k1", "k3"]);
+
+        await storage.updateClient("c1", { addFederatedCredential: rule("fc_a", "a") }, T0 + 5);
+        await storage.updateClient("c1", { addFederatedCredential: rule("fc_b", "b") }, T0 + 6);
+        await storage.updateClient("c1", { removeFederatedCredentialId: "fc_a" }, T0 + 7);
+        expect((await storage.getClient("c1"))!.federatedCredentials).toEqual([rule("fc_b", "b")]);
+      });
+
+      it("a taken kid, a second rule for one issuer and subject, or keys with a jwks_uri are refused with ClientCredentialConflictError, changing nothing", async () => {
+        await storage.createClient(
+          client("c1", { authMethod: "private_key_jwt", secrets: [], keys: [{ kid: "k1", jwk: jwk("k1"), createTime: T0 }], federatedCredentials: [rule("fc_a", "a")] }),
+        );
+        const before = plain((await storage.getClient("c1"))!);
+        const audit = { time: T0, actor: "admin", action: "client.add_key", target: "c1", changes: {}, origin: "local" };
+        await expect(storage.updateClient("c1", { addKey: { kid: "k1", jwk: jwk("k1"), createTime: T0 + 1 } }, T0 + 1, audit)).rejects.toBeInstanceOf(ClientCredentialConflictError);
+        await expect(storage.updateClient("c1", { addFederatedCredential: rule("fc_b", "a") }, T0 + 1, audit)).rejects.toBeInstanceOf(ClientCredentialConflictError);
+        await expect(storage.updateClient("c1", { jwksUri: "https://keys.example/jwks.json" }, T0 + 1, audit)).rejects.toBeInstanceOf(ClientCredentialConflictError);
+        expect(plain((await storage.getClient("c1"))!)).toEqual(before);
+        expect(await storage.listAuditEvents(undefined, 10)).toEqual([]);
+        // Without its keys, the jwks_uri is taken; null clears it again.
+        await storage.updateClient("c1", { removeKid: "k1" }, T0 + 2);
+        expect((await storage.updateClient("c1", { jwksUri: "https://keys.example/jwks.json" }, T0 + 3))!.jwksUri).toBe("https://keys.example/jwks.json");
+        expect((await storage.updateClient("c1", { jwksUri: null }, T0 + 4))!.jwksUri).toBeNull();
+      });
+
+      it("updateClient to an auth method other than client_secret deletes the client's secrets in the same change", async () => {
+        await storage.createClient(client("c1", { secrets: [secret("s1", T0), secret("s2", T0 + 1)] }));
+        await storage.createClient(client("c2"));
+        const moved = await storage.updateClient("c1", { authMethod: "private_key_jwt" }, T0 + 5);
+        expect(moved).toMatchObject({ authMethod: "private_key_jwt", secrets: [] });
+        expect((await storage.getClient("c1"))!.secrets).toEqual([]);
+        // Back to client_secret: the old secrets do not return.
+        expect((await storage.updateClient("c1", { authMethod: "client_secret" }, T0 + 6))!.secrets).toEqual([]);
+        expect((await storage.getClient("c2"))!.secrets).toHaveLength(1);
+      });
+
+      it("recordAssertionJti is true once per client and jti until it expires, then true again", async () => {
+        expect(await storage.recordAssertionJti("c1", "j1", T0 + MINUTE, T0)).toBe(true);
+        expect(await storage.recordAssertionJti("c1", "j1", T0 + MINUTE, T0 + 1)).toBe(false);
+        expect(await storage.recordAssertionJti("c1", "j1", T0 + 2 * MINUTE, T0 + MINUTE)).toBe(false);
+        // Another client's jti is its own.
+        expect(await storage.recordAssertionJti("c2", "j1", T0 + MINUTE, T0)).toBe(true);
+        // Expired (not yet pruned): the jti may be used by a new assertion.
+        expect(await storage.recordAssertionJti("c1", "j1", T0 + 3 * MINUTE, T0 + MINUTE + 1)).toBe(true);
+        expect(await storage.recordAssertionJti("c1", "j1", T0 + 3 * MINUTE, T0 + 2 * MINUTE)).toBe(false);
+      });
+
+      it("pruneAssertionJtis drops the entries that expired before its time and returns how many", async () => {
+        await storage.recordAssertionJti("c1", "old", T0, T0 - MINUTE);
+        await storage.recordAssertionJti("c1", "edge", T0 + 1, T0 - MINUTE);
+        await storage.recordAssertionJti("c2", "new", T0 + HOUR, T0 - MINUTE);
+        expect(await storage.pruneAssertionJtis(T0 + 1)).toBe(1);
+        expect(await storage.pruneAssertionJtis(T0 + 1)).toBe(0);
+        // What was kept is still refused; what was pruned was expired anyway.
+        expect(await storage.recordAssertionJti("c1", "edge", T0 + HOUR, T0)).toBe(false);
+        expect(await storage.recordAssertionJti("c2", "new", T0 + HOUR, T0)).toBe(false);
+        expect(await storage.recordAssertionJti("c1", "old", T0 + HOUR, T0)).toBe(true);
+      });
+
+      it("recordAuditEvents appends events that list like every other, newest first", async () => {
+        await storage.createClient(client("c1"), { time: T0, actor: "admin", action: "client.create", target: "c1", changes: {}, origin: "local" });
+        const events = [1, 2].map((n) => ({
+          time: T0 + n,
+          actor: "c1",
+          action: "client.federated_token",
+          target: "c1",
+          changes: { issuer: "https://issuer.example", subject: `s${n}`, tokens: n },
+          origin: "10.0.0.1",
+        }));
+        await storage.recordAuditEvents(events);
+        await storage.recordAuditEvents([]);
+        const listed = await storage.listAuditEvents(undefined, 10, "c1");
+        expect(listed.map((e) => e.action)).toEqual(["client.federated_token", "client.federated_token", "client.create"]);
+        expect(listed[0]).toMatchObject({ ...events[1], eventId: expect.any(Number) });
+      });
+    });
+
     describe("export and import", () => {
       /** A store holding one of everything, with the awkward cases: an encrypted key, secrets of a deleted id, a scope cut-off. */
       async function fill(target: Storage): Promise<void> {
@@ -694,6 +821,33 @@ export function storageConformance(
           expect(await other.storage.getMeta("bootstrap_client_id")).toBe("c1");
           // The tombstone came along: the id re-created starts after its cut-off.
           expect((await other.storage.createClient(client("gone"))).tokensNotBefore).toBe(T0 + 3000);
+        } finally {
+          await other.cleanup();
+        }
+      });
+
+      it("clients without secrets keep their auth method, keys, jwks_uri and federated credentials through export and import", async () => {
+        const jwk = { kty: "EC", crv: "P-256", x: "x-k1", y: "y-k1", kid: "k1", use: "sig" };
+        const rule: FederatedCredential = {
+          credentialId: "fc_1",
+          name: "pods",
+          issuer: "https://issuer.example",
+          subject: "system:serviceaccount:ns:sa",
+          keySource: { kind: "jwks", keys: [jwk] },
+          audience: "https://tessera.example",
+          conditions: [{ claim: "repository_id", values: ["42"] }],
+          maxAgeSeconds: 600,
+          requireJti: true,
+          createTime: T0,
+        };
+        await storage.createClient(client("pk", { authMethod: "private_key_jwt", secrets: [], keys: [{ kid: "k1", jwk, createTime: T0 }] }));
+        await storage.createClient(client("uri", { authMethod: "private_key_jwt", secrets: [], jwksUri: "https://keys.example/jwks.json" }));
+        await storage.createClient(client("fed", { authMethod: "federated", secrets: [], federatedCredentials: [rule] }));
+        const other = await open();
+        try {
+          await other.storage.importRecords(storage.exportRecords(), { replace: false });
+          for (const id of ["pk", "uri", "fed"]) expect(plain((await other.storage.getClient(id))!)).toEqual(plain((await storage.getClient(id))!));
+          expect(await other.storage.getClient("fed")).toMatchObject({ authMethod: "federated", federatedCredentials: [rule] });
         } finally {
           await other.cleanup();
         }
@@ -879,6 +1033,23 @@ function sharedStoreConformance(name: string, make: () => Promise<SharedStore>):
       expect(ids).toEqual([...ids].sort((x, y) => y - x));
       expect(new Set(ids).size).toBe(75);
       expect(late).toEqual([]);
+    });
+
+    it("recordAssertionJti of one client and jti from two instances at once: exactly one is true, for every pair", async () => {
+      const [a, b] = await Promise.all([openOne(), openOne()]);
+      const pairs = Array.from({ length: 40 }, (_, i) => [`c${i % 4}`, `jti-${i}`] as const);
+      const results = await Promise.all(
+        pairs.map(async ([clientId, jti]) => {
+          const both = await Promise.all([a!.recordAssertionJti(clientId, jti, T0 + HOUR, T0), b!.recordAssertionJti(clientId, jti, T0 + HOUR, T0)]);
+          return both.filter(Boolean).length;
+        }),
+      );
+      expect(results).toEqual(pairs.map(() => 1));
+      // Both instances now refuse every pair.
+      for (const [clientId, jti] of pairs.slice(0, 5)) {
+        expect(await a!.recordAssertionJti(clientId, jti, T0 + HOUR, T0 + 1)).toBe(false);
+        expect(await b!.recordAssertionJti(clientId, jti, T0 + HOUR, T0 + 1)).toBe(false);
+      }
     });
   });
 }

@@ -25,6 +25,10 @@ const record: fc.Arbitrary<ClientRecord> = fc.record({
   tokensNotBefore: fc.option(time, { nil: null }),
   scopeCutoffs: fc.array(fc.record({ scope: fc.string({ maxLength: 12 }), notBefore: time }), { maxLength: 3 }),
   secrets: fc.array(secret, { maxLength: 3 }),
+  authMethod: fc.constant("client_secret" as const),
+  keys: fc.constant([]),
+  jwksUri: fc.constant(null),
+  federatedCredentials: fc.constant([]),
 });
 const plain = (c: ClientRecord) => ({ ...c, secrets: c.secrets.map((s) => ({ ...s, hash: [...s.hash] })) });
 
@@ -59,6 +63,7 @@ describe("packClient / unpackClient", () => {
       tokensNotBefore: null,
       scopeCutoffs: [{ scope: "admin", notBefore: 1_764_000_001_000 }],
       secrets: [{ secretId: "sec_abcdefghi", hash: new Uint8Array(32).fill(7), createTime: 1, expireTime: null, lastUsedTime: null }],
+      authMethod: "client_secret", keys: [], jwksUri: null, federatedCredentials: [],
     };
     // Packed (not declined), and read back as it was written.
     const p = packClient(c);
@@ -67,7 +72,7 @@ describe("packClient / unpackClient", () => {
   });
 
   it("hand out a new record each time: changing one does not change the packed client", () => {
-    const p = packClient({ clientId: "c", name: "n", scopes: ["a"], audiences: [], tokenTtlSeconds: 60, disabled: false, createTime: 1, updateTime: 1, tokensNotBefore: null, scopeCutoffs: [], secrets: [] })!;
+    const p = packClient({ clientId: "c", name: "n", scopes: ["a"], audiences: [], tokenTtlSeconds: 60, disabled: false, createTime: 1, updateTime: 1, tokensNotBefore: null, scopeCutoffs: [], secrets: [], authMethod: "client_secret", keys: [], jwksUri: null, federatedCredentials: [] })!;
     const a = unpackClient(p);
     a.scopes.push("b");
     a.name = "changed";

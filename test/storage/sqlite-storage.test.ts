@@ -60,6 +60,7 @@ function client(clientId: string, name = "a client"): ClientRecord {
     tokensNotBefore: null,
     scopeCutoffs: [],
     secrets: [{ secretId: `sec_${name}`, hash: new Uint8Array(32).fill(7), createTime: T0, expireTime: null, lastUsedTime: null }],
+    authMethod: "client_secret", keys: [], jwksUri: null, federatedCredentials: [],
   };
 }
 
@@ -198,6 +199,7 @@ describe("SqliteStorage on a file", () => {
           clientId: "race", name, scopes: [], audiences: [], tokenTtlSeconds: 60, disabled: false,
           createTime: 1, updateTime: 1, tokensNotBefore: null, scopeCutoffs: [],
           secrets: [{ secretId: "sec_" + process.env.CHILD, hash: new Uint8Array(32), createTime: 1, expireTime: null, lastUsedTime: null }],
+          authMethod: "client_secret", keys: [], jwksUri: null, federatedCredentials: [],
         });
         console.log("created");
       } catch (err) {
@@ -294,9 +296,13 @@ describe("SqliteStorage migrations", () => {
   });
 
   it("upgrades a schema version 3 file: its clients read with no scope cut-offs, tombstones work", async () => {
-    // Version 3 exactly as it was released: migrate a fresh file, then undo version 4 by hand.
+    // Version 3 exactly as it was released: migrate a fresh file, then undo versions 5 and 4 by hand.
     await SqliteStorage.open(path).close();
     const db = new Database(path);
+    db.exec(
+      "DROP TABLE assertion_jtis; ALTER TABLE clients DROP COLUMN auth_method; ALTER TABLE clients DROP COLUMN jwks_uri; " +
+        "ALTER TABLE clients DROP COLUMN client_keys; ALTER TABLE clients DROP COLUMN federated_credentials;",
+    );
     db.exec("DROP TABLE client_tombstones; ALTER TABLE clients DROP COLUMN scope_cutoffs;");
     db.prepare(
       "INSERT INTO clients (client_id, name, scopes, audiences, token_ttl_seconds, disabled, create_time, update_time, tokens_not_before) VALUES ('old', 'old', '[\"read\"]', '[]', 60, 0, ?, ?, NULL)",
@@ -307,8 +313,8 @@ describe("SqliteStorage migrations", () => {
     const storage = SqliteStorage.open(path);
     try {
       expect(userVersion(path)).toBe(SCHEMA_VERSION);
-      expect(SCHEMA_VERSION).toBe(4);
-      expect((await storage.getClient("old"))).toMatchObject({ scopes: ["read"], scopeCutoffs: [], tokensNotBefore: null });
+      expect(SCHEMA_VERSION).toBe(5);
+      expect((await storage.getClient("old"))).toMatchObject({ scopes: ["read"], scopeCutoffs: [], tokensNotBefore: null, authMethod: "client_secret", keys: [] });
       await storage.updateClient("old", { scopes: [], scopeRemoval: { notBefore: T0 + 1000, forgetBefore: 0 } }, T0);
       expect((await storage.getClient("old"))!.scopeCutoffs).toEqual([{ scope: "read", notBefore: T0 + 1000 }]);
       await storage.deleteClient("old", undefined, { tokensNotBefore: T0 + 2000, expireTime: T0 + DAY });

@@ -12,7 +12,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file tessera/v1/client_admin.proto.
  */
 export const file_tessera_v1_client_admin: GenFile = /*@__PURE__*/
-  fileDesc("Ch10ZXNzZXJhL3YxL2NsaWVudF9hZG1pbi5wcm90bxIKdGVzc2VyYS52MSLQAgoGQ2xpZW50EhEKCWNsaWVudF9pZBgBIAEoCRIMCgRuYW1lGAIgASgJEg4KBnNjb3BlcxgDIAMoCRIRCglhdWRpZW5jZXMYBCADKAkSLAoJdG9rZW5fdHRsGAUgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhAKCGRpc2FibGVkGAYgASgIEi8KC2NyZWF0ZV90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt1cGRhdGVfdGltZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKQoHc2VjcmV0cxgJIAMoCzIYLnRlc3NlcmEudjEuQ2xpZW50U2VjcmV0EjUKEXRva2Vuc19ub3RfYmVmb3JlGAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCK3AQoMQ2xpZW50U2VjcmV0EhEKCXNlY3JldF9pZBgBIAEoCRIvCgtjcmVhdGVfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLZXhwaXJlX3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjIKDmxhc3RfdXNlZF90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKHAQoTQ3JlYXRlQ2xpZW50UmVxdWVzdBIRCgljbGllbnRfaWQYASABKAkSDAoEbmFtZRgCIAEoCRIOCgZzY29wZXMYAyADKAkSEQoJYXVkaWVuY2VzGAQgAygJEiwKCXRva2VuX3R0bBgFIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiJRChRDcmVhdGVDbGllbnRSZXNwb25zZRIiCgZjbGllbnQYASABKAsyEi50ZXNzZXJhLnYxLkNsaWVudBIVCg1jbGllbnRfc2VjcmV0GAIgASgJIiUKEEdldENsaWVudFJlcXVlc3QSEQoJY2xpZW50X2lkGAEgASgJIjcKEUdldENsaWVudFJlc3BvbnNlEiIKBmNsaWVudBgBIAEoCzISLnRlc3NlcmEudjEuQ2xpZW50IjsKEkxpc3RDbGllbnRzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCSJTChNMaXN0Q2xpZW50c1Jlc3BvbnNlEiMKB2NsaWVudHMYASADKAsyEi50ZXNzZXJhLnYxLkNsaWVudBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiagoTVXBkYXRlQ2xpZW50UmVxdWVzdBIiCgZjbGllbnQYASABKAsyEi50ZXNzZXJhLnYxLkNsaWVudBIvCgt1cGRhdGVfbWFzaxgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5GaWVsZE1hc2siOgoUVXBkYXRlQ2xpZW50UmVzcG9uc2USIgoGY2xpZW50GAEgASgLMhIudGVzc2VyYS52MS5DbGllbnQiKAoTRGVsZXRlQ2xpZW50UmVxdWVzdBIRCgljbGllbnRfaWQYASABKAkiFgoURGVsZXRlQ2xpZW50UmVzcG9uc2UiXwoZUm90YXRlQ2xpZW50U2VjcmV0UmVxdWVzdBIRCgljbGllbnRfaWQYASABKAkSLwoMZ3JhY2VfcGVyaW9kGAIgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uIlcKGlJvdGF0ZUNsaWVudFNlY3JldFJlc3BvbnNlEiIKBmNsaWVudBgBIAEoCzISLnRlc3NlcmEudjEuQ2xpZW50EhUKDWNsaWVudF9zZWNyZXQYAiABKAkiLgoZUmV2b2tlQ2xpZW50VG9rZW5zUmVxdWVzdBIRCgljbGllbnRfaWQYASABKAkiQAoaUmV2b2tlQ2xpZW50VG9rZW5zUmVzcG9uc2USIgoGY2xpZW50GAEgASgLMhIudGVzc2VyYS52MS5DbGllbnQisQEKCkF1ZGl0RXZlbnQSEAoIZXZlbnRfaWQYASABKAMSKAoEdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDQoFYWN0b3IYAyABKAkSDgoGYWN0aW9uGAQgASgJEg4KBnRhcmdldBgFIAEoCRIoCgdjaGFuZ2VzGAYgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIOCgZvcmlnaW4YByABKAkiTwoWTGlzdEF1ZGl0RXZlbnRzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCRIOCgZ0YXJnZXQYAyABKAkiWgoXTGlzdEF1ZGl0RXZlbnRzUmVzcG9uc2USJgoGZXZlbnRzGAEgAygLMhYudGVzc2VyYS52MS5BdWRpdEV2ZW50EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCTLGBQoLQ2xpZW50QWRtaW4SUQoMQ3JlYXRlQ2xpZW50Eh8udGVzc2VyYS52MS5DcmVhdGVDbGllbnRSZXF1ZXN0GiAudGVzc2VyYS52MS5DcmVhdGVDbGllbnRSZXNwb25zZRJICglHZXRDbGllbnQSHC50ZXNzZXJhLnYxLkdldENsaWVudFJlcXVlc3QaHS50ZXNzZXJhLnYxLkdldENsaWVudFJlc3BvbnNlEk4KC0xpc3RDbGllbnRzEh4udGVzc2VyYS52MS5MaXN0Q2xpZW50c1JlcXVlc3QaHy50ZXNzZXJhLnYxLkxpc3RDbGllbnRzUmVzcG9uc2USUQoMVXBkYXRlQ2xpZW50Eh8udGVzc2VyYS52MS5VcGRhdGVDbGllbnRSZXF1ZXN0GiAudGVzc2VyYS52MS5VcGRhdGVDbGllbnRSZXNwb25zZRJRCgxEZWxldGVDbGllbnQSHy50ZXNzZXJhLnYxLkRlbGV0ZUNsaWVudFJlcXVlc3QaIC50ZXNzZXJhLnYxLkRlbGV0ZUNsaWVudFJlc3BvbnNlEmMKElJvdGF0ZUNsaWVudFNlY3JldBIlLnRlc3NlcmEudjEuUm90YXRlQ2xpZW50U2VjcmV0UmVxdWVzdBomLnRlc3NlcmEudjEuUm90YXRlQ2xpZW50U2VjcmV0UmVzcG9uc2USYwoSUmV2b2tlQ2xpZW50VG9rZW5zEiUudGVzc2VyYS52MS5SZXZva2VDbGllbnRUb2tlbnNSZXF1ZXN0GiYudGVzc2VyYS52MS5SZXZva2VDbGllbnRUb2tlbnNSZXNwb25zZRJaCg9MaXN0QXVkaXRFdmVudHMSIi50ZXNzZXJhLnYxLkxpc3RBdWRpdEV2ZW50c1JlcXVlc3QaIy50ZXNzZXJhLnYxLkxpc3RBdWRpdEV2ZW50c1Jlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_field_mask, file_google_protobuf_struct, file_google_protobuf_timestamp]);
+  fileDesc("Ch10ZXNzZXJhL3YxL2NsaWVudF9hZG1pbi5wcm90bxIKdGVzc2VyYS52MSLcAwoGQ2xpZW50EhEKCWNsaWVudF9pZBgBIAEoCRIMCgRuYW1lGAIgASgJEg4KBnNjb3BlcxgDIAMoCRIRCglhdWRpZW5jZXMYBCADKAkSLAoJdG9rZW5fdHRsGAUgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhAKCGRpc2FibGVkGAYgASgIEi8KC2NyZWF0ZV90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt1cGRhdGVfdGltZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKQoHc2VjcmV0cxgJIAMoCzIYLnRlc3NlcmEudjEuQ2xpZW50U2VjcmV0EjUKEXRva2Vuc19ub3RfYmVmb3JlGAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBITCgthdXRoX21ldGhvZBgLIAEoCRIQCghqd2tzX3VyaRgMIAEoCRIjCgRrZXlzGA0gAygLMhUudGVzc2VyYS52MS5DbGllbnRLZXkSPgoVZmVkZXJhdGVkX2NyZWRlbnRpYWxzGA4gAygLMh8udGVzc2VyYS52MS5GZWRlcmF0ZWRDcmVkZW50aWFsIm8KCUNsaWVudEtleRILCgNraWQYASABKAkSJAoDandrGAIgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIvCgtjcmVhdGVfdGltZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAizgIKE0ZlZGVyYXRlZENyZWRlbnRpYWwSFQoNY3JlZGVudGlhbF9pZBgBIAEoCRIMCgRuYW1lGAIgASgJEg4KBmlzc3VlchgDIAEoCRIPCgdzdWJqZWN0GAQgASgJEhAKCGp3a3NfdXJpGAUgASgJEiUKBGp3a3MYBiABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EhAKCGF1ZGllbmNlGAcgASgJEi4KCmNvbmRpdGlvbnMYCCADKAsyGi50ZXNzZXJhLnYxLkNsYWltQ29uZGl0aW9uEjAKDW1heF90b2tlbl9hZ2UYCSABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SEwoLcmVxdWlyZV9qdGkYCiABKAgSLwoLY3JlYXRlX3RpbWUYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIi8KDkNsYWltQ29uZGl0aW9uEg0KBWNsYWltGAEgASgJEg4KBnZhbHVlcxgCIAMoCSK3AQoMQ2xpZW50U2VjcmV0EhEKCXNlY3JldF9pZBgBIAEoCRIvCgtjcmVhdGVfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLZXhwaXJlX3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjIKDmxhc3RfdXNlZF90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKcAQoTQ3JlYXRlQ2xpZW50UmVxdWVzdBIRCgljbGllbnRfaWQYASABKAkSDAoEbmFtZRgCIAEoCRIOCgZzY29wZXMYAyADKAkSEQoJYXVkaWVuY2VzGAQgAygJEiwKCXRva2VuX3R0bBgFIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhITCgthdXRoX21ldGhvZBgGIAEoCSJRChRDcmVhdGVDbGllbnRSZXNwb25zZRIiCgZjbGllbnQYASABKAsyEi50ZXNzZXJhLnYxLkNsaWVudBIVCg1jbGllbnRfc2VjcmV0GAIgASgJIiUKEEdldENsaWVudFJlcXVlc3QSEQoJY2xpZW50X2lkGAEgASgJIjcKEUdldENsaWVudFJlc3BvbnNlEiIKBmNsaWVudBgBIAEoCzISLnRlc3NlcmEudjEuQ2xpZW50IjsKEkxpc3RDbGllbnRzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCSJTChNMaXN0Q2xpZW50c1Jlc3BvbnNlEiMKB2NsaWVudHMYASADKAsyEi50ZXNzZXJhLnYxLkNsaWVudBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiagoTVXBkYXRlQ2xpZW50UmVxdWVzdBIiCgZjbGllbnQYASABKAsyEi50ZXNzZXJhLnYxLkNsaWVudBIvCgt1cGRhdGVfbWFzaxgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5GaWVsZE1hc2siOgoUVXBkYXRlQ2xpZW50UmVzcG9uc2USIgoGY2xpZW50GAEgASgLMhIudGVzc2VyYS52MS5DbGllbnQiKAoTRGVsZXRlQ2xpZW50UmVxdWVzdBIRCgljbGllbnRfaWQYASABKAkiFgoURGVsZXRlQ2xpZW50UmVzcG9uc2UiXwoZUm90YXRlQ2xpZW50U2VjcmV0UmVxdWVzdBIRCgljbGllbnRfaWQYASABKAkSLwoMZ3JhY2VfcGVyaW9kGAIgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uIlcKGlJvdGF0ZUNsaWVudFNlY3JldFJlc3BvbnNlEiIKBmNsaWVudBgBIAEoCzISLnRlc3NlcmEudjEuQ2xpZW50EhUKDWNsaWVudF9zZWNyZXQYAiABKAkiLgoZUmV2b2tlQ2xpZW50VG9rZW5zUmVxdWVzdBIRCgljbGllbnRfaWQYASABKAkiQAoaUmV2b2tlQ2xpZW50VG9rZW5zUmVzcG9uc2USIgoGY2xpZW50GAEgASgLMhIudGVzc2VyYS52MS5DbGllbnQisQEKCkF1ZGl0RXZlbnQSEAoIZXZlbnRfaWQYASABKAMSKAoEdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDQoFYWN0b3IYAyABKAkSDgoGYWN0aW9uGAQgASgJEg4KBnRhcmdldBgFIAEoCRIoCgdjaGFuZ2VzGAYgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIOCgZvcmlnaW4YByABKAkiTwoWTGlzdEF1ZGl0RXZlbnRzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCRIOCgZ0YXJnZXQYAyABKAkiWgoXTGlzdEF1ZGl0RXZlbnRzUmVzcG9uc2USJgoGZXZlbnRzGAEgAygLMhYudGVzc2VyYS52MS5BdWRpdEV2ZW50EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIqChVMaXN0Q2xpZW50S2V5c1JlcXVlc3QSEQoJY2xpZW50X2lkGAEgASgJIj0KFkxpc3RDbGllbnRLZXlzUmVzcG9uc2USIwoEa2V5cxgBIAMoCzIVLnRlc3NlcmEudjEuQ2xpZW50S2V5Ik4KE0FkZENsaWVudEtleVJlcXVlc3QSEQoJY2xpZW50X2lkGAEgASgJEiQKA2p3axgCIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QiXgoUQWRkQ2xpZW50S2V5UmVzcG9uc2USIgoDa2V5GAEgASgLMhUudGVzc2VyYS52MS5DbGllbnRLZXkSIgoGY2xpZW50GAIgASgLMhIudGVzc2VyYS52MS5DbGllbnQiOAoWUmVtb3ZlQ2xpZW50S2V5UmVxdWVzdBIRCgljbGllbnRfaWQYASABKAkSCwoDa2lkGAIgASgJIj0KF1JlbW92ZUNsaWVudEtleVJlc3BvbnNlEiIKBmNsaWVudBgBIAEoCzISLnRlc3NlcmEudjEuQ2xpZW50IjQKH0xpc3RGZWRlcmF0ZWRDcmVkZW50aWFsc1JlcXVlc3QSEQoJY2xpZW50X2lkGAEgASgJImIKIExpc3RGZWRlcmF0ZWRDcmVkZW50aWFsc1Jlc3BvbnNlEj4KFWZlZGVyYXRlZF9jcmVkZW50aWFscxgBIAMoCzIfLnRlc3NlcmEudjEuRmVkZXJhdGVkQ3JlZGVudGlhbCJxCh1BZGRGZWRlcmF0ZWRDcmVkZW50aWFsUmVxdWVzdBIRCgljbGllbnRfaWQYASABKAkSPQoUZmVkZXJhdGVkX2NyZWRlbnRpYWwYAiABKAsyHy50ZXNzZXJhLnYxLkZlZGVyYXRlZENyZWRlbnRpYWwigwEKHkFkZEZlZGVyYXRlZENyZWRlbnRpYWxSZXNwb25zZRI9ChRmZWRlcmF0ZWRfY3JlZGVudGlhbBgBIAEoCzIfLnRlc3NlcmEudjEuRmVkZXJhdGVkQ3JlZGVudGlhbBIiCgZjbGllbnQYAiABKAsyEi50ZXNzZXJhLnYxLkNsaWVudCJMCiBSZW1vdmVGZWRlcmF0ZWRDcmVkZW50aWFsUmVxdWVzdBIRCgljbGllbnRfaWQYASABKAkSFQoNY3JlZGVudGlhbF9pZBgCIAEoCSJHCiFSZW1vdmVGZWRlcmF0ZWRDcmVkZW50aWFsUmVzcG9uc2USIgoGY2xpZW50GAEgASgLMhIudGVzc2VyYS52MS5DbGllbnQiSQoaVGVzdENsaWVudEFzc2VydGlvblJlcXVlc3QSEQoJY2xpZW50X2lkGAEgASgJEhgKEGNsaWVudF9hc3NlcnRpb24YAiABKAkiegobVGVzdENsaWVudEFzc2VydGlvblJlc3BvbnNlEhAKCGFjY2VwdGVkGAEgASgIEhMKC2Rlc2NyaXB0aW9uGAIgASgJEhMKC2F1dGhfbWV0aG9kGAMgASgJEg4KBmlzc3VlchgEIAEoCRIPCgdzdWJqZWN0GAUgASgJMpgLCgtDbGllbnRBZG1pbhJRCgxDcmVhdGVDbGllbnQSHy50ZXNzZXJhLnYxLkNyZWF0ZUNsaWVudFJlcXVlc3QaIC50ZXNzZXJhLnYxLkNyZWF0ZUNsaWVudFJlc3BvbnNlEkgKCUdldENsaWVudBIcLnRlc3NlcmEudjEuR2V0Q2xpZW50UmVxdWVzdBodLnRlc3NlcmEudjEuR2V0Q2xpZW50UmVzcG9uc2USTgoLTGlzdENsaWVudHMSHi50ZXNzZXJhLnYxLkxpc3RDbGllbnRzUmVxdWVzdBofLnRlc3NlcmEudjEuTGlzdENsaWVudHNSZXNwb25zZRJRCgxVcGRhdGVDbGllbnQSHy50ZXNzZXJhLnYxLlVwZGF0ZUNsaWVudFJlcXVlc3QaIC50ZXNzZXJhLnYxLlVwZGF0ZUNsaWVudFJlc3BvbnNlElEKDERlbGV0ZUNsaWVudBIfLnRlc3NlcmEudjEuRGVsZXRlQ2xpZW50UmVxdWVzdBogLnRlc3NlcmEudjEuRGVsZXRlQ2xpZW50UmVzcG9uc2USYwoSUm90YXRlQ2xpZW50U2VjcmV0EiUudGVzc2VyYS52MS5Sb3RhdGVDbGllbnRTZWNyZXRSZXF1ZXN0GiYudGVzc2VyYS52MS5Sb3RhdGVDbGllbnRTZWNyZXRSZXNwb25zZRJjChJSZXZva2VDbGllbnRUb2tlbnMSJS50ZXNzZXJhLnYxLlJldm9rZUNsaWVudFRva2Vuc1JlcXVlc3QaJi50ZXNzZXJhLnYxLlJldm9rZUNsaWVudFRva2Vuc1Jlc3BvbnNlEloKD0xpc3RBdWRpdEV2ZW50cxIiLnRlc3NlcmEudjEuTGlzdEF1ZGl0RXZlbnRzUmVxdWVzdBojLnRlc3NlcmEudjEuTGlzdEF1ZGl0RXZlbnRzUmVzcG9uc2USVwoOTGlzdENsaWVudEtleXMSIS50ZXNzZXJhLnYxLkxpc3RDbGllbnRLZXlzUmVxdWVzdBoiLnRlc3NlcmEudjEuTGlzdENsaWVudEtleXNSZXNwb25zZRJRCgxBZGRDbGllbnRLZXkSHy50ZXNzZXJhLnYxLkFkZENsaWVudEtleVJlcXVlc3QaIC50ZXNzZXJhLnYxLkFkZENsaWVudEtleVJlc3BvbnNlEloKD1JlbW92ZUNsaWVudEtleRIiLnRlc3NlcmEudjEuUmVtb3ZlQ2xpZW50S2V5UmVxdWVzdBojLnRlc3NlcmEudjEuUmVtb3ZlQ2xpZW50S2V5UmVzcG9uc2USdQoYTGlzdEZlZGVyYXRlZENyZWRlbnRpYWxzEisudGVzc2VyYS52MS5MaXN0RmVkZXJhdGVkQ3JlZGVudGlhbHNSZXF1ZXN0GiwudGVzc2VyYS52MS5MaXN0RmVkZXJhdGVkQ3JlZGVudGlhbHNSZXNwb25zZRJvChZBZGRGZWRlcmF0ZWRDcmVkZW50aWFsEikudGVzc2VyYS52MS5BZGRGZWRlcmF0ZWRDcmVkZW50aWFsUmVxdWVzdBoqLnRlc3NlcmEudjEuQWRkRmVkZXJhdGVkQ3JlZGVudGlhbFJlc3BvbnNlEngKGVJlbW92ZUZlZGVyYXRlZENyZWRlbnRpYWwSLC50ZXNzZXJhLnYxLlJlbW92ZUZlZGVyYXRlZENyZWRlbnRpYWxSZXF1ZXN0Gi0udGVzc2VyYS52MS5SZW1vdmVGZWRlcmF0ZWRDcmVkZW50aWFsUmVzcG9uc2USZgoTVGVzdENsaWVudEFzc2VydGlvbhImLnRlc3NlcmEudjEuVGVzdENsaWVudEFzc2VydGlvblJlcXVlc3QaJy50ZXNzZXJhLnYxLlRlc3RDbGllbnRBc3NlcnRpb25SZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_field_mask, file_google_protobuf_struct, file_google_protobuf_timestamp]);
 
 /**
  * Client is an OAuth client registered for the client credentials grant. It
@@ -96,6 +96,42 @@ export type Client = Message<"tessera.v1.Client"> & {
    * @generated from field: google.protobuf.Timestamp tokens_not_before = 10;
    */
   tokensNotBefore?: Timestamp | undefined;
+
+  /**
+   * How the client authenticates, and the only way it may:
+   * "client_secret" (client_secret_basic or client_secret_post; the
+   * default), "private_key_jwt" (a JWT signed with one of its keys, RFC
+   * 7523), or "federated" (a workload's platform token that one of its
+   * federated credentials trusts). Changing it away from "client_secret"
+   * deletes the client's secrets.
+   *
+   * @generated from field: string auth_method = 11;
+   */
+  authMethod: string;
+
+  /**
+   * The https URL where the client publishes its public keys (a JWKS) for
+   * private_key_jwt, instead of registered keys. Empty: none.
+   *
+   * @generated from field: string jwks_uri = 12;
+   */
+  jwksUri: string;
+
+  /**
+   * The client's registered public keys. Output only: change them with
+   * AddClientKey and RemoveClientKey.
+   *
+   * @generated from field: repeated tessera.v1.ClientKey keys = 13;
+   */
+  keys: ClientKey[];
+
+  /**
+   * The client's federated credentials. Output only: change them with
+   * AddFederatedCredential and RemoveFederatedCredential.
+   *
+   * @generated from field: repeated tessera.v1.FederatedCredential federated_credentials = 14;
+   */
+  federatedCredentials: FederatedCredential[];
 };
 
 /**
@@ -104,6 +140,170 @@ export type Client = Message<"tessera.v1.Client"> & {
  */
 export const ClientSchema: GenMessage<Client> = /*@__PURE__*/
   messageDesc(file_tessera_v1_client_admin, 0);
+
+/**
+ * ClientKey is a public key a client signs its private_key_jwt assertions
+ * with.
+ *
+ * @generated from message tessera.v1.ClientKey
+ */
+export type ClientKey = Message<"tessera.v1.ClientKey"> & {
+  /**
+   * The key id: the assertion header's `kid` names it.
+   *
+   * @generated from field: string kid = 1;
+   */
+  kid: string;
+
+  /**
+   * The public JWK (RFC 7517): kty, crv, x, y or n, e, and kid, alg, use.
+   *
+   * @generated from field: google.protobuf.Struct jwk = 2;
+   */
+  jwk?: JsonObject | undefined;
+
+  /**
+   * When the key was added.
+   *
+   * @generated from field: google.protobuf.Timestamp create_time = 3;
+   */
+  createTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message tessera.v1.ClientKey.
+ * Use `create(ClientKeySchema)` to create a new message.
+ */
+export const ClientKeySchema: GenMessage<ClientKey> = /*@__PURE__*/
+  messageDesc(file_tessera_v1_client_admin, 1);
+
+/**
+ * FederatedCredential is a trust rule: a platform token whose issuer and
+ * subject match exactly, signed by that issuer's keys, for the audience,
+ * young enough and meeting every condition, authenticates the client.
+ *
+ * @generated from message tessera.v1.FederatedCredential
+ */
+export type FederatedCredential = Message<"tessera.v1.FederatedCredential"> & {
+  /**
+   * Identifier of the rule within the client. Output only.
+   *
+   * @generated from field: string credential_id = 1;
+   */
+  credentialId: string;
+
+  /**
+   * A label for people, e.g. "billing pods in prod".
+   *
+   * @generated from field: string name = 2;
+   */
+  name: string;
+
+  /**
+   * The token's `iss`, an https URL, compared exactly, e.g.
+   * "https://token.actions.githubusercontent.com".
+   *
+   * @generated from field: string issuer = 3;
+   */
+  issuer: string;
+
+  /**
+   * The token's `sub`, compared exactly, e.g.
+   * "system:serviceaccount:billing:worker".
+   *
+   * @generated from field: string subject = 4;
+   */
+  subject: string;
+
+  /**
+   * The https URL of the issuer's keys (a JWKS, or a SPIFFE bundle
+   * endpoint). Empty, with `jwks` unset: the `jwks_uri` of the issuer's
+   * OpenID discovery document (`<issuer>/.well-known/openid-configuration`).
+   *
+   * @generated from field: string jwks_uri = 5;
+   */
+  jwksUri: string;
+
+  /**
+   * The issuer's public keys as a JWKS ({"keys": [...]}), for an issuer
+   * Tessera cannot reach (a private cluster). Unset: fetched.
+   *
+   * @generated from field: google.protobuf.Struct jwks = 6;
+   */
+  jwks?: JsonObject | undefined;
+
+  /**
+   * The token's sole audience. Empty on add: Tessera's issuer identifier.
+   *
+   * @generated from field: string audience = 7;
+   */
+  audience: string;
+
+  /**
+   * Conditions on other claims of the token; all must hold.
+   *
+   * @generated from field: repeated tessera.v1.ClaimCondition conditions = 8;
+   */
+  conditions: ClaimCondition[];
+
+  /**
+   * How old (now - iat) a token may be, 60s to 24h. Unset on add: 3600s.
+   *
+   * @generated from field: google.protobuf.Duration max_token_age = 9;
+   */
+  maxTokenAge?: Duration | undefined;
+
+  /**
+   * Whether the token must carry a jti, each accepted once (platform tokens
+   * such as Kubernetes' are reused, so the default is false).
+   *
+   * @generated from field: bool require_jti = 10;
+   */
+  requireJti: boolean;
+
+  /**
+   * When the rule was added. Output only.
+   *
+   * @generated from field: google.protobuf.Timestamp create_time = 11;
+   */
+  createTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message tessera.v1.FederatedCredential.
+ * Use `create(FederatedCredentialSchema)` to create a new message.
+ */
+export const FederatedCredentialSchema: GenMessage<FederatedCredential> = /*@__PURE__*/
+  messageDesc(file_tessera_v1_client_admin, 2);
+
+/**
+ * ClaimCondition requires a claim of the token (a string, number or
+ * boolean) to equal one of `values`.
+ *
+ * @generated from message tessera.v1.ClaimCondition
+ */
+export type ClaimCondition = Message<"tessera.v1.ClaimCondition"> & {
+  /**
+   * The claim's name, e.g. "repository_owner_id".
+   *
+   * @generated from field: string claim = 1;
+   */
+  claim: string;
+
+  /**
+   * The accepted values: one for "equals", several for "one of".
+   *
+   * @generated from field: repeated string values = 2;
+   */
+  values: string[];
+};
+
+/**
+ * Describes the message tessera.v1.ClaimCondition.
+ * Use `create(ClaimConditionSchema)` to create a new message.
+ */
+export const ClaimConditionSchema: GenMessage<ClaimCondition> = /*@__PURE__*/
+  messageDesc(file_tessera_v1_client_admin, 3);
 
 /**
  * ClientSecret describes one secret of a client, without the secret itself.
@@ -146,7 +346,7 @@ export type ClientSecret = Message<"tessera.v1.ClientSecret"> & {
  * Use `create(ClientSecretSchema)` to create a new message.
  */
 export const ClientSecretSchema: GenMessage<ClientSecret> = /*@__PURE__*/
-  messageDesc(file_tessera_v1_client_admin, 1);
+  messageDesc(file_tessera_v1_client_admin, 4);
 
 /**
  * CreateClientRequest describes the client to create.
@@ -190,6 +390,15 @@ export type CreateClientRequest = Message<"tessera.v1.CreateClientRequest"> & {
    * @generated from field: google.protobuf.Duration token_ttl = 5;
    */
   tokenTtl?: Duration | undefined;
+
+  /**
+   * How the client authenticates: "client_secret" (empty means this),
+   * "private_key_jwt" or "federated". Only a client_secret client gets a
+   * secret; the others get their keys or federated credentials next.
+   *
+   * @generated from field: string auth_method = 6;
+   */
+  authMethod: string;
 };
 
 /**
@@ -197,7 +406,7 @@ export type CreateClientRequest = Message<"tessera.v1.CreateClientRequest"> & {
  * Use `create(CreateClientRequestSchema)` to create a new message.
  */
 export const CreateClientRequestSchema: GenMessage<CreateClientRequest> = /*@__PURE__*/
-  messageDesc(file_tessera_v1_client_admin, 2);
+  messageDesc(file_tessera_v1_client_admin, 5);
 
 /**
  * CreateClientResponse returns the new client and its secret.
@@ -214,7 +423,8 @@ export type CreateClientResponse = Message<"tessera.v1.CreateClientResponse"> & 
 
   /**
    * The client secret. This is the only time it is ever shown: store it in
-   * your secret manager now.
+   * your secret manager now. Empty for a client that authenticates without
+   * a secret.
    *
    * @generated from field: string client_secret = 2;
    */
@@ -226,7 +436,7 @@ export type CreateClientResponse = Message<"tessera.v1.CreateClientResponse"> & 
  * Use `create(CreateClientResponseSchema)` to create a new message.
  */
 export const CreateClientResponseSchema: GenMessage<CreateClientResponse> = /*@__PURE__*/
-  messageDesc(file_tessera_v1_client_admin, 3);
+  messageDesc(file_tessera_v1_client_admin, 6);
 
 /**
  * GetClientRequest names the client to read.
@@ -247,7 +457,7 @@ export type GetClientRequest = Message<"tessera.v1.GetClientRequest"> & {
  * Use `create(GetClientRequestSchema)` to create a new message.
  */
 export const GetClientRequestSchema: GenMessage<GetClientRequest> = /*@__PURE__*/
-  messageDesc(file_tessera_v1_client_admin, 4);
+  messageDesc(file_tessera_v1_client_admin, 7);
 
 /**
  * GetClientResponse carries the client.
@@ -268,7 +478,7 @@ export type GetClientResponse = Message<"tessera.v1.GetClientResponse"> & {
  * Use `create(GetClientResponseSchema)` to create a new message.
  */
 export const GetClientResponseSchema: GenMessage<GetClientResponse> = /*@__PURE__*/
-  messageDesc(file_tessera_v1_client_admin, 5);
+  messageDesc(file_tessera_v1_client_admin, 8);
 
 /**
  * ListClientsRequest asks for one page of clients.
@@ -296,7 +506,7 @@ export type ListClientsRequest = Message<"tessera.v1.ListClientsRequest"> & {
  * Use `create(ListClientsRequestSchema)` to create a new message.
  */
 export const ListClientsRequestSchema: GenMessage<ListClientsRequest> = /*@__PURE__*/
-  messageDesc(file_tessera_v1_client_admin, 6);
+  messageDesc(file_tessera_v1_client_admin, 9);
 
 /**
  * ListClientsResponse is one page of clients.
@@ -324,7 +534,7 @@ export type ListClientsResponse = Message<"tessera.v1.ListClientsResponse"> & {
  * Use `create(ListClientsResponseSchema)` to create a new message.
  */
 export const ListClientsResponseSchema: GenMessage<ListClientsResponse> = /*@__PURE__*/
-  messageDesc(file_tessera_v1_client_admin, 7);
+  messageDesc(file_tessera_v1_client_admin, 10);
 
 /**
  * UpdateClientRequest changes some fields of a client.
@@ -341,7 +551,8 @@ export type UpdateClientRequest = Message<"tessera.v1.UpdateClientRequest"> & {
 
   /**
    * Which fields to change: any of "name", "scopes", "audiences",
-   * "token_ttl", "disabled". Required and not empty.
+   * "token_ttl", "disabled", "auth_method", "jwks_uri". Required and not
+   * empty.
    *
    * @generated from field: google.protobuf.FieldMask update_mask = 2;
    */
@@ -353,7 +564,7 @@ export type UpdateClientRequest = Message<"tessera.v1.UpdateClientRequest"> & {
  * Use `create(UpdateClientRequestSchema)` to create a new message.
  */
 export const UpdateClientRequestSchema: GenMessage<UpdateClientRequest> = /*@__PURE__*/
-  messageDesc(file_tessera_v1_client_admin, 8);
+  messageDesc(file_tessera_v1_client_admin, 11);
 
 /**
  * UpdateClientResponse carries the client after the change.
@@ -374,7 +585,7 @@ export type UpdateClientResponse = Message<"tessera.v1.UpdateClientResponse"> & 
  * Use `create(UpdateClientResponseSchema)` to create a new message.
  */
 export const UpdateClientResponseSchema: GenMessage<UpdateClientResponse> = /*@__PURE__*/
-  messageDesc(file_tessera_v1_client_admin, 9);
+  messageDesc(file_tessera_v1_client_admin, 12);
 
 /**
  * DeleteClientRequest names the client to delete.
@@ -395,7 +606,7 @@ export type DeleteClientRequest = Message<"tessera.v1.DeleteClientRequest"> & {
  * Use `create(DeleteClientRequestSchema)` to create a new message.
  */
 export const DeleteClientRequestSchema: GenMessage<DeleteClientRequest> = /*@__PURE__*/
-  messageDesc(file_tessera_v1_client_admin, 10);
+  messageDesc(file_tessera_v1_client_admin, 13);
 
 /**
  * DeleteClientResponse is empty: the client is gone.
@@ -410,7 +621,7 @@ export type DeleteClientResponse = Message<"tessera.v1.DeleteClientResponse"> & 
  * Use `create(DeleteClientResponseSchema)` to create a new message.
  */
 export const DeleteClientResponseSchema: GenMessage<DeleteClientResponse> = /*@__PURE__*/
-  messageDesc(file_tessera_v1_client_admin, 11);
+  messageDesc(file_tessera_v1_client_admin, 14);
 
 /**
  * RotateClientSecretRequest asks for a new secret.
@@ -439,7 +650,7 @@ export type RotateClientSecretRequest = Message<"tessera.v1.RotateClientSecretRe
  * Use `create(RotateClientSecretRequestSchema)` to create a new message.
  */
 export const RotateClientSecretRequestSchema: GenMessage<RotateClientSecretRequest> = /*@__PURE__*/
-  messageDesc(file_tessera_v1_client_admin, 12);
+  messageDesc(file_tessera_v1_client_admin, 15);
 
 /**
  * RotateClientSecretResponse returns the new secret.
@@ -467,7 +678,7 @@ export type RotateClientSecretResponse = Message<"tessera.v1.RotateClientSecretR
  * Use `create(RotateClientSecretResponseSchema)` to create a new message.
  */
 export const RotateClientSecretResponseSchema: GenMessage<RotateClientSecretResponse> = /*@__PURE__*/
-  messageDesc(file_tessera_v1_client_admin, 13);
+  messageDesc(file_tessera_v1_client_admin, 16);
 
 /**
  * RevokeClientTokensRequest names the client whose tokens to cut off.
@@ -488,7 +699,7 @@ export type RevokeClientTokensRequest = Message<"tessera.v1.RevokeClientTokensRe
  * Use `create(RevokeClientTokensRequestSchema)` to create a new message.
  */
 export const RevokeClientTokensRequestSchema: GenMessage<RevokeClientTokensRequest> = /*@__PURE__*/
-  messageDesc(file_tessera_v1_client_admin, 14);
+  messageDesc(file_tessera_v1_client_admin, 17);
 
 /**
  * RevokeClientTokensResponse carries the client with its new cut-off time.
@@ -509,7 +720,7 @@ export type RevokeClientTokensResponse = Message<"tessera.v1.RevokeClientTokensR
  * Use `create(RevokeClientTokensResponseSchema)` to create a new message.
  */
 export const RevokeClientTokensResponseSchema: GenMessage<RevokeClientTokensResponse> = /*@__PURE__*/
-  messageDesc(file_tessera_v1_client_admin, 15);
+  messageDesc(file_tessera_v1_client_admin, 18);
 
 /**
  * AuditEvent records one administrative change: who, what, to which
@@ -542,7 +753,11 @@ export type AuditEvent = Message<"tessera.v1.AuditEvent"> & {
 
   /**
    * What was done: "client.create", "client.update", "client.delete",
-   * "client.rotate_secret", "client.revoke_tokens", "keys.rotate".
+   * "client.rotate_secret", "client.revoke_tokens", "client.add_key",
+   * "client.remove_key", "client.add_federated_credential",
+   * "client.remove_federated_credential", "client.federated_token" (tokens
+   * issued to a federated workload: issuer, subject and count, at most one
+   * event per rule every 30 seconds), "keys.rotate".
    *
    * @generated from field: string action = 4;
    */
@@ -575,7 +790,7 @@ export type AuditEvent = Message<"tessera.v1.AuditEvent"> & {
  * Use `create(AuditEventSchema)` to create a new message.
  */
 export const AuditEventSchema: GenMessage<AuditEvent> = /*@__PURE__*/
-  messageDesc(file_tessera_v1_client_admin, 16);
+  messageDesc(file_tessera_v1_client_admin, 19);
 
 /**
  * ListAuditEventsRequest asks for one page of the audit trail.
@@ -610,7 +825,7 @@ export type ListAuditEventsRequest = Message<"tessera.v1.ListAuditEventsRequest"
  * Use `create(ListAuditEventsRequestSchema)` to create a new message.
  */
 export const ListAuditEventsRequestSchema: GenMessage<ListAuditEventsRequest> = /*@__PURE__*/
-  messageDesc(file_tessera_v1_client_admin, 17);
+  messageDesc(file_tessera_v1_client_admin, 20);
 
 /**
  * ListAuditEventsResponse is one page of the audit trail, newest first.
@@ -638,7 +853,383 @@ export type ListAuditEventsResponse = Message<"tessera.v1.ListAuditEventsRespons
  * Use `create(ListAuditEventsResponseSchema)` to create a new message.
  */
 export const ListAuditEventsResponseSchema: GenMessage<ListAuditEventsResponse> = /*@__PURE__*/
-  messageDesc(file_tessera_v1_client_admin, 18);
+  messageDesc(file_tessera_v1_client_admin, 21);
+
+/**
+ * ListClientKeysRequest names the client.
+ *
+ * @generated from message tessera.v1.ListClientKeysRequest
+ */
+export type ListClientKeysRequest = Message<"tessera.v1.ListClientKeysRequest"> & {
+  /**
+   * The client id.
+   *
+   * @generated from field: string client_id = 1;
+   */
+  clientId: string;
+};
+
+/**
+ * Describes the message tessera.v1.ListClientKeysRequest.
+ * Use `create(ListClientKeysRequestSchema)` to create a new message.
+ */
+export const ListClientKeysRequestSchema: GenMessage<ListClientKeysRequest> = /*@__PURE__*/
+  messageDesc(file_tessera_v1_client_admin, 22);
+
+/**
+ * ListClientKeysResponse carries the client's keys.
+ *
+ * @generated from message tessera.v1.ListClientKeysResponse
+ */
+export type ListClientKeysResponse = Message<"tessera.v1.ListClientKeysResponse"> & {
+  /**
+   * The keys, in the order they were added.
+   *
+   * @generated from field: repeated tessera.v1.ClientKey keys = 1;
+   */
+  keys: ClientKey[];
+};
+
+/**
+ * Describes the message tessera.v1.ListClientKeysResponse.
+ * Use `create(ListClientKeysResponseSchema)` to create a new message.
+ */
+export const ListClientKeysResponseSchema: GenMessage<ListClientKeysResponse> = /*@__PURE__*/
+  messageDesc(file_tessera_v1_client_admin, 23);
+
+/**
+ * AddClientKeyRequest carries the key to register.
+ *
+ * @generated from message tessera.v1.AddClientKeyRequest
+ */
+export type AddClientKeyRequest = Message<"tessera.v1.AddClientKeyRequest"> & {
+  /**
+   * The client id.
+   *
+   * @generated from field: string client_id = 1;
+   */
+  clientId: string;
+
+  /**
+   * The public JWK, e.g. {"kty":"EC","crv":"P-256","x":"…","y":"…"}, as
+   * `tessera keys generate-client-key` prints it.
+   *
+   * @generated from field: google.protobuf.Struct jwk = 2;
+   */
+  jwk?: JsonObject | undefined;
+};
+
+/**
+ * Describes the message tessera.v1.AddClientKeyRequest.
+ * Use `create(AddClientKeyRequestSchema)` to create a new message.
+ */
+export const AddClientKeyRequestSchema: GenMessage<AddClientKeyRequest> = /*@__PURE__*/
+  messageDesc(file_tessera_v1_client_admin, 24);
+
+/**
+ * AddClientKeyResponse carries the key as stored and the client.
+ *
+ * @generated from message tessera.v1.AddClientKeyResponse
+ */
+export type AddClientKeyResponse = Message<"tessera.v1.AddClientKeyResponse"> & {
+  /**
+   * The key as stored: public members only, with its kid.
+   *
+   * @generated from field: tessera.v1.ClientKey key = 1;
+   */
+  key?: ClientKey | undefined;
+
+  /**
+   * The client after the change.
+   *
+   * @generated from field: tessera.v1.Client client = 2;
+   */
+  client?: Client | undefined;
+};
+
+/**
+ * Describes the message tessera.v1.AddClientKeyResponse.
+ * Use `create(AddClientKeyResponseSchema)` to create a new message.
+ */
+export const AddClientKeyResponseSchema: GenMessage<AddClientKeyResponse> = /*@__PURE__*/
+  messageDesc(file_tessera_v1_client_admin, 25);
+
+/**
+ * RemoveClientKeyRequest names the key to remove.
+ *
+ * @generated from message tessera.v1.RemoveClientKeyRequest
+ */
+export type RemoveClientKeyRequest = Message<"tessera.v1.RemoveClientKeyRequest"> & {
+  /**
+   * The client id.
+   *
+   * @generated from field: string client_id = 1;
+   */
+  clientId: string;
+
+  /**
+   * The key's kid.
+   *
+   * @generated from field: string kid = 2;
+   */
+  kid: string;
+};
+
+/**
+ * Describes the message tessera.v1.RemoveClientKeyRequest.
+ * Use `create(RemoveClientKeyRequestSchema)` to create a new message.
+ */
+export const RemoveClientKeyRequestSchema: GenMessage<RemoveClientKeyRequest> = /*@__PURE__*/
+  messageDesc(file_tessera_v1_client_admin, 26);
+
+/**
+ * RemoveClientKeyResponse carries the client after the change.
+ *
+ * @generated from message tessera.v1.RemoveClientKeyResponse
+ */
+export type RemoveClientKeyResponse = Message<"tessera.v1.RemoveClientKeyResponse"> & {
+  /**
+   * The client.
+   *
+   * @generated from field: tessera.v1.Client client = 1;
+   */
+  client?: Client | undefined;
+};
+
+/**
+ * Describes the message tessera.v1.RemoveClientKeyResponse.
+ * Use `create(RemoveClientKeyResponseSchema)` to create a new message.
+ */
+export const RemoveClientKeyResponseSchema: GenMessage<RemoveClientKeyResponse> = /*@__PURE__*/
+  messageDesc(file_tessera_v1_client_admin, 27);
+
+/**
+ * ListFederatedCredentialsRequest names the client.
+ *
+ * @generated from message tessera.v1.ListFederatedCredentialsRequest
+ */
+export type ListFederatedCredentialsRequest = Message<"tessera.v1.ListFederatedCredentialsRequest"> & {
+  /**
+   * The client id.
+   *
+   * @generated from field: string client_id = 1;
+   */
+  clientId: string;
+};
+
+/**
+ * Describes the message tessera.v1.ListFederatedCredentialsRequest.
+ * Use `create(ListFederatedCredentialsRequestSchema)` to create a new message.
+ */
+export const ListFederatedCredentialsRequestSchema: GenMessage<ListFederatedCredentialsRequest> = /*@__PURE__*/
+  messageDesc(file_tessera_v1_client_admin, 28);
+
+/**
+ * ListFederatedCredentialsResponse carries the client's trust rules.
+ *
+ * @generated from message tessera.v1.ListFederatedCredentialsResponse
+ */
+export type ListFederatedCredentialsResponse = Message<"tessera.v1.ListFederatedCredentialsResponse"> & {
+  /**
+   * The rules, in the order they were added.
+   *
+   * @generated from field: repeated tessera.v1.FederatedCredential federated_credentials = 1;
+   */
+  federatedCredentials: FederatedCredential[];
+};
+
+/**
+ * Describes the message tessera.v1.ListFederatedCredentialsResponse.
+ * Use `create(ListFederatedCredentialsResponseSchema)` to create a new message.
+ */
+export const ListFederatedCredentialsResponseSchema: GenMessage<ListFederatedCredentialsResponse> = /*@__PURE__*/
+  messageDesc(file_tessera_v1_client_admin, 29);
+
+/**
+ * AddFederatedCredentialRequest carries the rule to add.
+ *
+ * @generated from message tessera.v1.AddFederatedCredentialRequest
+ */
+export type AddFederatedCredentialRequest = Message<"tessera.v1.AddFederatedCredentialRequest"> & {
+  /**
+   * The client id.
+   *
+   * @generated from field: string client_id = 1;
+   */
+  clientId: string;
+
+  /**
+   * The rule; `credential_id` and `create_time` are set by the server.
+   *
+   * @generated from field: tessera.v1.FederatedCredential federated_credential = 2;
+   */
+  federatedCredential?: FederatedCredential | undefined;
+};
+
+/**
+ * Describes the message tessera.v1.AddFederatedCredentialRequest.
+ * Use `create(AddFederatedCredentialRequestSchema)` to create a new message.
+ */
+export const AddFederatedCredentialRequestSchema: GenMessage<AddFederatedCredentialRequest> = /*@__PURE__*/
+  messageDesc(file_tessera_v1_client_admin, 30);
+
+/**
+ * AddFederatedCredentialResponse carries the rule as stored and the client.
+ *
+ * @generated from message tessera.v1.AddFederatedCredentialResponse
+ */
+export type AddFederatedCredentialResponse = Message<"tessera.v1.AddFederatedCredentialResponse"> & {
+  /**
+   * The rule with its defaults filled in and its id.
+   *
+   * @generated from field: tessera.v1.FederatedCredential federated_credential = 1;
+   */
+  federatedCredential?: FederatedCredential | undefined;
+
+  /**
+   * The client after the change.
+   *
+   * @generated from field: tessera.v1.Client client = 2;
+   */
+  client?: Client | undefined;
+};
+
+/**
+ * Describes the message tessera.v1.AddFederatedCredentialResponse.
+ * Use `create(AddFederatedCredentialResponseSchema)` to create a new message.
+ */
+export const AddFederatedCredentialResponseSchema: GenMessage<AddFederatedCredentialResponse> = /*@__PURE__*/
+  messageDesc(file_tessera_v1_client_admin, 31);
+
+/**
+ * RemoveFederatedCredentialRequest names the rule to remove.
+ *
+ * @generated from message tessera.v1.RemoveFederatedCredentialRequest
+ */
+export type RemoveFederatedCredentialRequest = Message<"tessera.v1.RemoveFederatedCredentialRequest"> & {
+  /**
+   * The client id.
+   *
+   * @generated from field: string client_id = 1;
+   */
+  clientId: string;
+
+  /**
+   * The rule's credential_id.
+   *
+   * @generated from field: string credential_id = 2;
+   */
+  credentialId: string;
+};
+
+/**
+ * Describes the message tessera.v1.RemoveFederatedCredentialRequest.
+ * Use `create(RemoveFederatedCredentialRequestSchema)` to create a new message.
+ */
+export const RemoveFederatedCredentialRequestSchema: GenMessage<RemoveFederatedCredentialRequest> = /*@__PURE__*/
+  messageDesc(file_tessera_v1_client_admin, 32);
+
+/**
+ * RemoveFederatedCredentialResponse carries the client after the change.
+ *
+ * @generated from message tessera.v1.RemoveFederatedCredentialResponse
+ */
+export type RemoveFederatedCredentialResponse = Message<"tessera.v1.RemoveFederatedCredentialResponse"> & {
+  /**
+   * The client.
+   *
+   * @generated from field: tessera.v1.Client client = 1;
+   */
+  client?: Client | undefined;
+};
+
+/**
+ * Describes the message tessera.v1.RemoveFederatedCredentialResponse.
+ * Use `create(RemoveFederatedCredentialResponseSchema)` to create a new message.
+ */
+export const RemoveFederatedCredentialResponseSchema: GenMessage<RemoveFederatedCredentialResponse> = /*@__PURE__*/
+  messageDesc(file_tessera_v1_client_admin, 33);
+
+/**
+ * TestClientAssertionRequest carries the assertion to evaluate.
+ *
+ * @generated from message tessera.v1.TestClientAssertionRequest
+ */
+export type TestClientAssertionRequest = Message<"tessera.v1.TestClientAssertionRequest"> & {
+  /**
+   * The client the assertion is meant to authenticate.
+   *
+   * @generated from field: string client_id = 1;
+   */
+  clientId: string;
+
+  /**
+   * The JWT: a private_key_jwt assertion or a workload's platform token.
+   *
+   * @generated from field: string client_assertion = 2;
+   */
+  clientAssertion: string;
+};
+
+/**
+ * Describes the message tessera.v1.TestClientAssertionRequest.
+ * Use `create(TestClientAssertionRequestSchema)` to create a new message.
+ */
+export const TestClientAssertionRequestSchema: GenMessage<TestClientAssertionRequest> = /*@__PURE__*/
+  messageDesc(file_tessera_v1_client_admin, 34);
+
+/**
+ * TestClientAssertionResponse says whether a token request would accept the
+ * assertion, and if not, which check fails.
+ *
+ * @generated from message tessera.v1.TestClientAssertionResponse
+ */
+export type TestClientAssertionResponse = Message<"tessera.v1.TestClientAssertionResponse"> & {
+  /**
+   * Whether every check passed (the jti's single use aside: it is not used
+   * up by this call).
+   *
+   * @generated from field: bool accepted = 1;
+   */
+  accepted: boolean;
+
+  /**
+   * The failed check in words (what the token endpoint would answer as
+   * error_description), or what was checked.
+   *
+   * @generated from field: string description = 2;
+   */
+  description: string;
+
+  /**
+   * How the client is registered to authenticate; empty when it does not
+   * exist.
+   *
+   * @generated from field: string auth_method = 3;
+   */
+  authMethod: string;
+
+  /**
+   * The assertion's `iss`, as sent.
+   *
+   * @generated from field: string issuer = 4;
+   */
+  issuer: string;
+
+  /**
+   * The assertion's `sub`, as sent.
+   *
+   * @generated from field: string subject = 5;
+   */
+  subject: string;
+};
+
+/**
+ * Describes the message tessera.v1.TestClientAssertionResponse.
+ * Use `create(TestClientAssertionResponseSchema)` to create a new message.
+ */
+export const TestClientAssertionResponseSchema: GenMessage<TestClientAssertionResponse> = /*@__PURE__*/
+  messageDesc(file_tessera_v1_client_admin, 35);
 
 /**
  * ClientAdmin manages the OAuth clients that may obtain tokens. Every call
@@ -739,6 +1330,90 @@ export const ClientAdmin: GenService<{
     methodKind: "unary";
     input: typeof ListAuditEventsRequestSchema;
     output: typeof ListAuditEventsResponseSchema;
+  },
+  /**
+   * ListClientKeys returns the public keys a client registered for
+   * private_key_jwt (RFC 7523), in the order they were added.
+   *
+   * @generated from rpc tessera.v1.ClientAdmin.ListClientKeys
+   */
+  listClientKeys: {
+    methodKind: "unary";
+    input: typeof ListClientKeysRequestSchema;
+    output: typeof ListClientKeysResponseSchema;
+  },
+  /**
+   * AddClientKey registers a public key (a JWK, public members only: a
+   * private member is INVALID_ARGUMENT) that the client signs its assertions
+   * with. Its kid defaults to its RFC 7638 thumbprint; a kid the client
+   * already has is ALREADY_EXISTS; a client with a jwks_uri is
+   * FAILED_PRECONDITION.
+   *
+   * @generated from rpc tessera.v1.ClientAdmin.AddClientKey
+   */
+  addClientKey: {
+    methodKind: "unary";
+    input: typeof AddClientKeyRequestSchema;
+    output: typeof AddClientKeyResponseSchema;
+  },
+  /**
+   * RemoveClientKey removes a key: assertions signed with it are refused from
+   * then on.
+   *
+   * @generated from rpc tessera.v1.ClientAdmin.RemoveClientKey
+   */
+  removeClientKey: {
+    methodKind: "unary";
+    input: typeof RemoveClientKeyRequestSchema;
+    output: typeof RemoveClientKeyResponseSchema;
+  },
+  /**
+   * ListFederatedCredentials returns a client's federated credentials: the
+   * trust rules under which a workload's platform token (Kubernetes, SPIFFE,
+   * GitHub Actions) authenticates it.
+   *
+   * @generated from rpc tessera.v1.ClientAdmin.ListFederatedCredentials
+   */
+  listFederatedCredentials: {
+    methodKind: "unary";
+    input: typeof ListFederatedCredentialsRequestSchema;
+    output: typeof ListFederatedCredentialsResponseSchema;
+  },
+  /**
+   * AddFederatedCredential adds a trust rule. A rule for GitHub Actions'
+   * shared issuer without a condition on repository_owner_id or
+   * repository_id is FAILED_PRECONDITION: any repository on GitHub could
+   * otherwise become the client.
+   *
+   * @generated from rpc tessera.v1.ClientAdmin.AddFederatedCredential
+   */
+  addFederatedCredential: {
+    methodKind: "unary";
+    input: typeof AddFederatedCredentialRequestSchema;
+    output: typeof AddFederatedCredentialResponseSchema;
+  },
+  /**
+   * RemoveFederatedCredential removes a trust rule: its tokens are refused
+   * from then on.
+   *
+   * @generated from rpc tessera.v1.ClientAdmin.RemoveFederatedCredential
+   */
+  removeFederatedCredential: {
+    methodKind: "unary";
+    input: typeof RemoveFederatedCredentialRequestSchema;
+    output: typeof RemoveFederatedCredentialResponseSchema;
+  },
+  /**
+   * TestClientAssertion runs every check a token request would run on a
+   * client assertion (a private_key_jwt or a platform token) for a client and
+   * says which one fails, issuing nothing and leaving its jti unused.
+   *
+   * @generated from rpc tessera.v1.ClientAdmin.TestClientAssertion
+   */
+  testClientAssertion: {
+    methodKind: "unary";
+    input: typeof TestClientAssertionRequestSchema;
+    output: typeof TestClientAssertionResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_tessera_v1_client_admin, 0);

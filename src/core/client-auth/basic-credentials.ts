@@ -2,7 +2,7 @@ import { OAuthError } from "../errors.js";
 import { formDecode } from "../form-decode.js";
 
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
-const STRICT_UTF8 = new TextDecoder("utf-8", { fatal: true });
+const STRICT_UTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const MALFORMED_PART =
   "The Basic credentials are not form-urlencoded UTF-8 (RFC 6749 Appendix B): a '%' escape is malformed or not UTF-8";
 

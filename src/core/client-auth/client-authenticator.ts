@@ -1,10 +1,14 @@
-import type { ClientRecord } from "../ports/storage.js";
+import type { ClientRecord, Storage } from "../ports/storage.js";
 import type { SecretUseTracker } from "../secret-use.js";
+import type { AssertionDeps } from "./assertion-deps.js";
 
 /**
  * The credentials each client authentication method presents, by the method's name in the
  * OAuth Token Endpoint Authentication Methods registry. Each method's file adds its own entry
- * (TypeScript declaration merging), so a new method is one new file.
+ * (TypeScript declaration merging), so a new method is one new file. Exported for that
+ * merging, which knip does not see as a use.
+ *
+ * @public
  */
 export interface CredentialsByMethod {}
 
@@ -20,6 +24,18 @@ export type ClientCredentials = CredentialsByMethod[ClientAuthMethod];
  */
 export type ParamReader<S> = (source: S, name: string) => string | undefined;
 
+/** What a method's checks may use besides the client and its credentials. */
+export interface VerifyContext {
+  now: number;
+  /** The replay store of assertion jti (storage; a dry run passes one that records nothing). */
+  replay: Pick<Storage, "recordAssertionJti">;
+  secretUse: SecretUseTracker;
+  /** What checking client assertions needs; undefined where the server accepts none. */
+  assertions: AssertionDeps | undefined;
+  /** The caller's address (for the audit trail of federated tokens). */
+  origin: string | undefined;
+}
+
 /**
  * One client authentication method: how a request presents it and how it is checked. The
  * transports read every registered method the same way (client-authenticators.ts), so a new
@@ -28,6 +44,8 @@ export type ParamReader<S> = (source: S, name: string) => string | undefined;
 export interface ClientAuthenticator {
   /** Its name in the OAuth registry, as the metadata document lists it. */
   readonly name: ClientAuthMethod;
+  /** Further names its credentials may carry (logs and metrics tell them apart); the metadata lists only `name`. */
+  readonly aliases?: readonly ClientAuthMethod[];
   /** The request parameters it reads (never accepted in a query string). */
   readonly params: readonly string[];
   /** The Authorization scheme it reads, if any: a failure then answers 401 with a WWW-Authenticate for it (RFC 6749 §5.2). */
@@ -40,8 +58,15 @@ export interface ClientAuthenticator {
    */
   read<S>(authorization: string | undefined, source: S, param: ParamReader<S>): ClientCredentials | undefined;
   /**
-   * Whether `credentials` prove `client` (undefined: unknown or disabled, refused after the
-   * same work as a wrong proof, so timing tells nothing). Notes the use of a secret.
+   * Checks that need no client (an assertion's algorithm and times), made before the client is
+   * read; a failure throws invalid_client saying which check failed.
    */
-  verify(client: ClientRecord | undefined, credentials: ClientCredentials, now: number, secretUse: SecretUseTracker): boolean;
+  precheck?(credentials: ClientCredentials, ctx: VerifyContext): void;
+  /**
+   * Whether `credentials` prove `client` (undefined: unknown or disabled, refused after the
+   * same work as a wrong proof, so timing tells nothing). Notes the use of a secret. A method
+   * whose refusals say what failed throws invalid_client with the reason instead of false.
+   * Synchronous where it can be: the secret methods cost no extra await on the token path.
+   */
+  verify(client: ClientRecord | undefined, credentials: ClientCredentials, ctx: VerifyContext): boolean | Promise<boolean>;
 }

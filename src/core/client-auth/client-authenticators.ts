@@ -1,4 +1,5 @@
 import { OAuthError } from "../errors.js";
+import { clientAssertion } from "./client-assertion.js";
 import type { ClientAuthenticator, ClientAuthMethod, ClientCredentials, ParamReader } from "./client-authenticator.js";
 import { clientSecretBasic } from "./client-secret-basic.js";
 import { clientSecretPost } from "./client-secret-post.js";
@@ -8,7 +9,7 @@ import { clientSecretPost } from "./client-secret-post.js";
  * this list, the core verifies through it and the metadata document lists it: a new method
  * is its own file and one line here.
  */
-export const CLIENT_AUTHENTICATORS: readonly ClientAuthenticator[] = [clientSecretBasic, clientSecretPost];
+const CLIENT_AUTHENTICATORS: readonly ClientAuthenticator[] = [clientSecretBasic, clientSecretPost, clientAssertion];
 
 /** The accepted methods' names, for the metadata document (RFC 8414 §2). */
 export const CLIENT_AUTH_METHODS: readonly ClientAuthMethod[] = CLIENT_AUTHENTICATORS.map((a) => a.name);
@@ -16,7 +17,7 @@ export const CLIENT_AUTH_METHODS: readonly ClientAuthMethod[] = CLIENT_AUTHENTIC
 /** Every parameter a method reads: none of them may arrive in a query string (RFC 6749 §2.3.1). */
 export const CREDENTIAL_PARAMS: ReadonlySet<string> = new Set(CLIENT_AUTHENTICATORS.flatMap((a) => a.params));
 
-const BY_NAME = new Map<string, ClientAuthenticator>(CLIENT_AUTHENTICATORS.map((a) => [a.name, a]));
+const BY_NAME = new Map<string, ClientAuthenticator>(CLIENT_AUTHENTICATORS.flatMap((a) => [a.name, ...(a.aliases ?? [])].map((n) => [n, a] as const)));
 const HEADER_METHODS = CLIENT_AUTHENTICATORS.filter((a) => a.scheme !== undefined);
 const UNSUPPORTED_SCHEME = `Only ${HEADER_METHODS.map((a) => a.scheme).join(" or ")} client authentication is supported in the Authorization header`;
 

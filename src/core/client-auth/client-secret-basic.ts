@@ -19,7 +19,7 @@ export const clientSecretBasic: ClientAuthenticator = {
     const basic = authorization === undefined ? undefined : parseBasicAuthorization(authorization);
     return basic && { clientId: basic.clientId, clientSecret: basic.clientSecret, method: "client_secret_basic" };
   },
-  verify(client, credentials, now, secretUse) {
-    return "clientSecret" in credentials && proveWithSecret(client, credentials.clientSecret, now, secretUse);
+  verify(client, credentials, ctx) {
+    return "clientSecret" in credentials && proveWithSecret(client, credentials.clientSecret, ctx.now, ctx.secretUse);
   },
 };

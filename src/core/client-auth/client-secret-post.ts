@@ -19,7 +19,7 @@ export const clientSecretPost: ClientAuthenticator = {
     if (clientSecret === undefined) return undefined;
     return { clientId: param(source, "client_id") ?? "", clientSecret, method: "client_secret_post" };
   },
-  verify(client, credentials, now, secretUse) {
-    return "clientSecret" in credentials && proveWithSecret(client, credentials.clientSecret, now, secretUse);
+  verify(client, credentials, ctx) {
+    return "clientSecret" in credentials && proveWithSecret(client, credentials.clientSecret, ctx.now, ctx.secretUse);
   },
 };

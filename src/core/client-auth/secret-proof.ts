@@ -9,11 +9,14 @@ const DUMMY_HASH = hashClientSecret("tessera-dummy-secret-for-constant-work");
 /**
  * Whether `secret` is one of the client's unexpired secrets (RFC 6749 §2.3.1), comparing it with
  * every one of them in constant time, and with a dummy when there is none: an unknown client, a
- * disabled one and a wrong secret cost the same work. Notes the use of the secret that matched.
+ * disabled one, one registered for another method and a wrong secret cost the same work.
+ * Notes the use of the secret that matched.
  */
 export function proveWithSecret(client: ClientRecord | undefined, secret: string, now: number, secretUse: SecretUseTracker): boolean {
   const presented = hashClientSecret(secret);
-  const usable = client ? client.secrets.filter((s) => s.expireTime === null || s.expireTime > now) : [];
+  // A client registered for another method has no secrets (they go when the method changes);
+  // checked here as well, so that a secret can never prove it.
+  const usable = client?.authMethod === "client_secret" ? client.secrets.filter((s) => s.expireTime === null || s.expireTime > now) : [];
   let matched: string | undefined;
   if (usable.length === 0) {
     secretHashesEqual(presented, DUMMY_HASH);

@@ -1,3 +1,5 @@
+import type { JsonWebKey } from "node:crypto";
+
 /** Metadata and hash of one client secret; the secret itself is never stored. */
 export interface SecretRecord {
   secretId: string;
@@ -32,6 +34,64 @@ export interface ClientRecord {
   scopeCutoffs: readonly ScopeCutoff[];
   /** The client's secrets, newest first, including expired ones not yet pruned. */
   secrets: SecretRecord[];
+  /** How the client authenticates; it is refused any other way. */
+  authMethod: ClientAuthKind;
+  /** Public keys registered for private_key_jwt, in the order added; empty with a jwksUri. */
+  keys: ClientKey[];
+  /** Where the client publishes its keys for private_key_jwt, instead of registered keys. */
+  jwksUri: string | null;
+  /** Trust rules for workload identity federation, in the order added. */
+  federatedCredentials: FederatedCredential[];
+}
+
+/**
+ * How a client proves who it is: with a secret (client_secret_basic or client_secret_post),
+ * with a JWT signed by one of its own keys (private_key_jwt, RFC 7523 §2.2), or with a
+ * workload's platform token that one of its federated credentials trusts.
+ */
+export type ClientAuthKind = "client_secret" | "private_key_jwt" | "federated";
+
+/** A public key (RFC 7517 JWK, public members only) a client signs its assertions with. */
+export interface ClientKey {
+  /** The key's id, unique within the client; the JWK's own kid. */
+  kid: string;
+  /** The public JWK, kid included. */
+  jwk: JsonWebKey;
+  createTime: number;
+}
+
+/** Where a federated credential's verification keys come from. */
+export type FederatedKeySource =
+  /** The issuer's OpenID discovery document (`<issuer>/.well-known/openid-configuration`) names the JWKS. */
+  | { kind: "oidc_discovery" }
+  /** A JWKS URL given explicitly (a SPIFFE bundle endpoint, a cluster's JWKS). */
+  | { kind: "jwks_uri"; uri: string }
+  /** Keys given once, for issuers Tessera cannot reach (a private cluster). */
+  | { kind: "jwks"; keys: JsonWebKey[] };
+
+/** A condition on one claim of a platform token: it must equal one of `values` (one value: equals). */
+export interface ClaimCondition {
+  claim: string;
+  values: string[];
+}
+
+/** A trust rule: which platform tokens authenticate the client that holds it. */
+export interface FederatedCredential {
+  credentialId: string;
+  name: string;
+  /** The token's `iss`, compared exactly. */
+  issuer: string;
+  /** The token's `sub`, compared exactly. */
+  subject: string;
+  keySource: FederatedKeySource;
+  /** The token's sole audience. */
+  audience: string;
+  conditions: ClaimCondition[];
+  /** How old (now - iat) a token may be. */
+  maxAgeSeconds: number;
+  /** Whether the token must carry a jti, each used once. */
+  requireJti: boolean;
+  createTime: number;
 }
 
 /** Tokens carrying `scope` with `iat` before `notBefore` (epoch ms, a whole second) are inactive. */
@@ -72,6 +132,26 @@ export interface ClientPatch {
    * at the later of an earlier one and this), in the same transaction as the change.
    */
   scopeRemoval?: ScopeRemoval | undefined;
+  /** A new auth method; away from client_secret, the client's secrets are deleted in the same transaction. */
+  authMethod?: ClientAuthKind | undefined;
+  /** A new jwks_uri, or null to remove it; refused (ClientCredentialConflictError) while the client has keys. */
+  jwksUri?: string | null | undefined;
+  /** A key to add; refused when its kid is taken or the client has a jwks_uri. */
+  addKey?: ClientKey | undefined;
+  /** The kid of a key to remove (no error when it is gone already). */
+  removeKid?: string | undefined;
+  /** A federated credential to add; refused when the client has one for the same issuer and subject. */
+  addFederatedCredential?: FederatedCredential | undefined;
+  /** The id of a federated credential to remove (no error when it is gone already). */
+  removeFederatedCredentialId?: string | undefined;
+}
+
+/**
+ * Thrown by updateClient when a patch would leave the client's credentials contradictory (a
+ * kid or an issuer and subject taken twice, keys and a jwks_uri at once); nothing is written.
+ */
+export class ClientCredentialConflictError extends Error {
+  override readonly name = "ClientCredentialConflictError";
 }
 
 /** Where a signing key is in its lifecycle: next -> current -> retired -> removed. */
@@ -217,6 +297,19 @@ export interface Storage {
   /** A number that changes whenever another process commits; used to reload caches. */
   changeToken(): Promise<number>;
   close(): Promise<void>;
+
+  /**
+   * The replay store of client assertions (RFC 7523 §3: a jti is used once): records `jti` for
+   * `clientId` until `expireTime` and returns true, or returns false when the pair is recorded
+   * already and unexpired at `now`. Atomic across every process and instance sharing the store:
+   * of concurrent calls with one pair, exactly one returns true. Changes no client, so caches
+   * of clients stay as they are.
+   */
+  recordAssertionJti(clientId: string, jti: string, expireTime: number, now: number): Promise<boolean>;
+  /** Drops replay-store entries that expired before `before`; returns how many. */
+  pruneAssertionJtis(before: number): Promise<number>;
+  /** Appends audit events of something that changed no stored data (tokens issued to federated workloads). */
+  recordAuditEvents(events: readonly AuditEvent[]): Promise<void>;
 
   /**
    * Calls `listener` soon after any process commits a change, when the store can tell (a hint

@@ -1,4 +1,4 @@
-import { nextScopeCutoffs } from "../scope-cutoffs.js";
+import { applyClientPatch } from "../client-patch.js";
 import { byteOrder, inBatches } from "../store-records.js";
 import {
   ClientExistsError,
@@ -22,6 +22,8 @@ export class MemoryStorage implements Storage {
   readonly #revoked = new Map<string, { clientId: string; expireTime: number }>();
   readonly #audit: (AuditEvent & { eventId: number })[] = [];
   readonly #tombstones = new Map<string, ClientTombstone>();
+  /** Replay store: "clientId jti" -> expiry (ms). */
+  readonly #jtis = new Map<string, number>();
 
   #record(e: AuditEvent | undefined): void {
     // After the highest id, not the count: imported trails may have gaps.
@@ -51,14 +53,11 @@ export class MemoryStorage implements Storage {
   async updateClient(clientId: string, patch: ClientPatch, now: number, audit?: AuditEvent): Promise<ClientRecord | undefined> {
     const cur = this.#clients.get(clientId);
     if (!cur) return undefined;
+    // Computed before anything is written: a patch refused for a conflict changes nothing.
+    const next = structuredClone(applyClientPatch(cur, patch, now));
+    this.#clients.set(clientId, next);
     this.#record(audit);
-    const { scopeRemoval, ...fields } = patch;
-    if (patch.scopes !== undefined && scopeRemoval) cur.scopeCutoffs = nextScopeCutoffs(cur, patch.scopes, scopeRemoval);
-    for (const [k, v] of Object.entries(fields)) {
-      if (v !== undefined) (cur as unknown as Record<string, unknown>)[k] = structuredClone(v);
-    }
-    cur.updateTime = now;
-    return structuredClone(cur);
+    return structuredClone(next);
   }
 
   async deleteClient(clientId: string, audit?: AuditEvent, tombstone?: ClientTombstone): Promise<boolean> {
@@ -188,6 +187,30 @@ export class MemoryStorage implements Storage {
   }
 
   async close(): Promise<void> {}
+
+  async recordAssertionJti(clientId: string, jti: string, expireTime: number, now: number): Promise<boolean> {
+    // Client ids hold no spaces (client-admin.ts), so the first space separates the two parts.
+    const key = `${clientId} ${jti}`;
+    const until = this.#jtis.get(key);
+    if (until !== undefined && until >= now) return false;
+    this.#jtis.set(key, expireTime);
+    return true;
+  }
+
+  async pruneAssertionJtis(before: number): Promise<number> {
+    let n = 0;
+    for (const [key, until] of this.#jtis) {
+      if (until < before) {
+        this.#jtis.delete(key);
+        n++;
+      }
+    }
+    return n;
+  }
+
+  async recordAuditEvents(events: readonly AuditEvent[]): Promise<void> {
+    for (const e of events) this.#record(e);
+  }
 
   subscribeChanges(): () => void {
     // Nothing outside this process can change an in-memory store: there is nothing to hear of.

@@ -5,7 +5,7 @@ import type { ConnectionOptions } from "node:tls";
 import type { ClientConfig } from "pg";
 
 /** libpq's sslmode values, with libpq's meaning (not pg's, which treats require as verify-full). */
-export type SslMode = "disable" | "allow" | "prefer" | "require" | "verify-ca" | "verify-full";
+type SslMode = "disable" | "allow" | "prefer" | "require" | "verify-ca" | "verify-full";
 
 const SSL_MODES: readonly SslMode[] = ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"];
 

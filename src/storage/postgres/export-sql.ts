@@ -18,7 +18,7 @@ export const COUNT_EVERYTHING = `SELECT (SELECT count(*) FROM meta) AS meta, (SE
   (SELECT count(*) FROM revoked_tokens) AS revoked_token, (SELECT count(*) FROM audit_events) AS audit_event`;
 
 /** Deletes everything an import replaces (secrets go with their clients; shared buckets are not the store's content). */
-export const DELETE_EVERYTHING = "DELETE FROM meta; DELETE FROM signing_keys; DELETE FROM clients; DELETE FROM client_tombstones; DELETE FROM revoked_tokens; DELETE FROM audit_events";
+export const DELETE_EVERYTHING = "DELETE FROM meta; DELETE FROM signing_keys; DELETE FROM clients; DELETE FROM client_tombstones; DELETE FROM revoked_tokens; DELETE FROM audit_events; DELETE FROM assertion_jtis";
 
 /** A text[] from a JSON array, in the array's order. */
 const textArray = (field: string) => `ARRAY(SELECT e FROM json_array_elements_text(${field}) WITH ORDINALITY AS x (e, i) ORDER BY i)`;
@@ -27,10 +27,12 @@ export const IMPORT_META = `INSERT INTO meta (key, value) SELECT key, value FROM
 export const IMPORT_KEYS = `INSERT INTO signing_keys (kid, alg, private_key, public_jwk, status, create_time, activate_time, retire_time)
   SELECT kid, alg, private_key, public_jwk, status, create_time, activate_time, retire_time FROM json_to_recordset($1::json)
   AS r (kid text, alg text, private_key text, public_jwk text, status text, create_time bigint, activate_time bigint, retire_time bigint)`;
-export const IMPORT_CLIENTS = `INSERT INTO clients (client_id, name, scopes, audiences, token_ttl_seconds, disabled, create_time, update_time, tokens_not_before, scope_cutoffs)
-  SELECT client_id, name, ${textArray("scopes")}, ${textArray("audiences")}, token_ttl_seconds, disabled, create_time, update_time, tokens_not_before, scope_cutoffs::jsonb
+export const IMPORT_CLIENTS = `INSERT INTO clients (client_id, name, scopes, audiences, token_ttl_seconds, disabled, create_time, update_time, tokens_not_before, scope_cutoffs,
+    auth_method, jwks_uri, client_keys, federated_credentials)
+  SELECT client_id, name, ${textArray("scopes")}, ${textArray("audiences")}, token_ttl_seconds, disabled, create_time, update_time, tokens_not_before, scope_cutoffs::jsonb,
+    auth_method, jwks_uri, client_keys::jsonb, federated_credentials::jsonb
   FROM json_to_recordset($1::json) AS r (client_id text, name text, scopes json, audiences json, token_ttl_seconds bigint, disabled boolean,
-    create_time bigint, update_time bigint, tokens_not_before bigint, scope_cutoffs json)`;
+    create_time bigint, update_time bigint, tokens_not_before bigint, scope_cutoffs json, auth_method text, jwks_uri text, client_keys json, federated_credentials json)`;
 export const IMPORT_SECRETS = `INSERT INTO client_secrets (secret_id, client_id, hash, create_time, expire_time, last_used_time)
   SELECT secret_id, client_id, decode(hash, 'hex'), create_time, expire_time, last_used_time FROM json_to_recordset($1::json)
   AS r (secret_id text, client_id text, hash text, create_time bigint, expire_time bigint, last_used_time bigint)`;

@@ -100,6 +100,23 @@ const MIGRATIONS: readonly Migration[] = [
       );
       CREATE INDEX shared_buckets_by_update ON shared_buckets (updated);`,
   },
+  {
+    version: 3,
+    name: "clients without secrets: auth method, keys or jwks_uri, federated credentials; replay store of assertion jti",
+    sql: `
+      ALTER TABLE clients ADD COLUMN auth_method text NOT NULL DEFAULT 'client_secret'
+        CHECK (auth_method IN ('client_secret', 'private_key_jwt', 'federated'));
+      ALTER TABLE clients ADD COLUMN jwks_uri text;
+      ALTER TABLE clients ADD COLUMN client_keys jsonb NOT NULL DEFAULT '[]';            -- [{kid, jwk, createTime}, ...]
+      ALTER TABLE clients ADD COLUMN federated_credentials jsonb NOT NULL DEFAULT '[]';  -- [FederatedCredential, ...]
+      CREATE TABLE assertion_jtis (
+        client_id   text COLLATE "C" NOT NULL,
+        jti         text COLLATE "C" NOT NULL,
+        expire_time bigint NOT NULL,
+        PRIMARY KEY (client_id, jti)
+      );
+      CREATE INDEX assertion_jtis_by_expiry ON assertion_jtis (expire_time);`,
+  },
 ];
 
 /** The schema version this build writes. */

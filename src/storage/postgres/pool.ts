@@ -15,7 +15,7 @@ export interface PoolOptions {
 }
 
 /** The defaults of PoolOptions. */
-export const DEFAULT_POOL_OPTIONS = {
+const DEFAULT_POOL_OPTIONS = {
   // Writes are serialised by the change-counter lock and reads are mostly cached, so a few
   // connections per replica serve it; 5 keeps 15+ replicas under PostgreSQL's default 100.
   poolSize: 5,

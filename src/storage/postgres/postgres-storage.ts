@@ -7,6 +7,7 @@ import {
   StoreNotEmptyError,
   type StoreRecord,
   type AuditEvent,
+  type ClientAuthKind,
   type ClientPatch,
   type ClientRecord,
   type ClientTombstone,
@@ -54,6 +55,10 @@ interface ClientSecretRow {
   update_time: number;
   tokens_not_before: number | null;
   scope_cutoffs: [string, number][];
+  auth_method: ClientAuthKind;
+  jwks_uri: string | null;
+  client_keys: ClientRecord["keys"];
+  federated_credentials: ClientRecord["federatedCredentials"];
   secret_id: string | null;
   hash: Buffer | null;
   s_create_time: number | null;
@@ -81,7 +86,7 @@ interface KeyRow {
 }
 
 const CLIENT_COLUMNS = `c.client_id, c.name, c.scopes, c.audiences, c.token_ttl_seconds, c.disabled, c.create_time,
-  c.update_time, c.tokens_not_before, c.scope_cutoffs, s.secret_id, s.hash, s.create_time AS s_create_time,
+  c.update_time, c.tokens_not_before, c.scope_cutoffs, c.auth_method, c.jwks_uri, c.client_keys, c.federated_credentials, s.secret_id, s.hash, s.create_time AS s_create_time,
   s.expire_time AS s_expire_time, s.last_used_time AS s_last_used_time`;
 // One round trip, one snapshot: the client and its secrets, newest first.
 const CLIENT = `SELECT ${CLIENT_COLUMNS} FROM clients c LEFT JOIN client_secrets s ON s.client_id = c.client_id
@@ -98,7 +103,10 @@ const RECORD_USE = `WITH uses AS (SELECT * FROM unnest($1::text[], $2::bigint[])
   UPDATE client_secrets s SET last_used_time = u.t FROM uses u, locked l
   WHERE s.secret_id = u.secret_id AND l.secret_id = u.secret_id AND (s.last_used_time IS NULL OR s.last_used_time < u.t)`;
 // Tables vacuumed by purgeDeletedData: everything a deleted or overwritten row could linger in.
-const PURGED_TABLES = ["signing_keys", "client_secrets", "clients", "client_tombstones", "meta", "revoked_tokens", "audit_events"];
+const PURGED_TABLES = ["signing_keys", "client_secrets", "clients", "client_tombstones", "meta", "revoked_tokens", "audit_events", "assertion_jtis"];
+// An entry that expired (not yet pruned) may be taken again: its jti is free once the assertion is.
+const RECORD_JTI = `INSERT INTO assertion_jtis (client_id, jti, expire_time) VALUES ($1, $2, $3)
+  ON CONFLICT (client_id, jti) DO UPDATE SET expire_time = excluded.expire_time WHERE assertion_jtis.expire_time < $4`;
 
 /**
  * The Storage port on PostgreSQL (node-postgres pool). Several processes may share one
@@ -168,8 +176,12 @@ export class PostgresStorage implements Storage, SharedBuckets {
       try {
         await q(
           `INSERT INTO clients (client_id, name, scopes, audiences, token_ttl_seconds, disabled, create_time, update_time,
-             tokens_not_before, scope_cutoffs) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-          [c.clientId, c.name, c.scopes, c.audiences, c.tokenTtlSeconds, c.disabled, c.createTime, c.updateTime, notBefore, cutoffsJson(c.scopeCutoffs)],
+             tokens_not_before, scope_cutoffs, auth_method, jwks_uri, client_keys, federated_credentials)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+          [
+            c.clientId, c.name, c.scopes, c.audiences, c.tokenTtlSeconds, c.disabled, c.createTime, c.updateTime, notBefore, cutoffsJson(c.scopeCutoffs),
+            c.authMethod, c.jwksUri, JSON.stringify(c.keys), JSON.stringify(c.federatedCredentials),
+          ],
         );
       } catch (err) {
         const e = err as { code?: string; constraint?: string };
@@ -192,9 +204,14 @@ export class PostgresStorage implements Storage, SharedBuckets {
       const next = applyClientPatch(cur, patch, now);
       await q(
         `UPDATE clients SET name = $1, scopes = $2, audiences = $3, token_ttl_seconds = $4, disabled = $5,
-           tokens_not_before = $6, scope_cutoffs = $7, update_time = $8 WHERE client_id = $9`,
-        [next.name, next.scopes, next.audiences, next.tokenTtlSeconds, next.disabled, next.tokensNotBefore, cutoffsJson(next.scopeCutoffs), now, clientId],
+           tokens_not_before = $6, scope_cutoffs = $7, update_time = $8, auth_method = $10, jwks_uri = $11, client_keys = $12,
+           federated_credentials = $13 WHERE client_id = $9`,
+        [
+          next.name, next.scopes, next.audiences, next.tokenTtlSeconds, next.disabled, next.tokensNotBefore, cutoffsJson(next.scopeCutoffs), now, clientId,
+          next.authMethod, next.jwksUri, JSON.stringify(next.keys), JSON.stringify(next.federatedCredentials),
+        ],
       );
+      if (next.secrets.length === 0 && cur.secrets.length > 0) await q("DELETE FROM client_secrets WHERE client_id = $1", [clientId]);
       return { value: await readClient(q, clientId), changed: true, audit };
     });
   }
@@ -363,6 +380,30 @@ export class PostgresStorage implements Storage, SharedBuckets {
     await this.#db.end();
   }
 
+  async recordAssertionJti(clientId: string, jti: string, expireTime: number, now: number): Promise<boolean> {
+    // One statement outside the write lock: the primary key makes it atomic across processes,
+    // and no cache of clients needs to hear of it (no change-counter bump).
+    const r = await this.#db.query(RECORD_JTI, [clientId, jti, expireTime, now]);
+    return (r.rowCount ?? 0) > 0;
+  }
+
+  async pruneAssertionJtis(before: number): Promise<number> {
+    return (await this.#db.query("DELETE FROM assertion_jtis WHERE expire_time < $1", [before])).rowCount ?? 0;
+  }
+
+  async recordAuditEvents(events: readonly AuditEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    // Under the write lock like every audited change, so audit ids keep increasing in commit order.
+    return this.#write(async (q) => {
+      for (const e of events) {
+        await q("INSERT INTO audit_events (time, actor, action, target, changes, origin) VALUES ($1, $2, $3, $4, $5, $6)", [
+          e.time, e.actor, e.action, e.target, JSON.stringify(e.changes), e.origin,
+        ]);
+      }
+      return { value: undefined, changed: true };
+    });
+  }
+
   subscribeChanges(listener: () => void): () => void {
     return this.#changes.subscribe(listener);
   }
@@ -471,6 +512,10 @@ function toClients(rows: ClientSecretRow[]): ClientRecord[] {
         tokensNotBefore: r.tokens_not_before,
         scopeCutoffs: r.scope_cutoffs.length === 0 ? NO_SCOPE_CUTOFFS : r.scope_cutoffs.map(([scope, notBefore]) => ({ scope, notBefore })),
         secrets: [],
+        authMethod: r.auth_method,
+        keys: r.client_keys,
+        jwksUri: r.jwks_uri,
+        federatedCredentials: r.federated_credentials,
       };
       out.push(last);
     }
@@ -517,6 +562,7 @@ async function importBatch(q: TxQuery, batch: readonly StoreRecord[]): Promise<v
   await run(sql.IMPORT_CLIENTS, clients.map((c) => ({
     client_id: c.clientId, name: c.name, scopes: c.scopes, audiences: c.audiences, token_ttl_seconds: c.tokenTtlSeconds, disabled: c.disabled,
     create_time: c.createTime, update_time: c.updateTime, tokens_not_before: c.tokensNotBefore, scope_cutoffs: c.scopeCutoffs.map((x) => [x.scope, x.notBefore]),
+    auth_method: c.authMethod, jwks_uri: c.jwksUri, client_keys: c.keys, federated_credentials: c.federatedCredentials,
   })));
   await run(sql.IMPORT_SECRETS, clients.flatMap((c) => c.secrets.map((s) => ({
     secret_id: s.secretId, client_id: c.clientId, hash: Buffer.from(s.hash).toString("hex"), create_time: s.createTime, expire_time: s.expireTime, last_used_time: s.lastUsedTime,

@@ -42,4 +42,4 @@ export interface ExportStatements {
 
 /** Deletes everything a store holds (import with replace). Secrets go with their clients. */
 export const DELETE_EVERYTHING = `DELETE FROM meta; DELETE FROM signing_keys; DELETE FROM clients; DELETE FROM client_tombstones;
-  DELETE FROM revoked_tokens; DELETE FROM audit_events;`;
+  DELETE FROM revoked_tokens; DELETE FROM audit_events; DELETE FROM assertion_jtis;`;

@@ -88,6 +88,20 @@ const MIGRATIONS: readonly string[] = [
      expire_time       INTEGER NOT NULL
    ) STRICT;
    CREATE INDEX client_tombstones_by_expiry ON client_tombstones(expire_time);`,
+  // 5: clients without secrets: private_key_jwt keys or a jwks_uri, federated credentials, and
+  // the replay store of their assertions' jti (each used once until it expires).
+  `ALTER TABLE clients ADD COLUMN auth_method TEXT NOT NULL DEFAULT 'client_secret'
+     CHECK (auth_method IN ('client_secret', 'private_key_jwt', 'federated'));
+   ALTER TABLE clients ADD COLUMN jwks_uri TEXT;
+   ALTER TABLE clients ADD COLUMN client_keys TEXT NOT NULL DEFAULT '[]';             -- JSON [{kid, jwk, createTime}, ...]
+   ALTER TABLE clients ADD COLUMN federated_credentials TEXT NOT NULL DEFAULT '[]';   -- JSON [FederatedCredential, ...]
+   CREATE TABLE assertion_jtis (
+     client_id   TEXT NOT NULL,
+     jti         TEXT NOT NULL,
+     expire_time INTEGER NOT NULL,
+     PRIMARY KEY (client_id, jti)
+   ) STRICT, WITHOUT ROWID;
+   CREATE INDEX assertion_jtis_by_expiry ON assertion_jtis(expire_time);`,
 ];
 
 /** Brings the schema up to date inside one transaction per migration. */

@@ -4,7 +4,7 @@ import { dirname } from "node:path";
 /** Permission bits of files Tessera creates: owner read and write only. */
 export const PRIVATE_FILE_MODE = 0o600;
 /** Permission bits of folders Tessera creates: owner only. */
-export const PRIVATE_DIRECTORY_MODE = 0o700;
+const PRIVATE_DIRECTORY_MODE = 0o700;
 
 /**
  * Creates `path` as an empty file readable and writable by its owner only (and its missing

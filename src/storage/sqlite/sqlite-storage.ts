@@ -6,6 +6,7 @@ import { EXPORT_BATCH, inBatches } from "../store-records.js";
 import {
   ClientExistsError,
   StorageUnavailableError,
+  type ClientAuthKind,
   StoreNotEmptyError,
   type StoreRecord,
   type ClientPatch,
@@ -34,6 +35,10 @@ interface ClientRow {
   update_time: number;
   tokens_not_before: number | null;
   scope_cutoffs: string;
+  auth_method: ClientAuthKind;
+  jwks_uri: string | null;
+  client_keys: string;
+  federated_credentials: string;
 }
 interface SecretRow {
   secret_id: string;
@@ -82,8 +87,9 @@ function prepareStatements(db: Database.Database) {
     secrets: db.prepare<[clientId: string], SecretRow>(
       "SELECT secret_id, hash, create_time, expire_time, last_used_time FROM client_secrets WHERE client_id = ? ORDER BY create_time DESC, secret_id",
     ),
-    insertClient: db.prepare<[string, string, string, string, number, number, number, number, Nullable, string]>(
-      "INSERT INTO clients (client_id, name, scopes, audiences, token_ttl_seconds, disabled, create_time, update_time, tokens_not_before, scope_cutoffs) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    insertClient: db.prepare<[string, string, string, string, number, number, number, number, Nullable, string, ClientAuthKind, string | null, string, string]>(
+      `INSERT INTO clients (client_id, name, scopes, audiences, token_ttl_seconds, disabled, create_time, update_time, tokens_not_before, scope_cutoffs,
+         auth_method, jwks_uri, client_keys, federated_credentials) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     tombstone: db.prepare<[clientId: string], { tokens_not_before: number }>("SELECT tokens_not_before FROM client_tombstones WHERE client_id = ?"),
     dropTombstone: db.prepare<[clientId: string]>("DELETE FROM client_tombstones WHERE client_id = ?"),
@@ -96,9 +102,11 @@ function prepareStatements(db: Database.Database) {
     insertSecret: db.prepare<[secretId: string, clientId: string, hash: Buffer, createTime: number, expireTime: Nullable, lastUsedTime: Nullable]>(
       "INSERT INTO client_secrets (secret_id, client_id, hash, create_time, expire_time, last_used_time) VALUES (?, ?, ?, ?, ?, ?)",
     ),
-    updateClient: db.prepare<[string, string, string, number, number, Nullable, string, number, string]>(
-      "UPDATE clients SET name = ?, scopes = ?, audiences = ?, token_ttl_seconds = ?, disabled = ?, tokens_not_before = ?, scope_cutoffs = ?, update_time = ? WHERE client_id = ?",
+    updateClient: db.prepare<[string, string, string, number, number, Nullable, string, number, ClientAuthKind, string | null, string, string, string]>(
+      `UPDATE clients SET name = ?, scopes = ?, audiences = ?, token_ttl_seconds = ?, disabled = ?, tokens_not_before = ?, scope_cutoffs = ?, update_time = ?,
+         auth_method = ?, jwks_uri = ?, client_keys = ?, federated_credentials = ? WHERE client_id = ?`,
     ),
+    dropSecrets: db.prepare<[clientId: string]>("DELETE FROM client_secrets WHERE client_id = ?"),
     deleteClient: db.prepare<[clientId: string]>("DELETE FROM clients WHERE client_id = ?"),
     list: db.prepare<[afterId: string, limit: number], ClientRow>("SELECT * FROM clients WHERE client_id > ? ORDER BY client_id LIMIT ?"),
     pruneSecrets: db.prepare<[clientId: string, now: number]>("DELETE FROM client_secrets WHERE client_id = ? AND expire_time IS NOT NULL AND expire_time <= ?"),
@@ -137,6 +145,14 @@ function prepareStatements(db: Database.Database) {
     upsertMeta: db.prepare<[key: string, value: string]>(
       "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
     ),
+    // An entry that expired (not yet pruned) may be taken again: its jti is free once the assertion is.
+    recordJti: db.prepare<[clientId: string, jti: string, expireTime: number, now: number]>(
+      `INSERT INTO assertion_jtis (client_id, jti, expire_time) VALUES (?, ?, ?)
+       ON CONFLICT (client_id, jti) DO UPDATE SET expire_time = excluded.expire_time WHERE assertion_jtis.expire_time < ?`,
+    ),
+    pruneJtis: db.prepare<[before: number]>("DELETE FROM assertion_jtis WHERE expire_time < ?"),
+    syncNormal: db.prepare("PRAGMA synchronous = NORMAL"),
+    syncFull: db.prepare("PRAGMA synchronous = FULL"),
   };
 }
 
@@ -237,6 +253,10 @@ export class SqliteStorage implements Storage {
       tokensNotBefore: row.tokens_not_before,
       scopeCutoffs: row.scope_cutoffs === "[]" ? NO_SCOPE_CUTOFFS : parseScopeCutoffs(row.scope_cutoffs),
       secrets,
+      authMethod: row.auth_method,
+      keys: JSON.parse(row.client_keys) as ClientRecord["keys"],
+      jwksUri: row.jwks_uri,
+      federatedCredentials: JSON.parse(row.federated_credentials) as ClientRecord["federatedCredentials"],
     };
   }
 
@@ -258,6 +278,10 @@ export class SqliteStorage implements Storage {
               c.updateTime,
               notBefore,
               scopeCutoffsJson(c.scopeCutoffs),
+              c.authMethod,
+              c.jwksUri,
+              JSON.stringify(c.keys),
+              JSON.stringify(c.federatedCredentials),
             );
             for (const s of c.secrets) this.#insertSecret(c.clientId, s);
             if (stone) this.#q.dropTombstone.run(c.clientId);
@@ -301,8 +325,13 @@ export class SqliteStorage implements Storage {
             next.tokensNotBefore,
             scopeCutoffsJson(next.scopeCutoffs),
             now,
+            next.authMethod,
+            next.jwksUri,
+            JSON.stringify(next.keys),
+            JSON.stringify(next.federatedCredentials),
             clientId,
           );
+          if (next.secrets.length === 0 && cur.secrets.length > 0) this.#q.dropSecrets.run(clientId);
           this.#audit(audit);
           return this.#readClient(clientId);
         })
@@ -464,6 +493,38 @@ export class SqliteStorage implements Storage {
     if (this.#db.open) this.#db.close();
   }
 
+  async recordAssertionJti(clientId: string, jti: string, expireTime: number, now: number): Promise<boolean> {
+    // One statement, so SQLite's write lock makes it atomic across processes on the file. Its
+    // commit does not wait for the disk (synchronous NORMAL, WAL): this is one write per
+    // private_key_jwt token, and better-sqlite3 would hold the event loop, every other request
+    // included, for an fsync each time. The next FULL commit or checkpoint makes it durable; a
+    // power cut before that (not a process crash) can forget a jti, whose assertion could then
+    // be replayed until it expires (minutes).
+    return this.#write(() => {
+      this.#q.syncNormal.run();
+      try {
+        return this.#q.recordJti.run(clientId, jti, expireTime, now).changes > 0;
+      } finally {
+        this.#q.syncFull.run();
+      }
+    });
+  }
+
+  async pruneAssertionJtis(before: number): Promise<number> {
+    return this.#write(() => this.#q.pruneJtis.run(before).changes);
+  }
+
+  async recordAuditEvents(events: readonly AuditEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    this.#write(() => {
+      this.#db
+        .transaction(() => {
+          for (const e of events) this.#audit(e);
+        })
+        .immediate();
+    });
+  }
+
   subscribeChanges(): () => void {
     // SQLite tells nobody of a commit: other processes' changes are seen by polling changeToken().
     return () => {};
@@ -518,7 +579,7 @@ export class SqliteStorage implements Storage {
       }
       case "client": {
         const c = r.client;
-        this.#q.insertClient.run(c.clientId, c.name, JSON.stringify(c.scopes), JSON.stringify(c.audiences), c.tokenTtlSeconds, c.disabled ? 1 : 0, c.createTime, c.updateTime, c.tokensNotBefore, scopeCutoffsJson(c.scopeCutoffs));
+        this.#q.insertClient.run(c.clientId, c.name, JSON.stringify(c.scopes), JSON.stringify(c.audiences), c.tokenTtlSeconds, c.disabled ? 1 : 0, c.createTime, c.updateTime, c.tokensNotBefore, scopeCutoffsJson(c.scopeCutoffs), c.authMethod, c.jwksUri, JSON.stringify(c.keys), JSON.stringify(c.federatedCredentials));
         return void c.secrets.forEach((sec) => this.#insertSecret(c.clientId, sec));
       }
       case "client_tombstone":

@@ -2,30 +2,33 @@ import type { IssueTokenRequest } from "../../../gen/tessera/v1/token_service_pb
 import type { TokenResponse } from "../../core/token-request.js";
 
 /** The fields of an IssueTokenRequest the token path reads. */
-export type IssueTokenFields = Pick<IssueTokenRequest, "clientId" | "clientSecret" | "scope" | "audience">;
+export type IssueTokenFields = Pick<IssueTokenRequest, "clientId" | "clientSecret" | "scope" | "audience" | "clientAssertionType" | "clientAssertion">;
 
-// Tags of fields 1-4 with wire type 2 (length-delimited): (field << 3) | 2.
+// Tags of fields 1-6 with wire type 2 (length-delimited): (field << 3) | 2.
 const CLIENT_ID = 0x0a;
 const CLIENT_SECRET = 0x12;
 const SCOPE = 0x1a;
 const AUDIENCE = 0x22;
-// proto3 strings must be UTF-8; protobuf-es validates them too and refuses the message.
-const STRICT_UTF8 = new TextDecoder("utf-8", { fatal: true });
+const CLIENT_ASSERTION_TYPE = 0x2a;
+const CLIENT_ASSERTION = 0x32;
+// proto3 strings must be UTF-8; protobuf-es validates them too and refuses the message. A leading
+// U+FEFF is kept, as protobuf-es keeps it (exact-strings.ts): it is part of what was sent.
+const STRICT_UTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 /**
- * Decodes the IssueTokenRequest every client sends (fields 1-4, each a string, tags below 16)
+ * Decodes the IssueTokenRequest every client sends (fields 1-6, each a string, tags below 16)
  * without the generic protobuf-es reader, which costs more than the rest of the call's parsing.
  * Returns undefined for anything else (unknown fields, other wire types, a truncated or
  * non-UTF-8 string): the caller then decodes with protobuf-es, so odd messages keep exactly
  * its behaviour and errors. Later occurrences of a singular field win, as protobuf requires.
  */
 export function decodeIssueTokenRequest(buf: Uint8Array): IssueTokenFields | undefined {
-  const out: IssueTokenFields = { clientId: "", clientSecret: "", scope: "", audience: [] };
+  const out: IssueTokenFields = { clientId: "", clientSecret: "", scope: "", audience: [], clientAssertionType: "", clientAssertion: "" };
   let i = 0;
   // Every buf[i++] below is guarded by i < buf.length.
   while (i < buf.length) {
     const tag = buf[i++]!;
-    if (tag !== CLIENT_ID && tag !== CLIENT_SECRET && tag !== SCOPE && tag !== AUDIENCE) return undefined;
+    if (tag < CLIENT_ID || tag > CLIENT_ASSERTION || (tag & 7) !== 2) return undefined;
     // Length: a varint of at most 4 bytes (messages are capped far below 2^28 bytes).
     let len = 0;
     let shift = 0;
@@ -47,7 +50,9 @@ export function decodeIssueTokenRequest(buf: Uint8Array): IssueTokenFields | und
     if (tag === CLIENT_ID) out.clientId = s;
     else if (tag === CLIENT_SECRET) out.clientSecret = s;
     else if (tag === SCOPE) out.scope = s;
-    else out.audience.push(s);
+    else if (tag === AUDIENCE) out.audience.push(s);
+    else if (tag === CLIENT_ASSERTION_TYPE) out.clientAssertionType = s;
+    else out.clientAssertion = s;
   }
   return out;
 }

@@ -1,6 +1,8 @@
 import { Code, type ConnectRouter } from "@connectrpc/connect";
 import type { AdminAuthDeps } from "../../core/admin-auth.js";
+import type { AssertionDeps } from "../../core/client-auth/assertion-deps.js";
 import type { ClientAdminCore } from "../../core/client-admin.js";
+import type { ClientCredentialAdmin } from "../../core/client-credential-admin.js";
 import type { Clock } from "../../core/clock.js";
 import type { KeyRing } from "../../keys/key-ring.js";
 import type { RequestObserver } from "../../observability/request-observer.js";
@@ -28,6 +30,8 @@ const HEALTH_WATCHES_PER_CONNECTION = 8;
 /** What the RPC services need. */
 export interface RpcServicesDeps extends TokenServiceDeps, AdminAuthDeps {
   clientAdmin: ClientAdminCore;
+  clientCredentials: ClientCredentialAdmin;
+  assertions: AssertionDeps;
   keys: KeyRing;
   clock: Clock;
   health: HealthState;
@@ -45,7 +49,7 @@ export function registerRpcServices(deps: RpcServicesDeps): (router: ConnectRout
   const admin = [adminObserverInterceptor(deps.observer), errors, adminAuthInterceptor(deps)];
   return (router) => {
     registerTokenService(router, deps);
-    registerClientAdmin(router, deps.clientAdmin, deps.clock, admin);
+    registerClientAdmin(router, deps, admin);
     registerKeyAdmin(router, deps.keys, deps.clock, admin);
     registerHealth(router, deps.health, {
       max: deps.maxHealthWatches,

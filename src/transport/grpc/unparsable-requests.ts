@@ -28,7 +28,7 @@ const GRPC_INTERNAL = String(Code.Internal);
 export type UnparsableReporter = (method: DescMethod, values: ContextValues, durationMs: number) => void;
 
 /** Whether `err` is connect's report of a request message it could not decode from protobuf binary. */
-export function isRequestParseFailure(err: unknown): err is ConnectError {
+function isRequestParseFailure(err: unknown): err is ConnectError {
   return err instanceof ConnectError && err.code === Code.Internal && err.rawMessage.startsWith(PARSE_FAILURE);
 }
 
@@ -38,7 +38,7 @@ export function notValidMessage(messageName: string, reason: string): ConnectErr
 }
 
 /** notValidMessage for connect's own report of the failure to decode `method`'s request. */
-export function unparsableRequest(method: DescMethod, failure: ConnectError): ConnectError {
+function unparsableRequest(method: DescMethod, failure: ConnectError): ConnectError {
   return notValidMessage(method.input.name, failure.rawMessage.slice(PARSE_FAILURE.length));
 }
 

@@ -74,7 +74,7 @@ function sendText(res: AnyResponse, status: number, text: string, extra: Record<
 }
 
 /** Whether If-None-Match names this entity tag (RFC 9110 §13.1.2: weak comparison, or "*"). */
-export function ifNoneMatch(header: string | undefined, etag: string): boolean {
+function ifNoneMatch(header: string | undefined, etag: string): boolean {
   if (!header) return false;
   return header.split(",").some((t) => {
     const tag = t.trim().replace(/^W\//, "");

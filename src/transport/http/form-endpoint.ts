@@ -21,7 +21,7 @@ export interface FormEndpointDeps {
 }
 
 /** A form request as its handler sees it. */
-export interface FormRequest {
+interface FormRequest {
   authorization: string | undefined;
   query: string;
   body: string;
@@ -33,7 +33,7 @@ export interface FormRequest {
 export type FormHandler = (r: FormRequest) => Promise<unknown>;
 
 const FORM = /^application\/x-www-form-urlencoded\s*(;|$)/i;
-const STRICT_UTF8 = new TextDecoder("utf-8", { fatal: true });
+const STRICT_UTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 /**
  * A POST endpoint with a form body and an OAuth JSON answer, observed (logs, metrics).

@@ -1,7 +1,7 @@
 import net, { type AddressInfo } from "node:net";
 
 /** The addresses `tessera serve` listens on when no host is given: IPv4 and IPv6 loopback. */
-export const LOOPBACK_HOSTS: readonly string[] = ["127.0.0.1", "::1"];
+const LOOPBACK_HOSTS: readonly string[] = ["127.0.0.1", "::1"];
 
 /** Where to listen: every host on one port; `optional` hosts are skipped where this machine lacks them. */
 export interface ListenPlan {

@@ -13,7 +13,7 @@ import { createTlsServer, type TlsFiles } from "./tls-server.js";
  * (RFC 9112 §9.6): for this long after a drain starts, busy clients get their next answer with
  * Connection: close instead, and only connections still idle after it are closed.
  */
-export const IDLE_CUTOFF_MS = 250;
+const IDLE_CUTOFF_MS = 250;
 
 /** What the public port is built from. */
 export interface ListenerOptions {

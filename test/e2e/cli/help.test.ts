@@ -33,6 +33,7 @@ describe("tessera --help, -h and --version", () => {
     expect(seen).toEqual(
       expect.arrayContaining(["", "serve", "bootstrap", "clients", "clients create", "clients delete", "clients revoke-tokens", "keys rewrap", "audit", "backup", "token"]),
     );
+    expect(seen).toEqual(expect.arrayContaining(["clients keys add", "clients federation add", "clients test-assertion"]));
     expect(seen.length).toBeGreaterThanOrEqual(18);
     // Two processes per command, one after another: on a busy machine that takes a while.
   }, 90_000);

@@ -85,7 +85,7 @@ const INVALID: [string, string, () => object, string | RegExp][] = [
   ["an empty audience", "CreateClient", () => ({ name: "x", audiences: [""] }), AUDIENCE],
   ["a NUL in an audience", "CreateClient", () => ({ name: "x", audiences: ["https://a\u0000"] }), invisible("audiences", "https://a\\u0000", "U+0000")],
   ["a zero-width space in an audience", "CreateClient", () => ({ name: "x", audiences: ["https://api.example\u200b"] }), invisible("audiences", "https://api.example\\u200b", "U+200B")],
-  // Inside the value: a leading one is dropped by the protobuf UTF-8 decoder before Tessera sees it.
+  ["a byte order mark leading an audience", "CreateClient", () => ({ name: "x", audiences: ["\ufeffhttps://api.example"] }), invisible("audiences", "\\ufeffhttps://api.example", "U+FEFF")],
   ["a byte order mark in an audience", "CreateClient", () => ({ name: "x", audiences: ["https://api.\ufeffexample"] }), invisible("audiences", "https://api.\\ufeffexample", "U+FEFF")],
   ["a bidi override in an audience", "CreateClient", () => ({ name: "x", audiences: ["https://\u202eelpmaxe.ipa"] }), invisible("audiences", "https://\\u202eelpmaxe.ipa", "U+202E")],
   ["a soft hyphen in an audience", "CreateClient", () => ({ name: "x", audiences: ["https://ap\u00adi.example"] }), invisible("audiences", "https://ap\\u00adi.example", "U+00AD")],
@@ -119,7 +119,7 @@ const INVALID: [string, string, () => object, string | RegExp][] = [
     "an update of the secrets",
     "UpdateClient",
     () => ({ client: { client_id: "some-client" }, update_mask: { paths: ["secrets"] } }),
-    'update_mask names "secrets" which cannot be updated (allowed are name scopes audiences token_ttl disabled)',
+    'update_mask names "secrets" which cannot be updated (allowed are name scopes audiences token_ttl disabled auth_method jwks_uri)',
   ],
   ["a token_ttl update without the value", "UpdateClient", () => ({ client: { client_id: "some-client" }, update_mask: { paths: ["token_ttl"] } }), "client.token_ttl is required when update_mask names it"],
   [

@@ -109,12 +109,8 @@ const b64 = (s: string | Buffer) => Buffer.from(s).toString("base64");
 const headerSafe = (s: string) => [...s].filter((ch) => /^[\x20-\x7E\x80-\xFF]$/.test(ch)).join("");
 /** What a gRPC metadata value can carry (printable ASCII). */
 const asciiSafe = (s: string) => [...s].filter((ch) => /^[\x20-\x7E]$/.test(ch)).join("");
-/**
- * A value the server reads as present. Over gRPC, protobuf-es (and the fast path, which
- * decodes exactly as it does) reads strings with TextDecoder, which drops one leading U+FEFF:
- * a value of just that arrives as "", an absent field.
- */
-const nonEmpty = (v: string) => (v === "" || v === "\ufeff" ? "x" : v);
+/** A value the server reads as present. */
+const nonEmpty = (v: string) => (v === "" ? "x" : v);
 /** A value that is not `avoid`: the hostile value itself unless it happens to be `avoid`. */
 const not = (v: string, ...avoid: string[]) => (avoid.includes(v) || v === "" ? `x${v}` : v);
 /** Plain text: what must come back exactly as sent inside the quotes. */

@@ -44,6 +44,9 @@ const CASES: [string, () => { request: object; metadata?: Record<string, string>
   ["a NUL in the client id", () => ({ request: { ...good(), client_id: `${c.clientId}\u0000` } }), UNAUTH],
   ["control characters in the client id", () => ({ request: { ...good(), client_id: "\u0001\u001b[31m\u007f" } }), UNAUTH],
   ["a NUL in the scope", () => ({ request: { ...good(), scope: "read\u0000" } }), [grpc.status.INVALID_ARGUMENT, "invalid_scope", `The scope 'read%00' is malformed: a scope is printable ASCII without double quote or backslash, at most 200 characters`]],
+  // A byte order mark is part of the value: read as no scope at all, it would get the client's default scopes.
+  ["a byte order mark as the whole scope", () => ({ request: { ...good(), scope: "\ufeff" } }), [grpc.status.INVALID_ARGUMENT, "invalid_scope", `The scope '%EF%BB%BF' is malformed: a scope is printable ASCII without double quote or backslash, at most 200 characters`]],
+  ["a byte order mark before the scope", () => ({ request: { ...good(), scope: "\ufeffread" } }), [grpc.status.INVALID_ARGUMENT, "invalid_scope", `The scope '%EF%BB%BFread' is malformed: a scope is printable ASCII without double quote or backslash, at most 200 characters`]],
   ["a 10 KB scope", () => ({ request: { ...good(), scope: TEN_KB } }), [grpc.status.INVALID_ARGUMENT, "invalid_scope", `The scope '${"a".repeat(40)}...' is malformed: a scope is printable ASCII without double quote or backslash, at most 200 characters`]],
   [
     "10,000 scopes",

@@ -164,6 +164,7 @@ describe("client_secret_basic", () => {
       tokensNotBefore: null,
       scopeCutoffs: [],
       secrets: [{ secretId: "sec_awkward", hash: hashClientSecret(secret), createTime: now, expireTime: null, lastUsedTime: null }],
+      authMethod: "client_secret", keys: [], jwksUri: null, federatedCredentials: [],
     });
     const header = basic("awkward-secret", secret);
     // The colon inside the secret is encoded, so the only raw colon is the separator.

@@ -217,9 +217,15 @@ describe("metadata", () => {
     expect(m).toMatchObject({
       revocation_endpoint: `${server.issuer}/oauth/revoke`,
       introspection_endpoint: `${server.issuer}/oauth/introspect`,
-      revocation_endpoint_auth_methods_supported: ["client_secret_basic", "client_secret_post"],
-      introspection_endpoint_auth_methods_supported: ["client_secret_basic", "client_secret_post"],
+      revocation_endpoint_auth_methods_supported: ["client_secret_basic", "client_secret_post", "private_key_jwt"],
+      introspection_endpoint_auth_methods_supported: ["client_secret_basic", "client_secret_post", "private_key_jwt"],
       access_token_signing_alg_values_supported: ["ES256"],
     });
+    // RFC 8414 §2: the algorithms accepted for private_key_jwt assertions, at each endpoint that authenticates clients.
+    const assertionAlgs = ["ES256", "ES384", "ES512", "EdDSA", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512"];
+    for (const endpoint of ["token", "revocation", "introspection"]) {
+      expect(m[`${endpoint}_endpoint_auth_signing_alg_values_supported`]).toEqual(assertionAlgs);
+    }
+    expect(m.token_endpoint_auth_methods_supported).toEqual(["client_secret_basic", "client_secret_post", "private_key_jwt"]);
   });
 });

@@ -144,8 +144,8 @@ describe("ClientAdmin.ListAuditEvents", () => {
     expect(boot.changes).toMatchObject({ scopes: ["tessera:admin"] });
 
     const [rotateKey, del, revoke, rotate, update, createB, createA] = made as [Event, Event, Event, Event, Event, Event, Event];
-    expect(createA.changes).toEqual({ name: "A", scopes: ["read", "write"], audiences: ["https://api.example"], token_ttl_seconds: 600 });
-    expect(createB.changes).toEqual({ name: "B", scopes: ["read"], audiences: [], token_ttl_seconds: 3600 });
+    expect(createA.changes).toEqual({ name: "A", scopes: ["read", "write"], audiences: ["https://api.example"], token_ttl_seconds: 600, auth_method: "client_secret" });
+    expect(createB.changes).toEqual({ name: "B", scopes: ["read"], audiences: [], token_ttl_seconds: 3600, auth_method: "client_secret" });
     expect(update.changes).toMatchObject({ name: "A2", disabled: true });
     expect(update.changes.tokens_not_before).toMatch(/^\d{4}-\d\d-\d\dT/); // disabling cuts off issued tokens too (ISO time, as revoke_tokens)
     expect(rotate.changes).toEqual({ new_secret_id: newSecretId, grace_period_seconds: 60 });

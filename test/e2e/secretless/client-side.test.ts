@@ -88,7 +88,7 @@ describe.skipIf(!READY)("secretless clients against the real server", () => {
     const r = await runTessera(["token", "--server", server.url, "--key", path], { env: { CLIENT_ID: clientId } });
     expect([r.code, r.stderr]).toEqual([0, ""]);
     expect((await verifyWithJwks(server.url, r.stdout.trim(), server.url)).payload.sub).toBe(clientId);
-    const removed = await runTessera(["clients", "keys", "remove", clientId, String(publicJwk.kid)], { env: adminEnv });
+    const removed = await runTessera(["clients", "keys", "remove", clientId, "--", String(publicJwk.kid)], { env: adminEnv });
     expect(removed.code, removed.stderr).toBe(0);
     const refused = await runTessera(["token", "--server", server.url, "--key", path], { env: { CLIENT_ID: clientId } });
     expect({ code: refused.code, stdout: refused.stdout }).toEqual({ code: 1, stdout: "" });

@@ -230,5 +230,6 @@ function client(clientId: string) {
     tokensNotBefore: null,
     scopeCutoffs: [],
     secrets: [{ secretId: `sec_${clientId}`, hash: new Uint8Array(32), createTime: 1, expireTime: null, lastUsedTime: null }],
+    authMethod: "client_secret" as const, keys: [], jwksUri: null, federatedCredentials: [],
   };
 }

@@ -8,6 +8,8 @@ import { testPostgres, type TestDatabase } from "../../helpers/postgres.js";
 
 const server = await testPostgres("PostgreSQL migrations");
 let db: TestDatabase;
+/** Every migration this build has, oldest first. */
+const versions = Array.from({ length: POSTGRES_SCHEMA_VERSION }, (_, i) => i + 1);
 
 describe.skipIf(server === undefined)("PostgreSQL migrations", () => {
   beforeAll(async () => {
@@ -35,7 +37,7 @@ describe.skipIf(server === undefined)("PostgreSQL migrations", () => {
       current: 0,
       latest: POSTGRES_SCHEMA_VERSION,
       applied: [],
-      pending: [expect.objectContaining({ version: 1 }), expect.objectContaining({ version: 2 })],
+      pending: versions.map((version) => expect.objectContaining({ version })),
     });
     expect(await tables(schema.name)).toEqual([]);
   });
@@ -44,6 +46,7 @@ describe.skipIf(server === undefined)("PostgreSQL migrations", () => {
     const schema = await db.freshSchema();
     expect(await withDatabase(schema.url, migrate)).toEqual({ from: 0, to: POSTGRES_SCHEMA_VERSION });
     expect(await tables(schema.name)).toEqual([
+      "assertion_jtis",
       "audit_events",
       "change_counter",
       "client_secrets",
@@ -58,7 +61,7 @@ describe.skipIf(server === undefined)("PostgreSQL migrations", () => {
     const status = await withDatabase(schema.url, migrationStatus);
     expect(status.current).toBe(POSTGRES_SCHEMA_VERSION);
     expect(status.pending).toEqual([]);
-    expect(status.applied.map((m) => m.version)).toEqual([1, 2]);
+    expect(status.applied.map((m) => m.version)).toEqual(versions);
     expect(status.applied[0]!.appliedAt).toBeInstanceOf(Date);
     expect(await withDatabase(schema.url, migrate)).toEqual({ from: POSTGRES_SCHEMA_VERSION, to: POSTGRES_SCHEMA_VERSION });
   });
@@ -70,10 +73,7 @@ describe.skipIf(server === undefined)("PostgreSQL migrations", () => {
       const rows = await db.sql<{ version: number; n: number }>(
         `SELECT version, count(*)::int AS n FROM ${schema.name}.schema_migrations GROUP BY version ORDER BY version`,
       );
-      expect(rows).toEqual([
-        { version: 1, n: 1 },
-        { version: 2, n: 1 },
-      ]);
+      expect(rows).toEqual(versions.map((version) => ({ version, n: 1 })));
       expect(await db.sql(`SELECT value FROM ${schema.name}.change_counter`)).toEqual([{ value: "0" }]);
     } finally {
       await Promise.all(opened.map((s) => s.close()));
@@ -84,7 +84,7 @@ describe.skipIf(server === undefined)("PostgreSQL migrations", () => {
     const schema = await db.freshSchema();
     const err = await PostgresStorage.open(schema.url, { migrate: false }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(MigrationsPendingError);
-    expect((err as Error).message).toMatch(/has schema version 0 and this Tessera needs 2: run `tessera migrate up` first/);
+    expect((err as Error).message).toMatch(new RegExp(`has schema version 0 and this Tessera needs ${POSTGRES_SCHEMA_VERSION}: run \`tessera migrate up\` first`));
     expect((err as Error).message).toContain(":****@");
     expect((err as Error).message).not.toContain(db.password);
     expect(await tables(schema.name)).toEqual([]);
@@ -124,11 +124,14 @@ describe.skipIf(server === undefined)("PostgreSQL migrations", () => {
     await first.close();
     // Back to what version 1 alone created.
     await db.sql(`DROP TABLE ${schema.name}.shared_buckets`);
+    await db.sql(`DROP TABLE ${schema.name}.assertion_jtis`);
+    for (const column of ["auth_method", "jwks_uri", "client_keys", "federated_credentials"]) await db.sql(`ALTER TABLE ${schema.name}.clients DROP COLUMN ${column}`);
     await db.sql(`DELETE FROM ${schema.name}.schema_migrations WHERE version > 1`);
-    expect((await withDatabase(schema.url, migrationStatus)).pending.map((m) => m.version)).toEqual([2]);
+    expect((await withDatabase(schema.url, migrationStatus)).pending.map((m) => m.version)).toEqual([2, 3]);
     const upgraded = await PostgresStorage.open(schema.url);
     try {
       expect(await upgraded.getMeta("kept")).toBe("yes");
+      expect(await upgraded.recordAssertionJti("c", "j", 1000, 0)).toBe(true);
       expect(await upgraded.takeBuckets([{ key: "auth-pair:x", ratePerSecond: 1, burst: 2 }], 0)).toEqual([{ key: "auth-pair:x", tokens: 1, time: 0, taken: true }]);
     } finally {
       await upgraded.close();

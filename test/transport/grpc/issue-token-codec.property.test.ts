@@ -9,13 +9,25 @@ import { toIssueTokenResponse } from "../../../src/transport/grpc/token-requests
 // properties compare it with the generated schema on random messages and random bytes.
 
 const text = fc.oneof(fc.string(), fc.string({ unit: "grapheme" }), fc.string({ minLength: 100, maxLength: 400 }));
-const fields = fc.record({ clientId: text, clientSecret: text, scope: text, audience: fc.array(text, { maxLength: 4 }) });
-const plain = (m: { clientId: string; clientSecret: string; scope: string; audience: string[] }) => ({
+const fields = fc.record({
+  clientId: text,
+  clientSecret: text,
+  scope: text,
+  audience: fc.array(text, { maxLength: 4 }),
+  clientAssertionType: fc.oneof(text, fc.constant("urn:ietf:params:oauth:client-assertion-type:jwt-bearer")),
+  // A JWT's length: longer than 127 bytes, so its length takes a two-byte varint.
+  clientAssertion: fc.oneof(text, fc.string({ minLength: 300, maxLength: 2000 })),
+});
+type Fields = { clientId: string; clientSecret: string; scope: string; audience: string[]; clientAssertionType: string; clientAssertion: string };
+const plain = (m: Fields) => ({
   clientId: m.clientId,
   clientSecret: m.clientSecret,
   scope: m.scope,
   audience: [...m.audience],
+  clientAssertionType: m.clientAssertionType,
+  clientAssertion: m.clientAssertion,
 });
+const empty = { clientId: "", clientSecret: "", scope: "", audience: [], clientAssertionType: "", clientAssertion: "" };
 
 describe("decodeIssueTokenRequest", () => {
   it("reads every message protobuf-es writes exactly as protobuf-es reads it", () => {
@@ -52,20 +64,30 @@ describe("decodeIssueTokenRequest", () => {
   it("lets a later singular field win and collects repeated audiences, as protobuf does", () => {
     const a = toBinary(IssueTokenRequestSchema, create(IssueTokenRequestSchema, { clientId: "first", audience: ["https://a"] }));
     const b = toBinary(IssueTokenRequestSchema, create(IssueTokenRequestSchema, { clientId: "second", audience: ["https://b"] }));
-    expect(decodeIssueTokenRequest(Uint8Array.from([...a, ...b]))).toEqual({
-      clientId: "second",
-      clientSecret: "",
-      scope: "",
-      audience: ["https://a", "https://b"],
+    expect(decodeIssueTokenRequest(Uint8Array.from([...a, ...b]))).toEqual({ ...empty, clientId: "second", audience: ["https://a", "https://b"] });
+  });
+
+  it("reads the client assertion fields (5 and 6) itself: a private_key_jwt request stays on the fast path", () => {
+    const assertion = `eyJhbGciOiJFUzI1NiJ9.${"e".repeat(400)}.sig`;
+    const bytes = toBinary(
+      IssueTokenRequestSchema,
+      create(IssueTokenRequestSchema, { clientId: "c1", clientAssertionType: "urn:ietf:params:oauth:client-assertion-type:jwt-bearer", clientAssertion: assertion }),
+    );
+    expect(decodeIssueTokenRequest(bytes)).toEqual({
+      ...empty,
+      clientId: "c1",
+      clientAssertionType: "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+      clientAssertion: assertion,
     });
   });
 
   it("declines unknown fields, other wire types and invalid UTF-8, leaving them to protobuf-es", () => {
-    expect(decodeIssueTokenRequest(Uint8Array.from([0x2a, 0x01, 0x41]))).toBeUndefined(); // field 5
+    expect(decodeIssueTokenRequest(Uint8Array.from([0x3a, 0x01, 0x41]))).toBeUndefined(); // field 7
+    expect(decodeIssueTokenRequest(Uint8Array.from([0x28, 0x01]))).toBeUndefined(); // field 5 as varint
     expect(decodeIssueTokenRequest(Uint8Array.from([0x08, 0x01]))).toBeUndefined(); // field 1 as varint
     expect(decodeIssueTokenRequest(Uint8Array.from([0x0a, 0x02, 0xc3, 0x28]))).toBeUndefined(); // bad UTF-8
     expect(decodeIssueTokenRequest(Uint8Array.from([0x0a, 0x05, 0x41]))).toBeUndefined(); // truncated
-    expect(decodeIssueTokenRequest(new Uint8Array(0))).toEqual({ clientId: "", clientSecret: "", scope: "", audience: [] });
+    expect(decodeIssueTokenRequest(new Uint8Array(0))).toEqual(empty);
   });
 });
 

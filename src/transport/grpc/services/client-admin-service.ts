@@ -1,44 +1,13 @@
 import { create, type JsonObject } from "@bufbuild/protobuf";
-import { timestampFromMs, type Duration } from "@bufbuild/protobuf/wkt";
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
-import type { ClientAdminCore } from "../../../core/client-admin.js";
 import { AdminError } from "../../../core/errors.js";
-import type { AuditEvent, ClientPatch, ClientRecord } from "../../../core/ports/storage.js";
+import type { AuditEvent, ClientAuthKind, ClientPatch, ClientRecord } from "../../../core/ports/storage.js";
 import { preview } from "../../../core/preview.js";
-import { AuditEventSchema, ClientAdmin, ClientSchema, type Client, type UpdateClientRequest } from "../../../../gen/tessera/v1/client_admin_pb.js";
+import { AuditEventSchema, ClientAdmin, type UpdateClientRequest } from "../../../../gen/tessera/v1/client_admin_pb.js";
 import { actorOf } from "../admin-context.js";
-
-/** Converts a stored client to its API form: secret metadata only, never a hash. */
-export function toProtoClient(c: ClientRecord, now: number): Client {
-  return create(ClientSchema, {
-    clientId: c.clientId,
-    name: c.name,
-    scopes: c.scopes,
-    audiences: c.audiences,
-    tokenTtl: { seconds: BigInt(c.tokenTtlSeconds), nanos: 0 },
-    disabled: c.disabled,
-    createTime: timestampFromMs(c.createTime),
-    updateTime: timestampFromMs(c.updateTime),
-    tokensNotBefore: c.tokensNotBefore === null ? undefined : timestampFromMs(c.tokensNotBefore),
-    secrets: c.secrets
-      .filter((s) => s.expireTime === null || s.expireTime > now)
-      .map((s) => ({
-        secretId: s.secretId,
-        createTime: timestampFromMs(s.createTime),
-        expireTime: s.expireTime === null ? undefined : timestampFromMs(s.expireTime),
-        lastUsedTime: s.lastUsedTime === null ? undefined : timestampFromMs(s.lastUsedTime),
-      })),
-  });
-}
-
-/** Seconds in a Duration, refusing negative or out-of-range values with the field's name. */
-export function durationSeconds(d: Duration, field: string): number {
-  const s = Number(d.seconds) + d.nanos / 1e9;
-  if (!Number.isFinite(s) || s < 0 || d.nanos < -999_999_999 || d.nanos > 999_999_999) {
-    throw new AdminError("invalid_argument", `${field} must be a non-negative duration`);
-  }
-  return s;
-}
+import { clientCredentialHandlers, type ClientCredentialHandlersDeps } from "../client-credential-handlers.js";
+import { durationSeconds, toProtoClient } from "../client-messages.js";
 
 function toProtoEvent(e: AuditEvent) {
   return create(AuditEventSchema, {
@@ -52,7 +21,7 @@ function toProtoEvent(e: AuditEvent) {
   });
 }
 
-const MASKABLE = new Set(["name", "scopes", "audiences", "token_ttl", "disabled"]);
+const MASKABLE = new Set(["name", "scopes", "audiences", "token_ttl", "disabled", "auth_method", "jwks_uri"]);
 
 /** The fields an UpdateClient call changes: those its update_mask names (AIP-134), each checked. */
 function patchFromMask(req: UpdateClientRequest): ClientPatch {
@@ -74,20 +43,20 @@ function patchFromMask(req: UpdateClientRequest): ClientPatch {
     patch.tokenTtlSeconds = durationSeconds(c.tokenTtl, "client.token_ttl");
   }
   if (paths.includes("disabled")) patch.disabled = c.disabled;
+  // Checked by the core, which names the allowed values.
+  if (paths.includes("auth_method")) patch.authMethod = c.authMethod as ClientAuthKind;
+  if (paths.includes("jwks_uri")) patch.jwksUri = c.jwksUri === "" ? null : c.jwksUri;
   return patch;
 }
 
 /** Registers ClientAdmin on the router, behind `interceptors` (error mapping, admin authentication). */
-export function registerClientAdmin(
-  router: ConnectRouter,
-  core: ClientAdminCore,
-  clock: () => number,
-  interceptors: Interceptor[],
-): void {
-  const out = (c: ClientRecord) => toProtoClient(c, clock());
+export function registerClientAdmin(router: ConnectRouter, deps: ClientCredentialHandlersDeps, interceptors: Interceptor[]): void {
+  const core = deps.clientAdmin;
+  const out = (c: ClientRecord) => toProtoClient(c, deps.clock());
   router.service(
     ClientAdmin,
     {
+      ...clientCredentialHandlers(deps),
       async createClient(req, ctx) {
         const { client, clientSecret } = await core.create({
           clientId: req.clientId,
@@ -95,6 +64,7 @@ export function registerClientAdmin(
           scopes: req.scopes,
           audiences: req.audiences,
           tokenTtlSeconds: req.tokenTtl ? durationSeconds(req.tokenTtl, "token_ttl") : undefined,
+          authMethod: req.authMethod === "" ? undefined : (req.authMethod as ClientAuthKind),
         }, actorOf(ctx));
         return { client: out(client), clientSecret };
       },

@@ -15,7 +15,7 @@ import { decodeIssueTokenRequest, encodeIssueTokenFrame, type IssueTokenFields }
 import { toTokenRequest, type TokenServiceDeps } from "../token-requests.js";
 
 /** The one RPC served on the fast path. */
-export const FAST_PATH = `/${TokenService.typeName}/${TokenService.method.issueToken.name}`;
+const FAST_PATH = `/${TokenService.typeName}/${TokenService.method.issueToken.name}`;
 
 /** What the fast path needs besides the token service's dependencies. */
 export interface FastPathDeps extends TokenServiceDeps {
