@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import { TokenClient } from "../../src/client/token-client.js";
-import { runNode } from "../helpers/run-script.js";
+import { runNode } from "../helpers/tessera-process.js";
 import { closedPort, startStubTokenServer } from "../helpers/stub-token-server.js";
 import { FakeEndpoint } from "./fake-endpoint.js";
 import { FakeScheduler, settle } from "./fake-scheduler.js";
@@ -78,7 +78,7 @@ describe("aborted getToken calls in a real process", () => {
         // The stub counts every request; a gRPC call would show up as an (unanswerable) request too.
         const counting = await startStubTokenServer(["token"]);
         try {
-          const r = await runNode([SCRIPT], { CASE: name, TESSERA_SERVER: counting.url, TRANSPORT: transport });
+          const r = await runNode([SCRIPT], { env: { CASE: name, TESSERA_SERVER: counting.url, TRANSPORT: transport } });
           expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: "" });
           expect(JSON.parse(r.stdout)).toEqual(expected);
           expect(counting.count).toBe(0);
@@ -88,7 +88,7 @@ describe("aborted getToken calls in a real process", () => {
       });
 
       it(`${what}, over ${transport}, server down: no stray rejection ends the process`, async () => {
-        const r = await runNode([SCRIPT], { CASE: name, TESSERA_SERVER: `http://127.0.0.1:${await closedPort()}`, TRANSPORT: transport });
+        const r = await runNode([SCRIPT], { env: { CASE: name, TESSERA_SERVER: `http://127.0.0.1:${await closedPort()}`, TRANSPORT: transport } });
         expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: "" });
         expect(JSON.parse(r.stdout)).toEqual(expected);
       });

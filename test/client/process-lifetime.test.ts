@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it, vi } from "vitest";
-import { runNode } from "../helpers/run-script.js";
+import { runNode } from "../helpers/tessera-process.js";
 import { closedPort, startStubTokenServer, type StubStep } from "../helpers/stub-token-server.js";
 
 // A script that awaits getToken and has nothing else open must see its await settle: with the
@@ -40,7 +40,7 @@ describe("a script awaiting getToken runs to its own end", () => {
         const stub = c.server === "closed" ? undefined : await startStubTokenServer(c.server);
         const server = stub?.url ?? `http://127.0.0.1:${await closedPort()}`;
         try {
-          const r = await runNode([SCRIPT], { AWAIT: mode, TOKEN_CLIENT_OPTIONS: JSON.stringify({ server, ...c.options }) });
+          const r = await runNode([SCRIPT], { env: { AWAIT: mode, TOKEN_CLIENT_OPTIONS: JSON.stringify({ server, ...c.options }) } });
           expect(r.stderr).toBe("");
           const outcome = JSON.parse(r.stdout.trim() || "null") as { token?: string; caught?: string; attempts?: number } | null;
           // Exit code and outcome together, so a failure shows both (13 or 0 with no outcome: the await never settled).

@@ -61,9 +61,21 @@ describe("the server URL", () => {
     );
   });
 
-  it("accepts http and https base URLs, with or without a trailing slash", () => {
-    for (const server of ["http://localhost:8080", "https://tessera.example.com/", "http://[::1]:8080"]) {
-      expect(() => new TokenClient({ ...CREDS, server })).not.toThrow();
+  it("accepts http and https base URLs, with or without a trailing slash, and asks the token endpoint under them", async () => {
+    for (const [server, tokenUrl] of [
+      ["http://localhost:8080", "http://localhost:8080/oauth/token"],
+      ["https://tessera.example.com/", "https://tessera.example.com/oauth/token"],
+      ["http://[::1]:8080", "http://[::1]:8080/oauth/token"],
+    ]) {
+      const asked: string[] = [];
+      const answer: typeof fetch = async (input) => {
+        asked.push(String(input));
+        return new Response(JSON.stringify({ access_token: "tok", token_type: "Bearer", expires_in: 3600 }), { headers: { "content-type": "application/json" } });
+      };
+      const client = new TokenClient({ ...CREDS, server, fetch: answer });
+      expect(await client.getToken()).toBe("tok");
+      expect(asked).toEqual([tokenUrl]);
+      await client.close();
     }
   });
 

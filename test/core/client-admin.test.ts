@@ -437,3 +437,83 @@ describe("ClientAdminCore.rotateSecret", () => {
     expect((await rejection(admin.rotateSecret("nobody", 60), AdminError)).code).toBe("not_found");
   });
 });
+
+describe("the audit trail of client administration", () => {
+  const who = { actor: "tcl_ops", origin: "203.0.113.9" };
+  /** The client's events, oldest first, as stored. */
+  const eventsOf = async (target: string) => (await storage.listAuditEvents(undefined, 100, target)).reverse();
+  /** What an event must hold besides its id. */
+  const event = (action: string, target: string, time: number, changes: Record<string, unknown>) => ({
+    eventId: expect.any(Number),
+    time,
+    actor: who.actor,
+    origin: who.origin,
+    action,
+    target,
+    changes,
+  });
+
+  it("each operation writes one event: who, from where, what, on which client, and the fields it set", async () => {
+    const { clientSecret } = await admin.create(input({ clientId: "billing", scopes: ["read", "write"], audiences: ["https://api"], tokenTtlSeconds: 600 }), who);
+    now += 1000;
+    await admin.update("billing", { name: "Billing v2", tokenTtlSeconds: 900 }, who);
+    now += 1000;
+    await admin.update("billing", { scopes: ["read"] }, who);
+    now += 1000;
+    const disabled = await admin.update("billing", { disabled: true }, who);
+    now += 1000;
+    const revoked = await admin.revokeTokens("billing", who);
+    now += 1000;
+    const { client: rotated, clientSecret: newSecret } = await admin.rotateSecret("billing", 60, who);
+    const newSecretId = rotated.secrets.find((s) => s.expireTime === null)!.secretId;
+    now += 1000;
+    await admin.delete("billing", who);
+
+    expect(await eventsOf("billing")).toEqual([
+      event("client.create", "billing", START, { name: "Billing", scopes: ["read", "write"], audiences: ["https://api"], token_ttl_seconds: 600, auth_method: "client_secret" }),
+      event("client.update", "billing", START + 1000, { name: "Billing v2", token_ttl_seconds: 900 }),
+      event("client.update", "billing", START + 2000, { scopes: ["read"] }),
+      event("client.update", "billing", START + 3000, { disabled: true, tokens_not_before: new Date(disabled.tokensNotBefore!).toISOString() }),
+      event("client.revoke_tokens", "billing", START + 4000, { tokens_not_before: new Date(revoked.tokensNotBefore!).toISOString() }),
+      event("client.rotate_secret", "billing", START + 5000, { new_secret_id: newSecretId, grace_period_seconds: 60 }),
+      event("client.delete", "billing", START + 6000, {}),
+    ]);
+    // The trail records that secrets changed, never a secret or its hash.
+    const trail = JSON.stringify(await eventsOf("billing"));
+    for (const s of [clientSecret, newSecret]) expect(trail).not.toContain(s);
+    for (const s of rotated.secrets) expect(trail).not.toContain(Buffer.from(s.hash).toString("hex"));
+  });
+
+  it("auditTrail answers the same events, newest first, for the client asked about only", async () => {
+    await admin.create(input({ clientId: "one" }), who);
+    await admin.create(input({ clientId: "two" }), who);
+    now += 1000;
+    await admin.update("one", { name: "One" }, who);
+    const { events } = await admin.auditTrail(0, "", "one");
+    expect(events.map((e) => [e.action, e.target, e.actor, e.origin])).toEqual([
+      ["client.update", "one", who.actor, who.origin],
+      ["client.create", "one", who.actor, who.origin],
+    ]);
+  });
+
+  it("an operation without a caller (a local command) is recorded as local, from local", async () => {
+    await admin.create(input({ clientId: "cli-made" }));
+    expect(await eventsOf("cli-made")).toEqual([
+      { eventId: expect.any(Number), time: START, actor: "local", origin: "local", action: "client.create", target: "cli-made", changes: expect.any(Object) },
+    ]);
+  });
+
+  it("a refused operation writes no event", async () => {
+    await admin.create(input({ clientId: "taken" }), who);
+    await rejection(admin.create(input({ clientId: "taken" }), who), AdminError);
+    await rejection(admin.update("taken", {}, who), AdminError);
+    await rejection(admin.update("taken", { name: "" }, who), AdminError);
+    await rejection(admin.rotateSecret("taken", -1, who), AdminError);
+    await rejection(admin.update("nobody", { name: "x" }, who), AdminError);
+    await rejection(admin.revokeTokens("nobody", who), AdminError);
+    await rejection(admin.rotateSecret("nobody", 60, who), AdminError);
+    await rejection(admin.delete("nobody", who), AdminError);
+    expect((await eventsOf("taken")).map((e) => e.action)).toEqual(["client.create"]);
+    expect(await eventsOf("nobody")).toEqual([]);
+  });
+});

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { ENV_ONLY_SETTINGS, SETTINGS, type Setting } from "../../src/config.js";
-import { serve } from "../helpers/cli-process.js";
+import { startTessera } from "../helpers/tessera-process.js";
 
 // deploy/tessera.service and deploy/tessera.env, checked by systemd's own tools and by
 // starting the real server with the settings they give it.
@@ -104,8 +104,8 @@ describe("deploy/tessera.env", () => {
       // The unit's own variables, with its paths moved into the temporary folder; the port
       // is the only thing changed (the flag wins over TESSERA_PORT), so the test cannot collide.
       const env: Record<string, string> = { ...Object.fromEntries(active), TESSERA_DB: join(dir, "tessera.db"), TESSERA_KEK_FILE: kek };
-      const server = await serve(["--port", "0"], { env });
-      expect(await server.stop()).toBe(0);
+      const server = await startTessera({ host: null, env });
+      expect(await server.stop()).toEqual({ code: 0, signal: null });
       const config = server.logs.find((l) => l.msg === "configuration")?.config as Record<string, unknown>;
       expect(config.issuer).toBe(env.TESSERA_ISSUER);
       expect(config.host).toBe(env.TESSERA_HOST);

@@ -5,6 +5,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { TokenClient } from "../../src/client/token-client.js";
 import { closedPort } from "../helpers/stub-token-server.js";
+import { runNode, type RunResult } from "../helpers/tessera-process.js";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
 
 // Each example runs as a user would run it (`npx tsx examples/x.ts`), importing the package
@@ -20,26 +21,9 @@ let api: ChildProcess;
 let apiUrl: string;
 let creds: { clientId: string; clientSecret: string };
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs an example (a path under examples/, or an absolute path) to completion with `env` (plus PATH) and returns its output. */
-function run(example: string, args: string[], env: Record<string, string>): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", example.startsWith("/") ? example : `examples/${example}`, ...args], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH ?? "", ...env },
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
+function run(example: string, args: string[], env: Record<string, string>): Promise<RunResult> {
+  return runNode(["--import", "tsx", example.startsWith("/") ? example : `examples/${example}`, ...args], { cwd: ROOT, env, timeoutMs: 60_000 });
 }
 
 const clientEnv = () => ({ TESSERA_SERVER: tessera.url, CLIENT_ID: creds.clientId, CLIENT_SECRET: creds.clientSecret, API_URL: apiUrl, API_AUDIENCE: AUD });

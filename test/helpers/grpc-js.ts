@@ -22,6 +22,14 @@ const pkg = grpc.loadPackageDefinition(definition) as unknown as {
   tessera: { v1: { TokenService: grpc.ServiceClientConstructor; ClientAdmin: grpc.ServiceClientConstructor } };
 };
 
+/** TokenService/IssueToken's answer as a stub generated from the .proto files decodes it. */
+export interface IssueTokenResponse {
+  access_token: string;
+  token_type: string;
+  expires_in: number;
+  scope: string;
+}
+
 /** A grpc-js client for a Tessera service on `port` (h2c). */
 export function grpcClient(service: "TokenService" | "ClientAdmin", port: number): grpc.Client {
   return new pkg.tessera.v1[service](`127.0.0.1:${port}`, grpc.credentials.createInsecure());

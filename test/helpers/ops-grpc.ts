@@ -1,8 +1,9 @@
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { fileURLToPath } from "node:url";
+import { within } from "./eventually.js";
 import { unary } from "./grpc-js.js";
-import type { Credentials } from "./ops-process.js";
+import type { Credentials } from "./tessera-process.js";
 
 export { unary, type CallFailure } from "./grpc-js.js";
 
@@ -57,7 +58,7 @@ export interface HealthWatch {
   statuses: string[];
   /** Resolves with the status the stream ended with. */
   ended: Promise<{ code: grpc.status; details: string }>;
-  /** Resolves when a status matching `want` has arrived; rejects after `ms`. */
+  /** Resolves when a status matching `want` has arrived (or had already); fails after `ms`. */
   next(want: string, ms?: number): Promise<void>;
   cancel(): void;
 }
@@ -78,21 +79,22 @@ export function watchHealth(health: grpc.Client, service: string): HealthWatch {
   return {
     statuses,
     ended,
-    next: (want, ms = 5000) =>
-      new Promise((resolve, reject) => {
-        if (statuses.includes(want)) return resolve();
-        const timer = setTimeout(() => {
-          listeners.delete(check);
-          reject(new Error(`Health/Watch(${service}) did not receive ${want} within ${ms} ms (got ${statuses.join(",")})`));
-        }, ms);
-        const check = () => {
+    next: (want, ms = 10_000) => {
+      if (statuses.includes(want)) return Promise.resolve();
+      let check = () => undefined as void;
+      const received = new Promise<void>((resolve) => {
+        check = () => {
           if (!statuses.includes(want)) return;
-          clearTimeout(timer);
           listeners.delete(check);
           resolve();
         };
         listeners.add(check);
-      }),
+      });
+      return within(`Health/Watch(${service}) to receive ${want}`, received, ms).catch((err: Error) => {
+        listeners.delete(check);
+        throw new Error(`${err.message} (got ${statuses.join(",")})`);
+      });
+    },
     cancel: () => call.cancel(),
   };
 }

@@ -1,4 +1,5 @@
 import net from "node:net";
+import { within } from "./eventually.js";
 
 // HTTP/2 frames written by hand, for what node:http2's client never sends: a stream reset with
 // RST_STREAM while its body is still open (its close() sends END_STREAM first), exactly as a
@@ -9,7 +10,11 @@ const DATA = 0x0;
 const HEADERS = 0x1;
 const RST_STREAM = 0x3;
 const SETTINGS = 0x4;
+const PING = 0x6;
+const GOAWAY = 0x7;
+// Flags, and an error code.
 const END_HEADERS = 0x4;
+const ACK = 0x1;
 const CANCEL = 0x8;
 
 function frame(type: number, flags: number, streamId: number, payload: Buffer): Buffer {
@@ -48,44 +53,51 @@ function requestHeaders(path: string, headers: Record<string, string>): Buffer {
 }
 
 /**
- * Opens a connection to the server on loopback `port`, starts one POST stream with `headers`,
- * sends `body` without ending the stream, waits `holdMs`, resets the stream with
- * RST_STREAM(CANCEL), and closes the connection a moment later.
+ * Opens a connection to the server on loopback `port`, starts one POST stream with `headers`
+ * and sends `body` without ending the stream; once the server has read it, resets the stream
+ * with RST_STREAM(CANCEL), and once the server has read the reset, closes the connection.
  */
-export async function h2ResetMidBody(port: number, path: string, headers: Record<string, string>, body: Buffer, holdMs = 100): Promise<void> {
-  const socket = net.connect(port, "127.0.0.1");
-  socket.on("error", () => {});
-  socket.on("data", () => {}); // the server's SETTINGS and acknowledgements
-  await new Promise<void>((resolve, reject) => {
-    socket.once("connect", resolve);
-    socket.once("error", reject);
-  });
-  const block = requestHeaders(path, headers);
-  const write = (b: Buffer) => new Promise<void>((resolve) => socket.write(b, () => resolve()));
-  await write(Buffer.concat([PREFACE, frame(SETTINGS, 0, 0, Buffer.alloc(0)), frame(HEADERS, END_HEADERS, 1, block), frame(DATA, 0, 1, body)]));
-  await new Promise((r) => setTimeout(r, holdMs));
+export async function h2ResetMidBody(port: number, path: string, headers: Record<string, string>, body: Buffer): Promise<void> {
+  const c = await rawH2Connection(port);
+  await c.send(Buffer.concat([frame(HEADERS, END_HEADERS, 1, requestHeaders(path, headers)), frame(DATA, 0, 1, body)]));
+  await c.sync();
   const code = Buffer.alloc(4);
   code.writeUInt32BE(CANCEL);
-  await write(frame(RST_STREAM, 0, 1, code));
-  await new Promise((r) => setTimeout(r, 50));
-  socket.destroy();
+  await c.send(frame(RST_STREAM, 0, 1, code));
+  await c.sync();
+  c.close();
 }
 
-const GOAWAY = 0x7;
-const ACK = 0x1;
+/**
+ * Like h2ResetMidBody, but the client closes the whole connection instead of resetting the
+ * stream: the server sees the stream end with its connection.
+ */
+export async function h2HangupMidBody(port: number, path: string, headers: Record<string, string>, body: Buffer): Promise<void> {
+  const c = await rawH2Connection(port);
+  await c.send(Buffer.concat([frame(HEADERS, END_HEADERS, 1, requestHeaders(path, headers)), frame(DATA, 0, 1, body)]));
+  await c.sync();
+  c.close();
+}
 
 /** A hand-driven HTTP/2 connection: opens streams with HEADERS only, and records how the server ends them. */
 export interface RawH2Connection {
   /** Opens stream `id` (odd, increasing) as a POST to `path`, sending HEADERS without END_STREAM. */
   open(id: number, path: string, headers?: Record<string, string>): void;
+  /** Writes frames as they are; resolves once they are handed to the socket. */
+  send(frames: Buffer): Promise<void>;
+  /**
+   * A PING round trip: resolves once the server has read every frame sent before it (RFC 9113
+   * §6.7: frames are processed in order, and a PING is answered as soon as it is read).
+   */
+  sync(): Promise<void>;
   /** RST_STREAM error codes received, by stream id. */
   resets: Map<number, number>;
   /** The GOAWAY the server sent, if any: the last stream it accepted and the error code. */
   goaway: { lastStreamId: number; code: number } | undefined;
   /** The SETTINGS the server sent (identifier -> value). */
   settings: Map<number, number>;
-  /** Resolves once `pred` holds for what was received; rejects after `ms`. */
-  until(pred: () => boolean, ms?: number): Promise<void>;
+  /** Resolves once `pred` holds for what was received; fails after `ms` naming `what` was awaited. */
+  until(what: string, pred: () => boolean, ms?: number): Promise<void>;
   close(): void;
 }
 
@@ -99,6 +111,7 @@ export async function rawH2Connection(port: number): Promise<RawH2Connection> {
   });
   const resets = new Map<number, number>();
   const settings = new Map<number, number>();
+  const pingsAcked = new Set<string>();
   const changed = new Set<() => void>();
   let pending = Buffer.alloc(0);
   socket.on("data", (d: Buffer) => {
@@ -112,6 +125,8 @@ export async function rawH2Connection(port: number): Promise<RawH2Connection> {
       if (type === SETTINGS && !(flags & ACK)) {
         for (let i = 0; i + 6 <= payload.length; i += 6) settings.set(payload.readUInt16BE(i), payload.readUInt32BE(i + 2));
         socket.write(frame(SETTINGS, ACK, 0, Buffer.alloc(0)));
+      } else if (type === PING && flags & ACK) {
+        pingsAcked.add(payload.toString("hex"));
       } else if (type === RST_STREAM) {
         resets.set(id, payload.readUInt32BE(0));
       } else if (type === GOAWAY) {
@@ -120,29 +135,36 @@ export async function rawH2Connection(port: number): Promise<RawH2Connection> {
     }
     for (const f of changed) f();
   });
-  socket.write(Buffer.concat([PREFACE, frame(SETTINGS, 0, 0, Buffer.alloc(0))]));
+  const send = (b: Buffer) => new Promise<void>((resolve) => socket.write(b, () => resolve()));
+  let pings = 0;
+  await send(Buffer.concat([PREFACE, frame(SETTINGS, 0, 0, Buffer.alloc(0))]));
   const conn: RawH2Connection = {
     goaway: undefined,
     open(id, path, headers = {}) {
       socket.write(frame(HEADERS, END_HEADERS, id, requestHeaders(path, headers)));
     },
+    send,
+    async sync() {
+      const payload = Buffer.alloc(8);
+      payload.writeUInt32BE(++pings, 4);
+      await send(frame(PING, 0, 0, payload));
+      await conn.until("the server to acknowledge a PING (it has read every frame before it)", () => pingsAcked.has(payload.toString("hex")));
+    },
     resets,
     settings,
-    until: (pred, ms = 5000) =>
-      new Promise<void>((resolve, reject) => {
-        if (pred()) return resolve();
-        const check = () => {
+    until: (what, pred, ms = 10_000) => {
+      if (pred()) return Promise.resolve();
+      let check = () => undefined as void;
+      const met = new Promise<void>((resolve) => {
+        check = () => {
           if (!pred()) return;
           changed.delete(check);
-          clearTimeout(timer);
           resolve();
         };
-        const timer = setTimeout(() => {
-          changed.delete(check);
-          reject(new Error(`condition not met within ${ms} ms`));
-        }, ms);
         changed.add(check);
-      }),
+      });
+      return within(what, met, ms).finally(() => changed.delete(check));
+    },
     close: () => socket.destroy(),
   };
   return conn;

@@ -1,14 +1,16 @@
 import type * as grpc from "@grpc/grpc-js";
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet, type JWTPayload } from "jose";
 import { adminToken, bearer, opsClient, unary } from "./ops-grpc.js";
-import { getText, postForm, runTessera, startTessera, type Credentials, type OpsServer } from "./ops-process.js";
+import { eventually } from "./eventually.js";
+import { getText, postForm } from "./http.js";
+import { runTessera, startTessera, type Credentials, type TesseraProcess } from "./tessera-process.js";
 import { basic } from "./test-server.js";
 
 /** The issuer every replica of a test shares, so each one accepts the others' tokens. */
 export const REPLICA_ISSUER = "http://tessera.replicas.test";
 
 /** A `tessera serve` of a cluster, with grpc-js clients for its services. */
-export interface Replica extends OpsServer {
+export interface Replica extends TesseraProcess {
   readonly name: string;
   readonly tokens: grpc.Client;
   readonly clients: grpc.Client;
@@ -53,7 +55,7 @@ export function startReplicas<const N extends readonly string[]>(names: N, url: 
 
 /** `tessera bootstrap --db URL`: the admin client it printed. */
 export async function bootstrapCluster(url: string, env: Record<string, string> = {}): Promise<Credentials> {
-  const r = await runTessera(["bootstrap", "--db", url], env);
+  const r = await runTessera(["bootstrap", "--db", url], { env });
   if (r.code !== 0) throw new Error(`tessera bootstrap failed (${r.code}): ${r.stderr}`);
   const j = JSON.parse(r.stdout) as { client_id: string; client_secret: string };
   return { clientId: j.client_id, clientSecret: j.client_secret };
@@ -101,14 +103,14 @@ export async function createClientAt(replica: Replica, auth: Record<string, stri
 }
 
 /**
- * Asks `probe` every `everyMs` until it returns true; resolves with how long after `since`
- * (ms, performance.now()) the first probe that saw it was sent. Rejects after `withinMs`.
+ * Asks `probe` every 20 ms until it returns true; resolves with how long after `since`
+ * (ms, performance.now()) the first probe that saw it was sent.
  */
-export async function timeUntil(probe: () => Promise<boolean>, since: number, withinMs = 10_000, everyMs = 20): Promise<number> {
-  for (;;) {
-    const sent = performance.now();
-    if (await probe()) return Math.round(sent - since);
-    if (performance.now() - since > withinMs) throw new Error(`not seen within ${withinMs} ms`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
+export async function timeUntil(probe: () => Promise<boolean>, since: number): Promise<number> {
+  let sent = 0;
+  await eventually("the change at the other replica", async () => {
+    sent = performance.now();
+    return probe();
+  }, { intervalMs: 20 });
+  return Math.round(sent - since);
 }

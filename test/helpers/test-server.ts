@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { pino } from "pino";
+import { pino, type Logger } from "pino";
 import { loadConfig } from "../../src/config.js";
 import { ADMIN_SCOPE } from "../../src/core/admin-auth.js";
 import { ClientAdminCore, type NewClientInput } from "../../src/core/client-admin.js";
@@ -23,9 +23,9 @@ export interface TestServer {
   stop(): Promise<void>;
 }
 
-/** Starts the real server (same startServer() as `tessera serve`) on port 0. */
+/** Starts the real server (same startServer() as `tessera serve`) on port 0; it logs nothing unless given `log`. */
 export async function startTestServer(
-  opts: { alg?: string; clock?: Clock; dbPath?: string; env?: NodeJS.ProcessEnv } = {},
+  opts: { alg?: string; clock?: Clock; dbPath?: string; env?: NodeJS.ProcessEnv; log?: Logger } = {},
 ): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), "tessera-test-"));
   const dbPath = opts.dbPath ?? join(dir, "tessera.db");
@@ -33,7 +33,7 @@ export async function startTestServer(
   const issuer = "http://tessera.test";
   const config = loadConfig({ port: "0", host: "127.0.0.1", db: dbPath, issuer, alg: opts.alg ?? "ES256" }, opts.env ?? {});
   const clock = opts.clock ?? systemClock;
-  const running = await startServer(config, pino({ level: "silent" }), clock);
+  const running = await startServer(config, opts.log ?? pino({ level: "silent" }), clock);
   const core = new ClientAdminCore(running.storage, clock);
   let admin: { clientId: string; clientSecret: string } | undefined;
   const createClient = async (input: Partial<NewClientInput> = {}) => {

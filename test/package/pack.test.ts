@@ -1,12 +1,12 @@
-import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runNode, runTessera, startTessera, type TesseraProcess } from "../helpers/tessera-process.js";
 
 // The package as a user gets it: `npm pack`, installed from the tarball into an empty
 // project, then its CLI and both entry points used from there (ESM and TypeScript).
@@ -80,49 +80,33 @@ describe(`the published package (${pkg.name})`, () => {
   });
 
   describe("its `tessera` command", () => {
-    let server: ChildProcess;
+    let server: TesseraProcess;
     let url: string;
     let admin: { client_id: string; client_secret: string };
     const bin = () => join(project, "node_modules", ".bin", "tessera");
-    const run = (args: string[], env: Record<string, string> = {}) =>
-      spawnSync(bin(), args, { cwd: project, encoding: "utf8", env: { PATH: process.env.PATH ?? "", ...env }, timeout: 30_000 });
+    const run = (args: string[], env: Record<string, string> = {}) => runTessera(args, { bin: bin(), cwd: project, env });
 
     beforeAll(async () => {
-      server = spawn(bin(), ["serve", "--port", "0", "--host", "127.0.0.1", "--issuer", "http://tessera.pack.test", "--db", "data/tessera.db"], {
-        cwd: project,
-        env: { PATH: process.env.PATH ?? "" },
-        stdio: ["ignore", "pipe", "inherit"],
-      });
-      for await (const line of createInterface({ input: server.stdout! })) {
-        const rec = JSON.parse(line) as { msg: string; port?: number };
-        if (rec.msg === "tessera listening") {
-          url = `http://127.0.0.1:${rec.port}`;
-          break;
-        }
-      }
-      server.stdout!.resume();
+      server = await startTessera({ bin: bin(), cwd: project, db: "data/tessera.db", args: ["--issuer", "http://tessera.pack.test"] });
+      url = server.url;
     }, 60_000);
     afterAll(async () => {
-      if (server?.exitCode === null) {
-        const exited = new Promise((resolve) => server.once("exit", resolve));
-        server.kill("SIGTERM");
-        await exited;
-      }
+      await server?.stop();
     });
 
-    it("serve, bootstrap and token work", () => {
+    it("serve, bootstrap and token work", async () => {
       expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-      expect(run(["--version"]).stdout).toBe(`${pkg.version}\n`);
-      const boot = run(["bootstrap", "--db", "data/tessera.db"]);
-      expect(boot.status, boot.stderr).toBe(0);
+      expect((await run(["--version"])).stdout).toBe(`${pkg.version}\n`);
+      const boot = await run(["bootstrap", "--db", "data/tessera.db"]);
+      expect(boot.code, boot.stderr).toBe(0);
       expect(boot.stderr).toContain(join(project, "data", "tessera.db"));
       admin = JSON.parse(boot.stdout) as typeof admin;
-      const token = run(["token", "--server", url, "--scope", "tessera:admin"], { CLIENT_ID: admin.client_id, CLIENT_SECRET: admin.client_secret });
-      expect(token.status, token.stderr).toBe(0);
+      const token = await run(["token", "--server", url, "--scope", "tessera:admin"], { CLIENT_ID: admin.client_id, CLIENT_SECRET: admin.client_secret });
+      expect(token.code, token.stderr).toBe(0);
       expect(token.stdout.trim().split(".")).toHaveLength(3);
     });
 
-    it("tessera-oauth/client and tessera-oauth/verify import as ESM and work against it", () => {
+    it("tessera-oauth/client and tessera-oauth/verify import as ESM and work against it", async () => {
       writeFileSync(
         join(project, "use.mjs"),
         `import { TokenClient } from "${pkg.name}/client";
@@ -136,13 +120,8 @@ console.log(JSON.stringify({ sub: claims.sub, scopes: claims.scopes }));
 await tokens.close();
 `,
       );
-      const r = spawnSync(process.execPath, ["use.mjs", url], {
-        cwd: project,
-        encoding: "utf8",
-        env: { PATH: process.env.PATH ?? "", CLIENT_ID: admin.client_id, CLIENT_SECRET: admin.client_secret },
-        timeout: 30_000,
-      });
-      expect(r.status, r.stderr).toBe(0);
+      const r = await runNode(["use.mjs", url], { cwd: project, env: { CLIENT_ID: admin.client_id, CLIENT_SECRET: admin.client_secret } });
+      expect(r.code, r.stderr).toBe(0);
       expect(JSON.parse(r.stdout)).toEqual({ sub: admin.client_id, scopes: ["tessera:admin"] });
     });
   });

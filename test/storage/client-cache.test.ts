@@ -200,7 +200,17 @@ describe("RandomReplacementMap", () => {
 
 /** Counts reads that reach the wrapped storage; `hold` makes the next read wait for release(). */
 function countingStorage(inner: Storage) {
-  const counter = { reads: 0, hold: false, release: () => {} };
+  let held: () => void = () => {};
+  const counter = {
+    reads: 0,
+    hold: false,
+    release: () => {},
+    /** Holds the next read once it has its result; resolves then. */
+    holdNext(): Promise<void> {
+      counter.hold = true;
+      return new Promise<void>((r) => (held = r));
+    },
+  };
   const wrapped = new Proxy(inner, {
     get(target, prop, receiver) {
       if (prop === "getClient") {
@@ -209,7 +219,9 @@ function countingStorage(inner: Storage) {
           const result = await target.getClient(id);
           if (counter.hold) {
             counter.hold = false;
-            await new Promise<void>((r) => (counter.release = r));
+            const released = new Promise<void>((r) => (counter.release = r));
+            held();
+            await released;
           }
           return result;
         };
@@ -249,9 +261,9 @@ describe("withClientCache sizing", () => {
     const { storage, counter } = countingStorage(new MemoryStorage());
     const cached = withClientCache(storage, NEVER_CHANGES);
     await cached.createClient(client("c1", 0));
-    counter.hold = true;
+    const held = counter.holdNext();
     const stale = cached.getClient("c1"); // reads the enabled client, then waits
-    await new Promise((r) => setTimeout(r, 0));
+    await held;
     await cached.updateClient("c1", { disabled: true }, 1);
     counter.release();
     expect((await stale)?.disabled).toBe(false); // the read itself predates the change

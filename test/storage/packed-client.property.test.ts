@@ -65,7 +65,10 @@ describe("packClient / unpackClient", () => {
       secrets: [{ secretId: "sec_abcdefghi", hash: new Uint8Array(32).fill(7), createTime: 1, expireTime: null, lastUsedTime: null }],
       authMethod: "client_secret", keys: [], jwksUri: null, federatedCredentials: [],
     };
-    expect(packClient(c)).toBeDefined();
+    // Packed (not declined), and read back as it was written.
+    const p = packClient(c);
+    expect(p).toBeDefined();
+    expect(plain(unpackClient(p!))).toEqual(plain(c));
   });
 
   it("hand out a new record each time: changing one does not change the packed client", () => {

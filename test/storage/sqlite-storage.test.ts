@@ -1,9 +1,7 @@
-import { execFile } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
 import Database from "better-sqlite3";
 import { createLocalJWKSet, importJWK, jwtVerify, SignJWT, type JSONWebKeySet, type JWK } from "jose";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -12,6 +10,7 @@ import { SCHEMA_VERSION, SchemaTooNewError } from "../../src/storage/sqlite/migr
 import { SqliteStorage } from "../../src/storage/sqlite/sqlite-storage.js";
 import { ClientExistsError, type ClientRecord, type SigningKeyRecord } from "../../src/core/ports/storage.js";
 import { DAY, HOUR, testPolicy } from "../keys/policy.js";
+import { inProcesses } from "../helpers/tessera-process.js";
 import { storageConformance } from "./conformance.js";
 
 storageConformance(
@@ -45,7 +44,6 @@ storageConformance(
 
 const T0 = Date.parse("2030-01-02T03:04:05.678Z");
 const ISSUER = "https://tessera.example";
-const REPO = fileURLToPath(new URL("../../", import.meta.url));
 const SQLITE_MODULE = fileURLToPath(new URL("../../src/storage/sqlite/sqlite-storage.ts", import.meta.url));
 const KEY_RING_MODULE = fileURLToPath(new URL("../../src/keys/key-ring.ts", import.meta.url));
 
@@ -84,21 +82,6 @@ function userVersion(path: string): number {
   } finally {
     db.close();
   }
-}
-
-/** Runs `code` (an ES module body) in `n` separate Node processes at once; returns each one's stdout. */
-async function inProcesses(n: number, code: string, env: Record<string, string>): Promise<string[]> {
-  const run = promisify(execFile);
-  // All children spin until the same instant, so their database calls really overlap.
-  const startAt = String(Date.now() + 2000);
-  const children = Array.from({ length: n }, (_, i) =>
-    run(process.execPath, ["--import", "tsx", "--input-type=module", "-e", code], {
-      cwd: REPO,
-      env: { ...process.env, ...env, START_AT: startAt, CHILD: String(i) },
-      timeout: 15_000,
-    }),
-  );
-  return (await Promise.all(children)).map((r) => r.stdout.trim());
 }
 
 describe("SqliteStorage on a file", () => {
@@ -209,7 +192,7 @@ describe("SqliteStorage on a file", () => {
     const code = `
       const { SqliteStorage } = await import(process.env.MODULE);
       const storage = SqliteStorage.open(process.env.DB);
-      while (Date.now() < Number(process.env.START_AT)) {}
+      await atTheStart();
       const name = "child " + process.env.CHILD;
       try {
         await storage.createClient({
@@ -231,13 +214,13 @@ describe("SqliteStorage on a file", () => {
     const stored = await openStorage().getClient("race");
     expect(stored?.name).toBe(`child ${winner}`);
     expect(stored?.secrets.map((s) => s.secretId)).toEqual([`sec_${winner}`]);
-  });
+  }, 120_000); // four processes each loading TypeScript: seconds apiece on a loaded machine
 
   it("processes opening a new file at once all migrate it and agree on one signing key", async () => {
     const code = `
       const { SqliteStorage } = await import(process.env.MODULE);
       const { KeyRing } = await import(process.env.KEY_RING);
-      while (Date.now() < Number(process.env.START_AT)) {}
+      await atTheStart();
       const storage = SqliteStorage.open(process.env.DB);
       const policy = { alg: "ES256", rotationPeriodMs: 30 * 86400000, prepublishMs: 1800000, retiredPublishMs: 86700000 };
       const ring = await KeyRing.open(storage, { policy, clock: () => Date.now() });
@@ -251,7 +234,7 @@ describe("SqliteStorage on a file", () => {
     expect(keys.filter((k) => k.status === "current").map((k) => k.kid)).toEqual([kids[0]]);
     expect(keys.map((k) => k.status).sort()).toEqual(["current", "next"]);
     expect(userVersion(path)).toBe(SCHEMA_VERSION);
-  });
+  }, 120_000); // four processes each loading TypeScript: seconds apiece on a loaded machine
 });
 
 describe("SqliteStorage.purgeDeletedData", () => {

@@ -89,7 +89,7 @@ describe("verifyAccessToken", () => {
   it("allows 30 s of clock skew on exp by default, and no more", async () => {
     const now = Date.now();
     const token = await iss.sign({ exp: Math.floor(now / 1000) });
-    await expect(verifyAccessToken(token, { ...options, clock: () => now + 25_000 })).resolves.toBeDefined();
+    await expect(verifyAccessToken(token, { ...options, clock: () => now + 25_000 })).resolves.toMatchObject({ sub: "tcl_1", exp: Math.floor(now / 1000) });
     expect((await refusal(verifyAccessToken(token, { ...options, clock: () => now + 35_000 }))).message).toBe("The access token expired");
   });
 
@@ -98,29 +98,29 @@ describe("verifyAccessToken", () => {
   it("refuses an iat more than the clock skew in the future; accepts one within it", async () => {
     const now = Date.now();
     const at = (ahead: number) => iss.sign({ iat: Math.floor(now / 1000) + ahead, exp: Math.floor(now / 1000) + ahead + 600 });
-    await expect(verifyAccessToken(await at(30), { ...options, clock: () => now })).resolves.toBeDefined();
+    await expect(verifyAccessToken(await at(30), { ...options, clock: () => now })).resolves.toMatchObject({ sub: "tcl_1", iat: Math.floor(now / 1000) + 30 });
     const err = await refusal(verifyAccessToken(await at(31), { ...options, clock: () => now }));
     expect([err.code, err.message]).toEqual(["invalid_token", "The access token's issue time (iat) is in the future"]);
     const year = await refusal(verifyAccessToken(await at(365 * 86400), { ...options, clock: () => now }));
     expect(year.message).toBe("The access token's issue time (iat) is in the future");
     // The skew is the one configured for exp and nbf.
-    await expect(verifyAccessToken(await at(90), { ...options, clock: () => now, clockToleranceSeconds: 120 })).resolves.toBeDefined();
+    await expect(verifyAccessToken(await at(90), { ...options, clock: () => now, clockToleranceSeconds: 120 })).resolves.toMatchObject({ iat: Math.floor(now / 1000) + 90 });
   });
 
   it("refuses a lifetime (exp - iat) over 24 h, the longest Tessera issues, unless told to accept longer", async () => {
     const iat = Math.floor(Date.now() / 1000) - 10;
-    await expect(verifyAccessToken(await iss.sign({ iat, exp: iat + 86_400 }), options)).resolves.toBeDefined();
+    await expect(verifyAccessToken(await iss.sign({ iat, exp: iat + 86_400 }), options)).resolves.toMatchObject({ sub: "tcl_1", exp: iat + 86_400 });
     const long = await iss.sign({ iat, exp: iat + 86_401 });
     const err = await refusal(verifyAccessToken(long, options));
     expect([err.code, err.message]).toEqual(["invalid_token", "The access token's lifetime (exp - iat) is longer than this resource server accepts"]);
-    await expect(verifyAccessToken(long, { ...options, maxTokenLifetimeSeconds: 7 * 86_400 })).resolves.toBeDefined();
+    await expect(verifyAccessToken(long, { ...options, maxTokenLifetimeSeconds: 7 * 86_400 })).resolves.toMatchObject({ exp: iat + 86_401 });
     // And stricter, for a resource server that only ever sees short tokens.
     expect((await refusal(verifyAccessToken(await iss.sign({ iat, exp: iat + 3600 }), { ...options, maxTokenLifetimeSeconds: 900 }))).code).toBe("invalid_token");
   });
 
   it("discovers the keys from the issuer's metadata when no key set is given", async () => {
     const keys = new IssuerKeys({ issuer: iss.issuer, fetch: iss.fetch });
-    await verifyAccessToken(await iss.sign(), { ...options, keys });
+    await expect(verifyAccessToken(await iss.sign(), { ...options, keys })).resolves.toMatchObject({ sub: "tcl_1" });
     expect(iss.hits).toEqual({ "/.well-known/oauth-authorization-server": 1, "/.well-known/jwks.json": 1 });
   });
 

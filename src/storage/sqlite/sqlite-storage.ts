@@ -22,6 +22,7 @@ import {
 import { migrate, SchemaTooNewError } from "./migrations.js";
 import { DELETE_EVERYTHING, prepareExportStatements } from "./export-statements.js";
 import { createPrivateFile } from "./private-files.js";
+import { switchToWal } from "./wal-mode.js";
 
 interface ClientRow {
   client_id: string;
@@ -177,12 +178,13 @@ export class SqliteStorage implements Storage {
     try {
       if (path !== ":memory:" && !options.readonly) createPrivateFile(path);
       db = new Database(path, { readonly: options.readonly ?? false });
-      db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
+      const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
+      db.pragma(`busy_timeout = ${busyTimeoutMs}`);
       if (!options.readonly) {
         // Deleted and overwritten rows (an old private key, a deleted client's secret hash)
         // are zeroed in the file rather than left in free space.
         db.pragma("secure_delete = ON");
-        db.pragma("journal_mode = WAL");
+        switchToWal(db, busyTimeoutMs);
         // FULL: an acknowledged admin write survives power loss too; writes are rare.
         db.pragma("synchronous = FULL");
       }

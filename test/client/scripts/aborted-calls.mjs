@@ -21,7 +21,10 @@ const outcome = await call.then(
   () => "resolved",
   (err) => ({ name: err?.name, code: err?.code, message: err?.message }),
 );
-// A rejection nobody handles ends the process within a few event-loop turns; give it the chance.
-await new Promise((resolve) => setTimeout(resolve, 300));
+// A request started anyway would hold a connection (or a name lookup) until it failed, and its
+// rejection, left without a handler, would end the process in the turn after: wait until no
+// connection is left, then one turn more.
+while (process.getActiveResourcesInfo().some((r) => /TCP|GetAddrInfo/.test(r))) await new Promise((resolve) => setTimeout(resolve, 10));
+await new Promise((resolve) => setImmediate(resolve));
 console.log(JSON.stringify(outcome));
 await tokens.close();

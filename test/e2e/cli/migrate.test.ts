@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { POSTGRES_SCHEMA_VERSION } from "../../../src/storage/postgres/migrations.js";
 import { SCHEMA_VERSION } from "../../../src/storage/sqlite/migrations.js";
-import { runTessera, tempDir } from "../../helpers/ops-process.js";
+import { runTessera, tempDir } from "../../helpers/tessera-process.js";
 import { testPostgres, type TestDatabase } from "../../helpers/postgres.js";
 
 const server = await testPostgres("tessera migrate on PostgreSQL");

@@ -2,14 +2,13 @@ import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, statSync } fr
 import { createServer, type AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { serve, tessera, unprivileged } from "../../helpers/cli-process.js";
-import { startTessera, tempDir, type OpsServer } from "../../helpers/ops-process.js";
+import { runTessera, startTessera, tempDir, unprivileged, type TesseraProcess } from "../../helpers/tessera-process.js";
 
 // `tessera serve` that cannot start must say why in one sentence, exit 2, and leave nothing
 // behind: no database file, no folder, no -wal/-shm beside an existing file.
 
 let dir: string;
-let running: OpsServer;
+let running: TesseraProcess;
 
 beforeAll(async () => {
   dir = tempDir("serve-startup");
@@ -31,7 +30,7 @@ function oneSentence(stderr: string): string {
 describe("tessera serve start-up failures", () => {
   it("a port already in use: names the port and --port, exit 2, and creates no database", async () => {
     const db = join(dir, "second", "nested", "tessera.db");
-    const r = await tessera(["serve", "--port", String(running.port), "--host", "127.0.0.1", "--db", db]);
+    const r = await runTessera(["serve", "--port", String(running.port), "--host", "127.0.0.1", "--db", db]);
     expect(r.code, r.stderr).toBe(2);
     const line = oneSentence(r.stderr);
     expect(line).toContain(`port ${running.port}`);
@@ -41,7 +40,7 @@ describe("tessera serve start-up failures", () => {
   });
 
   it("the same through TESSERA_PORT names where the port came from", async () => {
-    const r = await tessera(["serve", "--host", "127.0.0.1", "--db", join(dir, "third.db")], { env: { TESSERA_PORT: String(running.port) } });
+    const r = await runTessera(["serve", "--host", "127.0.0.1", "--db", join(dir, "third.db")], { env: { TESSERA_PORT: String(running.port) } });
     expect(r.code, r.stderr).toBe(2);
     expect(oneSentence(r.stderr)).toContain(`port ${running.port} (set by TESSERA_PORT)`);
     expect(existsSync(join(dir, "third.db"))).toBe(false);
@@ -50,14 +49,14 @@ describe("tessera serve start-up failures", () => {
   it("--db naming a folder: one sentence suggesting a file in it, exit 2, nothing created", async () => {
     const folder = join(dir, "a-folder");
     mkdirSync(folder);
-    const r = await tessera(["serve", "--port", "0", "--host", "127.0.0.1", "--db", folder]);
+    const r = await runTessera(["serve", "--port", "0", "--host", "127.0.0.1", "--db", folder]);
     expect(r.code, r.stderr).toBe(2);
     expect(oneSentence(r.stderr)).toBe(`tessera: --db names ${folder}, which is a folder: give the path of a database file, such as ${join(folder, "tessera.db")}.`);
     expect(readdirSync(folder)).toEqual([]);
   });
 
   it("TESSERA_DB under a file: names the variable, exit 2", async () => {
-    const r = await tessera(["serve", "--port", "0", "--host", "127.0.0.1"], { env: { TESSERA_DB: join(dir, "running.db", "x.db") } });
+    const r = await runTessera(["serve", "--port", "0", "--host", "127.0.0.1"], { env: { TESSERA_DB: join(dir, "running.db", "x.db") } });
     expect(r.code, r.stderr).toBe(2);
     expect(oneSentence(r.stderr)).toContain("TESSERA_DB names");
   });
@@ -68,7 +67,7 @@ describe("tessera serve start-up failures", () => {
     mkdirSync(locked, { mode: 0o755 }); // owned by the test's user; others may read, not write
     if (who.uid === undefined) chmodSync(locked, 0o555);
     const db = join(locked, "sub", "tessera.db");
-    const r = await tessera(["serve", "--port", "0", "--host", "127.0.0.1", "--db", db], who);
+    const r = await runTessera(["serve", "--port", "0", "--host", "127.0.0.1", "--db", db], who);
     expect(r.code, r.stderr).toBe(2);
     const line = oneSentence(r.stderr);
     expect(line).toContain(`The folder ${locked} is not writable for`);
@@ -81,7 +80,7 @@ describe("tessera serve start-up failures", () => {
     const folder = join(dir, "ro");
     mkdirSync(folder);
     const db = join(folder, "tessera.db");
-    const boot = await tessera(["bootstrap", "--db", db]);
+    const boot = await runTessera(["bootstrap", "--db", db]);
     expect(boot.code, boot.stderr).toBe(0);
     if (who.uid !== undefined) {
       chownSync(folder, who.uid, who.gid!);
@@ -89,7 +88,7 @@ describe("tessera serve start-up failures", () => {
     }
     chmodSync(db, 0o444);
     const before = statSync(db);
-    const r = await tessera(["serve", "--port", "0", "--host", "127.0.0.1", "--db", db], who);
+    const r = await runTessera(["serve", "--port", "0", "--host", "127.0.0.1", "--db", db], who);
     expect(r.code, r.stderr).toBe(2);
     const line = oneSentence(r.stderr);
     expect(line).toContain(`The database ${db} is read-only for`);
@@ -118,7 +117,7 @@ describe("tessera serve start-up success", () => {
 
   it("says nothing about bootstrap once the database has a client", async () => {
     const db = join(dir, "booted.db");
-    expect((await tessera(["bootstrap", "--db", db])).code).toBe(0);
+    expect((await runTessera(["bootstrap", "--db", db])).code).toBe(0);
     const server = await startTessera({ db });
     try {
       await server.waitForLog((l) => l.msg === "tessera listening");
@@ -145,7 +144,7 @@ async function freePort(): Promise<number> {
 
 /** Starts `tessera serve` with no --port and returns the port it logs; then stops it. */
 async function listeningPort(env: Record<string, string>): Promise<number> {
-  const server = await serve(["--host", "127.0.0.1", "--db", join(dir, "port.db")], { env });
+  const server = await startTessera({ port: null, db: join(dir, "port.db"), env });
   await server.stop();
   return server.listening.port as number;
 }

@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import { calculateJwkThumbprint, SignJWT, type JWK } from "jose";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { startAssertionStub, type AssertionStub } from "../../helpers/assertion-stub-server.js";
-import { tessera, type CliResult } from "../../helpers/cli-process.js";
+import { runTessera, type RunResult } from "../../helpers/tessera-process.js";
 import { CLIENT_ALGS, tempFiles, testClientKey, type TestClientKey } from "../../helpers/client-keys.js";
 import { closedPort } from "../../helpers/stub-token-server.js";
 
@@ -40,12 +40,12 @@ beforeEach(() => {
 });
 afterEach(() => files.cleanup());
 
-function token(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
-  return tessera(["token", "--server", stub.url, ...args], { env: { CLIENT_ID: CLIENT, ...env } });
+function token(args: string[], env: Record<string, string> = {}): Promise<RunResult> {
+  return runTessera(["token", "--server", stub.url, ...args], { env: { CLIENT_ID: CLIENT, ...env } });
 }
 
 /** Exit `code`, nothing on stdout, one line on stderr equal to `line`. */
-function expectFailure(r: CliResult, code: number, line: string): void {
+function expectFailure(r: RunResult, code: number, line: string): void {
   expect({ code: r.code, stdout: r.stdout, stderr: r.stderr }).toEqual({ code, stdout: "", stderr: `${line}\n` });
 }
 
@@ -110,7 +110,7 @@ describe("tessera token --key", () => {
   });
 
   it("no client id, or no credential at all: a usage error in the command line's terms (flags and variables)", async () => {
-    expectFailure(await tessera(["token", "--server", stub.url, "--key", "client.jwk"], { cwd: files.dir }), 2, "tessera: No client id: set CLIENT_ID to the client to get a token as.");
+    expectFailure(await runTessera(["token", "--server", stub.url, "--key", "client.jwk"], { cwd: files.dir }), 2, "tessera: No client id: set CLIENT_ID to the client to get a token as.");
     const none = "tessera: No client credentials: give --key or --assertion-file, or set CLIENT_SECRET, CLIENT_SECRET_FILE, CLIENT_KEY_FILE or CLIENT_ASSERTION_FILE.";
     expectFailure(await token([]), 2, none);
     expectFailure(await token(["--key-id", "k1"]), 2, none);
@@ -120,14 +120,14 @@ describe("tessera token --key", () => {
     const elsewhere = await startAssertionStub({ clientId: CLIENT, keys: [key.publicJwk], issuer: () => "https://tessera.example.com" });
     try {
       const jwk = files.write("client.jwk", JSON.stringify(key.privateJwk));
-      const r = await tessera(["token", "--server", elsewhere.url, "--key", jwk], { env: { CLIENT_ID: CLIENT } });
+      const r = await runTessera(["token", "--server", elsewhere.url, "--key", jwk], { env: { CLIENT_ID: CLIENT } });
       expectFailure(
         r,
         2,
         `tessera: The server at ${elsewhere.url} says its issuer is "https://tessera.example.com", another address: a signed assertion is only made for an issuer reached at its own address or configured explicitly. If that is Tessera's issuer, set --issuer or TESSERA_ISSUER to Tessera's issuer.`,
       );
       expect(elsewhere.tokenRequests).toBe(0);
-      const given = await tessera(["token", "--server", elsewhere.url, "--key", jwk, "--issuer", "https://tessera.example.com"], { env: { CLIENT_ID: CLIENT } });
+      const given = await runTessera(["token", "--server", elsewhere.url, "--key", jwk, "--issuer", "https://tessera.example.com"], { env: { CLIENT_ID: CLIENT } });
       expect([given.code, given.stderr]).toEqual([0, ""]);
       expect(elsewhere.accepted[0]!.payload.aud).toBe("https://tessera.example.com");
     } finally {
@@ -137,7 +137,7 @@ describe("tessera token --key", () => {
 
   it("server down: the same one line as with a secret", async () => {
     const url = `http://127.0.0.1:${await closedPort()}`;
-    const r = await tessera(["token", "--server", url, "--key", files.write("client.jwk", JSON.stringify(key.privateJwk))], { env: { CLIENT_ID: CLIENT } });
+    const r = await runTessera(["token", "--server", url, "--key", files.write("client.jwk", JSON.stringify(key.privateJwk))], { env: { CLIENT_ID: CLIENT } });
     expect({ code: r.code, stdout: r.stdout }).toEqual({ code: 1, stdout: "" });
     expect(r.stderr).toMatch(new RegExp(`^tessera: Cannot reach a Tessera server at ${url} \\(connection refused\\)\\..*\\n$`));
   });
@@ -150,7 +150,7 @@ describe("tessera token --assertion-file", () => {
     expect([first.code, first.stderr]).toEqual([0, ""]);
     const rotated = await kubernetesToken(stub.issuer);
     writeFileSync(path, rotated);
-    const second = await tessera(["token", "--server", stub.url], { env: { CLIENT_ID: CLIENT, CLIENT_ASSERTION_FILE: path } });
+    const second = await runTessera(["token", "--server", stub.url], { env: { CLIENT_ID: CLIENT, CLIENT_ASSERTION_FILE: path } });
     expect([second.code, second.stderr]).toEqual([0, ""]);
     expect(stub.accepted.at(-1)).toMatchObject({ kind: "platform_token", raw: rotated });
   });
@@ -173,8 +173,8 @@ describe("tessera token --assertion-file", () => {
 });
 
 describe("tessera keys generate-client-key", () => {
-  async function generate(args: string[]): Promise<CliResult> {
-    return tessera(["keys", "generate-client-key", ...args], { cwd: files.dir });
+  async function generate(args: string[]): Promise<RunResult> {
+    return runTessera(["keys", "generate-client-key", ...args], { cwd: files.dir });
   }
 
   for (const alg of CLIENT_ALGS) {
@@ -195,7 +195,7 @@ describe("tessera keys generate-client-key", () => {
       // What was printed is what a server registers: a token with the file that was written.
       const registered = await startAssertionStub({ clientId: CLIENT, keys: [publicJwk] });
       try {
-        const t = await tessera(["token", "--server", registered.url, "--key", path], { env: { CLIENT_ID: CLIENT } });
+        const t = await runTessera(["token", "--server", registered.url, "--key", path], { env: { CLIENT_ID: CLIENT } });
         expect([t.code, t.stderr]).toEqual([0, ""]);
         expect(registered.accepted[0]!.header).toEqual({ alg, kid: publicJwk.kid, typ: "client-authentication+jwt" });
       } finally {

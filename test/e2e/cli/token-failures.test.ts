@@ -1,17 +1,13 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { existsSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { runNode, type ScriptRun } from "../../helpers/run-script.js";
 import { closedPort, startStubTokenServer, type StubTokenServer } from "../../helpers/stub-token-server.js";
 import { startTestServer, type TestServer } from "../../helpers/test-server.js";
+import { runTessera, type RunResult } from "../../helpers/tessera-process.js";
 
 // `ADMIN=$(tessera token ...)` must never yield an empty token with a successful exit: every
 // failure is one line on stderr, nothing on stdout, and a non-zero exit code. The command
 // runs as a real process (bin/tessera on dist/) against real servers.
-const BIN = fileURLToPath(new URL("../../../bin/tessera", import.meta.url));
-const DIST = fileURLToPath(new URL("../../../dist/src/cli/main.js", import.meta.url));
 
 vi.setConfig({ testTimeout: 30_000 });
 
@@ -19,7 +15,6 @@ let tessera: TestServer;
 let creds: { clientId: string; clientSecret: string };
 
 beforeAll(async () => {
-  if (!existsSync(DIST)) throw new Error("dist/ is missing: run `npm run build` (npm test does it) before the CLI tests");
   tessera = await startTestServer();
   creds = await tessera.createClient({ scopes: ["read"] });
 });
@@ -28,12 +23,12 @@ afterAll(async () => {
 });
 
 /** `tessera token --server URL` as a child process (never spawnSync: the stub servers live in this process). */
-function token(server: string, env: Record<string, string> = {}): Promise<ScriptRun> {
-  return runNode([BIN, "token", "--server", server], { CLIENT_ID: creds.clientId, CLIENT_SECRET: creds.clientSecret, ...env });
+function token(server: string, env: Record<string, string> = {}): Promise<RunResult> {
+  return runTessera(["token", "--server", server], { env: { CLIENT_ID: creds.clientId, CLIENT_SECRET: creds.clientSecret, ...env } });
 }
 
 /** Exit 1, nothing on stdout, exactly one line on stderr that says `what`. */
-function expectOneSentenceFailure(r: ScriptRun, what: RegExp): void {
+function expectOneSentenceFailure(r: RunResult, what: RegExp): void {
   expect({ code: r.code, stdout: r.stdout }).toEqual({ code: 1, stdout: "" });
   expect(r.stderr).toMatch(/^tessera: [^\n]+\n$/);
   expect(r.stderr).toMatch(what);
@@ -103,7 +98,7 @@ describe("tessera token fails loudly", () => {
     for (const server of [`${tessera.url}/?tenant=a`, `${tessera.url}#token`]) {
       const expected = `tessera: The server (--server or TESSERA_SERVER) must be Tessera's base URL without a query or fragment, such as https://auth.example.com, not ${JSON.stringify(server)}.\n`;
       const fromFlag = await token(server);
-      const fromVariable = await runNode([BIN, "token"], { CLIENT_ID: creds.clientId, CLIENT_SECRET: creds.clientSecret, TESSERA_SERVER: server });
+      const fromVariable = await runTessera(["token"], { env: { CLIENT_ID: creds.clientId, CLIENT_SECRET: creds.clientSecret, TESSERA_SERVER: server } });
       for (const r of [fromFlag, fromVariable]) expect({ code: r.code, stdout: r.stdout, stderr: r.stderr }).toEqual({ code: 2, stdout: "", stderr: expected });
     }
   });
@@ -111,7 +106,7 @@ describe("tessera token fails loudly", () => {
   it("https:// for a server without TLS: one line naming the address, why, and --server or TESSERA_SERVER", async () => {
     const server = tessera.url.replace(/^http:/, "https:");
     const fromFlag = await token(server);
-    const fromVariable = await runNode([BIN, "token"], { CLIENT_ID: creds.clientId, CLIENT_SECRET: creds.clientSecret, TESSERA_SERVER: server });
+    const fromVariable = await runTessera(["token"], { env: { CLIENT_ID: creds.clientId, CLIENT_SECRET: creds.clientSecret, TESSERA_SERVER: server } });
     for (const r of [fromFlag, fromVariable]) {
       expect({ code: r.code, stdout: r.stdout, stderr: r.stderr }).toEqual({
         code: 1,

@@ -2,7 +2,9 @@ import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { bootstrap, postForm, startTessera, tempDir, type Credentials, type OpsServer } from "../../helpers/ops-process.js";
+import { eventually } from "../../helpers/eventually.js";
+import { postForm } from "../../helpers/http.js";
+import { bootstrap, startTessera, tempDir, type Credentials, type TesseraProcess } from "../../helpers/tessera-process.js";
 import { scan, serious, type AxeReport } from "./axe.js";
 import { ALL_VARIANTS, ARTIFACTS, cleanArtifacts, findChromium, launch, screenshots, type Browser } from "./browser.js";
 
@@ -17,7 +19,7 @@ if (missing) console.log(`SKIPPED the console browser tests (sign-in, clients, k
 const STEP_MS = 60_000;
 
 let dir: string;
-let server: OpsServer;
+let server: TesseraProcess;
 let admin: Credentials;
 /** A resource server's client, allowed to introspect tokens (made before the browser starts). */
 let introspector: Credentials;
@@ -104,8 +106,7 @@ async function signIn(p: Page, id: string, secret: string): Promise<void> {
 /** Text of the status line or error next to a control, once it says something. */
 async function textOf(selector: string): Promise<string> {
   const l = page.locator(selector);
-  await expect.poll(async () => ((await l.count()) > 0 ? (await l.innerText()).trim() : ""), { timeout: 10_000 }).not.toBe("");
-  return (await l.innerText()).trim();
+  return eventually(`${selector} to say something`, async () => ((await l.count()) > 0 ? (await l.innerText()).trim() : ""));
 }
 
 describe.skipIf(missing !== undefined)("the web console in Chromium", () => {
@@ -177,7 +178,10 @@ describe.skipIf(missing !== undefined)("the web console in Chromium", () => {
     await page.keyboard.type(admin.clientSecret);
     await page.keyboard.press("Enter");
     await page.getByRole("heading", { name: "Clients" }).waitFor();
-    await expect.poll(() => page.locator("table.list").innerText()).toContain(admin.clientId);
+    await eventually("the client list to show the admin client", async () => {
+      expect(await page.locator("table.list").innerText()).toContain(admin.clientId);
+      return true;
+    });
 
     const stores = await page.evaluate(() => {
       const g = globalThis as unknown as { localStorage: { length: number }; sessionStorage: { length: number }; document: { cookie: string } };
@@ -240,7 +244,10 @@ describe.skipIf(missing !== undefined)("the web console in Chromium", () => {
     expect(refused.body.error).toBe("invalid_client");
 
     await page.getByRole("button", { name: "Enable client" }).click();
-    await expect.poll(() => page.locator(".title-row .badge").innerText()).toBe("Enabled");
+    await eventually("the badge to say Enabled", async () => {
+      expect(await page.locator(".title-row .badge").innerText()).toBe("Enabled");
+      return true;
+    });
     expect((await token(clientId, firstSecret)).status).toBe(200);
   }, STEP_MS);
 
@@ -258,7 +265,10 @@ describe.skipIf(missing !== undefined)("the web console in Chromium", () => {
     expect(secondSecret).not.toBe(firstSecret);
     // Two secrets now: the new one without expiry, the old one expiring in an hour.
     const rows = page.locator("section[aria-labelledby=secrets-title] tbody tr");
-    await expect.poll(() => rows.count()).toBe(2);
+    await eventually("two secrets in the list", async () => {
+      expect(await rows.count()).toBe(2);
+      return true;
+    });
     expect(await rows.nth(0).locator("td[data-label='Stops working']").innerText()).toBe("does not expire");
     const expiry = await rows.nth(1).locator("td[data-label='Stops working'] time").getAttribute("datetime");
     const expiresAt = Date.parse(expiry!);
@@ -310,15 +320,27 @@ describe.skipIf(missing !== undefined)("the web console in Chromium", () => {
     await nav("Clients").click();
     await page.getByRole("heading", { name: "Clients" }).waitFor();
     const names = () => page.locator("tbody td[data-label=Name]").allInnerTexts();
-    await expect.poll(async () => (await names()).sort()).toEqual(["admin", "billing-v2", "resource server"]);
+    await eventually("the three clients in the list", async () => {
+      expect((await names()).sort()).toEqual(["admin", "billing-v2", "resource server"]);
+      return true;
+    });
     await page.locator("#filter-text").fill("billing");
-    await expect.poll(names).toEqual(["billing-v2"]);
+    await eventually("the filter to leave billing-v2 alone", async () => {
+      expect(await names()).toEqual(["billing-v2"]);
+      return true;
+    });
     await page.locator("#filter-text").fill("");
     await page.locator("#filter-status").selectOption("disabled");
-    await expect.poll(names).toEqual([]);
+    await eventually("the disabled filter to match no client", async () => {
+      expect(await names()).toEqual([]);
+      return true;
+    });
     expect(await page.locator("main").innerText()).toContain("No client matches the filter.");
     await page.locator("#filter-status").selectOption("all");
-    await expect.poll(async () => (await names()).length).toBe(3);
+    await eventually("all three clients again", async () => {
+      expect((await names()).length).toBe(3);
+      return true;
+    });
     await screenshots(page, "clients", ALL_VARIANTS);
     await accessible("clients");
   }, STEP_MS);
@@ -328,16 +350,22 @@ describe.skipIf(missing !== undefined)("the web console in Chromium", () => {
     await page.getByRole("heading", { name: "Audit trail" }).waitFor();
     await page.locator("#audit-target").fill(clientId);
     await page.getByRole("button", { name: "Filter" }).click();
-    await expect.poll(() => page.url()).toContain(`#/audit?target=${clientId}`);
+    await eventually("the audit filter in the address", async () => {
+      expect(page.url()).toContain(`#/audit?target=${clientId}`);
+      return true;
+    });
     const rows = page.locator("tbody tr");
-    await expect.poll(() => page.locator("tbody td[data-label=Action]").allInnerTexts()).toEqual([
-      "client.update", // name, scopes, ttl
-      "client.revoke_tokens",
-      "client.rotate_secret",
-      "client.update", // enabled
-      "client.update", // disabled
-      "client.create",
-    ]);
+    await eventually("the client's audit events", async () => {
+      expect(await page.locator("tbody td[data-label=Action]").allInnerTexts()).toEqual([
+        "client.update", // name, scopes, ttl
+        "client.revoke_tokens",
+        "client.rotate_secret",
+        "client.update", // enabled
+        "client.update", // disabled
+        "client.create",
+      ]);
+      return true;
+    });
     for (const cell of await page.locator("tbody td[data-label=Actor]").allInnerTexts()) expect(cell).toBe(admin.clientId);
     for (const cell of await page.locator("tbody td[data-label=Origin]").allInnerTexts()) expect(cell).toBe("127.0.0.1");
     for (const cell of await page.locator("tbody td[data-label=Target]").allInnerTexts()) expect(cell).toBe(clientId);
@@ -352,7 +380,10 @@ describe.skipIf(missing !== undefined)("the web console in Chromium", () => {
     await nav("Signing keys").click();
     await page.getByRole("heading", { name: "Signing keys" }).waitFor();
     const kidOf = (state: string) => page.locator("tbody tr", { has: page.locator(`td[data-label=State] >> text="${state}"`) }).locator("td[data-label='Key id']").innerText();
-    await expect.poll(() => page.locator("tbody tr").count()).toBe(2);
+    await eventually("two keys in the list", async () => {
+      expect(await page.locator("tbody tr").count()).toBe(2);
+      return true;
+    });
     const current = await kidOf("Current");
     const next = await kidOf("Next");
     expect(await page.locator("tbody td[data-label=Algorithm]").first().innerText()).toBe("ES256");
@@ -373,7 +404,10 @@ describe.skipIf(missing !== undefined)("the web console in Chromium", () => {
     await dialog.waitFor();
     await page.keyboard.press("Escape");
     await dialog.waitFor({ state: "detached" });
-    await expect.poll(() => force.evaluate((el) => el === (globalThis as unknown as { document: { activeElement: unknown } }).document.activeElement)).toBe(true);
+    await eventually("the focus back on the button that opened the dialog", async () => {
+      expect(await force.evaluate((el) => el === (globalThis as unknown as { document: { activeElement: unknown } }).document.activeElement)).toBe(true);
+      return true;
+    });
     expect(await kidOf("Current")).toBe(current);
     await page.keyboard.press("Enter");
     await dialog.waitFor();
@@ -387,12 +421,18 @@ describe.skipIf(missing !== undefined)("the web console in Chromium", () => {
     await signIn(page, admin.clientId, admin.clientSecret);
     await nav("Signing keys").click();
     await page.getByRole("heading", { name: "Signing keys" }).waitFor();
-    await expect.poll(() => page.locator("tbody tr").count()).toBe(2);
+    await eventually("two keys in the list", async () => {
+      expect(await page.locator("tbody tr").count()).toBe(2);
+      return true;
+    });
     const fresh = await kidOf("Current");
     expect([current, next]).not.toContain(fresh);
     expect([current, next]).not.toContain(await kidOf("Next"));
     // The view's JWKS is the published one, without the withdrawn keys, and new tokens are signed by the new key.
-    await expect.poll(() => page.locator("pre.jwks").innerText()).toContain(await kidOf("Next"));
+    await eventually("the JWKS view to publish the next key", async () => {
+      expect(await page.locator("pre.jwks").innerText()).toContain(await kidOf("Next"));
+      return true;
+    });
     const published = await page.locator("pre.jwks").innerText();
     expect(published).not.toContain(current);
     expect(published).not.toContain(next);
@@ -402,7 +442,10 @@ describe.skipIf(missing !== undefined)("the web console in Chromium", () => {
     await accessible("signing keys");
 
     await nav("Audit trail").click();
-    await expect.poll(() => page.locator("tbody tr").first().locator("td[data-label=Action]").innerText()).toBe("keys.rotate");
+    await eventually("keys.rotate at the top of the audit trail", async () => {
+      expect(await page.locator("tbody tr").first().locator("td[data-label=Action]").innerText()).toBe("keys.rotate");
+      return true;
+    });
     const changes = await page.locator("tbody tr").first().locator("td[data-label=Changes]").innerText();
     expect(changes).toContain("force: true");
     expect(changes).toContain(current);
@@ -491,28 +534,49 @@ describe.skipIf(missing !== undefined)("the web console in Chromium", () => {
     await page.getByRole("button", { name: "Reload" }).click();
     const count = page.locator("main p.count");
     // admin, resource server, reports, short-lived admin, second admin, and the 205.
-    await expect.poll(() => count.innerText()).toBe("210 clients, page 1 of 11");
+    await eventually("page 1 of 11", async () => {
+      expect(await count.innerText()).toBe("210 clients, page 1 of 11");
+      return true;
+    });
     expect(await page.locator("tbody tr").count()).toBe(20);
     await page.getByRole("button", { name: "Next page" }).click();
-    await expect.poll(() => count.innerText()).toBe("210 clients, page 2 of 11");
+    await eventually("page 2 of 11", async () => {
+      expect(await count.innerText()).toBe("210 clients, page 2 of 11");
+      return true;
+    });
     await page.getByRole("button", { name: "Previous page" }).click();
-    await expect.poll(() => count.innerText()).toBe("210 clients, page 1 of 11");
+    await eventually("page 1 of 11 again", async () => {
+      expect(await count.innerText()).toBe("210 clients, page 1 of 11");
+      return true;
+    });
     // Ordered by (random) id, so these are spread over both ListClients pages.
     await page.locator("#filter-text").fill("svc-2");
-    await expect.poll(() => count.innerText()).toBe("6 of 210 clients match");
+    await eventually("the filter to match 6 clients", async () => {
+      expect(await count.innerText()).toBe("6 of 210 clients match");
+      return true;
+    });
     expect((await page.locator("tbody td[data-label=Name]").allInnerTexts()).sort()).toEqual(["svc-200", "svc-201", "svc-202", "svc-203", "svc-204", "svc-205"]);
     await page.locator("#filter-text").fill("");
 
     await nav("Audit trail").click();
     const first = page.locator("tbody tr").first().locator("td[data-label=Target]");
-    await expect.poll(() => page.locator("main p.count").innerText()).toBe("Page 1");
+    await eventually("page 1 of the audit trail", async () => {
+      expect(await page.locator("main p.count").innerText()).toBe("Page 1");
+      return true;
+    });
     const newest = await first.innerText();
     expect(await page.locator("tbody tr").count()).toBe(25);
     await page.getByRole("button", { name: "Older events" }).click();
-    await expect.poll(() => page.locator("main p.count").innerText()).toBe("Page 2");
+    await eventually("page 2 of the audit trail", async () => {
+      expect(await page.locator("main p.count").innerText()).toBe("Page 2");
+      return true;
+    });
     expect(await first.innerText()).not.toBe(newest);
     await page.getByRole("button", { name: "Newer events" }).click();
-    await expect.poll(() => page.locator("main p.count").innerText()).toBe("Page 1");
+    await eventually("page 1 of the audit trail again", async () => {
+      expect(await page.locator("main p.count").innerText()).toBe("Page 1");
+      return true;
+    });
     expect(await first.innerText()).toBe(newest);
   }, STEP_MS);
 

@@ -1,15 +1,8 @@
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { failure, grpcClient, unary } from "../../helpers/grpc-js.js";
+import { failure, grpcClient, unary, type IssueTokenResponse } from "../../helpers/grpc-js.js";
 import { verifyWithJwks } from "../../helpers/jwks.js";
 import { basic, startTestServer, type TestServer } from "../../helpers/test-server.js";
-
-interface IssueTokenResponse {
-  access_token: string;
-  token_type: string;
-  expires_in: number;
-  scope: string;
-}
 
 let server: TestServer;
 let client: grpc.Client;

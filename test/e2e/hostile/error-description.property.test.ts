@@ -109,6 +109,7 @@ const b64 = (s: string | Buffer) => Buffer.from(s).toString("base64");
 const headerSafe = (s: string) => [...s].filter((ch) => /^[\x20-\x7E\x80-\xFF]$/.test(ch)).join("");
 /** What a gRPC metadata value can carry (printable ASCII). */
 const asciiSafe = (s: string) => [...s].filter((ch) => /^[\x20-\x7E]$/.test(ch)).join("");
+/** A value the server reads as present. */
 const nonEmpty = (v: string) => (v === "" ? "x" : v);
 /** A value that is not `avoid`: the hostile value itself unless it happens to be `avoid`. */
 const not = (v: string, ...avoid: string[]) => (avoid.includes(v) || v === "" ? `x${v}` : v);
@@ -299,9 +300,12 @@ interface Answer {
   raw: string;
 }
 
+/** A success: its text names the answer's fields, never the token, so a failure message shows no credential. */
+const issued = (answer: object): Answer => ({ error: undefined, description: undefined, raw: `a token was issued (fields ${Object.keys(answer).sort().join(", ")})` });
+
 /** Parses an RFC 6749 §5.2 answer: exactly `error` and `error_description`. */
 function oauthAnswer(status: number, body: string): Answer {
-  if (status === 200) return { error: undefined, description: undefined, raw: body };
+  if (status === 200) return issued(JSON.parse(body) as object);
   const json = JSON.parse(body) as Record<string, unknown>;
   expect(Object.keys(json).sort(), body).toEqual(["error", "error_description"]);
   return { error: String(json.error), description: String(json.error_description), raw: body };
@@ -328,7 +332,7 @@ const DOORS = {
       body: JSON.stringify(r.fields),
     });
     const raw = await res.text();
-    if (res.status === 200) return { error: undefined, description: undefined, raw };
+    if (res.status === 200) return issued(JSON.parse(raw) as object);
     const json = JSON.parse(raw) as { message?: string; details?: { type: string; value: string }[] };
     const info = json.details?.find((d) => d.type === "google.rpc.ErrorInfo");
     const reason = info ? fromBinary(ErrorInfoSchema, Buffer.from(info.value, "base64")).reason : undefined;
@@ -336,7 +340,7 @@ const DOORS = {
   },
   async gRPC(r: RpcRequest): Promise<Answer> {
     const a = await grpcCall(tokens, r.method, r.fields, r.authorization ? { metadata: { authorization: asciiSafe(r.authorization) } } : {});
-    if (a.ok) return { error: undefined, description: undefined, raw: JSON.stringify(a.response) };
+    if (a.ok) return issued(a.response);
     return { error: a.reason, description: a.details, raw: JSON.stringify(a) };
   },
 };

@@ -250,13 +250,14 @@ describe("hostile Connect requests (JSON over HTTP/1.1 on the same port)", () =>
 });
 
 describe("a 1 ms deadline", () => {
+  // Whether 1 ms is enough depends on how busy the machine is: each try may end either way,
+  // and each outcome is checked for what it must then be.
   it("ends in DEADLINE_EXCEEDED or success, never INTERNAL, and the server answers afterwards (20 tries)", async () => {
-    const seen = new Set<string>();
     for (let i = 0; i < 20; i++) {
-      const a = await grpcCall(tokens, "IssueToken", good(), { deadlineMs: 1 });
-      seen.add(a.ok ? "OK" : grpc.status[a.code]);
+      const a = await grpcCall<{ token_type: string }>(tokens, "IssueToken", good(), { deadlineMs: 1 });
+      if (a.ok) expect(a.response.token_type).toBe("Bearer");
+      else expect(a.code).toBe(grpc.status.DEADLINE_EXCEEDED);
     }
-    for (const s of seen) expect(["OK", "DEADLINE_EXCEEDED"]).toContain(s);
     expect((await grpcCall(tokens, "IssueToken", good())).ok).toBe(true);
   });
 
@@ -265,19 +266,23 @@ describe("a 1 ms deadline", () => {
     for (const timeout of ["1m", "1u", "1n"]) {
       const a = await rawGrpc(server.url, ISSUE, body, { "grpc-timeout": timeout });
       expect(a.error).toBeUndefined();
+      expect(a.httpStatus).toBe(200);
       expect([grpc.status.OK, grpc.status.DEADLINE_EXCEEDED]).toContain(a.grpcStatus);
     }
   });
 
-  it("sent as connect-timeout-ms: 1 -> 200 or 504 deadline_exceeded (the Connect mapping), never 500", async () => {
+  it("sent as connect-timeout-ms: 1 -> 200 with a token or 504 deadline_exceeded (the Connect mapping), never 500", async () => {
     for (let i = 0; i < 5; i++) {
       const res = await fetch(`${server.url}${ISSUE}`, {
         method: "POST",
         headers: { "content-type": "application/json", "connect-timeout-ms": "1" },
         body: JSON.stringify({ clientId: c.clientId, clientSecret: c.clientSecret }),
       });
-      const body = (await res.json()) as { code?: string };
-      if (res.status !== 200) {
+      const body = (await res.json()) as { code?: string; tokenType?: string; accessToken?: string };
+      if (res.status === 200) {
+        expect(body.tokenType).toBe("Bearer");
+        expect(body.accessToken).toMatch(/^eyJ/);
+      } else {
         expect(res.status).toBe(504);
         expect(body.code).toBe("deadline_exceeded");
       }

@@ -4,7 +4,9 @@ import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseExposition, valueOf } from "../../helpers/ops-prometheus.js";
-import { bootstrap, eventually, httpRequest, startTessera, tempDir, type LogLine, type OpsServer } from "../../helpers/ops-process.js";
+import { eventually } from "../../helpers/eventually.js";
+import { httpRequest } from "../../helpers/http.js";
+import { bootstrap, startTessera, tempDir, type LogLine, type TesseraProcess } from "../../helpers/tessera-process.js";
 import { connect, grpcFrame, parseResponse, rawGrpc } from "../limits/wire.js";
 
 // A request body that is not the method's protobuf message, through every door connect-node
@@ -44,7 +46,7 @@ const BODIES: [string, (f: number) => number[], (f: number) => string][] = [
   ["a length running past the end", (f) => [tag(f, LEN), 0x10, 0x61], () => "premature EOF"],
 ];
 
-let server: OpsServer;
+let server: TesseraProcess;
 let session: http2.ClientHttp2Session;
 let raw: grpc.Client;
 
@@ -252,7 +254,7 @@ describe("what the server logs and counts for them", () => {
   const adminLines = () => server.logs.filter((l) => l.msg === "admin call" && l.method === "ListClients");
 
   it("one info line per request: token calls as invalid_request, admin calls as InvalidArgument", async () => {
-    await eventually(() => tokenLines("token").length >= sent.token && tokenLines("introspect").length >= sent.introspect && adminLines().length >= sent.ListClients, 5000, "a log line per request");
+    await eventually("a log line per request", () => tokenLines("token").length >= sent.token && tokenLines("introspect").length >= sent.introspect && adminLines().length >= sent.ListClients);
     const quiet = (l: LogLine) => l.level === 30 && l.err === undefined && !/stack|\n\s+at /.test(JSON.stringify(l));
     for (const endpoint of ["token", "introspect"] as const) {
       expect(tokenLines(endpoint)).toHaveLength(sent[endpoint]);

@@ -4,7 +4,8 @@ import net from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { bootstrap, httpRequest, postForm, startTessera, tempDir, type OpsServer } from "../../helpers/ops-process.js";
+import { httpRequest, postForm } from "../../helpers/http.js";
+import { bootstrap, startTessera, tempDir, type TesseraProcess } from "../../helpers/tessera-process.js";
 
 // The console as the real `tessera serve` serves it from the build that `npm run build` made,
 // over HTTP/1.1 and h2c; and a server whose console was never built.
@@ -13,7 +14,7 @@ const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const BUILT = join(ROOT, "dist", "console");
 
 let dir: string;
-let server: OpsServer;
+let server: TesseraProcess;
 
 /** One raw HTTP/1.1 request line, exactly as written, on its own connection; the status code. */
 function rawStatus(port: number, target: string): Promise<number> {
@@ -96,7 +97,7 @@ describe("tessera serve with the built console", () => {
 
 describe("tessera serve whose console was never built", () => {
   let bare: string;
-  let unbuilt: OpsServer;
+  let unbuilt: TesseraProcess;
 
   beforeAll(async () => {
     // The package as `npm ci` would leave it had the console build not run: no dist/console.

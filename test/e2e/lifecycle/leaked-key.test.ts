@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { INTROSPECT_SCOPE } from "../../../src/core/introspect-token.js";
 import { failure } from "../../helpers/grpc-js.js";
 import { adminToken, bearer, opsClient, unary } from "../../helpers/ops-grpc.js";
-import { bootstrap, getText, postForm, runTessera, startTessera, tempDir, type Credentials, type OpsServer } from "../../helpers/ops-process.js";
+import { getText, postForm } from "../../helpers/http.js";
+import { bootstrap, runTessera, startTessera, tempDir, type Credentials, type TesseraProcess } from "../../helpers/tessera-process.js";
 import { basic } from "../../helpers/test-server.js";
 
 // The incident response for a leaked signing key, end to end: an attacker copies the database
@@ -18,7 +19,7 @@ import { basic } from "../../helpers/test-server.js";
 
 const issuer = "http://tessera.leak.test";
 let dir: string;
-let server: OpsServer;
+let server: TesseraProcess;
 let admin: Credentials;
 let tokens: grpc.Client;
 let clients: grpc.Client;
@@ -137,7 +138,7 @@ describe("a signing key copied out of the database file", () => {
   });
 
   it("the README's steps end it at once: keys rotate --force, audit, delete what the attacker made", async () => {
-    const rotate = await runTessera(["keys", "rotate", "--force", "--server", server.url], adminEnv());
+    const rotate = await runTessera(["keys", "rotate", "--force", "--server", server.url], { env: adminEnv() });
     expect(rotate.code, rotate.stderr).toBe(0);
     const jwks = JSON.parse(await getText(`${server.url}/.well-known/jwks.json`)) as JSONWebKeySet;
     for (const k of stolen) expect(jwks.keys.map((j) => j.kid)).not.toContain(k.kid);
@@ -149,7 +150,7 @@ describe("a signing key copied out of the database file", () => {
     }
 
     // The audit trail shows what was done with them.
-    const audit = await runTessera(["audit", "--json", "--server", server.url], adminEnv());
+    const audit = await runTessera(["audit", "--json", "--server", server.url], { env: adminEnv() });
     expect(audit.code, audit.stderr).toBe(0);
     const events = (JSON.parse(audit.stdout) as { events: { action: string; target: string; changes: Record<string, unknown> }[] }).events;
     expect(events[0]).toMatchObject({ action: "keys.rotate", changes: { force: true, withdrawn: expect.arrayContaining(stolen.map((k) => k.kid)) } });
@@ -157,7 +158,7 @@ describe("a signing key copied out of the database file", () => {
     const planted = events.filter((e) => e.action === "client.create" && !known.includes(e.target)).map((e) => e.target);
     expect(planted).toEqual(["metrics-exporter"]);
     for (const id of planted) {
-      const del = await runTessera(["clients", "delete", id, "--yes", "--server", server.url], adminEnv());
+      const del = await runTessera(["clients", "delete", id, "--yes", "--server", server.url], { env: adminEnv() });
       expect(del.code, del.stderr).toBe(0);
     }
 

@@ -1,34 +1,30 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { basic } from "../../helpers/test-server.js";
-import { runTessera, spawnServer } from "../../helpers/spawn-server.js";
+import { bootstrap, startTessera, tempDir } from "../../helpers/tessera-process.js";
 
-const dir = mkdtempSync(join(tmpdir(), "tessera-workers-"));
+const dir = tempDir("workers");
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe("tessera serve --workers 2", () => {
   it("runs two processes on one port and one database, both issuing tokens, and stops cleanly", async () => {
     const db = join(dir, "w.db");
-    const s = await spawnServer(["--db", db, "--workers", "2"]);
+    const s = await startTessera({ db, args: ["--workers", "2"] });
     try {
-      // Both workers announce themselves; wait for the second line.
-      const end = Date.now() + 10_000;
-      while (s.logs.filter((l) => l.msg === "tessera listening").length < 2 && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
-      const pids = new Set(s.logs.filter((l) => l.msg === "tessera listening").map((l) => l.pid));
-      expect(pids.size).toBe(2);
-      expect(new Set(s.logs.filter((l) => l.msg === "tessera listening").map((l) => l.port))).toEqual(new Set([s.port]));
+      // Both workers announce themselves: wait for the second worker's line.
+      const first = s.listening;
+      const second = await s.waitForLog((l) => l.msg === "tessera listening" && l.pid !== first.pid, 30_000);
+      expect(second.port).toBe(first.port);
+      expect(s.logs.filter((l) => l.msg === "tessera listening")).toHaveLength(2);
 
-      const b = runTessera(["bootstrap", "--db", db]);
-      expect(b.code, b.stderr).toBe(0);
-      const admin = JSON.parse(b.stdout) as { client_id: string; client_secret: string };
+      const admin = await bootstrap(db);
       // Fresh connections, so the kernel and cluster spread them over both workers.
       const kids = new Set<string>();
       for (let i = 0; i < 20; i++) {
         const res = await fetch(`${s.url}/oauth/token`, {
           method: "POST",
-          headers: { "content-type": "application/x-www-form-urlencoded", authorization: basic(admin.client_id, admin.client_secret), connection: "close" },
+          headers: { "content-type": "application/x-www-form-urlencoded", authorization: basic(admin.clientId, admin.clientSecret), connection: "close" },
           body: "grant_type=client_credentials",
         });
         expect(res.status).toBe(200);
@@ -37,7 +33,7 @@ describe("tessera serve --workers 2", () => {
       }
       expect(kids.size).toBe(1); // one database, one signing key
     } finally {
-      expect(await s.stop()).toBe(0);
+      expect(await s.stop()).toEqual({ code: 0, signal: null });
     }
   });
 });

@@ -6,7 +6,8 @@ import { ListClientsRequestSchema } from "../../../gen/tessera/v1/client_admin_p
 import { IssueTokenRequestSchema } from "../../../gen/tessera/v1/token_service_pb.js";
 import { frameCountingProxy, h2Fragmented, http1Chunked, type FrameCountingProxy } from "../../helpers/fragmented.js";
 import { parseExposition, valueOf } from "../../helpers/ops-prometheus.js";
-import { bootstrap, httpRequest, startTessera, tempDir, type OpsServer } from "../../helpers/ops-process.js";
+import { httpRequest } from "../../helpers/http.js";
+import { bootstrap, startTessera, tempDir, type TesseraProcess } from "../../helpers/tessera-process.js";
 import { grpcFrame } from "./wire.js";
 
 // A request body split into one-byte HTTP/2 DATA frames (or HTTP/1.1 chunks) must cost the
@@ -24,7 +25,7 @@ import { grpcFrame } from "./wire.js";
 const SMALL = 4_000;
 const LARGE = 16_000;
 
-let server: OpsServer;
+let server: TesseraProcess;
 let proxy: FrameCountingProxy;
 let session: http2.ClientHttp2Session;
 let clientId: string;

@@ -6,6 +6,7 @@ import { IssueTokenRequestSchema } from "../../../gen/tessera/v1/token_service_p
 import { grpcClient } from "../../helpers/grpc-js.js";
 import { startTestServer, type TestServer } from "../../helpers/test-server.js";
 import {
+  ANSWER_MS,
   closedWithin,
   connect,
   formPost,
@@ -29,6 +30,8 @@ const ISSUE = "/tessera.v1.TokenService/IssueToken";
 let defaults: TestServer;
 /** The server with small limits: 1 KB body and messages, 4 KB headers, 5 s deadline. */
 let small: TestServer;
+/** Its calls ask for the longest deadline it accepts. */
+const AT_SMALL_CAP = { deadlineMs: 5000 };
 let ok: { clientId: string; clientSecret: string };
 let okSmall: { clientId: string; clientSecret: string };
 
@@ -65,7 +68,7 @@ describe("form body size (default 16 KB)", () => {
     socket.on("data", (d: Buffer) => chunks.push(d));
     socket.write(`POST /oauth/token HTTP/1.1\r\nHost: x\r\nContent-Type: ${FORM}\r\nContent-Length: 1048576\r\n\r\ngrant_type=`);
     // Only the headers and 11 bytes were sent: the answer cannot have waited for the megabyte.
-    expect(await closedWithin(socket, 5000)).toBe(true);
+    expect(await closedWithin(socket, ANSWER_MS)).toBe(true);
     const a = parseResponse(Buffer.concat(chunks));
     expect(a.status).toBe(413);
     expect(header({ ...a, closed: true }, "connection")).toBe("close");
@@ -80,7 +83,7 @@ describe("form body size (default 16 KB)", () => {
     socket.write(`POST /oauth/token HTTP/1.1\r\nHost: x\r\nContent-Type: ${FORM}\r\nTransfer-Encoding: chunked\r\n\r\n`);
     // 40 KB of a body that never ends (no final 0-chunk): the answer must still come.
     for (let i = 0; i < 5; i++) socket.write(`2000\r\n${"a".repeat(0x2000)}\r\n`);
-    expect(await closedWithin(socket, 5000)).toBe(true);
+    expect(await closedWithin(socket, ANSWER_MS)).toBe(true);
     const a = parseResponse(Buffer.concat(chunks));
     expect(a.status).toBe(413);
     expect(JSON.parse(a.body.toString())).toStrictEqual(TOO_LARGE_16K);
@@ -129,10 +132,10 @@ describe("gRPC message size", () => {
   it("refuses an IssueToken message over TESSERA_MAX_MESSAGE_BYTES=1024 with RESOURCE_EXHAUSTED, not INTERNAL", async () => {
     const tokens = grpcClient("TokenService", small.port);
     try {
-      const a = await grpcCall(tokens, "IssueToken", { client_id: okSmall.clientId, client_secret: okSmall.clientSecret, scope: "a".repeat(2000) });
+      const a = await grpcCall(tokens, "IssueToken", { client_id: okSmall.clientId, client_secret: okSmall.clientSecret, scope: "a".repeat(2000) }, AT_SMALL_CAP);
       expect(a).toMatchObject({ ok: false, code: grpc.status.RESOURCE_EXHAUSTED });
       if (!a.ok) expect(a.details).toMatch(/^message size \d+ is larger than configured readMaxBytes 1024$/);
-      const fine = await grpcCall(tokens, "IssueToken", { client_id: okSmall.clientId, client_secret: okSmall.clientSecret, scope: "read" });
+      const fine = await grpcCall(tokens, "IssueToken", { client_id: okSmall.clientId, client_secret: okSmall.clientSecret, scope: "read" }, AT_SMALL_CAP);
       expect(fine.ok).toBe(true);
     } finally {
       tokens.close();
@@ -279,7 +282,7 @@ describe("after the limits above", () => {
     await stillServes(small, okSmall);
     const tokens = grpcClient("TokenService", small.port);
     try {
-      expect((await grpcCall(tokens, "IssueToken", { client_id: okSmall.clientId, client_secret: okSmall.clientSecret })).ok).toBe(true);
+      expect((await grpcCall(tokens, "IssueToken", { client_id: okSmall.clientId, client_secret: okSmall.clientSecret }, AT_SMALL_CAP)).ok).toBe(true);
     } finally {
       tokens.close();
     }

@@ -8,7 +8,14 @@ import { StatusSchema } from "../../../gen/google/rpc/status_pb.js";
 
 // Clients that say exactly what a hostile caller says, byte for byte, for the limits and
 // hostile-input suites: a raw TCP HTTP/1.1 exchange, an h2 stream, and a grpc-js call that
-// keeps the trailers. Every wait is bounded.
+// keeps the trailers. Every wait ends at the event it waits for (an answer, a close); the bounds
+// (ANSWER_MS) only turn a server that never answers into a failure that says so.
+
+/**
+ * How long to wait for an answer or a close that normally comes within milliseconds: long
+ * enough for a loaded machine, short enough to fail inside the test's own timeout.
+ */
+export const ANSWER_MS = 15_000;
 
 /** What a raw HTTP/1.1 exchange produced. */
 export interface RawAnswer {
@@ -56,7 +63,7 @@ export function closedWithin(socket: net.Socket, ms: number): Promise<boolean> {
  * connection or `waitMs` passes (then the client closes it). Send `Connection: close` to get
  * the answer as soon as it is complete.
  */
-export async function rawExchange(port: number, bytes: string | Buffer, waitMs = 5000, localAddress?: string): Promise<RawAnswer> {
+export async function rawExchange(port: number, bytes: string | Buffer, waitMs = ANSWER_MS, localAddress?: string): Promise<RawAnswer> {
   const socket = await connect(port, localAddress);
   const chunks: Buffer[] = [];
   socket.on("data", (d: Buffer) => chunks.push(d));
@@ -103,7 +110,7 @@ export function h2Exchange(
   session: http2.ClientHttp2Session,
   headers: http2.OutgoingHttpHeaders,
   body?: string | Buffer,
-  waitMs = 5000,
+  waitMs = ANSWER_MS,
 ): Promise<H2Answer> {
   return new Promise((resolve) => {
     const out: H2Answer = { status: undefined, headers: {}, body: "", rstCode: undefined, error: undefined };
@@ -151,6 +158,12 @@ export type GrpcAnswer<T> =
   | { ok: true; response: T }
   | { ok: false; code: grpc.status; details: string; reason: string | undefined; trailers: Record<string, string> };
 
+/**
+ * The deadline of a call that does not choose one: long enough for a loaded machine, so a
+ * call fails on its answer and not on the clock (the server's default cap is 5 minutes).
+ */
+export const CALL_DEADLINE_MS = 60_000;
+
 /** Calls a unary method with grpc-js; never rejects. */
 export function grpcCall<T = Record<string, unknown>>(
   client: grpc.Client,
@@ -165,7 +178,7 @@ export function grpcCall<T = Record<string, unknown>>(
       client,
       request,
       md,
-      { deadline: Date.now() + (opts.deadlineMs ?? 4000) },
+      { deadline: Date.now() + (opts.deadlineMs ?? CALL_DEADLINE_MS) },
       (err: grpc.ServiceError | null, res: T) => {
         if (!err) return resolve({ ok: true, response: res });
         const trailers: Record<string, string> = {};
@@ -220,7 +233,7 @@ export async function rawGrpc(url: string, path: string, body: Buffer, extraHead
         out.error = "no answer in time";
         stream.close();
         resolve();
-      }, 5000);
+      }, ANSWER_MS);
       const take = (h: http2.IncomingHttpHeaders) => {
         if (h["grpc-status"] !== undefined) out.grpcStatus = Number(h["grpc-status"]);
         if (h["grpc-message"] !== undefined) out.grpcMessage = decodeURIComponent(String(h["grpc-message"]));

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import type * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { adminToken, bearer, opsClient, structToJson, timestampMs, unary, type CallFailure } from "../../helpers/ops-grpc.js";
-import { bootstrap, runTessera, startTessera, tempDir, type Credentials, type OpsServer } from "../../helpers/ops-process.js";
+import { bootstrap, runTessera, startTessera, tempDir, type Credentials, type TesseraProcess } from "../../helpers/tessera-process.js";
 
 // Every ClientAdmin change and a key rotation, read back through ListAuditEvents (paged,
 // filtered) and `tessera audit --json`.
@@ -28,7 +28,7 @@ interface Event {
 }
 
 let dir: string;
-let server: OpsServer;
+let server: TesseraProcess;
 let admin: Credentials;
 let tokens: grpc.Client;
 let clients: grpc.Client;
@@ -184,7 +184,7 @@ describe("ClientAdmin.ListAuditEvents", () => {
 describe("tessera audit --json", () => {
   it("shows the same events as ListAuditEvents", async () => {
     const env = { TESSERA_CLIENT_ID: admin.clientId, TESSERA_CLIENT_SECRET: admin.clientSecret };
-    const r = await runTessera(["audit", "--json", "--server", server.url], env);
+    const r = await runTessera(["audit", "--json", "--server", server.url], { env });
     expect(r.code, r.stderr).toBe(0);
     const cli = JSON.parse(r.stdout) as { events: { event_id: string; time: string; actor: string; action: string; target: string; changes?: Record<string, unknown>; origin: string }[]; next_page_token: string };
     const rpc = (await all(100)).events;
@@ -193,12 +193,12 @@ describe("tessera audit --json", () => {
       cli.events.map((e) => ({ event_id: e.event_id, time: Date.parse(e.time), actor: e.actor, action: e.action, target: e.target, changes: e.changes ?? {}, origin: e.origin })),
     ).toEqual(rpc);
 
-    const filtered = await runTessera(["audit", "--json", "--server", server.url, "--target", "audit-b", "--page-size", "1"], env);
+    const filtered = await runTessera(["audit", "--json", "--server", server.url, "--target", "audit-b", "--page-size", "1"], { env });
     expect(filtered.code, filtered.stderr).toBe(0);
     const f = JSON.parse(filtered.stdout) as { events: { action: string }[]; next_page_token: string };
     expect(f.events.map((e) => e.action)).toEqual(["client.delete"]);
     expect(f.next_page_token).not.toBe("");
-    const older = await runTessera(["audit", "--json", "--server", server.url, "--target", "audit-b", "--page-size", "1", "--page-token", f.next_page_token], env);
+    const older = await runTessera(["audit", "--json", "--server", server.url, "--target", "audit-b", "--page-size", "1", "--page-token", f.next_page_token], { env });
     expect((JSON.parse(older.stdout) as { events: { action: string }[] }).events.map((e) => e.action)).toEqual(["client.create"]);
     for (const s of secrets) expect(r.stdout + filtered.stdout + older.stdout).not.toContain(s);
   });

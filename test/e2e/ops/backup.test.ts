@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import type * as grpc from "@grpc/grpc-js";
@@ -7,18 +7,20 @@ import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { basic } from "../../helpers/test-server.js";
 import { adminToken, bearer, opsClient, unary } from "../../helpers/ops-grpc.js";
-import { bootstrap, getText, postForm, runTessera, startTessera, tempDir, type Credentials, type OpsServer } from "../../helpers/ops-process.js";
+import { eventually } from "../../helpers/eventually.js";
+import { getText, postForm } from "../../helpers/http.js";
+import { bootstrap, runTessera, startTessera, tempDir, type Credentials, type TesseraProcess } from "../../helpers/tessera-process.js";
 
 const issuer = "http://tessera.backup.test";
 let dir: string;
 let db: string;
-let server: OpsServer;
+let server: TesseraProcess;
 let admin: Credentials;
 let tokens: grpc.Client;
 let clients: grpc.Client;
 let md: Record<string, string>;
 const before: Credentials[] = [];
-const started: OpsServer[] = [];
+const started: TesseraProcess[] = [];
 
 const sha256 = (file: string) => createHash("sha256").update(readFileSync(file)).digest("hex");
 
@@ -63,7 +65,7 @@ describe("tessera backup", () => {
       }
     })();
     // Let the writer get going, so the backup starts in the middle of writes.
-    while (acked < 5) await new Promise((r) => setTimeout(r, 10));
+    await eventually("5 acknowledged writes before the backup starts", () => acked >= 5);
     const ackedAtStart = acked;
     const r = await runTessera(["backup", dest(), "--db", db]);
     const ackedDuring = acked - ackedAtStart;
@@ -135,7 +137,7 @@ describe("tessera backup", () => {
     expect(r.code).toBe(2);
     expect(r.stdout).toBe("");
     expect(r.stderr).toBe(`tessera: There is no database file at ${join(dir, "missing", "tessera.db")} (from --db); give its path with --db or TESSERA_DB.\n`);
-    await expect(import("node:fs").then((fs) => fs.existsSync(out))).resolves.toBe(false);
+    expect(existsSync(out)).toBe(false);
   });
 
   it("a --db that is not a database: a clear sentence naming it, exit 2", async () => {

@@ -4,7 +4,8 @@ import { chmodSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } fr
 import { dirname, join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { bootstrap, getText, runTessera, startTessera, tempDir, type LogLine, type OpsServer } from "../../helpers/ops-process.js";
+import { getText } from "../../helpers/http.js";
+import { bootstrap, runTessera, startTessera, tempDir, type LogLine, type TesseraProcess } from "../../helpers/tessera-process.js";
 
 // Who may read what Tessera writes: the database, its -wal and -shm, its folder and backups,
 // created by real `tessera` processes under the usual umask 022. Another local user is played
@@ -12,7 +13,7 @@ import { bootstrap, getText, runTessera, startTessera, tempDir, type LogLine, ty
 // "another user can read it" is decided by that user's own attempt or by the mode bits).
 
 const NOBODY = 65534;
-const started: OpsServer[] = [];
+const started: TesseraProcess[] = [];
 const roots: string[] = [];
 let umaskBefore: number;
 
@@ -40,7 +41,7 @@ function nobodyCanRead(path: string): boolean {
   return spawnSync("cat", [path], { uid: NOBODY, gid: NOBODY, stdio: "ignore" }).status === 0;
 }
 
-async function serve(db: string, env: Record<string, string> = {}): Promise<OpsServer> {
+async function serve(db: string, env: Record<string, string> = {}): Promise<TesseraProcess> {
   const s = await startTessera({ db, env });
   started.push(s);
   return s;
@@ -48,7 +49,7 @@ async function serve(db: string, env: Record<string, string> = {}): Promise<OpsS
 
 const WARN = 40;
 const INFO = 30;
-const exposureLines = (s: OpsServer): LogLine[] => s.logs.filter((l) => typeof l.path === "string" && typeof l.access === "string");
+const exposureLines = (s: TesseraProcess): LogLine[] => s.logs.filter((l) => typeof l.path === "string" && typeof l.access === "string");
 
 describe("files Tessera creates are its own", () => {
   it("the probe works: nobody reads a 0644 file in these folders", () => {
@@ -92,7 +93,7 @@ describe("files Tessera creates are its own", () => {
     const db = join(root, "data", "tessera.db");
     const s = await serve(db);
     await s.stop();
-    const r = await runTessera(["keys", "rewrap", "--db", db], { TESSERA_NEW_KEK: randomBytes(32).toString("base64") });
+    const r = await runTessera(["keys", "rewrap", "--db", db], { env: { TESSERA_NEW_KEK: randomBytes(32).toString("base64") } });
     expect(r.code, r.stderr).toBe(0);
     for (const f of readdirSync(dirname(db))) expect(mode(join(dirname(db), f)), f).toBe(0o600);
   });

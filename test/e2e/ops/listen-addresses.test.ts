@@ -3,7 +3,8 @@ import net from "node:net";
 import { networkInterfaces } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { httpRequest, startTessera, tempDir, TESSERA_BIN, type OpsServer } from "../../helpers/ops-process.js";
+import { httpRequest } from "../../helpers/http.js";
+import { runTessera, startTessera, tempDir, type TesseraProcess } from "../../helpers/tessera-process.js";
 
 // Where `tessera serve` listens. With no --host: 127.0.0.1 and ::1 on one port, so
 // `localhost` works whichever address a client resolves it to, nothing else on the machine can
@@ -11,7 +12,7 @@ import { httpRequest, startTessera, tempDir, TESSERA_BIN, type OpsServer } from 
 
 const WARNING = /cleartext HTTP on a non-loopback address/;
 const dir = tempDir("listen");
-const started: OpsServer[] = [];
+const started: TesseraProcess[] = [];
 afterAll(async () => {
   for (const s of started) await s.stop("SIGKILL");
 });
@@ -70,7 +71,7 @@ describe("tessera serve without --host", () => {
   it("with --workers 2, every worker serves both loopback addresses on one port", async () => {
     const s = await startTessera({ db: join(dir, "workers.db"), host: null, args: ["--workers", "2"] });
     started.push(s);
-    await s.waitForLog((l) => l.msg === "tessera listening" && l.pid !== s.logs.find((x) => x.msg === "tessera listening")!.pid, 20_000);
+    await s.waitForLog((l) => l.msg === "tessera listening" && l.pid !== s.listening.pid, 30_000);
     const lines = s.logs.filter((l) => l.msg === "tessera listening");
     expect(lines.map((l) => l.addresses)).toEqual([
       [`127.0.0.1:${s.port}`, `[::1]:${s.port}`],
@@ -85,12 +86,8 @@ describe("tessera serve without --host", () => {
     await new Promise<void>((resolve) => squatter.listen(0, "::1", resolve));
     const port = (squatter.address() as net.AddressInfo).port;
     try {
-      const r = spawnSync(process.execPath, [TESSERA_BIN, "serve", "--port", String(port), "--db", join(dir, "taken.db")], {
-        encoding: "utf8",
-        timeout: 20_000,
-        env: { PATH: process.env.PATH ?? "" },
-      });
-      expect(r.status, r.stdout + r.stderr).not.toBe(0);
+      const r = await runTessera(["serve", "--port", String(port), "--db", join(dir, "taken.db")]);
+      expect(r.code, r.stdout + r.stderr).toBe(2);
       expect(r.stdout + r.stderr).toMatch(/EADDRINUSE|in use/i);
       expect(r.stdout).not.toMatch(/tessera listening/);
     } finally {

@@ -2,12 +2,13 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../../src/config.js";
 import { parseExposition, valueOf } from "../../helpers/ops-prometheus.js";
-import { bootstrap, httpRequest, postForm, runTessera, startTessera, tempDir, type OpsServer } from "../../helpers/ops-process.js";
+import { httpRequest, postForm } from "../../helpers/http.js";
+import { bootstrap, runTessera, startTessera, tempDir, type TesseraProcess } from "../../helpers/tessera-process.js";
 
 // --metrics-addr: /metrics on a listener of its own (an internal address), and no longer on
 // the public port, which every client can reach. Checked on the real `tessera serve`.
 
-let server: OpsServer;
+let server: TesseraProcess;
 let metricsUrl: string;
 let db: string;
 

@@ -5,10 +5,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { basic } from "../../helpers/test-server.js";
 import { adminToken, bearer, opsClient, unary, type CallFailure } from "../../helpers/ops-grpc.js";
 import { find, parseExposition, valueOf, type Exposition } from "../../helpers/ops-prometheus.js";
-import { bootstrap, eventually, httpRequest, postForm, startTessera, tempDir, type Credentials, type OpsServer } from "../../helpers/ops-process.js";
+import { eventually } from "../../helpers/eventually.js";
+import { httpRequest, postForm } from "../../helpers/http.js";
+import { bootstrap, startTessera, tempDir, type Credentials, type TesseraProcess } from "../../helpers/tessera-process.js";
 
 let dir: string;
-let server: OpsServer;
+let server: TesseraProcess;
 let admin: Credentials;
 let tokens: grpc.Client;
 let clients: grpc.Client;
@@ -160,9 +162,10 @@ describe("GET /metrics", () => {
 
   it("tessera_clients equals the clients created (bootstrap admin + 3), and follows a deletion", async () => {
     expect(after.types.get("tessera_clients")).toBe("gauge");
-    await eventually(async () => valueOf((await scrape()).e, "tessera_clients") === 4, 3000, "tessera_clients == 4");
+    // The gauge reads the database at most once a second: the next scrapes show the change.
+    await eventually("tessera_clients == 4", async () => valueOf((await scrape()).e, "tessera_clients") === 4);
     await unary(clients, "DeleteClient", { client_id: "m-three" }, md);
-    await eventually(async () => valueOf((await scrape()).e, "tessera_clients") === 3, 3000, "tessera_clients == 3 after a deletion");
+    await eventually("tessera_clients == 3 after a deletion", async () => valueOf((await scrape()).e, "tessera_clients") === 3);
   });
 
   it("tessera_storage_errors_total and tessera_admin_requests_total are exposed", () => {

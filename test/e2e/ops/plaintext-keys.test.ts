@@ -5,20 +5,21 @@ import Database from "better-sqlite3";
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from "jose";
 import { afterAll, describe, expect, it } from "vitest";
 import { basic } from "../../helpers/test-server.js";
-import { bootstrap, getText, postForm, runTessera, startTessera, tempDir, type Credentials, type OpsServer } from "../../helpers/ops-process.js";
+import { getText, postForm } from "../../helpers/http.js";
+import { bootstrap, runTessera, startTessera, tempDir, type Credentials, type TesseraProcess } from "../../helpers/tessera-process.js";
 
 // Encrypting the signing keys must leave no unencrypted copy of a private key anywhere in the
 // database's files: not in free pages of the main file, not in old frames of the -wal, not in
 // the -shm. Real servers and the real CLI on real files; the files are read as bytes.
 
-const started: OpsServer[] = [];
+const started: TesseraProcess[] = [];
 const dirs: string[] = [];
 afterAll(async () => {
   await Promise.all(started.map((s) => s.stop()));
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-async function serve(db: string, env: Record<string, string> = {}): Promise<OpsServer> {
+async function serve(db: string, env: Record<string, string> = {}): Promise<TesseraProcess> {
   const s = await startTessera({ db, env });
   started.push(s);
   return s;
@@ -72,10 +73,9 @@ function filesHolding(dir: string, values: string[]): string[] {
 
 const filesIn = (dir: string) => readdirSync(dir).sort();
 
-async function rotateForced(s: OpsServer, admin: Credentials): Promise<void> {
+async function rotateForced(s: TesseraProcess, admin: Credentials): Promise<void> {
   const r = await runTessera(["keys", "rotate", "--force", "--server", s.url], {
-    TESSERA_CLIENT_ID: admin.clientId,
-    TESSERA_CLIENT_SECRET: admin.clientSecret,
+    env: { TESSERA_CLIENT_ID: admin.clientId, TESSERA_CLIENT_SECRET: admin.clientSecret },
   });
   expect(r.code, r.stderr).toBe(0);
 }
@@ -101,7 +101,7 @@ async function plainDatabase(name: string): Promise<{ dir: string; db: string; a
   return { dir, db, admin, seen: values };
 }
 
-async function tokenVerifies(s: OpsServer, admin: Credentials): Promise<void> {
+async function tokenVerifies(s: TesseraProcess, admin: Credentials): Promise<void> {
   const r = await postForm(`${s.url}/oauth/token`, { grant_type: "client_credentials" }, { authorization: basic(admin.clientId, admin.clientSecret) });
   expect(r.status).toBe(200);
   const jwks = JSON.parse(await getText(`${s.url}/.well-known/jwks.json`)) as JSONWebKeySet;
@@ -128,7 +128,7 @@ describe("no plaintext private key survives encryption", () => {
     const reader = new Database(db, { readonly: true });
     reader.prepare("SELECT count(*) FROM clients").get();
     const kek = randomBytes(32).toString("base64");
-    const r = await runTessera(["keys", "rewrap", "--db", db], { TESSERA_NEW_KEK: kek });
+    const r = await runTessera(["keys", "rewrap", "--db", db], { env: { TESSERA_NEW_KEK: kek } });
     expect(r.code, r.stderr).toBe(0);
     expect(filesHolding(dir, seen)).toEqual([]);
     reader.close();
@@ -139,7 +139,7 @@ describe("no plaintext private key survives encryption", () => {
     expect(oldCiphertexts.length).toBeGreaterThanOrEqual(2);
     expect(filesHolding(dir, oldCiphertexts).length).toBeGreaterThan(0);
     const next = randomBytes(32).toString("base64");
-    const again = await runTessera(["keys", "rewrap", "--db", db], { TESSERA_KEK: kek, TESSERA_NEW_KEK: next });
+    const again = await runTessera(["keys", "rewrap", "--db", db], { env: { TESSERA_KEK: kek, TESSERA_NEW_KEK: next } });
     expect(again.code, again.stderr).toBe(0);
     expect(filesHolding(dir, oldCiphertexts)).toEqual([]);
     expect(filesHolding(dir, seen)).toEqual([]);

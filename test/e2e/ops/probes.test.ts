@@ -1,7 +1,8 @@
 import type net from "node:net";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { httpRequest, startTessera, tempDir, type OpsServer } from "../../helpers/ops-process.js";
+import { httpRequest } from "../../helpers/http.js";
+import { startTessera, tempDir, type TesseraProcess } from "../../helpers/tessera-process.js";
 import { startTestServer } from "../../helpers/test-server.js";
 import { connect, parseResponse } from "../limits/wire.js";
 
@@ -10,7 +11,7 @@ import { connect, parseResponse } from "../limits/wire.js";
 // way), against the real server.
 
 const dir = tempDir("probes");
-const started: OpsServer[] = [];
+const started: TesseraProcess[] = [];
 afterAll(async () => {
   for (const s of started) await s.stop("SIGKILL");
 });

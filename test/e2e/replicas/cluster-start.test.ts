@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { POSTGRES_SCHEMA_VERSION } from "../../../src/storage/postgres/migrations.js";
-import { runTessera, type Credentials } from "../../helpers/ops-process.js";
+import { runTessera, type Credentials } from "../../helpers/tessera-process.js";
 import { testPostgres, type TestDatabase } from "../../helpers/postgres.js";
 import { adminAuth, createClientAt, jwksOf, startReplicas, tokenOf, verifyWith, type Replica } from "../../helpers/replicas.js";
 

@@ -2,7 +2,8 @@ import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { unary } from "../../helpers/grpc-js.js";
-import { bootstrap, postForm, runTessera, tempDir, type Credentials } from "../../helpers/ops-process.js";
+import { postForm } from "../../helpers/http.js";
+import { bootstrap, runTessera, tempDir, type Credentials } from "../../helpers/tessera-process.js";
 import { testPostgres, type TestDatabase } from "../../helpers/postgres.js";
 import { basic } from "../../helpers/test-server.js";
 import { adminAuth, createClientAt, introspectAt, jwksOf, startReplica, tokenOf, verifyWith, type Replica } from "../../helpers/replicas.js";
@@ -66,7 +67,7 @@ describe.skipIf(server === undefined)("tessera copy: SQLite to PostgreSQL and ba
   }
 
   it("copies to an empty PostgreSQL database, checks it, and a replica there accepts the tokens issued before", async () => {
-    const r = await runTessera(["copy", "--from", file, "--to", db.url], env);
+    const r = await runTessera(["copy", "--from", file, "--to", db.url], { env });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^Copied .* read it back and compared:/);
     for (const kind of ["meta", "signing_key", "client", "client_tombstone", "revoked_token", "audit_event"]) expect(r.stdout).toMatch(new RegExp(`^${kind}\\s+\\d+\\s+[0-9a-f]{16}\\s+same`, "m"));
@@ -82,13 +83,13 @@ describe.skipIf(server === undefined)("tessera copy: SQLite to PostgreSQL and ba
 
   it("refuses a target that holds anything unless --force, changing nothing; refuses a missing source and the same database twice", async () => {
     const clientsBefore = await db.sql("SELECT client_id FROM clients ORDER BY client_id");
-    const refused = await runTessera(["copy", "--from", file, "--to", db.url], env);
+    const refused = await runTessera(["copy", "--from", file, "--to", db.url], { env });
     expect(refused.code).toBe(2);
     expect(refused.stderr.trim().split("\n")).toHaveLength(1);
     expect(refused.stderr).toMatch(/is not empty \(.*client: \d+.*\); copy into an empty database, or pass --force/);
     expect(refused.stderr).not.toContain(db.password);
     expect(await db.sql("SELECT client_id FROM clients ORDER BY client_id")).toEqual(clientsBefore);
-    const forced = await runTessera(["copy", "--force", "--from", file, "--to", db.url], env);
+    const forced = await runTessera(["copy", "--force", "--from", file, "--to", db.url], { env });
     expect(forced.code, forced.stderr).toBe(0);
     expect(await db.sql("SELECT client_id FROM clients ORDER BY client_id")).toEqual(clientsBefore);
     const missing = await runTessera(["copy", "--from", join(dir, "typo.db"), "--to", join(dir, "x.db")]);
@@ -109,7 +110,7 @@ describe.skipIf(server === undefined)("tessera copy: SQLite to PostgreSQL and ba
     } finally {
       await replica.close();
     }
-    const r = await runTessera(["copy", "--from", db.url, "--to", back], env);
+    const r = await runTessera(["copy", "--from", db.url, "--to", back], { env });
     expect(r.code, r.stderr).toBe(0);
     const s = await startReplica("back", back, { env });
     try {

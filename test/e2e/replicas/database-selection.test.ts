@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runTessera, startTessera, tempDir } from "../../helpers/ops-process.js";
+import { runTessera, startTessera, tempDir } from "../../helpers/tessera-process.js";
 import { testPostgres, type TestDatabase } from "../../helpers/postgres.js";
 
 const server = await testPostgres("choosing PostgreSQL with --db, TESSERA_DB or DATABASE_URL");
@@ -22,7 +22,7 @@ describe.skipIf(server === undefined)("choosing PostgreSQL with --db, TESSERA_DB
     ["DATABASE_URL when TESSERA_DB is unset", (url: string) => ({ DATABASE_URL: url })],
   ] as const) {
     it(`serve on ${how}: the configuration and listening lines name the database without its password, and nothing else shows it`, async () => {
-      const s = await startTessera({ db: null, env: { ...env(db.url), TESSERA_LOG_FORMAT: "json" } });
+      const s = await startTessera({ env: { ...env(db.url), TESSERA_LOG_FORMAT: "json" } });
       try {
         const config = s.logs.find((l) => l.msg === "configuration")?.config as { db: string };
         expect(config.db).toBe(redacted);
@@ -38,7 +38,7 @@ describe.skipIf(server === undefined)("choosing PostgreSQL with --db, TESSERA_DB
 
   it("TESSERA_DB wins over DATABASE_URL, and a path still means SQLite", async () => {
     const path = join(tempDir("selection"), "tessera.db");
-    const s = await startTessera({ db: null, env: { TESSERA_DB: path, DATABASE_URL: db.url, TESSERA_LOG_FORMAT: "json" } });
+    const s = await startTessera({ env: { TESSERA_DB: path, DATABASE_URL: db.url, TESSERA_LOG_FORMAT: "json" } });
     try {
       expect(s.logs.find((l) => l.msg === "tessera listening")?.db).toBe(path);
     } finally {

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CHANGE_POLL_MS } from "../../../src/storage/change-feed.js";
 import { SECRET_USE_FLUSH_MS, SHARED_LIMITS_SYNC_MS } from "../../../src/compose/background.js";
-import { eventually, type Credentials } from "../../helpers/ops-process.js";
+import { eventually } from "../../helpers/eventually.js";
+import type { Credentials } from "../../helpers/tessera-process.js";
 import { pgWireLog, type PgStatement, type PgWireLog } from "../../helpers/pg-wire-log.js";
 import { testPostgres, type TestDatabase } from "../../helpers/postgres.js";
 import { adminAuth, bootstrapCluster, createClientAt, startReplica, tokenAt, type Replica } from "../../helpers/replicas.js";
@@ -57,7 +58,7 @@ describe.skipIf(server === undefined)("queries a replica sends while it issues t
     // The change feed empties the cache when it sees the counter move (this write moved it too):
     // two polls after the write, the second sent once the first was answered, it has seen it.
     const written = proxy.statements.length;
-    await eventually(() => proxy.statements.slice(written).filter((s) => s.application === "tessera changes" && /FROM change_counter/.test(s.sql)).length >= 2, 5000, "two change polls");
+    await eventually("two change polls", () => proxy.statements.slice(written).filter((s) => s.application === "tessera changes" && /FROM change_counter/.test(s.sql)).length >= 2);
     // Cached now, and its secret's last use recorded in memory.
     expect((await tokenAt(replica, client)).status).toBe(200);
   }, 60_000);

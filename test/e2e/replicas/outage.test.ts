@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { failure, unary, type CallFailure } from "../../helpers/grpc-js.js";
 import { healthStatus } from "../../helpers/ops-grpc.js";
-import { eventually, httpRequest, postForm, type Credentials } from "../../helpers/ops-process.js";
+import { eventually } from "../../helpers/eventually.js";
+import { httpRequest, postForm } from "../../helpers/http.js";
+import type { Credentials } from "../../helpers/tessera-process.js";
 import { testPostgres, type TestDatabase } from "../../helpers/postgres.js";
 import { tcpProxy, type TcpProxy } from "../../helpers/tcp-proxy.js";
 import { basic } from "../../helpers/test-server.js";
@@ -95,7 +97,7 @@ describe.skipIf(server === undefined)("replicas while PostgreSQL is unreachable 
   it("under load: cached clients keep getting tokens, everything needing the database answers 503 / UNAVAILABLE with a retry hint, and all recovers by itself with no acknowledged write lost", async () => {
     const tokens = load(A, cached);
     const writes = adminWrites(A, auth, "during");
-    await eventually(() => writes.acked.length >= 5, 10_000, "admin writes before the outage");
+    await eventually("admin writes before the outage", () => writes.acked.length >= 5, { timeoutMs: 10_000 });
     const token = await tokenOf(A, cached);
 
     await proxy.cut();
@@ -119,27 +121,27 @@ describe.skipIf(server === undefined)("replicas while PostgreSQL is unreachable 
       expect(w.code).toBe(14);
       expect(Number(w.retryAfter)).toBeGreaterThan(0);
       // Probes: not ready, the admin services NOT_SERVING, the process itself SERVING.
-      await eventually(async () => (await httpRequest("GET", `${A.url}/readyz`)).status === 503, 10_000, "/readyz 503");
-      await eventually(async () => (await healthStatus(A.health, "tessera.v1.ClientAdmin")) === "NOT_SERVING", 10_000, "ClientAdmin NOT_SERVING");
+      await eventually("/readyz 503", async () => (await httpRequest("GET", `${A.url}/readyz`)).status === 503, { timeoutMs: 10_000 });
+      await eventually("ClientAdmin NOT_SERVING", async () => (await healthStatus(A.health, "tessera.v1.ClientAdmin")) === "NOT_SERVING", { timeoutMs: 10_000 });
       expect(await healthStatus(A.health, "")).toBe("SERVING");
       expect(await healthStatus(A.health, "tessera.v1.TokenService")).toBe("SERVING");
       // B's grace (2 s) runs out: its cached client is refused as unavailable, and TokenService says so.
-      await eventually(async () => (await tokenAt(B, cached)).status === 503, 10_000, "B refuses past its grace");
+      await eventually("B refuses past its grace", async () => (await tokenAt(B, cached)).status === 503, { timeoutMs: 10_000 });
       expect((await tokenAt(B, cached)).body.error).toBe("temporarily_unavailable");
       const g = await failure(unary(B.tokens, "IssueToken", { client_id: cached.clientId, client_secret: cached.clientSecret }));
       expect(g.code).toBe(14);
       // The next change poll (every 250 ms) finds the grace run out.
-      await eventually(async () => (await healthStatus(B.health, "tessera.v1.TokenService")) === "NOT_SERVING", 10_000, "B's TokenService NOT_SERVING");
+      await eventually("B's TokenService NOT_SERVING", async () => (await healthStatus(B.health, "tessera.v1.TokenService")) === "NOT_SERVING", { timeoutMs: 10_000 });
       expect(writes.acked.length - cutAt).toBeLessThanOrEqual(1); // at most the one in flight when cut
     } finally {
       await proxy.restore();
     }
     // Everything comes back without a restart.
-    await eventually(() => writes.acked.length >= cutAt + 5, 30_000, "admin writes after the outage");
-    await eventually(async () => (await tokenAt(B, cached)).status === 200, 10_000, "B issues again");
-    await eventually(async () => (await tokenAt(A, uncached)).status === 200, 10_000, "an uncached client again");
-    await eventually(async () => (await httpRequest("GET", `${A.url}/readyz`)).status === 200, 10_000, "/readyz 200");
-    await eventually(async () => (await healthStatus(A.health, "tessera.v1.ClientAdmin")) === "SERVING", 10_000, "ClientAdmin SERVING");
+    await eventually("admin writes after the outage", () => writes.acked.length >= cutAt + 5, { timeoutMs: 30_000 });
+    await eventually("B issues again", async () => (await tokenAt(B, cached)).status === 200, { timeoutMs: 10_000 });
+    await eventually("an uncached client again", async () => (await tokenAt(A, uncached)).status === 200, { timeoutMs: 10_000 });
+    await eventually("/readyz 200", async () => (await httpRequest("GET", `${A.url}/readyz`)).status === 200, { timeoutMs: 10_000 });
+    await eventually("ClientAdmin SERVING", async () => (await healthStatus(A.health, "tessera.v1.ClientAdmin")) === "SERVING", { timeoutMs: 10_000 });
     expect(await healthStatus(B.health, "tessera.v1.TokenService")).toBe("SERVING");
     await writes.stop();
     await tokens.stop();
@@ -157,7 +159,7 @@ describe.skipIf(server === undefined)("replicas while PostgreSQL is unreachable 
     const C = await startReplica("C", db.url);
     const cAuth = await adminAuth(C, admin);
     const writes = adminWrites(C, cAuth, "killed");
-    await eventually(() => writes.acked.length >= 20, 20_000, "admin writes at C");
+    await eventually("admin writes at C", () => writes.acked.length >= 20, { timeoutMs: 20_000 });
     await C.close("SIGKILL");
     await writes.stop();
     const stored = new Set((await db.sql<{ client_id: string }>("SELECT client_id FROM clients WHERE client_id LIKE 'killed-%'")).map((r) => r.client_id));

@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { unary, type CallFailure } from "../../helpers/grpc-js.js";
-import { eventually, postForm, type Credentials } from "../../helpers/ops-process.js";
+import { eventually } from "../../helpers/eventually.js";
+import { postForm } from "../../helpers/http.js";
+import type { Credentials } from "../../helpers/tessera-process.js";
 import { testPostgres, type TestDatabase } from "../../helpers/postgres.js";
 import { basic } from "../../helpers/test-server.js";
 import { adminAuth, bootstrapCluster, createClientAt, jwksOf, startReplica, startReplicas, tokenAt, tokenOf, type Replica } from "../../helpers/replicas.js";
@@ -57,7 +59,7 @@ describe.skipIf(server === undefined)("decisions three replicas on one database 
     const after = await stored();
     expect(after.filter((k) => k.status === "current").map((k) => k.kid)).toEqual([rotated[0]!.current.kid]);
     expect(after.filter((k) => !before.some((b) => b.kid === k.kid))).toHaveLength(1); // one new next key
-    for (const r of replicas) await eventually(async () => (await jwksOf(r)).keys.some((k) => k.kid === rotated[0]!.current.kid), 2000, `${r.name} publishes the new key`);
+    for (const r of replicas) await eventually(`${r.name} publishes the new key`, async () => (await jwksOf(r)).keys.some((k) => k.kid === rotated[0]!.current.kid));
   });
 
   it(`failed authentications for one client id from one address count over all replicas: about ${FAILURE_LIMIT}, not ${3 * FAILURE_LIMIT}`, async () => {

@@ -1,7 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { unary } from "../../helpers/grpc-js.js";
-import { postForm, runTessera, type Credentials } from "../../helpers/ops-process.js";
+import { postForm } from "../../helpers/http.js";
+import { runTessera, type Credentials } from "../../helpers/tessera-process.js";
 import { testPostgres, type TestDatabase } from "../../helpers/postgres.js";
 import { basic } from "../../helpers/test-server.js";
 import {
@@ -142,7 +143,7 @@ describe.skipIf(server === undefined).each([
   it("a KEK rewrap while the replicas run: each sees it within 1 s, keeps signing, and a replica restarted with the new KEK starts on the same keys", async () => {
     const c = await createClientAt(A, auth.a, { name: "through a rewrap", scopes: ["read"] });
     const newKek = randomBytes(32).toString("hex");
-    const rewrap = await runTessera(["keys", "rewrap", "--db", db.url], { TESSERA_KEK: kek, TESSERA_NEW_KEK: newKek });
+    const rewrap = await runTessera(["keys", "rewrap", "--db", db.url], { env: { TESSERA_KEK: kek, TESSERA_NEW_KEK: newKek } });
     expect(rewrap.code, rewrap.stderr).toBe(0);
     expect(rewrap.stdout + rewrap.stderr).not.toContain(db.password);
     const acked = performance.now();
@@ -155,7 +156,7 @@ describe.skipIf(server === undefined).each([
     [A] = await startReplicas(["A"], db.url, { args, env: { TESSERA_KEK: newKek } });
     expect((await verifyWith(await jwksOf(B), await tokenOf(A, c))).kid).toBe(kid);
     // An unreadable KEK refuses to start, in one sentence, exit 2.
-    const refused = await runTessera(["serve", "--port", "0", "--db", db.url], { TESSERA_KEK: kek });
+    const refused = await runTessera(["serve", "--port", "0", "--db", db.url], { env: { TESSERA_KEK: kek } });
     expect(refused.code).toBe(2);
     expect(refused.stderr.trim().split("\n")).toHaveLength(1);
     auth.a = await adminAuth(A, admin);

@@ -5,10 +5,9 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { CLIENT_AUTH_METHODS } from "../../../src/core/client-auth/client-authenticators.js";
 import { TokenError } from "../../../src/client/errors.js";
 import { TokenClient } from "../../../src/client/token-client.js";
-import { tessera } from "../../helpers/cli-process.js";
+import { bootstrap, runTessera, startTessera, tempDir, type Credentials, type TesseraProcess } from "../../helpers/tessera-process.js";
 import { tempFiles, testClientKey } from "../../helpers/client-keys.js";
 import { verifyWithJwks } from "../../helpers/jwks.js";
-import { bootstrap, startTessera, tempDir, type Credentials, type OpsServer } from "../../helpers/ops-process.js";
 import { closedPort } from "../../helpers/stub-token-server.js";
 
 // The client side of secretless authentication against the real server: the SDK and
@@ -27,7 +26,7 @@ if (!READY) console.warn(`test/e2e/secretless/client-side.test.ts ${WAITS_FOR}`)
 vi.setConfig({ testTimeout: 60_000 });
 
 let dir: string;
-let server: OpsServer;
+let server: TesseraProcess;
 let admin: Credentials;
 let adminEnv: Record<string, string>;
 let files: ReturnType<typeof tempFiles>;
@@ -50,7 +49,7 @@ describe.skipIf(!READY)("secretless clients against the real server", () => {
 
   /** A new client through the admin CLI, authenticating by `authMethod`; its id. */
   async function createClient(name: string, authMethod: "private_key_jwt" | "federated"): Promise<string> {
-    const r = await tessera(["clients", "create", "--name", name, "--scope", "read", "--auth-method", authMethod, "--json"], { env: adminEnv });
+    const r = await runTessera(["clients", "create", "--name", name, "--scope", "read", "--auth-method", authMethod, "--json"], { env: adminEnv });
     expect(r.code, r.stderr).toBe(0);
     return (JSON.parse(r.stdout) as { client_id: string }).client_id;
   }
@@ -58,9 +57,9 @@ describe.skipIf(!READY)("secretless clients against the real server", () => {
   /** `tessera keys generate-client-key` then `tessera clients keys add` with what it printed; the private key's path. */
   async function registeredKey(clientId: string, alg: string): Promise<{ path: string; publicJwk: JWK }> {
     const path = join(files.dir, `${clientId}-${alg}.jwk`);
-    const made = await tessera(["keys", "generate-client-key", "--alg", alg, "--out", path]);
+    const made = await runTessera(["keys", "generate-client-key", "--alg", alg, "--out", path]);
     expect(made.code, made.stderr).toBe(0);
-    const added = await tessera(["clients", "keys", "add", clientId, files.write(`${clientId}-${alg}.pub.jwk`, made.stdout)], { env: adminEnv });
+    const added = await runTessera(["clients", "keys", "add", clientId, files.write(`${clientId}-${alg}.pub.jwk`, made.stdout)], { env: adminEnv });
     expect(added.code, added.stderr).toBe(0);
     return { path, publicJwk: JSON.parse(made.stdout) as JWK };
   }
@@ -86,12 +85,12 @@ describe.skipIf(!READY)("secretless clients against the real server", () => {
   it("tessera token --key with a key from generate-client-key; refused once the admin removed the key", async () => {
     const clientId = await createClient("cli-key", "private_key_jwt");
     const { path, publicJwk } = await registeredKey(clientId, "RS256");
-    const r = await tessera(["token", "--server", server.url, "--key", path], { env: { CLIENT_ID: clientId } });
+    const r = await runTessera(["token", "--server", server.url, "--key", path], { env: { CLIENT_ID: clientId } });
     expect([r.code, r.stderr]).toEqual([0, ""]);
     expect((await verifyWithJwks(server.url, r.stdout.trim(), server.url)).payload.sub).toBe(clientId);
-    const removed = await tessera(["clients", "keys", "remove", clientId, "--", String(publicJwk.kid)], { env: adminEnv });
+    const removed = await runTessera(["clients", "keys", "remove", clientId, "--", String(publicJwk.kid)], { env: adminEnv });
     expect(removed.code, removed.stderr).toBe(0);
-    const refused = await tessera(["token", "--server", server.url, "--key", path], { env: { CLIENT_ID: clientId } });
+    const refused = await runTessera(["token", "--server", server.url, "--key", path], { env: { CLIENT_ID: clientId } });
     expect({ code: refused.code, stdout: refused.stdout }).toEqual({ code: 1, stdout: "" });
     expect(refused.stderr).toMatch(new RegExp(`^tessera: invalid_client: The token service refused the signed client assertion: .*--key \\(${path.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}\\)`));
   });
@@ -101,7 +100,7 @@ describe.skipIf(!READY)("secretless clients against the real server", () => {
     const platform = await testClientKey("RS256");
     const jwks = files.write("platform-jwks.json", JSON.stringify({ keys: [platform.publicJwk] }));
     const subject = "system:serviceaccount:billing:api";
-    const added = await tessera(
+    const added = await runTessera(
       ["clients", "federation", "add", clientId, "--issuer", "https://kubernetes.default.svc", "--subject", subject, "--jwks-file", jwks],
       { env: adminEnv },
     );
@@ -125,7 +124,7 @@ describe.skipIf(!READY)("secretless clients against the real server", () => {
       tokens.invalidate();
       expect(await tokens.getToken()).not.toBe(first);
       // The CLI reads the same file.
-      const r = await tessera(["token", "--server", server.url, "--assertion-file", path], { env: { CLIENT_ID: clientId } });
+      const r = await runTessera(["token", "--server", server.url, "--assertion-file", path], { env: { CLIENT_ID: clientId } });
       expect([r.code, r.stderr]).toEqual([0, ""]);
     } finally {
       await tokens.close();

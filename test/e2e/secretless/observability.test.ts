@@ -5,8 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ClientAdminCore } from "../../../src/core/client-admin.js";
 import { ClientCredentialAdmin } from "../../../src/core/client-credential-admin.js";
 import { SqliteStorage } from "../../../src/storage/sqlite/sqlite-storage.js";
+import { eventually } from "../../helpers/eventually.js";
 import { clientAssertion, newKey, signJwt, type TestKey } from "../../helpers/key-issuer.js";
-import { spawnServer, type ServerProcess } from "../../helpers/spawn-server.js";
+import { startTessera, type TesseraProcess } from "../../helpers/tessera-process.js";
 
 // What an operator sees of secretless clients in a real `tessera serve`: the token request log
 // line (auth method; a federated token's external issuer and subject) and the Prometheus
@@ -17,7 +18,7 @@ const issuer = "http://tessera.observed.test";
 const CLUSTER = "https://kubernetes.default.svc";
 const SUBJECT = "system:serviceaccount:billing:worker";
 let dir: string;
-let server: ServerProcess;
+let server: TesseraProcess;
 let key: TestKey;
 let clusterKey: TestKey;
 let keysClient: string;
@@ -26,7 +27,7 @@ let federatedClient: string;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "tessera-observed-"));
   const db = join(dir, "tessera.db");
-  server = await spawnServer(["--db", db, "--issuer", issuer]);
+  server = await startTessera({ db, args: ["--issuer", issuer] });
   [key, clusterKey] = await Promise.all([newKey("ES256"), newKey("RS256")]);
   const storage = SqliteStorage.open(db);
   try {
@@ -67,11 +68,6 @@ async function authentications(): Promise<Map<string, number>> {
   return out;
 }
 
-async function eventually(check: () => boolean): Promise<void> {
-  for (let i = 0; i < 200 && !check(); i++) await new Promise((r) => setTimeout(r, 25));
-  expect(check()).toBe(true);
-}
-
 describe("logs and metrics of secretless clients", () => {
   it("a federated token's log line names the external issuer and subject; the counter has the auth method as a label", async () => {
     const now = Math.floor(Date.now() / 1000);
@@ -81,9 +77,9 @@ describe("logs and metrics of secretless clients", () => {
     expect(await token(await clientAssertion(key, keysClient, "https://elsewhere.example"))).toBe(401);
 
     const federatedLine = () => server.logs.find((l) => l.msg === "token request" && l.auth_method === "federated");
-    await eventually(() => federatedLine() !== undefined);
+    await eventually("the federated token's log line", () => federatedLine() !== undefined);
     expect(federatedLine()).toMatchObject({ client_id: federatedClient, assertion_iss: CLUSTER, assertion_sub: SUBJECT, outcome: "success" });
-    await eventually(() => server.logs.filter((l) => l.msg === "token request" && l.auth_method === "private_key_jwt").length === 2);
+    expect(await eventually("two private_key_jwt token request lines", () => server.logs.filter((l) => l.msg === "token request" && l.auth_method === "private_key_jwt").length === 2)).toBe(true);
     // The platform token and the assertions never appear in the log.
     expect(JSON.stringify(server.logs)).not.toContain(sa.split(".")[2]);
 

@@ -8,7 +8,7 @@ import { ClientCredentialAdmin } from "../../../src/core/client-credential-admin
 import { SqliteStorage } from "../../../src/storage/sqlite/sqlite-storage.js";
 import { grpcClient, unary, type CallFailure } from "../../helpers/grpc-js.js";
 import { clientAssertion, newKey, type TestKey } from "../../helpers/key-issuer.js";
-import { spawnServer, type ServerProcess } from "../../helpers/spawn-server.js";
+import { startTessera, type TesseraProcess } from "../../helpers/tessera-process.js";
 
 // The jti replay store lives in the database, not in a process: two `tessera serve` processes
 // on one SQLite file accept each private_key_jwt assertion once between them, over HTTP and gRPC.
@@ -16,16 +16,16 @@ import { spawnServer, type ServerProcess } from "../../helpers/spawn-server.js";
 const JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 const issuer = "http://tessera.replay.test";
 let dir: string;
-let a: ServerProcess;
-let b: ServerProcess;
+let a: TesseraProcess;
+let b: TesseraProcess;
 let key: TestKey;
 let clientId: string;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "tessera-replay-"));
   const db = join(dir, "tessera.db");
-  a = await spawnServer(["--db", db, "--issuer", issuer]);
-  b = await spawnServer(["--db", db, "--issuer", issuer]);
+  a = await startTessera({ db, args: ["--issuer", issuer] });
+  b = await startTessera({ db, args: ["--issuer", issuer] });
   key = await newKey("ES256");
   // A third connection to the same file, as `tessera clients` would be.
   const storage = SqliteStorage.open(db);
@@ -43,7 +43,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function token(server: ServerProcess, assertion: string): Promise<{ status: number; json: Record<string, unknown> }> {
+async function token(server: TesseraProcess, assertion: string): Promise<{ status: number; json: Record<string, unknown> }> {
   const res = await fetch(`${server.url}/oauth/token`, {
     method: "POST",
     headers: { "content-type": "application/x-www-form-urlencoded" },

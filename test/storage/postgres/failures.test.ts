@@ -6,7 +6,7 @@ import { storageError } from "../../../src/storage/postgres/errors.js";
 import { Database } from "../../../src/storage/postgres/pool.js";
 import { PostgresStorage } from "../../../src/storage/postgres/postgres-storage.js";
 import { StorageUnavailableError } from "../../../src/core/ports/storage.js";
-import { eventually } from "../../helpers/ops-process.js";
+import { eventually } from "../../helpers/eventually.js";
 import { testPostgres, type TestDatabase } from "../../helpers/postgres.js";
 import { tcpProxy } from "../../helpers/tcp-proxy.js";
 
@@ -105,7 +105,7 @@ describe.skipIf(server === undefined)("PostgreSQL failures", () => {
       "SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'tessera'",
     );
     expect(killed[0]!.n).toBeGreaterThan(0);
-    await eventually(() => lost.length >= killed[0]!.n, 10_000, "every killed connection reported");
+    await eventually("every killed connection reported", () => lost.length >= killed[0]!.n);
     expect(lost[0]).toBe("the server is shutting down (57P01)");
     await storage.createClient(client("after"));
     expect((await storage.getClient("after"))?.clientId).toBe("after");
@@ -125,11 +125,11 @@ describe.skipIf(server === undefined)("PostgreSQL failures", () => {
     const before = await storage.changeToken();
     const lock = await holdWriteLock();
     const write = storage.setMeta("retried", "yes", true);
-    await eventually(async () => (await waitingWriters()).length === 1, 10_000, "the write waiting for the lock");
+    await eventually("the write waiting for the lock", async () => (await waitingWriters()).length === 1);
     const [first] = await waitingWriters();
     await db.sql("SELECT pg_terminate_backend($1)", [first]);
     // The retry waits for the lock again, on another connection.
-    await eventually(async () => (await waitingWriters()).some((pid) => pid !== first), 10_000, "the retried write waiting");
+    await eventually("the retried write waiting", async () => (await waitingWriters()).some((pid) => pid !== first));
     await lock.release();
     expect(await write).toBe(true);
     expect(await storage.getMeta("retried")).toBe("yes");
@@ -144,7 +144,7 @@ describe.skipIf(server === undefined)("PostgreSQL failures", () => {
     await storage.createClient(client("before"));
     const lock = await holdWriteLock();
     const write = storage.createClient(client("during"));
-    await eventually(async () => (await waitingWriters()).length === 1, 10_000, "the write waiting for the lock");
+    await eventually("the write waiting for the lock", async () => (await waitingWriters()).length === 1);
     await proxy.cut();
     const err = await failure(write);
     expect(err).toBeInstanceOf(StorageUnavailableError);

@@ -1,31 +1,15 @@
-import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { POSTGRES_SCHEMA_VERSION } from "../../../src/storage/postgres/migrations.js";
 import { PostgresStorage } from "../../../src/storage/postgres/postgres-storage.js";
 import { testPostgres, type TestDatabase } from "../../helpers/postgres.js";
+import { inProcesses } from "../../helpers/tessera-process.js";
 
 const server = await testPostgres("PostgreSQL shared by several processes");
 let db: TestDatabase;
 
-const REPO = fileURLToPath(new URL("../../../", import.meta.url));
 const MODULE = fileURLToPath(new URL("../../../src/storage/postgres/postgres-storage.ts", import.meta.url));
 const KEY_RING = fileURLToPath(new URL("../../../src/keys/key-ring.ts", import.meta.url));
-
-/** Runs `code` (an ES module body) in `n` Node processes that start their work at the same instant. */
-async function inProcesses(n: number, code: string, env: Record<string, string>): Promise<string[]> {
-  const run = promisify(execFile);
-  const startAt = String(Date.now() + 3000);
-  const children = Array.from({ length: n }, (_, i) =>
-    run(process.execPath, ["--import", "tsx", "--input-type=module", "-e", code], {
-      cwd: REPO,
-      env: { ...process.env, ...env, START_AT: startAt, CHILD: String(i) },
-      timeout: 30_000,
-    }),
-  );
-  return (await Promise.all(children)).map((r) => r.stdout.trim());
-}
 
 describe.skipIf(server === undefined)("PostgreSQL shared by several processes", () => {
   beforeAll(async () => {
@@ -39,7 +23,7 @@ describe.skipIf(server === undefined)("PostgreSQL shared by several processes", 
     const code = `
       const { PostgresStorage } = await import(process.env.MODULE);
       const { KeyRing } = await import(process.env.KEY_RING);
-      while (Date.now() < Number(process.env.START_AT)) {}
+      await atTheStart();
       const storage = await PostgresStorage.open(process.env.DB);
       const policy = { alg: "ES256", rotationPeriodMs: 30 * 86400000, prepublishMs: 1800000, retiredPublishMs: 86700000 };
       const ring = await KeyRing.open(storage, { policy, clock: () => Date.now() });

@@ -6,7 +6,7 @@ import { Database } from "../../../src/storage/postgres/pool.js";
 import { PostgresStorage } from "../../../src/storage/postgres/postgres-storage.js";
 import { CHANGE_CHANNEL, MAX_ATTEMPTS, writeTransaction } from "../../../src/storage/postgres/transaction.js";
 import { StorageUnavailableError } from "../../../src/core/ports/storage.js";
-import { eventually } from "../../helpers/ops-process.js";
+import { eventually } from "../../helpers/eventually.js";
 import { testPostgres, type TestDatabase } from "../../helpers/postgres.js";
 
 const server = await testPostgres("PostgreSQL write transactions");
@@ -100,7 +100,7 @@ describe.skipIf(server === undefined)("PostgreSQL write transactions", () => {
       await storage.revokeToken("j1", "c1", Date.now() + 60_000);
       await storage.revokeToken("j1", "c1", Date.now() + 60_000); // already there
       expect(await storage.changeToken()).toBe(start + 2);
-      await eventually(() => heard.length >= 2, 5000, "two notifications");
+      await eventually("two notifications", () => heard.length >= 2);
       expect(heard).toEqual([start + 1, start + 2]);
 
       // Last-used times matter to no cache: recording them moves nothing.

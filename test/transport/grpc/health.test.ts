@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { Health, HealthCheckResponse_ServingStatus as ServingStatus } from "../../../gen/grpc/health/v1/health_pb.js";
 import { HealthState } from "../../../src/transport/grpc/health-state.js";
 import { registerHealth } from "../../../src/transport/grpc/services/health-service.js";
+import { eventually } from "../../helpers/eventually.js";
 
 function setup() {
   const state = new HealthState();
@@ -10,11 +11,7 @@ function setup() {
   return { state, client };
 }
 
-// Waits until the server side has fully unwound the watch (its finally ran).
-async function until(condition: () => boolean): Promise<void> {
-  for (let i = 0; i < 100 && !condition(); i++) await new Promise((r) => setTimeout(r, 5));
-  expect(condition()).toBe(true);
-}
+
 
 describe("HealthState", () => {
   it("starts with the whole server SERVING and nothing else known", () => {
@@ -30,12 +27,12 @@ describe("HealthState", () => {
     const done = (async () => {
       for await (const status of state.watch("svc", abort.signal)) seen.push(status);
     })();
-    await until(() => seen.length === 1);
+    await eventually("the first status", () => seen.length === 1);
     state.set("svc", ServingStatus.SERVING);
-    await until(() => seen.length === 2);
+    await eventually("the second status", () => seen.length === 2);
     state.set("svc", ServingStatus.SERVING); // unchanged: nothing to send
     state.set("svc", ServingStatus.NOT_SERVING);
-    await until(() => seen.length === 3);
+    await eventually("the third status", () => seen.length === 3);
     // Aborting while the watch waits for the next change ends it at once.
     abort.abort();
     await done;
@@ -86,7 +83,8 @@ describe("registerHealth", () => {
     abort.abort();
     const end = await stream.next().catch((e: unknown) => e);
     expect(ConnectError.from(end).code).toBe(Code.Canceled);
-    await until(() => state.watcherCount === 0);
+    // The server side has fully unwound the watch (its finally ran).
+    await eventually("no watcher left", () => state.watcherCount === 0);
   });
 
   it("Watch of an unknown service sends SERVICE_UNKNOWN, stays open, and reports it once set", async () => {
@@ -100,6 +98,7 @@ describe("registerHealth", () => {
 
     abort.abort();
     await stream.next().catch(() => undefined);
-    await until(() => state.watcherCount === 0);
+    // The server side has fully unwound the watch (its finally ran).
+    await eventually("no watcher left", () => state.watcherCount === 0);
   });
 });

@@ -17,6 +17,7 @@ import { TokenService } from "../../../gen/tessera/v1/token_service_pb.js";
 import { HealthState } from "../../../src/transport/grpc/health-state.js";
 import { registerHealth } from "../../../src/transport/grpc/services/health-service.js";
 import { registerReflection } from "../../../src/transport/grpc/services/reflection-service.js";
+import { eventually } from "../../helpers/eventually.js";
 
 // buf curl is a real gRPC reflection client (grpcurl is not packaged here): it
 // downloads the schema by reflection, then encodes our JSON bodies with it.
@@ -192,11 +193,9 @@ describe("gRPC health over h2c", () => {
     expect((await stream.next()).value?.status).toBe(ServingStatus.SERVING);
     // Over HTTP/2 the server pulls the next status at once and waits for a
     // change, so only the abort listener can end the watch.
-    await new Promise((resolve) => setTimeout(resolve, 50));
     expect(health.watcherCount).toBe(1);
     abort.abort();
-    await stream.next().catch(() => undefined);
-    for (let i = 0; i < 100 && health.watcherCount > 0; i++) await new Promise((r) => setTimeout(r, 10));
-    expect(health.watcherCount).toBe(0);
+    await expect(stream.next()).rejects.toThrow(/abort/i);
+    await eventually("the server to end the watch", () => health.watcherCount === 0);
   });
 });

@@ -153,6 +153,47 @@ describe("parseForm: arbitrary input", () => {
   });
 });
 
+describe("parseTokenRequest: grant_type sent twice", () => {
+  // A request a client could really send, with a second grant_type anywhere in it: the same
+  // value, another grant type, an empty value, or a differently encoded client_credentials.
+  const second = fc.constantFrom("client_credentials", "client%5Fcredentials", "password", "", "authorization_code");
+  const others = fc.subarray(
+    ["client_id=tcl_abc", "client_secret=tsec_xyz", "scope=read+write", "audience=https%3A%2F%2Fapi.example", "resource=https%3A%2F%2Fb.example"],
+    { minLength: 0 },
+  );
+
+  it("property: refused as invalid_request naming grant_type (RFC 6749 section 3.2), wherever the two are and whatever they say", () => {
+    fc.assert(
+      fc.property(others, second, fc.nat(), fc.nat(), fc.boolean(), (params, value, at1, at2, basic) => {
+        const pairs = [...params];
+        pairs.splice(at1 % (pairs.length + 1), 0, "grant_type=client_credentials");
+        pairs.splice(at2 % (pairs.length + 1), 0, `grant_type=${value}`);
+        const auth = basic ? `Basic ${Buffer.from("tcl_abc:tsec_xyz").toString("base64")}` : undefined;
+        const body = basic ? pairs.filter((p) => !p.startsWith("client_secret=")).join("&") : pairs.join("&");
+        let refusal: unknown;
+        try {
+          parseTokenRequest(auth, "", body);
+        } catch (err) {
+          refusal = err;
+        }
+        expect(refusal, body).toBeInstanceOf(OAuthError);
+        expect(refusal).toMatchObject({
+          code: "invalid_request",
+          description: "The parameter 'grant_type' is included more than once (RFC 6749 section 3.2)",
+        });
+      }),
+      RUNS,
+    );
+  });
+
+  it("the same request with grant_type once is accepted", () => {
+    expect(parseTokenRequest(undefined, "", "grant_type=client_credentials&client_id=tcl_abc&client_secret=tsec_xyz&scope=read")).toMatchObject({
+      credentials: { clientId: "tcl_abc", clientSecret: "tsec_xyz", method: "client_secret_post" },
+      scope: "read",
+    });
+  });
+});
+
 describe("parseTokenRequest and parseTokenOperation: arbitrary input", () => {
   const header = fc.oneof(
     fc.constant(undefined),
