@@ -44,7 +44,7 @@ const claims = {
 };
 /** @type {import("node:crypto").SignKeyObjectInput} */
 const rawKey = { key: createPrivateKey(generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ format: "pem", type: "pkcs8" })), dsaEncoding: "ieee-p1363" };
-const input = Buffer.from("eyJhbGciOiJFUzI1NiJ9." + Buffer.from(JSON.stringify(claims)).toString("base64url"));
+const input = Buffer.from(`eyJhbGciOiJFUzI1NiJ9.${Buffer.from(JSON.stringify(claims)).toString("base64url")}`);
 const log = pino({ level: "info", base: { service: "tessera" } }, pino.destination({ dest: "/dev/null", sync: false }));
 const logSync = pino({ level: "info", base: { service: "tessera" } }, pino.destination({ dest: "/dev/null", sync: true }));
 const registry = new Registry();
@@ -74,7 +74,10 @@ const cases = [
   ["issueToken (whole core, sequential)", () => issueToken(deps, request)],
   ["pino info line, async destination", () => log.info(logFields, "token request")],
   ["pino info line, sync destination", () => logSync.info(logFields, "token request")],
-  ["prom-client counter.inc + histogram.observe", () => (counter.inc({ transport: "http", endpoint: "token", outcome: "success", error: "" }), histogram.observe({ transport: "http", endpoint: "token" }, 0.0012))],
+  ["prom-client counter.inc + histogram.observe", () => {
+      counter.inc({ transport: "http", endpoint: "token", outcome: "success", error: "" });
+      histogram.observe({ transport: "http", endpoint: "token" }, 0.0012);
+    }],
   ["JSON.stringify(answer) + Buffer.byteLength", () => Buffer.byteLength(JSON.stringify(answer))],
 ];
 

@@ -54,5 +54,5 @@ for (const name of PHASES) {
 clearTimeout(watchdog);
 writeReport(bench, t0);
 await ws.cleanup();
-if (bench.quick) process.stdout.write(quickVerdict(bench) + "\n");
+if (bench.quick) process.stdout.write(`${quickVerdict(bench)}\n`);
 process.exit(out.failures.length ? 1 : 0);

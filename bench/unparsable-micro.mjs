@@ -105,7 +105,10 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1] ?? NaN;
  * @param {() => Promise<unknown>} withIt
  */
 async function measurePair(without, withIt) {
-  for (let i = 0; i < 20_000; i++) await without(), await withIt();
+  for (let i = 0; i < 20_000; i++) {
+    await without();
+    await withIt();
+  }
   /** @type {number[]} */
   const a = [];
   /** @type {number[]} */

@@ -23,7 +23,7 @@ const content = [
   "",
   "/** Serialized google.protobuf.FileDescriptorSet of proto/, with source comments, base64. */",
   "export const fileDescriptorSetBase64 =",
-  lines.map((l) => `  "${l}"`).join(" +\n") + ";",
+  `${lines.map((l) => `  "${l}"`).join(" +\n")};`,
   "",
 ].join("\n");
 const response = create(CodeGeneratorResponseSchema, {

@@ -18,7 +18,7 @@ export function configTable(): string {
     return `| \`--${s.flag}\` | ${env} | ${cell(def)} | ${cell(s.help)} |`;
   });
   const envOnly = ENV_ONLY_SETTINGS.map((s) => `| (environment only) | \`${s.env}\` | none | ${cell(s.help)} |`);
-  return ["| flag | environment | default | meaning |", "|---|---|---|---|", ...rows, ...envOnly].join("\n") + "\n";
+  return `${["| flag | environment | default | meaning |", "|---|---|---|---|", ...rows, ...envOnly].join("\n")}\n`;
 }
 
 /** `readme` with the text between the markers replaced by the generated table. */

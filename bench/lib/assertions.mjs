@@ -70,7 +70,7 @@ export class AssertionBodies {
   write(count) {
     const lines = [];
     for (let i = 0; i < count; i++) lines.push(this.next());
-    writeFileSync(this.file, lines.join("\n") + "\n");
+    writeFileSync(this.file, `${lines.join("\n")}\n`);
   }
 }
 
@@ -95,6 +95,6 @@ export function writeWrkBodiesScript(file, { path, bodiesFile }) {
     `  return wrk.format("POST", path, { ["Content-Type"] = "application/x-www-form-urlencoded" }, bodies[i])`,
     `end`,
   ];
-  writeFileSync(file, lines.join("\n") + "\n");
+  writeFileSync(file, `${lines.join("\n")}\n`);
   return file;
 }

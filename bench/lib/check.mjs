@@ -26,7 +26,7 @@ import { IssueTokenRequestSchema, IssueTokenResponseSchema } from "../../dist/ge
  * @param {string} clientSecret
  */
 export function basicAuthorization(clientId, clientSecret) {
-  return "Basic " + Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(clientSecret)}`).toString("base64");
+  return `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(clientSecret)}`).toString("base64")}`;
 }
 
 /**
@@ -123,8 +123,14 @@ export function issueTokenFrame(fields) {
 function grpcCall(baseUrl, path, frame, headers = {}) {
   return new Promise((resolve, reject) => {
     const session = http2.connect(baseUrl);
-    const timer = setTimeout(() => (session.destroy(), reject(new Error(`gRPC call to ${baseUrl}${path} timed out`))), 10_000);
-    session.on("error", (err) => (clearTimeout(timer), reject(err)));
+    const timer = setTimeout(() => {
+      session.destroy();
+      reject(new Error(`gRPC call to ${baseUrl}${path} timed out`));
+    }, 10_000);
+    session.on("error", (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
     const req = session.request({ ":method": "POST", ":path": path, "content-type": "application/grpc", te: "trailers", ...headers });
     /** @type {Buffer[]} */
     const chunks = [];
@@ -135,7 +141,11 @@ function grpcCall(baseUrl, path, frame, headers = {}) {
     req.on("response", (h) => (head = h));
     req.on("trailers", (t) => (trailers = t));
     req.on("data", (c) => chunks.push(c));
-    req.on("error", (err) => (clearTimeout(timer), session.destroy(), reject(err)));
+    req.on("error", (err) => {
+      clearTimeout(timer);
+      session.destroy();
+      reject(err);
+    });
     req.on("end", () => {
       clearTimeout(timer);
       session.close();

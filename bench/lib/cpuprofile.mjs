@@ -27,7 +27,7 @@ function component(url, fn) {
   if (u.includes("/node_modules/jose/")) return "jose";
   if (u.includes("/node_modules/oidc-provider/")) return "oidc-provider";
   if (/\/node_modules\/(koa|@koa|koa-[^/]+)\//.test(u)) return "koa";
-  if (u.includes("/node_modules/")) return "other npm: " + (u.split("/node_modules/").pop() ?? "").split("/")[0];
+  if (u.includes("/node_modules/")) return `other npm: ${(u.split("/node_modules/").pop() ?? "").split("/")[0]}`;
   const dist = /\/dist\/(src|gen)\/(.*)$/.exec(u);
   if (dist) {
     if (dist[1] === "gen") return "tessera gen/ (generated)";
@@ -49,7 +49,7 @@ function component(url, fn) {
   if (/^node:internal\/modules|^node:internal\/bootstrap/.test(u)) return "node module loading (startup)";
   if (/^node:buffer|^node:internal\/buffer/.test(u)) return "node buffer";
   if (u.startsWith("node:")) return "node other";
-  return "other: " + u.slice(-60);
+  return `other: ${u.slice(-60)}`;
 }
 
 /**
@@ -85,7 +85,7 @@ const ANCHORS = [
 function frameKey(n) {
   const cf = n.callFrame;
   const file = cf.url ? cf.url.replace(/^file:\/\/.*\/(node_modules|dist|bench)\//, "$1/") : "";
-  return `${cf.functionName || "(anonymous)"} ${file}${cf.url ? ":" + (cf.lineNumber + 1) : ""}`;
+  return `${cf.functionName || "(anonymous)"} ${file}${cf.url ? `:${cf.lineNumber + 1}` : ""}`;
 }
 
 /**
@@ -276,7 +276,7 @@ export function summaryMarkdown(title, s, { top = 15 } = {}) {
   for (const f of s.topSelf.slice(0, top)) lines.push(`| \`${f.name}\` | ${f.pct} | ${f.usPerRequest ?? ""} |`);
   lines.push("", "| top inclusive time | % | µs/req |", "|---|---:|---:|");
   for (const f of s.topInclusive.slice(0, top)) lines.push(`| \`${f.name}\` | ${f.pct} | ${f.usPerRequest ?? ""} |`);
-  return lines.join("\n") + "\n";
+  return `${lines.join("\n")}\n`;
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {

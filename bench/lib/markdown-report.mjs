@@ -293,5 +293,5 @@ export function markdownReport(R) {
   out.push("### Features detected", "", ...Object.entries(R.features).map(([k, v]) => `- ${k}: ${v}`), "");
   if (R.failures.length) out.push("### FAILURES", "", ...R.failures.map((f) => `- ${f}`), "");
   out.push(`Finished in ${f0(R.durationSeconds)} s. JSON: ${R.jsonFile}`);
-  return out.join("\n") + "\n";
+  return `${out.join("\n")}\n`;
 }

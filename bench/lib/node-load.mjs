@@ -34,7 +34,10 @@ export async function nodeHttpRound({ url, authorization, body: fixedBody, nextB
           });
         },
       );
-      req.on("error", (/** @type {NodeJS.ErrnoException} */ err) => (bad.push(err.code ?? err.message), resolve()));
+      req.on("error", (/** @type {NodeJS.ErrnoException} */ err) => {
+        bad.push(err.code ?? err.message);
+        resolve();
+      });
       req.end(body);
     });
   const t0 = performance.now();

@@ -187,7 +187,10 @@ export async function waitForTcp(port, p, timeoutMs = 20_000) {
     /** @type {boolean} */
     const ok = await new Promise((resolve) => {
       const s = net.connect(port, "127.0.0.1");
-      s.once("connect", () => (s.destroy(), resolve(true)));
+      s.once("connect", () => {
+        s.destroy();
+        resolve(true);
+      });
       s.once("error", () => resolve(false));
     });
     if (ok) return;

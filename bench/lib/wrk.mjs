@@ -25,7 +25,7 @@ export function writeWrkScript(file, { path, body, authorizations, contentType =
     `  return wrk.format("POST", path, { ["Content-Type"] = ${lua(contentType)}, ["Authorization"] = auth[i] }, body)`,
     `end`,
   ];
-  writeFileSync(file, lines.join("\n") + "\n");
+  writeFileSync(file, `${lines.join("\n")}\n`);
   return file;
 }
 

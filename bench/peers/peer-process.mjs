@@ -27,7 +27,10 @@ function listen(server) {
  */
 export function serveHttp(server) {
   listen(server);
-  const stop = () => (server.close(() => process.exit(0)), server.closeAllConnections());
+  const stop = () => {
+    server.close(() => process.exit(0));
+    server.closeAllConnections();
+  };
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);
 }

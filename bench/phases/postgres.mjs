@@ -89,7 +89,9 @@ async function replicasRow(bench, url) {
     for (let i = 0; i < S.rounds; i++) {
       // Both at once: that is the row's point.
       const results = await Promise.all(subjects.map((s) => round(bench, s, { seconds: S.seconds, label: `${s.id} together ${i + 1}/${S.rounds}` })));
-      results.forEach((r, j) => subjects[j]?.rounds.push(r));
+      results.forEach((r, j) => {
+        subjects[j]?.rounds.push(r);
+      });
       log(`  [${elapsed()}] postgres two replicas round ${i + 1}/${S.rounds}: ${results.map((r) => `${Math.round(r.rps)} tokens/s, ${r.cpuUsPerToken} µs CPU/token`).join(" + ")}`);
     }
     for (const s of subjects) s.peakRssKb = s.proc.pid === undefined ? undefined : treeMem(s.proc.pid).hwmKb;

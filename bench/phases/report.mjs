@@ -20,7 +20,7 @@ export function writeReport(bench, t0) {
   const base = join(resultsDir, `${bench.stamp}-${R.mode}`);
   const jsonFile = `${base}.json`;
   R.jsonFile = jsonFile;
-  writeFileSync(jsonFile, JSON.stringify(R, null, 2) + "\n");
+  writeFileSync(jsonFile, `${JSON.stringify(R, null, 2)}\n`);
   copyFileSync(jsonFile, join(resultsDir, `latest-${R.mode}.json`));
   const md = markdownReport(R);
   writeFileSync(`${base}.md`, md);

@@ -19,7 +19,7 @@ export async function auditCommand(o: AuditOptions, env: NodeJS.ProcessEnv): Pro
   const res = await admin.listAuditEvents({ target: o.target ?? "", pageSize: o.pageSize ?? 0, pageToken: o.pageToken ?? "" });
   if (o.json) {
     const events = res.events.map((e) => toJson(AuditEventSchema, e, { useProtoFieldName: true }));
-    process.stdout.write(JSON.stringify({ events, next_page_token: res.nextPageToken }, null, 2) + "\n");
+    process.stdout.write(`${JSON.stringify({ events, next_page_token: res.nextPageToken }, null, 2)}\n`);
     return;
   }
   const rows = res.events.map((e) => [

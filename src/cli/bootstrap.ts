@@ -58,7 +58,7 @@ export async function bootstrapCommand(o: BootstrapOptions, env: NodeJS.ProcessE
     }
     // stdout stays one JSON line for scripts; the person learns which database was changed.
     process.stderr.write(`Created admin client ${client.clientId} in ${place?.exists === false ? "the new database" : "the database"} ${choice.shown}; its secret is shown only this once.\n`);
-    process.stdout.write(JSON.stringify({ client_id: client.clientId, client_secret: clientSecret }) + "\n");
+    process.stdout.write(`${JSON.stringify({ client_id: client.clientId, client_secret: clientSecret })}\n`);
   } finally {
     await storage.close();
   }

@@ -47,14 +47,14 @@ export async function addKeyCommand(clientId: string, file: string, o: Credentia
     const res = await admin.addClientKey({ clientId, jwk });
     if (res.key) added.push(res.key);
   }
-  if (o.json) return void process.stdout.write(JSON.stringify({ keys: added.map(keyJson) }, null, 2) + "\n");
+  if (o.json) return void process.stdout.write(`${JSON.stringify({ keys: added.map(keyJson) }, null, 2)}\n`);
   for (const k of added) process.stdout.write(`Added key ${k.kid} to client ${clientId}: assertions signed with it authenticate the client.\n`);
 }
 
 /** `tessera clients keys list ID`. */
 export async function listKeysCommand(clientId: string, o: CredentialOptions, env: NodeJS.ProcessEnv): Promise<void> {
   const { keys } = await (await adminClient(o.server, env)).listClientKeys({ clientId });
-  if (o.json) return void process.stdout.write(JSON.stringify({ keys: keys.map(keyJson) }, null, 2) + "\n");
+  if (o.json) return void process.stdout.write(`${JSON.stringify({ keys: keys.map(keyJson) }, null, 2)}\n`);
   const rows = keys.map((k) => [k.kid, String(k.jwk?.kty ?? "-"), String(k.jwk?.alg ?? "-"), k.createTime ? timestampDate(k.createTime).toISOString() : "-"]);
   process.stdout.write(formatTable(["KID", "KTY", "ALG", "ADDED"], rows));
 }
@@ -62,7 +62,7 @@ export async function listKeysCommand(clientId: string, o: CredentialOptions, en
 /** `tessera clients keys remove ID KID`. */
 export async function removeKeyCommand(clientId: string, kid: string, o: CredentialOptions, env: NodeJS.ProcessEnv): Promise<void> {
   await (await adminClient(o.server, env)).removeClientKey({ clientId, kid });
-  if (o.json) return void process.stdout.write(JSON.stringify({ removed: kid }) + "\n");
+  if (o.json) return void process.stdout.write(`${JSON.stringify({ removed: kid })}\n`);
   process.stdout.write(`Removed key ${kid} from client ${clientId}: assertions signed with it are refused from now on.\n`);
 }
 
@@ -86,14 +86,14 @@ export async function addFederationCommand(clientId: string, o: CredentialOption
     },
   });
   if (!federatedCredential) throw new Error("the server's answer carries no federated credential");
-  if (o.json) return void process.stdout.write(JSON.stringify(federationJson(federatedCredential), null, 2) + "\n");
+  if (o.json) return void process.stdout.write(`${JSON.stringify(federationJson(federatedCredential), null, 2)}\n`);
   process.stdout.write(describeRule(federatedCredential));
 }
 
 /** `tessera clients federation list ID`. */
 export async function listFederationCommand(clientId: string, o: CredentialOptions, env: NodeJS.ProcessEnv): Promise<void> {
   const { federatedCredentials } = await (await adminClient(o.server, env)).listFederatedCredentials({ clientId });
-  if (o.json) return void process.stdout.write(JSON.stringify({ federated_credentials: federatedCredentials.map(federationJson) }, null, 2) + "\n");
+  if (o.json) return void process.stdout.write(`${JSON.stringify({ federated_credentials: federatedCredentials.map(federationJson) }, null, 2)}\n`);
   const rows = federatedCredentials.map((f) => [f.credentialId, f.issuer, f.subject, keySource(f), f.conditions.map((c) => `${c.claim}=${c.values.join("|")}`).join(" ") || "-"]);
   process.stdout.write(formatTable(["ID", "ISSUER", "SUBJECT", "KEYS", "CONDITIONS"], rows));
 }
@@ -101,7 +101,7 @@ export async function listFederationCommand(clientId: string, o: CredentialOptio
 /** `tessera clients federation remove ID CREDENTIAL_ID`. */
 export async function removeFederationCommand(clientId: string, credentialId: string, o: CredentialOptions, env: NodeJS.ProcessEnv): Promise<void> {
   await (await adminClient(o.server, env)).removeFederatedCredential({ clientId, credentialId });
-  if (o.json) return void process.stdout.write(JSON.stringify({ removed: credentialId }) + "\n");
+  if (o.json) return void process.stdout.write(`${JSON.stringify({ removed: credentialId })}\n`);
   process.stdout.write(`Removed federated credential ${credentialId} from client ${clientId}: its tokens are refused from now on.\n`);
 }
 
@@ -112,10 +112,10 @@ export async function testAssertionCommand(clientId: string, file: string | unde
   if (clientAssertion === "") throw new UsageError("The assertion is empty: paste the JWT on stdin or name a file holding it.");
   const verdict = await (await adminClient(o.server, env)).testClientAssertion({ clientId, clientAssertion });
   if (o.json) {
-    process.stdout.write(JSON.stringify(toJson(TestClientAssertionResponseSchema, verdict, { useProtoFieldName: true, alwaysEmitImplicit: true }), null, 2) + "\n");
+    process.stdout.write(`${JSON.stringify(toJson(TestClientAssertionResponseSchema, verdict, { useProtoFieldName: true, alwaysEmitImplicit: true }), null, 2)}\n`);
   } else {
     process.stdout.write(
-      [`client:      ${clientId} (${verdict.authMethod || "unknown"})`, `iss:         ${verdict.issuer || "-"}`, `sub:         ${verdict.subject || "-"}`, `result:      ${verdict.accepted ? "accepted" : "refused"}`, `check:       ${verdict.description}`].join("\n") + "\n",
+      `${[`client:      ${clientId} (${verdict.authMethod || "unknown"})`, `iss:         ${verdict.issuer || "-"}`, `sub:         ${verdict.subject || "-"}`, `result:      ${verdict.accepted ? "accepted" : "refused"}`, `check:       ${verdict.description}`].join("\n")}\n`,
     );
   }
   if (!verdict.accepted) throw new AssertionRefusedError(`a token request with this assertion would be refused: ${verdict.description}`);
@@ -168,7 +168,7 @@ function keySource(f: FederatedCredential): string {
 
 function describeRule(f: FederatedCredential): string {
   return (
-    [
+    `${[
       `credential_id: ${f.credentialId}`,
       `issuer:        ${f.issuer}`,
       `subject:       ${f.subject}`,
@@ -177,7 +177,7 @@ function describeRule(f: FederatedCredential): string {
       `conditions:    ${f.conditions.map((c) => `${c.claim} is ${c.values.length === 1 ? c.values[0] : `one of ${c.values.join(", ")}`}`).join("; ") || "(none)"}`,
       `max age:       ${Number(f.maxTokenAge?.seconds ?? 0n)}s`,
       `jti:           ${f.requireJti ? "required, each token accepted once" : "not required (platform tokens are reused)"}`,
-    ].join("\n") + "\n"
+    ].join("\n")}\n`
   );
 }
 

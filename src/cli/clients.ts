@@ -57,7 +57,7 @@ export async function listClientsCommand(o: ClientsOptions & { pageSize?: number
   const admin = await adminClient(o.server, env);
   const res = await admin.listClients({ pageSize: o.pageSize ?? 0, pageToken: o.pageToken ?? "" });
   if (o.json) {
-    process.stdout.write(JSON.stringify({ clients: res.clients.map(clientJson), next_page_token: res.nextPageToken }, null, 2) + "\n");
+    process.stdout.write(`${JSON.stringify({ clients: res.clients.map(clientJson), next_page_token: res.nextPageToken }, null, 2)}\n`);
     return;
   }
   const rows = res.clients.map((c) => [c.clientId, c.name, c.disabled ? "disabled" : "enabled", c.scopes.join(" ") || "-", c.audiences.join(" ") || "-"]);
@@ -93,7 +93,7 @@ export async function deleteClientCommand(clientId: string, o: ClientsOptions & 
     if (!(await confirm(question))) throw new NotConfirmedError(`Client ${clientId} was not deleted.`);
   }
   await admin.deleteClient({ clientId });
-  if (o.json) process.stdout.write(JSON.stringify({ deleted: clientId }) + "\n");
+  if (o.json) process.stdout.write(`${JSON.stringify({ deleted: clientId })}\n`);
   else process.stdout.write(`Deleted client ${clientId}; its tokens are cut off.\n`);
 }
 
@@ -102,7 +102,7 @@ export async function revokeTokensCommand(clientId: string, o: ClientsOptions, e
   const admin = await adminClient(o.server, env);
   const c = answered((await admin.revokeClientTokens({ clientId })).client);
   if (o.json) {
-    process.stdout.write(JSON.stringify(clientJson(c), null, 2) + "\n");
+    process.stdout.write(`${JSON.stringify(clientJson(c), null, 2)}\n`);
     return;
   }
   const cutoff = c.tokensNotBefore ? timestampDate(c.tokensNotBefore).toISOString() : "now";
@@ -133,7 +133,7 @@ function print(o: ClientsOptions, c: Client, secret?: string): void {
   if (o.json) {
     // A client without a secret (private_key_jwt, federated) has no client_secret to show.
     const body = secret === undefined ? clientJson(c) : { client_id: c.clientId, ...(secret === "" ? {} : { client_secret: secret }), client: clientJson(c) };
-    process.stdout.write(JSON.stringify(body, null, 2) + "\n");
+    process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
   } else {
     process.stdout.write(describe(c, secret));
   }
@@ -154,10 +154,10 @@ function describe(c: Client, secret?: string): string {
     `audiences:  ${c.audiences.join(" ") || "(none: tokens are for the issuer)"}`,
     `token ttl:  ${ttlSeconds}s`,
     `auth:       ${c.authMethod || "client_secret"}${c.jwksUri ? ` (keys at ${c.jwksUri})` : c.keys.length > 0 ? ` (${c.keys.length} registered keys)` : ""}${c.federatedCredentials.length > 0 ? ` (${c.federatedCredentials.length} federated credentials)` : ""}`,
-    `secrets:    ${c.secrets.map((s) => s.secretId + (s.expireTime ? " (expires " + new Date(Number(s.expireTime.seconds) * 1000).toISOString() + ")" : "")).join(", ") || "(none)"}`,
+    `secrets:    ${c.secrets.map((s) => s.secretId + (s.expireTime ? ` (expires ${new Date(Number(s.expireTime.seconds) * 1000).toISOString()})` : "")).join(", ") || "(none)"}`,
   ];
   if (secret !== undefined && secret !== "") {
     lines.push(`client_secret: ${secret}`, "", "The secret is shown only this once: store it in your secret manager now.");
   }
-  return lines.join("\n") + "\n";
+  return `${lines.join("\n")}\n`;
 }

@@ -37,7 +37,7 @@ export async function rotateKeysCommand(o: KeysOptions, env: NodeJS.ProcessEnv):
 
 function print(o: KeysOptions, keys: SigningKey[]): void {
   if (o.json) {
-    process.stdout.write(JSON.stringify({ keys: keys.map((k) => toJson(SigningKeySchema, k, { useProtoFieldName: true })) }, null, 2) + "\n");
+    process.stdout.write(`${JSON.stringify({ keys: keys.map((k) => toJson(SigningKeySchema, k, { useProtoFieldName: true })) }, null, 2)}\n`);
     return;
   }
   const when = (t: SigningKey["createTime"]) => (t ? new Date(Number(t.seconds) * 1000).toISOString() : "-");

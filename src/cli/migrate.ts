@@ -28,7 +28,7 @@ interface SchemaReport {
 export async function migrateStatusCommand(o: MigrateOptions, env: NodeJS.ProcessEnv): Promise<void> {
   const choice = databaseOption(o.db, env);
   const report = choice.kind === "postgres" ? await postgresReport(choice) : await sqliteReport(choice);
-  process.stdout.write(o.json ? JSON.stringify(report, null, 2) + "\n" : describe(report));
+  process.stdout.write(o.json ? `${JSON.stringify(report, null, 2)}\n` : describe(report));
   if (report.current > report.latest) {
     if (choice.kind === "sqlite") refuseTooNew(report, choice.shown);
     checkSchema({ current: report.current, latest: report.latest, applied: [], pending: [] }, choice.shown);
@@ -97,5 +97,5 @@ function describe(r: SchemaReport): string {
   if (r.current > r.latest) lines.push("The schema is newer than this Tessera understands: upgrade Tessera.");
   else if (r.pending.length > 0) lines.push("Run `tessera migrate up` to apply the pending migrations (tessera serve also applies them when it starts).");
   else lines.push("Up to date.");
-  return lines.join("\n") + "\n";
+  return `${lines.join("\n")}\n`;
 }

@@ -58,7 +58,7 @@ export async function tokenCommand(values: TokenOptions, env: NodeJS.ProcessEnv)
       expires_in: Math.floor((t.expiresAt - Date.now()) / 1000),
       ...(t.scope ? { scope: t.scope } : {}),
     };
-    process.stdout.write(values.json ? JSON.stringify(body, null, 2) + "\n" : `${t.accessToken}\n`);
+    process.stdout.write(values.json ? `${JSON.stringify(body, null, 2)}\n` : `${t.accessToken}\n`);
   } catch (err) {
     // Nothing answered: name the address tried and how to point the CLI elsewhere.
     if (!(err instanceof TokenError && err.code === "network_error")) throw err;

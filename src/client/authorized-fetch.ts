@@ -40,7 +40,9 @@ export async function authorizedFetch(
   const signal = init.signal ?? options.signal;
   const send = async (token: string) => {
     const headers = new Headers(input instanceof Request ? input.headers : undefined);
-    new Headers(init.headers).forEach((v, k) => headers.set(k, v));
+    new Headers(init.headers).forEach((v, k) => {
+      headers.set(k, v);
+    });
     headers.set("authorization", `Bearer ${token}`);
     const req = input instanceof Request ? input.clone() : input;
     return doFetch(req, signal ? { ...init, headers, signal } : { ...init, headers });

@@ -68,6 +68,9 @@ export class LatencyHistogram {
   /** Cumulative counts per upper bound, Prometheus style ("+Inf" last). */
   buckets(): Array<{ le: number | "+Inf"; count: number }> {
     let running = 0;
-    return this.#counts.map((n, i) => ({ le: this.#bounds[i] ?? "+Inf", count: (running += n) }));
+    return this.#counts.map((n, i) => {
+      running += n;
+      return { le: this.#bounds[i] ?? "+Inf", count: running };
+    });
   }
 }

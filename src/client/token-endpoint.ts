@@ -37,5 +37,5 @@ export interface TokenEndpoint {
 /** `Basic` credentials with each part form-urlencoded first, as RFC 6749 Appendix B demands. */
 export function basicAuthorization(credentials: ClientCredentials): string {
   const encode = (s: string) => new URLSearchParams({ x: s }).toString().slice(2);
-  return "Basic " + Buffer.from(`${encode(credentials.clientId)}:${encode(credentials.revealSecret())}`).toString("base64");
+  return `Basic ${Buffer.from(`${encode(credentials.clientId)}:${encode(credentials.revealSecret())}`).toString("base64")}`;
 }

@@ -305,5 +305,5 @@ function checkAuthMethod(method: string, field: string): ClientAuthKind {
 }
 
 function snake(camel: string): string {
-  return camel === "tokenTtlSeconds" ? "token_ttl_seconds" : camel.replace(/[A-Z]/g, (c) => "_" + c.toLowerCase());
+  return camel === "tokenTtlSeconds" ? "token_ttl_seconds" : camel.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 }

@@ -10,11 +10,11 @@ const INVISIBLE = /[\p{C}\p{Zl}\p{Zp}\p{Default_Ignorable_Code_Point}]/u;
 export function firstInvisibleCharacter(s: string): string | undefined {
   const code = INVISIBLE.exec(s)?.[0].codePointAt(0);
   if (code === undefined) return undefined;
-  return "U+" + code.toString(16).toUpperCase().padStart(4, "0");
+  return `U+${code.toString(16).toUpperCase().padStart(4, "0")}`;
 }
 
 /** `s` shortened and quoted with every character outside printable ASCII escaped, for error messages. */
 export function escapedPreview(s: string): string {
-  const cut = s.length > 40 ? s.slice(0, 40) + "..." : s;
-  return JSON.stringify(cut).replace(/[^\x20-\x7e]/g, (c) => "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0"));
+  const cut = s.length > 40 ? `${s.slice(0, 40)}...` : s;
+  return JSON.stringify(cut).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }

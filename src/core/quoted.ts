@@ -24,6 +24,6 @@ export function quoted(value: string): string {
 function percentEncode(ch: string): string {
   let out = "";
   // A lone surrogate becomes U+FFFD (EF BF BD), as Buffer encodes it.
-  for (const byte of Buffer.from(ch, "utf8")) out += "%" + byte.toString(16).toUpperCase().padStart(2, "0");
+  for (const byte of Buffer.from(ch, "utf8")) out += `%${byte.toString(16).toUpperCase().padStart(2, "0")}`;
   return out;
 }

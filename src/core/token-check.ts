@@ -58,7 +58,10 @@ export async function verifyOwnToken(
 ): Promise<ActiveToken | undefined> {
   const jwks = deps.jwks();
   let keys = verifiers.get(jwks);
-  if (!keys) verifiers.set(jwks, (keys = createLocalJWKSet(jwks)));
+  if (!keys) {
+    keys = createLocalJWKSet(jwks);
+    verifiers.set(jwks, keys);
+  }
   const now = deps.clock();
   try {
     const { payload, protectedHeader } = await jwtVerify(token, keys, {

@@ -27,7 +27,7 @@ export function parseKek(text: string, source: string): Kek {
   let key: Buffer | undefined;
   if (/^[0-9a-fA-F]{64}$/.test(t)) key = Buffer.from(t, "hex");
   else if (/^[A-Za-z0-9+/_-]{43}=?$/.test(t)) key = Buffer.from(t.replace(/-/g, "+").replace(/_/g, "/"), "base64");
-  if (!key || key.length !== 32) {
+  if (key?.length !== 32) {
     throw new KekError(`${source} must hold a 256-bit key as 64 hex digits or base64 (for example: openssl rand -base64 32).`);
   }
   return { key, id: createHash("sha256").update(key).digest().subarray(0, 8).toString("base64url") };

@@ -166,8 +166,8 @@ export class KeyRing implements TokenSigner, KeyRetirement {
   /** Signs `claims` as a compact JWS with `typ: at+jwt` (RFC 9068 §2.1). */
   sign(claims: object): string {
     const a = this.#active;
-    const input = a.headerB64 + "." + Buffer.from(JSON.stringify(claims)).toString("base64url");
-    return input + "." + sign(a.digest, Buffer.from(input), a.signKey).toString("base64url");
+    const input = `${a.headerB64}.${Buffer.from(JSON.stringify(claims)).toString("base64url")}`;
+    return `${input}.${sign(a.digest, Buffer.from(input), a.signKey).toString("base64url")}`;
   }
 
   #activate(k: SigningKeyRecord): ActiveKey {

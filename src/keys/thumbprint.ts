@@ -15,6 +15,6 @@ export function jwkThumbprint(jwk: JsonWebKey): string {
   for (const m of members) {
     if (typeof jwk[m] !== "string") throw new TypeError(`JWK is missing the "${m}" member`);
   }
-  const canonical = "{" + members.map((m) => `${JSON.stringify(m)}:${JSON.stringify(jwk[m])}`).join(",") + "}";
+  const canonical = `{${members.map((m) => `${JSON.stringify(m)}:${JSON.stringify(jwk[m])}`).join(",")}}`;
   return createHash("sha256").update(canonical).digest("base64url");
 }

@@ -35,7 +35,7 @@ function errorCode(err: unknown): string {
 }
 
 // Values come from callers; cut them so a 10 KB identifier cannot flood the logs.
-const cut = (s: string | undefined) => (s === undefined || s.length <= 128 ? s : s.slice(0, 128) + "…");
+const cut = (s: string | undefined) => (s === undefined || s.length <= 128 ? s : `${s.slice(0, 128)}…`);
 
 /**
  * Turns answered requests into one structured log line each and into metrics. It receives
@@ -72,13 +72,16 @@ export class RequestObserver {
       if (e.authMethod !== undefined) {
         const methodKey = `${e.endpoint} ${e.authMethod} ${outcome}`;
         let byMethod = this.#byMethod.get(methodKey);
-        if (!byMethod) this.#byMethod.set(methodKey, (byMethod = this.metrics.authentications.series(e.endpoint, e.authMethod, outcome)));
+        if (!byMethod) {
+          byMethod = this.metrics.authentications.series(e.endpoint, e.authMethod, outcome);
+          this.#byMethod.set(methodKey, byMethod);
+        }
         byMethod.inc();
       }
       if (e.error instanceof OAuthError && e.error.limit) this.metrics.rateLimited.inc({ limit: e.error.limit });
     }
     if (this.log.isLevelEnabled("info")) {
-      const which = e.transport + " " + e.endpoint;
+      const which = `${e.transport} ${e.endpoint}`;
       let log = this.#tokenLogs.get(which);
       if (!log) {
         log = this.log.child({ transport: e.transport, endpoint: e.endpoint });

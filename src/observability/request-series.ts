@@ -152,6 +152,8 @@ function zipLabels(names: readonly string[], values: string[]): Labels {
   if (values.length !== names.length) throw new Error(`expected ${names.length} label values, got ${values.length}`);
   const labels: Labels = {};
   // Same lengths (checked above): every name has its value.
-  names.forEach((n, i) => (labels[n] = values[i]!));
+  names.forEach((n, i) => {
+    labels[n] = values[i]!;
+  });
   return labels;
 }

@@ -111,7 +111,8 @@ export class IssuerKeys {
 
   async #fetchKeys(): Promise<Loaded> {
     this.#lastAttempt = this.#o.clock();
-    const jwksUri = (this.#jwksUri ??= await this.#discover());
+    this.#jwksUri ??= await this.#discover();
+    const jwksUri = this.#jwksUri;
     const jwks = (await this.#getJson(jwksUri, "JWKS")) as JSONWebKeySet;
     if (!Array.isArray(jwks?.keys)) throw new KeySetUnavailableError(`The JWKS at ${jwksUri} has no "keys" array.`);
     this.#loaded = { resolve: createLocalJWKSet(jwks), fetchedAt: this.#o.clock() };

@@ -4,7 +4,7 @@ import { KeySetUnavailableError, type KeySetLocation, type RemoteKeySets } from 
 import { quoted } from "../quoted.js";
 import { refuse } from "./assertion-claims.js";
 import type { CompactJwt } from "./compact-jwt.js";
-import type { ImportedKeys } from "./imported-keys.js";
+import type { ImportedKeys, VerificationKey } from "./imported-keys.js";
 
 /** The keys an assertion may be signed with, and how messages name where they come from. */
 export interface KeyChoice {
@@ -31,7 +31,7 @@ export async function verifySignature(jwt: CompactJwt, alg: string, choice: KeyC
   if (kid !== undefined && typeof kid !== "string") throw refuse("The client_assertion's kid is not a string");
   const keys = await keysOf(choice, kid, keySets);
   const key = chooseKey(keys, kid, alg, choice.name);
-  let verificationKey;
+  let verificationKey: VerificationKey;
   try {
     verificationKey = await imported.get(key, alg);
   } catch {

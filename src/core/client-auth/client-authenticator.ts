@@ -10,6 +10,7 @@ import type { AssertionDeps } from "./assertion-deps.js";
  *
  * @public
  */
+// biome-ignore lint/suspicious/noEmptyInterface: each method file adds its member by declaration merging
 export interface CredentialsByMethod {}
 
 /** How the client presented its credentials (RFC 6749 §2.3; OAuth registry names). */

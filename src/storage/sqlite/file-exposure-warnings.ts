@@ -13,7 +13,7 @@ import { exposedFiles, type FileExposure } from "./private-files.js";
  */
 export function logFileExposures(log: Logger, dbPath: string, keysEncrypted: boolean): void {
   for (const e of exposedFiles(dbPath)) {
-    const fields = { path: e.path, mode: "0" + e.mode.toString(8), access: access(e) };
+    const fields = { path: e.path, mode: `0${e.mode.toString(8)}`, access: access(e) };
     if (e.kind === "directory") {
       log.warn(fields, `users other than its owner can create files in the database folder (a -wal file of their own) and, unless its sticky bit is set, replace or delete the database; run chmod 700 ${e.path}`);
       continue;

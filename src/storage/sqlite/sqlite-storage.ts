@@ -200,7 +200,7 @@ export class SqliteStorage implements Storage {
       if (err instanceof SchemaTooNewError) throw err;
       const code = (err as { code?: unknown }).code;
       // One sentence naming the file, whatever failed: full disk, permissions, not a database.
-      throw new StorageUnavailableError(`cannot open the database ${path} (${typeof code === "string" ? code + ": " : ""}${(err as Error).message})`, {
+      throw new StorageUnavailableError(`cannot open the database ${path} (${typeof code === "string" ? `${code}: ` : ""}${(err as Error).message})`, {
         cause: err,
       });
     }
@@ -562,7 +562,9 @@ export class SqliteStorage implements Storage {
       const held = Object.entries(found ?? {}).filter(([, n]) => n > 0);
       if (held.length > 0 && !options.replace) throw new StoreNotEmptyError(Object.fromEntries(held));
       if (options.replace) this.#db.exec(DELETE_EVERYTHING);
-      for await (const batch of batches) this.#write(() => batch.forEach((r) => this.#importOne(r, q.insertAudit)));
+      for await (const batch of batches) this.#write(() => batch.forEach((r) => {
+            this.#importOne(r, q.insertAudit);
+          }));
       this.#write(() => this.#db.exec("COMMIT"));
     } finally {
       if (this.#db.inTransaction) this.#db.exec("ROLLBACK");
@@ -580,7 +582,8 @@ export class SqliteStorage implements Storage {
       case "client": {
         const c = r.client;
         this.#q.insertClient.run(c.clientId, c.name, JSON.stringify(c.scopes), JSON.stringify(c.audiences), c.tokenTtlSeconds, c.disabled ? 1 : 0, c.createTime, c.updateTime, c.tokensNotBefore, scopeCutoffsJson(c.scopeCutoffs), c.authMethod, c.jwksUri, JSON.stringify(c.keys), JSON.stringify(c.federatedCredentials));
-        return void c.secrets.forEach((sec) => this.#insertSecret(c.clientId, sec));
+        for (const sec of c.secrets) this.#insertSecret(c.clientId, sec);
+        return;
       }
       case "client_tombstone":
         return void this.#q.putTombstone.run(r.clientId, r.tombstone.tokensNotBefore, r.tombstone.expireTime);

@@ -72,7 +72,10 @@ export function createRpcHandler(options: RpcHandlerOptions): RpcHandler {
 
   const handle = (req: NodeRequest, res: NodeResponse): void => {
     const handler = handlers.get((req.url ?? "").split("?", 1)[0] ?? "");
-    if (handler === undefined) return options.notFound(res);
+    if (handler === undefined) {
+      options.notFound(res);
+      return;
+    }
     let request: UniversalServerRequest;
     try {
       request = universalRequestFromNodeRequest(req, res, undefined, contextValues(req));
@@ -80,7 +83,8 @@ export function createRpcHandler(options: RpcHandlerOptions): RpcHandler {
       // connect builds the request's URL from its authority (Host or :authority) and throws
       // when there is none, as an HTTP/1.0 request may send, or when it is no host name at all
       // ("a b"): thrown from a request listener, that ended the process.
-      return badHost(res);
+      badHost(res);
+      return;
     }
     handler(request)
       .then((answer) => universalResponseToNodeResponse(answer, res))

@@ -32,7 +32,10 @@ export function readBody(
   done: (err: Error | undefined, body: Buffer) => void,
 ): void {
   const declared = Number(req.headers["content-length"] ?? "0");
-  if (declared > limit) return done(new BodyTooLargeError(`body is larger than ${limit} bytes`), EMPTY);
+  if (declared > limit) {
+    done(new BodyTooLargeError(`body is larger than ${limit} bytes`), EMPTY);
+    return;
+  }
   let first: Buffer | undefined;
   let more: Buffer[] | undefined;
   let size = 0;
@@ -51,7 +54,10 @@ export function readBody(
       return;
     }
     if (first === undefined) first = chunk;
-    else (more ??= [first]).push(chunk);
+    else {
+      more ??= [first];
+      more.push(chunk);
+    }
   });
   req.on("end", () => {
     if (aborted(req)) settle(new ClientAbortedError("the client reset the stream before the body was complete"), EMPTY);

@@ -85,7 +85,8 @@ function serve(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, deps: Fa
   try {
     timeout = requestTimeout(headers["grpc-timeout"], deps.maxDeadlineMs);
   } catch (err) {
-    return finish(err);
+    finish(err);
+    return;
   }
   if (timeout !== undefined) timer = setTimeout(() => finish(new ConnectError("the deadline expired", Code.DeadlineExceeded)), timeout);
 
@@ -237,7 +238,7 @@ function respondError(stream: ServerHttp2Stream, err: ConnectError): void {
 function percentEncode(s: string): string {
   let out = "";
   for (const byte of Buffer.from(s, "utf8")) {
-    out += byte >= 0x20 && byte <= 0x7e && byte !== 0x25 ? String.fromCharCode(byte) : "%" + byte.toString(16).toUpperCase().padStart(2, "0");
+    out += byte >= 0x20 && byte <= 0x7e && byte !== 0x25 ? String.fromCharCode(byte) : `%${byte.toString(16).toUpperCase().padStart(2, "0")}`;
   }
   return out;
 }
