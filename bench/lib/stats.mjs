@@ -22,7 +22,8 @@ export function median(xs) {
   if (v.length === 0) return undefined;
   const m = v.length >> 1;
   const upper = /** @type {number} */ (v[m]);
-  return v.length % 2 ? upper : (/** @type {number} */ (v[m - 1]) + upper) / 2;
+  const lower = /** @type {number} */ (v[m - 1]);
+  return v.length % 2 ? upper : (lower + upper) / 2;
 }
 
 /**
