@@ -20,7 +20,10 @@ import { makeMainDb } from "./lib/setup.mjs";
 import { openCoreDeps } from "./peers/core-deps.mjs";
 
 if (process.env.BENCH_MICRO_PINNED !== "1" && hasTaskset() && os.cpus().length > 1) {
-  const r = spawnSync("taskset", ["-c", "0", process.execPath, ...process.argv.slice(1)], { stdio: "inherit", env: { ...process.env, BENCH_MICRO_PINNED: "1" } });
+  const r = spawnSync("taskset", ["-c", "0", process.execPath, ...process.argv.slice(1)], {
+    stdio: "inherit",
+    env: { ...process.env, BENCH_MICRO_PINNED: "1" },
+  });
   process.exit(r.status ?? 1);
 }
 
@@ -43,19 +46,46 @@ const claims = {
   scope: "read write",
 };
 /** @type {import("node:crypto").SignKeyObjectInput} */
-const rawKey = { key: createPrivateKey(generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ format: "pem", type: "pkcs8" })), dsaEncoding: "ieee-p1363" };
+const rawKey = {
+  key: createPrivateKey(generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ format: "pem", type: "pkcs8" })),
+  dsaEncoding: "ieee-p1363",
+};
 const input = Buffer.from(`eyJhbGciOiJFUzI1NiJ9.${Buffer.from(JSON.stringify(claims)).toString("base64url")}`);
 const log = pino({ level: "info", base: { service: "tessera" } }, pino.destination({ dest: "/dev/null", sync: false }));
 const logSync = pino({ level: "info", base: { service: "tessera" } }, pino.destination({ dest: "/dev/null", sync: true }));
 const registry = new Registry();
 const counter = new Counter({ name: "c", help: "c", labelNames: ["transport", "endpoint", "outcome", "error"], registers: [registry] });
-const histogram = new Histogram({ name: "h", help: "h", labelNames: ["transport", "endpoint"], buckets: [0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1], registers: [registry] });
-const logFields = { transport: "http", endpoint: "token", client_id: bench.clientId, scope: "read write", origin: "127.0.0.1", outcome: "success", latency_ms: 0.123 };
+const histogram = new Histogram({
+  name: "h",
+  help: "h",
+  labelNames: ["transport", "endpoint"],
+  buckets: [0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+  registers: [registry],
+});
+const logFields = {
+  transport: "http",
+  endpoint: "token",
+  client_id: bench.clientId,
+  scope: "read write",
+  origin: "127.0.0.1",
+  outcome: "success",
+  latency_ms: 0.123,
+};
 const answer = { access_token: "x".repeat(520), token_type: "Bearer", expires_in: 3600, scope: "read write" };
 
 // A private_key_jwt assertion (RFC 7523) and the public key that checks it.
 const clientPair = generateKeyPairSync("ec", { namedCurve: "P-256" });
-const assertionInput = [{ alg: "ES256", typ: "client-authentication+jwt" }, { iss: bench.clientId, sub: bench.clientId, aud: "http://localhost:8080", iat: 1_799_999_940, exp: 1_800_000_000, jti: "3b9f0c2e-7d41-4c55-a1f8-0c6a2d9e4b17" }]
+const assertionInput = [
+  { alg: "ES256", typ: "client-authentication+jwt" },
+  {
+    iss: bench.clientId,
+    sub: bench.clientId,
+    aud: "http://localhost:8080",
+    iat: 1_799_999_940,
+    exp: 1_800_000_000,
+    jti: "3b9f0c2e-7d41-4c55-a1f8-0c6a2d9e4b17",
+  },
+]
   .map((part) => Buffer.from(JSON.stringify(part)).toString("base64url"))
   .join(".");
 const assertion = `${assertionInput}.${sign("sha256", Buffer.from(assertionInput), { key: clientPair.privateKey, dsaEncoding: "ieee-p1363" }).toString("base64url")}`;
@@ -68,16 +98,25 @@ const cases = [
   ["KeyRing.sign(claims): JSON + base64url + ES256", () => deps.keys.sign(claims)],
   ["storage.getClient (SQLite: client + secrets rows, row mapping)", () => deps.storage.getClient(bench.clientId)],
   ["hashClientSecret (SHA-256 of the presented secret)", () => hashClientSecret(bench.clientSecret)],
-  ["jose compactVerify ES256 (a private_key_jwt assertion's signature)", () => compactVerify(assertion, clientPair.publicKey, { algorithms: ["ES256"] })],
-  ["storage.recordAssertionJti (SQLite: the replay-store write of a private_key_jwt token)", () => deps.storage.recordAssertionJti(bench.clientId, `jti-${jtiSeq++}`, 1_800_000_000_000, Date.now())],
+  [
+    "jose compactVerify ES256 (a private_key_jwt assertion's signature)",
+    () => compactVerify(assertion, clientPair.publicKey, { algorithms: ["ES256"] }),
+  ],
+  [
+    "storage.recordAssertionJti (SQLite: the replay-store write of a private_key_jwt token)",
+    () => deps.storage.recordAssertionJti(bench.clientId, `jti-${jtiSeq++}`, 1_800_000_000_000, Date.now()),
+  ],
   ["parseTokenRequest (Basic + form + query)", () => parseTokenRequest(authorization, "", body)],
   ["issueToken (whole core, sequential)", () => issueToken(deps, request)],
   ["pino info line, async destination", () => log.info(logFields, "token request")],
   ["pino info line, sync destination", () => logSync.info(logFields, "token request")],
-  ["prom-client counter.inc + histogram.observe", () => {
+  [
+    "prom-client counter.inc + histogram.observe",
+    () => {
       counter.inc({ transport: "http", endpoint: "token", outcome: "success", error: "" });
       histogram.observe({ transport: "http", endpoint: "token" }, 0.0012);
-    }],
+    },
+  ],
   ["JSON.stringify(answer) + Buffer.byteLength", () => Buffer.byteLength(JSON.stringify(answer))],
 ];
 
@@ -104,7 +143,9 @@ async function measure(fn) {
   return runs[2] ?? NaN;
 }
 
-process.stdout.write(`| piece (from dist/, one core${process.env.BENCH_MICRO_PINNED === "1" ? ", pinned to CPU 0" : ""}) | µs CPU per op |\n|---|---:|\n`);
+process.stdout.write(
+  `| piece (from dist/, one core${process.env.BENCH_MICRO_PINNED === "1" ? ", pinned to CPU 0" : ""}) | µs CPU per op |\n|---|---:|\n`,
+);
 for (const [name, fn] of cases) process.stdout.write(`| ${name} | ${(await measure(fn)).toFixed(1)} |\n`);
 log.flush();
 await deps.storage.close();

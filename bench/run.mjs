@@ -28,7 +28,16 @@ import { workersPhase } from "./phases/workers.mjs";
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
 /** @type {Record<PhaseName, (bench: Bench) => Promise<void>>} */
-const PHASE_RUNNERS = { main: mainPhase, secretless: secretlessPhase, frameworks: frameworksPhase, scaling: scalingPhase, workers: workersPhase, postgres: postgresPhase, profile: profilePhase, million: millionPhase };
+const PHASE_RUNNERS = {
+  main: mainPhase,
+  secretless: secretlessPhase,
+  frameworks: frameworksPhase,
+  scaling: scalingPhase,
+  workers: workersPhase,
+  postgres: postgresPhase,
+  profile: profilePhase,
+  million: millionPhase,
+};
 
 const options = parseOptions();
 if (options.help) {

@@ -17,7 +17,10 @@ import { answerUnparsableAsInvalid } from "../dist/src/transport/grpc/unparsable
 import { hasTaskset } from "./lib/procs.mjs";
 
 if (process.env.BENCH_MICRO_PINNED !== "1" && hasTaskset() && os.cpus().length > 1) {
-  const r = spawnSync("taskset", ["-c", "0", process.execPath, ...process.argv.slice(1)], { stdio: "inherit", env: { ...process.env, BENCH_MICRO_PINNED: "1" } });
+  const r = spawnSync("taskset", ["-c", "0", process.execPath, ...process.argv.slice(1)], {
+    stdio: "inherit",
+    env: { ...process.env, BENCH_MICRO_PINNED: "1" },
+  });
   process.exit(r.status ?? 1);
 }
 
@@ -42,7 +45,15 @@ const answers = {
 };
 
 /** @type {import("@connectrpc/connect/protocol").UniversalServerRequest} */
-const request = { httpVersion: "2.0", url: "http://127.0.0.1/grpc.health.v1.Health/Check", method: "POST", header: new Headers(), body: createAsyncIterable([]), signal: new AbortController().signal, contextValues: createContextValues() };
+const request = {
+  httpVersion: "2.0",
+  url: "http://127.0.0.1/grpc.health.v1.Health/Check",
+  method: "POST",
+  header: new Headers(),
+  body: createAsyncIterable([]),
+  signal: new AbortController().signal,
+  contextValues: createContextValues(),
+};
 const never = () => {
   throw new Error("not expected on a success");
 };
@@ -53,7 +64,14 @@ const never = () => {
  * @returns {import("@connectrpc/connect/protocol").UniversalHandler}
  */
 function handlerOf(answer) {
-  return Object.assign(() => answer(), { service: Health, method, requestPath: "/grpc.health.v1.Health/Check", protocolNames: [], allowedMethods: ["POST"], supportedContentType: contentTypeMatcher(/^application\//) });
+  return Object.assign(() => answer(), {
+    service: Health,
+    method,
+    requestPath: "/grpc.health.v1.Health/Check",
+    protocolNames: [],
+    allowedMethods: ["POST"],
+    supportedContentType: contentTypeMatcher(/^application\//),
+  });
 }
 
 /**
@@ -65,7 +83,9 @@ async function call(fn) {
   if (res.body) for await (const _chunk of res.body);
 }
 
-const unaryReq = /** @type {import("@connectrpc/connect").UnaryRequest} */ (/** @type {unknown} */ ({ stream: false, contextValues: createContextValues(), method }));
+const unaryReq = /** @type {import("@connectrpc/connect").UnaryRequest} */ (
+  /** @type {unknown} */ ({ stream: false, contextValues: createContextValues(), method })
+);
 const trivial = async () => /** @type {import("@connectrpc/connect").UnaryResponse} */ (/** @type {unknown} */ ({ stream: false }));
 const mapped = errorMappingInterceptor("http://localhost:8080", never)(/** @type {never} */ (trivial));
 
@@ -120,7 +140,9 @@ async function measurePair(without, withIt) {
   return { without: median(a), withIt: median(b), added: median(b.map((x, i) => x - (a[i] ?? NaN))) };
 }
 
-process.stdout.write(`| added work (from dist/, one core${process.env.BENCH_MICRO_PINNED === "1" ? ", pinned to CPU 0" : ""}) | µs CPU without | with | added per call |\n|---|---:|---:|---:|\n`);
+process.stdout.write(
+  `| added work (from dist/, one core${process.env.BENCH_MICRO_PINNED === "1" ? ", pinned to CPU 0" : ""}) | µs CPU without | with | added per call |\n|---|---:|---:|---:|\n`,
+);
 for (const [name, without, withIt] of pairs) {
   const m = await measurePair(without, withIt);
   process.stdout.write(`| ${name} | ${m.without.toFixed(2)} | ${m.withIt.toFixed(2)} | ${m.added.toFixed(2)} |\n`);

@@ -13,7 +13,10 @@ export const END = "<!-- end of the generated configuration table -->";
 export function configTable(): string {
   const cell = (s: string) => s.replaceAll("|", "\\|");
   const rows = (Object.values(SETTINGS) as Setting[]).map((s) => {
-    const env = [s.env, s.envAlias].filter((e) => e !== undefined).map((e) => `\`${e}\``).join(", ");
+    const env = [s.env, s.envAlias]
+      .filter((e) => e !== undefined)
+      .map((e) => `\`${e}\``)
+      .join(", ");
     const def = s.defText ?? (s.def === undefined || s.def === "" ? "none" : `\`${s.def}\``);
     return `| \`--${s.flag}\` | ${env} | ${cell(def)} | ${cell(s.help)} |`;
   });

@@ -77,11 +77,14 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const topAt = process.argv.indexOf("--top");
   if (topAt >= 0) {
     const n = Number(process.argv[topAt + 1] ?? 20);
-    for (const f of all.slice(0, n)) console.log(`${String(f.lines).padStart(4)}  ${f.file}:${f.line} ${f.name}${f.reason ? `  (long: ${f.reason})` : ""}`);
+    for (const f of all.slice(0, n))
+      console.log(`${String(f.lines).padStart(4)}  ${f.file}:${f.line} ${f.name}${f.reason ? `  (long: ${f.reason})` : ""}`);
   } else {
     const unexplained = all.filter((f) => f.lines > LIMIT && f.reason === undefined);
     for (const f of unexplained) {
-      console.error(`${f.file}:${f.line}: ${f.name} is ${f.lines} lines, more than ${LIMIT}: split it, or say why not in a "// long: ..." comment above it`);
+      console.error(
+        `${f.file}:${f.line}: ${f.name} is ${f.lines} lines, more than ${LIMIT}: split it, or say why not in a "// long: ..." comment above it`,
+      );
     }
     if (unexplained.length > 0) process.exitCode = 1;
     else console.log(`every function in src/ is at most ${LIMIT} lines or says why it is longer`);

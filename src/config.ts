@@ -104,44 +104,322 @@ export interface Setting<T = unknown> {
  * one table. `tessera serve --help` and the README's configuration table are generated from it.
  */
 export const SETTINGS = {
-  port: { flag: "port", env: "TESSERA_PORT", envAlias: "PORT", def: "8080", arg: "port", help: "TCP port for every protocol (0: any free port)", parse: int(0, 65535, "a port number from 0 to 65535") },
-  host: { flag: "host", env: "TESSERA_HOST", def: undefined, defText: "127.0.0.1 and ::1", arg: "address", help: "listen address; 0.0.0.0 (IPv4) or :: (IPv6 and IPv4) listens on every interface (serve TLS then)", parse: (s: string) => s },
-  db: { flag: "db", env: "TESSERA_DB", envAlias: "DATABASE_URL", def: DEFAULT_DB_PATH, defWhere: `the default, ${DEFAULT_DB_PATH} in the working directory`, arg: "file-or-url", help: "SQLite database file, relative to the working directory (its folder is created), or a PostgreSQL URL postgres://user@host/db shared by several replicas", parse: databaseSetting },
-  issuer: { flag: "issuer", env: "TESSERA_ISSUER", def: undefined, defText: "http://localhost:PORT", arg: "url", help: "`iss` of tokens and base of the metadata URLs; set it to your public https URL", parse: issuerUrl },
-  alg: { flag: "alg", env: "TESSERA_ALG", def: "ES256", arg: "alg", help: `signing algorithm of new keys: ${SIGNING_ALGS.join(", ")}`, parse: alg },
-  logLevel: { flag: "log-level", env: "TESSERA_LOG_LEVEL", def: "info", arg: "level", help: `log level: ${LOG_LEVELS.join(", ")}`, parse: oneOf(LOG_LEVELS) },
-  logFormat: { flag: "log-format", env: "TESSERA_LOG_FORMAT", def: "auto", arg: "format", help: "log lines as `json`, or `pretty` for people; `auto`: pretty when stdout is a terminal", parse: oneOf(["auto", "json", "pretty"] as const) },
-  maxBodyBytes: { flag: "max-body-bytes", env: "TESSERA_MAX_BODY_BYTES", def: "16384", arg: "bytes", help: "largest form body accepted (413 beyond)", parse: int(256, 1 << 20, "a whole number of bytes from 256 to 1048576") },
-  keyRotationPeriod: { flag: "key-rotation-period", env: "TESSERA_KEY_ROTATION_PERIOD", def: "30d", arg: "duration", help: "how long a signing key signs before the next one takes over", parse: duration(3_600_000, 365 * 86_400_000, "a duration from 1h to 365d such as 30d") },
-  jwksMaxAge: { flag: "jwks-max-age", env: "TESSERA_JWKS_MAX_AGE", def: "15m", arg: "duration", help: "JWKS cache lifetime; a next key is published twice this long before it signs", parse: duration(10_000, 7 * 86_400_000, "a duration from 10s to 7d such as 15m") },
-  tlsCert: { flag: "tls-cert", env: "TESSERA_TLS_CERT", def: undefined, defText: "none (cleartext)", arg: "file", help: "PEM certificate chain: serve HTTPS and gRPC over TLS (with --tls-key)", parse: readableFile },
-  tlsKey: { flag: "tls-key", env: "TESSERA_TLS_KEY", def: undefined, defText: "none (cleartext)", arg: "file", help: "PEM private key of --tls-cert", parse: readableFile },
-  trustProxy: { flag: "trust-proxy", env: "TESSERA_TRUST_PROXY", def: "", defText: "none", arg: "addresses", help: "comma-separated proxy addresses whose X-Forwarded-For is believed", parse: ipList },
-  clientRps: { flag: "client-rps", env: "TESSERA_CLIENT_RPS", def: "0", arg: "rate", help: "requests per second per authenticated client (0: off)", parse: int(0, 1_000_000, "a rate per second from 0 (off) to 1000000") },
-  clientBurst: { flag: "client-burst", env: "TESSERA_CLIENT_BURST", def: undefined, defText: "2 × --client-rps", arg: "count", help: "requests a client may make at once above --client-rps", parse: int(1, 10_000_000, "a whole number of requests from 1") },
-  ipRps: { flag: "ip-rps", env: "TESSERA_IP_RPS", def: "0", arg: "rate", help: "requests per second per source address (0: off)", parse: int(0, 1_000_000, "a rate per second from 0 (off) to 1000000") },
-  ipBurst: { flag: "ip-burst", env: "TESSERA_IP_BURST", def: undefined, defText: "2 × --ip-rps", arg: "count", help: "requests an address may make at once above --ip-rps", parse: int(1, 10_000_000, "a whole number of requests from 1") },
-  authFailureLimit: { flag: "auth-failure-limit", env: "TESSERA_AUTH_FAILURE_LIMIT", def: "10", arg: "count", help: "failed authentications per client id from one source address per --auth-failure-window before 429 (0: off)", parse: int(0, 100_000, "a whole number from 0 (off) to 100000") },
-  authFailureAddressLimit: { flag: "auth-failure-address-limit", env: "TESSERA_AUTH_FAILURE_ADDRESS_LIMIT", def: "100", arg: "count", help: "failed authentications from one source address, any client id, per --auth-failure-window before 429 (0: off)", parse: int(0, 1_000_000, "a whole number from 0 (off) to 1000000") },
-  authFailureWindow: { flag: "auth-failure-window", env: "TESSERA_AUTH_FAILURE_WINDOW", def: "60s", arg: "duration", help: "the window of --auth-failure-limit and --auth-failure-address-limit", parse: duration(1000, 86_400_000, "a duration from 1s to 1d such as 60s") },
-  revocationLimit: { flag: "revocation-limit", env: "TESSERA_REVOCATION_LIMIT", def: "100", arg: "count", help: "revocations stored per client per --revocation-window before 503 with Retry-After (0: off)", parse: int(0, 1_000_000, "a whole number from 0 (off) to 1000000") },
-  revocationWindow: { flag: "revocation-window", env: "TESSERA_REVOCATION_WINDOW", def: "60s", arg: "duration", help: "the window of --revocation-limit", parse: duration(1000, 86_400_000, "a duration from 1s to 1d such as 60s") },
-  maxHeaderBytes: { flag: "max-header-bytes", env: "TESSERA_MAX_HEADER_BYTES", def: "16384", arg: "bytes", help: "largest request headers (HTTP/1.1: 431; HTTP/2: refused stream)", parse: int(1024, 1 << 20, "a whole number of bytes from 1024 to 1048576") },
-  maxMessageBytes: { flag: "max-message-bytes", env: "TESSERA_MAX_MESSAGE_BYTES", def: "65536", arg: "bytes", help: "largest gRPC / Connect message (RESOURCE_EXHAUSTED beyond)", parse: int(1024, 16 << 20, "a whole number of bytes from 1024 to 16777216") },
-  maxDeadline: { flag: "max-deadline", env: "TESSERA_MAX_DEADLINE", def: "5m", arg: "duration", help: "largest grpc-timeout / connect-timeout-ms a client may ask for", parse: duration(1000, 86_400_000, "a duration from 1s to 1d such as 5m") },
-  requestTimeout: { flag: "request-timeout", env: "TESSERA_REQUEST_TIMEOUT", def: "30s", arg: "duration", help: "time for a request's headers and body to arrive", parse: duration(1000, 3_600_000, "a duration from 1s to 1h such as 30s") },
-  maxConcurrentStreams: { flag: "max-concurrent-streams", env: "TESSERA_MAX_CONCURRENT_STREAMS", def: "100", arg: "count", help: "concurrent HTTP/2 streams per connection (SETTINGS_MAX_CONCURRENT_STREAMS)", parse: int(1, 10_000, "a number of streams from 1 to 10000") },
-  maxHealthWatches: { flag: "max-health-watches", env: "TESSERA_MAX_HEALTH_WATCHES", def: "1000", arg: "count", help: "open grpc.health.v1 Watch streams per process (at most 8 per connection)", parse: int(0, 1_000_000, "a number of streams from 0 to 1000000") },
-  idleTimeout: { flag: "idle-timeout", env: "TESSERA_IDLE_TIMEOUT", def: "60s", arg: "duration", help: "idle HTTP/2 sessions close after this", parse: duration(1000, 3_600_000, "a duration from 1s to 1h such as 60s") },
-  metricsAddr: { flag: "metrics-addr", env: "TESSERA_METRICS_ADDR", def: undefined, defText: "none: /metrics on the public port", arg: "host:port", help: "serve GET /metrics on this address alone (e.g. 127.0.0.1:9464), not on the public port", parse: hostPort },
-  clientCacheSize: { flag: "client-cache-size", env: "TESSERA_CLIENT_CACHE_SIZE", def: "100000", arg: "count", help: "clients kept in memory, about 0.5 KB each (0: read SQLite on every request)", parse: int(0, 10_000_000, "a number of clients from 0 (no cache) to 10000000") },
-  workers: { flag: "workers", env: "TESSERA_WORKERS", def: "1", arg: "count", help: "processes sharing the port and the database file", parse: int(1, 64, "a number of processes from 1 to 64") },
-  dbNotify: { flag: "db-notify", env: "TESSERA_DB_NOTIFY", def: "on", arg: "on|off", help: "PostgreSQL: hear of other replicas' changes through LISTEN/NOTIFY at once; off: by polling alone, every 250 ms (PgBouncer in transaction mode)", parse: onOff },
-  dbOutageGrace: { flag: "db-outage-grace", env: "TESSERA_DB_OUTAGE_GRACE", def: "5m", arg: "duration", help: "how long clients already in memory keep getting tokens while the database cannot be reached; then 503 / UNAVAILABLE", parse: duration(1000, 86_400_000, "a duration from 1s to 1d such as 5m") },
-  shutdownGrace: { flag: "shutdown-grace", env: "TESSERA_SHUTDOWN_GRACE", def: "10s", arg: "duration", help: "how long requests in flight may take to finish on SIGTERM", parse: duration(0, 600_000, "a duration from 0s to 10m such as 10s") },
-  maxAssertionLifetime: { flag: "max-assertion-lifetime", env: "TESSERA_MAX_ASSERTION_LIFETIME", def: "5m", arg: "duration", help: "longest lifetime (exp - iat) of a private_key_jwt client assertion", parse: duration(10_000, 3_600_000, "a duration from 10s to 1h such as 5m") },
-  jwksCaFile: { flag: "jwks-ca-file", env: "TESSERA_JWKS_CA_FILE", def: undefined, defText: "none: the usual public CAs", arg: "file", help: "PEM CA certificates also trusted when fetching client jwks_uri and federated issuers' keys (a cluster's own CA)", parse: pemCertificates },
-  allowInsecureJwksUriLoopback: { flag: "allow-insecure-jwks-uri-loopback", env: "TESSERA_ALLOW_INSECURE_JWKS_URI_LOOPBACK", def: "false", arg: "bool", help: "development only: let client jwks_uri and federated issuers be plain http to a loopback address (otherwise https only)", parse: bool },
+  port: {
+    flag: "port",
+    env: "TESSERA_PORT",
+    envAlias: "PORT",
+    def: "8080",
+    arg: "port",
+    help: "TCP port for every protocol (0: any free port)",
+    parse: int(0, 65535, "a port number from 0 to 65535"),
+  },
+  host: {
+    flag: "host",
+    env: "TESSERA_HOST",
+    def: undefined,
+    defText: "127.0.0.1 and ::1",
+    arg: "address",
+    help: "listen address; 0.0.0.0 (IPv4) or :: (IPv6 and IPv4) listens on every interface (serve TLS then)",
+    parse: (s: string) => s,
+  },
+  db: {
+    flag: "db",
+    env: "TESSERA_DB",
+    envAlias: "DATABASE_URL",
+    def: DEFAULT_DB_PATH,
+    defWhere: `the default, ${DEFAULT_DB_PATH} in the working directory`,
+    arg: "file-or-url",
+    help: "SQLite database file, relative to the working directory (its folder is created), or a PostgreSQL URL postgres://user@host/db shared by several replicas",
+    parse: databaseSetting,
+  },
+  issuer: {
+    flag: "issuer",
+    env: "TESSERA_ISSUER",
+    def: undefined,
+    defText: "http://localhost:PORT",
+    arg: "url",
+    help: "`iss` of tokens and base of the metadata URLs; set it to your public https URL",
+    parse: issuerUrl,
+  },
+  alg: {
+    flag: "alg",
+    env: "TESSERA_ALG",
+    def: "ES256",
+    arg: "alg",
+    help: `signing algorithm of new keys: ${SIGNING_ALGS.join(", ")}`,
+    parse: alg,
+  },
+  logLevel: {
+    flag: "log-level",
+    env: "TESSERA_LOG_LEVEL",
+    def: "info",
+    arg: "level",
+    help: `log level: ${LOG_LEVELS.join(", ")}`,
+    parse: oneOf(LOG_LEVELS),
+  },
+  logFormat: {
+    flag: "log-format",
+    env: "TESSERA_LOG_FORMAT",
+    def: "auto",
+    arg: "format",
+    help: "log lines as `json`, or `pretty` for people; `auto`: pretty when stdout is a terminal",
+    parse: oneOf(["auto", "json", "pretty"] as const),
+  },
+  maxBodyBytes: {
+    flag: "max-body-bytes",
+    env: "TESSERA_MAX_BODY_BYTES",
+    def: "16384",
+    arg: "bytes",
+    help: "largest form body accepted (413 beyond)",
+    parse: int(256, 1 << 20, "a whole number of bytes from 256 to 1048576"),
+  },
+  keyRotationPeriod: {
+    flag: "key-rotation-period",
+    env: "TESSERA_KEY_ROTATION_PERIOD",
+    def: "30d",
+    arg: "duration",
+    help: "how long a signing key signs before the next one takes over",
+    parse: duration(3_600_000, 365 * 86_400_000, "a duration from 1h to 365d such as 30d"),
+  },
+  jwksMaxAge: {
+    flag: "jwks-max-age",
+    env: "TESSERA_JWKS_MAX_AGE",
+    def: "15m",
+    arg: "duration",
+    help: "JWKS cache lifetime; a next key is published twice this long before it signs",
+    parse: duration(10_000, 7 * 86_400_000, "a duration from 10s to 7d such as 15m"),
+  },
+  tlsCert: {
+    flag: "tls-cert",
+    env: "TESSERA_TLS_CERT",
+    def: undefined,
+    defText: "none (cleartext)",
+    arg: "file",
+    help: "PEM certificate chain: serve HTTPS and gRPC over TLS (with --tls-key)",
+    parse: readableFile,
+  },
+  tlsKey: {
+    flag: "tls-key",
+    env: "TESSERA_TLS_KEY",
+    def: undefined,
+    defText: "none (cleartext)",
+    arg: "file",
+    help: "PEM private key of --tls-cert",
+    parse: readableFile,
+  },
+  trustProxy: {
+    flag: "trust-proxy",
+    env: "TESSERA_TRUST_PROXY",
+    def: "",
+    defText: "none",
+    arg: "addresses",
+    help: "comma-separated proxy addresses whose X-Forwarded-For is believed",
+    parse: ipList,
+  },
+  clientRps: {
+    flag: "client-rps",
+    env: "TESSERA_CLIENT_RPS",
+    def: "0",
+    arg: "rate",
+    help: "requests per second per authenticated client (0: off)",
+    parse: int(0, 1_000_000, "a rate per second from 0 (off) to 1000000"),
+  },
+  clientBurst: {
+    flag: "client-burst",
+    env: "TESSERA_CLIENT_BURST",
+    def: undefined,
+    defText: "2 × --client-rps",
+    arg: "count",
+    help: "requests a client may make at once above --client-rps",
+    parse: int(1, 10_000_000, "a whole number of requests from 1"),
+  },
+  ipRps: {
+    flag: "ip-rps",
+    env: "TESSERA_IP_RPS",
+    def: "0",
+    arg: "rate",
+    help: "requests per second per source address (0: off)",
+    parse: int(0, 1_000_000, "a rate per second from 0 (off) to 1000000"),
+  },
+  ipBurst: {
+    flag: "ip-burst",
+    env: "TESSERA_IP_BURST",
+    def: undefined,
+    defText: "2 × --ip-rps",
+    arg: "count",
+    help: "requests an address may make at once above --ip-rps",
+    parse: int(1, 10_000_000, "a whole number of requests from 1"),
+  },
+  authFailureLimit: {
+    flag: "auth-failure-limit",
+    env: "TESSERA_AUTH_FAILURE_LIMIT",
+    def: "10",
+    arg: "count",
+    help: "failed authentications per client id from one source address per --auth-failure-window before 429 (0: off)",
+    parse: int(0, 100_000, "a whole number from 0 (off) to 100000"),
+  },
+  authFailureAddressLimit: {
+    flag: "auth-failure-address-limit",
+    env: "TESSERA_AUTH_FAILURE_ADDRESS_LIMIT",
+    def: "100",
+    arg: "count",
+    help: "failed authentications from one source address, any client id, per --auth-failure-window before 429 (0: off)",
+    parse: int(0, 1_000_000, "a whole number from 0 (off) to 1000000"),
+  },
+  authFailureWindow: {
+    flag: "auth-failure-window",
+    env: "TESSERA_AUTH_FAILURE_WINDOW",
+    def: "60s",
+    arg: "duration",
+    help: "the window of --auth-failure-limit and --auth-failure-address-limit",
+    parse: duration(1000, 86_400_000, "a duration from 1s to 1d such as 60s"),
+  },
+  revocationLimit: {
+    flag: "revocation-limit",
+    env: "TESSERA_REVOCATION_LIMIT",
+    def: "100",
+    arg: "count",
+    help: "revocations stored per client per --revocation-window before 503 with Retry-After (0: off)",
+    parse: int(0, 1_000_000, "a whole number from 0 (off) to 1000000"),
+  },
+  revocationWindow: {
+    flag: "revocation-window",
+    env: "TESSERA_REVOCATION_WINDOW",
+    def: "60s",
+    arg: "duration",
+    help: "the window of --revocation-limit",
+    parse: duration(1000, 86_400_000, "a duration from 1s to 1d such as 60s"),
+  },
+  maxHeaderBytes: {
+    flag: "max-header-bytes",
+    env: "TESSERA_MAX_HEADER_BYTES",
+    def: "16384",
+    arg: "bytes",
+    help: "largest request headers (HTTP/1.1: 431; HTTP/2: refused stream)",
+    parse: int(1024, 1 << 20, "a whole number of bytes from 1024 to 1048576"),
+  },
+  maxMessageBytes: {
+    flag: "max-message-bytes",
+    env: "TESSERA_MAX_MESSAGE_BYTES",
+    def: "65536",
+    arg: "bytes",
+    help: "largest gRPC / Connect message (RESOURCE_EXHAUSTED beyond)",
+    parse: int(1024, 16 << 20, "a whole number of bytes from 1024 to 16777216"),
+  },
+  maxDeadline: {
+    flag: "max-deadline",
+    env: "TESSERA_MAX_DEADLINE",
+    def: "5m",
+    arg: "duration",
+    help: "largest grpc-timeout / connect-timeout-ms a client may ask for",
+    parse: duration(1000, 86_400_000, "a duration from 1s to 1d such as 5m"),
+  },
+  requestTimeout: {
+    flag: "request-timeout",
+    env: "TESSERA_REQUEST_TIMEOUT",
+    def: "30s",
+    arg: "duration",
+    help: "time for a request's headers and body to arrive",
+    parse: duration(1000, 3_600_000, "a duration from 1s to 1h such as 30s"),
+  },
+  maxConcurrentStreams: {
+    flag: "max-concurrent-streams",
+    env: "TESSERA_MAX_CONCURRENT_STREAMS",
+    def: "100",
+    arg: "count",
+    help: "concurrent HTTP/2 streams per connection (SETTINGS_MAX_CONCURRENT_STREAMS)",
+    parse: int(1, 10_000, "a number of streams from 1 to 10000"),
+  },
+  maxHealthWatches: {
+    flag: "max-health-watches",
+    env: "TESSERA_MAX_HEALTH_WATCHES",
+    def: "1000",
+    arg: "count",
+    help: "open grpc.health.v1 Watch streams per process (at most 8 per connection)",
+    parse: int(0, 1_000_000, "a number of streams from 0 to 1000000"),
+  },
+  idleTimeout: {
+    flag: "idle-timeout",
+    env: "TESSERA_IDLE_TIMEOUT",
+    def: "60s",
+    arg: "duration",
+    help: "idle HTTP/2 sessions close after this",
+    parse: duration(1000, 3_600_000, "a duration from 1s to 1h such as 60s"),
+  },
+  metricsAddr: {
+    flag: "metrics-addr",
+    env: "TESSERA_METRICS_ADDR",
+    def: undefined,
+    defText: "none: /metrics on the public port",
+    arg: "host:port",
+    help: "serve GET /metrics on this address alone (e.g. 127.0.0.1:9464), not on the public port",
+    parse: hostPort,
+  },
+  clientCacheSize: {
+    flag: "client-cache-size",
+    env: "TESSERA_CLIENT_CACHE_SIZE",
+    def: "100000",
+    arg: "count",
+    help: "clients kept in memory, about 0.5 KB each (0: read SQLite on every request)",
+    parse: int(0, 10_000_000, "a number of clients from 0 (no cache) to 10000000"),
+  },
+  workers: {
+    flag: "workers",
+    env: "TESSERA_WORKERS",
+    def: "1",
+    arg: "count",
+    help: "processes sharing the port and the database file",
+    parse: int(1, 64, "a number of processes from 1 to 64"),
+  },
+  dbNotify: {
+    flag: "db-notify",
+    env: "TESSERA_DB_NOTIFY",
+    def: "on",
+    arg: "on|off",
+    help: "PostgreSQL: hear of other replicas' changes through LISTEN/NOTIFY at once; off: by polling alone, every 250 ms (PgBouncer in transaction mode)",
+    parse: onOff,
+  },
+  dbOutageGrace: {
+    flag: "db-outage-grace",
+    env: "TESSERA_DB_OUTAGE_GRACE",
+    def: "5m",
+    arg: "duration",
+    help: "how long clients already in memory keep getting tokens while the database cannot be reached; then 503 / UNAVAILABLE",
+    parse: duration(1000, 86_400_000, "a duration from 1s to 1d such as 5m"),
+  },
+  shutdownGrace: {
+    flag: "shutdown-grace",
+    env: "TESSERA_SHUTDOWN_GRACE",
+    def: "10s",
+    arg: "duration",
+    help: "how long requests in flight may take to finish on SIGTERM",
+    parse: duration(0, 600_000, "a duration from 0s to 10m such as 10s"),
+  },
+  maxAssertionLifetime: {
+    flag: "max-assertion-lifetime",
+    env: "TESSERA_MAX_ASSERTION_LIFETIME",
+    def: "5m",
+    arg: "duration",
+    help: "longest lifetime (exp - iat) of a private_key_jwt client assertion",
+    parse: duration(10_000, 3_600_000, "a duration from 10s to 1h such as 5m"),
+  },
+  jwksCaFile: {
+    flag: "jwks-ca-file",
+    env: "TESSERA_JWKS_CA_FILE",
+    def: undefined,
+    defText: "none: the usual public CAs",
+    arg: "file",
+    help: "PEM CA certificates also trusted when fetching client jwks_uri and federated issuers' keys (a cluster's own CA)",
+    parse: pemCertificates,
+  },
+  allowInsecureJwksUriLoopback: {
+    flag: "allow-insecure-jwks-uri-loopback",
+    env: "TESSERA_ALLOW_INSECURE_JWKS_URI_LOOPBACK",
+    def: "false",
+    arg: "bool",
+    help: "development only: let client jwks_uri and federated issuers be plain http to a loopback address (otherwise https only)",
+    parse: bool,
+  },
 } satisfies Record<string, Setting>;
 
 /** Settings that only come from the environment (never flags: flags show in `ps`). */
@@ -157,7 +435,9 @@ export type SettingKey = keyof typeof SETTINGS;
 export type RawSettings = Partial<Record<SettingKey, string>>;
 
 /** The checked value of one setting: its parse's result, or undefined when it has no default and nobody set it. */
-export type SettingValue<K extends SettingKey> = (typeof SETTINGS)[K] extends { parse: Parse<infer T>; def: string } ? T : ReturnType<(typeof SETTINGS)[K]["parse"]> | undefined;
+export type SettingValue<K extends SettingKey> = (typeof SETTINGS)[K] extends { parse: Parse<infer T>; def: string }
+  ? T
+  : ReturnType<(typeof SETTINGS)[K]["parse"]> | undefined;
 
 /** Every setting's checked value, by the name SETTINGS gives it: a misspelt name does not compile. */
 type SettingValues = { readonly [K in SettingKey]: SettingValue<K> };
@@ -280,7 +560,8 @@ function databaseSetting(raw: string, where: string): string {
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(raw)?.[1];
   if (scheme === undefined) return resolve(raw);
   // Only the scheme is repeated: the rest of a URL may hold a password.
-  if (!/^postgres(ql)?$/i.test(scheme)) throw new ConfigError(`${where} must be a SQLite file path or a postgres:// URL (got a ${scheme}:// URL).`);
+  if (!/^postgres(ql)?$/i.test(scheme))
+    throw new ConfigError(`${where} must be a SQLite file path or a postgres:// URL (got a ${scheme}:// URL).`);
   return raw;
 }
 
@@ -329,14 +610,20 @@ function pemCertificates(raw: string, where: string): string {
   try {
     text = readFileSync(raw, "utf8");
   } catch (err) {
-    throw new ConfigError(`${where} names ${JSON.stringify(raw)}, which cannot be read (${(err as NodeJS.ErrnoException).code ?? "error"}).`);
+    throw new ConfigError(
+      `${where} names ${JSON.stringify(raw)}, which cannot be read (${(err as NodeJS.ErrnoException).code ?? "error"}).`,
+    );
   }
-  if (!text.includes("-----BEGIN CERTIFICATE-----")) throw new ConfigError(`${where} names ${JSON.stringify(raw)}, which holds no PEM certificate (-----BEGIN CERTIFICATE-----).`);
+  if (!text.includes("-----BEGIN CERTIFICATE-----"))
+    throw new ConfigError(`${where} names ${JSON.stringify(raw)}, which holds no PEM certificate (-----BEGIN CERTIFICATE-----).`);
   return raw;
 }
 
 function ipList(raw: string, where: string): string[] {
-  const list = raw.split(",").map((s) => s.trim()).filter((s) => s !== "");
+  const list = raw
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== "");
   for (const ip of list) {
     if (isIP(ip) === 0) throw new ConfigError(`${where} must be a comma-separated list of proxy IP addresses (got ${JSON.stringify(ip)}).`);
   }

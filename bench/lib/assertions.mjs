@@ -24,9 +24,19 @@ export async function addKeyClient(db) {
   const storage = SqliteStorage.open(db);
   try {
     const admin = new ClientAdminCore(storage, Date.now);
-    const { client } = await admin.create({ clientId: "", name: "bench keys", scopes: SCOPES, audiences: [AUDIENCE], tokenTtlSeconds: 3600, authMethod: "private_key_jwt" });
+    const { client } = await admin.create({
+      clientId: "",
+      name: "bench keys",
+      scopes: SCOPES,
+      audiences: [AUDIENCE],
+      tokenTtlSeconds: 3600,
+      authMethod: "private_key_jwt",
+    });
     // The issuer given here is only the default audience of federated credentials: unused.
-    const stored = await new ClientCredentialAdmin(storage, Date.now, "http://localhost").addKey(client.clientId, { ...publicKey.export({ format: "jwk" }), alg: "ES256" });
+    const stored = await new ClientCredentialAdmin(storage, Date.now, "http://localhost").addKey(client.clientId, {
+      ...publicKey.export({ format: "jwk" }),
+      alg: "ES256",
+    });
     const kid = stored.keys[0]?.kid;
     if (kid === undefined) throw new Error("the key was not stored");
     return { clientId: client.clientId, kid, privateKey };
@@ -57,7 +67,9 @@ export class AssertionBodies {
   next() {
     const now = Math.floor(Date.now() / 1000);
     const { clientId } = this.client;
-    const claims = Buffer.from(JSON.stringify({ iss: clientId, sub: clientId, aud: this.issuer, iat: now, exp: now + 300, jti: randomUUID() })).toString("base64url");
+    const claims = Buffer.from(
+      JSON.stringify({ iss: clientId, sub: clientId, aud: this.issuer, iat: now, exp: now + 300, jti: randomUUID() }),
+    ).toString("base64url");
     const input = `${this.header}.${claims}`;
     const signature = sign("sha256", Buffer.from(input), { key: this.client.privateKey, dsaEncoding: "ieee-p1363" }).toString("base64url");
     return `${this.form}&${ASSERTION_TYPE}&client_assertion=${input}.${signature}`;

@@ -84,7 +84,9 @@ export async function checkHttpToken(url, { authorization, body, verify }) {
   if (typeof token !== "string" || typeof type !== "string" || !/^bearer$/i.test(type)) {
     // The answer may hold a token of another type: name its fields, never print their values.
     const fields = r.body && typeof r.body === "object" ? Object.keys(r.body).join(", ") : "not a JSON object";
-    throw new Error(`CHECK FAILED (${verify.label}): no Bearer access_token in the answer (fields: ${fields}; token_type: ${JSON.stringify(type)})`);
+    throw new Error(
+      `CHECK FAILED (${verify.label}): no Bearer access_token in the answer (fields: ${fields}; token_type: ${JSON.stringify(type)})`,
+    );
   }
   const payload = await verifyToken(token, verify);
   return { payload, bodyBytes: r.bytes };
@@ -153,7 +155,13 @@ function grpcCall(baseUrl, path, frame, headers = {}) {
       const grpcStatus = trailers["grpc-status"] ?? head?.["grpc-status"];
       let reply;
       if (data.length >= 5) reply = fromBinary(IssueTokenResponseSchema, data.subarray(5, 5 + data.readUInt32BE(1)));
-      resolve({ httpStatus: head?.[":status"], grpcStatus, grpcMessage: trailers["grpc-message"] ?? head?.["grpc-message"], dataBytes: data.length, reply });
+      resolve({
+        httpStatus: head?.[":status"],
+        grpcStatus,
+        grpcMessage: trailers["grpc-message"] ?? head?.["grpc-message"],
+        dataBytes: data.length,
+        reply,
+      });
     });
     req.end(frame);
   });
@@ -168,7 +176,9 @@ function grpcCall(baseUrl, path, frame, headers = {}) {
 export async function checkGrpcToken(baseUrl, frame, verify) {
   const r = await grpcCall(baseUrl, "/tessera.v1.TokenService/IssueToken", frame);
   if (r.httpStatus !== 200 || String(r.grpcStatus) !== "0" || !r.reply) {
-    throw new Error(`CHECK FAILED (${verify.label}): IssueToken answered HTTP ${r.httpStatus}, grpc-status ${r.grpcStatus} ${r.grpcMessage ?? ""}`);
+    throw new Error(
+      `CHECK FAILED (${verify.label}): IssueToken answered HTTP ${r.httpStatus}, grpc-status ${r.grpcStatus} ${r.grpcMessage ?? ""}`,
+    );
   }
   if (!/^bearer$/i.test(r.reply.tokenType)) throw new Error(`CHECK FAILED (${verify.label}): token_type ${r.reply.tokenType}`);
   const payload = await verifyToken(r.reply.accessToken, verify);

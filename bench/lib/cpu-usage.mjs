@@ -9,9 +9,15 @@ import { processTree } from "./procs.mjs";
  */
 function cpuLine(cpu) {
   try {
-    const line = readFileSync("/proc/stat", "utf8").split("\n").find((l) => l.startsWith(`cpu${cpu} `));
+    const line = readFileSync("/proc/stat", "utf8")
+      .split("\n")
+      .find((l) => l.startsWith(`cpu${cpu} `));
     if (line === undefined) return undefined;
-    const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = line.trim().split(/\s+/).slice(1).map(Number);
+    const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = line
+      .trim()
+      .split(/\s+/)
+      .slice(1)
+      .map(Number);
     return { busy: user + nice + system + irq + softirq, idle: idle + iowait, steal };
   } catch {
     return undefined;
@@ -76,7 +82,13 @@ export function measureCore(cpu, pid) {
     if (total <= 0) return undefined;
     const server = q - p;
     const pct = (/** @type {number} */ x) => Math.round((1000 * x) / total) / 10;
-    return { serverCpuMs: server * TICK_MS, serverPct: pct(server), otherPct: pct(Math.max(0, b.busy - a.busy - server)), stealPct: pct(b.steal - a.steal), idlePct: pct(b.idle - a.idle) };
+    return {
+      serverCpuMs: server * TICK_MS,
+      serverPct: pct(server),
+      otherPct: pct(Math.max(0, b.busy - a.busy - server)),
+      stealPct: pct(b.steal - a.steal),
+      idlePct: pct(b.idle - a.idle),
+    };
   };
 }
 

@@ -42,7 +42,8 @@ function component(url, fn) {
   if (/^node:internal\/crypto|^node:crypto/.test(u)) return "node crypto";
   if (/^node:net|^node:internal\/stream_base_commons|^node:internal\/net/.test(u)) return "node net/socket";
   if (/^node:internal\/streams|^node:stream/.test(u)) return "node streams";
-  if (/^node:internal\/per_context\/domexception|^node:internal\/abort_controller|^node:internal\/event_target/.test(u)) return "node AbortSignal/DOMException/EventTarget";
+  if (/^node:internal\/per_context\/domexception|^node:internal\/abort_controller|^node:internal\/event_target/.test(u))
+    return "node AbortSignal/DOMException/EventTarget";
   if (/^node:internal\/deps\/undici/.test(u)) return "node fetch Headers (undici)";
   if (/^node:internal\/(process\/task_queues|timers)|^node:timers|^node:events/.test(u)) return "node events/timers/ticks";
   if (/^node:internal\/url|^node:url/.test(u)) return "node url/querystring";
@@ -201,7 +202,15 @@ export function analyse(profile) {
   }
   /** @param {Map<string, number>} m */
   const sorted = (m) => [...m].sort((a, b) => b[1] - a[1]);
-  return { totalUs: total, idleUs: idle, busyUs: total - idle, self: sorted(self), inclusive: sorted(incl), components: sorted(comps), anchorUs };
+  return {
+    totalUs: total,
+    idleUs: idle,
+    busyUs: total - idle,
+    self: sorted(self),
+    inclusive: sorted(incl),
+    components: sorted(comps),
+    anchorUs,
+  };
 }
 
 /**
@@ -232,7 +241,12 @@ export function summarise(profile, { requests, cpuMs, top = 25 } = {}) {
   const pct = (/** @type {number} */ us) => Math.round((1000 * us) / a.busyUs) / 10;
   const scale = cpuMs ? (cpuMs * 1000) / a.busyUs : 1;
   const perReq = (/** @type {number} */ us) => (requests ? Math.round((10 * us * scale) / requests) / 10 : undefined);
-  const row = (/** @type {readonly [string, number]} */ [name, us]) => ({ name, ms: Math.round(us / 1000), pct: pct(us), usPerRequest: perReq(us) });
+  const row = (/** @type {readonly [string, number]} */ [name, us]) => ({
+    name,
+    ms: Math.round(us / 1000),
+    pct: pct(us),
+    usPerRequest: perReq(us),
+  });
   return {
     wallMs: Math.round(a.totalUs / 1000),
     busyMs: Math.round(a.busyUs / 1000),
@@ -245,7 +259,10 @@ export function summarise(profile, { requests, cpuMs, top = 25 } = {}) {
     // Several frames can match one anchor (recursion, many pino functions): a sample counts once.
     anchors: ANCHORS.filter(([label]) => (a.anchorUs.get(label) ?? 0) > 0).map(([label]) => row([label, a.anchorUs.get(label) ?? 0])),
     topSelf: a.self.slice(0, top).map(row),
-    topInclusive: a.inclusive.filter(([k]) => !/^\(anonymous\) $/.test(k)).slice(0, top).map(row),
+    topInclusive: a.inclusive
+      .filter(([k]) => !/^\(anonymous\) $/.test(k))
+      .slice(0, top)
+      .map(row),
   };
 }
 
@@ -270,7 +287,8 @@ export function summaryMarkdown(title, s, { top = 15 } = {}) {
   for (const c of s.components.filter((c) => c.pct >= 0.5)) lines.push(`| ${c.name} | ${c.pct} | ${c.usPerRequest ?? ""} |`);
   if (s.anchors?.length) {
     lines.push("", "| key frames, inclusive (callees counted) | % | µs/req |", "|---|---:|---:|");
-    for (const f of s.anchors) lines.push(`| ${f.name.replace(/^( +)/, (m) => "&nbsp;".repeat(m.length * 2))} | ${f.pct} | ${f.usPerRequest ?? ""} |`);
+    for (const f of s.anchors)
+      lines.push(`| ${f.name.replace(/^( +)/, (m) => "&nbsp;".repeat(m.length * 2))} | ${f.pct} | ${f.usPerRequest ?? ""} |`);
   }
   lines.push("", "| top self time | % | µs/req |", "|---|---:|---:|");
   for (const f of s.topSelf.slice(0, top)) lines.push(`| \`${f.name}\` | ${f.pct} | ${f.usPerRequest ?? ""} |`);

@@ -23,10 +23,18 @@ export async function detectFeatures(bench, tessera) {
     body: `token=${encodeURIComponent(typeof token === "string" ? token : "")}&token_type_hint=access_token`,
   });
   R.features.revocation =
-    rv.status === 404 ? "absent (POST /oauth/revoke answers 404)" : rv.status === 200 ? "present (POST /oauth/revoke revoked a real token: 200)" : `present but answered ${rv.status}: ${rv.text.slice(0, 200)}`;
+    rv.status === 404
+      ? "absent (POST /oauth/revoke answers 404)"
+      : rv.status === 200
+        ? "present (POST /oauth/revoke revoked a real token: 200)"
+        : `present but answered ${rv.status}: ${rv.text.slice(0, 200)}`;
   R.hasRevocation = rv.status === 200;
-  const help = await run("tessera serve --help", process.execPath, [join(bench.runRoot, "bin/tessera"), "serve", "--help"], { timeoutMs: 20_000 });
+  const help = await run("tessera serve --help", process.execPath, [join(bench.runRoot, "bin/tessera"), "serve", "--help"], {
+    timeoutMs: 20_000,
+  });
   R.hasWorkers = /--workers/.test(help.stdout);
-  R.features.workers = R.hasWorkers ? "present (`tessera serve --help` lists --workers)" : "absent (`tessera serve --help` has no --workers)";
+  R.features.workers = R.hasWorkers
+    ? "present (`tessera serve --help` lists --workers)"
+    : "absent (`tessera serve --help` has no --workers)";
   bench.log(`  features: revocation ${R.features.revocation}; workers ${R.features.workers}`);
 }

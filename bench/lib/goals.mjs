@@ -34,7 +34,8 @@ export const round2 = (x) => (typeof x === "number" ? Math.round(100 * x) / 100 
  * A cost as a percentage; a negative one is noise, and said so.
  * @param {number | undefined} x
  */
-export const pctText = (x) => (typeof x === "number" ? (x < 0 ? `none (${Math.round(-x * 1000) / 10}% better: noise)` : `${Math.round(x * 1000) / 10}%`) : "n/a");
+export const pctText = (x) =>
+  typeof x === "number" ? (x < 0 ? `none (${Math.round(-x * 1000) / 10}% better: noise)` : `${Math.round(x * 1000) / 10}%`) : "n/a";
 
 /**
  * A ratio against a baseline as a signed change, e.g. "+3.1%" or "-4%".

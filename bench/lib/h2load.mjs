@@ -86,7 +86,19 @@ export function latencyFromLog(file) {
  * @param {string} o.label
  * @param {number} [o.maxSeconds]
  */
-export async function h2loadRound({ url, dataFile, headers = [], connections, requests, cpus, h1 = false, rpsPerConnection, logFile, label, maxSeconds }) {
+export async function h2loadRound({
+  url,
+  dataFile,
+  headers = [],
+  connections,
+  requests,
+  cpus,
+  h1 = false,
+  rpsPerConnection,
+  logFile,
+  label,
+  maxSeconds,
+}) {
   const args = ["-t1", `-c${connections}`, "-m1", `-n${requests}`, "-d", dataFile, "-T", "10"];
   if (h1) args.push("--h1");
   // Paced: each connection sends at this rate (an offered load) instead of as fast as it can.

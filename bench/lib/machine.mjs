@@ -61,10 +61,22 @@ export function pinningPlan(machine) {
   if (machine.tools.taskset && machine.cores >= 2) {
     spawnSync("taskset", ["-a", "-p", "-c", "1", String(process.pid)], { stdio: "ignore" });
     // Children inherit this process's affinity: `all` is what an unpinned child must ask for.
-    return { pinned: true, server: "0", load: "1", all: `0-${machine.cores - 1}`, text: "server pinned to CPU 0, load generator and harness to CPU 1 (taskset)" };
+    return {
+      pinned: true,
+      server: "0",
+      load: "1",
+      all: `0-${machine.cores - 1}`,
+      text: "server pinned to CPU 0, load generator and harness to CPU 1 (taskset)",
+    };
   }
   const why = machine.tools.taskset ? `only ${machine.cores} core` : "taskset not found";
-  return { pinned: false, server: undefined, load: undefined, all: undefined, text: `NOT pinned (${why}): server and load generator share the cores` };
+  return {
+    pinned: false,
+    server: undefined,
+    load: undefined,
+    all: undefined,
+    text: `NOT pinned (${why}): server and load generator share the cores`,
+  };
 }
 
 const SIGN_LOOP = `

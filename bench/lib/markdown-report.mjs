@@ -95,7 +95,9 @@ const lat = (p50, p99) => `${f2(p50)} / ${f2(p99)}`;
  * @param {SubjectSummary} s
  */
 const coreText = (s) =>
-  s.serverCorePct ? `${Math.round(s.serverCorePct.median)} / ${Math.round(s.othersOnServerCorePct?.median ?? 0)} / ${Math.round(s.stealOnServerCorePct?.median ?? 0)}` : "n/a";
+  s.serverCorePct
+    ? `${Math.round(s.serverCorePct.median)} / ${Math.round(s.othersOnServerCorePct?.median ?? 0)} / ${Math.round(s.stealOnServerCorePct?.median ?? 0)}`
+    : "n/a";
 /** @param {SubjectSummary} s */
 const roundsText = (s) => `ok (${s.roundCount} rounds${s.noisyRoundsLeftOut ? `; ${s.noisyRoundsLeftOut} noisy left out` : ""})`;
 
@@ -112,7 +114,13 @@ function subjectTable(subjects, { c1 = true } = {}) {
   head.push("server core: server / others / steal %", "peak RSS MB", "status");
   const lines = [`| ${head.join(" | ")} |`, `|${head.map((h) => (/tokens|ms|MB|%|µs/.test(h) ? "---:" : "---")).join("|")}|`];
   for (const s of subjects) {
-    const cells = [s.title, s.generator ?? "", range(s.rps), s.cpuUsPerToken ? f0(s.cpuUsPerToken.median) : "n/a", lat(s.p50?.median, s.p99?.median)];
+    const cells = [
+      s.title,
+      s.generator ?? "",
+      range(s.rps),
+      s.cpuUsPerToken ? f0(s.cpuUsPerToken.median) : "n/a",
+      lat(s.p50?.median, s.p99?.median),
+    ];
     if (c1) cells.push(s.c1 ? lat(s.c1.p50, s.c1.p99) : "n/a");
     if (paced) cells.push(s.paced ? lat(s.paced.p50, s.paced.p99) : "n/a");
     cells.push(coreText(s), mb(s.peakRssKb), s.failure ? `**FAILED**: ${firstLine(s.failure).slice(0, 160)}` : roundsText(s));
@@ -174,7 +182,9 @@ function scalingSection(S, rows) {
   ];
   for (const r of rows) {
     const m = "rounds" in r ? r : undefined;
-    const core = m?.serverCorePct ? `${coreText(m)}${m.noisyRoundsLeftOut ? ` (${m.noisyRoundsLeftOut} noisy round(s) left out)` : ""}` : "";
+    const core = m?.serverCorePct
+      ? `${coreText(m)}${m.noisyRoundsLeftOut ? ` (${m.noisyRoundsLeftOut} noisy round(s) left out)` : ""}`
+      : "";
     out.push(
       `| ${r.title} | ${r.na ?? range(m?.rps)} | ${m?.vsBaseline ?? ""} | ${r.na ? "" : f0(m?.cpuUsPerToken?.median)} | ${m?.cpuVsBaseline ?? ""} | ${r.na ? "" : lat(m?.p50?.median, m?.p99?.median)} | ${core} | ${r.na ? "" : mb(m?.peakRssKb)} | ${m?.setup ?? ""} |`,
     );
@@ -190,8 +200,16 @@ function scalingSection(S, rows) {
 function workersSection(w) {
   const out = ["### `tessera serve --workers N`", ""];
   if ("na" in w) return [...out, w.na, ""];
-  out.push(w.note, "", "| workers | tokens/s median (min–max) | CPU µs/token (all processes) | p50 / p99 ms | peak RSS MB (all processes) |", "|---|---:|---:|---:|---:|");
-  for (const r of w.rows) out.push(`| ${r.title} | ${range(r.rps)} | ${f0(r.cpuUsPerToken?.median)} | ${lat(r.p50?.median, r.p99?.median)} | ${mb(r.peakRssKb)} |`);
+  out.push(
+    w.note,
+    "",
+    "| workers | tokens/s median (min–max) | CPU µs/token (all processes) | p50 / p99 ms | peak RSS MB (all processes) |",
+    "|---|---:|---:|---:|---:|",
+  );
+  for (const r of w.rows)
+    out.push(
+      `| ${r.title} | ${range(r.rps)} | ${f0(r.cpuUsPerToken?.median)} | ${lat(r.p50?.median, r.p99?.median)} | ${mb(r.peakRssKb)} |`,
+    );
   out.push("");
   return out;
 }
@@ -203,7 +221,8 @@ function workersSection(w) {
 function secretlessSection(x) {
   const out = ["### Client authentication: secret against private_key_jwt (same server, same run)", "", x.note, ""];
   out.push("| client authentication | tokens/s median (min–max) | server CPU µs/token | p50 / p99 ms |", "|---|---:|---:|---:|");
-  for (const r of x.rows) out.push(`| ${r.title} | ${range(r.rps)} | ${f0(r.cpuUsPerToken?.median)} | ${lat(r.p50?.median, r.p99?.median)} |`);
+  for (const r of x.rows)
+    out.push(`| ${r.title} | ${range(r.rps)} | ${f0(r.cpuUsPerToken?.median)} | ${lat(r.p50?.median, r.p99?.median)} |`);
   out.push("");
   return out;
 }
@@ -215,7 +234,14 @@ function secretlessSection(x) {
 function postgresSection(p) {
   const out = ["### PostgreSQL (HTTP /oauth/token, 50 connections)", ""];
   if ("na" in p) return [...out, p.na, ""];
-  out.push(`On ${p.how}; each database a \`tessera copy\` of the template.`, "", "SQLite and PostgreSQL, one cached client, interleaved rounds on the server core:", "", subjectTable(p.compare, { c1: false }), "");
+  out.push(
+    `On ${p.how}; each database a \`tessera copy\` of the template.`,
+    "",
+    "SQLite and PostgreSQL, one cached client, interleaved rounds on the server core:",
+    "",
+    subjectTable(p.compare, { c1: false }),
+    "",
+  );
   out.push(
     "Two replicas on one database, loaded at the same time (each on a CPU of its own where there are two; the load generators are not pinned, so they share those CPUs; CPU per token counts each replica's process alone):",
     "",
@@ -283,7 +309,12 @@ export function markdownReport(R) {
   if (R.ratios) out.push(...goalsSection(R.ratios));
   if (R.secretless) out.push(...secretlessSection(R.secretless));
   if (R.frameworks) {
-    out.push("### Where gRPC time goes: the same IssueToken behind other servers (same run, same load)", "", subjectTable(R.frameworks, { c1: false }), "");
+    out.push(
+      "### Where gRPC time goes: the same IssueToken behind other servers (same run, same load)",
+      "",
+      subjectTable(R.frameworks, { c1: false }),
+      "",
+    );
   }
   if (R.scaling) out.push(...scalingSection(R.settings, R.scaling.rows));
   if (R.workers) out.push(...workersSection(R.workers));

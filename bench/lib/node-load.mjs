@@ -22,7 +22,11 @@ export async function nodeHttpRound({ url, authorization, body: fixedBody, nextB
   const one = () =>
     new Promise((resolve) => {
       const body = nextBody ? nextBody() : fixedBody;
-      const headers = { ...(authorization ? { authorization } : {}), "content-type": "application/x-www-form-urlencoded", "content-length": Buffer.byteLength(body) };
+      const headers = {
+        ...(authorization ? { authorization } : {}),
+        "content-type": "application/x-www-form-urlencoded",
+        "content-length": Buffer.byteLength(body),
+      };
       const req = http.request(
         { agent, host: u.hostname, port: u.port, path: u.pathname, method: "POST", timeout: 10_000, headers },
         (res) => {
@@ -41,9 +45,11 @@ export async function nodeHttpRound({ url, authorization, body: fixedBody, nextB
       req.end(body);
     });
   const t0 = performance.now();
-  await Promise.all(Array.from({ length: connections }, async () => {
-    for (let i = 0; i < 1_000_000 && Date.now() < deadline && bad.length === 0; i++) await one();
-  }));
+  await Promise.all(
+    Array.from({ length: connections }, async () => {
+      for (let i = 0; i < 1_000_000 && Date.now() < deadline && bad.length === 0; i++) await one();
+    }),
+  );
   agent.destroy();
   if (bad.length) throw new Error(`ROUND FAILED (${label}): ${bad.length} bad answers, first: ${bad[0]}`);
   return { requests: ok, rps: ok / ((performance.now() - t0) / 1000), generator: "node" };
@@ -84,9 +90,11 @@ export async function nodeGrpcRound({ baseUrl, path, frame, connections, seconds
       req.end(frame);
     });
   const t0 = performance.now();
-  await Promise.all(sessions.map(async (s) => {
-    for (let i = 0; i < 1_000_000 && Date.now() < deadline && bad.length === 0; i++) await one(s);
-  }));
+  await Promise.all(
+    sessions.map(async (s) => {
+      for (let i = 0; i < 1_000_000 && Date.now() < deadline && bad.length === 0; i++) await one(s);
+    }),
+  );
   for (const s of sessions) s.destroy();
   if (bad.length) throw new Error(`ROUND FAILED (${label}): ${bad.length} bad answers, first: ${bad[0]}`);
   return { requests: ok, rps: ok / ((performance.now() - t0) / 1000), generator: "node" };

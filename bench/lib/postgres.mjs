@@ -72,7 +72,13 @@ async function viaUrl(url) {
  */
 async function viaSuperuser() {
   /** @param {string} sql */
-  const psql = (sql) => execFileSync("su", ["postgres", "-c", "psql -X -q -At -v ON_ERROR_STOP=1"], { input: `${sql}\n`, encoding: "utf8", timeout: 30_000, stdio: ["pipe", "pipe", "pipe"] });
+  const psql = (sql) =>
+    execFileSync("su", ["postgres", "-c", "psql -X -q -At -v ON_ERROR_STOP=1"], {
+      input: `${sql}\n`,
+      encoding: "utf8",
+      timeout: 30_000,
+      stdio: ["pipe", "pipe", "pipe"],
+    });
   const role = `tessera_bench_${randomBytes(4).toString("hex")}`;
   const password = randomBytes(12).toString("hex");
   try {

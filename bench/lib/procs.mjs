@@ -164,7 +164,8 @@ export function freePort() {
 export async function waitForHttp(url, p, timeoutMs = 20_000) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (p.exitCode !== undefined) throw new Error(`${p.name} exited (${p.exitCode ?? p.signal}) before listening:\n${p.err.slice(-3000)}${p.out.slice(-1000)}`);
+    if (p.exitCode !== undefined)
+      throw new Error(`${p.name} exited (${p.exitCode ?? p.signal}) before listening:\n${p.err.slice(-3000)}${p.out.slice(-1000)}`);
     try {
       await fetch(url, { signal: AbortSignal.timeout(1000) });
       return;

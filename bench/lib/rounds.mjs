@@ -61,7 +61,15 @@ async function httpLoad(bench, s, { connections, seconds, label, cpus }) {
   const { bodies } = s;
   if (!bench.machine.tools.wrk) {
     const nextBody = bodies ? () => bodies.next() : undefined;
-    const r = await nodeHttpRound({ url: s.url, authorization: s.authorization, body: bench.settings.httpBody, nextBody, connections, seconds, label });
+    const r = await nodeHttpRound({
+      url: s.url,
+      authorization: s.authorization,
+      body: bench.settings.httpBody,
+      nextBody,
+      connections,
+      seconds,
+      label,
+    });
     return { rps: r.rps, requests: r.requests };
   }
   // Fresh bodies for the round: 1.5 times what the fastest round so far would use (5,000/s before any).
@@ -147,7 +155,10 @@ export async function rounds(bench, subjects, { count, seconds, what }) {
       const r = await round(bench, s, { seconds, label: `${s.id} ${label}` });
       r.noisy = noisy(r);
       s.rounds.push(r);
-      const c = r.core?.serverPct !== undefined ? `; ${r.cpuUsPerToken} µs server CPU/token; server core: server ${r.core.serverPct}%, others ${r.core.otherPct}%, steal ${r.core.stealPct}%, idle ${r.core.idlePct}%${r.noisy ? " NOISY" : ""}` : "";
+      const c =
+        r.core?.serverPct !== undefined
+          ? `; ${r.cpuUsPerToken} µs server CPU/token; server core: server ${r.core.serverPct}%, others ${r.core.otherPct}%, steal ${r.core.stealPct}%, idle ${r.core.idlePct}%${r.noisy ? " NOISY" : ""}`
+          : "";
       log(`  [${elapsed()}] ${what} ${label} ${s.id}: ${Math.round(r.rps)} tokens/s, p50 ${msText(r.p50)} ms, p99 ${msText(r.p99)} ms${c}`);
     } catch (err) {
       s.failure = messageOf(err);

@@ -23,7 +23,11 @@ const WRONG = { clientId: "bench-self-test-unknown-client", clientSecret: "wrong
 function withWrongSecret(bench, s) {
   if (s.door === "http") {
     const authorization = basicAuthorization(WRONG.clientId, WRONG.clientSecret);
-    const script = writeWrkScript(join(bench.work, "bad.lua"), { path: s.path, body: bench.settings.httpBody, authorizations: [authorization] });
+    const script = writeWrkScript(join(bench.work, "bad.lua"), {
+      path: s.path,
+      body: bench.settings.httpBody,
+      authorizations: [authorization],
+    });
     return { ...s, authorization, script };
   }
   const bad = { ...s, frame: issueTokenFrame(WRONG), frameFile: join(bench.work, "bad.grpc"), estRps: { 50: 500 } };
@@ -48,7 +52,8 @@ export async function wrongSecretRoundsFail(bench, subjects) {
     } catch (err) {
       caught = err instanceof Error && /ROUND FAILED/.test(err.message);
     }
-    if (!caught) bench.fail("harness self-test", new Error(`a ${s.door} round with a wrong secret against ${id} was not reported as failed`));
+    if (!caught)
+      bench.fail("harness self-test", new Error(`a ${s.door} round with a wrong secret against ${id} was not reported as failed`));
     else bench.log(`  self-test: a ${s.door} round with a wrong secret against ${id} fails loudly, as it must`);
   }
 }

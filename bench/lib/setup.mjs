@@ -37,7 +37,10 @@ export async function makeMainDb(root, db) {
   const storage = SqliteStorage.open(db);
   try {
     const { client, clientSecret } = await new ClientAdminCore(storage, Date.now).create(clientInput("bench"));
-    return { admin: { clientId: admin.client_id, clientSecret: admin.client_secret }, bench: { clientId: client.clientId, clientSecret: clientSecret } };
+    return {
+      admin: { clientId: admin.client_id, clientSecret: admin.client_secret },
+      bench: { clientId: client.clientId, clientSecret: clientSecret },
+    };
   } finally {
     await storage.close();
   }

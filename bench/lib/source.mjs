@@ -20,7 +20,8 @@ export function describeSource(root) {
   const git = (/** @type {string[]} */ ...args) => spawnSync("git", args, { cwd: root, encoding: "utf8", timeout: 10_000 }).stdout?.trim();
   const newest = (/** @type {string} */ dir) => {
     let t = 0;
-    for (const f of readdirSync(join(root, dir), { recursive: true, encoding: "utf8" })) t = Math.max(t, statSync(join(root, dir, f)).mtimeMs);
+    for (const f of readdirSync(join(root, dir), { recursive: true, encoding: "utf8" }))
+      t = Math.max(t, statSync(join(root, dir, f)).mtimeMs);
     return t;
   };
   const distMs = newest("dist");

@@ -145,7 +145,13 @@ export function h2loadRequest(s, work, body) {
     const headers = [`authorization: ${s.authorization}`, "content-type: application/x-www-form-urlencoded"];
     return { url: s.url, dataFile, h1: true, headers, replyDataBytes: undefined };
   }
-  return { url: s.base + s.path, dataFile: s.frameFile, h1: false, headers: ["content-type: application/grpc", "te: trailers"], replyDataBytes: s.replyDataBytes };
+  return {
+    url: s.base + s.path,
+    dataFile: s.frameFile,
+    h1: false,
+    headers: ["content-type: application/grpc", "te: trailers"],
+    replyDataBytes: s.replyDataBytes,
+  };
 }
 
 /**

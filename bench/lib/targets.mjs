@@ -43,7 +43,22 @@ export async function startTessera(root, name, db, { cpus, nodeArgs = [], args =
   const p = start(
     name,
     process.execPath,
-    [...nodeArgs, join(root, "bin/tessera"), "serve", "--db", db, "--port", String(port), "--host", "127.0.0.1", "--issuer", issuer, "--alg", "ES256", ...args],
+    [
+      ...nodeArgs,
+      join(root, "bin/tessera"),
+      "serve",
+      "--db",
+      db,
+      "--port",
+      String(port),
+      "--host",
+      "127.0.0.1",
+      "--issuer",
+      issuer,
+      "--alg",
+      "ES256",
+      ...args,
+    ],
     // Tessera logs one line per token request (info, the default): to a file, as in production.
     { cpus, env: { ...process.env, ...env }, stdoutFile: join(logDir ?? dirname(db), `${name.replace(/[^a-z0-9]+/gi, "-")}-${port}.log`) },
   );

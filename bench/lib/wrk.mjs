@@ -57,7 +57,9 @@ export function parseWrk(text) {
     requests: num(/^\s+(\d+) requests in/m),
     seconds: num(/requests in ([\d.]+)s/),
     non2xx: num(/Non-2xx or 3xx responses: (\d+)/) ?? 0,
-    socketErrors: sock ? { connect: Number(sock[1]), read: Number(sock[2]), write: Number(sock[3]), timeout: Number(sock[4]) } : { connect: 0, read: 0, write: 0, timeout: 0 },
+    socketErrors: sock
+      ? { connect: Number(sock[1]), read: Number(sock[2]), write: Number(sock[3]), timeout: Number(sock[4]) }
+      : { connect: 0, read: 0, write: 0, timeout: 0 },
     latencyMs: pct,
   };
 }

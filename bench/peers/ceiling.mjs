@@ -30,14 +30,30 @@ const server = http.createServer((req, res) => {
   req.on("data", (c) => chunks.push(c));
   req.on("end", () => {
     const form = new URLSearchParams(Buffer.concat(chunks).toString());
-    const [id = "", secret] = Buffer.from((req.headers.authorization ?? "").slice(6), "base64").toString().split(":").map(decodeURIComponent);
+    const [id = "", secret] = Buffer.from((req.headers.authorization ?? "").slice(6), "base64")
+      .toString()
+      .split(":")
+      .map(decodeURIComponent);
     const want = clients.get(id);
     if (req.url !== "/oauth/token" || form.get("grant_type") !== "client_credentials") return send(res, 400, { error: "invalid_request" });
     if (!want || !timingSafeEqual(want, sha(secret ?? ""))) return send(res, 401, { error: "invalid_client" });
     const iat = Math.floor(Date.now() / 1000);
-    const claims = { iss: env.BENCH_ISSUER, sub: id, aud: env.BENCH_AUDIENCE, exp: iat + 3600, iat, jti: randomUUID(), client_id: id, scope: form.get("scope") ?? "" };
+    const claims = {
+      iss: env.BENCH_ISSUER,
+      sub: id,
+      aud: env.BENCH_AUDIENCE,
+      exp: iat + 3600,
+      iat,
+      jti: randomUUID(),
+      client_id: id,
+      scope: form.get("scope") ?? "",
+    };
     const input = `${header}.${Buffer.from(JSON.stringify(claims)).toString("base64url")}`;
-    send(res, 200, { access_token: `${input}.${sign("sha256", Buffer.from(input), key).toString("base64url")}`, token_type: "Bearer", expires_in: 3600 });
+    send(res, 200, {
+      access_token: `${input}.${sign("sha256", Buffer.from(input), key).toString("base64url")}`,
+      token_type: "Bearer",
+      expires_in: 3600,
+    });
   });
 });
 server.keepAliveTimeout = 60_000;

@@ -21,7 +21,12 @@ import { setting } from "./peer-process.mjs";
  * @param {NodeJS.ProcessEnv} [env] BENCH_DB, BENCH_ISSUER, PORT, and BENCH_ALG if not the default
  */
 export async function openCoreDeps(env = process.env) {
-  const flags = { db: setting(env, "BENCH_DB"), issuer: setting(env, "BENCH_ISSUER"), port: setting(env, "PORT"), ...(env.BENCH_ALG ? { alg: env.BENCH_ALG } : {}) };
+  const flags = {
+    db: setting(env, "BENCH_DB"),
+    issuer: setting(env, "BENCH_ISSUER"),
+    port: setting(env, "PORT"),
+    ...(env.BENCH_ALG ? { alg: env.BENCH_ALG } : {}),
+  };
   const config = loadConfig(flags, env);
   const storage = SqliteStorage.open(config.db);
   const keys = await KeyRing.open(storage, { policy: keyPolicy(config), clock: systemClock, kek: config.kek });
@@ -44,7 +49,14 @@ export function toReply(r) {
  * @param {NodeJS.ProcessEnv} env
  */
 export async function constantReply(deps, env) {
-  const fields = { clientId: setting(env, "BENCH_CLIENT_ID"), clientSecret: setting(env, "BENCH_CLIENT_SECRET"), scope: "", audience: [], clientAssertionType: "", clientAssertion: "" };
+  const fields = {
+    clientId: setting(env, "BENCH_CLIENT_ID"),
+    clientSecret: setting(env, "BENCH_CLIENT_SECRET"),
+    scope: "",
+    audience: [],
+    clientAssertionType: "",
+    clientAssertion: "",
+  };
   return toReply(await issueToken(deps, toTokenRequest(fields, null)));
 }
 

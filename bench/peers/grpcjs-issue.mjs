@@ -21,7 +21,11 @@ const service = def["tessera.v1.TokenService"];
 if (!service || "format" in service) throw new Error("tessera/v1/token_service.proto defines no tessera.v1.TokenService");
 const deps = await openCoreDeps(env);
 /** @type {Partial<Record<OAuthErrorCode, grpc.status>>} */
-const CODES = { invalid_client: grpc.status.UNAUTHENTICATED, unauthorized_client: grpc.status.PERMISSION_DENIED, server_error: grpc.status.INTERNAL };
+const CODES = {
+  invalid_client: grpc.status.UNAUTHENTICATED,
+  unauthorized_client: grpc.status.PERMISSION_DENIED,
+  server_error: grpc.status.INTERNAL,
+};
 const constant = env.BENCH_TRIVIAL === "1" ? await constantReply(deps, env) : undefined;
 
 /**
@@ -35,7 +39,11 @@ function issue(call, callback) {
     .then(() => issueToken(deps, toTokenRequest(call.request, typeof auth === "string" ? auth : null)))
     .then(
       (r) => callback(null, toReply(r)),
-      (err) => callback({ code: err instanceof OAuthError ? (CODES[err.code] ?? grpc.status.INVALID_ARGUMENT) : grpc.status.INTERNAL, details: String(err instanceof Error ? err.message : err) }),
+      (err) =>
+        callback({
+          code: err instanceof OAuthError ? (CODES[err.code] ?? grpc.status.INVALID_ARGUMENT) : grpc.status.INTERNAL,
+          details: String(err instanceof Error ? err.message : err),
+        }),
     );
 }
 

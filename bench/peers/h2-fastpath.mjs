@@ -26,7 +26,10 @@ const CODES = { invalid_client: 16, unauthorized_client: 7, server_error: 13 };
  * @param {string} message
  */
 function fail(stream, code, message) {
-  stream.respond({ ":status": 200, "content-type": "application/grpc", "grpc-status": String(code), "grpc-message": encodeURIComponent(message) }, { endStream: true });
+  stream.respond(
+    { ":status": 200, "content-type": "application/grpc", "grpc-status": String(code), "grpc-message": encodeURIComponent(message) },
+    { endStream: true },
+  );
 }
 
 const server = http2.createServer();
@@ -37,7 +40,8 @@ server.on("stream", (stream, headers) => {
   stream.on("data", (c) => chunks.push(typeof c === "string" ? Buffer.from(c) : c));
   stream.on("end", () => {
     const body = chunks.length === 1 && chunks[0] ? chunks[0] : Buffer.concat(chunks);
-    if (body.length < 5 || body[0] !== 0 || body.readUInt32BE(1) !== body.length - 5) return fail(stream, 13, "one uncompressed message expected");
+    if (body.length < 5 || body[0] !== 0 || body.readUInt32BE(1) !== body.length - 5)
+      return fail(stream, 13, "one uncompressed message expected");
     let req;
     try {
       req = fromBinary(IssueTokenRequestSchema, body.subarray(5));
@@ -53,7 +57,12 @@ server.on("stream", (stream, headers) => {
         stream.end(replyFrame(toReply(r)));
       },
       (err) => {
-        if (!stream.destroyed) fail(stream, err instanceof OAuthError ? (CODES[err.code] ?? 3) : 13, err instanceof OAuthError ? err.description : "internal error");
+        if (!stream.destroyed)
+          fail(
+            stream,
+            err instanceof OAuthError ? (CODES[err.code] ?? 3) : 13,
+            err instanceof OAuthError ? err.description : "internal error",
+          );
       },
     );
   });

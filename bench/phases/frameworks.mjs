@@ -14,9 +14,19 @@ import { startPeer, startTessera } from "../lib/targets.mjs";
 const PEERS = [
   { id: "connect-core", title: "bare connect-node + Tessera core (no sniffing, no interceptors)", script: "connect-issue.mjs", env: {} },
   { id: "grpcjs-core", title: "grpc-js server + Tessera core (bench/peers/grpcjs-issue.mjs)", script: "grpcjs-issue.mjs", env: {} },
-  { id: "connect-trivial", title: "bare connect-node, constant reply (framework floor)", script: "connect-issue.mjs", env: { BENCH_TRIVIAL: "1" } },
+  {
+    id: "connect-trivial",
+    title: "bare connect-node, constant reply (framework floor)",
+    script: "connect-issue.mjs",
+    env: { BENCH_TRIVIAL: "1" },
+  },
   { id: "grpcjs-trivial", title: "grpc-js, constant reply (framework floor)", script: "grpcjs-issue.mjs", env: { BENCH_TRIVIAL: "1" } },
-  { id: "h2-fastpath", title: "node:http2 stream API + protobuf-es + Tessera core (a fast-path sketch)", script: "h2-fastpath.mjs", env: {} },
+  {
+    id: "h2-fastpath",
+    title: "node:http2 stream API + protobuf-es + Tessera core (a fast-path sketch)",
+    script: "h2-fastpath.mjs",
+    env: {},
+  },
   { id: "h2-floor", title: "node:http2 stream API, constant reply (no framework)", script: "h2-floor.mjs", env: {} },
 ];
 

@@ -19,12 +19,17 @@ export async function latencyAtOneConnection(bench, subjects) {
   const { settings: S, log, elapsed } = bench;
   if (S.c1Seconds <= 0) return;
   const where = (/** @type {Subject} */ s) => `${s.title} concurrency 1`;
-  await forEachLive(subjects, where, async (s) => {
-    if (s.door === "grpc") await round(bench, s, { connections: 1, seconds: 1, latency: false, label: `${s.id} c1 probe` });
-    const r = await round(bench, s, { connections: 1, seconds: S.c1Seconds, label: `${s.id} concurrency 1` });
-    s.c1 = { rps: r.rps, p50: r.p50, p99: r.p99 };
-    log(`  [${elapsed()}] concurrency 1 ${s.id}: ${Math.round(r.rps)} tokens/s, p50 ${msText(r.p50)} ms, p99 ${msText(r.p99)} ms`);
-  }, bench.fail);
+  await forEachLive(
+    subjects,
+    where,
+    async (s) => {
+      if (s.door === "grpc") await round(bench, s, { connections: 1, seconds: 1, latency: false, label: `${s.id} c1 probe` });
+      const r = await round(bench, s, { connections: 1, seconds: S.c1Seconds, label: `${s.id} concurrency 1` });
+      s.c1 = { rps: r.rps, p50: r.p50, p99: r.p99 };
+      log(`  [${elapsed()}] concurrency 1 ${s.id}: ${Math.round(r.rps)} tokens/s, p50 ${msText(r.p50)} ms, p99 ${msText(r.p99)} ms`);
+    },
+    bench.fail,
+  );
 }
 
 /**
@@ -36,11 +41,18 @@ export async function pacedLatency(bench, subjects) {
   const { settings: S, log, elapsed } = bench;
   if (S.pacedSeconds <= 0 || !bench.machine.tools.h2load) return;
   const where = (/** @type {Subject} */ s) => `${s.title} paced ${S.pacedRate}/s`;
-  await forEachLive(subjects, where, async (s) => {
-    const paced = await pacedRound(bench, s);
-    s.paced = paced;
-    log(`  [${elapsed()}] paced ${S.pacedRate}/s ${s.id}: ${Math.round(paced.rps)} tokens/s answered, p50 ${msText(paced.p50)} ms, p99 ${msText(paced.p99)} ms`);
-  }, bench.fail);
+  await forEachLive(
+    subjects,
+    where,
+    async (s) => {
+      const paced = await pacedRound(bench, s);
+      s.paced = paced;
+      log(
+        `  [${elapsed()}] paced ${S.pacedRate}/s ${s.id}: ${Math.round(paced.rps)} tokens/s answered, p50 ${msText(paced.p50)} ms, p99 ${msText(paced.p99)} ms`,
+      );
+    },
+    bench.fail,
+  );
 }
 
 /**

@@ -29,7 +29,11 @@ async function startServers(bench) {
   const [th, tg, op, ce] = await Promise.all([
     startTessera(runRoot, "tessera (http)", copyDb("main-http"), { cpus: pin.server }),
     startTessera(runRoot, "tessera (grpc)", copyDb("main-grpc"), { cpus: pin.server }),
-    startPeer(runRoot, "node-oidc-provider", "oidc-provider.mjs", { cpus: pin.server, readyPath: "/.well-known/openid-configuration", env: peerEnv }),
+    startPeer(runRoot, "node-oidc-provider", "oidc-provider.mjs", {
+      cpus: pin.server,
+      readyPath: "/.well-known/openid-configuration",
+      env: peerEnv,
+    }),
     startPeer(runRoot, "ceiling", "ceiling.mjs", { cpus: pin.server, env: peerEnv }),
   ]);
   return { th, tg, op, ce };
@@ -48,8 +52,22 @@ function mainSubjects(bench, { th, tg, op, ce }) {
   return [
     httpSubject(files, { id: "tessera-http", title: "Tessera POST /oauth/token", srv: th, path: "/oauth/token", cred }),
     grpcSubject(files, { id: "tessera-grpc", title: "Tessera gRPC IssueToken (h2c)", srv: tg, cred }),
-    httpSubject(files, { id: "oidc-provider", title: "node-oidc-provider 9 POST /token (peer)", srv: op, path: "/token", cred, jwks: peerKeys }),
-    httpSubject(files, { id: "ceiling", title: "ceiling: node:http + SHA-256 + node:crypto ES256", srv: ce, path: "/oauth/token", cred, jwks: peerKeys }),
+    httpSubject(files, {
+      id: "oidc-provider",
+      title: "node-oidc-provider 9 POST /token (peer)",
+      srv: op,
+      path: "/token",
+      cred,
+      jwks: peerKeys,
+    }),
+    httpSubject(files, {
+      id: "ceiling",
+      title: "ceiling: node:http + SHA-256 + node:crypto ES256",
+      srv: ce,
+      path: "/oauth/token",
+      cred,
+      jwks: peerKeys,
+    }),
   ];
 }
 
@@ -63,9 +81,19 @@ export async function mainPhase(bench) {
   const servers = await startServers(bench);
   const subjects = mainSubjects(bench, servers);
   await detectFeatures(bench, servers.th);
-  await forEachLive(subjects, (s) => s.title, (s) => checkSubject(s, S.httpBody, log), fail);
+  await forEachLive(
+    subjects,
+    (s) => s.title,
+    (s) => checkSubject(s, S.httpBody, log),
+    fail,
+  );
   if (bench.quick) await wrongSecretRoundsFail(bench, subjects);
-  await forEachLive(subjects, (s) => `${s.title} warm-up`, (s) => warm(bench, s, S.warmupSeconds), fail);
+  await forEachLive(
+    subjects,
+    (s) => `${s.title} warm-up`,
+    (s) => warm(bench, s, S.warmupSeconds),
+    fail,
+  );
   await rounds(bench, subjects, { count: S.rounds, seconds: S.seconds, what: "main" });
   await latencyAtOneConnection(bench, subjects);
   await pacedLatency(bench, subjects);
@@ -97,15 +125,45 @@ function mainGoals(pacedRate, main) {
     { what: "Tessera HTTP / node-oidc-provider", goal: "≥ 2", measured: ratio(http, peer), met: atLeast(ratio(http, peer), 2) },
     { what: "Tessera HTTP / ceiling", goal: "≥ 0.75", measured: ratio(http, ceil), met: atLeast(ratio(http, ceil), 0.75) },
     { what: "Tessera gRPC / Tessera HTTP", goal: "≥ 0.60", measured: ratio(grpc, http), met: atLeast(ratio(grpc, http), 0.6) },
-    { what: "same, by server CPU per token: peer µs / Tessera HTTP µs", goal: "≥ 2", measured: ratio(cpuPeer, cpuHttp), met: atLeast(ratio(cpuPeer, cpuHttp), 2) },
-    { what: "same, by server CPU per token: ceiling µs / Tessera HTTP µs", goal: "≥ 0.75", measured: ratio(cpuCeil, cpuHttp), met: atLeast(ratio(cpuCeil, cpuHttp), 0.75) },
-    { what: "same, by server CPU per token: Tessera HTTP µs / gRPC µs", goal: "≥ 0.60", measured: ratio(cpuHttp, cpuGrpc), met: atLeast(ratio(cpuHttp, cpuGrpc), 0.6) },
-    { what: `Tessera HTTP p99 @50, saturated (ms; ceiling: ${round2(ce.p99?.median)})`, goal: "< 10", measured: round2(th.p99?.median), met: below(th.p99?.median, 10) },
+    {
+      what: "same, by server CPU per token: peer µs / Tessera HTTP µs",
+      goal: "≥ 2",
+      measured: ratio(cpuPeer, cpuHttp),
+      met: atLeast(ratio(cpuPeer, cpuHttp), 2),
+    },
+    {
+      what: "same, by server CPU per token: ceiling µs / Tessera HTTP µs",
+      goal: "≥ 0.75",
+      measured: ratio(cpuCeil, cpuHttp),
+      met: atLeast(ratio(cpuCeil, cpuHttp), 0.75),
+    },
+    {
+      what: "same, by server CPU per token: Tessera HTTP µs / gRPC µs",
+      goal: "≥ 0.60",
+      measured: ratio(cpuHttp, cpuGrpc),
+      met: atLeast(ratio(cpuHttp, cpuGrpc), 0.6),
+    },
+    {
+      what: `Tessera HTTP p99 @50, saturated (ms; ceiling: ${round2(ce.p99?.median)})`,
+      goal: "< 10",
+      measured: round2(th.p99?.median),
+      met: below(th.p99?.median, 10),
+    },
     { what: "Tessera gRPC p99 @50, saturated (ms)", goal: "< 10", measured: round2(tg.p99?.median), met: below(tg.p99?.median, 10) },
     ...(th.paced
       ? [
-          { what: `Tessera HTTP p99 @50, paced at ${pacedRate} tokens/s (ms; ceiling: ${round2(ce.paced?.p99)}, peer: ${round2(op.paced?.p99)})`, goal: "< 10", measured: round2(th.paced.p99), met: below(th.paced.p99, 10) },
-          { what: `Tessera gRPC p99 @50, paced at ${pacedRate} tokens/s (ms)`, goal: "< 10", measured: round2(tg.paced?.p99), met: below(tg.paced?.p99, 10) },
+          {
+            what: `Tessera HTTP p99 @50, paced at ${pacedRate} tokens/s (ms; ceiling: ${round2(ce.paced?.p99)}, peer: ${round2(op.paced?.p99)})`,
+            goal: "< 10",
+            measured: round2(th.paced.p99),
+            met: below(th.paced.p99, 10),
+          },
+          {
+            what: `Tessera gRPC p99 @50, paced at ${pacedRate} tokens/s (ms)`,
+            goal: "< 10",
+            measured: round2(tg.paced?.p99),
+            met: below(tg.paced?.p99, 10),
+          },
         ]
       : []),
   ];

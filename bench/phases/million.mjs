@@ -24,7 +24,14 @@ const WARM_UP = 20_000;
  */
 async function counted(bench, s, n, label, maxSeconds) {
   const { replyDataBytes, ...request } = h2loadRequest(s, bench.work, bench.settings.httpBody);
-  const r = await h2loadRound({ ...request, connections: bench.settings.connections, requests: n, cpus: bench.pin.load, label, maxSeconds });
+  const r = await h2loadRound({
+    ...request,
+    connections: bench.settings.connections,
+    requests: n,
+    cpus: bench.pin.load,
+    label,
+    maxSeconds,
+  });
   assertH2loadClean(r, { label, replyDataBytes });
   return r;
 }
@@ -52,7 +59,10 @@ export async function millionPhase(bench) {
   const db = bench.copyDb("million");
   const srv = await startTessera(bench.runRoot, "tessera (million)", db, { cpus: bench.pin.server });
   try {
-    const s = httpSubject({ work: bench.work, body: S.httpBody }, { id: "million", title: "million", srv, path: "/oauth/token", cred: bench.creds.bench });
+    const s = httpSubject(
+      { work: bench.work, body: S.httpBody },
+      { id: "million", title: "million", srv, path: "/oauth/token", cred: bench.creds.bench },
+    );
     await checkSubject(s, S.httpBody, log);
     await counted(bench, s, WARM_UP, "million warm-up", 120);
     await sleep(500);
@@ -65,10 +75,22 @@ export async function millionPhase(bench) {
     R.million = { requested: S.tokens, seconds: r.seconds ?? seconds, rps: r.rps, before, after };
     const grew = after.files.db + after.files.wal - (before.files.db + before.files.wal);
     R.ratios?.push(
-      { what: `server RSS after ${S.tokens} tokens (MB)`, goal: "< 150", measured: Math.round(after.rssKb / 1024), met: below(after.rssKb / 1024, 150) },
-      { what: `database growth over ${S.tokens} tokens (db + wal)`, goal: "none (< 1 MiB)", measured: `${Math.round(grew / 1024)} KiB`, met: grew < 2 ** 20 },
+      {
+        what: `server RSS after ${S.tokens} tokens (MB)`,
+        goal: "< 150",
+        measured: Math.round(after.rssKb / 1024),
+        met: below(after.rssKb / 1024, 150),
+      },
+      {
+        what: `database growth over ${S.tokens} tokens (db + wal)`,
+        goal: "none (< 1 MiB)",
+        measured: `${Math.round(grew / 1024)} KiB`,
+        met: grew < 2 ** 20,
+      },
     );
-    log(`  [${elapsed()}] ${r.succeeded} tokens at ${Math.round(r.rps)}/s; RSS ${Math.round(before.rssKb / 1024)} -> ${Math.round(after.rssKb / 1024)} MB; db+wal ${before.files.db + before.files.wal} -> ${after.files.db + after.files.wal} bytes`);
+    log(
+      `  [${elapsed()}] ${r.succeeded} tokens at ${Math.round(r.rps)}/s; RSS ${Math.round(before.rssKb / 1024)} -> ${Math.round(after.rssKb / 1024)} MB; db+wal ${before.files.db + before.files.wal} -> ${after.files.db + after.files.wal} bytes`,
+    );
   } catch (err) {
     bench.fail("million tokens", err);
     R.million = { requested: S.tokens, failure: firstLine(messageOf(err)) };

@@ -29,7 +29,9 @@ import { coverEveryClient } from "./scaling.mjs";
  */
 async function copyDatabase(bench, from, to) {
   const t0 = Date.now();
-  await promisify(execFile)(process.execPath, [join(bench.runRoot, "bin/tessera"), "copy", "--from", from, "--to", to], { timeout: 600_000 });
+  await promisify(execFile)(process.execPath, [join(bench.runRoot, "bin/tessera"), "copy", "--from", from, "--to", to], {
+    timeout: 600_000,
+  });
   return (Date.now() - t0) / 1000;
 }
 
@@ -43,7 +45,10 @@ async function copyDatabase(bench, from, to) {
  * @returns {HttpSubject}
  */
 function subject(bench, id, title, srv, rotate) {
-  return httpSubject({ work: bench.work, body: bench.settings.httpBody }, { id, title, srv, path: "/oauth/token", cred: bench.creds.bench, ...(rotate ? { rotate } : {}) });
+  return httpSubject(
+    { work: bench.work, body: bench.settings.httpBody },
+    { id, title, srv, path: "/oauth/token", cred: bench.creds.bench, ...(rotate ? { rotate } : {}) },
+  );
 }
 
 /**
@@ -79,20 +84,30 @@ async function replicasRow(bench, url) {
   /** @type {Server[]} */
   const servers = [];
   try {
-    for (const [i, cpus] of cores.entries()) servers.push(await startTessera(runRoot, `tessera replica ${i + 1}`, url, { cpus, logDir: bench.work }));
+    for (const [i, cpus] of cores.entries())
+      servers.push(await startTessera(runRoot, `tessera replica ${i + 1}`, url, { cpus, logDir: bench.work }));
     const subjects = servers.map((srv, i) => {
-      const s = subject(bench, `replica-${i + 1}`, `replica ${i + 1} of 2${cores[i] === undefined ? "" : `, CPU ${cores[i]}`}`, /** @type {Server & { jwks: import("jose").JSONWebKeySet }} */ (srv));
+      const s = subject(
+        bench,
+        `replica-${i + 1}`,
+        `replica ${i + 1} of 2${cores[i] === undefined ? "" : `, CPU ${cores[i]}`}`,
+        /** @type {Server & { jwks: import("jose").JSONWebKeySet }} */ (srv),
+      );
       s.unpinned = true; // measured as its own process tree; its load generator may use any core
       return s;
     });
     await checkAndWarm(bench, subjects, S.warmupSeconds);
     for (let i = 0; i < S.rounds; i++) {
       // Both at once: that is the row's point.
-      const results = await Promise.all(subjects.map((s) => round(bench, s, { seconds: S.seconds, label: `${s.id} together ${i + 1}/${S.rounds}` })));
+      const results = await Promise.all(
+        subjects.map((s) => round(bench, s, { seconds: S.seconds, label: `${s.id} together ${i + 1}/${S.rounds}` })),
+      );
       results.forEach((r, j) => {
         subjects[j]?.rounds.push(r);
       });
-      log(`  [${elapsed()}] postgres two replicas round ${i + 1}/${S.rounds}: ${results.map((r) => `${Math.round(r.rps)} tokens/s, ${r.cpuUsPerToken} µs CPU/token`).join(" + ")}`);
+      log(
+        `  [${elapsed()}] postgres two replicas round ${i + 1}/${S.rounds}: ${results.map((r) => `${Math.round(r.rps)} tokens/s, ${r.cpuUsPerToken} µs CPU/token`).join(" + ")}`,
+      );
     }
     for (const s of subjects) s.peakRssKb = s.proc.pid === undefined ? undefined : treeMem(s.proc.pid).hwmKb;
     return subjects.map((s) => finish(bench, s));
@@ -132,7 +147,9 @@ async function spreadRow(bench, pg) {
  */
 export async function postgresPhase(bench) {
   const { log, elapsed, report: R, quick, fail } = bench;
-  log(`\n[${elapsed()}] postgres: SQLite vs PostgreSQL for a cached client; two replicas on one database${quick ? "" : "; load spread over many clients"}`);
+  log(
+    `\n[${elapsed()}] postgres: SQLite vs PostgreSQL for a cached client; two replicas on one database${quick ? "" : "; load spread over many clients"}`,
+  );
   const pg = await benchPostgres();
   if ("na" in pg) {
     R.postgres = { na: `skipped: ${pg.na}` };
@@ -145,7 +162,12 @@ export async function postgresPhase(bench) {
     log(`  on ${pg.how}; template copied with tessera copy in ${copySeconds.toFixed(1)} s`);
     const compare = await compareRow(bench, url);
     const cpu = ratio(compare[1]?.cpuUsPerToken?.median, compare[0]?.cpuUsPerToken?.median);
-    R.ratios?.push({ what: "PostgreSQL / SQLite: server CPU per token, 1 cached client", goal: "≤ 1.10", measured: cpu, met: cpu !== undefined && cpu <= 1.1 });
+    R.ratios?.push({
+      what: "PostgreSQL / SQLite: server CPU per token, 1 cached client",
+      goal: "≤ 1.10",
+      measured: cpu,
+      met: cpu !== undefined && cpu <= 1.1,
+    });
     /** @type {NonNullable<import("../lib/markdown-report.mjs").BenchReport["postgres"]>} */
     const section = { how: pg.how, compare, replicas: [], spread: undefined };
     R.postgres = section;

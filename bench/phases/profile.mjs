@@ -103,7 +103,9 @@ async function profileOne(bench, p, dir) {
  * @param {Bench} bench
  */
 export async function profilePhase(bench) {
-  bench.log(`\n[${bench.elapsed()}] profiles: node --cpu-prof during an HTTP round and a gRPC round of Tessera, and of three peers for comparison`);
+  bench.log(
+    `\n[${bench.elapsed()}] profiles: node --cpu-prof during an HTTP round and a gRPC round of Tessera, and of three peers for comparison`,
+  );
   const dir = join(bench.resultsDir, `${bench.stamp}-profiles`);
   mkdirSync(dir, { recursive: true });
   /** @type {NonNullable<Bench["report"]["profiles"]>} */

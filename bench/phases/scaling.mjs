@@ -34,7 +34,9 @@ export async function coverEveryClient(bench, s, count) {
   const r = await round(bench, s, { seconds, latency: false, label: `${s.id} first pass over all clients` });
   const covered = r.requests >= count;
   s.setup += `; first pass over all ${count} (cold client cache, not in the medians): ${Math.round(r.rps)} tokens/s, ${r.cpuUsPerToken} µs CPU/token${covered ? "" : ` (covered only ${r.requests})`}`;
-  bench.log(`  [${bench.elapsed()}] ${s.id}: first pass over all ${count} clients in ${seconds} s: ${Math.round(r.rps)} tokens/s, ${r.cpuUsPerToken} µs/token${covered ? "" : `; only ${r.requests} requests`}`);
+  bench.log(
+    `  [${bench.elapsed()}] ${s.id}: first pass over all ${count} clients in ${seconds} s: ${Math.round(r.rps)} tokens/s, ${r.cpuUsPerToken} µs/token${covered ? "" : `; only ${r.requests} requests`}`,
+  );
 }
 
 /**
@@ -62,7 +64,13 @@ async function revokedRow(bench) {
   try {
     const rv = await seedRevocations(bench.template, join(work, "revoked.db"), S.revoked, creds.bench.clientId);
     const srv = await startTessera(bench.runRoot, `tessera (${S.revoked} revoked)`, join(work, "revoked.db"), { cpus: bench.pin.server });
-    const subject = rowSubject(bench, { id: "revoked", title: `1 client, ${S.revoked} revoked tokens on the deny-list`, srv, rotate: [creds.bench], setup: `storage.revokeToken x ${S.revoked} in ${rv.seconds.toFixed(0)} s` });
+    const subject = rowSubject(bench, {
+      id: "revoked",
+      title: `1 client, ${S.revoked} revoked tokens on the deny-list`,
+      srv,
+      rotate: [creds.bench],
+      setup: `storage.revokeToken x ${S.revoked} in ${rv.seconds.toFixed(0)} s`,
+    });
     return { srv, subject };
   } catch (err) {
     bench.fail("revoked-tokens row", err);
@@ -84,9 +92,27 @@ async function prepareRows(bench) {
   /** @type {Server[]} */
   const servers = [base, many];
   const subjects = [
-    rowSubject(bench, { id: "base", title: "1 client registered (+ the admin client), 0 revoked", srv: base, rotate: [creds.bench], setup: "template database" }),
-    rowSubject(bench, { id: "clients-hot", title: `${S.clients} clients registered, load from 1 client`, srv: many, rotate: [creds.bench], setup: `seeded in ${seeded.seconds.toFixed(0)} s` }),
-    rowSubject(bench, { id: "clients-spread", title: `${S.clients} clients registered, load spread over all ${S.clients}`, srv: many, rotate: seeded.creds, setup: "round-robin over every seeded client" }),
+    rowSubject(bench, {
+      id: "base",
+      title: "1 client registered (+ the admin client), 0 revoked",
+      srv: base,
+      rotate: [creds.bench],
+      setup: "template database",
+    }),
+    rowSubject(bench, {
+      id: "clients-hot",
+      title: `${S.clients} clients registered, load from 1 client`,
+      srv: many,
+      rotate: [creds.bench],
+      setup: `seeded in ${seeded.seconds.toFixed(0)} s`,
+    }),
+    rowSubject(bench, {
+      id: "clients-spread",
+      title: `${S.clients} clients registered, load spread over all ${S.clients}`,
+      srv: many,
+      rotate: seeded.creds,
+      setup: "round-robin over every seeded client",
+    }),
   ];
   const revoked = await revokedRow(bench);
   if ("na" in revoked) return { servers, subjects, seeded: seeded.creds.length, revokedNa: revoked.na };

@@ -29,7 +29,13 @@ export async function secretlessPhase(bench) {
   const files = { work: bench.work, body: S.httpBody };
   const secret = httpSubject(files, { id: "secret", title: "client_secret_basic", srv, path: "/oauth/token", cred: bench.creds.bench });
   /** @type {HttpSubject} */
-  const keys = httpSubject(files, { id: "private-key-jwt", title: "private_key_jwt (ES256 assertion)", srv, path: "/oauth/token", cred: { clientId: keyClient.clientId, clientSecret: "" } });
+  const keys = httpSubject(files, {
+    id: "private-key-jwt",
+    title: "private_key_jwt (ES256 assertion)",
+    srv,
+    path: "/oauth/token",
+    cred: { clientId: keyClient.clientId, clientSecret: "" },
+  });
   const bodiesFile = join(bench.work, "assertion-bodies.txt");
   keys.authorization = "";
   keys.bodies = new AssertionBodies(keyClient, srv.issuer, S.httpBody, bodiesFile);
@@ -41,5 +47,10 @@ export async function secretlessPhase(bench) {
   const rows = subjects.map((s) => finish(bench, s));
   R.secretless = { note: NOTE, rows };
   const [cpuSecret, cpuKeys] = rows.map((r) => r.cpuUsPerToken?.median);
-  R.ratios?.push({ what: "server CPU per token: private_key_jwt µs / secret µs (informational)", goal: "-", measured: ratio(cpuKeys, cpuSecret), met: undefined });
+  R.ratios?.push({
+    what: "server CPU per token: private_key_jwt µs / secret µs (informational)",
+    goal: "-",
+    measured: ratio(cpuKeys, cpuSecret),
+    met: undefined,
+  });
 }

@@ -54,7 +54,9 @@ async function describeRun(quick, ws, log) {
   log(`pinning: ${pin.text}`);
   log(`tools: wrk ${machine.tools.wrk ?? "MISSING"}, h2load ${machine.tools.h2load ?? "MISSING"}`);
   const calibration = { start: calibrate(pin.server) };
-  log(`yardstick: ${calibration.start?.es256SignsPerSecond ?? "?"} ES256 signs/s on the server core (about 34.6k on this 2-core VM when quiet)`);
+  log(
+    `yardstick: ${calibration.start?.es256SignsPerSecond ?? "?"} ES256 signs/s on the server core (about 34.6k on this 2-core VM when quiet)`,
+  );
   const haveTools = Boolean(machine.tools.wrk && machine.tools.h2load);
   if (!haveTools && !quick) {
     log("The full benchmark needs wrk and h2load: apt-get install -y wrk nghttp2-client");
@@ -108,5 +110,23 @@ export async function prepare(root, { quick, settings }, ws, out, t0) {
   /** @param {NodeJS.ProcessEnv} [extra] */
   const peerEnv = (extra = {}) => ({ BENCH_CLIENT_ID: creds.bench.clientId, BENCH_CLIENT_SECRET: creds.bench.clientSecret, ...extra });
   const { stamp, resultsDir, work, runRoot } = ws;
-  return { quick, settings, machine, pin, work, runRoot, resultsDir, stamp, log, elapsed, fail: out.fail, creds, template, copyDb, peerEnv, peerJwk, report };
+  return {
+    quick,
+    settings,
+    machine,
+    pin,
+    work,
+    runRoot,
+    resultsDir,
+    stamp,
+    log,
+    elapsed,
+    fail: out.fail,
+    creds,
+    template,
+    copyDb,
+    peerEnv,
+    peerJwk,
+    report,
+  };
 }

@@ -21,7 +21,12 @@ export async function workersPhase(bench) {
   const { settings: S, log, elapsed, fail, report: R } = bench;
   if (!R.hasWorkers) {
     R.workers = { na: "n/a (feature not present: `tessera serve --help` has no --workers)" };
-    R.ratios?.push({ what: "--workers 2 / --workers 1", goal: "> 1 (more cores used)", measured: "n/a (feature not present)", met: undefined });
+    R.ratios?.push({
+      what: "--workers 2 / --workers 1",
+      goal: "> 1 (more cores used)",
+      measured: "n/a (feature not present)",
+      met: undefined,
+    });
     return;
   }
   log(`\n[${elapsed()}] workers: tessera serve --workers 1 vs 2 (nothing pinned: server and wrk share both cores)`);
@@ -34,7 +39,10 @@ export async function workersPhase(bench) {
     try {
       const srv = await startTessera(bench.runRoot, `tessera --workers ${n}`, db, { cpus: bench.pin.all, args: ["--workers", String(n)] });
       servers.push(srv);
-      const s = httpSubject({ work: bench.work, body: S.httpBody }, { id: `workers-${n}`, title: `--workers ${n}`, srv, path: "/oauth/token", cred: bench.creds.bench });
+      const s = httpSubject(
+        { work: bench.work, body: S.httpBody },
+        { id: `workers-${n}`, title: `--workers ${n}`, srv, path: "/oauth/token", cred: bench.creds.bench },
+      );
       s.unpinned = true;
       subjects.push(s);
     } catch (err) {

@@ -145,10 +145,14 @@ function Header(p: { route?: Route; session?: Session; onSignOut?: () => void })
   return (
     <header class="top">
       {/* biome-ignore lint/a11y/useValidAnchor: a real link to #main for any reader; the handler only moves focus without touching the hash, which the router owns */}
-      <a class="skip" href="#main" onClick={(e) => {
-        e.preventDefault();
-        document.getElementById("main")?.focus();
-      }}>
+      <a
+        class="skip"
+        href="#main"
+        onClick={(e) => {
+          e.preventDefault();
+          document.getElementById("main")?.focus();
+        }}
+      >
         Skip to content
       </a>
       <span class="brand">Tessera console</span>

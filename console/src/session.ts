@@ -44,7 +44,12 @@ interface TokenAnswer {
 export async function signInWithSecret(clientId: string, secret: string, now = Date.now): Promise<Session> {
   if (clientId.trim() === "") throw new SignInError("Enter the client id.", "clientId");
   if (secret === "") throw new SignInError("Enter the client secret.", "secret");
-  const body = new URLSearchParams({ grant_type: "client_credentials", scope: ADMIN_SCOPE, client_id: clientId.trim(), client_secret: secret });
+  const body = new URLSearchParams({
+    grant_type: "client_credentials",
+    scope: ADMIN_SCOPE,
+    client_id: clientId.trim(),
+    client_secret: secret,
+  });
   let res: Response;
   try {
     res = await fetch("/oauth/token", {
@@ -86,7 +91,11 @@ function refusal(res: Response, answer: TokenAnswer): SignInError {
       return new SignInError(`Too many attempts; wait ${wait ? `${wait} seconds` : "a while"} and try again.`, "form", detail);
     }
     default:
-      return new SignInError(`The token endpoint refused the sign-in (HTTP ${res.status}${answer.error ? `, ${answer.error}` : ""}).`, "form", detail);
+      return new SignInError(
+        `The token endpoint refused the sign-in (HTTP ${res.status}${answer.error ? `, ${answer.error}` : ""}).`,
+        "form",
+        detail,
+      );
   }
 }
 
@@ -112,7 +121,10 @@ export function sessionFromToken(pasted: string): Session {
   const who = typeof claims.client_id === "string" ? claims.client_id : typeof claims.sub === "string" ? claims.sub : "";
   const exp = typeof claims.exp === "number" ? claims.exp * 1000 : undefined;
   if (exp !== undefined && exp <= Date.now()) {
-    throw new SignInError(`This token expired at ${new Date(exp).toLocaleString()}. Get a new one, or sign in with the client's id and secret.`, "token");
+    throw new SignInError(
+      `This token expired at ${new Date(exp).toLocaleString()}. Get a new one, or sign in with the client's id and secret.`,
+      "token",
+    );
   }
   return { token, clientId: who, expiresAt: exp };
 }

@@ -33,7 +33,9 @@ export async function authorizedClient<T extends DescService>(service: T, server
   const clientId = env.TESSERA_CLIENT_ID;
   const clientSecret = env.TESSERA_CLIENT_SECRET;
   if (!clientId || !clientSecret) {
-    throw new UsageError("Set TESSERA_CLIENT_ID and TESSERA_CLIENT_SECRET to an admin client's credentials (`tessera bootstrap` creates the first one).");
+    throw new UsageError(
+      "Set TESSERA_CLIENT_ID and TESSERA_CLIENT_SECRET to an admin client's credentials (`tessera bootstrap` creates the first one).",
+    );
   }
   const transport = grpcTransport(server);
   const tokens = createClient(TokenService, transport);
@@ -52,7 +54,10 @@ export async function authorizedClient<T extends DescService>(service: T, server
       if (typeof fn !== "function") return fn;
       return async (req: unknown, opts?: { headers?: Record<string, string> }) => {
         try {
-          return await (fn as (r: unknown, o: unknown) => Promise<unknown>).call(target, req, { ...opts, headers: { ...opts?.headers, ...headers } });
+          return await (fn as (r: unknown, o: unknown) => Promise<unknown>).call(target, req, {
+            ...opts,
+            headers: { ...opts?.headers, ...headers },
+          });
         } catch (err) {
           const reason = unreachableReason(err);
           throw reason === undefined ? err : new ServerUnreachableError(server, reason);

@@ -17,7 +17,8 @@ export async function backupCommand(dest: string, o: { db?: string; force?: bool
     );
   }
   const { db: source, source: where } = choice;
-  if (!existsSync(source) || !statSync(source).isFile()) throw new UsageError(`There is no database file at ${source} (from ${where}); give its path with --db or TESSERA_DB.`);
+  if (!existsSync(source) || !statSync(source).isFile())
+    throw new UsageError(`There is no database file at ${source} (from ${where}); give its path with --db or TESSERA_DB.`);
   if (existsSync(dest) && !o.force) throw new UsageError(`${dest} exists; choose another file or pass --force.`);
   let db: Database.Database;
   try {

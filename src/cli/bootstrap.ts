@@ -2,7 +2,13 @@ import { ADMIN_SCOPE } from "../core/admin-auth.js";
 import { ClientAdminCore } from "../core/client-admin.js";
 import { systemClock } from "../core/clock.js";
 import { openDatabase, type OpenedDatabase } from "../compose/storage.js";
-import { checkDatabasePath, createDatabaseDirs, DatabasePathError, removeCreatedDatabase, type DatabasePlace } from "../storage/sqlite/database-file.js";
+import {
+  checkDatabasePath,
+  createDatabaseDirs,
+  DatabasePathError,
+  removeCreatedDatabase,
+  type DatabasePlace,
+} from "../storage/sqlite/database-file.js";
 import { databaseOption, type DatabaseChoice } from "./database-option.js";
 import { UsageError } from "./usage.js";
 
@@ -42,22 +48,36 @@ export async function bootstrapCommand(o: BootstrapOptions, env: NodeJS.ProcessE
       );
     }
     const core = new ClientAdminCore(storage, systemClock);
-    const { client, clientSecret } = await core.create({
-      clientId: "",
-      name: o.name ?? "admin",
-      scopes: [ADMIN_SCOPE],
-      audiences: [],
-      tokenTtlSeconds: undefined,
-    }, { actor: "bootstrap", origin: "local" });
+    const { client, clientSecret } = await core.create(
+      {
+        clientId: "",
+        name: o.name ?? "admin",
+        scopes: [ADMIN_SCOPE],
+        audiences: [],
+        tokenTtlSeconds: undefined,
+      },
+      { actor: "bootstrap", origin: "local" },
+    );
     // A concurrent bootstrap may have won the race: only the first one keeps its client, and
     // the audit trail says why the other one's went again.
     if (!(await storage.setMeta(BOOTSTRAP_KEY, client.clientId, o.force ?? false))) {
       const now = systemClock();
-      await storage.deleteClient(client.clientId, { time: now, actor: "bootstrap", origin: "local", action: "client.delete", target: client.clientId, changes: { reason: "another bootstrap finished first" } });
-      throw new UsageError(`${choice.shown} was bootstrapped by another process just now; run again with --force to create another admin client.`);
+      await storage.deleteClient(client.clientId, {
+        time: now,
+        actor: "bootstrap",
+        origin: "local",
+        action: "client.delete",
+        target: client.clientId,
+        changes: { reason: "another bootstrap finished first" },
+      });
+      throw new UsageError(
+        `${choice.shown} was bootstrapped by another process just now; run again with --force to create another admin client.`,
+      );
     }
     // stdout stays one JSON line for scripts; the person learns which database was changed.
-    process.stderr.write(`Created admin client ${client.clientId} in ${place?.exists === false ? "the new database" : "the database"} ${choice.shown}; its secret is shown only this once.\n`);
+    process.stderr.write(
+      `Created admin client ${client.clientId} in ${place?.exists === false ? "the new database" : "the database"} ${choice.shown}; its secret is shown only this once.\n`,
+    );
     process.stdout.write(`${JSON.stringify({ client_id: client.clientId, client_secret: clientSecret })}\n`);
   } finally {
     await storage.close();

@@ -24,8 +24,14 @@ export function addClientCredentialCommands(clients: Command, adminCommand: Admi
     .argument("<kid>", 'the key id; one that begins with "-" goes after "--" (remove ID -- -kid)')
     .action(async (id: string, kid: string, opts) => (await impl()).removeKeyCommand(id, kid, opts, env));
 
-  const federation = clients.command("federation").description("trust rules under which a workload's platform token (Kubernetes, SPIFFE, GitHub Actions) authenticates a client");
-  adminCommand(federation, "add", "add a trust rule: tokens of ISSUER for SUBJECT, for Tessera's issuer as audience, authenticate the client")
+  const federation = clients
+    .command("federation")
+    .description("trust rules under which a workload's platform token (Kubernetes, SPIFFE, GitHub Actions) authenticates a client");
+  adminCommand(
+    federation,
+    "add",
+    "add a trust rule: tokens of ISSUER for SUBJECT, for Tessera's issuer as audience, authenticate the client",
+  )
     .argument("<client-id>")
     .requiredOption("--issuer <url>", "the token's iss, an https URL compared exactly")
     .requiredOption("--subject <sub>", "the token's sub, compared exactly (e.g. system:serviceaccount:NS:NAME)")
@@ -33,7 +39,11 @@ export function addClientCredentialCommands(clients: Command, adminCommand: Admi
     .option("--jwks-uri <url>", "the issuer's keys (a JWKS or a SPIFFE bundle endpoint); default: its OpenID discovery document")
     .option("--jwks-file <file>", "the issuer's keys as a JWKS file, for an issuer Tessera cannot reach")
     .option("--audience <aud>", "the audience the token must carry alone (default: Tessera's issuer)")
-    .option("--condition <claim=value>", "a claim the token must carry with this value; repeat a claim to accept one of several values", collect)
+    .option(
+      "--condition <claim=value>",
+      "a claim the token must carry with this value; repeat a claim to accept one of several values",
+      collect,
+    )
     .option("--max-age <duration>", `how old a token may be, ${DURATION_FORMS}; default 1h`, wholeSeconds)
     .option("--require-jti", "accept each token once (it must carry a jti)")
     .action(async (id: string, opts) => (await impl()).addFederationCommand(id, opts, env));
@@ -45,7 +55,11 @@ export function addClientCredentialCommands(clients: Command, adminCommand: Admi
     .argument("<credential-id>")
     .action(async (id: string, credentialId: string, opts) => (await impl()).removeFederationCommand(id, credentialId, opts, env));
 
-  adminCommand(clients, "test-assertion", "run every check of a token request on a JWT (read from FILE or stdin) and say which fails; issues nothing, uses up no jti")
+  adminCommand(
+    clients,
+    "test-assertion",
+    "run every check of a token request on a JWT (read from FILE or stdin) and say which fails; issues nothing, uses up no jti",
+  )
     .argument("<client-id>")
     .argument("[file]", "a file holding the JWT; default: stdin")
     .action(async (id: string, file: string | undefined, opts) => (await impl()).testAssertionCommand(id, file, opts, env));

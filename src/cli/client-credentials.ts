@@ -48,14 +48,20 @@ export async function addKeyCommand(clientId: string, file: string, o: Credentia
     if (res.key) added.push(res.key);
   }
   if (o.json) return void process.stdout.write(`${JSON.stringify({ keys: added.map(keyJson) }, null, 2)}\n`);
-  for (const k of added) process.stdout.write(`Added key ${k.kid} to client ${clientId}: assertions signed with it authenticate the client.\n`);
+  for (const k of added)
+    process.stdout.write(`Added key ${k.kid} to client ${clientId}: assertions signed with it authenticate the client.\n`);
 }
 
 /** `tessera clients keys list ID`. */
 export async function listKeysCommand(clientId: string, o: CredentialOptions, env: NodeJS.ProcessEnv): Promise<void> {
   const { keys } = await (await adminClient(o.server, env)).listClientKeys({ clientId });
   if (o.json) return void process.stdout.write(`${JSON.stringify({ keys: keys.map(keyJson) }, null, 2)}\n`);
-  const rows = keys.map((k) => [k.kid, String(k.jwk?.kty ?? "-"), String(k.jwk?.alg ?? "-"), k.createTime ? timestampDate(k.createTime).toISOString() : "-"]);
+  const rows = keys.map((k) => [
+    k.kid,
+    String(k.jwk?.kty ?? "-"),
+    String(k.jwk?.alg ?? "-"),
+    k.createTime ? timestampDate(k.createTime).toISOString() : "-",
+  ]);
   process.stdout.write(formatTable(["KID", "KTY", "ALG", "ADDED"], rows));
 }
 
@@ -67,7 +73,11 @@ export async function removeKeyCommand(clientId: string, kid: string, o: Credent
 }
 
 /** `tessera clients federation add ID`: a trust rule for a workload's platform token. */
-export async function addFederationCommand(clientId: string, o: CredentialOptions & FederationFields, env: NodeJS.ProcessEnv): Promise<void> {
+export async function addFederationCommand(
+  clientId: string,
+  o: CredentialOptions & FederationFields,
+  env: NodeJS.ProcessEnv,
+): Promise<void> {
   if (o.jwksUri !== undefined && o.jwksFile !== undefined) throw new UsageError("Give --jwks-uri or --jwks-file, not both.");
   const jwks = o.jwksFile === undefined ? undefined : (readJson(o.jwksFile, "the JWKS file") as JsonObject);
   const admin = await adminClient(o.server, env);
@@ -93,26 +103,45 @@ export async function addFederationCommand(clientId: string, o: CredentialOption
 /** `tessera clients federation list ID`. */
 export async function listFederationCommand(clientId: string, o: CredentialOptions, env: NodeJS.ProcessEnv): Promise<void> {
   const { federatedCredentials } = await (await adminClient(o.server, env)).listFederatedCredentials({ clientId });
-  if (o.json) return void process.stdout.write(`${JSON.stringify({ federated_credentials: federatedCredentials.map(federationJson) }, null, 2)}\n`);
-  const rows = federatedCredentials.map((f) => [f.credentialId, f.issuer, f.subject, keySource(f), f.conditions.map((c) => `${c.claim}=${c.values.join("|")}`).join(" ") || "-"]);
+  if (o.json)
+    return void process.stdout.write(`${JSON.stringify({ federated_credentials: federatedCredentials.map(federationJson) }, null, 2)}\n`);
+  const rows = federatedCredentials.map((f) => [
+    f.credentialId,
+    f.issuer,
+    f.subject,
+    keySource(f),
+    f.conditions.map((c) => `${c.claim}=${c.values.join("|")}`).join(" ") || "-",
+  ]);
   process.stdout.write(formatTable(["ID", "ISSUER", "SUBJECT", "KEYS", "CONDITIONS"], rows));
 }
 
 /** `tessera clients federation remove ID CREDENTIAL_ID`. */
-export async function removeFederationCommand(clientId: string, credentialId: string, o: CredentialOptions, env: NodeJS.ProcessEnv): Promise<void> {
+export async function removeFederationCommand(
+  clientId: string,
+  credentialId: string,
+  o: CredentialOptions,
+  env: NodeJS.ProcessEnv,
+): Promise<void> {
   await (await adminClient(o.server, env)).removeFederatedCredential({ clientId, credentialId });
   if (o.json) return void process.stdout.write(`${JSON.stringify({ removed: credentialId })}\n`);
   process.stdout.write(`Removed federated credential ${credentialId} from client ${clientId}: its tokens are refused from now on.\n`);
 }
 
 /** `tessera clients test-assertion ID [FILE]`: every check of a token request on a pasted JWT, nothing issued. */
-export async function testAssertionCommand(clientId: string, file: string | undefined, o: CredentialOptions, env: NodeJS.ProcessEnv): Promise<void> {
+export async function testAssertionCommand(
+  clientId: string,
+  file: string | undefined,
+  o: CredentialOptions,
+  env: NodeJS.ProcessEnv,
+): Promise<void> {
   if (file === undefined && process.stdin.isTTY) process.stderr.write("Paste the JWT, then press Enter and Ctrl-D:\n");
   const clientAssertion = readText(file ?? "-", "the assertion").trim();
   if (clientAssertion === "") throw new UsageError("The assertion is empty: paste the JWT on stdin or name a file holding it.");
   const verdict = await (await adminClient(o.server, env)).testClientAssertion({ clientId, clientAssertion });
   if (o.json) {
-    process.stdout.write(`${JSON.stringify(toJson(TestClientAssertionResponseSchema, verdict, { useProtoFieldName: true, alwaysEmitImplicit: true }), null, 2)}\n`);
+    process.stdout.write(
+      `${JSON.stringify(toJson(TestClientAssertionResponseSchema, verdict, { useProtoFieldName: true, alwaysEmitImplicit: true }), null, 2)}\n`,
+    );
   } else {
     process.stdout.write(
       `${[`client:      ${clientId} (${verdict.authMethod || "unknown"})`, `iss:         ${verdict.issuer || "-"}`, `sub:         ${verdict.subject || "-"}`, `result:      ${verdict.accepted ? "accepted" : "refused"}`, `check:       ${verdict.description}`].join("\n")}\n`,
@@ -123,7 +152,8 @@ export async function testAssertionCommand(clientId: string, file: string | unde
 
 /** The keys of a JWK or a JWKS ({"keys": [...]}), refusing anything else in one sentence. */
 function publicKeys(doc: unknown): JsonObject[] {
-  if (typeof doc !== "object" || doc === null || Array.isArray(doc)) throw new UsageError("The key file must hold a JSON object: a public JWK, or a JWKS with a keys array.");
+  if (typeof doc !== "object" || doc === null || Array.isArray(doc))
+    throw new UsageError("The key file must hold a JSON object: a public JWK, or a JWKS with a keys array.");
   const keys = (doc as { keys?: unknown }).keys;
   if (keys === undefined) return [doc as JsonObject];
   if (!Array.isArray(keys) || keys.length === 0 || keys.some((k) => typeof k !== "object" || k === null || Array.isArray(k))) {
@@ -148,7 +178,9 @@ function readText(file: string, what: string): string {
   try {
     return readFileSync(file === "-" ? 0 : file, "utf8");
   } catch (err) {
-    throw new UsageError(`Cannot read ${what} from ${file === "-" ? "stdin" : file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}.`);
+    throw new UsageError(
+      `Cannot read ${what} from ${file === "-" ? "stdin" : file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}.`,
+    );
   }
 }
 
@@ -167,18 +199,16 @@ function keySource(f: FederatedCredential): string {
 }
 
 function describeRule(f: FederatedCredential): string {
-  return (
-    `${[
-      `credential_id: ${f.credentialId}`,
-      `issuer:        ${f.issuer}`,
-      `subject:       ${f.subject}`,
-      `keys:          ${keySource(f)}`,
-      `audience:      ${f.audience}`,
-      `conditions:    ${f.conditions.map((c) => `${c.claim} is ${c.values.length === 1 ? c.values[0] : `one of ${c.values.join(", ")}`}`).join("; ") || "(none)"}`,
-      `max age:       ${Number(f.maxTokenAge?.seconds ?? 0n)}s`,
-      `jti:           ${f.requireJti ? "required, each token accepted once" : "not required (platform tokens are reused)"}`,
-    ].join("\n")}\n`
-  );
+  return `${[
+    `credential_id: ${f.credentialId}`,
+    `issuer:        ${f.issuer}`,
+    `subject:       ${f.subject}`,
+    `keys:          ${keySource(f)}`,
+    `audience:      ${f.audience}`,
+    `conditions:    ${f.conditions.map((c) => `${c.claim} is ${c.values.length === 1 ? c.values[0] : `one of ${c.values.join(", ")}`}`).join("; ") || "(none)"}`,
+    `max age:       ${Number(f.maxTokenAge?.seconds ?? 0n)}s`,
+    `jti:           ${f.requireJti ? "required, each token accepted once" : "not required (platform tokens are reused)"}`,
+  ].join("\n")}\n`;
 }
 
 function keyJson(k: ClientKey): unknown {

@@ -33,7 +33,10 @@ function answered(client: Client | undefined): Client {
 }
 
 /** `tessera clients create`. */
-export async function createClientCommand(o: ClientsOptions & ClientFields & { name: string; clientId?: string }, env: NodeJS.ProcessEnv): Promise<void> {
+export async function createClientCommand(
+  o: ClientsOptions & ClientFields & { name: string; clientId?: string },
+  env: NodeJS.ProcessEnv,
+): Promise<void> {
   const admin = await adminClient(o.server, env);
   const res = await admin.createClient({
     clientId: o.clientId ?? "",
@@ -53,20 +56,33 @@ export async function getClientCommand(clientId: string, o: ClientsOptions, env:
 }
 
 /** `tessera clients list`: one page, as a table with a header row or as JSON. */
-export async function listClientsCommand(o: ClientsOptions & { pageSize?: number; pageToken?: string }, env: NodeJS.ProcessEnv): Promise<void> {
+export async function listClientsCommand(
+  o: ClientsOptions & { pageSize?: number; pageToken?: string },
+  env: NodeJS.ProcessEnv,
+): Promise<void> {
   const admin = await adminClient(o.server, env);
   const res = await admin.listClients({ pageSize: o.pageSize ?? 0, pageToken: o.pageToken ?? "" });
   if (o.json) {
     process.stdout.write(`${JSON.stringify({ clients: res.clients.map(clientJson), next_page_token: res.nextPageToken }, null, 2)}\n`);
     return;
   }
-  const rows = res.clients.map((c) => [c.clientId, c.name, c.disabled ? "disabled" : "enabled", c.scopes.join(" ") || "-", c.audiences.join(" ") || "-"]);
+  const rows = res.clients.map((c) => [
+    c.clientId,
+    c.name,
+    c.disabled ? "disabled" : "enabled",
+    c.scopes.join(" ") || "-",
+    c.audiences.join(" ") || "-",
+  ]);
   process.stdout.write(formatTable(["CLIENT ID", "NAME", "STATUS", "SCOPES", "AUDIENCES"], rows));
   if (res.nextPageToken) process.stdout.write(`(more: --page-token ${res.nextPageToken})\n`);
 }
 
 /** `tessera clients update ID`: changes only the fields given. */
-export async function updateClientCommand(clientId: string, o: ClientsOptions & ClientFields & { disable?: boolean; enable?: boolean; jwksUri?: string }, env: NodeJS.ProcessEnv): Promise<void> {
+export async function updateClientCommand(
+  clientId: string,
+  o: ClientsOptions & ClientFields & { disable?: boolean; enable?: boolean; jwksUri?: string },
+  env: NodeJS.ProcessEnv,
+): Promise<void> {
   const paths: string[] = [];
   if (o.name !== undefined) paths.push("name");
   if (o.scope !== undefined) paths.push("scopes");
@@ -77,7 +93,16 @@ export async function updateClientCommand(clientId: string, o: ClientsOptions & 
   if (o.jwksUri !== undefined) paths.push("jwks_uri");
   const admin = await adminClient(o.server, env);
   const res = await admin.updateClient({
-    client: { clientId, name: o.name ?? "", scopes: scopes(o.scope) ?? [], audiences: o.audience ?? [], tokenTtl: ttl(o.ttl), disabled: o.disable === true, authMethod: o.authMethod ?? "", jwksUri: o.jwksUri ?? "" },
+    client: {
+      clientId,
+      name: o.name ?? "",
+      scopes: scopes(o.scope) ?? [],
+      audiences: o.audience ?? [],
+      tokenTtl: ttl(o.ttl),
+      disabled: o.disable === true,
+      authMethod: o.authMethod ?? "",
+      jwksUri: o.jwksUri ?? "",
+    },
     updateMask: create(FieldMaskSchema, { paths }),
   });
   print(o, answered(res.client));
@@ -132,7 +157,10 @@ function ttl(seconds: number | undefined) {
 function print(o: ClientsOptions, c: Client, secret?: string): void {
   if (o.json) {
     // A client without a secret (private_key_jwt, federated) has no client_secret to show.
-    const body = secret === undefined ? clientJson(c) : { client_id: c.clientId, ...(secret === "" ? {} : { client_secret: secret }), client: clientJson(c) };
+    const body =
+      secret === undefined
+        ? clientJson(c)
+        : { client_id: c.clientId, ...(secret === "" ? {} : { client_secret: secret }), client: clientJson(c) };
     process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
   } else {
     process.stdout.write(describe(c, secret));

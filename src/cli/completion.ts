@@ -13,7 +13,10 @@ export function bashCompletion(program: Command): string {
     for (const sub of cmd.commands) walk(sub, path === "" ? sub.name() : `${path} ${sub.name()}`);
   };
   walk(program, "");
-  const known = paths.filter(([p]) => p !== "").map(([p]) => `"${p}"`).join("|");
+  const known = paths
+    .filter(([p]) => p !== "")
+    .map(([p]) => `"${p}"`)
+    .join("|");
   const cases = paths.map(([p, words]) => `    "${p}") words="${words.join(" ")}" ;;`).join("\n");
   return `# bash completion for tessera: source <(tessera completion)
 _tessera() {

@@ -10,7 +10,11 @@ export function requireTerminal(command: string, input: NodeJS.ReadStream = proc
 }
 
 /** Asks a person on the terminal; true only for "y" or "yes". Ctrl-C or Ctrl-D answers no. */
-export async function confirm(question: string, input: NodeJS.ReadStream = process.stdin, output: NodeJS.WriteStream = process.stderr): Promise<boolean> {
+export async function confirm(
+  question: string,
+  input: NodeJS.ReadStream = process.stdin,
+  output: NodeJS.WriteStream = process.stderr,
+): Promise<boolean> {
   const rl = createInterface({ input, output });
   // readline only pauses on Ctrl-C unless someone listens: make it an answer.
   const closed = new Promise<string>((resolve) => rl.once("close", () => resolve("")));

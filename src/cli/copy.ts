@@ -65,7 +65,9 @@ async function copyInto(source: OpenedDatabase, target: OpenedDatabase, to: Data
     await target.storage.importRecords(stream.batches, { replace: force });
   } catch (err) {
     if (!(err instanceof StoreNotEmptyError)) throw err;
-    const held = Object.entries(err.found).map(([kind, n]) => `${kind}: ${n}`).join(", ");
+    const held = Object.entries(err.found)
+      .map(([kind, n]) => `${kind}: ${n}`)
+      .join(", ");
     throw new UsageError(`${to.shown} is not empty (${held}); copy into an empty database, or pass --force to replace everything in it.`);
   }
   return stream.digest();
@@ -74,7 +76,8 @@ async function copyInto(source: OpenedDatabase, target: OpenedDatabase, to: Data
 /** Checks a target SQLite path (its folder must exist: a typo must not create folders) and notes whether the file is new. */
 function prepareFile(to: DatabaseChoice): DatabasePlace {
   const place = checkDatabasePath(to.db, "--to");
-  if (place.missingDirs.length > 0) throw new UsageError(`The folder ${place.missingDirs.at(-1)} of --to ${to.db} does not exist; create it first.`);
+  if (place.missingDirs.length > 0)
+    throw new UsageError(`The folder ${place.missingDirs.at(-1)} of --to ${to.db} does not exist; create it first.`);
   createDatabaseDirs(place);
   return place;
 }
@@ -89,5 +92,7 @@ function report(from: DatabaseChoice, to: DatabaseChoice, source: StoreDigest, c
   const rows = STORE_RECORD_KINDS.map((k) => [k, String(source[k].count), source[k].sha256.slice(0, 16), "same"]);
   process.stdout.write(`Copied ${from.shown} to ${to.shown}, read it back and compared:\n`);
   process.stdout.write(formatTable(["RECORDS", "COUNT", "SHA-256 (FIRST 16)", "COPY"], rows));
-  process.stdout.write("Start the servers on the copy with the same --issuer and KEK: tokens issued before the move verify and introspect as before.\n");
+  process.stdout.write(
+    "Start the servers on the copy with the same --issuer and KEK: tokens issued before the move verify and introspect as before.\n",
+  );
 }

@@ -31,7 +31,12 @@ export function databaseOption(db: string | undefined, env: NodeJS.ProcessEnv, f
     if (err instanceof Error && err.message.startsWith("--db ")) err.message = flag + err.message.slice(4);
     throw err;
   }
-  return { db: value, kind: isPostgresUrl(value) ? "postgres" : "sqlite", shown: databaseWhere(value), source: named(settingSource("db", flags, env)) };
+  return {
+    db: value,
+    kind: isPostgresUrl(value) ? "postgres" : "sqlite",
+    shown: databaseWhere(value),
+    source: named(settingSource("db", flags, env)),
+  };
 }
 
 /**

@@ -37,7 +37,9 @@ export async function rotateKeysCommand(o: KeysOptions, env: NodeJS.ProcessEnv):
 
 function print(o: KeysOptions, keys: SigningKey[]): void {
   if (o.json) {
-    process.stdout.write(`${JSON.stringify({ keys: keys.map((k) => toJson(SigningKeySchema, k, { useProtoFieldName: true })) }, null, 2)}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ keys: keys.map((k) => toJson(SigningKeySchema, k, { useProtoFieldName: true })) }, null, 2)}\n`,
+    );
     return;
   }
   const when = (t: SigningKey["createTime"]) => (t ? new Date(Number(t.seconds) * 1000).toISOString() : "-");
@@ -75,7 +77,8 @@ export async function rewrapCommand(o: { db?: string }, env: NodeJS.ProcessEnv):
       return { upsert, remove: [], result: upsert.length };
     });
     const check = await storage.listSigningKeys();
-    if (check.some((k) => wrappedUnder(k.privateKey) !== newKek.id)) throw new KekError("Re-wrapping did not take effect; nothing was changed.");
+    if (check.some((k) => wrappedUnder(k.privateKey) !== newKek.id))
+      throw new KekError("Re-wrapping did not take effect; nothing was changed.");
     try {
       await purgePlaintextKeys(storage, true);
     } catch (err) {

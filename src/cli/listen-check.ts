@@ -37,7 +37,9 @@ export function listenError(err: unknown, port: number, host: string | undefined
         `Cannot listen on ${where}: it is in use by another process (another tessera serve?). Stop that process, or choose another port with --port or TESSERA_PORT.`,
       );
     case "EACCES":
-      return new ListenError(`Cannot listen on ${where}: ports below 1024 need root or CAP_NET_BIND_SERVICE. Choose a port from 1024 with --port or TESSERA_PORT.`);
+      return new ListenError(
+        `Cannot listen on ${where}: ports below 1024 need root or CAP_NET_BIND_SERVICE. Choose a port from 1024 with --port or TESSERA_PORT.`,
+      );
     case "EADDRNOTAVAIL":
       return new ListenError(`Cannot listen on ${where}: ${host} is not an address of this machine. Fix --host or TESSERA_HOST.`);
     case "ENOTFOUND":

@@ -78,7 +78,11 @@ function oneLine(commanderMessage: string): string {
   return /[.?)]$/.test(text) ? text : `${text}.`;
 }
 
-function forEachCommand(cmd: import("commander").Command, fn: (cmd: import("commander").Command, path: string) => void, path = cmd.name()): void {
+function forEachCommand(
+  cmd: import("commander").Command,
+  fn: (cmd: import("commander").Command, path: string) => void,
+  path = cmd.name(),
+): void {
   fn(cmd, path);
   for (const sub of cmd.commands) forEachCommand(sub, fn, `${path} ${sub.name()}`);
 }
@@ -87,7 +91,10 @@ function forEachCommand(cmd: import("commander").Command, fn: (cmd: import("comm
 function packageVersion(): string {
   for (const relative of ["../../package.json", "../../../package.json"]) {
     try {
-      const pkg = JSON.parse(readFileSync(new URL(relative, import.meta.url), "utf8")) as { version?: string; bin?: Record<string, string> };
+      const pkg = JSON.parse(readFileSync(new URL(relative, import.meta.url), "utf8")) as {
+        version?: string;
+        bin?: Record<string, string>;
+      };
       if (pkg.bin?.tessera && pkg.version) return pkg.version;
     } catch {
       // not at this depth

@@ -92,10 +92,12 @@ async function withDatabase<T>(choice: DatabaseChoice, fn: (db: Database) => Pro
 
 function describe(r: SchemaReport): string {
   const lines = [`${r.database}: schema version ${r.current}; this Tessera writes version ${r.latest}.`];
-  for (const m of r.applied) lines.push(`  applied  ${m.version}${m.name ? `  ${m.name}` : ""}${m.applied_at ? `  (${m.applied_at})` : ""}`);
+  for (const m of r.applied)
+    lines.push(`  applied  ${m.version}${m.name ? `  ${m.name}` : ""}${m.applied_at ? `  (${m.applied_at})` : ""}`);
   for (const m of r.pending) lines.push(`  pending  ${m.version}${m.name ? `  ${m.name}` : ""}`);
   if (r.current > r.latest) lines.push("The schema is newer than this Tessera understands: upgrade Tessera.");
-  else if (r.pending.length > 0) lines.push("Run `tessera migrate up` to apply the pending migrations (tessera serve also applies them when it starts).");
+  else if (r.pending.length > 0)
+    lines.push("Run `tessera migrate up` to apply the pending migrations (tessera serve also applies them when it starts).");
   else lines.push("Up to date.");
   return `${lines.join("\n")}\n`;
 }

@@ -99,7 +99,10 @@ function addBootstrap(program: Command, env: NodeJS.ProcessEnv): void {
     .command("bootstrap")
     .description("create the first admin client (scope tessera:admin) in the database; prints its id and secret once, as JSON")
     .option("--db <file-or-url>", DB_HELP)
-    .option("--create-dir", "create the database's folder if it does not exist (otherwise refused: a wrong working directory is the usual cause)")
+    .option(
+      "--create-dir",
+      "create the database's folder if it does not exist (otherwise refused: a wrong working directory is the usual cause)",
+    )
     .option("--name <name>", "name of the admin client (default admin)")
     .option("--force", "create another admin client in a database that was already bootstrapped")
     .action(async (opts) => (await import("./bootstrap.js")).bootstrapCommand(opts, env));
@@ -124,7 +127,9 @@ function clientFields(c: Command): Command {
 }
 
 function addClients(program: Command, env: NodeJS.ProcessEnv): void {
-  const clients = program.command("clients").description("manage OAuth clients over gRPC (ClientAdmin), as the admin client in TESSERA_CLIENT_ID / TESSERA_CLIENT_SECRET");
+  const clients = program
+    .command("clients")
+    .description("manage OAuth clients over gRPC (ClientAdmin), as the admin client in TESSERA_CLIENT_ID / TESSERA_CLIENT_SECRET");
   const impl = () => import("./clients.js");
   clientFields(adminCommand(clients, "create", "register a client; prints its secret once", env))
     .requiredOption("--name <name>", "a human-readable name, e.g. billing")
@@ -138,7 +143,9 @@ function addClients(program: Command, env: NodeJS.ProcessEnv): void {
     .option("--page-size <count>", "clients per page (default: the server's, 50)", count)
     .option("--page-token <token>", "the page after the one that printed this token")
     .action(async (opts) => (await impl()).listClientsCommand(opts, env));
-  clientFields(adminCommand(clients, "update", "change a client's name, scopes, audiences, token lifetime or status; only the fields given", env))
+  clientFields(
+    adminCommand(clients, "update", "change a client's name, scopes, audiences, token lifetime or status; only the fields given", env),
+  )
     .argument("<client-id>")
     .option("--name <name>", "new name")
     .addOption(new Option("--disable", "disable the client: no new tokens, its tokens are cut off").conflicts("enable"))
@@ -147,7 +154,9 @@ function addClients(program: Command, env: NodeJS.ProcessEnv): void {
     .option("--jwks-uri <url>", 'where a private_key_jwt client publishes its keys (https); "" removes it')
     .action(async (id: string, opts, cmd: Command) => {
       if (!["name", "scope", "audience", "ttl", "disable", "enable", "authMethod", "jwksUri"].some((k) => opts[k] !== undefined)) {
-        throw new UsageError(`${cmd.name()} needs at least one of --name, --scope, --audience, --ttl, --disable, --enable, --auth-method, --jwks-uri.`);
+        throw new UsageError(
+          `${cmd.name()} needs at least one of --name, --scope, --audience, --ttl, --disable, --enable, --auth-method, --jwks-uri.`,
+        );
       }
       await (await impl()).updateClientCommand(id, opts, env);
     });
@@ -167,28 +176,34 @@ function addClients(program: Command, env: NodeJS.ProcessEnv): void {
 
 /** How a client authenticates, for create and update. */
 function authMethodOption(): Option {
-  return new Option("--auth-method <method>", "client_secret (default), private_key_jwt (keys) or federated (platform tokens); leaving client_secret deletes the secrets").choices([
-    "client_secret",
-    "private_key_jwt",
-    "federated",
-  ]);
+  return new Option(
+    "--auth-method <method>",
+    "client_secret (default), private_key_jwt (keys) or federated (platform tokens); leaving client_secret deletes the secrets",
+  ).choices(["client_secret", "private_key_jwt", "federated"]);
 }
 
 function addKeys(program: Command, env: NodeJS.ProcessEnv): void {
-  const keys = program.command("keys").description("signing keys: list and rotate over gRPC (KeyAdmin), re-encrypt locally; make a client's key pair");
-  adminCommand(keys, "list", "list the published signing keys", env)
-    .action(async (opts) => (await import("./keys.js")).listKeysCommand(opts, env));
+  const keys = program
+    .command("keys")
+    .description("signing keys: list and rotate over gRPC (KeyAdmin), re-encrypt locally; make a client's key pair");
+  adminCommand(keys, "list", "list the published signing keys", env).action(async (opts) =>
+    (await import("./keys.js")).listKeysCommand(opts, env),
+  );
   adminCommand(keys, "rotate", "make the next key current now", env)
     .option("--force", "rotate even if the next key was published for less than the JWKS cache window (a compromised key)")
     .action(async (opts) => (await import("./keys.js")).rotateKeysCommand(opts, env));
   keys
     .command("rewrap")
-    .description("re-encrypt the private keys under TESSERA_NEW_KEK(_FILE), reading them with TESSERA_KEK(_FILE); then restart the servers with the new KEK")
+    .description(
+      "re-encrypt the private keys under TESSERA_NEW_KEK(_FILE), reading them with TESSERA_KEK(_FILE); then restart the servers with the new KEK",
+    )
     .option("--db <file-or-url>", DB_HELP)
     .action(async (opts) => (await import("./keys.js")).rewrapCommand(opts, env));
   keys
     .command("generate-client-key")
-    .description("make a key pair for a client that authenticates without a secret (private_key_jwt): the private JWK to --out, the public JWK to stdout")
+    .description(
+      "make a key pair for a client that authenticates without a secret (private_key_jwt): the private JWK to --out, the public JWK to stdout",
+    )
     .addOption(new Option("--alg <alg>", "signing algorithm").choices(CLIENT_ASSERTION_ALGS).default("ES256"))
     .requiredOption("--out <file>", "where to write the private JWK (created with mode 0600)")
     .option("--force", "replace --out if it exists")
@@ -219,7 +234,11 @@ function addBackup(program: Command, env: NodeJS.ProcessEnv): void {
 
 /** `tessera migrate` and `tessera copy`: the database's schema, and moving it to another database. */
 function addDatabaseCommands(program: Command, env: NodeJS.ProcessEnv): void {
-  const migrate = program.command("migrate").description("the database schema: show it, or apply pending migrations (for a migration job of its own; tessera serve also applies them)");
+  const migrate = program
+    .command("migrate")
+    .description(
+      "the database schema: show it, or apply pending migrations (for a migration job of its own; tessera serve also applies them)",
+    );
   migrate
     .command("status")
     .description("the schema version, this Tessera's, and the migrations applied and pending; changes nothing")
@@ -245,12 +264,23 @@ function addToken(program: Command, env: NodeJS.ProcessEnv): void {
     .command("token")
     .description("get an access token as the client in CLIENT_ID and print it")
     .addOption(serverOption(env))
-    .option("--scope <scopes>", 'scopes to ask for, space-separated (default: all the client may have)')
+    .option("--scope <scopes>", "scopes to ask for, space-separated (default: all the client may have)")
     .option("--audience <url>", "audience to ask for; repeat for several", collect)
-    .addOption(new Option("--key <file>", "authenticate with this private key (a JWK or PEM file) instead of a secret: private_key_jwt (env CLIENT_KEY_FILE)").conflicts("assertionFile"))
+    .addOption(
+      new Option(
+        "--key <file>",
+        "authenticate with this private key (a JWK or PEM file) instead of a secret: private_key_jwt (env CLIENT_KEY_FILE)",
+      ).conflicts("assertionFile"),
+    )
     .option("--key-id <kid>", "kid of the assertions --key signs (env CLIENT_KEY_ID; default: the JWK's kid, else its RFC 7638 thumbprint)")
-    .option("--assertion-file <file>", "authenticate with the platform token in this file: a Kubernetes service-account token, a SPIFFE JWT-SVID (env CLIENT_ASSERTION_FILE)")
-    .option("--issuer <url>", "Tessera's issuer, the audience of --key's assertions (env TESSERA_ISSUER; default: from the server's metadata, when it names the server itself)")
+    .option(
+      "--assertion-file <file>",
+      "authenticate with the platform token in this file: a Kubernetes service-account token, a SPIFFE JWT-SVID (env CLIENT_ASSERTION_FILE)",
+    )
+    .option(
+      "--issuer <url>",
+      "Tessera's issuer, the audience of --key's assertions (env TESSERA_ISSUER; default: from the server's metadata, when it names the server itself)",
+    )
     .option("--json", "print the whole token response as JSON")
     .addHelpText(
       "after",
@@ -276,7 +306,8 @@ function collect(value: string, previous: string[] | undefined): string[] {
 
 function wholeSeconds(raw: string): number {
   const ms = parseDuration(raw);
-  if (ms === undefined || ms % 1000 !== 0) throw new InvalidArgumentError("Expected a duration in whole seconds such as 90s, 10m, 1h or 30d.");
+  if (ms === undefined || ms % 1000 !== 0)
+    throw new InvalidArgumentError("Expected a duration in whole seconds such as 90s, 10m, 1h or 30d.");
   return ms / 1000;
 }
 

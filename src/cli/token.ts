@@ -31,7 +31,9 @@ export async function tokenCommand(values: TokenOptions, env: NodeJS.ProcessEnv)
   // Said here in the command line's terms: the SDK's own sentences tell a program to pass options.
   if (!env.CLIENT_ID) throw new UsageError("No client id: set CLIENT_ID to the client to get a token as.");
   if (values.key === undefined && values.assertionFile === undefined && !CREDENTIAL_VARS.some((v) => env[v])) {
-    throw new UsageError(`No client credentials: give --key or --assertion-file, or set ${CREDENTIAL_VARS.slice(0, -1).join(", ")} or ${CREDENTIAL_VARS.at(-1)}.`);
+    throw new UsageError(
+      `No client credentials: give --key or --assertion-file, or set ${CREDENTIAL_VARS.slice(0, -1).join(", ")} or ${CREDENTIAL_VARS.at(-1)}.`,
+    );
   }
   let tokens: TokenClient;
   try {

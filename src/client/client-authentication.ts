@@ -65,7 +65,8 @@ export function resolveClientAuthentication(source: ClientAuthenticationSource):
   const passed = (["clientSecret", "privateKey", "privateKeyFile", "assertionFile"] as const).filter((k) => source[k] !== undefined);
   if (passed.length > 1) throw new ClientConfigError(`Pass only one way to authenticate, not ${passed.join(" and ")}.`);
   const set = passed.length === 0 ? SECRET_VARS.filter((v) => env[v]) : [];
-  if (set.length > 1) throw new ClientConfigError(`${set.length === 2 ? "Both " : ""}${listed(set)} are ${set.length === 2 ? "" : "all "}set; set only one.`);
+  if (set.length > 1)
+    throw new ClientConfigError(`${set.length === 2 ? "Both " : ""}${listed(set)} are ${set.length === 2 ? "" : "all "}set; set only one.`);
   const way = passed[0] ?? set[0];
   if (way === undefined || way === "clientSecret" || way === "CLIENT_SECRET" || way === "CLIENT_SECRET_FILE") {
     if (source.clientId === undefined && !env.CLIENT_ID) throw new ClientConfigError("No client id: pass credentials or set CLIENT_ID.");
@@ -109,12 +110,16 @@ function issuerSource(source: ClientAuthenticationSource, env: NodeJS.ProcessEnv
   if (given !== undefined) {
     const protocol = URL.canParse(given) ? new URL(given).protocol : undefined;
     if (protocol !== "https:" && protocol !== "http:") {
-      throw new ClientConfigError(`The issuer (${source.issuer !== undefined ? label("issuer") : "TESSERA_ISSUER"}) must be Tessera's issuer URL, such as https://auth.example.com, not ${JSON.stringify(given)}.`);
+      throw new ClientConfigError(
+        `The issuer (${source.issuer !== undefined ? label("issuer") : "TESSERA_ISSUER"}) must be Tessera's issuer URL, such as https://auth.example.com, not ${JSON.stringify(given)}.`,
+      );
     }
     return fixedIssuer(given);
   }
   if (source.server === undefined) {
-    throw new ClientConfigError(`A private key signs assertions for Tessera's issuer: set ${setting}, or give the server to learn it from.`);
+    throw new ClientConfigError(
+      `A private key signs assertions for Tessera's issuer: set ${setting}, or give the server to learn it from.`,
+    );
   }
   return discoveredIssuer({ server: source.server, fetch: source.fetch, issuerSetting: setting });
 }

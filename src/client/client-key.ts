@@ -38,7 +38,8 @@ export function parseClientKey(material: string | JWK, from: string, keyId?: str
   const jwk = typeof material === "string" ? jwkText(material, from) : (material as JsonWebKey);
   const key = jwk === undefined ? pemKey(material as string, from) : jwkKey(jwk, from);
   const alg = algorithmOf(key, jwk, from);
-  const kid = keyId ?? (typeof jwk?.kid === "string" && jwk.kid !== "" ? jwk.kid : jwkThumbprint(createPublicKey(key).export({ format: "jwk" })));
+  const kid =
+    keyId ?? (typeof jwk?.kid === "string" && jwk.kid !== "" ? jwk.kid : jwkThumbprint(createPublicKey(key).export({ format: "jwk" })));
   return { key, alg, kid };
 }
 
@@ -52,7 +53,9 @@ export function jwkThumbprint(jwk: JsonWebKey): string {
   const names = required[jwk.kty ?? ""];
   if (names === undefined) throw new Error(`no RFC 7638 thumbprint for a key of type ${String(jwk.kty)}`);
   const members = names.map((n) => `${JSON.stringify(n)}:${JSON.stringify(jwk[n as keyof JsonWebKey])}`);
-  return createHash("sha256").update(`{${members.join(",")}}`).digest("base64url");
+  return createHash("sha256")
+    .update(`{${members.join(",")}}`)
+    .digest("base64url");
 }
 
 /** The JWK in `text`, or undefined when it is PEM; anything else is refused. */
@@ -71,10 +74,14 @@ function jwkText(text: string, from: string): JsonWebKey | undefined {
 function jwkKey(jwk: JsonWebKey, from: string): KeyObject {
   if (jwk === null || typeof jwk !== "object" || Array.isArray(jwk)) throw new ClientConfigError(`${from} is not a JWK (a JSON object).`);
   if (jwk.kty === "oct") {
-    throw new ClientConfigError(`${from} is a symmetric key (kty oct): client assertions are signed with a private key (${CLIENT_ASSERTION_ALGS.join(", ")}), never with a shared secret.`);
+    throw new ClientConfigError(
+      `${from} is a symmetric key (kty oct): client assertions are signed with a private key (${CLIENT_ASSERTION_ALGS.join(", ")}), never with a shared secret.`,
+    );
   }
-  if (jwk.d === undefined) throw new ClientConfigError(`${from} is a public key; the client signs with its private key (the JWK with "d").`);
-  if (jwk.use !== undefined && jwk.use !== "sig") throw new ClientConfigError(`${from} is for use "${String(jwk.use)}", not for signing ("sig").`);
+  if (jwk.d === undefined)
+    throw new ClientConfigError(`${from} is a public key; the client signs with its private key (the JWK with "d").`);
+  if (jwk.use !== undefined && jwk.use !== "sig")
+    throw new ClientConfigError(`${from} is for use "${String(jwk.use)}", not for signing ("sig").`);
   try {
     return createPrivateKey({ key: jwk, format: "jwk" });
   } catch {
@@ -87,7 +94,9 @@ function pemKey(pem: string, from: string): KeyObject {
     throw new ClientConfigError(`${from} holds a public key or certificate; the client signs with its private key.`);
   }
   if (pem.includes("-----BEGIN ENCRYPTED PRIVATE KEY-----")) {
-    throw new ClientConfigError(`${from} is encrypted with a passphrase; give the key unencrypted in a file only this service can read, or as a JWK.`);
+    throw new ClientConfigError(
+      `${from} is encrypted with a passphrase; give the key unencrypted in a file only this service can read, or as a JWK.`,
+    );
   }
   try {
     return createPrivateKey(pem);
@@ -113,16 +122,21 @@ function algorithmOf(key: KeyObject, jwk: JsonWebKey | undefined, from: string):
   const given: unknown = jwk?.alg;
   if (given !== undefined) {
     if (typeof given !== "string" || !(CLIENT_ASSERTION_ALGS as readonly string[]).includes(given)) {
-      throw new ClientConfigError(`${from} has alg ${JSON.stringify(given)}; client assertions are signed with ${CLIENT_ASSERTION_ALGS.join(", ")}.`);
+      throw new ClientConfigError(
+        `${from} has alg ${JSON.stringify(given)}; client assertions are signed with ${CLIENT_ASSERTION_ALGS.join(", ")}.`,
+      );
     }
     const alg = given as ClientAssertionAlg;
-    if (!KEY_TYPES[alg].includes(type)) throw new ClientConfigError(`${from} has alg ${alg}, which does not fit its key type (${type || "unknown"}).`);
+    if (!KEY_TYPES[alg].includes(type))
+      throw new ClientConfigError(`${from} has alg ${alg}, which does not fit its key type (${type || "unknown"}).`);
     return alg;
   }
   // An RSA key without an alg signs RS256, the one every server accepts.
   const inferred = (Object.keys(KEY_TYPES) as ClientAssertionAlg[]).find((a) => KEY_TYPES[a].includes(type));
   if (inferred === undefined) {
-    throw new ClientConfigError(`${from} is a key of type ${type || "unknown"}; client assertions are signed with ${CLIENT_ASSERTION_ALGS.join(", ")} (EC P-256, Ed25519 or RSA keys).`);
+    throw new ClientConfigError(
+      `${from} is a key of type ${type || "unknown"}; client assertions are signed with ${CLIENT_ASSERTION_ALGS.join(", ")} (EC P-256, Ed25519 or RSA keys).`,
+    );
   }
   return inferred;
 }

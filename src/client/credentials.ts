@@ -37,7 +37,8 @@ export class ClientCredentials {
   redact(text: string): string {
     const secret = this.#secret;
     if (secret.length >= ALWAYS_REDACTED_LENGTH) return text.split(secret).join(REDACTED);
-    const joinsWord = (a: string | undefined, b: string | undefined) => a !== undefined && b !== undefined && WORD_CHAR.test(a) && WORD_CHAR.test(b);
+    const joinsWord = (a: string | undefined, b: string | undefined) =>
+      a !== undefined && b !== undefined && WORD_CHAR.test(a) && WORD_CHAR.test(b);
     let out = "";
     let from = 0;
     for (let at = text.indexOf(secret); at !== -1; at = text.indexOf(secret, at + 1)) {
@@ -87,7 +88,10 @@ export function resolveCredentials(source: CredentialsSource = {}): CredentialsP
   const clientId = source.clientId ?? env.CLIENT_ID;
   if (!clientId) throw new ClientConfigError("No client id: pass credentials or set CLIENT_ID.");
   if (source.clientSecret !== undefined) {
-    const from = source.clientId !== undefined ? "the clientId and clientSecret passed to TokenClient" : "CLIENT_ID and the clientSecret passed to TokenClient";
+    const from =
+      source.clientId !== undefined
+        ? "the clientId and clientSecret passed to TokenClient"
+        : "CLIENT_ID and the clientSecret passed to TokenClient";
     const fixed = new ClientCredentials(clientId, source.clientSecret, from);
     return () => fixed;
   }

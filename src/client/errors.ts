@@ -106,7 +106,10 @@ function advice(code: string, description: string, ctx: TokenErrorContext): stri
 function invalidClientAdvice(description: string, ctx: TokenErrorContext): string {
   if (ctx.assertion === undefined) return `Invalid client credentials. Check ${ctx.credentialSource ?? "CLIENT_ID and CLIENT_SECRET"}.`;
   const what = ctx.assertion === "private_key_jwt" ? "signed client assertion" : "platform token";
-  const registered = ctx.assertion === "private_key_jwt" ? "that its public key is registered for the client" : "that the client trusts this platform token (its federated credentials)";
+  const registered =
+    ctx.assertion === "private_key_jwt"
+      ? "that its public key is registered for the client"
+      : "that the client trusts this platform token (its federated credentials)";
   return `The token service refused the ${what}: ${description.replace(/\.$/, "")}. Check ${ctx.credentialSource ?? "CLIENT_ID"}, and ${registered}.`;
 }
 

@@ -55,7 +55,12 @@ export function grpcTokenEndpoint(options: GrpcTokenEndpointOptions): TokenEndpo
         const res =
           credentials instanceof ClientAssertion
             ? await rpc.issueToken(
-                { ...grant, clientId: credentials.clientId, clientAssertionType: JWT_BEARER_ASSERTION_TYPE, clientAssertion: credentials.revealAssertion() },
+                {
+                  ...grant,
+                  clientId: credentials.clientId,
+                  clientAssertionType: JWT_BEARER_ASSERTION_TYPE,
+                  clientAssertion: credentials.revealAssertion(),
+                },
                 { signal },
               )
             : await rpc.issueToken(grant, { headers: { authorization: basicAuthorization(credentials) }, signal });
@@ -84,9 +89,14 @@ export function grpcTokenEndpoint(options: GrpcTokenEndpointOptions): TokenEndpo
 function fromConnectError(err: ConnectError, target: string, credentials: ClientAuthentication, now: number): TokenError {
   const reason = err.findDetails(ErrorInfoSchema).find((d) => d.reason !== "")?.reason;
   const description = credentials.redact(err.rawMessage);
-  if (reason === undefined && isConnectionFailure(err)) return new TokenError("network_error", description, { target, status: Code[err.code] });
+  if (reason === undefined && isConnectionFailure(err))
+    return new TokenError("network_error", description, { target, status: Code[err.code] });
   const code = reason ?? BY_CODE[err.code] ?? "invalid_response";
-  return new TokenError(code, description, { target, status: Code[err.code], retryAfterMs: parseRetryAfter(err.metadata.get("retry-after"), now) });
+  return new TokenError(code, description, {
+    target,
+    status: Code[err.code],
+    retryAfterMs: parseRetryAfter(err.metadata.get("retry-after"), now),
+  });
 }
 
 // connect-node reports a refused connection as UNAVAILABLE, a reset as ABORTED, and a socket

@@ -82,7 +82,11 @@ function errorFromResponse(res: Response, body: unknown, target: string, credent
   const location = res.headers.get("location");
   if (res.status >= 300 && res.status < 400 && location !== null) {
     const to = URL.canParse(location, target) ? new URL(location, target).href : location;
-    return new TokenError("invalid_response", `HTTP ${res.status} redirect to ${redactUrlCredentials(to)}, not followed; give the server address it redirects to`, { target, status: res.status });
+    return new TokenError(
+      "invalid_response",
+      `HTTP ${res.status} redirect to ${redactUrlCredentials(to)}, not followed; give the server address it redirects to`,
+      { target, status: res.status },
+    );
   }
   let code: string;
   if (typeof b.error === "string" && b.error !== "") code = b.error;

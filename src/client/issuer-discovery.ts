@@ -45,10 +45,14 @@ export function discoveredIssuer(options: IssuerDiscoveryOptions): IssuerSource 
       throw new TokenError("network_error", cause?.message ?? (err as Error).message, { target: url, cause: err });
     }
     if (res.status >= 500 || res.status === 429) {
-      throw new TokenError(res.status === 503 || res.status === 429 ? "temporarily_unavailable" : "server_error", `HTTP ${res.status}`, { target: url, status: res.status });
+      throw new TokenError(res.status === 503 || res.status === 429 ? "temporarily_unavailable" : "server_error", `HTTP ${res.status}`, {
+        target: url,
+        status: res.status,
+      });
     }
     const instead = `set ${options.issuerSetting} to Tessera's issuer`;
-    if (res.status !== 200) throw new ClientConfigError(`No authorization server metadata at ${url} (HTTP ${res.status}) to learn the issuer from; ${instead}.`);
+    if (res.status !== 200)
+      throw new ClientConfigError(`No authorization server metadata at ${url} (HTTP ${res.status}) to learn the issuer from; ${instead}.`);
     const issuer = (body as { issuer?: unknown } | undefined)?.issuer;
     if (typeof issuer !== "string" || issuer === "") throw new ClientConfigError(`The metadata at ${url} names no issuer; ${instead}.`);
     if (issuer.replace(/\/+$/, "") !== options.server) {

@@ -38,7 +38,8 @@ export function platformTokenFile(clientId: string, path: string, label: string,
 function checked(text: string, from: string): string {
   const token = text.trim();
   if (token === "") throw new ClientConfigError(`${from} is empty.`);
-  if (!COMPACT_JWS.test(token)) throw new ClientConfigError(`${from} does not hold a signed JWT (three base64url parts separated by dots).`);
+  if (!COMPACT_JWS.test(token))
+    throw new ClientConfigError(`${from} does not hold a signed JWT (three base64url parts separated by dots).`);
   return token;
 }
 

@@ -8,7 +8,12 @@ import type { TokenMetrics } from "./metrics.js";
  */
 export function prometheusTokenMetrics(registry: Registry = defaultRegistry, prefix = "tessera_client_"): TokenMetrics {
   const registers = [registry];
-  const requests = new Counter({ name: `${prefix}token_requests_total`, help: "Requests sent to the token service.", labelNames: ["transport"], registers });
+  const requests = new Counter({
+    name: `${prefix}token_requests_total`,
+    help: "Requests sent to the token service.",
+    labelNames: ["transport"],
+    registers,
+  });
   const failures = new Counter({
     name: `${prefix}token_request_failures_total`,
     help: "Failed requests to the token service, by error code.",

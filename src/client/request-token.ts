@@ -37,7 +37,13 @@ export async function requestToken(deps: RequestTokenDeps, request: GrantRequest
   const { scheduler, endpoint, policy } = deps;
   const began = scheduler.now();
   const auth = deps.authentication;
-  const logged = { client_id: auth.clientId, auth: auth.method, scope: request.scope, audience: request.audiences, transport: endpoint.transport };
+  const logged = {
+    client_id: auth.clientId,
+    auth: auth.method,
+    scope: request.scope,
+    audience: request.audiences,
+    transport: endpoint.transport,
+  };
   for (let attempt = 1; ; attempt++) {
     if (signal.aborted) throw signal.reason;
     const event = { transport: endpoint.transport, attempt };
@@ -56,9 +62,14 @@ export async function requestToken(deps: RequestTokenDeps, request: GrantRequest
       return { token, sentAt };
     } catch (caught) {
       if (!(caught instanceof TokenError)) throw caught; // a bug, not a failed request: surface it as is
-      const err = caught.code === "invalid_client" && credentials?.source !== undefined && caught.context.credentialSource === undefined
-        ? new TokenError(caught.code, caught.description, { ...caught.context, credentialSource: credentials.source, assertion: credentials instanceof ClientAssertion ? credentials.kind : undefined })
-        : caught;
+      const err =
+        caught.code === "invalid_client" && credentials?.source !== undefined && caught.context.credentialSource === undefined
+          ? new TokenError(caught.code, caught.description, {
+              ...caught.context,
+              credentialSource: credentials.source,
+              assertion: credentials instanceof ClientAssertion ? credentials.kind : undefined,
+            })
+          : caught;
       err.attempts = attempt;
       const delay = backoffDelay(attempt, policy, deps.random, err.context.retryAfterMs);
       // Strictly less: a retry that would start with no time left could only time out.
@@ -73,7 +84,12 @@ export async function requestToken(deps: RequestTokenDeps, request: GrantRequest
 }
 
 /** Runs `fn` with a signal that aborts after `timeoutMs` (a TokenError "timeout") or with `outer`. */
-async function withTimeout<T>(deps: RequestTokenDeps, timeoutMs: number, outer: AbortSignal, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+async function withTimeout<T>(
+  deps: RequestTokenDeps,
+  timeoutMs: number,
+  outer: AbortSignal,
+  fn: (signal: AbortSignal) => Promise<T>,
+): Promise<T> {
   const timeout = new AbortController();
   // The caller awaits this request: a foreground timer, so the process stays up until it fires.
   const timer = deps.scheduler.setTimeout(

@@ -46,6 +46,7 @@ export function serverUrlProblem(server: string, from: string): string | undefin
     const hint = /^[^:/?#]+:\d+(\/|$)/.test(server) ? `; did you mean ${JSON.stringify(`http://${redactUrlCredentials(server)}`)}?` : ".";
     return `The server (${from}) must be an http:// or https:// URL such as http://localhost:8080, not ${shown}${hint}`;
   }
-  if (/[?#]/.test(server)) return `The server (${from}) must be Tessera's base URL without a query or fragment, such as https://auth.example.com, not ${shown}.`;
+  if (/[?#]/.test(server))
+    return `The server (${from}) must be Tessera's base URL without a query or fragment, such as https://auth.example.com, not ${shown}.`;
   return undefined;
 }

@@ -83,7 +83,8 @@ export function serverFor(options: TokenClientOptions): string | undefined {
 
 /** The endpoint `options` describe: HTTP unless transport is "grpc", at `server` (see serverFor); throws ClientConfigError when there is none. */
 export function endpointFor(options: TokenClientOptions, server: string | undefined): TokenEndpoint {
-  if (server === undefined) throw new ClientConfigError("No token service: pass `server` (e.g. http://localhost:8080) or set TESSERA_SERVER.");
+  if (server === undefined)
+    throw new ClientConfigError("No token service: pass `server` (e.g. http://localhost:8080) or set TESSERA_SERVER.");
   if ((options.transport ?? "http") === "grpc") return grpcTokenEndpoint({ baseUrl: server });
   return httpTokenEndpoint({ tokenUrl: `${server}/oauth/token`, ...(options.fetch ? { fetch: options.fetch } : {}) });
 }

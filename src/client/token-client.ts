@@ -204,7 +204,12 @@ export class TokenClient implements TokenSource, AsyncDisposable {
     const { scheduler, endpoint } = this.#deps;
     slot.failures++;
     const code = err instanceof TokenError ? err.code : "unexpected";
-    const retryInMs = backoffDelay(slot.failures, this.#deps.policy, this.#deps.random, err instanceof TokenError ? err.context.retryAfterMs : undefined);
+    const retryInMs = backoffDelay(
+      slot.failures,
+      this.#deps.policy,
+      this.#deps.random,
+      err instanceof TokenError ? err.context.retryAfterMs : undefined,
+    );
     if (slot.timer !== undefined) scheduler.clearTimeout(slot.timer);
     slot.timer = scheduler.setTimeout(
       () => {

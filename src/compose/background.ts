@@ -98,7 +98,14 @@ export function startBackgroundWork(deps: BackgroundDeps): BackgroundWork {
   ];
   // Failures to read them back are the change feed's to report: the database is down for both.
   const shared = deps.shared;
-  if (shared) timers.push(every(SHARED_LIMITS_SYNC_MS, () => shared.sync(), () => undefined));
+  if (shared)
+    timers.push(
+      every(
+        SHARED_LIMITS_SYNC_MS,
+        () => shared.sync(),
+        () => undefined,
+      ),
+    );
   return {
     maintain,
     flushSecretUse: flush,

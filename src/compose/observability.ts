@@ -25,7 +25,10 @@ export function composeTelemetry(log: Logger, database: Storage, keys: KeyRing):
   const writeHealth = new WriteHealth(database, (writable) => {
     health.setServing(WRITE_SERVICE_NAMES, writable);
     if (writable) log.info("the database accepts writes again");
-    else log.error("the database cannot be written (unreachable, disk full or read-only): admin changes fail with UNAVAILABLE, token issuance continues for clients in memory");
+    else
+      log.error(
+        "the database cannot be written (unreachable, disk full or read-only): admin changes fail with UNAVAILABLE, token issuance continues for clients in memory",
+      );
   });
   return {
     health,

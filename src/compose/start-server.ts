@@ -64,15 +64,29 @@ export async function startServer(config: Config, log: Logger, clock: Clock = sy
   const { addresses, skipped } = await closingOnFailure(closeAll, () => listener.listen(config.port, listenPlan(config.host)));
   const [address] = addresses;
   if (address === undefined) throw new Error("the listener reported no address"); // listenAll opens the plan's mandatory host or throws
-  for (const s of skipped) log.info({ host: s.host, reason: s.reason }, `not listening on ${s.host}: this machine has no such address (IPv6 off?)`);
+  for (const s of skipped)
+    log.info({ host: s.host, reason: s.reason }, `not listening on ${s.host}: this machine has no such address (IPv6 off?)`);
   let metricsListener: MetricsListener | undefined;
   if (config.metricsAddr) {
     const { host, port } = config.metricsAddr;
     const onError = (err: unknown) => log.error({ err }, "collecting metrics failed");
-    metricsListener = await closingOnFailure(closeAll, () => listenMetrics(() => telemetry.metrics.scrape(), host, port, onError), listener);
+    metricsListener = await closingOnFailure(
+      closeAll,
+      () => listenMetrics(() => telemetry.metrics.scrape(), host, port, onError),
+      listener,
+    );
     log.info({ host: metricsListener.address.address, port: metricsListener.address.port }, "metrics listening");
   }
-  const background = startBackgroundWork({ changes, storage, keys, secretUse: core.secretUse, federatedUse: core.federatedUse, shared, clock, log });
+  const background = startBackgroundWork({
+    changes,
+    storage,
+    keys,
+    secretUse: core.secretUse,
+    federatedUse: core.federatedUse,
+    shared,
+    clock,
+    log,
+  });
 
   telemetry.health.setServing(HEALTH_SERVICE_NAMES, true);
   logStartup(config, opened, log, keys, addresses, (await database.counts()).clients);

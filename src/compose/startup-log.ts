@@ -11,7 +11,14 @@ import type { OpenedDatabase } from "./storage.js";
  * The start-up lines: the effective configuration (never a secret: the KEK shows as its id, a
  * database URL without its password) and the warnings an operator needs.
  */
-export function logStartup(config: Config, database: OpenedDatabase, log: Logger, keys: KeyRing, addresses: AddressInfo[], clients: number): void {
+export function logStartup(
+  config: Config,
+  database: OpenedDatabase,
+  log: Logger,
+  keys: KeyRing,
+  addresses: AddressInfo[],
+  clients: number,
+): void {
   if (config.kek) log.info({ kek_id: config.kek.id }, "signing keys are encrypted at rest");
   else log.warn("signing keys are stored unencrypted in the database: set TESSERA_KEK or TESSERA_KEK_FILE to encrypt them");
   if (database.kind === "sqlite") logFileExposures(log, config.db, config.kek !== undefined);

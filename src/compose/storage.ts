@@ -64,7 +64,8 @@ export async function watchChanges(config: Config, database: Storage, log: Logge
     now: () => performance.now(),
     onUnavailable(err) {
       // One line when the outage starts, not one per poll.
-      if (failures++ === 0) log.warn({ err }, `the database cannot be reached: clients in memory keep getting tokens for up to ${grace} (--db-outage-grace)`);
+      if (failures++ === 0)
+        log.warn({ err }, `the database cannot be reached: clients in memory keep getting tokens for up to ${grace} (--db-outage-grace)`);
       reports.unavailable(err);
     },
     onAvailable() {
@@ -72,7 +73,10 @@ export async function watchChanges(config: Config, database: Storage, log: Logge
       failures = 0;
     },
     onStale(stale) {
-      if (stale) log.error(`the database has been unreachable for longer than ${grace} (--db-outage-grace): token requests answer 503 / UNAVAILABLE until it is back`);
+      if (stale)
+        log.error(
+          `the database has been unreachable for longer than ${grace} (--db-outage-grace): token requests answer 503 / UNAVAILABLE until it is back`,
+        );
       reports.stale(stale);
     },
   });
@@ -82,6 +86,11 @@ export async function watchChanges(config: Config, database: Storage, log: Logge
  * The storage requests work on: clients cached (current as the change feed says), every
  * failed operation reported.
  */
-export function requestStorage(database: Storage, changes: ChangeFeed, config: Config, onFailure: (operation: string, err: unknown) => void): Storage {
+export function requestStorage(
+  database: Storage,
+  changes: ChangeFeed,
+  config: Config,
+  onFailure: (operation: string, err: unknown) => void,
+): Storage {
   return instrumentStorage(withClientCache(database, changes, config.clientCacheSize), onFailure);
 }

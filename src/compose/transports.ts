@@ -27,14 +27,26 @@ export interface Transports {
  * The gRPC services and the plain HTTP endpoints over the core. `metrics` is served as GET
  * /metrics on the public port when given (not when --metrics-addr gives it a listener of its own).
  */
-export function composeTransports(config: Config, log: Logger, core: CoreParts, telemetry: Telemetry, readiness: Readiness, metrics: Metrics | undefined): Transports {
+export function composeTransports(
+  config: Config,
+  log: Logger,
+  core: CoreParts,
+  telemetry: Telemetry,
+  readiness: Readiness,
+  metrics: Metrics | undefined,
+): Transports {
   decodeProtobufStringsExactly();
   const trustedProxies = new Set(config.trustProxy);
   const jwksMaxAgeSeconds = Math.round(config.jwksMaxAgeMs / 1000);
   const tokenDeps = { ...core, observer: telemetry.observer, jwksMaxAgeSeconds };
   const rpcUnexpected = (err: unknown) => log.error({ err }, "unexpected error in RPC handler");
   const rpc = createRpcHandler({
-    services: registerRpcServices({ ...tokenDeps, health: telemetry.health, maxHealthWatches: config.maxHealthWatches, onUnexpected: rpcUnexpected }),
+    services: registerRpcServices({
+      ...tokenDeps,
+      health: telemetry.health,
+      maxHealthWatches: config.maxHealthWatches,
+      onUnexpected: rpcUnexpected,
+    }),
     issuer: config.issuer,
     maxMessageBytes: config.maxMessageBytes,
     maxDeadlineMs: config.maxDeadlineMs,
@@ -52,7 +64,13 @@ export function composeTransports(config: Config, log: Logger, core: CoreParts, 
     readiness: () => readiness.check(),
     consoleDir: builtConsoleDir(),
   });
-  const fastPath = { ...tokenDeps, trustedProxies, maxMessageBytes: config.maxMessageBytes, maxDeadlineMs: config.maxDeadlineMs, onUnexpected: rpcUnexpected };
+  const fastPath = {
+    ...tokenDeps,
+    trustedProxies,
+    maxMessageBytes: config.maxMessageBytes,
+    maxDeadlineMs: config.maxDeadlineMs,
+    onUnexpected: rpcUnexpected,
+  };
   return {
     handler: onePortHandler(plain, rpc.handle, config.maxMessageBytes),
     onHttp2Server: (server) => installFastIssueToken(server, fastPath),

@@ -19,7 +19,10 @@ export type AdminAuthDeps = TokenCheckDeps;
  */
 export async function authorizeAdmin(deps: AdminAuthDeps, token: string | undefined): Promise<AdminPrincipal> {
   if (!token) {
-    throw new AdminError("unauthenticated", "ClientAdmin needs an access token with scope tessera:admin in the authorization metadata (Bearer)");
+    throw new AdminError(
+      "unauthenticated",
+      "ClientAdmin needs an access token with scope tessera:admin in the authorization metadata (Bearer)",
+    );
   }
   // RFC 9068 §4: a resource server checks the token is meant for it. Admin clients have no
   // audiences, so their tokens name the issuer. Revoked and cut-off tokens are refused too.

@@ -77,8 +77,7 @@ export class ClientAdminCore {
       name: checkName(input.name),
       scopes: checkScopes(input.scopes),
       audiences: checkAudiences(input.audiences),
-      tokenTtlSeconds:
-        input.tokenTtlSeconds === undefined ? DEFAULT_TOKEN_TTL_SECONDS : checkTtl(input.tokenTtlSeconds),
+      tokenTtlSeconds: input.tokenTtlSeconds === undefined ? DEFAULT_TOKEN_TTL_SECONDS : checkTtl(input.tokenTtlSeconds),
       disabled: false,
       createTime: now,
       updateTime: now,
@@ -104,7 +103,8 @@ export class ClientAdminCore {
         }),
       );
     } catch (err) {
-      if (err instanceof ClientExistsError) throw new AdminError("already_exists", `client_id ${preview(client.clientId)} is already taken`);
+      if (err instanceof ClientExistsError)
+        throw new AdminError("already_exists", `client_id ${preview(client.clientId)} is already taken`);
       throw err;
     }
     return { client: stored, clientSecret };
@@ -135,12 +135,18 @@ export class ClientAdminCore {
     if (patch.disabled !== undefined) clean.disabled = patch.disabled;
     if (patch.authMethod !== undefined) clean.authMethod = checkAuthMethod(patch.authMethod, "client.auth_method");
     if (patch.jwksUri !== undefined) {
-      clean.jwksUri = patch.jwksUri === null || patch.jwksUri === "" ? null : checkKeyUrl(patch.jwksUri, "client.jwks_uri", this.options.allowHttpLoopback === true);
+      clean.jwksUri =
+        patch.jwksUri === null || patch.jwksUri === ""
+          ? null
+          : checkKeyUrl(patch.jwksUri, "client.jwks_uri", this.options.allowHttpLoopback === true);
     }
     if (Object.keys(clean).length === 0) throw new AdminError("invalid_argument", "update_mask names no field to change");
     const now = this.clock();
     // Needed, and defined, exactly when the change disables the client or sets its scopes.
-    const cutoff = clean.disabled === true || clean.scopes !== undefined ? cutoffAfter(this.#found(clientId, await this.storage.getClient(clientId)), now) : undefined;
+    const cutoff =
+      clean.disabled === true || clean.scopes !== undefined
+        ? cutoffAfter(this.#found(clientId, await this.storage.getClient(clientId)), now)
+        : undefined;
     // Disabling also cuts off the tokens already issued, so they stop being active at once.
     if (clean.disabled === true && cutoff !== undefined) clean.tokensNotBefore = cutoff;
     const changes: Record<string, unknown> = {};
@@ -149,9 +155,13 @@ export class ClientAdminCore {
     if (clean.authMethod !== undefined && clean.authMethod !== "client_secret") changes.secrets_deleted = true;
     // A scope taken away cuts off the tokens carrying it for good: giving it back later does
     // not revive them. Cut-offs older than the longest token lifetime refuse nothing any more.
-    if (clean.scopes !== undefined && cutoff !== undefined) clean.scopeRemoval = { notBefore: cutoff, forgetBefore: now - MAX_TOKEN_TTL_SECONDS * 1000 };
+    if (clean.scopes !== undefined && cutoff !== undefined)
+      clean.scopeRemoval = { notBefore: cutoff, forgetBefore: now - MAX_TOKEN_TTL_SECONDS * 1000 };
     try {
-      return this.#found(clientId, await this.storage.updateClient(clientId, clean, now, this.#event(who, "client.update", clientId, now, changes)));
+      return this.#found(
+        clientId,
+        await this.storage.updateClient(clientId, clean, now, this.#event(who, "client.update", clientId, now, changes)),
+      );
     } catch (err) {
       if (err instanceof ClientCredentialConflictError) throw new AdminError("failed_precondition", err.message);
       throw err;
@@ -211,7 +221,11 @@ export class ClientAdminCore {
   async auditTrail(requestedSize: number, pageToken: string, target: string): Promise<{ events: AuditEvent[]; nextPageToken: string }> {
     const size = pageSize(requestedSize);
     const before = pagePosition(pageToken, "ListAuditEvents", (id) => /^[1-9]\d*$/.test(id) && Number.isSafeInteger(Number(id)));
-    const rows = await this.storage.listAuditEvents(before === undefined ? undefined : Number(before), size + 1, target === "" ? undefined : target);
+    const rows = await this.storage.listAuditEvents(
+      before === undefined ? undefined : Number(before),
+      size + 1,
+      target === "" ? undefined : target,
+    );
     const page = onePage(rows, size, (e) => String(e.eventId));
     return { events: page.items, nextPageToken: page.nextPageToken };
   }
@@ -300,7 +314,8 @@ function checkTtl(seconds: number, field = "token_ttl"): number {
 
 function checkAuthMethod(method: string, field: string): ClientAuthKind {
   const kind = CLIENT_AUTH_KINDS.find((k) => k === method);
-  if (kind === undefined) throw new AdminError("invalid_argument", `${field} must be one of ${CLIENT_AUTH_KINDS.join(", ")}, not ${preview(method)}`);
+  if (kind === undefined)
+    throw new AdminError("invalid_argument", `${field} must be one of ${CLIENT_AUTH_KINDS.join(", ")}, not ${preview(method)}`);
   return kind;
 }
 

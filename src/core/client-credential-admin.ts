@@ -30,9 +30,13 @@ export class ClientCredentialAdmin {
   async addKey(clientId: string, jwk: unknown, who?: Actor): Promise<ClientRecord> {
     const current = await this.#client(clientId);
     if (current.jwksUri !== null) {
-      throw new AdminError("failed_precondition", `client ${clientId} publishes its keys at its jwks_uri; clear the jwks_uri to register keys instead`);
+      throw new AdminError(
+        "failed_precondition",
+        `client ${clientId} publishes its keys at its jwks_uri; clear the jwks_uri to register keys instead`,
+      );
     }
-    if (current.keys.length >= MAX_KEYS) throw new AdminError("failed_precondition", `client ${clientId} has ${MAX_KEYS} keys, the most it may have: remove one first`);
+    if (current.keys.length >= MAX_KEYS)
+      throw new AdminError("failed_precondition", `client ${clientId} has ${MAX_KEYS} keys, the most it may have: remove one first`);
     const checked = await checkPublicJwk(jwk, "jwk");
     const now = this.clock();
     const event = this.#event(who, "client.add_key", clientId, now, { kid: checked.kid, kty: checked.kty, alg: checked.alg ?? null });
@@ -42,16 +46,24 @@ export class ClientCredentialAdmin {
   /** Removes a key: assertions signed with it are refused from now on. */
   async removeKey(clientId: string, kid: string, who?: Actor): Promise<ClientRecord> {
     const current = await this.#client(clientId);
-    if (!current.keys.some((k) => k.kid === kid)) throw new AdminError("not_found", `client ${clientId} has no key with kid ${preview(kid)}`);
+    if (!current.keys.some((k) => k.kid === kid))
+      throw new AdminError("not_found", `client ${clientId} has no key with kid ${preview(kid)}`);
     const now = this.clock();
     return this.#update(clientId, { removeKid: kid }, now, this.#event(who, "client.remove_key", clientId, now, { kid }));
   }
 
   /** Adds a federated credential (checked, defaults filled in; see federated-rules.ts). */
-  async addFederatedCredential(clientId: string, input: FederatedCredentialInput, who?: Actor): Promise<{ client: ClientRecord; credentialId: string }> {
+  async addFederatedCredential(
+    clientId: string,
+    input: FederatedCredentialInput,
+    who?: Actor,
+  ): Promise<{ client: ClientRecord; credentialId: string }> {
     const current = await this.#client(clientId);
     if (current.federatedCredentials.length >= MAX_FEDERATED_CREDENTIALS) {
-      throw new AdminError("failed_precondition", `client ${clientId} has ${MAX_FEDERATED_CREDENTIALS} federated credentials, the most it may have: remove one first`);
+      throw new AdminError(
+        "failed_precondition",
+        `client ${clientId} has ${MAX_FEDERATED_CREDENTIALS} federated credentials, the most it may have: remove one first`,
+      );
     }
     const now = this.clock();
     const rule = await checkFederatedCredential(input, this.issuer, this.allowHttpLoopback, now);
@@ -75,7 +87,11 @@ export class ClientCredentialAdmin {
     const rule = current.federatedCredentials.find((f) => f.credentialId === credentialId);
     if (rule === undefined) throw new AdminError("not_found", `client ${clientId} has no federated credential ${preview(credentialId)}`);
     const now = this.clock();
-    const event = this.#event(who, "client.remove_federated_credential", clientId, now, { credential_id: credentialId, issuer: rule.issuer, subject: rule.subject });
+    const event = this.#event(who, "client.remove_federated_credential", clientId, now, {
+      credential_id: credentialId,
+      issuer: rule.issuer,
+      subject: rule.subject,
+    });
     return this.#update(clientId, { removeFederatedCredentialId: credentialId }, now, event);
   }
 

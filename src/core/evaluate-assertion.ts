@@ -19,7 +19,8 @@ export interface AssertionEvaluation {
 }
 
 // Everything checked is said; the jti is not used up, so the same assertion still works.
-const ACCEPTED = "every check passed: signature, issuer and subject, audience, times, and the credential's rules; the jti was not used up (a real request checks and records it)";
+const ACCEPTED =
+  "every check passed: signature, issuer and subject, audience, times, and the credential's rules; the jti was not used up (a real request checks and records it)";
 
 /**
  * Runs every check a token request would run on `assertion` for `clientId`, and reports the
@@ -27,8 +28,16 @@ const ACCEPTED = "every check passed: signature, issuer and subject, audience, t
  * admins debugging a workload: unlike the token endpoint, it also says when the client is
  * unknown, disabled or registered for a secret.
  */
-export async function evaluateAssertion(deps: { storage: Storage; clock: Clock; assertions: AssertionDeps }, clientId: string, assertion: string): Promise<AssertionEvaluation> {
-  const params = new Map([["client_id", clientId], ["client_assertion_type", JWT_BEARER], ["client_assertion", assertion]]);
+export async function evaluateAssertion(
+  deps: { storage: Storage; clock: Clock; assertions: AssertionDeps },
+  clientId: string,
+  assertion: string,
+): Promise<AssertionEvaluation> {
+  const params = new Map([
+    ["client_id", clientId],
+    ["client_assertion_type", JWT_BEARER],
+    ["client_assertion", assertion],
+  ]);
   let issuer = "";
   let subject = "";
   let authMethod = "";
@@ -49,7 +58,8 @@ export async function evaluateAssertion(deps: { storage: Storage; clock: Clock; 
     if (!client) return refused(`The client ${JSON.stringify(clientId)} does not exist`);
     authMethod = client.authMethod;
     if (client.disabled) return refused(`The client ${clientId} is disabled`);
-    if (client.authMethod === "client_secret") return refused(`The client ${clientId} authenticates with a client secret, not with an assertion`);
+    if (client.authMethod === "client_secret")
+      return refused(`The client ${clientId} authenticates with a client secret, not with an assertion`);
     await clientAssertion.verify(client, credentials, ctx);
     return { accepted: true, authMethod, description: ACCEPTED, issuer, subject };
   } catch (err) {

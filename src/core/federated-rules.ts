@@ -41,7 +41,12 @@ export interface FederatedCredentialInput {
  * GitHub Actions' shared issuer without a condition on repository_owner_id or repository_id:
  * any repository on GitHub could otherwise present a matching token.
  */
-export async function checkFederatedCredential(input: FederatedCredentialInput, ourIssuer: string, allowHttpLoopback: boolean, now: number): Promise<FederatedCredential> {
+export async function checkFederatedCredential(
+  input: FederatedCredentialInput,
+  ourIssuer: string,
+  allowHttpLoopback: boolean,
+  now: number,
+): Promise<FederatedCredential> {
   const issuer = checkKeyUrl(input.issuer, "issuer", allowHttpLoopback);
   const conditions = checkConditions(input.conditions);
   checkGithubRule(issuer, conditions);
@@ -61,11 +66,14 @@ export async function checkFederatedCredential(input: FederatedCredentialInput, 
 
 async function keySource(input: FederatedCredentialInput, allowHttpLoopback: boolean): Promise<FederatedKeySource> {
   const hasJwks = input.jwks !== undefined && input.jwks !== null;
-  if (input.jwksUri !== undefined && input.jwksUri !== "" && hasJwks) throw invalid("give jwks_uri or jwks, not both (neither: the issuer's OpenID discovery document)");
-  if (input.jwksUri !== undefined && input.jwksUri !== "") return { kind: "jwks_uri", uri: checkKeyUrl(input.jwksUri, "jwks_uri", allowHttpLoopback) };
+  if (input.jwksUri !== undefined && input.jwksUri !== "" && hasJwks)
+    throw invalid("give jwks_uri or jwks, not both (neither: the issuer's OpenID discovery document)");
+  if (input.jwksUri !== undefined && input.jwksUri !== "")
+    return { kind: "jwks_uri", uri: checkKeyUrl(input.jwksUri, "jwks_uri", allowHttpLoopback) };
   if (!hasJwks) return { kind: "oidc_discovery" };
   const keys = (input.jwks as { keys?: unknown }).keys;
-  if (!Array.isArray(keys) || keys.length === 0 || keys.length > MAX_STATIC_KEYS) throw invalid(`jwks must be a JWKS: {"keys": [...]} with 1 to ${MAX_STATIC_KEYS} public keys`);
+  if (!Array.isArray(keys) || keys.length === 0 || keys.length > MAX_STATIC_KEYS)
+    throw invalid(`jwks must be a JWKS: {"keys": [...]} with 1 to ${MAX_STATIC_KEYS} public keys`);
   const checked: JsonWebKey[] = [];
   for (const [i, k] of keys.entries()) checked.push(await checkPublicJwk(k, `jwks.keys[${i}]`));
   return { kind: "jwks", keys: checked };
@@ -76,13 +84,16 @@ function checkConditions(conditions: ClaimCondition[]): ClaimCondition[] {
   const seen = new Set<string>();
   return conditions.map((c, i) => {
     const claim = checkText(c.claim, `conditions[${i}].claim`, 1, 100);
-    if (CHECKED_CLAIMS.has(claim)) throw invalid(`conditions[${i}] is on ${claim}, which the credential checks itself (issuer, subject, audience, times, jti)`);
+    if (CHECKED_CLAIMS.has(claim))
+      throw invalid(`conditions[${i}] is on ${claim}, which the credential checks itself (issuer, subject, audience, times, jti)`);
     if (seen.has(claim)) throw invalid(`conditions name the claim ${preview(claim)} twice: give one condition with every accepted value`);
     seen.add(claim);
     if (c.values.length === 0 || c.values.length > MAX_VALUES) throw invalid(`conditions[${i}] must accept 1 to ${MAX_VALUES} values`);
     const values = [...new Set(c.values.map((v, j) => checkText(v, `conditions[${i}].values[${j}]`, 1, 1000)))];
     if ((GITHUB_ID_CLAIMS as readonly string[]).includes(claim) && !values.every((v) => /^[1-9]\d{0,19}$/.test(v))) {
-      throw invalid(`conditions[${i}] on ${claim} must hold numeric ids (GitHub shows them with: gh api repos/OWNER/REPO --jq .id,.owner.id), not names`);
+      throw invalid(
+        `conditions[${i}] on ${claim} must hold numeric ids (GitHub shows them with: gh api repos/OWNER/REPO --jq .id,.owner.id), not names`,
+      );
     }
     return { claim, values };
   });

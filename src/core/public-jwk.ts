@@ -20,7 +20,8 @@ const KID = /^[\x21-\x7E]{1,200}$/;
  * the key's RFC 7638 thumbprint becomes its kid.
  */
 export async function checkPublicJwk(value: unknown, field: string): Promise<JsonWebKey & { kid: string }> {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) throw invalid(`${field} must be a JSON object (a JWK, RFC 7517)`);
+  if (typeof value !== "object" || value === null || Array.isArray(value))
+    throw invalid(`${field} must be a JSON object (a JWK, RFC 7517)`);
   const jwk = value as Record<string, unknown>;
   const secret = PRIVATE_MEMBERS.find((m) => m in jwk);
   if (secret !== undefined) {
@@ -32,7 +33,8 @@ export async function checkPublicJwk(value: unknown, field: string): Promise<Jso
   const members = typeof kty === "string" ? PUBLIC_MEMBERS[kty] : undefined;
   if (members === undefined) throw invalid(`${field}.kty must be EC, OKP or RSA (asymmetric keys only), not ${preview(String(kty))}`);
   const curves = CURVES[kty as string];
-  if (curves !== undefined && !curves.includes(String(jwk.crv))) throw invalid(`${field}.crv must be one of ${curves.join(", ")} for kty ${String(kty)}`);
+  if (curves !== undefined && !curves.includes(String(jwk.crv)))
+    throw invalid(`${field}.crv must be one of ${curves.join(", ")} for kty ${String(kty)}`);
   if (jwk.use !== undefined && jwk.use !== "sig") throw invalid(`${field}.use must be sig (or absent): these keys verify signatures`);
   if (jwk.alg !== undefined && !(ASSERTION_ALGS as readonly unknown[]).includes(jwk.alg)) {
     throw invalid(`${field}.alg must be one of ${ASSERTION_ALGS.join(", ")} (or absent)`);
@@ -44,7 +46,8 @@ export async function checkPublicJwk(value: unknown, field: string): Promise<Jso
   }
   const bits = keyBits(out, field);
   if (kty === "RSA" && bits < MIN_RSA_BITS) throw invalid(`${field} is a ${bits}-bit RSA key; at least ${MIN_RSA_BITS} bits are required`);
-  if (jwk.kid !== undefined && (typeof jwk.kid !== "string" || !KID.test(jwk.kid))) throw invalid(`${field}.kid must be 1-200 printable ASCII characters without spaces`);
+  if (jwk.kid !== undefined && (typeof jwk.kid !== "string" || !KID.test(jwk.kid)))
+    throw invalid(`${field}.kid must be 1-200 printable ASCII characters without spaces`);
   const kid = (jwk.kid as string | undefined) ?? (await calculateJwkThumbprint(out as Parameters<typeof calculateJwkThumbprint>[0]));
   return { ...out, kid, ...(typeof jwk.alg === "string" ? { alg: jwk.alg } : {}), use: "sig" };
 }

@@ -33,7 +33,9 @@ export class RequestGuard {
     this.#client = limits.clientRps > 0 ? new TokenBuckets(limits.clientRps, limits.clientBurst) : undefined;
     this.#failures = new AuthFailureThrottle(limits, shared);
     this.#revocations =
-      limits.revocationLimit > 0 ? new TokenBuckets((limits.revocationLimit * 1000) / limits.revocationWindowMs, limits.revocationLimit) : undefined;
+      limits.revocationLimit > 0
+        ? new TokenBuckets((limits.revocationLimit * 1000) / limits.revocationWindowMs, limits.revocationLimit)
+        : undefined;
     this.#shared = shared;
     if (this.#revocations) shared?.register("revocations", this.#revocations);
   }

@@ -44,7 +44,9 @@ export function kekFromEnv(env: NodeJS.ProcessEnv, prefix = "TESSERA_KEK"): Kek 
   try {
     raw = readFileSync(file);
   } catch (err) {
-    throw new KekError(`${prefix}_FILE names ${JSON.stringify(file)}, which cannot be read (${(err as NodeJS.ErrnoException).code ?? "error"}).`);
+    throw new KekError(
+      `${prefix}_FILE names ${JSON.stringify(file)}, which cannot be read (${(err as NodeJS.ErrnoException).code ?? "error"}).`,
+    );
   }
   return raw.length === 32 ? parseKek(raw.toString("hex"), `${prefix}_FILE`) : parseKek(raw.toString("utf8"), `${prefix}_FILE`);
 }
@@ -84,7 +86,9 @@ export function unwrapKey(stored: string, kid: string, kek: Kek | undefined): st
     throw new KekError("The signing keys are encrypted at rest: set TESSERA_KEK or TESSERA_KEK_FILE to the key-encryption key.");
   }
   if (e.kek !== kek.id) {
-    throw new KekError(`The configured key-encryption key (id ${kek.id}) is not the one the signing keys are encrypted under (id ${String(e.kek)}).`);
+    throw new KekError(
+      `The configured key-encryption key (id ${kek.id}) is not the one the signing keys are encrypted under (id ${String(e.kek)}).`,
+    );
   }
   try {
     // A field missing from an altered envelope decodes as empty and fails authentication below.

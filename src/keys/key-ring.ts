@@ -18,12 +18,7 @@ interface ActiveKey {
 }
 
 /** Builds a storable record for a fresh key of `alg`, wrapped under `kek` when one is given. */
-export function newSigningKeyRecord(
-  alg: SigningAlg,
-  status: "current" | "next",
-  now: number,
-  kek?: Kek,
-): SigningKeyRecord {
+export function newSigningKeyRecord(alg: SigningAlg, status: "current" | "next", now: number, kek?: Kek): SigningKeyRecord {
   const priv = generatePrivateKey(alg);
   const pub = createPublicKey(priv).export({ format: "jwk" });
   const kid = jwkThumbprint(pub);
@@ -82,29 +77,32 @@ export class KeyRing implements TokenSigner, KeyRetirement {
     if (kek && (await this.storage.listSigningKeys()).some((k) => !isWrapped(k.privateKey))) {
       await notePlaintextToPurge(this.storage);
     }
-    const { rotated, wrapped } = await this.storage.updateSigningKeys((keys) => {
-      // Fail before changing anything when the keys cannot be read with this KEK.
-      for (const k of keys) if (k.status === "current") unwrapKey(k.privateKey, k.kid, kek);
-      const plan = planKeys(keys, now, policy, (alg, status, t) => newSigningKeyRecord(alg, status, t, kek), request);
-      let wrapped = 0;
-      if (kek) {
-        const removed = new Set(plan.remove);
-        const planned = new Set(plan.upsert.map((k) => k.kid));
-        for (const k of keys) {
-          if (!removed.has(k.kid) && !planned.has(k.kid) && !isWrapped(k.privateKey)) {
-            plan.upsert.push({ ...k, privateKey: wrapKey(k.privateKey, k.kid, kek) });
-            wrapped++;
+    const { rotated, wrapped } = await this.storage.updateSigningKeys(
+      (keys) => {
+        // Fail before changing anything when the keys cannot be read with this KEK.
+        for (const k of keys) if (k.status === "current") unwrapKey(k.privateKey, k.kid, kek);
+        const plan = planKeys(keys, now, policy, (alg, status, t) => newSigningKeyRecord(alg, status, t, kek), request);
+        let wrapped = 0;
+        if (kek) {
+          const removed = new Set(plan.remove);
+          const planned = new Set(plan.upsert.map((k) => k.kid));
+          for (const k of keys) {
+            if (!removed.has(k.kid) && !planned.has(k.kid) && !isWrapped(k.privateKey)) {
+              plan.upsert.push({ ...k, privateKey: wrapKey(k.privateKey, k.kid, kek) });
+              wrapped++;
+            }
+          }
+          for (const k of plan.upsert) {
+            if (!isWrapped(k.privateKey)) {
+              k.privateKey = wrapKey(k.privateKey, k.kid, kek);
+              wrapped++;
+            }
           }
         }
-        for (const k of plan.upsert) {
-          if (!isWrapped(k.privateKey)) {
-            k.privateKey = wrapKey(k.privateKey, k.kid, kek);
-            wrapped++;
-          }
-        }
-      }
-      return { ...plan, result: { ...plan.result, wrapped } };
-    }, (r) => (r.rotated && audit ? audit(r.current.kid, r.withdrawn) : undefined));
+        return { ...plan, result: { ...plan.result, wrapped } };
+      },
+      (r) => (r.rotated && audit ? audit(r.current.kid, r.withdrawn) : undefined),
+    );
     if (kek) await purgePlaintextKeys(this.storage, wrapped > 0);
     await this.reload();
     return rotated;
@@ -117,9 +115,7 @@ export class KeyRing implements TokenSigner, KeyRetirement {
     if (!current) throw new Error("no current signing key in storage");
     if (current.kid !== this.#active?.kid) this.#active = this.#activate(current);
     const now = this.options.clock();
-    this.#records = records.filter(
-      (k) => k.status !== "retired" || (k.retireTime ?? 0) + this.options.policy.retiredPublishMs > now,
-    );
+    this.#records = records.filter((k) => k.status !== "retired" || (k.retireTime ?? 0) + this.options.policy.retiredPublishMs > now);
     this.#jwks = { keys: this.#records.map((k) => JSON.parse(k.publicJwk) as PublicJwk) };
     this.#retired = new Map(this.#records.flatMap((k) => (k.retireTime === null ? [] : [[k.kid, k.retireTime] as const])));
   }

@@ -29,7 +29,8 @@ export async function listenMetrics(
       return;
     }
     scrape().then(
-      (m) => res.writeHead(200, { "content-type": m.contentType, "cache-control": "no-store" }).end(req.method === "HEAD" ? undefined : m.body),
+      (m) =>
+        res.writeHead(200, { "content-type": m.contentType, "cache-control": "no-store" }).end(req.method === "HEAD" ? undefined : m.body),
       (err: unknown) => {
         onUnexpected(err);
         res.writeHead(500, { "content-type": "text/plain; charset=utf-8" }).end("The metrics could not be collected.\n");

@@ -106,8 +106,18 @@ export class RequestObserver {
   }
 
   /** Records an admin RPC (its change, if any, is logged by the audit trail). */
-  adminCall(service: string, method: string, code: string, durationMs: number, actor: string | undefined, origin: string | undefined): void {
+  adminCall(
+    service: string,
+    method: string,
+    code: string,
+    durationMs: number,
+    actor: string | undefined,
+    origin: string | undefined,
+  ): void {
     this.metrics?.adminCalls.inc({ service, method, code });
-    this.log.info({ transport: "grpc", service, method, code, actor, origin, latency_ms: Math.round(durationMs * 1000) / 1000 }, "admin call");
+    this.log.info(
+      { transport: "grpc", service, method, code, actor, origin, latency_ms: Math.round(durationMs * 1000) / 1000 },
+      "admin call",
+    );
   }
 }

@@ -135,7 +135,11 @@ export class SeriesHistogram {
   /** The same values with the labels merged (prom-client's get(), used for JSON). */
   get(): MetricData {
     const data = this.getForPromString();
-    data.values = data.values.map(({ labels, sharedLabels, value, metricName }) => ({ labels: { ...labels, ...sharedLabels }, value, metricName }));
+    data.values = data.values.map(({ labels, sharedLabels, value, metricName }) => ({
+      labels: { ...labels, ...sharedLabels },
+      value,
+      metricName,
+    }));
     return data;
   }
 

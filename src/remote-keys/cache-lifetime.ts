@@ -14,7 +14,10 @@ export interface CacheBounds {
  */
 export function cacheLifetimeMs(cacheControl: string | undefined, bounds: CacheBounds): number {
   if (cacheControl === undefined) return bounds.defaultMs;
-  const directives = cacheControl.toLowerCase().split(",").map((d) => d.trim());
+  const directives = cacheControl
+    .toLowerCase()
+    .split(",")
+    .map((d) => d.trim());
   if (directives.includes("no-store") || directives.includes("no-cache")) return bounds.minMs;
   const maxAge = directives.map((d) => /^max-age\s*=\s*"?(\d{1,10})"?$/.exec(d)?.[1]).find((v) => v !== undefined);
   if (maxAge === undefined) return bounds.defaultMs;

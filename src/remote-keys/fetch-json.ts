@@ -49,7 +49,11 @@ export function fetchJson(url: string, limits: FetchLimits): Promise<FetchedJson
       const status = res.statusCode ?? 0;
       if (status !== 200) {
         res.resume();
-        return fail(status >= 300 && status < 400 ? `it answered ${status}, a redirect, and redirects are not followed` : `it answered HTTP ${status}`);
+        return fail(
+          status >= 300 && status < 400
+            ? `it answered ${status}, a redirect, and redirects are not followed`
+            : `it answered HTTP ${status}`,
+        );
       }
       const declared = Number(res.headers["content-length"] ?? 0);
       if (declared > limits.maxBytes) return fail(`its answer of ${declared} bytes is larger than ${limits.maxBytes}`);

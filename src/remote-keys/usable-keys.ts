@@ -17,7 +17,12 @@ export function usableKeys(body: unknown): readonly JsonWebKey[] {
   if (!Array.isArray(keys)) throw new FetchFailedError('its answer is not a JWKS (a JSON object with a "keys" array)');
   const usable = keys
     .filter((k): k is JsonWebKey => typeof k === "object" && k !== null && !Array.isArray(k))
-    .filter((k) => SIGNATURE_KEY_TYPES.has(String(k.kty)) && (k.use === undefined || k.use === "sig" || k.use === "jwt-svid") && !PRIVATE_MEMBERS.some((m) => m in k))
+    .filter(
+      (k) =>
+        SIGNATURE_KEY_TYPES.has(String(k.kty)) &&
+        (k.use === undefined || k.use === "sig" || k.use === "jwt-svid") &&
+        !PRIVATE_MEMBERS.some((m) => m in k),
+    )
     .slice(0, MAX_KEYS);
   if (usable.length === 0) throw new FetchFailedError("its JWKS holds no public signature key");
   return Object.freeze(usable);

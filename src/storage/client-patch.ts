@@ -23,7 +23,8 @@ function applyCredentialChanges(next: ClientRecord, patch: ClientPatch): void {
   if (patch.removeKid !== undefined) next.keys = next.keys.filter((k) => k.kid !== patch.removeKid);
   if (patch.addKey !== undefined) {
     const kid = patch.addKey.kid;
-    if (next.keys.some((k) => k.kid === kid)) throw new ClientCredentialConflictError(`the client already has a key with kid ${JSON.stringify(kid)}`);
+    if (next.keys.some((k) => k.kid === kid))
+      throw new ClientCredentialConflictError(`the client already has a key with kid ${JSON.stringify(kid)}`);
     next.keys = [...next.keys, patch.addKey];
   }
   if (next.jwksUri !== null && next.keys.length > 0) {
@@ -37,7 +38,9 @@ function applyCredentialChanges(next: ClientRecord, patch: ClientPatch): void {
   if (add !== undefined) {
     const same = next.federatedCredentials.find((f) => f.issuer === add.issuer && f.subject === add.subject);
     if (same) {
-      throw new ClientCredentialConflictError(`the client already has the federated credential ${same.credentialId} for this issuer and subject`);
+      throw new ClientCredentialConflictError(
+        `the client already has the federated credential ${same.credentialId} for this issuer and subject`,
+      );
     }
     next.federatedCredentials = [...next.federatedCredentials, add];
   }

@@ -29,7 +29,10 @@ export type StoreDigest = Record<StoreRecord["kind"], KindDigest>;
  * as canonical JSON (keys sorted, hashes as hex), so adapters that return a Buffer or a
  * Uint8Array, or an object with its keys in another order, digest alike.
  */
-export function digesting(batches: AsyncIterable<readonly StoreRecord[]>): { batches: AsyncIterable<readonly StoreRecord[]>; digest(): StoreDigest } {
+export function digesting(batches: AsyncIterable<readonly StoreRecord[]>): {
+  batches: AsyncIterable<readonly StoreRecord[]>;
+  digest(): StoreDigest;
+} {
   const hashes = new Map<StoreRecord["kind"], { count: number; hash: ReturnType<typeof createHash> }>(
     STORE_RECORD_KINDS.map((k) => [k, { count: 0, hash: createHash("sha256") }]),
   );

@@ -24,7 +24,12 @@ export interface AccessTokenInterceptorOptions extends VerifierOptions {
   onError?: ((err: unknown) => void) | undefined;
 }
 
-const GRPC_CODE = { missing_token: Code.Unauthenticated, invalid_request: Code.Unauthenticated, invalid_token: Code.Unauthenticated, insufficient_scope: Code.PermissionDenied };
+const GRPC_CODE = {
+  missing_token: Code.Unauthenticated,
+  invalid_request: Code.Unauthenticated,
+  invalid_token: Code.Unauthenticated,
+  insufficient_scope: Code.PermissionDenied,
+};
 
 /**
  * A Connect server interceptor doing what requireAccessToken does for HTTP: the call needs
@@ -56,12 +61,9 @@ export function accessTokenInterceptor(options: AccessTokenInterceptorOptions): 
 }
 
 function refusal(err: BearerTokenError, issuer: string, realm: string): ConnectError {
-  return new ConnectError(
-    err.message,
-    GRPC_CODE[err.code],
-    { "www-authenticate": bearerChallenge(err, realm) },
-    [{ desc: ErrorInfoSchema, value: create(ErrorInfoSchema, { reason: err.code, domain: issuer, metadata: scopeMetadata(err) }) }],
-  );
+  return new ConnectError(err.message, GRPC_CODE[err.code], { "www-authenticate": bearerChallenge(err, realm) }, [
+    { desc: ErrorInfoSchema, value: create(ErrorInfoSchema, { reason: err.code, domain: issuer, metadata: scopeMetadata(err) }) },
+  ]);
 }
 
 function scopeMetadata(err: BearerTokenError): Record<string, string> {

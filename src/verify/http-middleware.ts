@@ -51,8 +51,14 @@ export function requireAccessToken(options: ProtectOptions): AccessTokenMiddlewa
         options.onError?.(err);
         if (err instanceof KeySetUnavailableError) {
           // RFC 9110 §10.2.3: tell the caller when the keys will next be fetched.
-          const headers: Record<string, string> = err.retryAfterMs === undefined ? {} : { "retry-after": String(retryAfterSeconds(err.retryAfterMs)) };
-          return send(res, 503, { error: "temporarily_unavailable", error_description: "The token issuer's keys are unavailable; retry later" }, headers);
+          const headers: Record<string, string> =
+            err.retryAfterMs === undefined ? {} : { "retry-after": String(retryAfterSeconds(err.retryAfterMs)) };
+          return send(
+            res,
+            503,
+            { error: "temporarily_unavailable", error_description: "The token issuer's keys are unavailable; retry later" },
+            headers,
+          );
         }
         next(err);
       },
@@ -90,6 +96,11 @@ function refuse(res: ServerResponse, err: BearerTokenError, realm: string): void
 
 function send(res: ServerResponse, status: number, body: object, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text), "cache-control": "no-store", ...headers });
+  res.writeHead(status, {
+    "content-type": "application/json",
+    "content-length": Buffer.byteLength(text),
+    "cache-control": "no-store",
+    ...headers,
+  });
   res.end(text);
 }

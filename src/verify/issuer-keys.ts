@@ -35,7 +35,10 @@ interface Loaded {
  * shape jose's jwtVerify takes.
  */
 export class IssuerKeys {
-  readonly #o: { [K in Exclude<keyof IssuerKeysOptions, "jwksUri" | "metadataUrl">]-?: NonNullable<IssuerKeysOptions[K]> } & Pick<IssuerKeysOptions, "jwksUri" | "metadataUrl">;
+  readonly #o: { [K in Exclude<keyof IssuerKeysOptions, "jwksUri" | "metadataUrl">]-?: NonNullable<IssuerKeysOptions[K]> } & Pick<
+    IssuerKeysOptions,
+    "jwksUri" | "metadataUrl"
+  >;
   #loaded: Loaded | undefined;
   #loading: Promise<Loaded> | undefined;
   #lastAttempt = -Infinity;
@@ -105,8 +108,12 @@ export class IssuerKeys {
   /** The failure as a KeySetUnavailableError that says when the next fetch may happen. */
   #unavailable(failure: Error, now: number): KeySetUnavailableError {
     const retryAfterMs = Math.max(0, this.#lastAttempt + this.#o.refetchCooldownMs - now);
-    const message = failure instanceof KeySetUnavailableError ? failure.message : `The issuer's keys could not be loaded: ${failure.message}`;
-    return new KeySetUnavailableError(message, { cause: failure instanceof KeySetUnavailableError ? failure.cause : failure, retryAfterMs });
+    const message =
+      failure instanceof KeySetUnavailableError ? failure.message : `The issuer's keys could not be loaded: ${failure.message}`;
+    return new KeySetUnavailableError(message, {
+      cause: failure instanceof KeySetUnavailableError ? failure.cause : failure,
+      retryAfterMs,
+    });
   }
 
   async #fetchKeys(): Promise<Loaded> {

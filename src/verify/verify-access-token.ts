@@ -75,7 +75,8 @@ export async function verifyAccessToken(token: string, options: VerifyOptions): 
   if (typeof alg !== "string" || !algorithms.includes(alg)) {
     throw new BearerTokenError("invalid_token", `The access token's algorithm ${String(alg).slice(0, 20)} is not accepted`);
   }
-  const keys = options.keys ?? (options.clock ? new IssuerKeys({ issuer: options.issuer, clock: options.clock }) : sharedKeys(options.issuer));
+  const keys =
+    options.keys ?? (options.clock ? new IssuerKeys({ issuer: options.issuer, clock: options.clock }) : sharedKeys(options.issuer));
   let payload: JWTPayload;
   try {
     ({ payload } = await jwtVerify(token, keys.getKey, {
@@ -144,8 +145,10 @@ function refusal(err: unknown): Error {
   if (err instanceof errors.JWTClaimValidationFailed) {
     return new BearerTokenError("invalid_token", CLAIM_PROBLEMS[err.claim] ?? `The access token's ${err.claim} claim is missing or wrong`);
   }
-  if (err instanceof errors.JWKSNoMatchingKey) return new BearerTokenError("invalid_token", "The access token was signed with an unknown key");
-  if (err instanceof errors.JWSSignatureVerificationFailed) return new BearerTokenError("invalid_token", "The access token's signature is invalid");
+  if (err instanceof errors.JWKSNoMatchingKey)
+    return new BearerTokenError("invalid_token", "The access token was signed with an unknown key");
+  if (err instanceof errors.JWSSignatureVerificationFailed)
+    return new BearerTokenError("invalid_token", "The access token's signature is invalid");
   if (err instanceof errors.JOSEError) return new BearerTokenError("invalid_token", "The access token is malformed");
   return err as Error;
 }
@@ -163,7 +166,10 @@ interface RequiredClaims {
 function requiredClaims(p: JWTPayload): RequiredClaims {
   const { iss, sub, exp, iat, jti } = p;
   if (typeof iss !== "string" || typeof sub !== "string" || typeof exp !== "number" || typeof iat !== "number" || typeof jti !== "string") {
-    throw new BearerTokenError("invalid_token", "The access token's iss, sub, exp, iat or jti claim has the wrong type (RFC 9068 section 2.2)");
+    throw new BearerTokenError(
+      "invalid_token",
+      "The access token's iss, sub, exp, iat or jti claim has the wrong type (RFC 9068 section 2.2)",
+    );
   }
   return { iss, sub, exp, iat, jti };
 }

@@ -74,7 +74,9 @@ describe("h2load output", () => {
     expect(() => assertH2loadClean(r, { label: "ok", replyDataBytes: 542 })).not.toThrow();
     // gRPC errors are HTTP 200 with trailers only: h2load counts them as successes.
     const errors = { ...r, dataBytes: r.dataBytes - 3 * 542 };
-    expect(() => assertH2loadClean(errors, { label: "grpc errors", replyDataBytes: 542 })).toThrow(/ROUND FAILED.*about 3 replies carried no token/);
+    expect(() => assertH2loadClean(errors, { label: "grpc errors", replyDataBytes: 542 })).toThrow(
+      /ROUND FAILED.*about 3 replies carried no token/,
+    );
     const non2xx = { ...r, status: { ...r.status, "2xx": 19999, "4xx": 1 } };
     expect(() => assertH2loadClean(non2xx, { label: "4xx" })).toThrow(/ROUND FAILED/);
   });

@@ -88,7 +88,9 @@ describe("aborted getToken calls in a real process", () => {
       });
 
       it(`${what}, over ${transport}, server down: no stray rejection ends the process`, async () => {
-        const r = await runNode([SCRIPT], { env: { CASE: name, TESSERA_SERVER: `http://127.0.0.1:${await closedPort()}`, TRANSPORT: transport } });
+        const r = await runNode([SCRIPT], {
+          env: { CASE: name, TESSERA_SERVER: `http://127.0.0.1:${await closedPort()}`, TRANSPORT: transport },
+        });
         expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: "" });
         expect(JSON.parse(r.stdout)).toEqual(expected);
       });

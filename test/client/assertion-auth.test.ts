@@ -59,7 +59,12 @@ for (const transport of ["http", "grpc"] as const) {
       const key = await testClientKey("ES256");
       const s = await stub({ keys: [key.publicJwk], grpc: transport === "grpc" });
       // Over gRPC the stub speaks only HTTP/2, so its issuer is given rather than discovered.
-      const c = client({ server: s.url, transport, privateKeyFile: files.write("client.jwk", JSON.stringify(key.privateJwk)), ...(transport === "grpc" ? { issuer: s.issuer } : {}) });
+      const c = client({
+        server: s.url,
+        transport,
+        privateKeyFile: files.write("client.jwk", JSON.stringify(key.privateJwk)),
+        ...(transport === "grpc" ? { issuer: s.issuer } : {}),
+      });
       const tokens = await Promise.all(Array.from({ length: 5 }, () => c.getToken()));
       expect(new Set(tokens)).toEqual(new Set(["stub-token-1"]));
       expect(await c.getToken()).toBe("stub-token-1");
@@ -98,7 +103,14 @@ for (const transport of ["http", "grpc"] as const) {
 
     it("reads the platform token file for every request: a token the platform rotated on disk is sent next time", async () => {
       const platform = await testClientKey("RS256");
-      const s = await stub({ grpc: transport === "grpc", platform: { issuer: "https://kubernetes.default.svc", jwks: { keys: [platform.publicJwk] }, subject: "system:serviceaccount:billing:api" } });
+      const s = await stub({
+        grpc: transport === "grpc",
+        platform: {
+          issuer: "https://kubernetes.default.svc",
+          jwks: { keys: [platform.publicJwk] },
+          subject: "system:serviceaccount:billing:api",
+        },
+      });
       const first = await platformToken(platform, s.issuer);
       const path = files.write("token", `${first}\n`);
       const c = new TokenClient({ server: s.url, transport, env: { CLIENT_ID: CLIENT, CLIENT_ASSERTION_FILE: path } });
@@ -146,7 +158,14 @@ describe("the issuer, the audience of every assertion", () => {
     const explicit = client({ server: s.url, issuer: "https://tessera.example.com", privateKey: key.privateJwk });
     expect(await explicit.getToken()).toBe("stub-token-1");
     expect(s.accepted[0]!.payload.aud).toBe("https://tessera.example.com");
-    const fromEnv = new TokenClient({ server: s.url, env: { CLIENT_ID: CLIENT, TESSERA_ISSUER: "https://tessera.example.com", CLIENT_KEY_FILE: files.write("k.jwk", JSON.stringify(key.privateJwk)) } });
+    const fromEnv = new TokenClient({
+      server: s.url,
+      env: {
+        CLIENT_ID: CLIENT,
+        TESSERA_ISSUER: "https://tessera.example.com",
+        CLIENT_KEY_FILE: files.write("k.jwk", JSON.stringify(key.privateJwk)),
+      },
+    });
     clients.push(fromEnv);
     expect(await fromEnv.getToken()).toBe("stub-token-2");
   });
@@ -169,16 +188,47 @@ describe("choosing how to authenticate", () => {
     const token = files.write("t", "a.b.c");
     const cases: Array<[TokenClientOptions, string]> = [
       [{ clientSecret: "s", privateKeyFile: key }, "Pass only one way to authenticate, not clientSecret and privateKeyFile."],
-      [{ env: { CLIENT_ID: "c", CLIENT_SECRET: "s", CLIENT_KEY_FILE: key } }, "Both CLIENT_SECRET and CLIENT_KEY_FILE are set; set only one."],
-      [{ env: { CLIENT_ID: "c", CLIENT_KEY_FILE: key, CLIENT_ASSERTION_FILE: token, CLIENT_SECRET_FILE: key } }, "CLIENT_SECRET_FILE, CLIENT_KEY_FILE and CLIENT_ASSERTION_FILE are all set; set only one."],
-      [{ env: { CLIENT_ID: "c" } }, "No client credentials: pass them, or set CLIENT_SECRET, CLIENT_SECRET_FILE, CLIENT_KEY_FILE or CLIENT_ASSERTION_FILE."],
+      [
+        { env: { CLIENT_ID: "c", CLIENT_SECRET: "s", CLIENT_KEY_FILE: key } },
+        "Both CLIENT_SECRET and CLIENT_KEY_FILE are set; set only one.",
+      ],
+      [
+        { env: { CLIENT_ID: "c", CLIENT_KEY_FILE: key, CLIENT_ASSERTION_FILE: token, CLIENT_SECRET_FILE: key } },
+        "CLIENT_SECRET_FILE, CLIENT_KEY_FILE and CLIENT_ASSERTION_FILE are all set; set only one.",
+      ],
+      [
+        { env: { CLIENT_ID: "c" } },
+        "No client credentials: pass them, or set CLIENT_SECRET, CLIENT_SECRET_FILE, CLIENT_KEY_FILE or CLIENT_ASSERTION_FILE.",
+      ],
       [{ env: { CLIENT_KEY_FILE: key } }, "No client id: pass clientId or set CLIENT_ID."],
-      [{ env: { CLIENT_ID: "c", CLIENT_SECRET: "s", CLIENT_KEY_ID: "k1" } }, "CLIENT_KEY_ID names a key, but no private key is given (CLIENT_KEY_FILE)."],
-      [{ env: { CLIENT_ID: "c", CLIENT_ASSERTION_FILE: "/nonexistent/token" } }, "CLIENT_ASSERTION_FILE /nonexistent/token could not be read (ENOENT)."],
-      [{ env: { CLIENT_ID: "c", CLIENT_ASSERTION_FILE: files.write("empty", "\n") } }, `CLIENT_ASSERTION_FILE ${files.dir}/empty is empty.`],
-      [{ env: { CLIENT_ID: "c", CLIENT_ASSERTION_FILE: files.write("secret", "tsec_not_a_jwt\n") } }, `CLIENT_ASSERTION_FILE ${files.dir}/secret does not hold a signed JWT (three base64url parts separated by dots).`],
-      [{ env: { CLIENT_ID: "c", CLIENT_KEY_FILE: key, TESSERA_ISSUER: "tessera.example.com" } }, 'The issuer (TESSERA_ISSUER) must be Tessera\'s issuer URL, such as https://auth.example.com, not "tessera.example.com".'],
-      [{ server: undefined, endpoint: { transport: "fake", target: "fake", issue: () => Promise.reject(new Error("unused")) }, env: { CLIENT_ID: "c", CLIENT_KEY_FILE: key } }, "A private key signs assertions for Tessera's issuer: set the issuer option or TESSERA_ISSUER, or give the server to learn it from."],
+      [
+        { env: { CLIENT_ID: "c", CLIENT_SECRET: "s", CLIENT_KEY_ID: "k1" } },
+        "CLIENT_KEY_ID names a key, but no private key is given (CLIENT_KEY_FILE).",
+      ],
+      [
+        { env: { CLIENT_ID: "c", CLIENT_ASSERTION_FILE: "/nonexistent/token" } },
+        "CLIENT_ASSERTION_FILE /nonexistent/token could not be read (ENOENT).",
+      ],
+      [
+        { env: { CLIENT_ID: "c", CLIENT_ASSERTION_FILE: files.write("empty", "\n") } },
+        `CLIENT_ASSERTION_FILE ${files.dir}/empty is empty.`,
+      ],
+      [
+        { env: { CLIENT_ID: "c", CLIENT_ASSERTION_FILE: files.write("secret", "tsec_not_a_jwt\n") } },
+        `CLIENT_ASSERTION_FILE ${files.dir}/secret does not hold a signed JWT (three base64url parts separated by dots).`,
+      ],
+      [
+        { env: { CLIENT_ID: "c", CLIENT_KEY_FILE: key, TESSERA_ISSUER: "tessera.example.com" } },
+        'The issuer (TESSERA_ISSUER) must be Tessera\'s issuer URL, such as https://auth.example.com, not "tessera.example.com".',
+      ],
+      [
+        {
+          server: undefined,
+          endpoint: { transport: "fake", target: "fake", issue: () => Promise.reject(new Error("unused")) },
+          env: { CLIENT_ID: "c", CLIENT_KEY_FILE: key },
+        },
+        "A private key signs assertions for Tessera's issuer: set the issuer option or TESSERA_ISSUER, or give the server to learn it from.",
+      ],
     ];
     for (const [options, message] of cases) {
       expect(() => new TokenClient({ server: "http://tessera.test", ...options }), message).toThrow(new ClientConfigError(message));
@@ -190,9 +240,9 @@ describe("choosing how to authenticate", () => {
     expect(() => new TokenClient({ server: "localhost:8080", env: { CLIENT_ID: "c", CLIENT_SECRET: "s" }, optionLabels: labels })).toThrow(
       'The server (--server or TESSERA_SERVER) must be an http:// or https:// URL such as http://localhost:8080, not "localhost:8080"; did you mean "http://localhost:8080"?',
     );
-    expect(() => new TokenClient({ server: "http://t.test", clientId: "c", privateKeyFile: "/nonexistent/k.jwk", optionLabels: labels })).toThrow(
-      new ClientConfigError("--key /nonexistent/k.jwk could not be read (ENOENT)."),
-    );
+    expect(
+      () => new TokenClient({ server: "http://t.test", clientId: "c", privateKeyFile: "/nonexistent/k.jwk", optionLabels: labels }),
+    ).toThrow(new ClientConfigError("--key /nonexistent/k.jwk could not be read (ENOENT)."));
   });
 });
 
@@ -201,11 +251,26 @@ describe("the assertion and the private key never leak", () => {
     const key = await testClientKey("ES256");
     const wrongKey = await testClientKey("ES256");
     const platform = await testClientKey("ES256");
-    const s = await stub({ keys: [key.publicJwk], platform: { issuer: "https://kubernetes.default.svc", jwks: { keys: [platform.publicJwk] }, subject: "system:serviceaccount:billing:api" } });
+    const s = await stub({
+      keys: [key.publicJwk],
+      platform: {
+        issuer: "https://kubernetes.default.svc",
+        jwks: { keys: [platform.publicJwk] },
+        subject: "system:serviceaccount:billing:api",
+      },
+    });
     const lines: string[] = [];
     const logger = pino({ level: "trace" }, new Writable({ write: (chunk: Buffer, _enc, done) => (lines.push(chunk.toString()), done()) }));
     // Every metrics event, whatever its hook, goes to the same record as the log lines.
-    const metrics = new Proxy({}, { get: (_t, hook) => (...args: unknown[]) => lines.push(`${String(hook)} ${inspect(args, { depth: Infinity })}`) });
+    const metrics = new Proxy(
+      {},
+      {
+        get:
+          (_t, hook) =>
+          (...args: unknown[]) =>
+            lines.push(`${String(hook)} ${inspect(args, { depth: Infinity })}`),
+      },
+    );
     const base = { server: s.url, logger, metrics, retry: { maxAttempts: 2, baseDelayMs: 1 } };
     const good = client({ ...base, privateKey: key.privateJwk });
     const tokens = [await good.getToken()];
@@ -215,7 +280,15 @@ describe("the assertion and the private key never leak", () => {
     expect(errors.map((e) => (e as TokenError).code)).toEqual(["invalid_client", "invalid_client"]);
     const secrets = [...s.received, ...tokens, ...[key, wrongKey].flatMap((k) => [String(k.privateJwk.d)])];
     expect(s.received.length).toBe(3);
-    const shown = [...lines, ...[...errors, good, wrong, misaimed].flatMap((v) => [inspect(v, { depth: Infinity, showHidden: true }), JSON.stringify(v) ?? "", String(v), (v as Error).stack ?? ""])];
+    const shown = [
+      ...lines,
+      ...[...errors, good, wrong, misaimed].flatMap((v) => [
+        inspect(v, { depth: Infinity, showHidden: true }),
+        JSON.stringify(v) ?? "",
+        String(v),
+        (v as Error).stack ?? "",
+      ]),
+    ];
     for (const text of shown) for (const secret of secrets) expect(text.includes(secret), `leaked in: ${text.slice(0, 200)}`).toBe(false);
     expect(lines.join("")).toContain(`"auth":"private_key_jwt"`); // the logs still say how the client authenticated
     expect(lines.join("")).toContain(`"auth":"platform_token"`);
@@ -227,7 +300,10 @@ describe("the assertion and the private key never leak", () => {
     let seen = "";
     const echo = (async (_url: string | URL | Request, init?: RequestInit) => {
       seen = new URLSearchParams(init?.body as URLSearchParams).get("client_assertion") ?? "";
-      return new Response(JSON.stringify({ error: "invalid_request", error_description: `bad assertion ${seen} (signature ${seen.split(".")[2]})` }), { status: 400 });
+      return new Response(
+        JSON.stringify({ error: "invalid_request", error_description: `bad assertion ${seen} (signature ${seen.split(".")[2]})` }),
+        { status: 400 },
+      );
     }) as typeof fetch;
     const c = client({ server: "http://tessera.test", issuer: "http://tessera.test", privateKey: key.privateJwk, fetch: echo });
     const err = (await c.getToken().catch((e: unknown) => e)) as TokenError;

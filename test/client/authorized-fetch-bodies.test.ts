@@ -21,7 +21,9 @@ beforeAll(async () => {
       received.push({ auth: req.headers.authorization, body: Buffer.concat(chunks).toString() });
       // The first token the client was given ("tok-1") is refused, as an expired token would be.
       const refused = req.headers.authorization === "Bearer tok-1";
-      res.writeHead(refused ? 401 : 200, refused ? { "www-authenticate": 'Bearer error="invalid_token"' } : {}).end(refused ? "refused" : "ok");
+      res
+        .writeHead(refused ? 401 : 200, refused ? { "www-authenticate": 'Bearer error="invalid_token"' } : {})
+        .end(refused ? "refused" : "ok");
     });
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));

@@ -56,7 +56,9 @@ describe("bearerInterceptor", () => {
     ] as const) {
       const { client } = tokens();
       const { seen, transport } = service(5, code);
-      const err = await createClient(Health, transport([bearerInterceptor(client)])).check({}).catch((e: unknown) => e);
+      const err = await createClient(Health, transport([bearerInterceptor(client)]))
+        .check({})
+        .catch((e: unknown) => e);
       expect(ConnectError.from(err).code).toBe(code);
       expect(seen).toHaveLength(calls);
     }

@@ -65,7 +65,9 @@ for (const transport of ["http", "grpc"] as const) {
       try {
         const fromEnv = new TokenClient({ server: server.url, transport, env: { CLIENT_ID: creds.clientId, CLIENT_SECRET: "tsec_wrong" } });
         const fromFile = new TokenClient({ server: server.url, transport, env: { CLIENT_ID: creds.clientId, CLIENT_SECRET_FILE: file } });
-        expect(await fromEnv.getToken().catch((e: unknown) => (e as Error).message)).toBe("Invalid client credentials. Check CLIENT_ID and CLIENT_SECRET.");
+        expect(await fromEnv.getToken().catch((e: unknown) => (e as Error).message)).toBe(
+          "Invalid client credentials. Check CLIENT_ID and CLIENT_SECRET.",
+        );
         expect(await fromFile.getToken().catch((e: unknown) => (e as Error).message)).toBe(
           `Invalid client credentials. Check CLIENT_ID and the secret in CLIENT_SECRET_FILE (${file}).`,
         );
@@ -79,12 +81,17 @@ for (const transport of ["http", "grpc"] as const) {
       const client = new TokenClient({ server: server.url, transport, ...creds });
       const err = (await client.getToken({ scope: "delete" }).catch((e: unknown) => e)) as TokenError;
       expect(err).toMatchObject({ code: "invalid_scope", attempts: 1 });
-      expect(err.message).toBe(`Invalid scope requested: The scope 'delete' is not allowed for this client. Request only scopes the client is allowed.`);
+      expect(err.message).toBe(
+        `Invalid scope requested: The scope 'delete' is not allowed for this client. Request only scopes the client is allowed.`,
+      );
       await client.close();
     });
 
     it("takes credentials from CLIENT_ID / CLIENT_SECRET and the server from TESSERA_SERVER", async () => {
-      const client = new TokenClient({ transport, env: { TESSERA_SERVER: server.url, CLIENT_ID: creds.clientId, CLIENT_SECRET: creds.clientSecret } });
+      const client = new TokenClient({
+        transport,
+        env: { TESSERA_SERVER: server.url, CLIENT_ID: creds.clientId, CLIENT_SECRET: creds.clientSecret },
+      });
       const { payload } = await verifyWithJwks(server.url, await client.getToken(), server.issuer);
       expect(payload.client_id).toBe(creds.clientId);
       await client.close();

@@ -51,8 +51,14 @@ describe("resolveCredentials", () => {
     const cases: Array<[NodeJS.ProcessEnv, string]> = [
       [{}, "No client id: pass credentials or set CLIENT_ID."],
       [{ CLIENT_ID: "id" }, "No client secret: pass credentials, or set CLIENT_SECRET or CLIENT_SECRET_FILE."],
-      [{ CLIENT_ID: "id", CLIENT_SECRET: "a", CLIENT_SECRET_FILE: "/x" }, "Both CLIENT_SECRET and CLIENT_SECRET_FILE are set; set only one."],
-      [{ CLIENT_ID: "id", CLIENT_SECRET_FILE: "/nonexistent/secret" }, "CLIENT_SECRET_FILE /nonexistent/secret could not be read (ENOENT)."],
+      [
+        { CLIENT_ID: "id", CLIENT_SECRET: "a", CLIENT_SECRET_FILE: "/x" },
+        "Both CLIENT_SECRET and CLIENT_SECRET_FILE are set; set only one.",
+      ],
+      [
+        { CLIENT_ID: "id", CLIENT_SECRET_FILE: "/nonexistent/secret" },
+        "CLIENT_SECRET_FILE /nonexistent/secret could not be read (ENOENT).",
+      ],
       [{ CLIENT_ID: "id", CLIENT_SECRET_FILE: secretFile("\n") }, `CLIENT_SECRET_FILE ${dirs.at(-1)}/client-secret is empty.`],
     ];
     for (const [env, message] of cases) {
@@ -65,7 +71,13 @@ describe("ClientCredentials", () => {
   const c = new ClientCredentials("tcl_x", "tsec_TOPSECRET");
 
   it("never shows the secret when logged, stringified or interpolated", () => {
-    for (const shown of [JSON.stringify(c), JSON.stringify({ nested: { c } }), inspect(c), inspect({ c }, { depth: 9, showHidden: true }), `${c}`]) {
+    for (const shown of [
+      JSON.stringify(c),
+      JSON.stringify({ nested: { c } }),
+      inspect(c),
+      inspect({ c }, { depth: 9, showHidden: true }),
+      `${c}`,
+    ]) {
       expect(shown).not.toContain("TOPSECRET");
       expect(shown).toContain("tcl_x");
     }
@@ -83,7 +95,9 @@ describe("ClientCredentials", () => {
   it("redacts a short secret where it stands on its own, without mangling ordinary words that contain it", () => {
     const short = new ClientCredentials("tcl_x", "ent");
     const text = "The client is not permitted to present ent; client_secret=ent, 'ent' (ent)";
-    expect(short.redact(text)).toBe("The client is not permitted to present [redacted]; client_secret=[redacted], '[redacted]' ([redacted])");
+    expect(short.redact(text)).toBe(
+      "The client is not permitted to present [redacted]; client_secret=[redacted], '[redacted]' ([redacted])",
+    );
     expect(short.redact("ent")).toBe("[redacted]");
     expect(short.redact("Entity, tent, entent")).toBe("Entity, tent, entent");
     const punct = new ClientCredentials("tcl_x", "a:b");

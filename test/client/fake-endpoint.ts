@@ -40,6 +40,10 @@ export class FakeEndpoint implements TokenEndpoint {
 }
 
 /** An issued token of `expiresIn` seconds. */
-export function token(expiresIn: number, accessToken = `tok-${expiresIn}-${Math.random().toString(36).slice(2)}`, scope?: string): IssuedToken {
+export function token(
+  expiresIn: number,
+  accessToken = `tok-${expiresIn}-${Math.random().toString(36).slice(2)}`,
+  scope?: string,
+): IssuedToken {
   return { accessToken, expiresIn, scope };
 }

@@ -16,7 +16,12 @@ function endpointFailingWith(err?: ConnectError) {
   const transport = createRouterTransport(({ service }) => {
     service(TokenService, {
       issueToken(req, ctx) {
-        seen.push({ authorization: ctx.requestHeader.get("authorization"), clientSecret: req.clientSecret, scope: req.scope, audience: req.audience });
+        seen.push({
+          authorization: ctx.requestHeader.get("authorization"),
+          clientSecret: req.clientSecret,
+          scope: req.scope,
+          audience: req.audience,
+        });
         if (err) throw err;
         return { accessToken: "at", tokenType: "Bearer", expiresIn: 90, scope: req.scope };
       },
@@ -26,11 +31,16 @@ function endpointFailingWith(err?: ConnectError) {
 }
 
 function oauth(code: Code, reason: string): ConnectError {
-  return new ConnectError("described", code, undefined, [{ desc: ErrorInfoSchema, value: create(ErrorInfoSchema, { reason, domain: "t" }) }]);
+  return new ConnectError("described", code, undefined, [
+    { desc: ErrorInfoSchema, value: create(ErrorInfoSchema, { reason, domain: "t" }) },
+  ]);
 }
 
 async function failure(p: Promise<unknown>): Promise<TokenError> {
-  const e = await p.then(() => undefined, (err: unknown) => err);
+  const e = await p.then(
+    () => undefined,
+    (err: unknown) => err,
+  );
   expect(e).toBeInstanceOf(TokenError);
   return e as TokenError;
 }
@@ -38,7 +48,11 @@ async function failure(p: Promise<unknown>): Promise<TokenError> {
 describe("grpcTokenEndpoint", () => {
   it("sends Basic credentials in metadata, not in the message", async () => {
     const { endpoint, seen } = endpointFailingWith();
-    expect(await endpoint.issue(creds, { scope: "read", audiences: ["https://a"] }, never)).toEqual({ accessToken: "at", expiresIn: 90, scope: "read" });
+    expect(await endpoint.issue(creds, { scope: "read", audiences: ["https://a"] }, never)).toEqual({
+      accessToken: "at",
+      expiresIn: 90,
+      scope: "read",
+    });
     expect(seen[0]).toEqual({
       authorization: "Basic " + Buffer.from("tcl_1:tsec_1").toString("base64"),
       clientSecret: "",

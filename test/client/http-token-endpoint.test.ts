@@ -19,7 +19,10 @@ function fakeFetch(status: number, body: unknown, headers: Record<string, string
 }
 
 async function failure(p: Promise<unknown>): Promise<TokenError> {
-  const e = await p.then(() => undefined, (err: unknown) => err);
+  const e = await p.then(
+    () => undefined,
+    (err: unknown) => err,
+  );
   expect(e).toBeInstanceOf(TokenError);
   return e as TokenError;
 }
@@ -38,7 +41,11 @@ async function closedPort(): Promise<number> {
 describe("httpTokenEndpoint", () => {
   it("posts the client credentials grant with client_secret_basic (RFC 6749 Appendix B encoding)", async () => {
     const { f, seen } = fakeFetch(200, { access_token: "at", token_type: "Bearer", expires_in: 60, scope: "read" });
-    const res = await httpTokenEndpoint({ tokenUrl: URL_, fetch: f }).issue(creds, { scope: "read", audiences: ["https://a", "https://b"] }, never);
+    const res = await httpTokenEndpoint({ tokenUrl: URL_, fetch: f }).issue(
+      creds,
+      { scope: "read", audiences: ["https://a", "https://b"] },
+      never,
+    );
     expect(res).toEqual({ accessToken: "at", expiresIn: 60, scope: "read" });
     const req = seen[0]!;
     expect(req.method).toBe("POST");
@@ -86,7 +93,9 @@ describe("httpTokenEndpoint", () => {
     const tokenUrl = `http://127.0.0.1:${port}/oauth/token`;
     const err = await failure(httpTokenEndpoint({ tokenUrl }).issue(creds, { scope: undefined, audiences: [] }, never));
     expect(err).toMatchObject({ code: "network_error", retryable: true });
-    expect(err.message).toBe(`Could not reach the token service at ${tokenUrl}: connect ECONNREFUSED 127.0.0.1:${port}. Check the server URL and the network.`);
+    expect(err.message).toBe(
+      `Could not reach the token service at ${tokenUrl}: connect ECONNREFUSED 127.0.0.1:${port}. Check the server URL and the network.`,
+    );
   });
 });
 

@@ -22,17 +22,21 @@ describe("LatencyHistogram", () => {
   it("estimates any quantile within one bucket of the exact value", () => {
     const bounds = [1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000];
     fc.assert(
-      fc.property(fc.array(fc.integer({ min: 0, max: 9_000 }), { minLength: 1, maxLength: 200 }), fc.double({ min: 0.01, max: 1, noNaN: true }), (xs, q) => {
-        const h = new LatencyHistogram();
-        xs.forEach((x) => h.observe(x));
-        const sorted = [...xs].sort((a, b) => a - b);
-        const exact = sorted[Math.max(0, Math.ceil(q * xs.length) - 1)]!;
-        const i = bounds.findIndex((b) => exact <= b);
-        const lower = i <= 0 ? 0 : bounds[i - 1]!;
-        const est = h.quantile(q);
-        expect(est).toBeGreaterThanOrEqual(lower);
-        expect(est).toBeLessThanOrEqual(bounds[i]!);
-      }),
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: 9_000 }), { minLength: 1, maxLength: 200 }),
+        fc.double({ min: 0.01, max: 1, noNaN: true }),
+        (xs, q) => {
+          const h = new LatencyHistogram();
+          xs.forEach((x) => h.observe(x));
+          const sorted = [...xs].sort((a, b) => a - b);
+          const exact = sorted[Math.max(0, Math.ceil(q * xs.length) - 1)]!;
+          const i = bounds.findIndex((b) => exact <= b);
+          const lower = i <= 0 ? 0 : bounds[i - 1]!;
+          const est = h.quantile(q);
+          expect(est).toBeGreaterThanOrEqual(lower);
+          expect(est).toBeLessThanOrEqual(bounds[i]!);
+        },
+      ),
     );
   });
 

@@ -50,7 +50,10 @@ describe("the client never leaks the secret or a token", () => {
       errors.push(await down.getToken().catch((e: unknown) => e));
       expect(errors.map((e) => (e as TokenError).code)).toEqual(["invalid_client", "invalid_scope", "network_error"]);
       expect(lines.length).toBeGreaterThan(5);
-      expectClean([...lines, ...errors.flatMap(renderings), ...renderings(good), ...renderings(wrong)], [creds.clientSecret, ...seenTokens]);
+      expectClean(
+        [...lines, ...errors.flatMap(renderings), ...renderings(good), ...renderings(wrong)],
+        [creds.clientSecret, ...seenTokens],
+      );
       expect(lines.join("")).toContain(creds.clientId); // logs stay useful: they name the client
       await Promise.all([good.close(), wrong.close(), down.close()]);
     });
@@ -62,7 +65,14 @@ describe("the client never leaks the secret or a token", () => {
       const echoed = Buffer.from(basic.slice(6), "base64").toString();
       return new Response(JSON.stringify({ error: "invalid_request", error_description: `bad credentials ${echoed}` }), { status: 400 });
     }) as typeof fetch;
-    const client = new TokenClient({ server: "http://x.test", clientId: "id", clientSecret: "tsec_ECHOED", fetch: echo, scheduler: new FakeScheduler(), logger });
+    const client = new TokenClient({
+      server: "http://x.test",
+      clientId: "id",
+      clientSecret: "tsec_ECHOED",
+      fetch: echo,
+      scheduler: new FakeScheduler(),
+      logger,
+    });
     const err = await client.getToken().catch((e: unknown) => e);
     expect((err as TokenError).description).toBe("bad credentials id:[redacted]");
     expectClean(renderings(err), ["tsec_ECHOED"]);
@@ -70,7 +80,10 @@ describe("the client never leaks the secret or a token", () => {
 
   it("does not mangle a server's words that happen to contain a short secret", async () => {
     const stub = await startStubTokenServer([
-      { status: 400, body: { error: "invalid_scope", error_description: "The scope delete is not permitted for this client; secret ent refused" } },
+      {
+        status: 400,
+        body: { error: "invalid_scope", error_description: "The scope delete is not permitted for this client; secret ent refused" },
+      },
     ]);
     try {
       const client = new TokenClient({ server: stub.url, clientId: "id", clientSecret: "ent" });

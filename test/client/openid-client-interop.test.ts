@@ -23,10 +23,16 @@ afterAll(() => stub?.close());
 describe("openid-client's PrivateKeyJwt and our SDK, against the same token endpoint", () => {
   it("openid-client discovers the server, gets a token, and its assertion passes every check", async () => {
     const cryptoKey = await importJWK(key.privateJwk, "ES256");
-    const config = await oidc.discovery(new URL(stub.url), CLIENT, undefined, oidc.PrivateKeyJwt({ key: cryptoKey as webcrypto.CryptoKey, kid: key.kid }), {
-      algorithm: "oauth2", // RFC 8414 metadata, not OpenID Connect discovery
-      execute: [oidc.allowInsecureRequests], // a loopback test server without TLS
-    });
+    const config = await oidc.discovery(
+      new URL(stub.url),
+      CLIENT,
+      undefined,
+      oidc.PrivateKeyJwt({ key: cryptoKey as webcrypto.CryptoKey, kid: key.kid }),
+      {
+        algorithm: "oauth2", // RFC 8414 metadata, not OpenID Connect discovery
+        execute: [oidc.allowInsecureRequests], // a loopback test server without TLS
+      },
+    );
     const tokens = await oidc.clientCredentialsGrant(config);
     expect(tokens.access_token).toMatch(/^stub-token-/);
     expect(stub.refusals).toEqual([]);

@@ -31,7 +31,14 @@ describe("signClientAssertion (RFC 7523 §3, RFC 7523bis)", () => {
         algorithms: [alg],
       });
       expect(protectedHeader).toEqual({ alg, kid: k.kid, typ: "client-authentication+jwt" });
-      expect(payload).toEqual({ iss: "tcl_a", sub: "tcl_a", aud: ISSUER, jti: expect.any(String) as string, iat: NOW / 1000, exp: NOW / 1000 + 60 });
+      expect(payload).toEqual({
+        iss: "tcl_a",
+        sub: "tcl_a",
+        aud: ISSUER,
+        jti: expect.any(String) as string,
+        iat: NOW / 1000,
+        exp: NOW / 1000 + 60,
+      });
       expect(typeof payload.aud).toBe("string"); // never an array: RFC 7523bis wants the issuer alone
     });
   }
@@ -49,7 +56,13 @@ describe("signClientAssertion (RFC 7523 §3, RFC 7523bis)", () => {
   it("privateKeyJwt signs a new assertion at every call, dated by the clock it was given", async () => {
     const k = await testClientKey("EdDSA");
     let now = NOW;
-    const next = privateKeyJwt({ clientId: "c", key: async () => parseClientKey(k.privateJwk, "k"), issuer: fixedIssuer(ISSUER), now: () => now, source: "test" });
+    const next = privateKeyJwt({
+      clientId: "c",
+      key: async () => parseClientKey(k.privateJwk, "k"),
+      issuer: fixedIssuer(ISSUER),
+      now: () => now,
+      source: "test",
+    });
     const first = (await next(new AbortController().signal)).revealAssertion();
     now += 5_000;
     const second = (await next(new AbortController().signal)).revealAssertion();
@@ -99,7 +112,10 @@ describe("parseClientKey: only private asymmetric keys, never HS* or none", () =
     const publicPem = generateKeyPairSync("ec", { namedCurve: "P-256" }).publicKey.export({ format: "pem", type: "spki" }).toString();
     const secretJwk = { kty: "oct", k: "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0", alg: "HS256" };
     const cases: Array<[string | object, string]> = [
-      [secretJwk, "K is a symmetric key (kty oct): client assertions are signed with a private key (ES256, EdDSA, RS256, PS256), never with a shared secret."],
+      [
+        secretJwk,
+        "K is a symmetric key (kty oct): client assertions are signed with a private key (ES256, EdDSA, RS256, PS256), never with a shared secret.",
+      ],
       [{ ...ec.privateJwk, alg: "HS256" }, 'K has alg "HS256"; client assertions are signed with ES256, EdDSA, RS256, PS256.'],
       [{ ...ec.privateJwk, alg: "none" }, 'K has alg "none"; client assertions are signed with ES256, EdDSA, RS256, PS256.'],
       [{ ...ec.privateJwk, alg: "RS256" }, "K has alg RS256, which does not fit its key type (ec)."],
@@ -110,7 +126,10 @@ describe("parseClientKey: only private asymmetric keys, never HS* or none", () =
       [pss, "K is an RSA-PSS key; give a plain RSA key, as a JWK with alg PS256 to sign PS256."],
       [ed448, "K is a key of type ed448; client assertions are signed with ES256, EdDSA, RS256, PS256 (EC P-256, Ed25519 or RSA keys)."],
       [publicPem, "K holds a public key or certificate; the client signs with its private key."],
-      ["-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n", "K is encrypted with a passphrase; give the key unencrypted in a file only this service can read, or as a JWK."],
+      [
+        "-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n",
+        "K is encrypted with a passphrase; give the key unencrypted in a file only this service can read, or as a JWK.",
+      ],
       [`{"kty":"EC","d":"${String(ec.privateJwk.d)}",`, "K is not valid JSON, so not a JWK."],
       [{ ...ec.privateJwk, x: "AAAA" }, "K is not a valid private JWK."],
       ["tsec_not_a_key", "K holds neither a JWK (JSON) nor a PEM private key."],
@@ -145,7 +164,9 @@ describe("fileClientKey", () => {
   });
 
   it("fails at creation when the file is missing or unusable, and later when it disappears, naming the variable and path", async () => {
-    expect(() => fileClientKey("/nonexistent/client.jwk", "CLIENT_KEY_FILE")).toThrow(new ClientConfigError("CLIENT_KEY_FILE /nonexistent/client.jwk could not be read (ENOENT)."));
+    expect(() => fileClientKey("/nonexistent/client.jwk", "CLIENT_KEY_FILE")).toThrow(
+      new ClientConfigError("CLIENT_KEY_FILE /nonexistent/client.jwk could not be read (ENOENT)."),
+    );
     const bad = files.write("bad.jwk", '{"kty":"oct","k":"c2VjcmV0"}');
     expect(() => fileClientKey(bad, "--key")).toThrow(/^--key .*bad\.jwk is a symmetric key \(kty oct\)/);
     const path = files.write("client.jwk", JSON.stringify((await testClientKey("ES256")).privateJwk));

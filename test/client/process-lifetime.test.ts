@@ -26,11 +26,31 @@ interface Case {
 }
 
 const CASES: Case[] = [
-  { name: "the server is down (closed port)", server: "closed", options: { retry: { maxAttempts: 2 } }, expected: { caught: "network_error" } },
+  {
+    name: "the server is down (closed port)",
+    server: "closed",
+    options: { retry: { maxAttempts: 2 } },
+    expected: { caught: "network_error" },
+  },
   { name: "one 503, then a token", server: ["503", "token"], options: {}, expected: { token: true } },
-  { name: "429 with Retry-After every time", server: [{ status: 429, retryAfter: 1 }], options: { retry: { maxAttempts: 2 } }, expected: { caught: "temporarily_unavailable" } },
-  { name: "the connection is dropped every time", server: ["drop"], options: { retry: { maxAttempts: 2 } }, expected: { caught: "network_error" } },
-  { name: "the server never answers", server: ["hang"], options: { timeoutMs: 300, retry: { maxAttempts: 2 } }, expected: { caught: "timeout" } },
+  {
+    name: "429 with Retry-After every time",
+    server: [{ status: 429, retryAfter: 1 }],
+    options: { retry: { maxAttempts: 2 } },
+    expected: { caught: "temporarily_unavailable" },
+  },
+  {
+    name: "the connection is dropped every time",
+    server: ["drop"],
+    options: { retry: { maxAttempts: 2 } },
+    expected: { caught: "network_error" },
+  },
+  {
+    name: "the server never answers",
+    server: ["hang"],
+    options: { timeoutMs: 300, retry: { maxAttempts: 2 } },
+    expected: { caught: "timeout" },
+  },
 ];
 
 describe("a script awaiting getToken runs to its own end", () => {

@@ -56,7 +56,11 @@ describe("a failed refresh inside the refresh margin (fake clock)", () => {
     ["the token endpoint is unreachable", unreachable],
   ] as const) {
     it(`${name}: getToken keeps answering the cached token, reports the failure, retries in the background`, async () => {
-      const { endpoint, scheduler, client, metrics, logger } = setup([token(3600, "a"), ...Array.from({ length: 6 }, failure), token(3600, "b")]);
+      const { endpoint, scheduler, client, metrics, logger } = setup([
+        token(3600, "a"),
+        ...Array.from({ length: 6 }, failure),
+        token(3600, "b"),
+      ]);
       expect(await client.getToken()).toBe("a");
       await scheduler.advance(REFRESH_AT);
       expect(await settleWith(scheduler, client.getToken())).toBe("a");
@@ -81,7 +85,9 @@ describe("a failed refresh inside the refresh margin (fake clock)", () => {
   }
 
   it("throws only once no valid token remains", async () => {
-    const { endpoint, scheduler, client } = setup([token(600, "a"), ...Array.from({ length: 200 }, unreachable)], { retry: { maxDelayMs: 10_000 } });
+    const { endpoint, scheduler, client } = setup([token(600, "a"), ...Array.from({ length: 200 }, unreachable)], {
+      retry: { maxDelayMs: 10_000 },
+    });
     await client.getToken();
     await scheduler.advance(300_000); // the margin is half of a 10-minute token
     expect(await settleWith(scheduler, client.getToken())).toBe("a");
@@ -100,7 +106,9 @@ describe("a failed refresh inside the refresh margin (fake clock)", () => {
     await client.getToken();
     await scheduler.advance(REFRESH_AT);
     expect(await client.getToken()).toBe("a");
-    expect(await registry.metrics()).toContain('tessera_client_token_refresh_failures_total{transport="fake",code="temporarily_unavailable"} 1');
+    expect(await registry.metrics()).toContain(
+      'tessera_client_token_refresh_failures_total{transport="fake",code="temporarily_unavailable"} 1',
+    );
   });
 });
 

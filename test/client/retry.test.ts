@@ -56,10 +56,13 @@ describe("retries", () => {
   it("draws every wait within its jitter bounds", async () => {
     let r = 0;
     const draws = [0, 0.25, 0.5, 0.75, 0.999];
-    const { scheduler, client } = setup(Array.from({ length: 5 }, () => fail("server_error")), {
-      random: () => draws[r++ % draws.length]!,
-      retry: { maxAttempts: 6, baseDelayMs: 100, maxDelayMs: 1_000 },
-    });
+    const { scheduler, client } = setup(
+      Array.from({ length: 5 }, () => fail("server_error")),
+      {
+        random: () => draws[r++ % draws.length]!,
+        retry: { maxAttempts: 6, baseDelayMs: 100, maxDelayMs: 1_000 },
+      },
+    );
     await run(client, scheduler);
     const ceilings = [100, 200, 400, 800, 1000];
     expect(waits(scheduler)).toEqual(ceilings.map((c, i) => Math.floor(draws[i]! * c)));
@@ -75,9 +78,12 @@ describe("retries", () => {
   });
 
   it("does not start a retry whose wait would end past maxElapsedMs", async () => {
-    const { endpoint, scheduler, client } = setup(Array.from({ length: 10 }, () => fail("server_error")), {
-      retry: { maxAttempts: 100, baseDelayMs: 1_000, maxDelayMs: 1_000, maxElapsedMs: 3_500 },
-    });
+    const { endpoint, scheduler, client } = setup(
+      Array.from({ length: 10 }, () => fail("server_error")),
+      {
+        retry: { maxAttempts: 100, baseDelayMs: 1_000, maxDelayMs: 1_000, maxElapsedMs: 3_500 },
+      },
+    );
     const started = scheduler.now();
     await run(client, scheduler);
     // Each request's timeout is what is left of the budget (3500, 2501, ...), then a 999 ms wait.

@@ -46,7 +46,9 @@ describe("the server URL", () => {
         `The server (the server option) must be Tessera's base URL without a query or fragment, such as https://auth.example.com, not ${JSON.stringify(server)}.`,
       );
     }
-    expect(refusal(() => new TokenClient({ ...CREDS, env: { TESSERA_SERVER: "https://[::1]:8080?x" } })).message).toMatch(/^The server \(TESSERA_SERVER\) must be Tessera's base URL/);
+    expect(refusal(() => new TokenClient({ ...CREDS, env: { TESSERA_SERVER: "https://[::1]:8080?x" } })).message).toMatch(
+      /^The server \(TESSERA_SERVER\) must be Tessera's base URL/,
+    );
   });
 
   it("refuses credentials in the URL without repeating them", () => {
@@ -70,7 +72,9 @@ describe("the server URL", () => {
       const asked: string[] = [];
       const answer: typeof fetch = async (input) => {
         asked.push(String(input));
-        return new Response(JSON.stringify({ access_token: "tok", token_type: "Bearer", expires_in: 3600 }), { headers: { "content-type": "application/json" } });
+        return new Response(JSON.stringify({ access_token: "tok", token_type: "Bearer", expires_in: 3600 }), {
+          headers: { "content-type": "application/json" },
+        });
       };
       const client = new TokenClient({ ...CREDS, server, fetch: answer });
       expect(await client.getToken()).toBe("tok");

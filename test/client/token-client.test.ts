@@ -123,7 +123,12 @@ describe("TokenClient single flight", () => {
     await settle();
     const why = new Error("gave up");
     impatient.abort(why);
-    expect(await a).toMatchObject({ name: "TokenError", code: "aborted", message: "The token request was aborted by the caller.", cause: why });
+    expect(await a).toMatchObject({
+      name: "TokenError",
+      code: "aborted",
+      message: "The token request was aborted by the caller.",
+      cause: why,
+    });
     endpoint.hanging[0]!(token(3600, "still-delivered"));
     expect(await b).toBe("still-delivered");
   });

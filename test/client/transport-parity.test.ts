@@ -27,7 +27,11 @@ class TimedMetrics extends TokenMetricsRecorder {
 /** A logger that keeps the retry waits the client announced. */
 function retryLog() {
   const waits: number[] = [];
-  return { waits, warn: (obj: object) => void (typeof (obj as { retry_in_ms?: number }).retry_in_ms === "number" && waits.push((obj as { retry_in_ms: number }).retry_in_ms)) };
+  return {
+    waits,
+    warn: (obj: object) =>
+      void (typeof (obj as { retry_in_ms?: number }).retry_in_ms === "number" && waits.push((obj as { retry_in_ms: number }).retry_in_ms)),
+  };
 }
 
 describe("Retry-After from the real server's rate limit", () => {

@@ -15,7 +15,9 @@ describe("the built console", () => {
     const scripts = readdirSync(ASSETS).filter((f) => f.endsWith(".js"));
     expect(scripts.length).toBeGreaterThan(0);
     const total = scripts.reduce((sum, f) => sum + gzippedBytes(readFileSync(join(ASSETS, f))), 0);
-    console.log(`console JavaScript: ${(total / 1000).toFixed(1)} KB gzipped in ${scripts.length} file(s), budget ${JS_BUDGET_BYTES / 1000} KB`);
+    console.log(
+      `console JavaScript: ${(total / 1000).toFixed(1)} KB gzipped in ${scripts.length} file(s), budget ${JS_BUDGET_BYTES / 1000} KB`,
+    );
     expect(total).toBeLessThanOrEqual(JS_BUDGET_BYTES);
   });
 });

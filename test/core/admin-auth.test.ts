@@ -201,7 +201,13 @@ describe("authorizeAdmin", () => {
   });
 
   it("a deleted admin client re-created with the same id and no admin scope: the old token stays unauthenticated", async () => {
-    const { clientSecret } = await admin.create({ clientId: "ops", name: "ops", scopes: [ADMIN_SCOPE], audiences: [], tokenTtlSeconds: 600 });
+    const { clientSecret } = await admin.create({
+      clientId: "ops",
+      name: "ops",
+      scopes: [ADMIN_SCOPE],
+      audiences: [],
+      tokenTtlSeconds: 600,
+    });
     const token = await tokenFor({ clientId: "ops", clientSecret });
     await admin.delete("ops");
     expect((await authError(token)).code).toBe("unauthenticated");
@@ -213,37 +219,49 @@ describe("authorizeAdmin", () => {
   it.each([
     ["within the same second", 100],
     ["one second later", 1100],
-  ])("a deleted admin client re-created with the same id and the same scopes %s: the old token stays unauthenticated, the new one works", async (_when, later) => {
-    const { clientSecret } = await admin.create({ clientId: "ops", name: "ops", scopes: [ADMIN_SCOPE], audiences: [], tokenTtlSeconds: 600 });
-    const token = await tokenFor({ clientId: "ops", clientSecret });
-    await admin.delete("ops");
-    now = START + later;
-    const again = await admin.create({ clientId: "ops", name: "ops again", scopes: [ADMIN_SCOPE], audiences: [], tokenTtlSeconds: 600 });
-    expect((await authError(token)).code).toBe("unauthenticated");
-    const fresh = await tokenFor({ clientId: "ops", clientSecret: again.clientSecret });
-    expect(await authorizeAdmin(deps, fresh)).toEqual({ clientId: "ops", scopes: [ADMIN_SCOPE] });
-    expect((await authError(token)).code).toBe("unauthenticated");
-  });
+  ])(
+    "a deleted admin client re-created with the same id and the same scopes %s: the old token stays unauthenticated, the new one works",
+    async (_when, later) => {
+      const { clientSecret } = await admin.create({
+        clientId: "ops",
+        name: "ops",
+        scopes: [ADMIN_SCOPE],
+        audiences: [],
+        tokenTtlSeconds: 600,
+      });
+      const token = await tokenFor({ clientId: "ops", clientSecret });
+      await admin.delete("ops");
+      now = START + later;
+      const again = await admin.create({ clientId: "ops", name: "ops again", scopes: [ADMIN_SCOPE], audiences: [], tokenTtlSeconds: 600 });
+      expect((await authError(token)).code).toBe("unauthenticated");
+      const fresh = await tokenFor({ clientId: "ops", clientSecret: again.clientSecret });
+      expect(await authorizeAdmin(deps, fresh)).toEqual({ clientId: "ops", scopes: [ADMIN_SCOPE] });
+      expect((await authError(token)).code).toBe("unauthenticated");
+    },
+  );
 
   it.each([
     ["within the same second", 100],
     ["one second later", 1000],
     ["an hour later", 3600_000],
-  ])("tessera:admin taken away and given back %s (after rotating a leaked secret): a stolen admin token stays unauthenticated", async (_when, later) => {
-    const c = await newClient([ADMIN_SCOPE, "read"], [], 2 * 3600);
-    const stolen = await tokenFor(c);
-    now = START + 50;
-    await admin.update(c.clientId, { scopes: ["read"] });
-    expect((await authError(stolen)).code).toBe("unauthenticated");
-    const rotated = await admin.rotateSecret(c.clientId, 0);
-    now = START + 50 + later;
-    await admin.update(c.clientId, { scopes: [ADMIN_SCOPE, "read"] });
-    expect((await authError(stolen)).code).toBe("unauthenticated");
-    // Tokens issued after the scope came back carry it and work.
-    const fresh = await tokenFor({ clientId: c.clientId, clientSecret: rotated.clientSecret });
-    expect((await authorizeAdmin(deps, fresh)).clientId).toBe(c.clientId);
-    expect((await authError(stolen)).code).toBe("unauthenticated");
-  });
+  ])(
+    "tessera:admin taken away and given back %s (after rotating a leaked secret): a stolen admin token stays unauthenticated",
+    async (_when, later) => {
+      const c = await newClient([ADMIN_SCOPE, "read"], [], 2 * 3600);
+      const stolen = await tokenFor(c);
+      now = START + 50;
+      await admin.update(c.clientId, { scopes: ["read"] });
+      expect((await authError(stolen)).code).toBe("unauthenticated");
+      const rotated = await admin.rotateSecret(c.clientId, 0);
+      now = START + 50 + later;
+      await admin.update(c.clientId, { scopes: [ADMIN_SCOPE, "read"] });
+      expect((await authError(stolen)).code).toBe("unauthenticated");
+      // Tokens issued after the scope came back carry it and work.
+      const fresh = await tokenFor({ clientId: c.clientId, clientSecret: rotated.clientSecret });
+      expect((await authorizeAdmin(deps, fresh)).clientId).toBe(c.clientId);
+      expect((await authError(stolen)).code).toBe("unauthenticated");
+    },
+  );
 
   // RFC 9068 §4: ClientAdmin only accepts tokens whose aud names the issuer.
   it("a tessera:admin token for another audience: unauthenticated", async () => {

@@ -30,12 +30,21 @@ beforeEach(() => {
 });
 
 async function client(): Promise<{ clientId: string; clientSecret: string }> {
-  const { client, clientSecret } = await admin.create({ clientId: "", name: "c", scopes: ["read"], audiences: [], tokenTtlSeconds: undefined });
+  const { client, clientSecret } = await admin.create({
+    clientId: "",
+    name: "c",
+    scopes: ["read"],
+    audiences: [],
+    tokenTtlSeconds: undefined,
+  });
   return { clientId: client.clientId, clientSecret };
 }
 
 /** The hashing and comparing one authentication does, and whether it succeeded. */
-async function workFor(clientId: string, clientSecret: string): Promise<{ ok: boolean; hashes: number; comparisons: number; compared: number[] }> {
+async function workFor(
+  clientId: string,
+  clientSecret: string,
+): Promise<{ ok: boolean; hashes: number; comparisons: number; compared: number[] }> {
   hash.mockClear();
   compare.mockClear();
   let ok = true;
@@ -70,10 +79,19 @@ describe("authentication does the same work for every failure", () => {
 
   it("a client whose only secret has expired, presented with it: the same", async () => {
     // Rotation always leaves a live secret, so the record is written to storage directly.
-    const { client: record } = await admin.create({ clientId: "expired-only", name: "c", scopes: ["read"], audiences: [], tokenTtlSeconds: undefined });
+    const { client: record } = await admin.create({
+      clientId: "expired-only",
+      name: "c",
+      scopes: ["read"],
+      audiences: [],
+      tokenTtlSeconds: undefined,
+    });
     await storage.deleteClient(record.clientId);
     const secret = "tsec_expired";
-    await storage.createClient({ ...record, secrets: [{ secretId: "sec_old", hash: secrets.hashClientSecret(secret), createTime: T0, expireTime: T0 + 1000, lastUsedTime: null }] });
+    await storage.createClient({
+      ...record,
+      secrets: [{ secretId: "sec_old", hash: secrets.hashClientSecret(secret), createTime: T0, expireTime: T0 + 1000, lastUsedTime: null }],
+    });
     now = T0 + 1000;
     expect(await workFor(record.clientId, secret)).toStrictEqual({ ok: false, ...SAME_WORK });
   });

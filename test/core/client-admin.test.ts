@@ -104,9 +104,7 @@ describe("ClientAdminCore.create", () => {
     expect(err.code).toBe("already_exists");
     expect(err.message).toMatch(naming("client_id"));
     expect((await storage.getClient("svc"))!.name).toBe("first");
-    expect((await storage.getClient("svc"))!.secrets.map((s) => s.secretId)).toEqual(
-      first.client.secrets.map((s) => s.secretId),
-    );
+    expect((await storage.getClient("svc"))!.secrets.map((s) => s.secretId)).toEqual(first.client.secrets.map((s) => s.secretId));
   });
 
   it.each([
@@ -194,7 +192,9 @@ describe("ClientAdminCore.create", () => {
   });
 
   it("accepts an audience with visible non-ASCII letters", async () => {
-    expect((await admin.create(input({ audiences: ["https://bücher.example/api"] }))).client.audiences).toEqual(["https://bücher.example/api"]);
+    expect((await admin.create(input({ audiences: ["https://bücher.example/api"] }))).client.audiences).toEqual([
+      "https://bücher.example/api",
+    ]);
   });
 
   it.each([[0], [-1], [1.5], [MAX_TOKEN_TTL_SECONDS + 1], [Number.NaN]])(
@@ -403,8 +403,7 @@ describe("ClientAdminCore.rotateSecret", () => {
     const { client: rotated, clientSecret } = await admin.rotateSecret(client.clientId, 90);
     expect(hasValidSecretChecksum(clientSecret)).toBe(true);
     expect(clientSecret).not.toBe(oldSecret);
-    const byHash = (secret: string) =>
-      rotated.secrets.find((s) => Buffer.from(s.hash).equals(hashClientSecret(secret)));
+    const byHash = (secret: string) => rotated.secrets.find((s) => Buffer.from(s.hash).equals(hashClientSecret(secret)));
     expect(byHash(clientSecret)).toMatchObject({ createTime: now, expireTime: null });
     expect(byHash(oldSecret)).toMatchObject({ createTime: START, expireTime: now + 90_000 });
     expect(rotated.secrets).toHaveLength(2);
@@ -454,7 +453,10 @@ describe("the audit trail of client administration", () => {
   });
 
   it("each operation writes one event: who, from where, what, on which client, and the fields it set", async () => {
-    const { clientSecret } = await admin.create(input({ clientId: "billing", scopes: ["read", "write"], audiences: ["https://api"], tokenTtlSeconds: 600 }), who);
+    const { clientSecret } = await admin.create(
+      input({ clientId: "billing", scopes: ["read", "write"], audiences: ["https://api"], tokenTtlSeconds: 600 }),
+      who,
+    );
     now += 1000;
     await admin.update("billing", { name: "Billing v2", tokenTtlSeconds: 900 }, who);
     now += 1000;
@@ -470,10 +472,19 @@ describe("the audit trail of client administration", () => {
     await admin.delete("billing", who);
 
     expect(await eventsOf("billing")).toEqual([
-      event("client.create", "billing", START, { name: "Billing", scopes: ["read", "write"], audiences: ["https://api"], token_ttl_seconds: 600, auth_method: "client_secret" }),
+      event("client.create", "billing", START, {
+        name: "Billing",
+        scopes: ["read", "write"],
+        audiences: ["https://api"],
+        token_ttl_seconds: 600,
+        auth_method: "client_secret",
+      }),
       event("client.update", "billing", START + 1000, { name: "Billing v2", token_ttl_seconds: 900 }),
       event("client.update", "billing", START + 2000, { scopes: ["read"] }),
-      event("client.update", "billing", START + 3000, { disabled: true, tokens_not_before: new Date(disabled.tokensNotBefore!).toISOString() }),
+      event("client.update", "billing", START + 3000, {
+        disabled: true,
+        tokens_not_before: new Date(disabled.tokensNotBefore!).toISOString(),
+      }),
       event("client.revoke_tokens", "billing", START + 4000, { tokens_not_before: new Date(revoked.tokensNotBefore!).toISOString() }),
       event("client.rotate_secret", "billing", START + 5000, { new_secret_id: newSecretId, grace_period_seconds: 60 }),
       event("client.delete", "billing", START + 6000, {}),
@@ -499,7 +510,15 @@ describe("the audit trail of client administration", () => {
   it("an operation without a caller (a local command) is recorded as local, from local", async () => {
     await admin.create(input({ clientId: "cli-made" }));
     expect(await eventsOf("cli-made")).toEqual([
-      { eventId: expect.any(Number), time: START, actor: "local", origin: "local", action: "client.create", target: "cli-made", changes: expect.any(Object) },
+      {
+        eventId: expect.any(Number),
+        time: START,
+        actor: "local",
+        origin: "local",
+        action: "client.create",
+        target: "cli-made",
+        changes: expect.any(Object),
+      },
     ]);
   });
 

@@ -96,7 +96,13 @@ describe("hashClientSecret", () => {
     expect(Buffer.from(h).toString("hex")).toBe("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     const s = generateClientSecret();
     expect(hashClientSecret(s).equals(createHash("sha256").update(Buffer.from(s, "utf8")).digest())).toBe(true);
-    expect(hashClientSecret("é").equals(createHash("sha256").update(Buffer.from([0xc3, 0xa9])).digest())).toBe(true);
+    expect(
+      hashClientSecret("é").equals(
+        createHash("sha256")
+          .update(Buffer.from([0xc3, 0xa9]))
+          .digest(),
+      ),
+    ).toBe(true);
   });
 
   it("differs for different secrets", () => {

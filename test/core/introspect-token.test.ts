@@ -163,9 +163,7 @@ describe("introspectToken: inactive tokens answer exactly { active: false }", ()
   it("signed by a foreign key that claims our kid", async () => {
     const { privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
     const claims = payloadOf(await w.tokenFor(client));
-    const forged = await new SignJWT(claims)
-      .setProtectedHeader({ alg: "ES256", typ: "at+jwt", kid: w.keys.current.kid })
-      .sign(privateKey);
+    const forged = await new SignJWT(claims).setProtectedHeader({ alg: "ES256", typ: "at+jwt", kid: w.keys.current.kid }).sign(privateKey);
     expect(await introspect(forged)).toEqual(INACTIVE);
   });
 
@@ -220,7 +218,13 @@ describe("introspectToken: a deleted client re-created with the same id", () => 
     const token = await oldClientToken(); // iat = floor(START)
     await w.admin.delete("billing");
     w.now = START + later;
-    const fresh = await w.admin.create({ clientId: "billing", name: "new", scopes: ["read", "write"], audiences: [], tokenTtlSeconds: 600 });
+    const fresh = await w.admin.create({
+      clientId: "billing",
+      name: "new",
+      scopes: ["read", "write"],
+      audiences: [],
+      tokenTtlSeconds: 600,
+    });
     expect(await introspect(token)).toEqual(INACTIVE);
     const newToken = await w.tokenFor({
       clientId: "billing",
@@ -233,7 +237,11 @@ describe("introspectToken: a deleted client re-created with the same id", () => 
 
   it("cut off, then deleted and re-created, all within one second: a token issued between the cut-off and the deletion stays inactive", async () => {
     const old = await w.admin.create({ clientId: "billing", name: "old", scopes: ["read"], audiences: [], tokenTtlSeconds: 600 });
-    const creds = { clientId: "billing", clientSecret: old.clientSecret, credentials: { clientId: "billing", clientSecret: old.clientSecret, method: "client_secret_basic" as const } };
+    const creds = {
+      clientId: "billing",
+      clientSecret: old.clientSecret,
+      credentials: { clientId: "billing", clientSecret: old.clientSecret, method: "client_secret_basic" as const },
+    };
     w.now = START + 10;
     await w.admin.revokeTokens("billing");
     w.now = START + 20;
@@ -275,22 +283,25 @@ describe("introspectToken: a scope taken away", () => {
     ["within the same second", 100],
     ["one second later", 1000],
     ["an hour later", 3600_000],
-  ])("and given back %s: tokens carrying it stay inactive, tokens without it were never touched, new ones are active", async (_when, later) => {
-    const client = await w.newClient(["read", "write"], [], 2 * 3600);
-    const withWrite = await w.tokenFor(client, { scope: "read write" });
-    const readOnly = await w.tokenFor(client, { scope: "read" });
-    w.now = START + 50;
-    await w.admin.update(client.clientId, { scopes: ["read"] });
-    expect(await introspect(withWrite)).toEqual(INACTIVE);
-    expect(await introspect(readOnly)).toMatchObject({ active: true });
-    w.now = START + 50 + later;
-    await w.admin.update(client.clientId, { scopes: ["read", "write"] });
-    expect(await introspect(withWrite)).toEqual(INACTIVE);
-    expect(await introspect(readOnly)).toMatchObject({ active: true });
-    const fresh = await w.tokenFor(client, { scope: "read write" });
-    expect(await introspect(fresh)).toMatchObject({ active: true, scope: "read write" });
-    expect(await introspect(await w.tokenFor(client, { scope: "read" }))).toMatchObject({ active: true });
-  });
+  ])(
+    "and given back %s: tokens carrying it stay inactive, tokens without it were never touched, new ones are active",
+    async (_when, later) => {
+      const client = await w.newClient(["read", "write"], [], 2 * 3600);
+      const withWrite = await w.tokenFor(client, { scope: "read write" });
+      const readOnly = await w.tokenFor(client, { scope: "read" });
+      w.now = START + 50;
+      await w.admin.update(client.clientId, { scopes: ["read"] });
+      expect(await introspect(withWrite)).toEqual(INACTIVE);
+      expect(await introspect(readOnly)).toMatchObject({ active: true });
+      w.now = START + 50 + later;
+      await w.admin.update(client.clientId, { scopes: ["read", "write"] });
+      expect(await introspect(withWrite)).toEqual(INACTIVE);
+      expect(await introspect(readOnly)).toMatchObject({ active: true });
+      const fresh = await w.tokenFor(client, { scope: "read write" });
+      expect(await introspect(fresh)).toMatchObject({ active: true, scope: "read write" });
+      expect(await introspect(await w.tokenFor(client, { scope: "read" }))).toMatchObject({ active: true });
+    },
+  );
 
   it("taken away twice within a second: a token issued in between with the scope given back stays inactive", async () => {
     w.now = START + 10;

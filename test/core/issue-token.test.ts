@@ -210,9 +210,7 @@ describe("issueToken: scope (RFC 6749 §3.3)", () => {
 
   it("a malformed scope parameter: invalid_scope", async () => {
     const c = await newClient({ scopes: ["read"] });
-    expect((await rejection(issueToken(deps, request(c, { scope: 'read "x"' })), OAuthError)).code).toBe(
-      "invalid_scope",
-    );
+    expect((await rejection(issueToken(deps, request(c, { scope: 'read "x"' })), OAuthError)).code).toBe("invalid_scope");
   });
 
   it("a client without scopes gets a token without a scope claim", async () => {
@@ -240,10 +238,7 @@ describe("issueToken: audience (RFC 8707)", () => {
 
   it("an audience the client may not have: invalid_target", async () => {
     const c = await newClient();
-    const err = await rejection(
-      issueToken(deps, request(c, { audiences: ["https://api.example", "https://evil.example"] })),
-      OAuthError,
-    );
+    const err = await rejection(issueToken(deps, request(c, { audiences: ["https://api.example", "https://evil.example"] })), OAuthError);
     expect(err.code).toBe("invalid_target");
     expect(err.description).toContain("https://evil.example");
   });
@@ -282,7 +277,10 @@ describe("issueToken: client authentication (RFC 6749 §2.3.1)", () => {
       secrets: [
         { secretId: "sec_exp", hash: hashClientSecret(expiredSecret), createTime: START - 1000, expireTime: now, lastUsedTime: null },
       ],
-      authMethod: "client_secret", keys: [], jwksUri: null, federatedCredentials: [],
+      authMethod: "client_secret",
+      keys: [],
+      jwksUri: null,
+      federatedCredentials: [],
     });
 
     const failures: Array<[string, TokenRequest]> = [
@@ -427,7 +425,7 @@ describe("SecretUseTracker", () => {
     expect(Object.values(await lastUsed(c.clientId))).toEqual([null]);
   });
 
-it("a use whose write failed is written by the next flush", async () => {
+  it("a use whose write failed is written by the next flush", async () => {
     const c = await newClient();
     await issueToken(deps, request(c));
     const write = vi.spyOn(storage, "recordSecretUse").mockRejectedValueOnce(new Error("SQLITE_BUSY"));

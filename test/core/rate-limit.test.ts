@@ -106,16 +106,21 @@ describe("TokenBuckets: retry time", () => {
 
   it("property: the answered wait is always enough and never more than 1 ms too long", () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 1000 }), fc.integer({ min: 1, max: 20 }), fc.integer({ min: 0, max: 5000 }), (rate, burst, dt) => {
-        const b = new TokenBuckets(rate, burst);
-        takeMany(b, "k", burst, T0);
-        const wait = b.take("k", T0 + dt);
-        if (wait === 0) return;
-        const probe = new TokenBuckets(rate, burst);
-        takeMany(probe, "k", burst, T0);
-        expect(probe.waitFor("k", T0 + dt + wait)).toBe(0);
-        if (wait > 1) expect(probe.waitFor("k", T0 + dt + wait - 2)).toBeGreaterThan(0);
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 1000 }),
+        fc.integer({ min: 1, max: 20 }),
+        fc.integer({ min: 0, max: 5000 }),
+        (rate, burst, dt) => {
+          const b = new TokenBuckets(rate, burst);
+          takeMany(b, "k", burst, T0);
+          const wait = b.take("k", T0 + dt);
+          if (wait === 0) return;
+          const probe = new TokenBuckets(rate, burst);
+          takeMany(probe, "k", burst, T0);
+          expect(probe.waitFor("k", T0 + dt + wait)).toBe(0);
+          if (wait > 1) expect(probe.waitFor("k", T0 + dt + wait - 2)).toBeGreaterThan(0);
+        },
+      ),
     );
   });
 

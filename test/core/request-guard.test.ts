@@ -3,7 +3,17 @@ import { OAuthError } from "../../src/core/errors.js";
 import { RequestGuard, type GuardLimits } from "../../src/core/request-guard.js";
 
 const T0 = 1_700_000_000_000;
-const OFF: GuardLimits = { clientRps: 0, clientBurst: 1, ipRps: 0, ipBurst: 1, authFailureLimit: 0, authFailureAddressLimit: 0, authFailureWindowMs: 60_000, revocationLimit: 0, revocationWindowMs: 60_000 };
+const OFF: GuardLimits = {
+  clientRps: 0,
+  clientBurst: 1,
+  ipRps: 0,
+  ipBurst: 1,
+  authFailureLimit: 0,
+  authFailureAddressLimit: 0,
+  authFailureWindowMs: 60_000,
+  revocationLimit: 0,
+  revocationWindowMs: 60_000,
+};
 /** The attacker's address and another one (the real client's). */
 const A = "203.0.113.7";
 const B = "198.51.100.20";
@@ -76,12 +86,20 @@ describe("RequestGuard: per source address", () => {
     const g = new RequestGuard(limits);
     expect(admitted(() => g.admitAddress("10.0.0.1", T0))).toBe(true);
     expect(admitted(() => g.admitAddress("10.0.0.1", T0))).toBe(true);
-    expectRefusal(refusal(() => g.admitAddress("10.0.0.1", T0)), "address", 1);
+    expectRefusal(
+      refusal(() => g.admitAddress("10.0.0.1", T0)),
+      "address",
+      1,
+    );
     // Another address is unaffected.
     expect(admitted(() => g.admitAddress("10.0.0.2", T0))).toBe(true);
     // One second later one more request is admitted.
     expect(admitted(() => g.admitAddress("10.0.0.1", T0 + 1000))).toBe(true);
-    expectRefusal(refusal(() => g.admitAddress("10.0.0.1", T0 + 1000)), "address", 1);
+    expectRefusal(
+      refusal(() => g.admitAddress("10.0.0.1", T0 + 1000)),
+      "address",
+      1,
+    );
   });
 
   it("admits requests without a known address (no socket address): nothing to key on", () => {
@@ -92,10 +110,18 @@ describe("RequestGuard: per source address", () => {
   it("rounds a sub-second wait up to 1 s and longer waits up to whole seconds", () => {
     const g = new RequestGuard({ ...OFF, ipRps: 4, ipBurst: 1 });
     expect(admitted(() => g.admitAddress("a", T0))).toBe(true);
-    expectRefusal(refusal(() => g.admitAddress("a", T0)), "address", 1); // 250 ms
+    expectRefusal(
+      refusal(() => g.admitAddress("a", T0)),
+      "address",
+      1,
+    ); // 250 ms
     const slow = new RequestGuard({ ...OFF, ipRps: 1, ipBurst: 1 });
     expect(admitted(() => slow.admitAddress("a", T0))).toBe(true);
-    expectRefusal(refusal(() => slow.admitAddress("a", T0 + 1)), "address", 1); // 999 ms
+    expectRefusal(
+      refusal(() => slow.admitAddress("a", T0 + 1)),
+      "address",
+      1,
+    ); // 999 ms
   });
 });
 
@@ -103,7 +129,11 @@ describe("RequestGuard: per authenticated client", () => {
   it("admits clientBurst requests, then refuses with the client limit; other clients are unaffected", () => {
     const g = new RequestGuard({ ...OFF, clientRps: 2, clientBurst: 3 });
     expect(timesAdmitted(3, () => g.admitClient("tcl_a", T0))).toBe(3);
-    expectRefusal(refusal(() => g.admitClient("tcl_a", T0)), "client", 1);
+    expectRefusal(
+      refusal(() => g.admitClient("tcl_a", T0)),
+      "client",
+      1,
+    );
     expect(timesAdmitted(3, () => g.admitClient("tcl_b", T0))).toBe(3);
     expect(admitted(() => g.admitClient("tcl_a", T0 + 500))).toBe(true);
   });
@@ -118,7 +148,11 @@ describe("RequestGuard: failed authentications", () => {
       expect(admitted(() => g.checkFailures("tcl_a", A, T0))).toBe(true);
       g.recordFailure("tcl_a", A, T0);
     }
-    expectRefusal(refusal(() => g.checkFailures("tcl_a", A, T0)), "auth_failures", 20);
+    expectRefusal(
+      refusal(() => g.checkFailures("tcl_a", A, T0)),
+      "auth_failures",
+      20,
+    );
     expect(admitted(() => g.checkFailures("tcl_b", A, T0))).toBe(true);
     expect(admitted(() => g.checkFailures("unknown-id", A, T0))).toBe(true);
   });
@@ -159,7 +193,11 @@ describe("RequestGuard: failed authentications", () => {
     const g = new RequestGuard(limits);
     const prefix = "x".repeat(128);
     for (let i = 0; i < 3; i++) g.recordFailure(prefix + "a".repeat(10_000), A, T0);
-    expectRefusal(refusal(() => g.checkFailures(prefix + "b".repeat(10_000), A, T0)), "auth_failures", 20);
+    expectRefusal(
+      refusal(() => g.checkFailures(prefix + "b".repeat(10_000), A, T0)),
+      "auth_failures",
+      20,
+    );
     expect(admitted(() => g.checkFailures("x".repeat(127), A, T0))).toBe(true);
   });
 
@@ -172,7 +210,11 @@ describe("RequestGuard: failed authentications", () => {
   it("never refuses the id from another address, however many failures come from the first", () => {
     const g = new RequestGuard(limits);
     for (let i = 0; i < 10_000; i++) g.recordFailure("tcl_admin", A, T0);
-    expectRefusal(refusal(() => g.checkFailures("tcl_admin", A, T0)), "auth_failures", 20);
+    expectRefusal(
+      refusal(() => g.checkFailures("tcl_admin", A, T0)),
+      "auth_failures",
+      20,
+    );
     expect(admitted(() => g.checkFailures("tcl_admin", B, T0))).toBe(true);
     expect(admitted(() => g.checkFailures("tcl_admin", undefined, T0))).toBe(true);
   });
@@ -180,14 +222,22 @@ describe("RequestGuard: failed authentications", () => {
   it("counts failures from an address without a known socket address together, apart from every real address", () => {
     const g = new RequestGuard(limits);
     for (let i = 0; i < 3; i++) g.recordFailure("tcl_a", undefined, T0);
-    expectRefusal(refusal(() => g.checkFailures("tcl_a", undefined, T0)), "auth_failures", 20);
+    expectRefusal(
+      refusal(() => g.checkFailures("tcl_a", undefined, T0)),
+      "auth_failures",
+      20,
+    );
     expect(admitted(() => g.checkFailures("tcl_a", A, T0))).toBe(true);
   });
 
   it("a limit of 1 per 1 s throttles after one failure for 1 s", () => {
     const g = new RequestGuard({ ...OFF, authFailureLimit: 1, authFailureWindowMs: 1000 });
     g.recordFailure("a", A, T0);
-    expectRefusal(refusal(() => g.checkFailures("a", A, T0)), "auth_failures", 1);
+    expectRefusal(
+      refusal(() => g.checkFailures("a", A, T0)),
+      "auth_failures",
+      1,
+    );
     expect(admitted(() => g.checkFailures("a", A, T0 + 1000))).toBe(true);
   });
 });
@@ -201,7 +251,11 @@ describe("RequestGuard: failed authentications per source address, any ids", () 
       expect(admitted(() => g.checkFailures(`tcl_${i}`, A, T0))).toBe(true);
       g.recordFailure(`tcl_${i}`, A, T0);
     }
-    expectRefusal(refusal(() => g.checkFailures("tcl_fresh", A, T0)), "auth_failures_address", 12);
+    expectRefusal(
+      refusal(() => g.checkFailures("tcl_fresh", A, T0)),
+      "auth_failures_address",
+      12,
+    );
     expect(admitted(() => g.checkFailures("tcl_fresh", B, T0))).toBe(true);
     expect(admitted(() => g.checkFailures("tcl_0", B, T0))).toBe(true);
     expect(admitted(() => g.checkFailures("tcl_fresh", A, T0 + 12_000))).toBe(true);
@@ -210,14 +264,22 @@ describe("RequestGuard: failed authentications per source address, any ids", () 
   it("the per-id limit still applies under the address limit", () => {
     const g = new RequestGuard(limits);
     for (let i = 0; i < 3; i++) g.recordFailure("tcl_a", A, T0);
-    expectRefusal(refusal(() => g.checkFailures("tcl_a", A, T0)), "auth_failures", 20);
+    expectRefusal(
+      refusal(() => g.checkFailures("tcl_a", A, T0)),
+      "auth_failures",
+      20,
+    );
     expect(admitted(() => g.checkFailures("tcl_b", A, T0))).toBe(true);
   });
 
   it("works with the per-id limit off", () => {
     const g = new RequestGuard({ ...limits, authFailureLimit: 0 });
     for (let i = 0; i < 5; i++) g.recordFailure("tcl_a", A, T0);
-    expectRefusal(refusal(() => g.checkFailures("tcl_b", A, T0)), "auth_failures_address", 12);
+    expectRefusal(
+      refusal(() => g.checkFailures("tcl_b", A, T0)),
+      "auth_failures_address",
+      12,
+    );
   });
 });
 
@@ -225,7 +287,11 @@ describe("RequestGuard: revocations per client", () => {
   it("admits revocationLimit revocations per window, then refuses with a retry time; other clients are unaffected", () => {
     const g = new RequestGuard({ ...OFF, revocationLimit: 3, revocationWindowMs: 60_000 });
     expect(timesAdmitted(3, () => g.admitRevocation("tcl_a", T0))).toBe(3);
-    expectRefusal(refusal(() => g.admitRevocation("tcl_a", T0)), "revocations", 20);
+    expectRefusal(
+      refusal(() => g.admitRevocation("tcl_a", T0)),
+      "revocations",
+      20,
+    );
     expect(timesAdmitted(3, () => g.admitRevocation("tcl_b", T0))).toBe(3);
     expect(admitted(() => g.admitRevocation("tcl_a", T0 + 20_000))).toBe(true);
   });
@@ -242,11 +308,23 @@ describe("RequestGuard limits are independent", () => {
     expect(admitted(() => g.admitAddress("1.1.1.1", T0))).toBe(true);
     expect(admitted(() => g.admitClient("tcl_a", T0))).toBe(true);
     g.recordFailure("tcl_b", A, T0);
-    expectRefusal(refusal(() => g.admitClient("tcl_a", T0)), "client", 1);
-    expectRefusal(refusal(() => g.checkFailures("tcl_b", A, T0)), "auth_failures", 60);
+    expectRefusal(
+      refusal(() => g.admitClient("tcl_a", T0)),
+      "client",
+      1,
+    );
+    expectRefusal(
+      refusal(() => g.checkFailures("tcl_b", A, T0)),
+      "auth_failures",
+      60,
+    );
     expect(admitted(() => g.checkFailures("tcl_a", A, T0))).toBe(true); // tcl_a's requests are not failures
     expect(admitted(() => g.admitClient("tcl_b", T0))).toBe(true); // tcl_b's failures do not spend its request allowance
     expect(admitted(() => g.admitAddress("1.1.1.1", T0))).toBe(true);
-    expectRefusal(refusal(() => g.admitAddress("1.1.1.1", T0)), "address", 1);
+    expectRefusal(
+      refusal(() => g.admitAddress("1.1.1.1", T0)),
+      "address",
+      1,
+    );
   });
 });

@@ -76,23 +76,17 @@ describe("parseScope", () => {
   it("property: valid tokens joined by one or more spaces parse to the distinct tokens in first-seen order", () => {
     const spaces = fc.integer({ min: 1, max: 4 }).map((n) => " ".repeat(n));
     fc.assert(
-      fc.property(
-        fc.array(fc.tuple(scopeToken, spaces), { maxLength: 30 }),
-        fc.constantFrom("", " ", "  "),
-        (parts, lead) => {
-          const raw = lead + parts.map(([token, sep]) => token + sep).join("");
-          const expected: string[] = [];
-          for (const [token] of parts) if (!expected.includes(token)) expected.push(token);
-          expect(parseScope(raw)).toEqual(expected);
-        },
-      ),
+      fc.property(fc.array(fc.tuple(scopeToken, spaces), { maxLength: 30 }), fc.constantFrom("", " ", "  "), (parts, lead) => {
+        const raw = lead + parts.map(([token, sep]) => token + sep).join("");
+        const expected: string[] = [];
+        for (const [token] of parts) if (!expected.includes(token)) expected.push(token);
+        expect(parseScope(raw)).toEqual(expected);
+      }),
     );
   });
 
   it("property: a token with any character outside the scope-token set is rejected", () => {
-    const bad = fc
-      .string({ unit: "binary", minLength: 1, maxLength: 1 })
-      .filter((c) => c !== " " && !/^[\x21\x23-\x5B\x5D-\x7E]$/.test(c));
+    const bad = fc.string({ unit: "binary", minLength: 1, maxLength: 1 }).filter((c) => c !== " " && !/^[\x21\x23-\x5B\x5D-\x7E]$/.test(c));
     fc.assert(
       fc.property(scopeToken, bad, scopeToken, (before, c, after) => {
         expect(parseError(`ok ${before}${c}${after}`).code).toBe("invalid_scope");

@@ -30,7 +30,16 @@ async function forge(claims: Record<string, unknown>, kid = w.keys.current.kid):
 
 /** An admin token for `ops` as Tessera would issue it at `iat`, lasting `ttl` seconds. */
 function adminClaims(iat: number, ttl = 600): Record<string, unknown> {
-  return { iss: ISSUER, sub: ops.clientId, client_id: ops.clientId, aud: ISSUER, iat, exp: iat + ttl, jti: `j-${iat}-${ttl}`, scope: ADMIN_SCOPE };
+  return {
+    iss: ISSUER,
+    sub: ops.clientId,
+    client_id: ops.clientId,
+    aud: ISSUER,
+    iat,
+    exp: iat + ttl,
+    jti: `j-${iat}-${ttl}`,
+    scope: ADMIN_SCOPE,
+  };
 }
 
 const nowS = () => Math.floor(w.now / 1000);

@@ -52,7 +52,9 @@ describe("deploy/tessera.service", () => {
   });
 
   it.skipIf(skip)("rates as well hardened by `systemd-analyze security` (exposure at most 2.0 of 10)", () => {
-    const r = spawnSync("systemd-analyze", ["security", "--offline=yes", `--root=${unitRoot()}`, "--no-pager", "tessera.service"], { encoding: "utf8" });
+    const r = spawnSync("systemd-analyze", ["security", "--offline=yes", `--root=${unitRoot()}`, "--no-pager", "tessera.service"], {
+      encoding: "utf8",
+    });
     const m = /Overall exposure level for tessera\.service: (\d+\.\d)/.exec(r.stdout);
     expect(m, r.stdout + r.stderr).not.toBeNull();
     console.log(`systemd-analyze security: exposure ${m![1]} for tessera.service`);
@@ -85,14 +87,19 @@ describe("deploy/tessera.service", () => {
 });
 
 describe("deploy/tessera.env", () => {
-  const known = new Set([...(Object.values(SETTINGS) as Setting[]).flatMap((s) => [s.env, s.envAlias]), ...ENV_ONLY_SETTINGS.map((s) => s.env)]);
+  const known = new Set([
+    ...(Object.values(SETTINGS) as Setting[]).flatMap((s) => [s.env, s.envAlias]),
+    ...ENV_ONLY_SETTINGS.map((s) => s.env),
+  ]);
   const active = [...ENV_FILE.matchAll(/^([A-Z_]+)=(.*)$/gm)].map((m) => [m[1]!, m[2]!] as const);
 
   it("names only variables tessera serve reads, set or commented out", () => {
     const all = [...ENV_FILE.matchAll(/^#?([A-Z][A-Z_]+)=/gm)].map((m) => m[1]!);
     expect(all.length).toBeGreaterThan(5);
     expect(all.filter((v) => !known.has(v))).toEqual([]);
-    const unitVars = directives().get("Environment")!.map((e) => e.split("=")[0]!);
+    const unitVars = directives()
+      .get("Environment")!
+      .map((e) => e.split("=")[0]!);
     expect(unitVars.filter((v) => !known.has(v))).toEqual([]);
   });
 

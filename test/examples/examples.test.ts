@@ -23,18 +23,35 @@ let creds: { clientId: string; clientSecret: string };
 
 /** Runs an example (a path under examples/, or an absolute path) to completion with `env` (plus PATH) and returns its output. */
 function run(example: string, args: string[], env: Record<string, string>): Promise<RunResult> {
-  return runNode(["--import", "tsx", example.startsWith("/") ? example : `examples/${example}`, ...args], { cwd: ROOT, env, timeoutMs: 60_000 });
+  return runNode(["--import", "tsx", example.startsWith("/") ? example : `examples/${example}`, ...args], {
+    cwd: ROOT,
+    env,
+    timeoutMs: 60_000,
+  });
 }
 
-const clientEnv = () => ({ TESSERA_SERVER: tessera.url, CLIENT_ID: creds.clientId, CLIENT_SECRET: creds.clientSecret, API_URL: apiUrl, API_AUDIENCE: AUD });
+const clientEnv = () => ({
+  TESSERA_SERVER: tessera.url,
+  CLIENT_ID: creds.clientId,
+  CLIENT_SECRET: creds.clientSecret,
+  API_URL: apiUrl,
+  API_AUDIENCE: AUD,
+});
 
 beforeAll(async () => {
-  if (!existsSync(`${ROOT}dist/src/client/index.js`)) throw new Error("dist/ is missing: run `npm run build` (npm test does it) before the example tests");
+  if (!existsSync(`${ROOT}dist/src/client/index.js`))
+    throw new Error("dist/ is missing: run `npm run build` (npm test does it) before the example tests");
   tessera = await startTestServer();
   creds = await tessera.createClient({ scopes: ["read", "write"], audiences: [AUD] });
   api = spawn(process.execPath, ["--import", "tsx", "examples/protected-api.ts"], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? "", PORT: "0", TESSERA_ISSUER: tessera.issuer, API_AUDIENCE: AUD, TESSERA_JWKS_URI: `${tessera.url}/.well-known/jwks.json` },
+    env: {
+      PATH: process.env.PATH ?? "",
+      PORT: "0",
+      TESSERA_ISSUER: tessera.issuer,
+      API_AUDIENCE: AUD,
+      TESSERA_JWKS_URI: `${tessera.url}/.well-known/jwks.json`,
+    },
     stdio: ["ignore", "pipe", "inherit"],
   });
   const port = await new Promise<number>((resolve, reject) => {
@@ -89,7 +106,9 @@ describe("examples/cli.ts", () => {
   it("login prints who it authenticated as, the scope and how long the token lasts", async () => {
     const r = await run("cli.ts", ["login"], clientEnv());
     expect(r.code).toBe(0);
-    expect(r.stdout).toBe(`Authenticating...\n✓ Authenticated successfully as ${creds.clientId} (scope: read write; token valid for 60 minutes)\n`);
+    expect(r.stdout).toBe(
+      `Authenticating...\n✓ Authenticated successfully as ${creds.clientId} (scope: read write; token valid for 60 minutes)\n`,
+    );
     expect(r.stdout).not.toContain("eyJ");
   });
 
@@ -112,7 +131,11 @@ describe("examples/cli.ts", () => {
 describe("examples/grpc-admin.ts", () => {
   it("lists clients over gRPC with the SDK's interceptor", async () => {
     const admin = await tessera.admin();
-    const r = await run("grpc-admin.ts", [], { TESSERA_SERVER: tessera.url, TESSERA_CLIENT_ID: admin.clientId, TESSERA_CLIENT_SECRET: admin.clientSecret });
+    const r = await run("grpc-admin.ts", [], {
+      TESSERA_SERVER: tessera.url,
+      TESSERA_CLIENT_ID: admin.clientId,
+      TESSERA_CLIENT_SECRET: admin.clientSecret,
+    });
     expect(r.stderr).toBe("");
     expect(r.stdout).toContain(`${creds.clientId}\ttest client\tread write`);
   });
@@ -123,7 +146,8 @@ describe("with the token service down, each example says what failed in one line
   beforeAll(async () => {
     down = { ...clientEnv(), TESSERA_SERVER: `http://127.0.0.1:${await closedPort()}` };
   });
-  const unreachable = /^Could not reach the token service at http:\/\/127\.0\.0\.1:\d+(\/oauth\/token)?: connect ECONNREFUSED [^\n]*Check the server URL and the network\.\n$/;
+  const unreachable =
+    /^Could not reach the token service at http:\/\/127\.0\.0\.1:\d+(\/oauth\/token)?: connect ECONNREFUSED [^\n]*Check the server URL and the network\.\n$/;
 
   it("batch-job.ts: prints its failure line and exits 3", async () => {
     const r = await run("batch-job.ts", [], down);
@@ -149,7 +173,11 @@ describe("with the token service down, each example says what failed in one line
 
   it("grpc-admin.ts: exits 3 with the reason no token could be had", async () => {
     const admin = await tessera.admin();
-    const r = await run("grpc-admin.ts", [], { TESSERA_SERVER: down.TESSERA_SERVER!, TESSERA_CLIENT_ID: admin.clientId, TESSERA_CLIENT_SECRET: admin.clientSecret });
+    const r = await run("grpc-admin.ts", [], {
+      TESSERA_SERVER: down.TESSERA_SERVER!,
+      TESSERA_CLIENT_ID: admin.clientId,
+      TESSERA_CLIENT_SECRET: admin.clientSecret,
+    });
     expect({ code: r.code, stdout: r.stdout }).toEqual({ code: 3, stdout: "" });
     expect(r.stderr).toMatch(/^listing clients failed: /);
     expect(r.stderr.replace(/^listing clients failed: /, "")).toMatch(unreachable);
@@ -158,7 +186,13 @@ describe("with the token service down, each example says what failed in one line
   it("protected-api.ts: answers 503 with Retry-After while the issuer's keys cannot be fetched", async () => {
     const blind = spawn(process.execPath, ["--import", "tsx", "examples/protected-api.ts"], {
       cwd: ROOT,
-      env: { PATH: process.env.PATH ?? "", PORT: "0", TESSERA_ISSUER: tessera.issuer, API_AUDIENCE: AUD, TESSERA_JWKS_URI: `${down.TESSERA_SERVER}/.well-known/jwks.json` },
+      env: {
+        PATH: process.env.PATH ?? "",
+        PORT: "0",
+        TESSERA_ISSUER: tessera.issuer,
+        API_AUDIENCE: AUD,
+        TESSERA_JWKS_URI: `${down.TESSERA_SERVER}/.well-known/jwks.json`,
+      },
       stdio: ["ignore", "pipe", "pipe"],
     });
     try {
@@ -170,7 +204,10 @@ describe("with the token service down, each example says what failed in one line
       const res = await fetch(`http://127.0.0.1:${port}/api/resource`, { headers: { authorization: `Bearer ${await client.getToken()}` } });
       await client.close();
       expect([res.status, res.headers.get("retry-after")]).toEqual([503, "30"]);
-      expect(await res.json()).toEqual({ error: "temporarily_unavailable", error_description: "The token issuer's keys are unavailable; retry later" });
+      expect(await res.json()).toEqual({
+        error: "temporarily_unavailable",
+        error_description: "The token issuer's keys are unavailable; retry later",
+      });
     } finally {
       blind.kill();
     }
@@ -192,7 +229,10 @@ describe("the README's SDK example, run as a script", () => {
   afterAll(() => rmSync(script, { force: true }));
 
   const write = (server: string) =>
-    writeFileSync(script, code.replace("http://localhost:8080", server).replace("https://api.example.com/api/resource", `${apiUrl}/api/resource`));
+    writeFileSync(
+      script,
+      code.replace("http://localhost:8080", server).replace("https://api.example.com/api/resource", `${apiUrl}/api/resource`),
+    );
 
   it("prints the API's answer and exits 0 with the server up", async () => {
     write(tessera.url);

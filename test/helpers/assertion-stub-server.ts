@@ -96,7 +96,12 @@ export async function startAssertionStub(o: AssertionStubOptions): Promise<Asser
     const header = decodeProtectedHeader(assertion);
     // A federated credential is found by the token's issuer; anything else is the client's own assertion.
     if (o.platform && decodeJwt(assertion).iss === o.platform.issuer) {
-      const { payload } = await jwtVerify(assertion, createLocalJWKSet(o.platform.jwks), { issuer: o.platform.issuer, subject: o.platform.subject, audience: issuer, algorithms: ALGS });
+      const { payload } = await jwtVerify(assertion, createLocalJWKSet(o.platform.jwks), {
+        issuer: o.platform.issuer,
+        subject: o.platform.subject,
+        audience: issuer,
+        algorithms: ALGS,
+      });
       if (clientId !== o.clientId) throw new Refusal("platform token for another client");
       accepted.push({ kind: "platform_token", header, payload, raw: assertion });
       return;
@@ -142,7 +147,12 @@ export async function startAssertionStub(o: AssertionStubOptions): Promise<Asser
   }
 
   const token = () => ({ access_token: `stub-token-${tokenRequests}`, token_type: "Bearer", expires_in: 3600 });
-  const metadata = () => ({ issuer, token_endpoint: `${issuer}/oauth/token`, token_endpoint_auth_methods_supported: ["private_key_jwt"], token_endpoint_auth_signing_alg_values_supported: ALGS });
+  const metadata = () => ({
+    issuer,
+    token_endpoint: `${issuer}/oauth/token`,
+    token_endpoint_auth_methods_supported: ["private_key_jwt"],
+    token_endpoint_auth_signing_alg_values_supported: ALGS,
+  });
 
   async function formRequest(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const json = (status: number, body: object): void => {
@@ -163,7 +173,11 @@ export async function startAssertionStub(o: AssertionStubOptions): Promise<Asser
     }
     if (req.headers.authorization) return json(400, { error: "invalid_request", error_description: "two authentication methods" });
     if (form.get("grant_type") !== "client_credentials") return json(400, { error: "unsupported_grant_type" });
-    const refused = await check(form.get("client_id") ?? undefined, form.get("client_assertion_type") ?? undefined, form.get("client_assertion") ?? undefined);
+    const refused = await check(
+      form.get("client_id") ?? undefined,
+      form.get("client_assertion_type") ?? undefined,
+      form.get("client_assertion") ?? undefined,
+    );
     if (refused !== undefined) return json(401, { error: "invalid_client", error_description: refused });
     json(200, token());
   }
@@ -179,7 +193,9 @@ export async function startAssertionStub(o: AssertionStubOptions): Promise<Asser
         if (ctx.requestHeader.get("authorization")) throw new ConnectError("two authentication methods", Code.InvalidArgument);
         const refused = await check(req.clientId, req.clientAssertionType, req.clientAssertion);
         if (refused !== undefined) {
-          throw new ConnectError(refused, Code.Unauthenticated, undefined, [{ desc: ErrorInfoSchema, value: create(ErrorInfoSchema, { reason: "invalid_client", domain: "stub" }) }]);
+          throw new ConnectError(refused, Code.Unauthenticated, undefined, [
+            { desc: ErrorInfoSchema, value: create(ErrorInfoSchema, { reason: "invalid_client", domain: "stub" }) },
+          ]);
         }
         const t = token();
         return { accessToken: t.access_token, tokenType: t.token_type, expiresIn: t.expires_in, scope: "" };

@@ -81,7 +81,8 @@ export interface FragmentedAnswer {
 // gRPC-Web sends its trailers as a last length-prefixed message whose flags byte has the high bit.
 function grpcWebStatus(body: Buffer): string | undefined {
   for (let i = 0; i + 5 <= body.length; i += 5 + body.readUInt32BE(i + 1)) {
-    if (body[i]! & 0x80) return /^grpc-status:\s*(\d+)/im.exec(body.subarray(i + 5, i + 5 + body.readUInt32BE(i + 1)).toString("latin1"))?.[1];
+    if (body[i]! & 0x80)
+      return /^grpc-status:\s*(\d+)/im.exec(body.subarray(i + 5, i + 5 + body.readUInt32BE(i + 1)).toString("latin1"))?.[1];
   }
   return undefined;
 }
@@ -141,7 +142,9 @@ export async function http1Chunked(port: number, path: string, contentType: stri
   socket.on("data", (d: Buffer) => (answer += d.toString("latin1")));
   const closed = new Promise<void>((resolve) => socket.on("close", () => resolve()));
   const write = (b: Buffer | string) => new Promise<void>((resolve) => socket.write(b, () => resolve()));
-  await write(`POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: ${contentType}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n`);
+  await write(
+    `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: ${contentType}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n`,
+  );
   if (oneByteChunks) {
     for (let i = 0; i < body.length; i++) await write(Buffer.concat([Buffer.from("1\r\n"), body.subarray(i, i + 1), Buffer.from("\r\n")]));
   } else {

@@ -36,7 +36,12 @@ export async function postForm(
   body: Record<string, string>,
   headers: Record<string, string> = {},
 ): Promise<{ status: number; headers: Headers; body: Record<string, unknown> }> {
-  const r = await httpRequest("POST", url, { "content-type": "application/x-www-form-urlencoded", ...headers }, new URLSearchParams(body).toString());
+  const r = await httpRequest(
+    "POST",
+    url,
+    { "content-type": "application/x-www-form-urlencoded", ...headers },
+    new URLSearchParams(body).toString(),
+  );
   return { status: r.status, headers: r.headers, body: JSON.parse(r.text) as Record<string, unknown> };
 }
 

@@ -32,9 +32,20 @@ export async function signJwt(key: TestKey, claims: JWTPayload, header: Record<s
 }
 
 /** A private_key_jwt assertion for `clientId` (RFC 7523 §3), valid from now for 60 seconds, unless `claims` say otherwise (undefined drops a claim). */
-export async function clientAssertion(key: TestKey, clientId: string, audience: string, claims: Record<string, unknown> = {}, header: Record<string, unknown> = {}, nowMs = Date.now()): Promise<string> {
+export async function clientAssertion(
+  key: TestKey,
+  clientId: string,
+  audience: string,
+  claims: Record<string, unknown> = {},
+  header: Record<string, unknown> = {},
+  nowMs = Date.now(),
+): Promise<string> {
   const now = Math.floor(nowMs / 1000);
-  return signJwt(key, { iss: clientId, sub: clientId, aud: audience, iat: now, exp: now + 60, jti: randomUUID(), ...claims }, { typ: "client-authentication+jwt", ...header });
+  return signJwt(
+    key,
+    { iss: clientId, sub: clientId, aud: audience, iat: now, exp: now + 60, jti: randomUUID(), ...claims },
+    { typ: "client-authentication+jwt", ...header },
+  );
 }
 
 /** A throwaway CA and a certificate for 127.0.0.1 and localhost signed by it, made with openssl. */
@@ -42,11 +53,42 @@ export function makeTlsFiles(dir: string): { ca: string; cert: string; key: stri
   const p = (f: string) => join(dir, f);
   const run = (args: string[]) => execFileSync("/usr/bin/openssl", args, { cwd: dir, stdio: "pipe" });
   const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
-  run(["req", "-x509", ...ec, "-keyout", p("ca.key"), "-out", p("ca.pem"), "-days", "1", "-subj", "/CN=Test cluster CA",
-    "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"]);
+  run([
+    "req",
+    "-x509",
+    ...ec,
+    "-keyout",
+    p("ca.key"),
+    "-out",
+    p("ca.pem"),
+    "-days",
+    "1",
+    "-subj",
+    "/CN=Test cluster CA",
+    "-addext",
+    "basicConstraints=critical,CA:TRUE",
+    "-addext",
+    "keyUsage=critical,keyCertSign,cRLSign",
+  ]);
   run(["req", ...ec, "-keyout", p("issuer.key"), "-out", p("issuer.csr"), "-subj", "/CN=localhost"]);
   writeFileSync(p("ext.cnf"), "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n");
-  run(["x509", "-req", "-in", p("issuer.csr"), "-CA", p("ca.pem"), "-CAkey", p("ca.key"), "-CAcreateserial", "-out", p("issuer.pem"), "-days", "1", "-extfile", p("ext.cnf")]);
+  run([
+    "x509",
+    "-req",
+    "-in",
+    p("issuer.csr"),
+    "-CA",
+    p("ca.pem"),
+    "-CAkey",
+    p("ca.key"),
+    "-CAcreateserial",
+    "-out",
+    p("issuer.pem"),
+    "-days",
+    "1",
+    "-extfile",
+    p("ext.cnf"),
+  ]);
   return { ca: p("ca.pem"), cert: p("issuer.pem"), key: p("issuer.key") };
 }
 
@@ -108,7 +150,13 @@ export async function startKeyIssuer(opts: KeyIssuerOptions): Promise<KeyIssuer>
     if (state.mode === "slow") return; // never answers
     let body: unknown;
     if (path === "/.well-known/openid-configuration") {
-      body = { issuer: opts.discoveryIssuer ?? base, jwks_uri: `${base}${jwksPath}`, response_types_supported: ["id_token"], subject_types_supported: ["public"], id_token_signing_alg_values_supported: ["ES256", "RS256"] };
+      body = {
+        issuer: opts.discoveryIssuer ?? base,
+        jwks_uri: `${base}${jwksPath}`,
+        response_types_supported: ["id_token"],
+        subject_types_supported: ["public"],
+        id_token_signing_alg_values_supported: ["ES256", "RS256"],
+      };
     } else if (path === jwksPath) {
       const keys = state.keys.map((k) => (opts.spiffe ? { ...k.jwk, use: "jwt-svid" } : k.jwk));
       body = opts.spiffe ? { spiffe_sequence: 1, spiffe_refresh_hint: 300, keys } : { keys };
@@ -116,10 +164,15 @@ export async function startKeyIssuer(opts: KeyIssuerOptions): Promise<KeyIssuer>
       return void res.writeHead(404).end();
     }
     const text = state.mode === "huge" ? JSON.stringify({ ...(body as object), padding: "x".repeat(1024 * 1024) }) : JSON.stringify(body);
-    res.writeHead(200, { "content-type": "application/json", ...(state.cacheControl === undefined ? {} : { "cache-control": state.cacheControl }) });
+    res.writeHead(200, {
+      "content-type": "application/json",
+      ...(state.cacheControl === undefined ? {} : { "cache-control": state.cacheControl }),
+    });
     res.end(text);
   };
-  const server = opts.tls ? https.createServer({ cert: readFileSync(opts.tls.cert), key: readFileSync(opts.tls.key) }, handler) : http.createServer(handler);
+  const server = opts.tls
+    ? https.createServer({ cert: readFileSync(opts.tls.cert), key: readFileSync(opts.tls.key) }, handler)
+    : http.createServer(handler);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   base = `${opts.tls ? "https" : "http"}://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return Object.assign(state, {

@@ -100,7 +100,15 @@ export function watchHealth(health: grpc.Client, service: string): HealthWatch {
 }
 
 type StructValue =
-  | { kind?: string; nullValue?: unknown; numberValue?: number; stringValue?: string; boolValue?: boolean; structValue?: Struct; listValue?: { values: StructValue[] } }
+  | {
+      kind?: string;
+      nullValue?: unknown;
+      numberValue?: number;
+      stringValue?: string;
+      boolValue?: boolean;
+      structValue?: Struct;
+      listValue?: { values: StructValue[] };
+    }
   | Record<string, unknown>;
 interface Struct {
   fields: Record<string, StructValue>;

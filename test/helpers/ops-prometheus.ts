@@ -94,7 +94,10 @@ export function find(e: Exposition, name: string, labels: Record<string, string>
 /** The value of the one sample named `name` with exactly these labels; 0 when absent (a counter not yet incremented). */
 export function valueOf(e: Exposition, name: string, labels: Record<string, string> = {}): number {
   const exact = e.samples.filter(
-    (s) => s.name === name && Object.keys(s.labels).length === Object.keys(labels).length && Object.entries(labels).every(([k, v]) => s.labels[k] === v),
+    (s) =>
+      s.name === name &&
+      Object.keys(s.labels).length === Object.keys(labels).length &&
+      Object.entries(labels).every(([k, v]) => s.labels[k] === v),
   );
   if (exact.length > 1) throw new Error(`${name} ${JSON.stringify(labels)} appears ${exact.length} times`);
   return exact[0]?.value ?? 0;

@@ -4,7 +4,6 @@ import { existsSync } from "node:fs";
 import pg from "pg";
 import { parseDatabaseUrl } from "../../src/storage/postgres/connection.js";
 
-
 /** Runs SQL statements one at a time as a role that may create roles and databases. */
 type AdminRunner = (statements: string[]) => Promise<string[]>;
 

@@ -38,7 +38,13 @@ function integer(value: number, prefixBits: number, firstByte: number): Buffer {
 
 // RFC 7541 §6.2.2: literal header field without indexing, new name, no Huffman coding.
 function literal(name: string, value: string): Buffer {
-  return Buffer.concat([Buffer.from([0]), integer(name.length, 7, 0), Buffer.from(name), integer(Buffer.byteLength(value), 7, 0), Buffer.from(value)]);
+  return Buffer.concat([
+    Buffer.from([0]),
+    integer(name.length, 7, 0),
+    Buffer.from(name),
+    integer(Buffer.byteLength(value), 7, 0),
+    Buffer.from(value),
+  ]);
 }
 
 /** The header block of a POST to `path` on loopback, with `headers` after the pseudo-headers. */
@@ -148,7 +154,9 @@ export async function rawH2Connection(port: number): Promise<RawH2Connection> {
       const payload = Buffer.alloc(8);
       payload.writeUInt32BE(++pings, 4);
       await send(frame(PING, 0, 0, payload));
-      await conn.until("the server to acknowledge a PING (it has read every frame before it)", () => pingsAcked.has(payload.toString("hex")));
+      await conn.until("the server to acknowledge a PING (it has read every frame before it)", () =>
+        pingsAcked.has(payload.toString("hex")),
+      );
     },
     resets,
     settings,

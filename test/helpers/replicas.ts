@@ -35,7 +35,12 @@ export async function startReplica(name: string, url: string, opts: ReplicaOptio
     env: opts.env ?? {},
   });
   const target = `127.0.0.1:${server.port}`;
-  const grpcClients = { tokens: opsClient("TokenService", target), clients: opsClient("ClientAdmin", target), keys: opsClient("KeyAdmin", target), health: opsClient("Health", target) };
+  const grpcClients = {
+    tokens: opsClient("TokenService", target),
+    clients: opsClient("ClientAdmin", target),
+    keys: opsClient("KeyAdmin", target),
+    health: opsClient("Health", target),
+  };
   return {
     ...server,
     name,
@@ -48,7 +53,11 @@ export async function startReplica(name: string, url: string, opts: ReplicaOptio
 }
 
 /** Starts one replica per name, all at the same time; resolves with them in the names' order. */
-export function startReplicas<const N extends readonly string[]>(names: N, url: string, opts: ReplicaOptions = {}): Promise<{ [K in keyof N]: Replica }> {
+export function startReplicas<const N extends readonly string[]>(
+  names: N,
+  url: string,
+  opts: ReplicaOptions = {},
+): Promise<{ [K in keyof N]: Replica }> {
   // Promise.all keeps the order and the length of `names`: the tuple type says so.
   return Promise.all(names.map((n) => startReplica(n, url, opts))) as Promise<{ [K in keyof N]: Replica }>;
 }
@@ -68,7 +77,11 @@ export async function adminAuth(replica: Replica, admin: Credentials): Promise<R
 
 /** POST /oauth/token at `replica` as `c`: status and body. */
 export function tokenAt(replica: Replica, c: Credentials, body: Record<string, string> = {}) {
-  return postForm(`${replica.url}/oauth/token`, { grant_type: "client_credentials", ...body }, { authorization: basic(c.clientId, c.clientSecret) });
+  return postForm(
+    `${replica.url}/oauth/token`,
+    { grant_type: "client_credentials", ...body },
+    { authorization: basic(c.clientId, c.clientSecret) },
+  );
 }
 
 /** A token issued at `replica` to `c` (throws unless 200). */
@@ -97,7 +110,11 @@ export async function introspectAt(replica: Replica, rs: Credentials, token: str
 }
 
 /** Creates a client through `replica`'s ClientAdmin; returns its credentials. */
-export async function createClientAt(replica: Replica, auth: Record<string, string>, fields: { name: string; scopes: string[]; client_id?: string }): Promise<Credentials> {
+export async function createClientAt(
+  replica: Replica,
+  auth: Record<string, string>,
+  fields: { name: string; scopes: string[]; client_id?: string },
+): Promise<Credentials> {
   const r = await unary<{ client: { client_id: string }; client_secret: string }>(replica.clients, "CreateClient", fields, auth);
   return { clientId: r.client.client_id, clientSecret: r.client_secret };
 }
@@ -108,9 +125,13 @@ export async function createClientAt(replica: Replica, auth: Record<string, stri
  */
 export async function timeUntil(probe: () => Promise<boolean>, since: number): Promise<number> {
   let sent = 0;
-  await eventually("the change at the other replica", async () => {
-    sent = performance.now();
-    return probe();
-  }, { intervalMs: 20 });
+  await eventually(
+    "the change at the other replica",
+    async () => {
+      sent = performance.now();
+      return probe();
+    },
+    { intervalMs: 20 },
+  );
   return Math.round(sent - since);
 }

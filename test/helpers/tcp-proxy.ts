@@ -25,7 +25,8 @@ export async function tcpProxy(targetPort: number): Promise<TcpProxy> {
       outbound.on("close", () => inbound.destroy());
       inbound.on("close", () => outbound.destroy());
     });
-  const listen = (srv: net.Server, port: number) => new Promise<void>((resolve, reject) => srv.once("error", reject).listen(port, "127.0.0.1", resolve));
+  const listen = (srv: net.Server, port: number) =>
+    new Promise<void>((resolve, reject) => srv.once("error", reject).listen(port, "127.0.0.1", resolve));
   let current: net.Server | undefined = server();
   await listen(current, 0);
   const { port } = current.address() as net.AddressInfo;

@@ -233,14 +233,20 @@ export async function inProcesses(n: number, code: string, env: Record<string, s
     });
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
     const exited = new Promise<string>((resolve, reject) =>
-      child.once("close", (exit) => (exit === 0 ? resolve(stdout.replace(/^ready\n/, "").trim()) : reject(new Error(`process ${i} exited ${exit}: ${stderr}`)))),
+      child.once("close", (exit) =>
+        exit === 0 ? resolve(stdout.replace(/^ready\n/, "").trim()) : reject(new Error(`process ${i} exited ${exit}: ${stderr}`)),
+      ),
     );
     return { child, ready, exited };
   });
   try {
     // Either every process reaches the start line, or one fails on its way there.
     const allReady = Promise.all(children.map((c) => c.ready));
-    await within("every process to reach the start line", Promise.race([allReady, ...children.map((c) => c.exited.then(() => undefined))]), 60_000);
+    await within(
+      "every process to reach the start line",
+      Promise.race([allReady, ...children.map((c) => c.exited.then(() => undefined))]),
+      60_000,
+    );
     for (const c of children) c.child.stdin.end("go\n");
     return await within("every process to finish", Promise.all(children.map((c) => c.exited)), 60_000);
   } finally {

@@ -3,16 +3,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import {
-  isWrapped,
-  KekError,
-  kekFromEnv,
-  parseKek,
-  unwrapKey,
-  wrapKey,
-  wrappedUnder,
-  type Kek,
-} from "../../src/keys/key-encryption.js";
+import { isWrapped, KekError, kekFromEnv, parseKek, unwrapKey, wrapKey, wrappedUnder, type Kek } from "../../src/keys/key-encryption.js";
 
 const RAW = Buffer.from("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f", "hex");
 const PRIVATE_JWK = JSON.stringify({ kty: "EC", crv: "P-256", x: "x-coord", y: "y-coord", d: "the-secret-scalar" });
@@ -52,7 +43,13 @@ describe("wrapKey / unwrapKey", () => {
     const stored = wrapKey(PRIVATE_JWK, KID, kek);
     expect(isWrapped(stored)).toBe(true);
     expect(wrappedUnder(stored)).toBe(kek.id);
-    expect(JSON.parse(stored)).toEqual({ enc: "A256GCM", kek: kek.id, iv: expect.any(String), ct: expect.any(String), tag: expect.any(String) });
+    expect(JSON.parse(stored)).toEqual({
+      enc: "A256GCM",
+      kek: kek.id,
+      iv: expect.any(String),
+      ct: expect.any(String),
+      tag: expect.any(String),
+    });
     expect(stored).not.toContain("the-secret-scalar");
     expect(unwrapKey(stored, KID, kek)).toBe(PRIVATE_JWK);
   });

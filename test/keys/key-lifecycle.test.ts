@@ -65,10 +65,7 @@ describe("planKeys", () => {
       ["EdDSA", "current", T0],
       ["EdDSA", "next", T0],
     ]);
-    expect(plan.upsert).toEqual([
-      record("k1", "current", T0, "EdDSA"),
-      record("k2", "next", T0, "EdDSA"),
-    ]);
+    expect(plan.upsert).toEqual([record("k1", "current", T0, "EdDSA"), record("k2", "next", T0, "EdDSA")]);
     expect(plan.remove).toEqual([]);
     expect(plan.result).toEqual({ rotated: false, current: record("k1", "current", T0, "EdDSA"), withdrawn: [] });
   });
@@ -115,7 +112,11 @@ describe("planKeys", () => {
         { ...next("n", activated), status: "current", activateTime: T0 },
       ]);
       expect(plan.remove).toEqual([]);
-      expect(plan.result).toEqual({ rotated: true, current: { ...next("n", activated), status: "current", activateTime: T0 }, withdrawn: [] });
+      expect(plan.result).toEqual({
+        rotated: true,
+        current: { ...next("n", activated), status: "current", activateTime: T0 },
+        withdrawn: [],
+      });
     });
 
     it("is not due one millisecond earlier", () => {
@@ -184,7 +185,10 @@ describe("planKeys", () => {
 
       // The same with a next key old enough to sign: it was in the same database as the current one.
       const ready = [current("c", T0 - DAY), next("n", T0 - DAY)];
-      expect(planKeys(ready, T0, POLICY, fakeGenerator().generate, FORCE).result).toMatchObject({ current: { kid: "k1" }, withdrawn: ["c", "n"] });
+      expect(planKeys(ready, T0, POLICY, fakeGenerator().generate, FORCE).result).toMatchObject({
+        current: { kid: "k1" },
+        withdrawn: ["c", "n"],
+      });
     });
 
     it("force with only a current key (a next key generated this round): both go, the generated one never stored", () => {
@@ -201,7 +205,11 @@ describe("planKeys", () => {
     it("force on an empty store: a current and a next key, nothing withdrawn", () => {
       const plan = planKeys([], T0, POLICY, fakeGenerator().generate, FORCE);
       expect(plan.result.withdrawn).toEqual([]);
-      expect(apply([], plan).map((k) => k.status).sort()).toEqual(["current", "next"]);
+      expect(
+        apply([], plan)
+          .map((k) => k.status)
+          .sort(),
+      ).toEqual(["current", "next"]);
     });
   });
 
@@ -306,7 +314,10 @@ describe("planKeys through storage, property-based", () => {
               // A compromised key and the next key beside it are withdrawn at once; a fresh key signs.
               expect(c.createTime).toBe(now);
               for (const kid of [lastCurrent, lastNext]) {
-                expect(keys.some((k) => k.kid === kid), `${kid} withdrawn`).toBe(false);
+                expect(
+                  keys.some((k) => k.kid === kid),
+                  `${kid} withdrawn`,
+                ).toBe(false);
                 if (kid !== undefined) withdrawn.add(kid);
               }
             } else if (lastCurrent !== undefined) {
@@ -327,7 +338,11 @@ describe("planKeys through storage, property-based", () => {
             const r = retiredAt.get(kid);
             if (r === undefined || now < r + base.retiredPublishMs) expect(publishedKids.has(kid), kid).toBe(true);
           }
-          for (const kid of withdrawn) expect(keys.some((k) => k.kid === kid), `${kid} came back`).toBe(false);
+          for (const kid of withdrawn)
+            expect(
+              keys.some((k) => k.kid === kid),
+              `${kid} came back`,
+            ).toBe(false);
         };
 
         await plan({ ...base, alg: "ES256" }, NONE); // what KeyRing.open does on a new store

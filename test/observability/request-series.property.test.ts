@@ -11,8 +11,19 @@ const LABELS = ["transport", "endpoint"] as const;
 
 function pair() {
   const theirs = new Registry();
-  const counter = new Counter({ name: "t_requests_total", help: "Requests, by transport and endpoint.", labelNames: LABELS, registers: [theirs] });
-  const histogram = new Histogram({ name: "t_duration_seconds", help: "Time \\ taken\nper request.", labelNames: LABELS, buckets: BUCKETS, registers: [theirs] });
+  const counter = new Counter({
+    name: "t_requests_total",
+    help: "Requests, by transport and endpoint.",
+    labelNames: LABELS,
+    registers: [theirs],
+  });
+  const histogram = new Histogram({
+    name: "t_duration_seconds",
+    help: "Time \\ taken\nper request.",
+    labelNames: LABELS,
+    buckets: BUCKETS,
+    registers: [theirs],
+  });
   const ours = new Registry();
   const c = new SeriesCounter("t_requests_total", "Requests, by transport and endpoint.", LABELS);
   const h = new SeriesHistogram("t_duration_seconds", "Time \\ taken\nper request.", LABELS, BUCKETS);

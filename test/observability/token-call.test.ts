@@ -24,7 +24,15 @@ describe("TokenCall", () => {
     call.saw({ clientId: "tcl_a", clientSecret: "tsec_never_logged", method: "client_secret_post" }, "");
     call.end(new OAuthError("invalid_scope", "no"));
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatchObject({ msg: "token request", transport: "grpc", endpoint: "token", client_id: "tcl_a", origin: "10.0.0.1", outcome: "error", error: "invalid_scope" });
+    expect(lines[0]).toMatchObject({
+      msg: "token request",
+      transport: "grpc",
+      endpoint: "token",
+      client_id: "tcl_a",
+      origin: "10.0.0.1",
+      outcome: "error",
+      error: "invalid_scope",
+    });
     expect(lines[0]).not.toHaveProperty("scope");
     expect(typeof lines[0]?.latency_ms).toBe("number");
     expect(JSON.stringify(lines)).not.toContain("tsec_never_logged");

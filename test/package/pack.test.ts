@@ -43,7 +43,10 @@ beforeAll(() => {
   project = join(work, "app");
   mkdirSync(project);
   const spec = `file:${tarball}`;
-  writeFileSync(join(project, "package.json"), JSON.stringify({ name: "app", private: true, type: "module", dependencies: { [pkg.name]: spec } }, null, 2));
+  writeFileSync(
+    join(project, "package.json"),
+    JSON.stringify({ name: "app", private: true, type: "module", dependencies: { [pkg.name]: spec } }, null, 2),
+  );
   writeFileSync(join(project, "package-lock.json"), JSON.stringify(lockfileFor(spec), null, 2));
   const cache = prebuildCache();
   const started = performance.now();
@@ -68,7 +71,18 @@ describe(`the published package (${pkg.name})`, () => {
     expect((pkg as { private?: boolean }).private).toBeUndefined();
     expect(readFileSync(join(ROOT, "LICENSE"), "utf8")).toMatch(/^\s*Apache License\s+Version 2\.0, January 2004/);
     expect(pkg.license).toBe("Apache-2.0");
-    expect(files).toEqual(expect.arrayContaining(["LICENSE", "README.md", "package.json", "bin/tessera", "dist/src/cli/main.js", "dist/src/client/index.d.ts", "dist/src/verify/index.js", "proto/tessera/v1/token_service.proto"]));
+    expect(files).toEqual(
+      expect.arrayContaining([
+        "LICENSE",
+        "README.md",
+        "package.json",
+        "bin/tessera",
+        "dist/src/cli/main.js",
+        "dist/src/client/index.d.ts",
+        "dist/src/verify/index.js",
+        "proto/tessera/v1/token_service.proto",
+      ]),
+    );
     expect(files.filter((f) => /\.map$|^src\/|^test\/|^bench\/|^examples\/|\.db$|^node_modules\//.test(f))).toEqual([]);
   });
 
@@ -101,7 +115,10 @@ describe(`the published package (${pkg.name})`, () => {
       expect(boot.code, boot.stderr).toBe(0);
       expect(boot.stderr).toContain(join(project, "data", "tessera.db"));
       admin = JSON.parse(boot.stdout) as typeof admin;
-      const token = await run(["token", "--server", url, "--scope", "tessera:admin"], { CLIENT_ID: admin.client_id, CLIENT_SECRET: admin.client_secret });
+      const token = await run(["token", "--server", url, "--scope", "tessera:admin"], {
+        CLIENT_ID: admin.client_id,
+        CLIENT_SECRET: admin.client_secret,
+      });
       expect(token.code, token.stderr).toBe(0);
       expect(token.stdout.trim().split(".")).toHaveLength(3);
     });
@@ -142,7 +159,15 @@ export const used = [t, c, n, TokenError];
     writeFileSync(
       join(project, "tsconfig.json"),
       JSON.stringify({
-        compilerOptions: { target: "ES2022", module: "NodeNext", moduleResolution: "NodeNext", strict: true, noEmit: true, types: ["node"], typeRoots: [join(ROOT, "node_modules", "@types")] },
+        compilerOptions: {
+          target: "ES2022",
+          module: "NodeNext",
+          moduleResolution: "NodeNext",
+          strict: true,
+          noEmit: true,
+          types: ["node"],
+          typeRoots: [join(ROOT, "node_modules", "@types")],
+        },
         files: ["check.ts"],
       }),
     );
@@ -160,7 +185,15 @@ function lockfileFor(spec: string) {
   const integrity = `sha512-${createHash("sha512").update(readFileSync(tarball)).digest("base64")}`;
   const packages: Record<string, unknown> = {
     "": { name: "app", dependencies: { [pkg.name]: spec } },
-    [`node_modules/${pkg.name}`]: { version: pkg.version, resolved: spec, integrity, license: pkg.license, dependencies: pkg.dependencies, bin: pkg.bin, engines: pkg.engines },
+    [`node_modules/${pkg.name}`]: {
+      version: pkg.version,
+      resolved: spec,
+      integrity,
+      license: pkg.license,
+      dependencies: pkg.dependencies,
+      bin: pkg.bin,
+      engines: pkg.engines,
+    },
   };
   for (const [path, entry] of Object.entries(ours.packages)) {
     if (path === "" || entry.dev || entry.devOptional || entry.peer) continue;
@@ -184,9 +217,20 @@ function prebuildCache(): string {
   const require = createRequire(join(ROOT, "package.json"));
   const util = require("prebuild-install/util.js") as { getDownloadUrl(o: object): string };
   const sqlite = require("better-sqlite3/package.json") as object;
-  const url = util.getDownloadUrl({ pkg: sqlite, runtime: "node", abi: process.versions.modules, platform: process.platform, arch: process.arch, libc: "", "tag-prefix": "v" });
+  const url = util.getDownloadUrl({
+    pkg: sqlite,
+    runtime: "node",
+    abi: process.versions.modules,
+    platform: process.platform,
+    arch: process.arch,
+    libc: "",
+    "tag-prefix": "v",
+  });
   // prebuild-install's own naming of cached downloads (util.cachedPrebuild).
-  const name = `${createHash("sha512").update(url).digest("hex").slice(0, 6)}-${url.split("/").pop()!.replace(/[^a-zA-Z0-9.]+/g, "-")}`;
+  const name = `${createHash("sha512").update(url).digest("hex").slice(0, 6)}-${url
+    .split("/")
+    .pop()!
+    .replace(/[^a-zA-Z0-9.]+/g, "-")}`;
   const stage = join(work, "prebuild");
   mkdirSync(join(stage, "build", "Release"), { recursive: true });
   execFileSync("cp", [require.resolve("better-sqlite3/build/Release/better_sqlite3.node"), join(stage, "build", "Release")]);

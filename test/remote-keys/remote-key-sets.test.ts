@@ -35,30 +35,40 @@ describe("fetching a jwks_uri", () => {
   it("does not follow a redirect", async () => {
     const issuer = await published();
     issuer.mode = "redirect";
-    expect(await failure(cache(Date.now).keys({ kind: "jwks_uri", uri: issuer.jwksUri }, undefined))).toBe("it answered 302, a redirect, and redirects are not followed");
+    expect(await failure(cache(Date.now).keys({ kind: "jwks_uri", uri: issuer.jwksUri }, undefined))).toBe(
+      "it answered 302, a redirect, and redirects are not followed",
+    );
     expect(issuer.requests("/elsewhere")).toBe(0);
   });
 
   it("refuses an answer over 256 KiB", async () => {
     const issuer = await published();
     issuer.mode = "huge";
-    expect(await failure(cache(Date.now).keys({ kind: "jwks_uri", uri: issuer.jwksUri }, undefined))).toBe("its answer is larger than 262144 bytes");
+    expect(await failure(cache(Date.now).keys({ kind: "jwks_uri", uri: issuer.jwksUri }, undefined))).toBe(
+      "its answer is larger than 262144 bytes",
+    );
   });
 
   it("gives up on a server that does not answer", async () => {
     const issuer = await published();
     issuer.mode = "slow";
-    expect(await failure(cache(Date.now, 300).keys({ kind: "jwks_uri", uri: issuer.jwksUri }, undefined))).toBe("it did not answer within 300 ms");
+    expect(await failure(cache(Date.now, 300).keys({ kind: "jwks_uri", uri: issuer.jwksUri }, undefined))).toBe(
+      "it did not answer within 300 ms",
+    );
   });
 
   it("refuses plain http to anything but loopback, even in development", async () => {
-    expect(await failure(cache(Date.now).keys({ kind: "jwks_uri", uri: "http://keys.example/jwks" }, undefined))).toMatch(/^the URL is refused: /);
+    expect(await failure(cache(Date.now).keys({ kind: "jwks_uri", uri: "http://keys.example/jwks" }, undefined))).toMatch(
+      /^the URL is refused: /,
+    );
   });
 
   it("sends one request for many concurrent lookups", async () => {
     const issuer = await published();
     const c = cache(Date.now);
-    const results = await Promise.all(Array.from({ length: 20 }, () => c.keys({ kind: "jwks_uri", uri: issuer.jwksUri }, issuer.keys[0]!.kid)));
+    const results = await Promise.all(
+      Array.from({ length: 20 }, () => c.keys({ kind: "jwks_uri", uri: issuer.jwksUri }, issuer.keys[0]!.kid)),
+    );
     expect(results.every((keys) => keys.length === 1)).toBe(true);
     expect(issuer.requests("/jwks")).toBe(1);
   });

@@ -14,11 +14,30 @@ import { storageConformance } from "./conformance.js";
 storageConformance("withClientCache(SqliteStorage)", async () => {
   const dir = mkdtempSync(join(tmpdir(), "tessera-cache-"));
   const raw = SqliteStorage.open(join(dir, "tessera.db"));
-  return { storage: withClientCache(raw, NEVER_CHANGES), cleanup: async () => (await raw.close(), rmSync(dir, { recursive: true, force: true })) };
+  return {
+    storage: withClientCache(raw, NEVER_CHANGES),
+    cleanup: async () => (await raw.close(), rmSync(dir, { recursive: true, force: true })),
+  };
 });
 
 function client(id: string, now: number): ClientRecord {
-  return { clientId: id, name: id, scopes: ["read"], audiences: [], tokenTtlSeconds: 3600, disabled: false, createTime: now, updateTime: now, tokensNotBefore: null, scopeCutoffs: [], secrets: [], authMethod: "client_secret", keys: [], jwksUri: null, federatedCredentials: [] };
+  return {
+    clientId: id,
+    name: id,
+    scopes: ["read"],
+    audiences: [],
+    tokenTtlSeconds: 3600,
+    disabled: false,
+    createTime: now,
+    updateTime: now,
+    tokensNotBefore: null,
+    scopeCutoffs: [],
+    secrets: [],
+    authMethod: "client_secret",
+    keys: [],
+    jwksUri: null,
+    federatedCredentials: [],
+  };
 }
 
 /** A change feed polled by hand (the timer's interval is too long to fire in a test), on a clock the test moves. */
@@ -90,7 +109,8 @@ describe("withClientCache", () => {
     let down = false;
     const flaky = new Proxy(raw, {
       get(target, prop, receiver) {
-        if (prop === "changeToken") return () => (down ? Promise.reject(new StorageUnavailableError("the database is unavailable")) : target.changeToken());
+        if (prop === "changeToken")
+          return () => (down ? Promise.reject(new StorageUnavailableError("the database is unavailable")) : target.changeToken());
         const v = Reflect.get(target, prop, receiver) as unknown;
         return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
       },

@@ -38,7 +38,10 @@ function client(clientId: string, overrides: Partial<ClientRecord> = {}): Client
     tokensNotBefore: null,
     scopeCutoffs: [],
     secrets: [secret(`sec_${clientId}`, T0)],
-    authMethod: "client_secret", keys: [], jwksUri: null, federatedCredentials: [],
+    authMethod: "client_secret",
+    keys: [],
+    jwksUri: null,
+    federatedCredentials: [],
     ...overrides,
   };
 }
@@ -228,15 +231,31 @@ export function storageConformance(
         expect(byScope((await storage.getClient("c1"))!.scopeCutoffs)).toEqual({ b: T0 + 5000, c: T0 + 2000 });
 
         // Giving a scope back keeps its cut-off: that is the point.
-        const back = await storage.updateClient("c1", { scopes: ["a", "b", "c", "d"], scopeRemoval: { notBefore: T0 + 9000, forgetBefore: T0 - MINUTE } }, T0 + 1);
+        const back = await storage.updateClient(
+          "c1",
+          { scopes: ["a", "b", "c", "d"], scopeRemoval: { notBefore: T0 + 9000, forgetBefore: T0 - MINUTE } },
+          T0 + 1,
+        );
         expect(byScope(back!.scopeCutoffs)).toEqual({ b: T0 + 5000, c: T0 + 2000 });
 
         // Patches without scopes, or without scopeRemoval, leave the cut-offs as they are.
-        expect(byScope((await storage.updateClient("c1", { name: "n", scopeRemoval: { notBefore: T0 + 9000, forgetBefore: T0 + 9000 } }, T0 + 2))!.scopeCutoffs)).toEqual({ b: T0 + 5000, c: T0 + 2000 });
-        expect(byScope((await storage.updateClient("c1", { scopes: ["a"] }, T0 + 3))!.scopeCutoffs)).toEqual({ b: T0 + 5000, c: T0 + 2000 });
+        expect(
+          byScope(
+            (await storage.updateClient("c1", { name: "n", scopeRemoval: { notBefore: T0 + 9000, forgetBefore: T0 + 9000 } }, T0 + 2))!
+              .scopeCutoffs,
+          ),
+        ).toEqual({ b: T0 + 5000, c: T0 + 2000 });
+        expect(byScope((await storage.updateClient("c1", { scopes: ["a"] }, T0 + 3))!.scopeCutoffs)).toEqual({
+          b: T0 + 5000,
+          c: T0 + 2000,
+        });
 
         // Forgotten once they are older than forgetBefore.
-        const later = await storage.updateClient("c1", { scopes: ["a"], scopeRemoval: { notBefore: T0 + HOUR, forgetBefore: T0 + 5000 } }, T0 + HOUR);
+        const later = await storage.updateClient(
+          "c1",
+          { scopes: ["a"], scopeRemoval: { notBefore: T0 + HOUR, forgetBefore: T0 + 5000 } },
+          T0 + HOUR,
+        );
         expect(later!.scopeCutoffs).toEqual([]);
       });
 
@@ -385,13 +404,17 @@ export function storageConformance(
     describe("recordSecretUse", () => {
       it("sets lastUsedTime and only ever moves it forward", async () => {
         await storage.createClient(client("c1", { secrets: [secret("s1", T0), secret("s2", T0 + 1)] }));
-        const used = async () =>
-          Object.fromEntries((await storage.getClient("c1"))!.secrets.map((s) => [s.secretId, s.lastUsedTime]));
+        const used = async () => Object.fromEntries((await storage.getClient("c1"))!.secrets.map((s) => [s.secretId, s.lastUsedTime]));
 
         await storage.recordSecretUse(new Map([["s1", T0 + 2 * MINUTE]]));
         expect(await used()).toEqual({ s1: T0 + 2 * MINUTE, s2: null });
 
-        await storage.recordSecretUse(new Map([["s1", T0 + MINUTE], ["s2", T0 + 3 * MINUTE]]));
+        await storage.recordSecretUse(
+          new Map([
+            ["s1", T0 + MINUTE],
+            ["s2", T0 + 3 * MINUTE],
+          ]),
+        );
         expect(await used()).toEqual({ s1: T0 + 2 * MINUTE, s2: T0 + 3 * MINUTE });
 
         await storage.recordSecretUse(new Map([["s1", T0 + 4 * MINUTE]]));
@@ -447,7 +470,12 @@ export function storageConformance(
       });
 
       it("listSigningKeys orders newest first, then by kid", async () => {
-        await install(key("b", T0), key("a", T0, "next"), key("c", T0 + 2, "retired", "ES256", T0 + 3), key("d", T0 - 1, "retired", "ES256", T0));
+        await install(
+          key("b", T0),
+          key("a", T0, "next"),
+          key("c", T0 + 2, "retired", "ES256", T0 + 3),
+          key("d", T0 - 1, "retired", "ES256", T0),
+        );
         expect((await storage.listSigningKeys()).map((k) => k.kid)).toEqual(["c", "a", "b", "d"]);
       });
 
@@ -509,7 +537,11 @@ export function storageConformance(
         await install(key("k1", T0, "current"), key("k2", T0 + 1, "next"));
         const before = await storage.listSigningKeys();
         await expect(
-          storage.updateSigningKeys(() => ({ upsert: [key("k3", T0 + 2, "retired", "ES256", T0 + 3), key("k4", T0 + 2, "current")], remove: ["k2"], result: undefined })),
+          storage.updateSigningKeys(() => ({
+            upsert: [key("k3", T0 + 2, "retired", "ES256", T0 + 3), key("k4", T0 + 2, "current")],
+            remove: ["k2"],
+            result: undefined,
+          })),
         ).rejects.toThrow();
         expect(await storage.listSigningKeys()).toEqual(before);
       });
@@ -595,11 +627,22 @@ export function storageConformance(
 
     describe("purgeDeletedData", () => {
       it("keeps every live client, key, revocation, audit event and meta entry, and the store stays writable", async () => {
-        await storage.createClient(client("c1"), { time: T0, actor: "a", action: "client.create", target: "c1", changes: {}, origin: "local" });
+        await storage.createClient(client("c1"), {
+          time: T0,
+          actor: "a",
+          action: "client.create",
+          target: "c1",
+          changes: {},
+          origin: "local",
+        });
         await storage.createClient(client("c2"));
         await storage.deleteClient("c2");
         await storage.updateSigningKeys(() => ({ upsert: [key("k1", T0), key("k2", T0, "next")], remove: [], result: undefined }));
-        await storage.updateSigningKeys(() => ({ upsert: [{ ...key("k1", T0), privateKey: '{"enc":"A256GCM"}' }], remove: ["k2"], result: undefined }));
+        await storage.updateSigningKeys(() => ({
+          upsert: [{ ...key("k1", T0), privateKey: '{"enc":"A256GCM"}' }],
+          remove: ["k2"],
+          result: undefined,
+        }));
         await storage.revokeToken("j1", "c1", T0 + MINUTE);
         await storage.setMeta("k", "v", true);
         const before = {
@@ -665,12 +708,18 @@ export function storageConformance(
         const c = client("pk", {
           authMethod: "private_key_jwt",
           secrets: [],
-          keys: [{ kid: "k1", jwk: jwk("k1"), createTime: T0 }, { kid: "k2", jwk: jwk("k2"), createTime: T0 + 1 }],
+          keys: [
+            { kid: "k1", jwk: jwk("k1"), createTime: T0 },
+            { kid: "k2", jwk: jwk("k2"), createTime: T0 + 1 },
+          ],
         });
         const f = client("fed", {
           authMethod: "federated",
           secrets: [],
-          federatedCredentials: [rule("fc_1", "system:serviceaccount:ns:sa"), rule("fc_2", "spiffe://example.org/w", { keySource: { kind: "oidc_discovery" }, conditions: [], requireJti: false })],
+          federatedCredentials: [
+            rule("fc_1", "system:serviceaccount:ns:sa"),
+            rule("fc_2", "spiffe://example.org/w", { keySource: { kind: "oidc_discovery" }, conditions: [], requireJti: false }),
+          ],
         });
         const u = client("uri", { authMethod: "private_key_jwt", secrets: [], jwksUri: "https://keys.example/jwks.json" });
         for (const x of [c, f, u]) await storage.createClient(structuredClone(x));
@@ -679,11 +728,18 @@ export function storageConformance(
         expect(listed.map((x) => plain(x))).toEqual([f, c, u].map((x) => plain(x)));
         // A secret client has the defaults.
         await storage.createClient(client("plain"));
-        expect(await storage.getClient("plain")).toMatchObject({ authMethod: "client_secret", keys: [], jwksUri: null, federatedCredentials: [] });
+        expect(await storage.getClient("plain")).toMatchObject({
+          authMethod: "client_secret",
+          keys: [],
+          jwksUri: null,
+          federatedCredentials: [],
+        });
       });
 
       it("updateClient adds and removes keys and federated credentials, leaving the others in order", async () => {
-        await storage.createClient(client("c1", { authMethod: "private_key_jwt", secrets: [], keys: [{ kid: "k1", jwk: jwk("k1"), createTime: T0 }] }));
+        await storage.createClient(
+          client("c1", { authMethod: "private_key_jwt", secrets: [], keys: [{ kid: "k1", jwk: jwk("k1"), createTime: T0 }] }),
+        );
         await storage.updateClient("c1", { addKey: { kid: "k2", jwk: jwk("k2"), createTime: T0 + 1 } }, T0 + 1);
         await storage.updateClient("c1", { addKey: { kid: "k3", jwk: jwk("k3"), createTime: T0 + 2 } }, T0 + 2);
         const removed = await storage.updateClient("c1", { removeKid: "k2" }, T0 + 3);
@@ -701,18 +757,31 @@ export function storageConformance(
 
       it("a taken kid, a second rule for one issuer and subject, or keys with a jwks_uri are refused with ClientCredentialConflictError, changing nothing", async () => {
         await storage.createClient(
-          client("c1", { authMethod: "private_key_jwt", secrets: [], keys: [{ kid: "k1", jwk: jwk("k1"), createTime: T0 }], federatedCredentials: [rule("fc_a", "a")] }),
+          client("c1", {
+            authMethod: "private_key_jwt",
+            secrets: [],
+            keys: [{ kid: "k1", jwk: jwk("k1"), createTime: T0 }],
+            federatedCredentials: [rule("fc_a", "a")],
+          }),
         );
         const before = plain((await storage.getClient("c1"))!);
         const audit = { time: T0, actor: "admin", action: "client.add_key", target: "c1", changes: {}, origin: "local" };
-        await expect(storage.updateClient("c1", { addKey: { kid: "k1", jwk: jwk("k1"), createTime: T0 + 1 } }, T0 + 1, audit)).rejects.toBeInstanceOf(ClientCredentialConflictError);
-        await expect(storage.updateClient("c1", { addFederatedCredential: rule("fc_b", "a") }, T0 + 1, audit)).rejects.toBeInstanceOf(ClientCredentialConflictError);
-        await expect(storage.updateClient("c1", { jwksUri: "https://keys.example/jwks.json" }, T0 + 1, audit)).rejects.toBeInstanceOf(ClientCredentialConflictError);
+        await expect(
+          storage.updateClient("c1", { addKey: { kid: "k1", jwk: jwk("k1"), createTime: T0 + 1 } }, T0 + 1, audit),
+        ).rejects.toBeInstanceOf(ClientCredentialConflictError);
+        await expect(storage.updateClient("c1", { addFederatedCredential: rule("fc_b", "a") }, T0 + 1, audit)).rejects.toBeInstanceOf(
+          ClientCredentialConflictError,
+        );
+        await expect(storage.updateClient("c1", { jwksUri: "https://keys.example/jwks.json" }, T0 + 1, audit)).rejects.toBeInstanceOf(
+          ClientCredentialConflictError,
+        );
         expect(plain((await storage.getClient("c1"))!)).toEqual(before);
         expect(await storage.listAuditEvents(undefined, 10)).toEqual([]);
         // Without its keys, the jwks_uri is taken; null clears it again.
         await storage.updateClient("c1", { removeKid: "k1" }, T0 + 2);
-        expect((await storage.updateClient("c1", { jwksUri: "https://keys.example/jwks.json" }, T0 + 3))!.jwksUri).toBe("https://keys.example/jwks.json");
+        expect((await storage.updateClient("c1", { jwksUri: "https://keys.example/jwks.json" }, T0 + 3))!.jwksUri).toBe(
+          "https://keys.example/jwks.json",
+        );
         expect((await storage.updateClient("c1", { jwksUri: null }, T0 + 4))!.jwksUri).toBeNull();
       });
 
@@ -751,7 +820,14 @@ export function storageConformance(
       });
 
       it("recordAuditEvents appends events that list like every other, newest first", async () => {
-        await storage.createClient(client("c1"), { time: T0, actor: "admin", action: "client.create", target: "c1", changes: {}, origin: "local" });
+        await storage.createClient(client("c1"), {
+          time: T0,
+          actor: "admin",
+          action: "client.create",
+          target: "c1",
+          changes: {},
+          origin: "local",
+        });
         const events = [1, 2].map((n) => ({
           time: T0 + n,
           actor: "c1",
@@ -771,16 +847,35 @@ export function storageConformance(
     describe("export and import", () => {
       /** A store holding one of everything, with the awkward cases: an encrypted key, secrets of a deleted id, a scope cut-off. */
       async function fill(target: Storage): Promise<void> {
-        const audit = (n: number) => ({ time: T0 + n, actor: "admin", action: "client.update", target: "c1", changes: { n, name: `é-${n}`, nested: { b: 1, a: [2, 1] } }, origin: "10.0.0.1" });
-        await target.createClient(client("c1", { scopeCutoffs: [{ scope: "gone", notBefore: T0 + 2000 }], tokensNotBefore: T0 + 1000 }), audit(1));
-        await target.createClient(client("B-2", { secrets: [secret("s_old", T0 - MINUTE, T0 + HOUR), { ...secret("s_new", T0), lastUsedTime: T0 + 5 }] }));
+        const audit = (n: number) => ({
+          time: T0 + n,
+          actor: "admin",
+          action: "client.update",
+          target: "c1",
+          changes: { n, name: `é-${n}`, nested: { b: 1, a: [2, 1] } },
+          origin: "10.0.0.1",
+        });
+        await target.createClient(
+          client("c1", { scopeCutoffs: [{ scope: "gone", notBefore: T0 + 2000 }], tokensNotBefore: T0 + 1000 }),
+          audit(1),
+        );
+        await target.createClient(
+          client("B-2", { secrets: [secret("s_old", T0 - MINUTE, T0 + HOUR), { ...secret("s_new", T0), lastUsedTime: T0 + 5 }] }),
+        );
         await target.createClient(client("gone"));
         await target.deleteClient("gone", audit(2), { tokensNotBefore: T0 + 3000, expireTime: T0 + HOUR });
-        await target.updateSigningKeys(() => ({
-          upsert: [key("k-cur", T0), key("k-next", T0 + 1, "next"), { ...key("k-old", T0 - HOUR, "retired", "RS256", T0 - MINUTE), privateKey: '{"kek":"k1","iv":"x","ct":"y"}' }],
-          remove: [],
-          result: undefined,
-        }), () => audit(3));
+        await target.updateSigningKeys(
+          () => ({
+            upsert: [
+              key("k-cur", T0),
+              key("k-next", T0 + 1, "next"),
+              { ...key("k-old", T0 - HOUR, "retired", "RS256", T0 - MINUTE), privateKey: '{"kek":"k1","iv":"x","ct":"y"}' },
+            ],
+            remove: [],
+            result: undefined,
+          }),
+          () => audit(3),
+        );
         for (const jti of ["j-b", "j-a", "J-c"]) await target.revokeToken(jti, "c1", T0 + HOUR);
         await target.setMeta("bootstrap_client_id", "c1", false);
         await target.setMeta("z", "", false);
@@ -796,9 +891,31 @@ export function storageConformance(
         await fill(storage);
         const all = await records(storage);
         const kinds = all.map((r) => r.kind);
-        expect(kinds).toEqual([...kinds].sort((a, b) => ["meta", "signing_key", "client", "client_tombstone", "revoked_token", "audit_event"].indexOf(a) - ["meta", "signing_key", "client", "client_tombstone", "revoked_token", "audit_event"].indexOf(b)));
+        expect(kinds).toEqual(
+          [...kinds].sort(
+            (a, b) =>
+              ["meta", "signing_key", "client", "client_tombstone", "revoked_token", "audit_event"].indexOf(a) -
+              ["meta", "signing_key", "client", "client_tombstone", "revoked_token", "audit_event"].indexOf(b),
+          ),
+        );
         const keysOf = (kind: StoreRecord["kind"]) =>
-          all.flatMap((r) => (r.kind !== kind ? [] : [r.kind === "meta" ? r.key : r.kind === "signing_key" ? r.key.kid : r.kind === "client" ? r.client.clientId : r.kind === "client_tombstone" ? r.clientId : r.kind === "revoked_token" ? r.jti : String(r.event.eventId)]));
+          all.flatMap((r) =>
+            r.kind !== kind
+              ? []
+              : [
+                  r.kind === "meta"
+                    ? r.key
+                    : r.kind === "signing_key"
+                      ? r.key.kid
+                      : r.kind === "client"
+                        ? r.client.clientId
+                        : r.kind === "client_tombstone"
+                          ? r.clientId
+                          : r.kind === "revoked_token"
+                            ? r.jti
+                            : String(r.event.eventId),
+                ],
+          );
         expect(keysOf("meta")).toEqual(["bootstrap_client_id", "z"]);
         expect(keysOf("signing_key")).toEqual(["k-cur", "k-next", "k-old"]);
         expect(keysOf("client")).toEqual(["B-2", "c1"]);
@@ -814,7 +931,8 @@ export function storageConformance(
         try {
           await other.storage.importRecords(storage.exportRecords(), { replace: false });
           expect(await digestOf(other.storage.exportRecords())).toEqual(await digestOf(storage.exportRecords()));
-          for (const id of ["c1", "B-2"]) expect(plain((await other.storage.getClient(id))!)).toEqual(plain((await storage.getClient(id))!));
+          for (const id of ["c1", "B-2"])
+            expect(plain((await other.storage.getClient(id))!)).toEqual(plain((await storage.getClient(id))!));
           expect(await other.storage.listSigningKeys()).toEqual(await storage.listSigningKeys());
           expect(await other.storage.listAuditEvents(undefined, 10)).toEqual(await storage.listAuditEvents(undefined, 10));
           expect(await other.storage.isTokenRevoked("j-a")).toBe(true);
@@ -840,13 +958,18 @@ export function storageConformance(
           requireJti: true,
           createTime: T0,
         };
-        await storage.createClient(client("pk", { authMethod: "private_key_jwt", secrets: [], keys: [{ kid: "k1", jwk, createTime: T0 }] }));
-        await storage.createClient(client("uri", { authMethod: "private_key_jwt", secrets: [], jwksUri: "https://keys.example/jwks.json" }));
+        await storage.createClient(
+          client("pk", { authMethod: "private_key_jwt", secrets: [], keys: [{ kid: "k1", jwk, createTime: T0 }] }),
+        );
+        await storage.createClient(
+          client("uri", { authMethod: "private_key_jwt", secrets: [], jwksUri: "https://keys.example/jwks.json" }),
+        );
         await storage.createClient(client("fed", { authMethod: "federated", secrets: [], federatedCredentials: [rule] }));
         const other = await open();
         try {
           await other.storage.importRecords(storage.exportRecords(), { replace: false });
-          for (const id of ["pk", "uri", "fed"]) expect(plain((await other.storage.getClient(id))!)).toEqual(plain((await storage.getClient(id))!));
+          for (const id of ["pk", "uri", "fed"])
+            expect(plain((await other.storage.getClient(id))!)).toEqual(plain((await storage.getClient(id))!));
           expect(await other.storage.getClient("fed")).toMatchObject({ authMethod: "federated", federatedCredentials: [rule] });
         } finally {
           await other.cleanup();
@@ -860,7 +983,14 @@ export function storageConformance(
           await other.storage.importRecords(storage.exportRecords(), { replace: false });
           const imported = Math.max(...(await other.storage.listAuditEvents(undefined, 10)).map((e) => e.eventId!));
           await other.storage.setMeta("after", "x", false);
-          await other.storage.deleteClient("c1", { time: T0, actor: "a", action: "client.delete", target: "c1", changes: {}, origin: "local" });
+          await other.storage.deleteClient("c1", {
+            time: T0,
+            actor: "a",
+            action: "client.delete",
+            target: "c1",
+            changes: {},
+            origin: "local",
+          });
           const [latest] = await other.storage.listAuditEvents(undefined, 1);
           expect(latest!.eventId).toBeGreaterThan(imported);
         } finally {
@@ -1040,7 +1170,10 @@ function sharedStoreConformance(name: string, make: () => Promise<SharedStore>):
       const pairs = Array.from({ length: 40 }, (_, i) => [`c${i % 4}`, `jti-${i}`] as const);
       const results = await Promise.all(
         pairs.map(async ([clientId, jti]) => {
-          const both = await Promise.all([a!.recordAssertionJti(clientId, jti, T0 + HOUR, T0), b!.recordAssertionJti(clientId, jti, T0 + HOUR, T0)]);
+          const both = await Promise.all([
+            a!.recordAssertionJti(clientId, jti, T0 + HOUR, T0),
+            b!.recordAssertionJti(clientId, jti, T0 + HOUR, T0),
+          ]);
           return both.filter(Boolean).length;
         }),
       );

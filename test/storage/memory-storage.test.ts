@@ -26,7 +26,10 @@ describe("MemoryStorage", () => {
       tokensNotBefore: null,
       scopeCutoffs: [],
       secrets: [secret("older", 1), secret("newer", 2)],
-      authMethod: "client_secret", keys: [], jwksUri: null, federatedCredentials: [],
+      authMethod: "client_secret",
+      keys: [],
+      jwksUri: null,
+      federatedCredentials: [],
     };
     await new MemoryStorage().createClient(record);
     expect(record.secrets.map((s) => s.secretId)).toEqual(["older", "newer"]);

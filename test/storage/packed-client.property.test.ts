@@ -63,7 +63,10 @@ describe("packClient / unpackClient", () => {
       tokensNotBefore: null,
       scopeCutoffs: [{ scope: "admin", notBefore: 1_764_000_001_000 }],
       secrets: [{ secretId: "sec_abcdefghi", hash: new Uint8Array(32).fill(7), createTime: 1, expireTime: null, lastUsedTime: null }],
-      authMethod: "client_secret", keys: [], jwksUri: null, federatedCredentials: [],
+      authMethod: "client_secret",
+      keys: [],
+      jwksUri: null,
+      federatedCredentials: [],
     };
     // Packed (not declined), and read back as it was written.
     const p = packClient(c);
@@ -72,7 +75,23 @@ describe("packClient / unpackClient", () => {
   });
 
   it("hand out a new record each time: changing one does not change the packed client", () => {
-    const p = packClient({ clientId: "c", name: "n", scopes: ["a"], audiences: [], tokenTtlSeconds: 60, disabled: false, createTime: 1, updateTime: 1, tokensNotBefore: null, scopeCutoffs: [], secrets: [], authMethod: "client_secret", keys: [], jwksUri: null, federatedCredentials: [] })!;
+    const p = packClient({
+      clientId: "c",
+      name: "n",
+      scopes: ["a"],
+      audiences: [],
+      tokenTtlSeconds: 60,
+      disabled: false,
+      createTime: 1,
+      updateTime: 1,
+      tokensNotBefore: null,
+      scopeCutoffs: [],
+      secrets: [],
+      authMethod: "client_secret",
+      keys: [],
+      jwksUri: null,
+      federatedCredentials: [],
+    })!;
     const a = unpackClient(p);
     a.scopes.push("b");
     a.name = "changed";

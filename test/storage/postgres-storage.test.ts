@@ -29,7 +29,9 @@ describe.skipIf(server === undefined)("PostgreSQL", () => {
       return {
         open: () => PostgresStorage.open(schema.url),
         makeSchemaTooNew: async () =>
-          void (await db.sql(`INSERT INTO ${schema.name}.schema_migrations (version, name) VALUES ($1, 'from a newer Tessera')`, [POSTGRES_SCHEMA_VERSION + 1])),
+          void (await db.sql(`INSERT INTO ${schema.name}.schema_migrations (version, name) VALUES ($1, 'from a newer Tessera')`, [
+            POSTGRES_SCHEMA_VERSION + 1,
+          ])),
         cleanup: async () => {},
       };
     },

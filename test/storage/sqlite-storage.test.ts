@@ -60,16 +60,17 @@ function client(clientId: string, name = "a client"): ClientRecord {
     tokensNotBefore: null,
     scopeCutoffs: [],
     secrets: [{ secretId: `sec_${name}`, hash: new Uint8Array(32).fill(7), createTime: T0, expireTime: null, lastUsedTime: null }],
-    authMethod: "client_secret", keys: [], jwksUri: null, federatedCredentials: [],
+    authMethod: "client_secret",
+    keys: [],
+    jwksUri: null,
+    federatedCredentials: [],
   };
 }
 
 function tables(path: string): string[] {
   const db = new Database(path, { readonly: true });
   try {
-    return (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[]).map(
-      (r) => r.name,
-    );
+    return (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[]).map((r) => r.name);
   } finally {
     db.close();
   }
@@ -244,17 +245,23 @@ describe("SqliteStorage.purgeDeletedData", () => {
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  const holding = (needle: string) =>
-    readdirSync(dir).filter((f) => readFileSync(join(dir, f)).includes(Buffer.from(needle)));
+  const holding = (needle: string) => readdirSync(dir).filter((f) => readFileSync(join(dir, f)).includes(Buffer.from(needle)));
 
   it("leaves an overwritten key's old text in none of the files (db, -wal, -shm), while another connection stays open", async () => {
     const path = join(dir, "tessera.db");
     const storage = SqliteStorage.open(path);
     const other = SqliteStorage.open(path); // keeps the -wal from being removed on close
     const secretText = "PLAIN-PRIVATE-KEY-" + "x".repeat(40);
-    const k: SigningKeyRecord = { ...newSigningKeyRecord("ES256", "current", T0), privateKey: JSON.stringify({ kty: "EC", d: secretText }) };
+    const k: SigningKeyRecord = {
+      ...newSigningKeyRecord("ES256", "current", T0),
+      privateKey: JSON.stringify({ kty: "EC", d: secretText }),
+    };
     await storage.updateSigningKeys(() => ({ upsert: [k], remove: [], result: undefined }));
-    await storage.updateSigningKeys(() => ({ upsert: [{ ...k, privateKey: '{"enc":"A256GCM","ct":"sealed"}' }], remove: [], result: undefined }));
+    await storage.updateSigningKeys(() => ({
+      upsert: [{ ...k, privateKey: '{"enc":"A256GCM","ct":"sealed"}' }],
+      remove: [],
+      result: undefined,
+    }));
     expect(holding(secretText).length).toBeGreaterThan(0); // what the purge is for
 
     await storage.purgeDeletedData();
@@ -314,7 +321,13 @@ describe("SqliteStorage migrations", () => {
     try {
       expect(userVersion(path)).toBe(SCHEMA_VERSION);
       expect(SCHEMA_VERSION).toBe(5);
-      expect((await storage.getClient("old"))).toMatchObject({ scopes: ["read"], scopeCutoffs: [], tokensNotBefore: null, authMethod: "client_secret", keys: [] });
+      expect(await storage.getClient("old")).toMatchObject({
+        scopes: ["read"],
+        scopeCutoffs: [],
+        tokensNotBefore: null,
+        authMethod: "client_secret",
+        keys: [],
+      });
       await storage.updateClient("old", { scopes: [], scopeRemoval: { notBefore: T0 + 1000, forgetBefore: 0 } }, T0);
       expect((await storage.getClient("old"))!.scopeCutoffs).toEqual([{ scope: "read", notBefore: T0 + 1000 }]);
       await storage.deleteClient("old", undefined, { tokensNotBefore: T0 + 2000, expireTime: T0 + DAY });

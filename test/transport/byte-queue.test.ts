@@ -25,16 +25,20 @@ describe("ByteQueue", () => {
 
   it("gives back exactly the bytes pushed, however they were chunked and taken", () => {
     fc.assert(
-      fc.property(fc.array(fc.uint8Array({ maxLength: 20 }), { maxLength: 30 }), fc.array(fc.integer({ min: 1, max: 25 })), (chunks, takes) => {
-        const q = new ByteQueue();
-        for (const c of chunks) q.push(Buffer.from(c));
-        const all = Buffer.concat(chunks.map((c) => Buffer.from(c)));
-        const out: Buffer[] = [];
-        for (const n of takes) if (q.length >= n) out.push(q.take(n));
-        if (q.length >= 4) expect(q.uint32At(0)).toBe(all.readUInt32BE(all.length - q.length));
-        if (q.length > 0) out.push(q.takeAll());
-        expect(Buffer.concat(out).equals(all)).toBe(true);
-      }),
+      fc.property(
+        fc.array(fc.uint8Array({ maxLength: 20 }), { maxLength: 30 }),
+        fc.array(fc.integer({ min: 1, max: 25 })),
+        (chunks, takes) => {
+          const q = new ByteQueue();
+          for (const c of chunks) q.push(Buffer.from(c));
+          const all = Buffer.concat(chunks.map((c) => Buffer.from(c)));
+          const out: Buffer[] = [];
+          for (const n of takes) if (q.length >= n) out.push(q.take(n));
+          if (q.length >= 4) expect(q.uint32At(0)).toBe(all.readUInt32BE(all.length - q.length));
+          if (q.length > 0) out.push(q.takeAll());
+          expect(Buffer.concat(out).equals(all)).toBe(true);
+        },
+      ),
     );
   });
 });

@@ -28,6 +28,8 @@ describe("the form and gRPC doors authenticate alike", () => {
     if (c.clientId !== undefined) form.set("client_id", [c.clientId]);
     if (c.clientSecret !== undefined) form.set("client_secret", [c.clientSecret]);
     const message = { clientId: c.clientId ?? "", clientSecret: c.clientSecret ?? "" };
-    expect(outcome(() => callerCredentials(message, c.authorization ?? null))).toEqual(outcome(() => parseClientCredentials(c.authorization, "", form)));
+    expect(outcome(() => callerCredentials(message, c.authorization ?? null))).toEqual(
+      outcome(() => parseClientCredentials(c.authorization, "", form)),
+    );
   });
 });

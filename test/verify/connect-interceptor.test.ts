@@ -53,8 +53,15 @@ function healthClient(interceptors: Interceptor[] = []) {
   return createClient(Health, createGrpcTransport({ baseUrl, interceptors }));
 }
 
-async function failure(p: Promise<unknown>): Promise<{ code: Code; reason?: string | undefined; scope?: string | undefined; challenge: string | null }> {
-  const err = ConnectError.from(await p.then(() => new Error("unexpectedly succeeded"), (e: unknown) => e));
+async function failure(
+  p: Promise<unknown>,
+): Promise<{ code: Code; reason?: string | undefined; scope?: string | undefined; challenge: string | null }> {
+  const err = ConnectError.from(
+    await p.then(
+      () => new Error("unexpectedly succeeded"),
+      (e: unknown) => e,
+    ),
+  );
   const info = err.findDetails(ErrorInfoSchema)[0];
   return { code: err.code, reason: info?.reason, scope: info?.metadata.scope, challenge: err.metadata.get("www-authenticate") };
 }
@@ -68,7 +75,12 @@ describe("accessTokenInterceptor on a real gRPC server", () => {
   });
 
   it("answers UNAUTHENTICATED without a token, reason missing_token and a bare challenge", async () => {
-    expect(await failure(healthClient().check({}))).toEqual({ code: Code.Unauthenticated, reason: "missing_token", scope: undefined, challenge: `Bearer realm="${AUD}"` });
+    expect(await failure(healthClient().check({}))).toEqual({
+      code: Code.Unauthenticated,
+      reason: "missing_token",
+      scope: undefined,
+      challenge: `Bearer realm="${AUD}"`,
+    });
   });
 
   it("answers UNAUTHENTICATED invalid_token for a token meant for another audience", async () => {

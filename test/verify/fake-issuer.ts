@@ -50,10 +50,18 @@ export async function fakeIssuer(issuer = "https://issuer.test"): Promise<FakeIs
     async sign(claims = {}, header = {}, keyIndex = 0) {
       const k = keys[keyIndex]!;
       const now = Math.floor(Date.now() / 1000);
-      const payload = { iss: issuer, sub: "tcl_1", aud: "https://api.test", iat: now, exp: now + 3600, client_id: "tcl_1", scope: "read write", jti: crypto.randomUUID(), ...claims };
-      return new SignJWT(payload)
-        .setProtectedHeader({ alg: "ES256", typ: "at+jwt", kid: k.kid, ...header })
-        .sign(k.priv);
+      const payload = {
+        iss: issuer,
+        sub: "tcl_1",
+        aud: "https://api.test",
+        iat: now,
+        exp: now + 3600,
+        client_id: "tcl_1",
+        scope: "read write",
+        jti: crypto.randomUUID(),
+        ...claims,
+      };
+      return new SignJWT(payload).setProtectedHeader({ alg: "ES256", typ: "at+jwt", kid: k.kid, ...header }).sign(k.priv);
     },
   };
 }

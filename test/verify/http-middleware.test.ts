@@ -24,10 +24,19 @@ async function serve(handler: http.RequestListener): Promise<string> {
 function resourceApi(overrides: Partial<ProtectOptions> = {}): Promise<string> {
   return serve(
     protect(
-      { issuer: tessera.issuer, audience: AUD, jwksUri: `${tessera.url}/.well-known/jwks.json`, scopes: ["read"], onError: (e) => errors.push(e), ...overrides },
+      {
+        issuer: tessera.issuer,
+        audience: AUD,
+        jwksUri: `${tessera.url}/.well-known/jwks.json`,
+        scopes: ["read"],
+        onError: (e) => errors.push(e),
+        ...overrides,
+      },
       (req, res) => {
         if (req.url === "/boom") throw new Error("handler bug");
-        res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ client: req.auth.clientId, scopes: req.auth.scopes }));
+        res
+          .writeHead(200, { "content-type": "application/json" })
+          .end(JSON.stringify({ client: req.auth.clientId, scopes: req.auth.scopes }));
       },
     ),
   );
@@ -52,8 +61,7 @@ afterAll(async () => {
   await tessera?.stop();
 });
 
-const invalidToken = (description: string) =>
-  `Bearer realm="${AUD}", error="invalid_token", error_description="${description}"`;
+const invalidToken = (description: string) => `Bearer realm="${AUD}", error="invalid_token", error_description="${description}"`;
 
 describe("protect(): RFC 6750 answers from a protected route", () => {
   for (const transport of ["http", "grpc"] as const) {
@@ -92,7 +100,10 @@ describe("protect(): RFC 6750 answers from a protected route", () => {
   it("refuses a token from another issuer", async () => {
     const strict = await resourceApi({ issuer: "http://not-tessera.test" });
     const r = await call(`${strict}/api/resource`, `Bearer ${await tokens.getToken()}`);
-    expect(r).toMatchObject({ status: 401, challenge: `Bearer realm="${AUD}", error="invalid_token", error_description="The access token is from another issuer"` });
+    expect(r).toMatchObject({
+      status: 401,
+      challenge: `Bearer realm="${AUD}", error="invalid_token", error_description="The access token is from another issuer"`,
+    });
   });
 
   it("answers 403 insufficient_scope with the scope needed", async () => {
@@ -145,7 +156,12 @@ describe("protect(): RFC 6750 answers from a protected route", () => {
 
 describe("requireAccessToken(): Express-style middleware", () => {
   it("sets req.auth and calls next() only for a valid token", async () => {
-    const guard = requireAccessToken({ issuer: tessera.issuer, audience: AUD, jwksUri: `${tessera.url}/.well-known/jwks.json`, scopes: ["read"] });
+    const guard = requireAccessToken({
+      issuer: tessera.issuer,
+      audience: AUD,
+      jwksUri: `${tessera.url}/.well-known/jwks.json`,
+      scopes: ["read"],
+    });
     let reached = 0;
     const url = await serve((req, res) =>
       guard(req, res, () => {

@@ -17,7 +17,11 @@ beforeEach(async () => {
 });
 
 const verify = (token: string) => verifyAccessToken(token, { issuer: iss.issuer, audience: "https://api.test", keys });
-const outcome = (token: string) => verify(token).then(() => "ok", (e: unknown) => (e instanceof BearerTokenError ? e.message : e));
+const outcome = (token: string) =>
+  verify(token).then(
+    () => "ok",
+    (e: unknown) => (e instanceof BearerTokenError ? e.message : e),
+  );
 
 describe("IssuerKeys", () => {
   it("discovers the JWKS once and serves every later verification from the cache", async () => {
@@ -72,9 +76,11 @@ describe("IssuerKeys", () => {
 
   it("refuses metadata that names another issuer (RFC 8414 §3.3)", async () => {
     const impostor = new IssuerKeys({ issuer: "https://issuer.test/tenant", metadataUrl: `${iss.issuer}${META}`, fetch: iss.fetch });
-    const err = await verifyAccessToken(await iss.sign(), { issuer: "https://issuer.test/tenant", audience: "https://api.test", keys: impostor }).catch(
-      (e: unknown) => e,
-    );
+    const err = await verifyAccessToken(await iss.sign(), {
+      issuer: "https://issuer.test/tenant",
+      audience: "https://api.test",
+      keys: impostor,
+    }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(KeySetUnavailableError);
     expect((err as Error).message).toBe(
       `The metadata at ${iss.issuer}${META} is for issuer "https://issuer.test", not https://issuer.test/tenant.`,

@@ -75,7 +75,10 @@ describe("the first key-set fetch while the JWKS endpoint answers 503", () => {
     const authorization = `Bearer ${await iss.sign()}`;
     const first = await fetch(url, { headers: { authorization } });
     expect([first.status, first.headers.get("retry-after")]).toEqual([503, "30"]);
-    expect(await first.json()).toEqual({ error: "temporarily_unavailable", error_description: "The token issuer's keys are unavailable; retry later" });
+    expect(await first.json()).toEqual({
+      error: "temporarily_unavailable",
+      error_description: "The token issuer's keys are unavailable; retry later",
+    });
     now += 12_500;
     for (let i = 0; i < 49; i++) {
       const res = await fetch(url, { headers: { authorization } });

@@ -41,7 +41,11 @@ export function Audit(p: { api: Api; target: string }) {
   const [next, setNext] = useState("");
 
   const load = useAction(async (pageTokens: string[]) => {
-    const page = await p.api.clients.listAuditEvents({ pageSize: PAGE_SIZE, pageToken: pageTokens[pageTokens.length - 1]!, target: p.target });
+    const page = await p.api.clients.listAuditEvents({
+      pageSize: PAGE_SIZE,
+      pageToken: pageTokens[pageTokens.length - 1]!,
+      target: p.target,
+    });
     setEvents(page.events);
     setNext(page.nextPageToken);
     setTokens(pageTokens);
@@ -66,7 +70,14 @@ export function Audit(p: { api: Api; target: string }) {
       >
         <div class="field">
           <label for="audit-target">Client id or key id</label>
-          <input id="audit-target" type="search" value={typed} onInput={(e) => setTyped(e.currentTarget.value)} autoComplete="off" spellcheck={false} />
+          <input
+            id="audit-target"
+            type="search"
+            value={typed}
+            onInput={(e) => setTyped(e.currentTarget.value)}
+            autoComplete="off"
+            spellcheck={false}
+          />
         </div>
         <button type="submit">Filter</button>
         {p.target ? (
@@ -104,7 +115,11 @@ export function Audit(p: { api: Api; target: string }) {
                     {e.action}
                   </td>
                   <td data-label="Target" class="mono">
-                    {e.action.startsWith("client.") && e.action !== "client.delete" ? <a href={href({ screen: "client", clientId: e.target })}>{e.target}</a> : e.target}
+                    {e.action.startsWith("client.") && e.action !== "client.delete" ? (
+                      <a href={href({ screen: "client", clientId: e.target })}>{e.target}</a>
+                    ) : (
+                      e.target
+                    )}
                   </td>
                   <td data-label="Actor" class="mono">
                     {e.actor}

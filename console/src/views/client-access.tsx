@@ -13,9 +13,14 @@ export function ClientAccess(p: { api: Api; client: Client; onChanged: (c: Clien
   const [done, setDone] = useState("");
   const toggle = useAction(async () => {
     setDone("");
-    const r = await p.api.clients.updateClient({ client: { clientId: c.clientId, disabled: !c.disabled }, updateMask: { paths: ["disabled"] } });
+    const r = await p.api.clients.updateClient({
+      client: { clientId: c.clientId, disabled: !c.disabled },
+      updateMask: { paths: ["disabled"] },
+    });
     p.onChanged(r.client!);
-    setDone(r.client!.disabled ? "Disabled: it gets no new tokens, and the tokens it held are cut off." : "Enabled: it can get tokens again.");
+    setDone(
+      r.client!.disabled ? "Disabled: it gets no new tokens, and the tokens it held are cut off." : "Enabled: it can get tokens again.",
+    );
   });
   const cutOff = useAction(async () => {
     setConfirming(false);
@@ -39,11 +44,19 @@ export function ClientAccess(p: { api: Api; client: Client; onChanged: (c: Clien
         )}
       </p>
       <div class="action">
-        <button type="button" class={c.disabled ? "" : "danger"} disabled={toggle.busy} onClick={() => void toggle.run()} aria-describedby="toggle-hint">
+        <button
+          type="button"
+          class={c.disabled ? "" : "danger"}
+          disabled={toggle.busy}
+          onClick={() => void toggle.run()}
+          aria-describedby="toggle-hint"
+        >
           {c.disabled ? "Enable client" : "Disable client"}
         </button>
         <p id="toggle-hint" class="hint">
-          {c.disabled ? "Lets it get tokens again." : "It gets no new tokens, and every token it holds stops working at introspection and the admin API."}
+          {c.disabled
+            ? "Lets it get tokens again."
+            : "It gets no new tokens, and every token it holds stops working at introspection and the admin API."}
         </p>
         <ErrorText id="toggle-error" message={toggle.problem?.message} />
       </div>
@@ -60,10 +73,17 @@ export function ClientAccess(p: { api: Api; client: Client; onChanged: (c: Clien
         {done}
       </p>
       {confirming ? (
-        <ConfirmDialog id="cutoff-dialog" title={`Cut off the tokens of ${c.name}?`} confirmLabel="Cut off tokens" danger onConfirm={() => void cutOff.run()} onCancel={() => setConfirming(false)}>
+        <ConfirmDialog
+          id="cutoff-dialog"
+          title={`Cut off the tokens of ${c.name}?`}
+          confirmLabel="Cut off tokens"
+          danger
+          onConfirm={() => void cutOff.run()}
+          onCancel={() => setConfirming(false)}
+        >
           <p>
-            Introspection will answer inactive for every token issued to <code>{c.clientId}</code> until now, and the admin API will refuse them.
-            Resource servers that verify tokens offline keep accepting them until they expire.
+            Introspection will answer inactive for every token issued to <code>{c.clientId}</code> until now, and the admin API will refuse
+            them. Resource servers that verify tokens offline keep accepting them until they expire.
           </p>
         </ConfirmDialog>
       ) : null}

@@ -38,7 +38,11 @@ export function ClientCreate(p: { api: Api }) {
         <h1>
           Client <span class="mono">{created.clientId}</span> created
         </h1>
-        <SecretOnce clientId={created.clientId} secret={created.secret} onDone={() => go({ screen: "client", clientId: created.clientId })} />
+        <SecretOnce
+          clientId={created.clientId}
+          secret={created.secret}
+          onDone={() => go({ screen: "client", clientId: created.clientId })}
+        />
       </main>
     );
   }
@@ -57,7 +61,16 @@ export function ClientCreate(p: { api: Api }) {
           void create.run();
         }}
       >
-        <Field id="name" label="Name" value={name} onInput={setName} required error={problemFor(problem, "name")} hint="Who uses it, e.g. billing. 1 to 200 characters." spellcheck />
+        <Field
+          id="name"
+          label="Name"
+          value={name}
+          onInput={setName}
+          required
+          error={problemFor(problem, "name")}
+          hint="Who uses it, e.g. billing. 1 to 200 characters."
+          spellcheck
+        />
         <Field
           id="new-client-id"
           label="Client id"
@@ -66,7 +79,14 @@ export function ClientCreate(p: { api: Api }) {
           error={problemFor(problem, "client_id")}
           hint="Leave empty to let Tessera generate one. Letters, digits and . _ ~ - only."
         />
-        <Field id="scopes" label="Scopes" value={scopes} onInput={setScopes} error={problemFor(problem, "scopes")} hint="Separated by spaces, e.g. read write. Admin clients need tessera:admin." />
+        <Field
+          id="scopes"
+          label="Scopes"
+          value={scopes}
+          onInput={setScopes}
+          error={problemFor(problem, "scopes")}
+          hint="Separated by spaces, e.g. read write. Admin clients need tessera:admin."
+        />
         <Field
           id="audiences"
           label="Audiences"
@@ -76,7 +96,14 @@ export function ClientCreate(p: { api: Api }) {
           error={problemFor(problem, "audiences")}
           hint="Resource servers it may get tokens for, separated by spaces or new lines. Empty: its tokens name this issuer."
         />
-        <Field id="token-ttl" label="Token lifetime" value={ttl} onInput={setTtl} error={problemFor(problem, "token_ttl")} hint="From 1s to 24h, e.g. 900s, 15m or 1h." />
+        <Field
+          id="token-ttl"
+          label="Token lifetime"
+          value={ttl}
+          onInput={setTtl}
+          error={problemFor(problem, "token_ttl")}
+          hint="From 1s to 24h, e.g. 900s, 15m or 1h."
+        />
         <ErrorText id="create-error" message={generalProblem(problem, FIELDS)} />
         <button type="submit" class="primary" disabled={create.busy}>
           {create.busy ? "Creating…" : "Create client"}

@@ -16,9 +16,7 @@ export function ClientDelete(p: { api: Api; client: Client; onDeleted: () => voi
   return (
     <section aria-labelledby="delete-title" class="danger-zone">
       <h2 id="delete-title">Delete</h2>
-      <p>
-        Deleting removes the client and its secrets for good. It gets no new tokens and the tokens it holds are cut off at once.
-      </p>
+      <p>Deleting removes the client and its secrets for good. It gets no new tokens and the tokens it holds are cut off at once.</p>
       <form
         class="form"
         noValidate

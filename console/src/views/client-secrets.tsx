@@ -55,7 +55,11 @@ export function ClientSecrets(p: { api: Api; client: Client; onChanged: (c: Clie
           ))}
         </tbody>
       </table>
-      {c.secrets.length === 0 ? <p>No secret works: rotate to create one.</p> : <p class="hint">Last use is recorded to the minute, and shows up to a minute late.</p>}
+      {c.secrets.length === 0 ? (
+        <p>No secret works: rotate to create one.</p>
+      ) : (
+        <p class="hint">Last use is recorded to the minute, and shows up to a minute late.</p>
+      )}
       <form
         class="form inline"
         noValidate

@@ -35,7 +35,13 @@ export function ClientSettings(p: { api: Api; client: Client; onSaved: (c: Clien
       return;
     }
     const r = await p.api.clients.updateClient({
-      client: { clientId: c.clientId, name: next.name, scopes: next.scopes, audiences: next.audiences, tokenTtl: { seconds: BigInt(seconds), nanos: 0 } },
+      client: {
+        clientId: c.clientId,
+        name: next.name,
+        scopes: next.scopes,
+        audiences: next.audiences,
+        tokenTtl: { seconds: BigInt(seconds), nanos: 0 },
+      },
       updateMask: { paths },
     });
     p.onSaved(r.client!);
@@ -55,9 +61,31 @@ export function ClientSettings(p: { api: Api; client: Client; onSaved: (c: Clien
         }}
       >
         <Field id="edit-name" label="Name" value={name} onInput={setName} required error={problemFor(problem, "name")} spellcheck />
-        <Field id="edit-scopes" label="Scopes" value={scopes} onInput={setScopes} error={problemFor(problem, "scopes")} hint="Separated by spaces." />
-        <Field id="edit-audiences" label="Audiences" multiline value={audiences} onInput={setAudiences} error={problemFor(problem, "audiences")} hint="Separated by spaces or new lines." />
-        <Field id="edit-ttl" label="Token lifetime" value={ttl} onInput={setTtl} error={problemFor(problem, "token_ttl")} hint="From 1s to 24h, e.g. 900s, 15m or 1h." />
+        <Field
+          id="edit-scopes"
+          label="Scopes"
+          value={scopes}
+          onInput={setScopes}
+          error={problemFor(problem, "scopes")}
+          hint="Separated by spaces."
+        />
+        <Field
+          id="edit-audiences"
+          label="Audiences"
+          multiline
+          value={audiences}
+          onInput={setAudiences}
+          error={problemFor(problem, "audiences")}
+          hint="Separated by spaces or new lines."
+        />
+        <Field
+          id="edit-ttl"
+          label="Token lifetime"
+          value={ttl}
+          onInput={setTtl}
+          error={problemFor(problem, "token_ttl")}
+          hint="From 1s to 24h, e.g. 900s, 15m or 1h."
+        />
         <ErrorText id="settings-error" message={generalProblem(problem, FIELDS)} />
         <div class="row">
           <button type="submit" class="primary" disabled={save.busy}>

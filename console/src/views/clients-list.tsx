@@ -80,7 +80,13 @@ export function ClientsList(p: { api: Api; view: ListView; onView: (v: ListView)
       <form class="filters" role="search" aria-label="Filter clients" onSubmit={(e) => e.preventDefault()}>
         <div class="field">
           <label for="filter-text">Filter by name, id or scope</label>
-          <input id="filter-text" type="search" value={p.view.text} onInput={(e) => set({ text: e.currentTarget.value })} autoComplete="off" />
+          <input
+            id="filter-text"
+            type="search"
+            value={p.view.text}
+            onInput={(e) => set({ text: e.currentTarget.value })}
+            autoComplete="off"
+          />
         </div>
         <div class="field">
           <label for="filter-status">Status</label>
@@ -101,7 +107,9 @@ export function ClientsList(p: { api: Api; view: ListView; onView: (v: ListView)
         </p>
       ) : null}
       {clients === undefined ? (
-        load.busy ? <p role="status">Loading clients…</p> : null
+        load.busy ? (
+          <p role="status">Loading clients…</p>
+        ) : null
       ) : (
         <>
           <p role="status" class="count">

@@ -45,7 +45,8 @@ export function Keys(p: { api: Api; onKeysWithdrawn: () => void }) {
       setDone(`Rotated: key ${r.current!.kid} signs new tokens from now on.`);
       void load.run();
     } catch (err) {
-      if (err instanceof ConnectError && err.code === Code.FailedPrecondition) setTooSoon(Number(/in (\d+)s\b/.exec(err.rawMessage)?.[1] ?? NaN));
+      if (err instanceof ConnectError && err.code === Code.FailedPrecondition)
+        setTooSoon(Number(/in (\d+)s\b/.exec(err.rawMessage)?.[1] ?? NaN));
       throw err;
     }
   });
@@ -77,7 +78,11 @@ export function Keys(p: { api: Api; onKeysWithdrawn: () => void }) {
             {keys.map((k) => (
               <tr key={k.kid}>
                 <td data-label="State">
-                  <span class={`badge ${k.state === SigningKeyState.CURRENT ? "on" : k.state === SigningKeyState.RETIRED ? "off" : "next"}`}>{STATE_NAMES[k.state]}</span>
+                  <span
+                    class={`badge ${k.state === SigningKeyState.CURRENT ? "on" : k.state === SigningKeyState.RETIRED ? "off" : "next"}`}
+                  >
+                    {STATE_NAMES[k.state]}
+                  </span>
                 </td>
                 <td data-label="Key id" class="mono kid">
                   {k.kid}
@@ -86,9 +91,15 @@ export function Keys(p: { api: Api; onKeysWithdrawn: () => void }) {
                 <td data-label="Created">
                   <time datetime={isoTime(k.createTime)}>{formatTime(k.createTime)}</time>
                 </td>
-                <td data-label="Signing since">{k.activateTime ? <time datetime={isoTime(k.activateTime)}>{formatTime(k.activateTime)}</time> : "not yet"}</td>
-                <td data-label="Retired">{k.retireTime ? <time datetime={isoTime(k.retireTime)}>{formatTime(k.retireTime)}</time> : "—"}</td>
-                <td data-label="Leaves the JWKS">{k.removeTime ? <time datetime={isoTime(k.removeTime)}>{formatTime(k.removeTime)}</time> : "—"}</td>
+                <td data-label="Signing since">
+                  {k.activateTime ? <time datetime={isoTime(k.activateTime)}>{formatTime(k.activateTime)}</time> : "not yet"}
+                </td>
+                <td data-label="Retired">
+                  {k.retireTime ? <time datetime={isoTime(k.retireTime)}>{formatTime(k.retireTime)}</time> : "—"}
+                </td>
+                <td data-label="Leaves the JWKS">
+                  {k.removeTime ? <time datetime={isoTime(k.removeTime)}>{formatTime(k.removeTime)}</time> : "—"}
+                </td>
                 <td data-label="Encrypted at rest">{k.encrypted ? "yes" : "no"}</td>
               </tr>
             ))}
@@ -143,7 +154,14 @@ export function Keys(p: { api: Api; onKeysWithdrawn: () => void }) {
       </section>
 
       {confirming ? (
-        <ConfirmDialog id="force-dialog" title="Force a key rotation?" confirmLabel="Force rotation" danger onConfirm={() => void rotate.run(true)} onCancel={() => setConfirming(false)}>
+        <ConfirmDialog
+          id="force-dialog"
+          title="Force a key rotation?"
+          confirmLabel="Force rotation"
+          danger
+          onConfirm={() => void rotate.run(true)}
+          onCancel={() => setConfirming(false)}
+        >
           <p>
             The current and next keys are withdrawn and a new key signs from now on. Every token they signed stops working at once here
             (admin calls, introspection), this console session included, and at resource servers when they refetch the JWKS. Use this only

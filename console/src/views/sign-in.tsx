@@ -50,8 +50,8 @@ export function SignIn(p: SignInProps) {
     <main id="main" class="sign-in" tabIndex={-1}>
       <h1>Sign in to the Tessera console</h1>
       <p>
-        Use an admin client: one whose scopes include <code>{ADMIN_SCOPE}</code>. <code>npx tessera bootstrap</code> creates the
-        first one. The console keeps its access token in this tab's memory only: reloading or closing the tab signs you out.
+        Use an admin client: one whose scopes include <code>{ADMIN_SCOPE}</code>. <code>npx tessera bootstrap</code> creates the first one.
+        The console keeps its access token in this tab's memory only: reloading or closing the tab signs you out.
       </p>
       {p.notice ? (
         <p class="notice" role="status">
@@ -62,18 +62,34 @@ export function SignIn(p: SignInProps) {
         <fieldset class="choice">
           <legend>Sign in with</legend>
           <label>
-            <input type="radio" name="mode" value="secret" checked={mode === "secret"} onChange={() => setMode("secret")} /> Client id
-            and secret
+            <input type="radio" name="mode" value="secret" checked={mode === "secret"} onChange={() => setMode("secret")} /> Client id and
+            secret
           </label>
           <label>
-            <input type="radio" name="mode" value="token" checked={mode === "token"} onChange={() => setMode("token")} /> An access
-            token
+            <input type="radio" name="mode" value="token" checked={mode === "token"} onChange={() => setMode("token")} /> An access token
           </label>
         </fieldset>
         {mode === "secret" ? (
           <>
-            <Field id="client-id" label="Client id" value={clientId} onInput={setClientId} error={errorFor("clientId")} required autoComplete="username" />
-            <Field id="client-secret" label="Client secret" type="password" value={secret} onInput={setSecret} error={errorFor("secret")} required autoComplete="off" />
+            <Field
+              id="client-id"
+              label="Client id"
+              value={clientId}
+              onInput={setClientId}
+              error={errorFor("clientId")}
+              required
+              autoComplete="username"
+            />
+            <Field
+              id="client-secret"
+              label="Client secret"
+              type="password"
+              value={secret}
+              onInput={setSecret}
+              error={errorFor("secret")}
+              required
+              autoComplete="off"
+            />
           </>
         ) : (
           <Field
@@ -86,7 +102,8 @@ export function SignIn(p: SignInProps) {
             required
             hint={
               <>
-                A JWT issued by this server with scope <code>{ADMIN_SCOPE}</code>, for example from <code>npx tessera token --scope {ADMIN_SCOPE}</code>.
+                A JWT issued by this server with scope <code>{ADMIN_SCOPE}</code>, for example from{" "}
+                <code>npx tessera token --scope {ADMIN_SCOPE}</code>.
               </>
             }
           />

@@ -38,11 +38,13 @@ export function checkTimes(jwt: CompactJwt, now: number): void {
   if (exp + ASSERTION_SKEW_SECONDS <= nowS) throw refuse(`The client_assertion expired ${Math.floor(nowS - exp)}s ago`);
   if (nbf !== undefined) {
     if (!isTime(nbf)) throw refuse("The client_assertion's nbf is not a number of seconds");
-    if (nbf > nowS + ASSERTION_SKEW_SECONDS) throw refuse(`The client_assertion is not valid before ${new Date(nbf * 1000).toISOString()} (nbf)`);
+    if (nbf > nowS + ASSERTION_SKEW_SECONDS)
+      throw refuse(`The client_assertion is not valid before ${new Date(nbf * 1000).toISOString()} (nbf)`);
   }
   if (iat !== undefined) {
     if (!isTime(iat)) throw refuse("The client_assertion's iat is not a number of seconds");
-    if (iat > nowS + ASSERTION_SKEW_SECONDS) throw refuse(`The client_assertion's iat ${new Date(iat * 1000).toISOString()} lies in the future`);
+    if (iat > nowS + ASSERTION_SKEW_SECONDS)
+      throw refuse(`The client_assertion's iat ${new Date(iat * 1000).toISOString()} lies in the future`);
   }
 }
 
@@ -57,12 +59,15 @@ export function checkSoleAudience(jwt: CompactJwt, expected: string, what: strin
   if (aud === undefined) throw refuse(`The client_assertion has no aud claim: ${rule}`);
   const values = Array.isArray(aud) ? aud : [aud];
   if (values.length !== 1) {
-    throw refuse(`The client_assertion's aud holds ${values.length} values: ${rule} (a JWT for several audiences could be replayed to us by any of them)`);
+    throw refuse(
+      `The client_assertion's aud holds ${values.length} values: ${rule} (a JWT for several audiences could be replayed to us by any of them)`,
+    );
   }
   const [only] = values;
   if (only === expected) return;
   if (typeof only !== "string") throw refuse(`The client_assertion's aud is not a string: ${rule}`);
-  if (only === tokenEndpoint) throw refuse(`The client_assertion's aud is the token endpoint URL: ${rule} (the issuer identifier, not an endpoint)`);
+  if (only === tokenEndpoint)
+    throw refuse(`The client_assertion's aud is the token endpoint URL: ${rule} (the issuer identifier, not an endpoint)`);
   throw refuse(`The client_assertion's aud is ${quoted(only)}: ${rule}`);
 }
 
@@ -70,7 +75,8 @@ export function checkSoleAudience(jwt: CompactJwt, expected: string, what: strin
 export function requireJti(jwt: CompactJwt, why: string): string {
   const jti = jwt.claims.jti;
   if (jti === undefined) throw refuse(`The client_assertion has no jti claim: ${why}`);
-  if (typeof jti !== "string" || jti === "" || jti.length > 256) throw refuse("The client_assertion's jti must be a string of 1 to 256 characters");
+  if (typeof jti !== "string" || jti === "" || jti.length > 256)
+    throw refuse("The client_assertion's jti must be a string of 1 to 256 characters");
   return jti;
 }
 

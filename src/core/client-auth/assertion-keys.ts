@@ -26,7 +26,13 @@ const KEY_TYPES: Record<string, { kty: string; crv?: readonly string[] }> = {
  * Verifies the assertion's signature with the key its header's kid names among `choice` (with
  * no kid: the one key that fits its algorithm). Every refusal says what did not fit.
  */
-export async function verifySignature(jwt: CompactJwt, alg: string, choice: KeyChoice, keySets: RemoteKeySets, imported: ImportedKeys): Promise<void> {
+export async function verifySignature(
+  jwt: CompactJwt,
+  alg: string,
+  choice: KeyChoice,
+  keySets: RemoteKeySets,
+  imported: ImportedKeys,
+): Promise<void> {
   const kid = jwt.header.kid;
   if (kid !== undefined && typeof kid !== "string") throw refuse("The client_assertion's kid is not a string");
   const keys = await keysOf(choice, kid, keySets);
@@ -40,7 +46,9 @@ export async function verifySignature(jwt: CompactJwt, alg: string, choice: KeyC
   try {
     await compactVerify(jwt.compact, verificationKey, { algorithms: [alg] });
   } catch {
-    throw refuse(`The client_assertion's signature does not verify with the key ${quoted(typeof key.kid === "string" ? key.kid : "(no kid)")} of ${choice.name}`);
+    throw refuse(
+      `The client_assertion's signature does not verify with the key ${quoted(typeof key.kid === "string" ? key.kid : "(no kid)")} of ${choice.name}`,
+    );
   }
 }
 
@@ -50,7 +58,8 @@ async function keysOf(choice: KeyChoice, kid: string | undefined, keySets: Remot
     return await keySets.keys(choice.source.location, kid);
   } catch (err) {
     // RFC 6749 §5.2 character set, whatever the adapter's message holds.
-    if (err instanceof KeySetUnavailableError) throw refuse(`Cannot fetch ${choice.name}: ${err.message.replace(/[^\x20\x21\x23-\x5B\x5D-\x7E]/g, "?")}`);
+    if (err instanceof KeySetUnavailableError)
+      throw refuse(`Cannot fetch ${choice.name}: ${err.message.replace(/[^\x20\x21\x23-\x5B\x5D-\x7E]/g, "?")}`);
     throw err;
   }
 }
@@ -61,7 +70,8 @@ function chooseKey(keys: readonly JsonWebKey[], kid: string | undefined, alg: st
     const fitting = keys.filter((k) => fits(k, alg));
     const [only] = fitting;
     if (only === undefined) throw refuse(`None of ${name} fits the client_assertion's alg ${alg}`);
-    if (fitting.length > 1) throw refuse(`The client_assertion has no kid, and ${fitting.length} of ${name} fit its alg ${alg}: name the key with kid`);
+    if (fitting.length > 1)
+      throw refuse(`The client_assertion has no kid, and ${fitting.length} of ${name} fit its alg ${alg}: name the key with kid`);
     return only;
   }
   const key = keys.find((k) => k.kid === kid);

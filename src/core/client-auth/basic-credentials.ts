@@ -3,8 +3,7 @@ import { formDecode } from "../form-decode.js";
 
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 const STRICT_UTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
-const MALFORMED_PART =
-  "The Basic credentials are not form-urlencoded UTF-8 (RFC 6749 Appendix B): a '%' escape is malformed or not UTF-8";
+const MALFORMED_PART = "The Basic credentials are not form-urlencoded UTF-8 (RFC 6749 Appendix B): a '%' escape is malformed or not UTF-8";
 
 /**
  * Decodes `Basic base64(urlencode(id) ":" urlencode(secret))` (RFC 6749 §2.3.1 and Appendix B:

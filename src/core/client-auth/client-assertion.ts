@@ -48,16 +48,24 @@ export const clientAssertion: ClientAuthenticator = {
       throw new OAuthError("invalid_request", "client_assertion and client_assertion_type go together (RFC 7521 section 4.2)");
     }
     if (type !== JWT_BEARER) {
-      throw new OAuthError("invalid_request", `The client_assertion_type ${quoted(type)} is not supported: use ${JWT_BEARER} (RFC 7523 section 2.2)`);
+      throw new OAuthError(
+        "invalid_request",
+        `The client_assertion_type ${quoted(type)} is not supported: use ${JWT_BEARER} (RFC 7523 section 2.2)`,
+      );
     }
     const jwt = decodeCompactJwt(assertion);
     if (jwt === undefined) {
-      throw refuse("The client_assertion is not a signed JWT: a compact JWS of three base64url parts whose header and claims are JSON objects");
+      throw refuse(
+        "The client_assertion is not a signed JWT: a compact JWS of three base64url parts whose header and claims are JSON objects",
+      );
     }
     const { iss, sub } = jwt.claims;
     const clientId = param(source, "client_id") ?? (typeof iss === "string" && iss === sub ? iss : undefined);
     if (clientId === undefined) {
-      throw new OAuthError("invalid_request", "The client_id parameter is required with this client_assertion: its iss and sub do not name one client (a platform token names its own issuer and subject)");
+      throw new OAuthError(
+        "invalid_request",
+        "The client_id parameter is required with this client_assertion: its iss and sub do not name one client (a platform token names its own issuer and subject)",
+      );
     }
     return { clientId, method: iss === clientId && sub === clientId ? "private_key_jwt" : "federated", jwt };
   },

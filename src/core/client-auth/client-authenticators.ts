@@ -17,7 +17,9 @@ export const CLIENT_AUTH_METHODS: readonly ClientAuthMethod[] = CLIENT_AUTHENTIC
 /** Every parameter a method reads: none of them may arrive in a query string (RFC 6749 §2.3.1). */
 export const CREDENTIAL_PARAMS: ReadonlySet<string> = new Set(CLIENT_AUTHENTICATORS.flatMap((a) => a.params));
 
-const BY_NAME = new Map<string, ClientAuthenticator>(CLIENT_AUTHENTICATORS.flatMap((a) => [a.name, ...(a.aliases ?? [])].map((n) => [n, a] as const)));
+const BY_NAME = new Map<string, ClientAuthenticator>(
+  CLIENT_AUTHENTICATORS.flatMap((a) => [a.name, ...(a.aliases ?? [])].map((n) => [n, a] as const)),
+);
 const HEADER_METHODS = CLIENT_AUTHENTICATORS.filter((a) => a.scheme !== undefined);
 const UNSUPPORTED_SCHEME = `Only ${HEADER_METHODS.map((a) => a.scheme).join(" or ")} client authentication is supported in the Authorization header`;
 
@@ -40,13 +42,18 @@ export function challengeScheme(method: ClientAuthMethod | undefined): string | 
  * parameter must name the client the credentials prove. A client_id alone (no proof) is read
  * as client_secret_post with an empty secret, so it fails, and is throttled, like a wrong one.
  */
-export function readClientCredentials<S>(authorization: string | undefined, source: S, param: ParamReader<S>): ClientCredentials | undefined {
+export function readClientCredentials<S>(
+  authorization: string | undefined,
+  source: S,
+  param: ParamReader<S>,
+): ClientCredentials | undefined {
   let chosen: ClientCredentials | undefined;
   let byHeader = false;
   for (const a of CLIENT_AUTHENTICATORS) {
     const c = a.read(authorization, source, param);
     if (c === undefined) continue;
-    if (chosen !== undefined) throw new OAuthError("invalid_request", "The request uses more than one client authentication method (RFC 6749 section 2.3)");
+    if (chosen !== undefined)
+      throw new OAuthError("invalid_request", "The request uses more than one client authentication method (RFC 6749 section 2.3)");
     chosen = c;
     byHeader = a.scheme !== undefined;
   }

@@ -15,7 +15,13 @@ import type { CompactJwt } from "./compact-jwt.js";
  * used once, only when the credential says so. The algorithm and times were checked before
  * the client was read (client-assertion.ts).
  */
-export async function verifyFederatedToken(client: ClientRecord, jwt: CompactJwt, alg: string, ctx: VerifyContext, deps: AssertionDeps): Promise<boolean> {
+export async function verifyFederatedToken(
+  client: ClientRecord,
+  jwt: CompactJwt,
+  alg: string,
+  ctx: VerifyContext,
+  deps: AssertionDeps,
+): Promise<boolean> {
   const rule = matchingRule(client, jwt);
   checkSoleAudience(jwt, rule.audience, "the audience of the federated credential");
   checkAge(jwt, ctx.now, rule.maxAgeSeconds);
@@ -39,7 +45,8 @@ function matchingRule(client: ClientRecord, jwt: CompactJwt): FederatedCredentia
   const forIssuer = client.federatedCredentials.filter((f) => f.issuer === iss);
   if (forIssuer.length === 0) throw refuse(`No federated credential of this client trusts the issuer ${quoted(iss)}`);
   const rule = forIssuer.find((f) => f.subject === sub);
-  if (rule === undefined) throw refuse(`No federated credential of this client trusts the subject ${quoted(sub)} of the issuer ${quoted(iss)}`);
+  if (rule === undefined)
+    throw refuse(`No federated credential of this client trusts the subject ${quoted(sub)} of the issuer ${quoted(iss)}`);
   return rule;
 }
 
@@ -48,12 +55,15 @@ function checkAge(jwt: CompactJwt, now: number, maxAgeSeconds: number): void {
   const iat = jwt.claims.iat;
   if (typeof iat === "number") {
     const age = Math.floor(now / 1000 - iat);
-    if (age > maxAgeSeconds) throw refuse(`The client_assertion was issued ${age}s ago; the federated credential accepts tokens at most ${maxAgeSeconds}s old`);
+    if (age > maxAgeSeconds)
+      throw refuse(`The client_assertion was issued ${age}s ago; the federated credential accepts tokens at most ${maxAgeSeconds}s old`);
     return;
   }
   const left = (jwt.claims.exp as number) - now / 1000;
   if (left > maxAgeSeconds + ASSERTION_SKEW_SECONDS) {
-    throw refuse(`The client_assertion has no iat and is valid for ${Math.round(left)}s more; the federated credential accepts tokens at most ${maxAgeSeconds}s old`);
+    throw refuse(
+      `The client_assertion has no iat and is valid for ${Math.round(left)}s more; the federated credential accepts tokens at most ${maxAgeSeconds}s old`,
+    );
   }
 }
 
@@ -65,7 +75,9 @@ function checkConditions(jwt: CompactJwt, rule: FederatedCredential): void {
     const text = typeof value === "string" || typeof value === "number" || typeof value === "boolean" ? String(value) : undefined;
     if (text === undefined || !c.values.includes(text)) {
       const wanted = c.values.length === 1 ? quoted(c.values[0] ?? "") : `one of ${c.values.length} values`;
-      throw refuse(`The client_assertion's claim ${quoted(c.claim)} is ${text === undefined ? "not a plain value" : quoted(text)}; the federated credential requires ${wanted}`);
+      throw refuse(
+        `The client_assertion's claim ${quoted(c.claim)} is ${text === undefined ? "not a plain value" : quoted(text)}; the federated credential requires ${wanted}`,
+      );
     }
   }
 }

@@ -20,7 +20,13 @@ const ASSERTION_TYPES = new Set(["client-authentication+jwt", "application/clien
  * (single use until it expires, in storage: every process and replica sees it). The algorithm
  * and times were checked before the client was read (client-assertion.ts).
  */
-export async function verifyPrivateKeyJwt(client: ClientRecord, jwt: CompactJwt, alg: string, ctx: VerifyContext, deps: AssertionDeps): Promise<boolean> {
+export async function verifyPrivateKeyJwt(
+  client: ClientRecord,
+  jwt: CompactJwt,
+  alg: string,
+  ctx: VerifyContext,
+  deps: AssertionDeps,
+): Promise<boolean> {
   const { iss, sub } = jwt.claims;
   if (iss !== client.clientId || sub !== client.clientId) {
     throw refuse(`The client_assertion's iss and sub must both be the client id ${quoted(client.clientId)} (RFC 7523 section 3)`);
@@ -47,11 +53,17 @@ function checkLifetime(jwt: CompactJwt, now: number, maxSeconds: number): void {
   const iat = jwt.claims.iat;
   const lifetime = typeof iat === "number" ? exp - iat : exp - now / 1000;
   if (lifetime > maxSeconds) {
-    throw refuse(`The client_assertion is valid for ${Math.round(lifetime)}s (exp - ${typeof iat === "number" ? "iat" : "now"}); at most ${maxSeconds}s is accepted`);
+    throw refuse(
+      `The client_assertion is valid for ${Math.round(lifetime)}s (exp - ${typeof iat === "number" ? "iat" : "now"}); at most ${maxSeconds}s is accepted`,
+    );
   }
 }
 
 function keysOf(client: ClientRecord): KeyChoice {
-  if (client.jwksUri !== null) return { source: { location: { kind: "jwks_uri", uri: client.jwksUri } }, name: `the keys at the client's jwks_uri ${quoted(client.jwksUri)}` };
+  if (client.jwksUri !== null)
+    return {
+      source: { location: { kind: "jwks_uri", uri: client.jwksUri } },
+      name: `the keys at the client's jwks_uri ${quoted(client.jwksUri)}`,
+    };
   return { source: { keys: client.keys.map((k) => k.jwk) }, name: "the client's registered keys" };
 }

@@ -36,7 +36,8 @@ export function keyUrlProblem(url: URL, allowHttpLoopback: boolean): string | un
   if (url.protocol === "https:") return undefined;
   if (url.protocol !== "http:") return "it must be an https URL";
   if (!isLoopbackHost(url.hostname)) return "it must be an https URL (plain http is allowed for loopback addresses only, in development)";
-  if (!allowHttpLoopback) return "it must be an https URL (plain http to loopback needs --allow-insecure-jwks-uri-loopback, for development)";
+  if (!allowHttpLoopback)
+    return "it must be an https URL (plain http to loopback needs --allow-insecure-jwks-uri-loopback, for development)";
   return undefined;
 }
 

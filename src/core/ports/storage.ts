@@ -263,10 +263,7 @@ export interface Storage {
    * processes deciding at once see each other's result, never a half-applied one. `decide`
    * is synchronous and may throw to abort.
    */
-  updateSigningKeys<T>(
-    decide: (keys: SigningKeyRecord[]) => SigningKeyPlan<T>,
-    audit?: (result: T) => AuditEvent | undefined,
-  ): Promise<T>;
+  updateSigningKeys<T>(decide: (keys: SigningKeyRecord[]) => SigningKeyPlan<T>, audit?: (result: T) => AuditEvent | undefined): Promise<T>;
 
   /** Adds a token to the deny-list until `expireTime` (its own exp); idempotent. */
   revokeToken(jti: string, clientId: string, expireTime: number): Promise<void>;
@@ -351,6 +348,10 @@ export class StoreNotEmptyError extends Error {
 
   /** `found`: how many records of each kind the store holds (kinds it has none of are left out). */
   constructor(readonly found: Readonly<Partial<Record<StoreRecord["kind"], number>>>) {
-    super(`the store is not empty (${Object.entries(found).map(([k, n]) => `${n} ${k}`).join(", ")})`);
+    super(
+      `the store is not empty (${Object.entries(found)
+        .map(([k, n]) => `${n} ${k}`)
+        .join(", ")})`,
+    );
   }
 }

@@ -126,9 +126,7 @@ export class MemoryStorage implements Storage {
   }
 
   async listSigningKeys(): Promise<SigningKeyRecord[]> {
-    return structuredClone(
-      [...this.#keys].sort((a, b) => b.createTime - a.createTime || a.kid.localeCompare(b.kid)),
-    );
+    return structuredClone([...this.#keys].sort((a, b) => b.createTime - a.createTime || a.kid.localeCompare(b.kid)));
   }
 
   async updateSigningKeys<T>(
@@ -222,17 +220,28 @@ export class MemoryStorage implements Storage {
     const sorted = <T>(m: Map<string, T>) => [...m].sort(([a], [b]) => byteOrder(a, b));
     const records: StoreRecord[] = [
       ...sorted(this.#meta).map(([key, value]): StoreRecord => ({ kind: "meta", key, value })),
-      ...[...this.#keys].sort((a, b) => byteOrder(a.kid, b.kid)).map((k): StoreRecord => ({ kind: "signing_key", key: structuredClone(k) })),
+      ...[...this.#keys]
+        .sort((a, b) => byteOrder(a.kid, b.kid))
+        .map((k): StoreRecord => ({ kind: "signing_key", key: structuredClone(k) })),
       ...sorted(this.#clients).map(([, c]): StoreRecord => ({ kind: "client", client: structuredClone(c) })),
       ...sorted(this.#tombstones).map(([clientId, t]): StoreRecord => ({ kind: "client_tombstone", clientId, tombstone: { ...t } })),
-      ...sorted(this.#revoked).map(([jti, r]): StoreRecord => ({ kind: "revoked_token", jti, clientId: r.clientId, expireTime: r.expireTime })),
+      ...sorted(this.#revoked).map(
+        ([jti, r]): StoreRecord => ({ kind: "revoked_token", jti, clientId: r.clientId, expireTime: r.expireTime }),
+      ),
       ...this.#audit.map((e): StoreRecord => ({ kind: "audit_event", event: structuredClone(e) })),
     ];
     yield* inBatches(records);
   }
 
   async importRecords(batches: AsyncIterable<readonly StoreRecord[]>, options: { replace: boolean }): Promise<void> {
-    const found = { meta: this.#meta.size, signing_key: this.#keys.length, client: this.#clients.size, client_tombstone: this.#tombstones.size, revoked_token: this.#revoked.size, audit_event: this.#audit.length };
+    const found = {
+      meta: this.#meta.size,
+      signing_key: this.#keys.length,
+      client: this.#clients.size,
+      client_tombstone: this.#tombstones.size,
+      revoked_token: this.#revoked.size,
+      audit_event: this.#audit.length,
+    };
     if (!options.replace && Object.values(found).some((n) => n > 0)) {
       throw new StoreNotEmptyError(Object.fromEntries(Object.entries(found).filter(([, n]) => n > 0)));
     }

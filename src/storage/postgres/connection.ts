@@ -101,13 +101,16 @@ export function parseDatabaseUrl(url: string, env: NodeJS.ProcessEnv = process.e
     }
   };
   const host = params.get("host") ?? (decode(u.hostname).replace(/^\[(.*)\]$/, "$1") || undefined);
-  if (host?.includes(",")) throw fail("names several hosts, which Tessera does not support: name one (a load balancer or a DNS name for the primary)");
+  if (host?.includes(","))
+    throw fail("names several hosts, which Tessera does not support: name one (a load balancer or a DNS name for the primary)");
   const rawPort = params.get("port") ?? u.port;
   const port = rawPort === "" ? undefined : Number(rawPort);
-  if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536)) throw fail("has a port that is not a number from 1 to 65535");
+  if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536))
+    throw fail("has a port that is not a number from 1 to 65535");
   const timeout = params.get("connect_timeout");
   const timeoutS = timeout === undefined ? undefined : Number(timeout);
-  if (timeoutS !== undefined && !(Number.isInteger(timeoutS) && timeoutS >= 0)) throw fail("has a connect_timeout that is not a whole number of seconds");
+  if (timeoutS !== undefined && !(Number.isInteger(timeoutS) && timeoutS >= 0))
+    throw fail("has a connect_timeout that is not a whole number of seconds");
   const password = params.get("password") ?? (decode(u.password) || undefined);
   const channelBinding = params.get("channel_binding") ?? "prefer";
   if (channelBinding !== "prefer" && channelBinding !== "disable") {

@@ -8,7 +8,8 @@ export const BEGIN_SNAPSHOT = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
 
 export const EXPORT_META = `SELECT key, value FROM meta ORDER BY key COLLATE "C"`;
 export const EXPORT_KEYS = "SELECT * FROM signing_keys ORDER BY kid";
-export const EXPORT_TOMBSTONES = "SELECT client_id, tokens_not_before, expire_time FROM client_tombstones WHERE client_id > $1 ORDER BY client_id LIMIT $2";
+export const EXPORT_TOMBSTONES =
+  "SELECT client_id, tokens_not_before, expire_time FROM client_tombstones WHERE client_id > $1 ORDER BY client_id LIMIT $2";
 export const EXPORT_REVOKED = `SELECT jti, client_id, expire_time FROM revoked_tokens WHERE jti COLLATE "C" > $1 ORDER BY jti COLLATE "C" LIMIT $2`;
 export const EXPORT_AUDIT = "SELECT * FROM audit_events WHERE event_id > $1 ORDER BY event_id LIMIT $2";
 
@@ -18,7 +19,8 @@ export const COUNT_EVERYTHING = `SELECT (SELECT count(*) FROM meta) AS meta, (SE
   (SELECT count(*) FROM revoked_tokens) AS revoked_token, (SELECT count(*) FROM audit_events) AS audit_event`;
 
 /** Deletes everything an import replaces (secrets go with their clients; shared buckets are not the store's content). */
-export const DELETE_EVERYTHING = "DELETE FROM meta; DELETE FROM signing_keys; DELETE FROM clients; DELETE FROM client_tombstones; DELETE FROM revoked_tokens; DELETE FROM audit_events; DELETE FROM assertion_jtis";
+export const DELETE_EVERYTHING =
+  "DELETE FROM meta; DELETE FROM signing_keys; DELETE FROM clients; DELETE FROM client_tombstones; DELETE FROM revoked_tokens; DELETE FROM audit_events; DELETE FROM assertion_jtis";
 
 /** A text[] from a JSON array, in the array's order. */
 const textArray = (field: string) => `ARRAY(SELECT e FROM json_array_elements_text(${field}) WITH ORDINALITY AS x (e, i) ORDER BY i)`;

@@ -157,9 +157,11 @@ export async function migrationStatus(db: Database): Promise<MigrationStatus> {
   const applied =
     exists.rows[0]?.t == null
       ? []
-      : (await db.query<{ version: number; name: string; applied_at: Date }>("SELECT version, name, applied_at FROM schema_migrations ORDER BY version")).rows.map(
-          (r) => ({ version: r.version, name: r.name, appliedAt: r.applied_at }),
-        );
+      : (
+          await db.query<{ version: number; name: string; applied_at: Date }>(
+            "SELECT version, name, applied_at FROM schema_migrations ORDER BY version",
+          )
+        ).rows.map((r) => ({ version: r.version, name: r.name, appliedAt: r.applied_at }));
   const current = applied.reduce((v, m) => Math.max(v, m.version), 0);
   return {
     current,

@@ -103,7 +103,16 @@ const RECORD_USE = `WITH uses AS (SELECT * FROM unnest($1::text[], $2::bigint[])
   UPDATE client_secrets s SET last_used_time = u.t FROM uses u, locked l
   WHERE s.secret_id = u.secret_id AND l.secret_id = u.secret_id AND (s.last_used_time IS NULL OR s.last_used_time < u.t)`;
 // Tables vacuumed by purgeDeletedData: everything a deleted or overwritten row could linger in.
-const PURGED_TABLES = ["signing_keys", "client_secrets", "clients", "client_tombstones", "meta", "revoked_tokens", "audit_events", "assertion_jtis"];
+const PURGED_TABLES = [
+  "signing_keys",
+  "client_secrets",
+  "clients",
+  "client_tombstones",
+  "meta",
+  "revoked_tokens",
+  "audit_events",
+  "assertion_jtis",
+];
 // An entry that expired (not yet pruned) may be taken again: its jti is free once the assertion is.
 const RECORD_JTI = `INSERT INTO assertion_jtis (client_id, jti, expire_time) VALUES ($1, $2, $3)
   ON CONFLICT (client_id, jti) DO UPDATE SET expire_time = excluded.expire_time WHERE assertion_jtis.expire_time < $4`;
@@ -171,7 +180,8 @@ export class PostgresStorage implements Storage, SharedBuckets {
 
   async createClient(c: ClientRecord, audit?: AuditEvent): Promise<ClientRecord> {
     return this.#write(async (q) => {
-      const stone = (await q<{ t: number }>("SELECT tokens_not_before AS t FROM client_tombstones WHERE client_id = $1", [c.clientId])).rows[0];
+      const stone = (await q<{ t: number }>("SELECT tokens_not_before AS t FROM client_tombstones WHERE client_id = $1", [c.clientId]))
+        .rows[0];
       const notBefore = stone ? Math.max(c.tokensNotBefore ?? 0, stone.t) : c.tokensNotBefore;
       try {
         await q(
@@ -179,8 +189,20 @@ export class PostgresStorage implements Storage, SharedBuckets {
              tokens_not_before, scope_cutoffs, auth_method, jwks_uri, client_keys, federated_credentials)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
           [
-            c.clientId, c.name, c.scopes, c.audiences, c.tokenTtlSeconds, c.disabled, c.createTime, c.updateTime, notBefore, cutoffsJson(c.scopeCutoffs),
-            c.authMethod, c.jwksUri, JSON.stringify(c.keys), JSON.stringify(c.federatedCredentials),
+            c.clientId,
+            c.name,
+            c.scopes,
+            c.audiences,
+            c.tokenTtlSeconds,
+            c.disabled,
+            c.createTime,
+            c.updateTime,
+            notBefore,
+            cutoffsJson(c.scopeCutoffs),
+            c.authMethod,
+            c.jwksUri,
+            JSON.stringify(c.keys),
+            JSON.stringify(c.federatedCredentials),
           ],
         );
       } catch (err) {
@@ -207,8 +229,19 @@ export class PostgresStorage implements Storage, SharedBuckets {
            tokens_not_before = $6, scope_cutoffs = $7, update_time = $8, auth_method = $10, jwks_uri = $11, client_keys = $12,
            federated_credentials = $13 WHERE client_id = $9`,
         [
-          next.name, next.scopes, next.audiences, next.tokenTtlSeconds, next.disabled, next.tokensNotBefore, cutoffsJson(next.scopeCutoffs), now, clientId,
-          next.authMethod, next.jwksUri, JSON.stringify(next.keys), JSON.stringify(next.federatedCredentials),
+          next.name,
+          next.scopes,
+          next.audiences,
+          next.tokenTtlSeconds,
+          next.disabled,
+          next.tokensNotBefore,
+          cutoffsJson(next.scopeCutoffs),
+          now,
+          clientId,
+          next.authMethod,
+          next.jwksUri,
+          JSON.stringify(next.keys),
+          JSON.stringify(next.federatedCredentials),
         ],
       );
       if (next.secrets.length === 0 && cur.secrets.length > 0) await q("DELETE FROM client_secrets WHERE client_id = $1", [clientId]);
@@ -247,10 +280,10 @@ export class PostgresStorage implements Storage, SharedBuckets {
     return this.#write(async (q) => {
       const touched = await q("UPDATE clients SET update_time = $1 WHERE client_id = $2", [now, clientId]);
       if (touched.rowCount === 0) return { value: undefined, changed: false };
-      await q(
-        "UPDATE client_secrets SET expire_time = $1 WHERE client_id = $2 AND (expire_time IS NULL OR expire_time > $1)",
-        [othersExpireAt, clientId],
-      );
+      await q("UPDATE client_secrets SET expire_time = $1 WHERE client_id = $2 AND (expire_time IS NULL OR expire_time > $1)", [
+        othersExpireAt,
+        clientId,
+      ]);
       await q("DELETE FROM client_secrets WHERE client_id = $1 AND expire_time IS NOT NULL AND expire_time <= $2", [clientId, now]);
       await insertSecret(q, clientId, secret);
       return { value: await readClient(q, clientId), changed: true, audit };
@@ -365,7 +398,9 @@ export class PostgresStorage implements Storage, SharedBuckets {
       [PURGED_TABLES],
     );
     if (rows.length > 0) {
-      throw new Error(`cannot purge deleted data: the database role does not own ${rows.map((r) => r.name).join(", ")} (VACUUM FULL needs the owner)`);
+      throw new Error(
+        `cannot purge deleted data: the database role does not own ${rows.map((r) => r.name).join(", ")} (VACUUM FULL needs the owner)`,
+      );
     }
     await this.#db.query(`VACUUM (FULL) ${PURGED_TABLES.join(", ")}`);
   }
@@ -397,7 +432,12 @@ export class PostgresStorage implements Storage, SharedBuckets {
     return this.#write(async (q) => {
       for (const e of events) {
         await q("INSERT INTO audit_events (time, actor, action, target, changes, origin) VALUES ($1, $2, $3, $4, $5, $6)", [
-          e.time, e.actor, e.action, e.target, JSON.stringify(e.changes), e.origin,
+          e.time,
+          e.actor,
+          e.action,
+          e.target,
+          JSON.stringify(e.changes),
+          e.origin,
         ]);
       }
       return { value: undefined, changed: true };
@@ -428,21 +468,47 @@ export class PostgresStorage implements Storage, SharedBuckets {
       // Every page from one snapshot, however long the consumer takes between them.
       await client.query(sql.BEGIN_SNAPSHOT);
       const q: TxQuery = (text, values) => client.query(text, values);
-      yield* inBatches((await q<{ key: string; value: string }>(sql.EXPORT_META)).rows.map((r): StoreRecord => ({ kind: "meta", key: r.key, value: r.value })));
+      yield* inBatches(
+        (await q<{ key: string; value: string }>(sql.EXPORT_META)).rows.map(
+          (r): StoreRecord => ({ kind: "meta", key: r.key, value: r.value }),
+        ),
+      );
       yield* inBatches((await q<KeyRow>(sql.EXPORT_KEYS)).rows.map((r): StoreRecord => ({ kind: "signing_key", key: toKey(r) })));
-      yield* pages(async (after) => toClients((await q<ClientSecretRow>(CLIENT_PAGE, [after, EXPORT_BATCH])).rows), "", (c) => c.clientId, (client) => ({ kind: "client", client }));
-      yield* pages(async (after) => (await q<{ client_id: string; tokens_not_before: number; expire_time: number }>(sql.EXPORT_TOMBSTONES, [after, EXPORT_BATCH])).rows, "", (r) => r.client_id, (r) => ({
-        kind: "client_tombstone",
-        clientId: r.client_id,
-        tombstone: { tokensNotBefore: r.tokens_not_before, expireTime: r.expire_time },
-      }));
-      yield* pages(async (after) => (await q<{ jti: string; client_id: string; expire_time: number }>(sql.EXPORT_REVOKED, [after, EXPORT_BATCH])).rows, "", (r) => r.jti, (r) => ({
-        kind: "revoked_token",
-        jti: r.jti,
-        clientId: r.client_id,
-        expireTime: r.expire_time,
-      }));
-      yield* pages(async (after) => (await q<AuditRow>(sql.EXPORT_AUDIT, [after, EXPORT_BATCH])).rows, 0, (r) => r.event_id, (r) => ({ kind: "audit_event", event: toAuditEvent(r) }));
+      yield* pages(
+        async (after) => toClients((await q<ClientSecretRow>(CLIENT_PAGE, [after, EXPORT_BATCH])).rows),
+        "",
+        (c) => c.clientId,
+        (client) => ({ kind: "client", client }),
+      );
+      yield* pages(
+        async (after) =>
+          (await q<{ client_id: string; tokens_not_before: number; expire_time: number }>(sql.EXPORT_TOMBSTONES, [after, EXPORT_BATCH]))
+            .rows,
+        "",
+        (r) => r.client_id,
+        (r) => ({
+          kind: "client_tombstone",
+          clientId: r.client_id,
+          tombstone: { tokensNotBefore: r.tokens_not_before, expireTime: r.expire_time },
+        }),
+      );
+      yield* pages(
+        async (after) => (await q<{ jti: string; client_id: string; expire_time: number }>(sql.EXPORT_REVOKED, [after, EXPORT_BATCH])).rows,
+        "",
+        (r) => r.jti,
+        (r) => ({
+          kind: "revoked_token",
+          jti: r.jti,
+          clientId: r.client_id,
+          expireTime: r.expire_time,
+        }),
+      );
+      yield* pages(
+        async (after) => (await q<AuditRow>(sql.EXPORT_AUDIT, [after, EXPORT_BATCH])).rows,
+        0,
+        (r) => r.event_id,
+        (r) => ({ kind: "audit_event", event: toAuditEvent(r) }),
+      );
       await client.query("COMMIT");
     } catch (err) {
       broken = err as Error;
@@ -468,7 +534,8 @@ export class PostgresStorage implements Storage, SharedBuckets {
       await q(sql.ADVANCE_AUDIT_IDS);
       await client.query("COMMIT");
     } catch (err) {
-      if (err instanceof StoreNotEmptyError || !isUnavailable(err)) await client.query("ROLLBACK").catch((e: unknown) => (broken = e as Error));
+      if (err instanceof StoreNotEmptyError || !isUnavailable(err))
+        await client.query("ROLLBACK").catch((e: unknown) => (broken = e as Error));
       else broken = err as Error;
       throw this.#db.error(err);
     } finally {
@@ -538,7 +605,12 @@ function toAuditEvent(r: AuditRow): AuditEvent & { eventId: number } {
 }
 
 /** Yields `read`'s pages (each after the last key of the one before) as batches of records, until one comes back empty. */
-async function* pages<R, K>(read: (after: K) => Promise<R[]>, first: K, keyOf: (row: R) => K, toRecord: (row: R) => StoreRecord): AsyncGenerator<StoreRecord[]> {
+async function* pages<R, K>(
+  read: (after: K) => Promise<R[]>,
+  first: K,
+  keyOf: (row: R) => K,
+  toRecord: (row: R) => StoreRecord,
+): AsyncGenerator<StoreRecord[]> {
   for (let after = first; ; ) {
     const rows = await read(after);
     const last = rows.at(-1);
@@ -554,24 +626,80 @@ async function importBatch(q: TxQuery, batch: readonly StoreRecord[]): Promise<v
   const run = async (text: string, rows: unknown[]) => {
     if (rows.length > 0) await q(text, [JSON.stringify(rows)]);
   };
-  await run(sql.IMPORT_META, of("meta").map((r) => ({ key: r.key, value: r.value })));
-  await run(sql.IMPORT_KEYS, of("signing_key").map(({ key: k }) => ({
-    kid: k.kid, alg: k.alg, private_key: k.privateKey, public_jwk: k.publicJwk, status: k.status, create_time: k.createTime, activate_time: k.activateTime, retire_time: k.retireTime,
-  })));
+  await run(
+    sql.IMPORT_META,
+    of("meta").map((r) => ({ key: r.key, value: r.value })),
+  );
+  await run(
+    sql.IMPORT_KEYS,
+    of("signing_key").map(({ key: k }) => ({
+      kid: k.kid,
+      alg: k.alg,
+      private_key: k.privateKey,
+      public_jwk: k.publicJwk,
+      status: k.status,
+      create_time: k.createTime,
+      activate_time: k.activateTime,
+      retire_time: k.retireTime,
+    })),
+  );
   const clients = of("client").map((r) => r.client);
-  await run(sql.IMPORT_CLIENTS, clients.map((c) => ({
-    client_id: c.clientId, name: c.name, scopes: c.scopes, audiences: c.audiences, token_ttl_seconds: c.tokenTtlSeconds, disabled: c.disabled,
-    create_time: c.createTime, update_time: c.updateTime, tokens_not_before: c.tokensNotBefore, scope_cutoffs: c.scopeCutoffs.map((x) => [x.scope, x.notBefore]),
-    auth_method: c.authMethod, jwks_uri: c.jwksUri, client_keys: c.keys, federated_credentials: c.federatedCredentials,
-  })));
-  await run(sql.IMPORT_SECRETS, clients.flatMap((c) => c.secrets.map((s) => ({
-    secret_id: s.secretId, client_id: c.clientId, hash: Buffer.from(s.hash).toString("hex"), create_time: s.createTime, expire_time: s.expireTime, last_used_time: s.lastUsedTime,
-  }))));
-  await run(sql.IMPORT_TOMBSTONES, of("client_tombstone").map((r) => ({ client_id: r.clientId, tokens_not_before: r.tombstone.tokensNotBefore, expire_time: r.tombstone.expireTime })));
-  await run(sql.IMPORT_REVOKED, of("revoked_token").map((r) => ({ jti: r.jti, client_id: r.clientId, expire_time: r.expireTime })));
-  await run(sql.IMPORT_AUDIT, of("audit_event").map(({ event: e }) => ({
-    event_id: e.eventId, time: e.time, actor: e.actor, action: e.action, target: e.target, changes: JSON.stringify(e.changes), origin: e.origin,
-  })));
+  await run(
+    sql.IMPORT_CLIENTS,
+    clients.map((c) => ({
+      client_id: c.clientId,
+      name: c.name,
+      scopes: c.scopes,
+      audiences: c.audiences,
+      token_ttl_seconds: c.tokenTtlSeconds,
+      disabled: c.disabled,
+      create_time: c.createTime,
+      update_time: c.updateTime,
+      tokens_not_before: c.tokensNotBefore,
+      scope_cutoffs: c.scopeCutoffs.map((x) => [x.scope, x.notBefore]),
+      auth_method: c.authMethod,
+      jwks_uri: c.jwksUri,
+      client_keys: c.keys,
+      federated_credentials: c.federatedCredentials,
+    })),
+  );
+  await run(
+    sql.IMPORT_SECRETS,
+    clients.flatMap((c) =>
+      c.secrets.map((s) => ({
+        secret_id: s.secretId,
+        client_id: c.clientId,
+        hash: Buffer.from(s.hash).toString("hex"),
+        create_time: s.createTime,
+        expire_time: s.expireTime,
+        last_used_time: s.lastUsedTime,
+      })),
+    ),
+  );
+  await run(
+    sql.IMPORT_TOMBSTONES,
+    of("client_tombstone").map((r) => ({
+      client_id: r.clientId,
+      tokens_not_before: r.tombstone.tokensNotBefore,
+      expire_time: r.tombstone.expireTime,
+    })),
+  );
+  await run(
+    sql.IMPORT_REVOKED,
+    of("revoked_token").map((r) => ({ jti: r.jti, client_id: r.clientId, expire_time: r.expireTime })),
+  );
+  await run(
+    sql.IMPORT_AUDIT,
+    of("audit_event").map(({ event: e }) => ({
+      event_id: e.eventId,
+      time: e.time,
+      actor: e.actor,
+      action: e.action,
+      target: e.target,
+      changes: JSON.stringify(e.changes),
+      origin: e.origin,
+    })),
+  );
 }
 
 function toKey(r: KeyRow): SigningKeyRecord {

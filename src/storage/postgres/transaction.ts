@@ -70,7 +70,9 @@ export async function writeTransaction<T>(db: Database, work: (query: TxQuery) =
       const again = isRetryable(err) || (isConnectionLost(err) && !committing);
       if (again && attempt >= MAX_ATTEMPTS && isRetryable(err)) {
         // Still conflicting after every attempt: "busy, try again later", never a raw 40001.
-        throw new StorageUnavailableError(`the database ${db.where} kept reporting conflicts (${(err as { code?: string }).code}) after ${MAX_ATTEMPTS} attempts`);
+        throw new StorageUnavailableError(
+          `the database ${db.where} kept reporting conflicts (${(err as { code?: string }).code}) after ${MAX_ATTEMPTS} attempts`,
+        );
       }
       if (!again || attempt >= MAX_ATTEMPTS) throw db.error(err);
     } finally {

@@ -24,9 +24,12 @@ export function checkDatabasePath(path: string, where: string): DatabasePlace {
   const file = resolve(path);
   const stat = statOrUndefined(file, where);
   if (stat?.isDirectory()) {
-    throw new DatabasePathError(`${where} names ${file}, which is a folder: give the path of a database file, such as ${resolve(file, "tessera.db")}.`);
+    throw new DatabasePathError(
+      `${where} names ${file}, which is a folder: give the path of a database file, such as ${resolve(file, "tessera.db")}.`,
+    );
   }
-  if (stat && !stat.isFile()) throw new DatabasePathError(`${where} names ${file}, which is not a regular file: give the path of a database file.`);
+  if (stat && !stat.isFile())
+    throw new DatabasePathError(`${where} names ${file}, which is not a regular file: give the path of a database file.`);
   if (stat) {
     if (!usable(file, constants.R_OK | constants.W_OK)) {
       throw new DatabasePathError(

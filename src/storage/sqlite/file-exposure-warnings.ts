@@ -15,16 +15,28 @@ export function logFileExposures(log: Logger, dbPath: string, keysEncrypted: boo
   for (const e of exposedFiles(dbPath)) {
     const fields = { path: e.path, mode: `0${e.mode.toString(8)}`, access: access(e) };
     if (e.kind === "directory") {
-      log.warn(fields, `users other than its owner can create files in the database folder (a -wal file of their own) and, unless its sticky bit is set, replace or delete the database; run chmod 700 ${e.path}`);
+      log.warn(
+        fields,
+        `users other than its owner can create files in the database folder (a -wal file of their own) and, unless its sticky bit is set, replace or delete the database; run chmod 700 ${e.path}`,
+      );
       continue;
     }
     const groupReadOnly = !e.othersRead && !e.othersWrite && !e.groupWrite;
     if (groupReadOnly && keysEncrypted) {
-      log.info(fields, `the database file is readable by its group; the signing keys are encrypted, so members see client secret hashes and the audit trail; run chmod 600 ${e.path} unless that is intended`);
+      log.info(
+        fields,
+        `the database file is readable by its group; the signing keys are encrypted, so members see client secret hashes and the audit trail; run chmod 600 ${e.path} unless that is intended`,
+      );
     } else if (keysEncrypted) {
-      log.warn(fields, `users other than its owner can get at a database file: whoever can write it can add an admin client, whoever can read it sees client secret hashes and the audit trail; run chmod 600 ${e.path}`);
+      log.warn(
+        fields,
+        `users other than its owner can get at a database file: whoever can write it can add an admin client, whoever can read it sees client secret hashes and the audit trail; run chmod 600 ${e.path}`,
+      );
     } else {
-      log.warn(fields, `users other than its owner can get at a database file that holds the private signing keys unencrypted: whoever reads it can sign any token, admin tokens included; run chmod 600 ${e.path}, set TESSERA_KEK_FILE, and if anyone may have copied it, tessera keys rotate --force`);
+      log.warn(
+        fields,
+        `users other than its owner can get at a database file that holds the private signing keys unencrypted: whoever reads it can sign any token, admin tokens included; run chmod 600 ${e.path}, set TESSERA_KEK_FILE, and if anyone may have copied it, tessera keys rotate --force`,
+      );
     }
   }
 }

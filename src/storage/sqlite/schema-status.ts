@@ -30,6 +30,8 @@ export function sqliteSchemaStatus(path: string): SqliteSchemaStatus {
 /** Throws SchemaTooNewError, naming the file, when its schema is newer than this build. */
 export function refuseTooNew(status: SqliteSchemaStatus, path: string): void {
   if (status.current > status.latest) {
-    throw new SchemaTooNewError(`The database ${path} has schema version ${status.current}, newer than this Tessera understands (${status.latest}); upgrade Tessera.`);
+    throw new SchemaTooNewError(
+      `The database ${path} has schema version ${status.current}, newer than this Tessera understands (${status.latest}); upgrade Tessera.`,
+    );
   }
 }

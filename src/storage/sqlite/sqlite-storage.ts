@@ -87,11 +87,15 @@ function prepareStatements(db: Database.Database) {
     secrets: db.prepare<[clientId: string], SecretRow>(
       "SELECT secret_id, hash, create_time, expire_time, last_used_time FROM client_secrets WHERE client_id = ? ORDER BY create_time DESC, secret_id",
     ),
-    insertClient: db.prepare<[string, string, string, string, number, number, number, number, Nullable, string, ClientAuthKind, string | null, string, string]>(
+    insertClient: db.prepare<
+      [string, string, string, string, number, number, number, number, Nullable, string, ClientAuthKind, string | null, string, string]
+    >(
       `INSERT INTO clients (client_id, name, scopes, audiences, token_ttl_seconds, disabled, create_time, update_time, tokens_not_before, scope_cutoffs,
          auth_method, jwks_uri, client_keys, federated_credentials) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
-    tombstone: db.prepare<[clientId: string], { tokens_not_before: number }>("SELECT tokens_not_before FROM client_tombstones WHERE client_id = ?"),
+    tombstone: db.prepare<[clientId: string], { tokens_not_before: number }>(
+      "SELECT tokens_not_before FROM client_tombstones WHERE client_id = ?",
+    ),
     dropTombstone: db.prepare<[clientId: string]>("DELETE FROM client_tombstones WHERE client_id = ?"),
     putTombstone: db.prepare<[clientId: string, tokensNotBefore: number, expireTime: number]>(
       `INSERT INTO client_tombstones (client_id, tokens_not_before, expire_time) VALUES (?, ?, ?)
@@ -99,17 +103,21 @@ function prepareStatements(db: Database.Database) {
          expire_time = max(expire_time, excluded.expire_time)`,
     ),
     pruneTombstones: db.prepare<[before: number]>("DELETE FROM client_tombstones WHERE expire_time < ?"),
-    insertSecret: db.prepare<[secretId: string, clientId: string, hash: Buffer, createTime: number, expireTime: Nullable, lastUsedTime: Nullable]>(
-      "INSERT INTO client_secrets (secret_id, client_id, hash, create_time, expire_time, last_used_time) VALUES (?, ?, ?, ?, ?, ?)",
-    ),
-    updateClient: db.prepare<[string, string, string, number, number, Nullable, string, number, ClientAuthKind, string | null, string, string, string]>(
+    insertSecret: db.prepare<
+      [secretId: string, clientId: string, hash: Buffer, createTime: number, expireTime: Nullable, lastUsedTime: Nullable]
+    >("INSERT INTO client_secrets (secret_id, client_id, hash, create_time, expire_time, last_used_time) VALUES (?, ?, ?, ?, ?, ?)"),
+    updateClient: db.prepare<
+      [string, string, string, number, number, Nullable, string, number, ClientAuthKind, string | null, string, string, string]
+    >(
       `UPDATE clients SET name = ?, scopes = ?, audiences = ?, token_ttl_seconds = ?, disabled = ?, tokens_not_before = ?, scope_cutoffs = ?, update_time = ?,
          auth_method = ?, jwks_uri = ?, client_keys = ?, federated_credentials = ? WHERE client_id = ?`,
     ),
     dropSecrets: db.prepare<[clientId: string]>("DELETE FROM client_secrets WHERE client_id = ?"),
     deleteClient: db.prepare<[clientId: string]>("DELETE FROM clients WHERE client_id = ?"),
     list: db.prepare<[afterId: string, limit: number], ClientRow>("SELECT * FROM clients WHERE client_id > ? ORDER BY client_id LIMIT ?"),
-    pruneSecrets: db.prepare<[clientId: string, now: number]>("DELETE FROM client_secrets WHERE client_id = ? AND expire_time IS NOT NULL AND expire_time <= ?"),
+    pruneSecrets: db.prepare<[clientId: string, now: number]>(
+      "DELETE FROM client_secrets WHERE client_id = ? AND expire_time IS NOT NULL AND expire_time <= ?",
+    ),
     capSecrets: db.prepare<[expireAt: number, clientId: string, expireAtAgain: number]>(
       "UPDATE client_secrets SET expire_time = ? WHERE client_id = ? AND (expire_time IS NULL OR expire_time > ?)",
     ),
@@ -134,7 +142,9 @@ function prepareStatements(db: Database.Database) {
     insertAudit: db.prepare<[time: number, actor: string, action: string, target: string, changes: string, origin: string]>(
       "INSERT INTO audit_events (time, actor, action, target, changes, origin) VALUES (?, ?, ?, ?, ?, ?)",
     ),
-    audit: db.prepare<[beforeId: number, limit: number], AuditRow>("SELECT * FROM audit_events WHERE event_id < ? ORDER BY event_id DESC LIMIT ?"),
+    audit: db.prepare<[beforeId: number, limit: number], AuditRow>(
+      "SELECT * FROM audit_events WHERE event_id < ? ORDER BY event_id DESC LIMIT ?",
+    ),
     auditFor: db.prepare<[target: string, beforeId: number, limit: number], AuditRow>(
       "SELECT * FROM audit_events WHERE target = ? AND event_id < ? ORDER BY event_id DESC LIMIT ?",
     ),
@@ -200,9 +210,12 @@ export class SqliteStorage implements Storage {
       if (err instanceof SchemaTooNewError) throw err;
       const code = (err as { code?: unknown }).code;
       // One sentence naming the file, whatever failed: full disk, permissions, not a database.
-      throw new StorageUnavailableError(`cannot open the database ${path} (${typeof code === "string" ? `${code}: ` : ""}${(err as Error).message})`, {
-        cause: err,
-      });
+      throw new StorageUnavailableError(
+        `cannot open the database ${path} (${typeof code === "string" ? `${code}: ` : ""}${(err as Error).message})`,
+        {
+          cause: err,
+        },
+      );
     }
   }
 
@@ -378,9 +391,7 @@ export class SqliteStorage implements Storage {
   }
 
   async listClients(afterId: string, limit: number): Promise<ClientRecord[]> {
-    return this.#db
-      .transaction(() => this.#q.list.all(afterId, limit).map((r) => this.#toClient(r)))
-      .deferred();
+    return this.#db.transaction(() => this.#q.list.all(afterId, limit).map((r) => this.#toClient(r))).deferred();
   }
 
   async rotateSecret(
@@ -537,17 +548,45 @@ export class SqliteStorage implements Storage {
     try {
       yield* inBatches(q.meta.all().map((r): StoreRecord => ({ kind: "meta", key: r.key, value: r.value })));
       yield* inBatches(q.keys.all().map((r): StoreRecord => ({ kind: "signing_key", key: toKey(r) })));
-      yield* pages((after) => this.#q.list.all(after, EXPORT_BATCH).map((r) => this.#toClient(r)), "", (c) => c.clientId, (client) => ({ kind: "client", client }));
-      yield* pages((after) => q.tombstones.all(after, EXPORT_BATCH), "", (r) => r.client_id, (r) => ({
-        kind: "client_tombstone",
-        clientId: r.client_id,
-        tombstone: { tokensNotBefore: r.tokens_not_before, expireTime: r.expire_time },
-      }));
-      yield* pages((after) => q.revoked.all(after, EXPORT_BATCH), "", (r) => r.jti, (r) => ({ kind: "revoked_token", jti: r.jti, clientId: r.client_id, expireTime: r.expire_time }));
-      yield* pages((after) => q.audit.all(after, EXPORT_BATCH), 0, (r) => r.event_id, (r) => ({
-        kind: "audit_event",
-        event: { eventId: r.event_id, time: r.time, actor: r.actor, action: r.action, target: r.target, changes: JSON.parse(r.changes) as Record<string, unknown>, origin: r.origin },
-      }));
+      yield* pages(
+        (after) => this.#q.list.all(after, EXPORT_BATCH).map((r) => this.#toClient(r)),
+        "",
+        (c) => c.clientId,
+        (client) => ({ kind: "client", client }),
+      );
+      yield* pages(
+        (after) => q.tombstones.all(after, EXPORT_BATCH),
+        "",
+        (r) => r.client_id,
+        (r) => ({
+          kind: "client_tombstone",
+          clientId: r.client_id,
+          tombstone: { tokensNotBefore: r.tokens_not_before, expireTime: r.expire_time },
+        }),
+      );
+      yield* pages(
+        (after) => q.revoked.all(after, EXPORT_BATCH),
+        "",
+        (r) => r.jti,
+        (r) => ({ kind: "revoked_token", jti: r.jti, clientId: r.client_id, expireTime: r.expire_time }),
+      );
+      yield* pages(
+        (after) => q.audit.all(after, EXPORT_BATCH),
+        0,
+        (r) => r.event_id,
+        (r) => ({
+          kind: "audit_event",
+          event: {
+            eventId: r.event_id,
+            time: r.time,
+            actor: r.actor,
+            action: r.action,
+            target: r.target,
+            changes: JSON.parse(r.changes) as Record<string, unknown>,
+            origin: r.origin,
+          },
+        }),
+      );
     } finally {
       if (this.#db.inTransaction) this.#db.exec("COMMIT");
     }
@@ -562,9 +601,12 @@ export class SqliteStorage implements Storage {
       const held = Object.entries(found ?? {}).filter(([, n]) => n > 0);
       if (held.length > 0 && !options.replace) throw new StoreNotEmptyError(Object.fromEntries(held));
       if (options.replace) this.#db.exec(DELETE_EVERYTHING);
-      for await (const batch of batches) this.#write(() => batch.forEach((r) => {
+      for await (const batch of batches)
+        this.#write(() =>
+          batch.forEach((r) => {
             this.#importOne(r, q.insertAudit);
-          }));
+          }),
+        );
       this.#write(() => this.#db.exec("COMMIT"));
     } finally {
       if (this.#db.inTransaction) this.#db.exec("ROLLBACK");
@@ -581,7 +623,22 @@ export class SqliteStorage implements Storage {
       }
       case "client": {
         const c = r.client;
-        this.#q.insertClient.run(c.clientId, c.name, JSON.stringify(c.scopes), JSON.stringify(c.audiences), c.tokenTtlSeconds, c.disabled ? 1 : 0, c.createTime, c.updateTime, c.tokensNotBefore, scopeCutoffsJson(c.scopeCutoffs), c.authMethod, c.jwksUri, JSON.stringify(c.keys), JSON.stringify(c.federatedCredentials));
+        this.#q.insertClient.run(
+          c.clientId,
+          c.name,
+          JSON.stringify(c.scopes),
+          JSON.stringify(c.audiences),
+          c.tokenTtlSeconds,
+          c.disabled ? 1 : 0,
+          c.createTime,
+          c.updateTime,
+          c.tokensNotBefore,
+          scopeCutoffsJson(c.scopeCutoffs),
+          c.authMethod,
+          c.jwksUri,
+          JSON.stringify(c.keys),
+          JSON.stringify(c.federatedCredentials),
+        );
         for (const sec of c.secrets) this.#insertSecret(c.clientId, sec);
         return;
       }
@@ -598,7 +655,12 @@ export class SqliteStorage implements Storage {
 }
 
 /** Yields `read`'s pages (each after the last key of the one before) as batches of records, until one comes back empty. */
-function* pages<R, K>(read: (after: K) => R[], first: K, keyOf: (row: R) => K, toRecord: (row: R) => StoreRecord): Generator<StoreRecord[]> {
+function* pages<R, K>(
+  read: (after: K) => R[],
+  first: K,
+  keyOf: (row: R) => K,
+  toRecord: (row: R) => StoreRecord,
+): Generator<StoreRecord[]> {
   for (let after = first; ; ) {
     const rows = read(after);
     const last = rows.at(-1);

@@ -38,7 +38,11 @@ export function clientCredentialHandlers(deps: ClientCredentialHandlersDeps): Pa
       return { federatedCredentials: (await deps.clientAdmin.get(req.clientId)).federatedCredentials.map(toProtoFederated) };
     },
     async addFederatedCredential(req, ctx) {
-      const { client, credentialId } = await core.addFederatedCredential(req.clientId, fromProtoFederated(req.federatedCredential), actorOf(ctx));
+      const { client, credentialId } = await core.addFederatedCredential(
+        req.clientId,
+        fromProtoFederated(req.federatedCredential),
+        actorOf(ctx),
+      );
       const added = client.federatedCredentials.find((f) => f.credentialId === credentialId);
       return { federatedCredential: added && toProtoFederated(added), client: out(client) };
     },

@@ -2,7 +2,10 @@ import type { IssueTokenRequest } from "../../../gen/tessera/v1/token_service_pb
 import type { TokenResponse } from "../../core/token-request.js";
 
 /** The fields of an IssueTokenRequest the token path reads. */
-export type IssueTokenFields = Pick<IssueTokenRequest, "clientId" | "clientSecret" | "scope" | "audience" | "clientAssertionType" | "clientAssertion">;
+export type IssueTokenFields = Pick<
+  IssueTokenRequest,
+  "clientId" | "clientSecret" | "scope" | "audience" | "clientAssertionType" | "clientAssertion"
+>;
 
 // Tags of fields 1-6 with wire type 2 (length-delimited): (field << 3) | 2.
 const CLIENT_ID = 0x0a;

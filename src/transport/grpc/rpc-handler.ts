@@ -3,7 +3,12 @@ import type http from "node:http";
 import type http2 from "node:http2";
 import { Code, ConnectError, createConnectRouter, createContextValues, type ConnectRouter } from "@connectrpc/connect";
 import type { UniversalHandlerFn, UniversalServerRequest } from "@connectrpc/connect/protocol";
-import { compressionBrotli, compressionGzip, universalRequestFromNodeRequest, universalResponseToNodeResponse } from "@connectrpc/connect-node";
+import {
+  compressionBrotli,
+  compressionGzip,
+  universalRequestFromNodeRequest,
+  universalResponseToNodeResponse,
+} from "@connectrpc/connect-node";
 import { clientAddress } from "../origin.js";
 import { connectionKey, originKey } from "./context.js";
 import { errorMappingInterceptor } from "./errors.js";
@@ -98,7 +103,10 @@ export function createRpcHandler(options: RpcHandlerOptions): RpcHandler {
 
 /** The answer to an RPC request that names no valid host, in Connect's error format (JSON, readable by any client). */
 function badHost(res: NodeResponse): void {
-  const body = JSON.stringify({ code: "invalid_argument", message: "the request names no valid host: send a Host header with the server's host name or address" });
+  const body = JSON.stringify({
+    code: "invalid_argument",
+    message: "the request names no valid host: send a Host header with the server's host name or address",
+  });
   res.writeHead(400, { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
   res.end(body);
 }

@@ -80,7 +80,8 @@ export function reportUnparsable(observer: RequestObserver): UnparsableReporter 
       return;
     }
     const endpoint = tokenEndpointOf(method);
-    if (endpoint !== undefined) observer.tokenRequest({ transport: "grpc", endpoint, clientId: undefined, scope: undefined, origin, error: UNPARSABLE, durationMs });
+    if (endpoint !== undefined)
+      observer.tokenRequest({ transport: "grpc", endpoint, clientId: undefined, scope: undefined, origin, error: UNPARSABLE, durationMs });
   };
 }
 

@@ -32,5 +32,10 @@ export function toTokenRequest(req: IssueTokenFields, authorization: string | nu
 
 /** The OAuth token response as the IssueToken message (same field names, on purpose). */
 export function toIssueTokenResponse(res: TokenResponse): IssueTokenResponse {
-  return create(IssueTokenResponseSchema, { accessToken: res.access_token, tokenType: res.token_type, expiresIn: res.expires_in, scope: res.scope ?? "" });
+  return create(IssueTokenResponseSchema, {
+    accessToken: res.access_token,
+    tokenType: res.token_type,
+    expiresIn: res.expires_in,
+    scope: res.scope ?? "",
+  });
 }

@@ -146,7 +146,8 @@ async function restateGrpcWeb(res: UniversalServerResponse, restate: Restate): P
   if (head !== undefined && head[0] === trailerFlag && head.byteLength >= 5) {
     const length = new DataView(head.buffer, head.byteOffset, head.byteLength).getUint32(1);
     const trailer = trailerParse(head.subarray(5, 5 + length));
-    if (trailer.get("grpc-status") === GRPC_INTERNAL && restateTrailer(trailer, restate)) head = encodeEnvelope(trailerFlag, trailerSerialize(trailer));
+    if (trailer.get("grpc-status") === GRPC_INTERNAL && restateTrailer(trailer, restate))
+      head = encodeEnvelope(trailerFlag, trailerSerialize(trailer));
   }
   return { ...res, body: replay(head, rest) };
 }

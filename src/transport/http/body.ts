@@ -26,11 +26,7 @@ function aborted(req: NodeRequest, err?: NodeJS.ErrnoException): boolean {
  * memory) past the limit, and fails with ClientAbortedError when the client goes away before
  * the end. A callback rather than a Promise: it runs on every token request.
  */
-export function readBody(
-  req: NodeRequest,
-  limit: number,
-  done: (err: Error | undefined, body: Buffer) => void,
-): void {
+export function readBody(req: NodeRequest, limit: number, done: (err: Error | undefined, body: Buffer) => void): void {
   const declared = Number(req.headers["content-length"] ?? "0");
   if (declared > limit) {
     done(new BodyTooLargeError(`body is larger than ${limit} bytes`), EMPTY);

@@ -70,7 +70,8 @@ export function readConsoleBuild(dir: string): ConsoleBuild | undefined {
   if (existsSync(assetsDir)) {
     for (const entry of readdirSync(assetsDir, { withFileTypes: true })) {
       const type = TYPES[extname(entry.name)];
-      if (entry.isFile() && type !== undefined && ASSET_NAME.test(entry.name)) assets.set(entry.name, load(join(assetsDir, entry.name), type));
+      if (entry.isFile() && type !== undefined && ASSET_NAME.test(entry.name))
+        assets.set(entry.name, load(join(assetsDir, entry.name), type));
     }
   }
   return { index: load(indexPath, HTML), assets };

@@ -43,7 +43,12 @@ const STRICT_UTF8 = new TextDecoder("utf-8", { fatal: true });
  */
 export function formEndpoint(deps: FormEndpointDeps, endpoint: TokenEndpoint, handle: FormHandler): Route {
   return (req, res, query) => {
-    const call = new TokenCall(deps.observer, "http", endpoint, clientAddress(req.socket.remoteAddress, req.headers["x-forwarded-for"], deps.trustedProxies));
+    const call = new TokenCall(
+      deps.observer,
+      "http",
+      endpoint,
+      clientAddress(req.socket.remoteAddress, req.headers["x-forwarded-for"], deps.trustedProxies),
+    );
     const finish = (error: unknown, answer?: unknown, status?: number) => {
       // A client that went away mid-body gets no answer and is no server fault.
       const aborted = error instanceof ClientAbortedError;

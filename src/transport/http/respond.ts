@@ -61,13 +61,7 @@ export function sendNotFound(res: AnyResponse): void {
  * The one place an error becomes an HTTP answer. OAuthErrors keep their code; anything else is
  * a server_error whose cause is reported through `onUnexpected`, never sent.
  */
-export function sendError(
-  res: AnyResponse,
-  err: unknown,
-  realm: string,
-  onUnexpected: (err: unknown) => void,
-  status?: number,
-): void {
+export function sendError(res: AnyResponse, err: unknown, realm: string, onUnexpected: (err: unknown) => void, status?: number): void {
   if (err instanceof StorageUnavailableError) {
     // The database cannot be reached, or written (disk full, a lock): retryable, not a server bug.
     err = new OAuthError("temporarily_unavailable", "The database is unavailable right now; retry later", undefined, 5);

@@ -70,7 +70,8 @@ export async function listenAll(plan: ListenPlan, port: number, accept: (socket:
       }
     } catch (err) {
       await Promise.all(servers.map(closeServer));
-      const retry = port === 0 && servers.length > 0 && (err as NodeJS.ErrnoException).code === "EADDRINUSE" && attempt < PORT_ZERO_ATTEMPTS;
+      const retry =
+        port === 0 && servers.length > 0 && (err as NodeJS.ErrnoException).code === "EADDRINUSE" && attempt < PORT_ZERO_ATTEMPTS;
       if (retry) continue;
       throw err;
     }

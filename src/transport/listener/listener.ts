@@ -90,10 +90,12 @@ export function createListener(options: ListenerOptions): Listener {
       await drain(tracker, {
         graceMs,
         idleCutoffMs: options.idleCutoffMs ?? IDLE_CUTOFF_MS,
-        closeIdle: idle && (() => {
-          idleClosing = true;
-          idle();
-        }),
+        closeIdle:
+          idle &&
+          (() => {
+            idleClosing = true;
+            idle();
+          }),
       });
       deadlines.stop();
       await stopped;

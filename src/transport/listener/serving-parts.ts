@@ -2,7 +2,10 @@ import type http from "node:http";
 import type http2 from "node:http2";
 
 /** Answers every request the listener's servers receive, HTTP/1.1 and HTTP/2 alike. */
-export type RequestHandler = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => void;
+export type RequestHandler = (
+  req: http.IncomingMessage | http2.Http2ServerRequest,
+  res: http.ServerResponse | http2.Http2ServerResponse,
+) => void;
 
 /** Request and connection limits of the public port (see config.ts for defaults and the README for why). */
 export interface ListenerLimits {

@@ -89,7 +89,12 @@ function timeOut(s: ServerHttp2Stream, type: string | undefined, timeoutMs: numb
   const grpc = type !== undefined && type.startsWith("application/grpc");
   s.respond(
     grpc
-      ? { ":status": 200, "content-type": type.startsWith("application/grpc-web") ? type : "application/grpc", "grpc-status": "4", "grpc-message": message }
+      ? {
+          ":status": 200,
+          "content-type": type.startsWith("application/grpc-web") ? type : "application/grpc",
+          "grpc-status": "4",
+          "grpc-message": message,
+        }
       : { ":status": 408, "content-length": "0", "cache-control": "no-store" },
     { endStream: true },
   );

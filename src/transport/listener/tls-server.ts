@@ -17,7 +17,12 @@ export interface TlsFiles {
  * Every protocol over TLS: ALPN picks h2 or http/1.1 (allowHTTP1), so no sniffing is needed.
  * The server never listens itself: it wraps the sockets the listeners accept.
  */
-export function createTlsServer(parts: ServingParts, files: TlsFiles, tracker: ConnectionTracker, signal: DrainSignal): (socket: net.Socket) => void {
+export function createTlsServer(
+  parts: ServingParts,
+  files: TlsFiles,
+  tracker: ConnectionTracker,
+  signal: DrainSignal,
+): (socket: net.Socket) => void {
   const secure = http2.createSecureServer(
     {
       ...http2Options(parts.limits),

@@ -11,7 +11,9 @@ async function main() {
     const token = await tokens.getToken();
     console.log(JSON.stringify({ token }));
   } catch (err) {
-    console.log(JSON.stringify({ caught: err instanceof TokenError ? err.code : String(err), attempts: err.attempts, message: err.message }));
+    console.log(
+      JSON.stringify({ caught: err instanceof TokenError ? err.code : String(err), attempts: err.attempts, message: err.message }),
+    );
     process.exitCode = 3;
   } finally {
     await tokens.close();

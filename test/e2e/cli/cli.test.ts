@@ -59,13 +59,17 @@ describe("tessera CLI against a running `tessera serve`", () => {
     let created: { client_id: string; client_secret: string; client: { name: string; scopes: string[] } };
 
     it("create", async () => {
-      created = json(await runTessera(["clients", "create", "--server", url, "--name", "billing", "--scope", "read write", "--json"], { env: env() }));
+      created = json(
+        await runTessera(["clients", "create", "--server", url, "--name", "billing", "--scope", "read write", "--json"], { env: env() }),
+      );
       expect(created.client.name).toBe("billing");
       expect(created.client.scopes).toEqual(["read", "write"]);
     });
 
     it("get, as JSON and for a person", async () => {
-      const got = json<{ client_id: string }>(await runTessera(["clients", "get", created.client_id, "--server", url, "--json"], { env: env() }));
+      const got = json<{ client_id: string }>(
+        await runTessera(["clients", "get", created.client_id, "--server", url, "--json"], { env: env() }),
+      );
       expect(got.client_id).toBe(created.client_id);
       const readable = await runTessera(["clients", "get", created.client_id, "--server", url], { env: env() });
       expect(readable.code).toBe(0);
@@ -73,12 +77,16 @@ describe("tessera CLI against a running `tessera serve`", () => {
     });
 
     it("list", async () => {
-      const list = json<{ clients: { client_id: string }[] }>(await runTessera(["clients", "list", "--server", url, "--json"], { env: env() }));
+      const list = json<{ clients: { client_id: string }[] }>(
+        await runTessera(["clients", "list", "--server", url, "--json"], { env: env() }),
+      );
       expect(list.clients.map((c) => c.client_id)).toEqual(expect.arrayContaining([admin.client_id, created.client_id]));
     });
 
     it("token: CLIENT_ID / CLIENT_SECRET in, a verifiable token out", async () => {
-      const tok = await runTessera(["token", "--server", url, "--scope", "read"], { env: { CLIENT_ID: created.client_id, CLIENT_SECRET: created.client_secret } });
+      const tok = await runTessera(["token", "--server", url, "--scope", "read"], {
+        env: { CLIENT_ID: created.client_id, CLIENT_SECRET: created.client_secret },
+      });
       expect(tok.code).toBe(0);
       const { payload } = await verifyWithJwks(url, tok.stdout.trim(), issuer);
       expect(payload.scope).toBe("read");
@@ -87,18 +95,24 @@ describe("tessera CLI against a running `tessera serve`", () => {
 
     it("update --disable: the client is refused a token", async () => {
       const updated = json<{ scopes: string[]; disabled?: boolean }>(
-        await runTessera(["clients", "update", created.client_id, "--scope", "read", "--disable", "--server", url, "--json"], { env: env() }),
+        await runTessera(["clients", "update", created.client_id, "--scope", "read", "--disable", "--server", url, "--json"], {
+          env: env(),
+        }),
       );
       expect(updated.scopes).toEqual(["read"]);
       expect(updated.disabled).toBe(true);
-      const refused = await runTessera(["token", "--server", url], { env: { CLIENT_ID: created.client_id, CLIENT_SECRET: created.client_secret } });
+      const refused = await runTessera(["token", "--server", url], {
+        env: { CLIENT_ID: created.client_id, CLIENT_SECRET: created.client_secret },
+      });
       expect(refused.code).toBe(1);
       expect(refused.stderr).toContain("invalid_client");
       expect(refused.stderr).not.toContain(created.client_secret);
     });
 
     it("rotate-secret", async () => {
-      const rotated = json<{ client_secret: string }>(await runTessera(["clients", "rotate-secret", created.client_id, "--grace", "0", "--server", url, "--json"], { env: env() }));
+      const rotated = json<{ client_secret: string }>(
+        await runTessera(["clients", "rotate-secret", created.client_id, "--grace", "0", "--server", url, "--json"], { env: env() }),
+      );
       expect(rotated.client_secret).toMatch(/^tsec_/);
       expect(rotated.client_secret).not.toBe(created.client_secret);
     });

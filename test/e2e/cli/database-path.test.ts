@@ -73,7 +73,9 @@ describe("tessera bootstrap and the database path", () => {
       const db = server.listening.db as string;
       expect(db).toBe(join(cwd, "data", "tessera.db"));
       // Logged before "tessera listening", so it is there already.
-      expect(server.logs.map((l) => l.msg)).toContain(`the database has no clients yet: create the first admin client with: tessera bootstrap --db ${db}`);
+      expect(server.logs.map((l) => l.msg)).toContain(
+        `the database has no clients yet: create the first admin client with: tessera bootstrap --db ${db}`,
+      );
       const r = await runTessera(["bootstrap"], { cwd });
       expect(r.code, r.stderr).toBe(0);
       expect(created(r.stderr)).toBe(db);
@@ -94,4 +96,3 @@ describe("tessera bootstrap and the database path", () => {
     expect(existsSync(join(cwd, "data"))).toBe(false);
   });
 });
-

@@ -5,7 +5,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Command } from "commander";
 import { buildProgram } from "../../../src/cli/program.js";
 import { SETTINGS, type Setting } from "../../../src/config.js";
-import { bootstrap, runTessera, startTessera, tempDir, TESSERA_BIN, type Credentials, type TesseraProcess } from "../../helpers/tessera-process.js";
+import {
+  bootstrap,
+  runTessera,
+  startTessera,
+  tempDir,
+  TESSERA_BIN,
+  type Credentials,
+  type TesseraProcess,
+} from "../../helpers/tessera-process.js";
 
 const VERSION = (JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as { version: string }).version;
 
@@ -31,7 +39,19 @@ describe("tessera --help, -h and --version", () => {
     };
     await visit([]);
     expect(seen).toEqual(
-      expect.arrayContaining(["", "serve", "bootstrap", "clients", "clients create", "clients delete", "clients revoke-tokens", "keys rewrap", "audit", "backup", "token"]),
+      expect.arrayContaining([
+        "",
+        "serve",
+        "bootstrap",
+        "clients",
+        "clients create",
+        "clients delete",
+        "clients revoke-tokens",
+        "keys rewrap",
+        "audit",
+        "backup",
+        "token",
+      ]),
     );
     expect(seen).toEqual(expect.arrayContaining(["clients keys add", "clients federation add", "clients test-assertion"]));
     expect(seen.length).toBeGreaterThanOrEqual(18);
@@ -59,7 +79,8 @@ describe("tessera --help, -h and --version", () => {
     expect(boot).toContain("--create-dir");
     const token = (await runTessera(["token", "-h"])).stdout.replace(/\s+/g, " ");
     expect(token).toContain("CLIENT_ID and CLIENT_SECRET, or CLIENT_SECRET_FILE");
-    for (const v of ["env CLIENT_KEY_FILE", "env CLIENT_KEY_ID", "env CLIENT_ASSERTION_FILE", "env TESSERA_ISSUER"]) expect(token).toContain(v);
+    for (const v of ["env CLIENT_KEY_FILE", "env CLIENT_KEY_ID", "env CLIENT_ASSERTION_FILE", "env TESSERA_ISSUER"])
+      expect(token).toContain(v);
     const generate = (await runTessera(["keys", "generate-client-key", "-h"])).stdout.replace(/\s+/g, " ");
     expect(generate).toContain('--alg <alg> signing algorithm (choices: "ES256", "EdDSA", "RS256", "PS256", default: "ES256")');
   });
@@ -101,15 +122,26 @@ describe("mistakes on the command line", () => {
 
   it("a misspelt mandatory option is reported as unknown (with the right spelling), not as missing, on every command that has one", async () => {
     for (const [args, expected] of [
-      [["clients", "create", "--nme", "x"], "tessera clients create: unknown option '--nme' (did you mean --name?) See `tessera clients create --help`.\n"],
-      [["keys", "generate-client-key", "--ot", "k.jwk"], "tessera keys generate-client-key: unknown option '--ot' (did you mean --out?) See `tessera keys generate-client-key --help`.\n"],
+      [
+        ["clients", "create", "--nme", "x"],
+        "tessera clients create: unknown option '--nme' (did you mean --name?) See `tessera clients create --help`.\n",
+      ],
+      [
+        ["keys", "generate-client-key", "--ot", "k.jwk"],
+        "tessera keys generate-client-key: unknown option '--ot' (did you mean --out?) See `tessera keys generate-client-key --help`.\n",
+      ],
     ] as const) {
-      const r = await runTessera([...args], { env: { TESSERA_CLIENT_ID: "x", TESSERA_CLIENT_SECRET: "y", TESSERA_SERVER: "http://127.0.0.1:9" } });
+      const r = await runTessera([...args], {
+        env: { TESSERA_CLIENT_ID: "x", TESSERA_CLIENT_SECRET: "y", TESSERA_SERVER: "http://127.0.0.1:9" },
+      });
       expect([r.code, r.stderr]).toEqual([2, expected]);
     }
     // Left out altogether, a mandatory option is still missing.
     const missing = await runTessera(["clients", "create", "--scope", "read"]);
-    expect([missing.code, missing.stderr]).toEqual([2, "tessera clients create: required option '--name <name>' not specified. See `tessera clients create --help`.\n"]);
+    expect([missing.code, missing.stderr]).toEqual([
+      2,
+      "tessera clients create: required option '--name <name>' not specified. See `tessera clients create --help`.\n",
+    ]);
   });
 
   it("on every command, an unknown option is reported first: before a missing mandatory option or argument", async () => {
@@ -125,7 +157,10 @@ describe("mistakes on the command line", () => {
       await Promise.all(
         leaves.slice(i, i + 4).map(async (path) => {
           const r = await runTessera([...path.split(" "), "--zz-unknown"]);
-          expect([r.code, r.stderr], path).toEqual([2, `tessera ${path}: unknown option '--zz-unknown'. See \`tessera ${path} --help\`.\n`]);
+          expect([r.code, r.stderr], path).toEqual([
+            2,
+            `tessera ${path}: unknown option '--zz-unknown'. See \`tessera ${path} --help\`.\n`,
+          ]);
         }),
       );
     }

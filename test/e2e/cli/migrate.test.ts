@@ -23,7 +23,8 @@ describe.skipIf(server === undefined)("tessera migrate on PostgreSQL", () => {
   afterAll(async () => {
     await db?.drop();
   });
-  const tables = async (schema: string) => (await db.sql("SELECT table_name FROM information_schema.tables WHERE table_schema = $1", [schema])).length;
+  const tables = async (schema: string) =>
+    (await db.sql("SELECT table_name FROM information_schema.tables WHERE table_schema = $1", [schema])).length;
 
   it("status on an empty database shows every migration pending and creates nothing; up applies them once; status then says up to date", async () => {
     const schema = await db.freshSchema();
@@ -41,7 +42,12 @@ describe.skipIf(server === undefined)("tessera migrate on PostgreSQL", () => {
     expect(again.stdout).toContain("nothing to do");
 
     const after = await runTessera(["migrate", "status", "--json", "--db", schema.url]);
-    const report = JSON.parse(after.stdout) as { current: number; latest: number; applied: { version: number; applied_at: string }[]; pending: unknown[] };
+    const report = JSON.parse(after.stdout) as {
+      current: number;
+      latest: number;
+      applied: { version: number; applied_at: string }[];
+      pending: unknown[];
+    };
     expect(report).toMatchObject({ current: POSTGRES_SCHEMA_VERSION, latest: POSTGRES_SCHEMA_VERSION, pending: [] });
     expect(report.applied.map((m) => m.version)).toEqual(Array.from({ length: POSTGRES_SCHEMA_VERSION }, (_, i) => i + 1));
     for (const r of [before, up, again, after]) expect(r.stdout + r.stderr).not.toContain(db.password);
@@ -59,11 +65,17 @@ describe.skipIf(server === undefined)("tessera migrate on PostgreSQL", () => {
   it("a schema newer than this Tessera: serve, migrate up and migrate status refuse it in one sentence, exit 2, changing nothing, the password never shown", async () => {
     const schema = await db.freshSchema();
     expect((await runTessera(["migrate", "up", "--db", schema.url])).code).toBe(0);
-    await db.sql(`INSERT INTO ${schema.name}.schema_migrations (version, name) VALUES ($1, 'from a newer Tessera')`, [POSTGRES_SCHEMA_VERSION + 1]);
+    await db.sql(`INSERT INTO ${schema.name}.schema_migrations (version, name) VALUES ($1, 'from a newer Tessera')`, [
+      POSTGRES_SCHEMA_VERSION + 1,
+    ]);
     const tablesBefore = await tables(schema.name);
     const serve = await runTessera(["serve", "--port", "0", "--db", schema.url]);
     expect(serve.code).toBe(2);
-    expect(oneSentence(serve.stderr)).toMatch(new RegExp(`schema version ${POSTGRES_SCHEMA_VERSION + 1}, newer than this Tessera understands \\(${POSTGRES_SCHEMA_VERSION}\\); upgrade Tessera`));
+    expect(oneSentence(serve.stderr)).toMatch(
+      new RegExp(
+        `schema version ${POSTGRES_SCHEMA_VERSION + 1}, newer than this Tessera understands \\(${POSTGRES_SCHEMA_VERSION}\\); upgrade Tessera`,
+      ),
+    );
     const up = await runTessera(["migrate", "up", "--db", schema.url]);
     expect(up.code).toBe(2);
     expect(oneSentence(up.stderr)).toContain("upgrade Tessera");
@@ -107,7 +119,11 @@ describe("tessera migrate on SQLite", () => {
     const d = new Database(path);
     d.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
     d.close();
-    for (const args of [["serve", "--port", "0"], ["migrate", "up"], ["migrate", "status"]]) {
+    for (const args of [
+      ["serve", "--port", "0"],
+      ["migrate", "up"],
+      ["migrate", "status"],
+    ]) {
       const r = await runTessera([...args, "--db", path]);
       expect(r.code, `${args.join(" ")}: ${r.stderr}`).toBe(2);
       expect(oneSentence(r.stderr)).toMatch(new RegExp(`schema version ${SCHEMA_VERSION + 1}, newer than this Tessera understands`));

@@ -40,7 +40,9 @@ describe("tessera serve start-up failures", () => {
   });
 
   it("the same through TESSERA_PORT names where the port came from", async () => {
-    const r = await runTessera(["serve", "--host", "127.0.0.1", "--db", join(dir, "third.db")], { env: { TESSERA_PORT: String(running.port) } });
+    const r = await runTessera(["serve", "--host", "127.0.0.1", "--db", join(dir, "third.db")], {
+      env: { TESSERA_PORT: String(running.port) },
+    });
     expect(r.code, r.stderr).toBe(2);
     expect(oneSentence(r.stderr)).toContain(`port ${running.port} (set by TESSERA_PORT)`);
     expect(existsSync(join(dir, "third.db"))).toBe(false);
@@ -51,7 +53,9 @@ describe("tessera serve start-up failures", () => {
     mkdirSync(folder);
     const r = await runTessera(["serve", "--port", "0", "--host", "127.0.0.1", "--db", folder]);
     expect(r.code, r.stderr).toBe(2);
-    expect(oneSentence(r.stderr)).toBe(`tessera: --db names ${folder}, which is a folder: give the path of a database file, such as ${join(folder, "tessera.db")}.`);
+    expect(oneSentence(r.stderr)).toBe(
+      `tessera: --db names ${folder}, which is a folder: give the path of a database file, such as ${join(folder, "tessera.db")}.`,
+    );
     expect(readdirSync(folder)).toEqual([]);
   });
 

@@ -86,7 +86,8 @@ describe("when nothing answers", () => {
   });
 
   it("a server that is not a base URL is a usage error naming --server and TESSERA_SERVER, wherever it came from", async () => {
-    const noScheme = 'tessera: The server (--server or TESSERA_SERVER) must be an http:// or https:// URL such as http://localhost:8080, not "localhost:8080"; did you mean "http://localhost:8080"?\n';
+    const noScheme =
+      'tessera: The server (--server or TESSERA_SERVER) must be an http:// or https:// URL such as http://localhost:8080, not "localhost:8080"; did you mean "http://localhost:8080"?\n';
     const query = `tessera: The server (--server or TESSERA_SERVER) must be Tessera's base URL without a query or fragment, such as https://auth.example.com, not "${server.url}/?x=1".\n`;
     for (const [args, env, expected] of [
       [["clients", "list", "--server", "localhost:8080"], {}, noScheme],
@@ -108,16 +109,22 @@ describe("admin credentials", () => {
 
   it("wrong: names both variables, never echoes the secret, exit 1", async () => {
     const wrong = "tsec_not-the-right-one";
-    const r = await runTessera(["clients", "list", "--server", server.url], { env: { TESSERA_CLIENT_ID: admin.clientId, TESSERA_CLIENT_SECRET: wrong } });
+    const r = await runTessera(["clients", "list", "--server", server.url], {
+      env: { TESSERA_CLIENT_ID: admin.clientId, TESSERA_CLIENT_SECRET: wrong },
+    });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("refused the admin credentials in TESSERA_CLIENT_ID / TESSERA_CLIENT_SECRET");
     expect(r.stderr).not.toContain(wrong);
   });
 
   it("a client without tessera:admin: 'this client lacks the tessera:admin scope', not an invalid_argument", async () => {
-    const made = await runTessera(["clients", "create", "--server", server.url, "--name", "plain", "--scope", "read", "--json"], { env: adminEnv });
+    const made = await runTessera(["clients", "create", "--server", server.url, "--name", "plain", "--scope", "read", "--json"], {
+      env: adminEnv,
+    });
     const plain = JSON.parse(made.stdout) as { client_id: string; client_secret: string };
-    const r = await runTessera(["clients", "list", "--server", server.url], { env: { TESSERA_CLIENT_ID: plain.client_id, TESSERA_CLIENT_SECRET: plain.client_secret } });
+    const r = await runTessera(["clients", "list", "--server", server.url], {
+      env: { TESSERA_CLIENT_ID: plain.client_id, TESSERA_CLIENT_SECRET: plain.client_secret },
+    });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`TESSERA_CLIENT_ID names ${plain.client_id}, and this client lacks the tessera:admin scope`);
     expect(r.stderr).not.toMatch(/invalid_argument|invalid_scope/);

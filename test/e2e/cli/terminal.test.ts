@@ -1,7 +1,16 @@
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { postForm } from "../../helpers/http.js";
-import { bootstrap, hasScript, killTerminals, runTessera, startTessera, tempDir, tesseraInTerminal, type TesseraProcess } from "../../helpers/tessera-process.js";
+import {
+  bootstrap,
+  hasScript,
+  killTerminals,
+  runTessera,
+  startTessera,
+  tempDir,
+  tesseraInTerminal,
+  type TesseraProcess,
+} from "../../helpers/tessera-process.js";
 
 // Output for a person where a person reads it: on a real pseudo-terminal (util-linux
 // `script`), as opposed to a pipe, which is what scripts and log collectors read.
@@ -53,7 +62,8 @@ describe.skipIf(noScript)("tessera serve logs", () => {
     // What a log collector reads: every line an object with a numeric level, a time and a message.
     const lines = server.output().trim().split("\n");
     expect(lines.length).toBeGreaterThan(3);
-    for (const l of lines) expect(JSON.parse(l), l).toMatchObject({ level: expect.any(Number), time: expect.any(Number), msg: expect.any(String) });
+    for (const l of lines)
+      expect(JSON.parse(l), l).toMatchObject({ level: expect.any(Number), time: expect.any(Number), msg: expect.any(String) });
   });
 
   it("--log-format and TESSERA_LOG_FORMAT choose either way", async () => {
@@ -61,7 +71,9 @@ describe.skipIf(noScript)("tessera serve logs", () => {
     expect(await piped.stop()).toEqual({ code: 0, signal: null });
     expect(piped.listening.raw).toMatch(/^\[[\d:.]+\] INFO: tessera listening \{/); // no colour codes into a pipe
 
-    const t = tesseraInTerminal(["serve", "--port", "0", "--host", "127.0.0.1", "--db", join(dir, "fmt-tty.db")], { env: { TESSERA_LOG_FORMAT: "json" } });
+    const t = tesseraInTerminal(["serve", "--port", "0", "--host", "127.0.0.1", "--db", join(dir, "fmt-tty.db")], {
+      env: { TESSERA_LOG_FORMAT: "json" },
+    });
     const shown = plain(await t.waitFor(/tessera listening/));
     expect(shown).toMatch(/^\{"level":30,.*"msg":"tessera listening"\}$/m);
     t.type("\x03");
@@ -132,18 +144,27 @@ describe("clients revoke-tokens", () => {
     const c = await createClient("leaky");
     const rs = await createClient("resource-server", "tessera:introspect");
     const token = async () => {
-      const r = await postForm(`${server.url}/oauth/token`, { grant_type: "client_credentials", client_id: c.client_id, client_secret: c.client_secret });
+      const r = await postForm(`${server.url}/oauth/token`, {
+        grant_type: "client_credentials",
+        client_id: c.client_id,
+        client_secret: c.client_secret,
+      });
       expect(r.status).toBe(200);
       return r.body.access_token as string;
     };
     const active = async (t: string) =>
-      (await postForm(`${server.url}/oauth/introspect`, { token: t, client_id: rs.client_id, client_secret: rs.client_secret })).body.active;
+      (await postForm(`${server.url}/oauth/introspect`, { token: t, client_id: rs.client_id, client_secret: rs.client_secret })).body
+        .active;
     const before = await token();
     expect(await active(before)).toBe(true);
 
     const r = await runTessera(["clients", "revoke-tokens", c.client_id], { env });
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(new RegExp(`^Cut off every token issued to ${c.client_id} \\(leaky\\) before \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z: introspection now answers active:false`));
+    expect(r.stdout).toMatch(
+      new RegExp(
+        `^Cut off every token issued to ${c.client_id} \\(leaky\\) before \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z: introspection now answers active:false`,
+      ),
+    );
     expect(r.stdout).toContain("at most 3600s");
     expect(r.stdout).toContain("new tokens are issued as usual");
     expect(r.stdout).not.toContain(c.client_secret);

@@ -31,7 +31,11 @@ beforeAll(async () => {
   stub = await startAssertionStub({
     clientId: CLIENT,
     keys: [key.publicJwk],
-    platform: { issuer: "https://kubernetes.default.svc", jwks: { keys: [platformKey.publicJwk] }, subject: "system:serviceaccount:billing:api" },
+    platform: {
+      issuer: "https://kubernetes.default.svc",
+      jwks: { keys: [platformKey.publicJwk] },
+      subject: "system:serviceaccount:billing:api",
+    },
   });
 });
 afterAll(() => stub?.close());
@@ -67,14 +71,19 @@ describe("tessera token --key", () => {
     const r = await token(["--key", files.write("client.jwk", JSON.stringify(key.privateJwk))]);
     expect([r.code, r.stderr, r.stdout]).toEqual([0, "", `stub-token-${stub.tokenRequests}\n`]);
     const sent = stub.accepted.slice(before);
-    expect(sent.map((a) => [a.kind, a.header.kid, a.payload.iss, a.payload.aud])).toEqual([["private_key_jwt", key.kid, CLIENT, stub.issuer]]);
+    expect(sent.map((a) => [a.kind, a.header.kid, a.payload.iss, a.payload.aud])).toEqual([
+      ["private_key_jwt", key.kid, CLIENT, stub.issuer],
+    ]);
   });
 
   it("takes a PEM key, the key id from --key-id, and CLIENT_KEY_FILE when no flag is given", async () => {
     const pem = files.write("client.pem", key.privateKey.export({ format: "pem", type: "pkcs8" }).toString());
     const withKid = await token(["--key", pem, "--key-id", key.kid, "--json"]);
     expect(withKid.code, withKid.stderr).toBe(0);
-    expect(JSON.parse(withKid.stdout)).toMatchObject({ token_type: "Bearer", access_token: expect.stringMatching(/^stub-token-/) as string });
+    expect(JSON.parse(withKid.stdout)).toMatchObject({
+      token_type: "Bearer",
+      access_token: expect.stringMatching(/^stub-token-/) as string,
+    });
     // Without --key-id a PEM key's kid is its thumbprint, which is how the key was registered.
     const fromEnv = await token([], { CLIENT_KEY_FILE: pem });
     expect(fromEnv.code, fromEnv.stderr).toBe(0);
@@ -96,22 +105,39 @@ describe("tessera token --key", () => {
   it("mistakes are usage errors (exit 2) that name the flag", async () => {
     const jwk = files.write("client.jwk", JSON.stringify(key.privateJwk));
     const secretJwk = files.write("hmac.jwk", JSON.stringify({ kty: "oct", k: "c2VjcmV0LXNlY3JldC1zZWNyZXQ", alg: "HS256" }));
-    expectFailure(await token(["--key", join(files.dir, "missing.jwk")]), 2, `tessera: --key ${files.dir}/missing.jwk could not be read (ENOENT).`);
+    expectFailure(
+      await token(["--key", join(files.dir, "missing.jwk")]),
+      2,
+      `tessera: --key ${files.dir}/missing.jwk could not be read (ENOENT).`,
+    );
     expectFailure(
       await token(["--key", secretJwk]),
       2,
       `tessera: --key ${secretJwk} is a symmetric key (kty oct): client assertions are signed with a private key (ES256, EdDSA, RS256, PS256), never with a shared secret.`,
     );
-    expectFailure(await token(["--key", jwk, "--assertion-file", jwk]), 2, "tessera token: option '--key <file>' cannot be used with option '--assertion-file <file>'. See `tessera token --help`.");
-    expectFailure(await token(["--key-id", "k1"], { CLIENT_SECRET: "tsec_x" }), 2, "tessera: --key-id names a key, but no private key is given.");
+    expectFailure(
+      await token(["--key", jwk, "--assertion-file", jwk]),
+      2,
+      "tessera token: option '--key <file>' cannot be used with option '--assertion-file <file>'. See `tessera token --help`.",
+    );
+    expectFailure(
+      await token(["--key-id", "k1"], { CLIENT_SECRET: "tsec_x" }),
+      2,
+      "tessera: --key-id names a key, but no private key is given.",
+    );
     // A flag wins over the environment: --key is used even where CLIENT_SECRET is set.
     const flagWins = await token(["--key", jwk], { CLIENT_SECRET: "tsec_x" });
     expect(flagWins.code, flagWins.stderr).toBe(0);
   });
 
   it("no client id, or no credential at all: a usage error in the command line's terms (flags and variables)", async () => {
-    expectFailure(await runTessera(["token", "--server", stub.url, "--key", "client.jwk"], { cwd: files.dir }), 2, "tessera: No client id: set CLIENT_ID to the client to get a token as.");
-    const none = "tessera: No client credentials: give --key or --assertion-file, or set CLIENT_SECRET, CLIENT_SECRET_FILE, CLIENT_KEY_FILE or CLIENT_ASSERTION_FILE.";
+    expectFailure(
+      await runTessera(["token", "--server", stub.url, "--key", "client.jwk"], { cwd: files.dir }),
+      2,
+      "tessera: No client id: set CLIENT_ID to the client to get a token as.",
+    );
+    const none =
+      "tessera: No client credentials: give --key or --assertion-file, or set CLIENT_SECRET, CLIENT_SECRET_FILE, CLIENT_KEY_FILE or CLIENT_ASSERTION_FILE.";
     expectFailure(await token([]), 2, none);
     expectFailure(await token(["--key-id", "k1"]), 2, none);
   });
@@ -127,7 +153,9 @@ describe("tessera token --key", () => {
         `tessera: The server at ${elsewhere.url} says its issuer is "https://tessera.example.com", another address: a signed assertion is only made for an issuer reached at its own address or configured explicitly. If that is Tessera's issuer, set --issuer or TESSERA_ISSUER to Tessera's issuer.`,
       );
       expect(elsewhere.tokenRequests).toBe(0);
-      const given = await runTessera(["token", "--server", elsewhere.url, "--key", jwk, "--issuer", "https://tessera.example.com"], { env: { CLIENT_ID: CLIENT } });
+      const given = await runTessera(["token", "--server", elsewhere.url, "--key", jwk, "--issuer", "https://tessera.example.com"], {
+        env: { CLIENT_ID: CLIENT },
+      });
       expect([given.code, given.stderr]).toEqual([0, ""]);
       expect(elsewhere.accepted[0]!.payload.aud).toBe("https://tessera.example.com");
     } finally {
@@ -137,7 +165,9 @@ describe("tessera token --key", () => {
 
   it("server down: the same one line as with a secret", async () => {
     const url = `http://127.0.0.1:${await closedPort()}`;
-    const r = await runTessera(["token", "--server", url, "--key", files.write("client.jwk", JSON.stringify(key.privateJwk))], { env: { CLIENT_ID: CLIENT } });
+    const r = await runTessera(["token", "--server", url, "--key", files.write("client.jwk", JSON.stringify(key.privateJwk))], {
+      env: { CLIENT_ID: CLIENT },
+    });
     expect({ code: r.code, stdout: r.stdout }).toEqual({ code: 1, stdout: "" });
     expect(r.stderr).toMatch(new RegExp(`^tessera: Cannot reach a Tessera server at ${url} \\(connection refused\\)\\..*\\n$`));
   });
@@ -161,7 +191,9 @@ describe("tessera token --assertion-file", () => {
     const r = await token(["--assertion-file", path]);
     expect({ code: r.code, stdout: r.stdout }).toEqual({ code: 1, stdout: "" });
     expect(r.stderr).toMatch(/^tessera: invalid_client: The token service refused the platform token: [^\n]*"aud"[^\n]*\n$/);
-    expect(r.stderr).toContain(`Check CLIENT_ID and the platform token in --assertion-file (${path}), and that the client trusts this platform token (its federated credentials).`);
+    expect(r.stderr).toContain(
+      `Check CLIENT_ID and the platform token in --assertion-file (${path}), and that the client trusts this platform token (its federated credentials).`,
+    );
     expect(r.stderr).not.toContain(misaimed.split(".")[2]!);
   });
 
@@ -207,7 +239,11 @@ describe("tessera keys generate-client-key", () => {
   it("refuses to overwrite a file unless --force, which replaces it with mode 0600 whatever the old file's mode", async () => {
     const path = files.write("client.jwk", "keep me\n");
     chmodSync(path, 0o644);
-    expectFailure(await generate(["--out", "client.jwk"]), 2, "tessera: client.jwk already exists; choose another --out, or pass --force to replace the key in it.");
+    expectFailure(
+      await generate(["--out", "client.jwk"]),
+      2,
+      "tessera: client.jwk already exists; choose another --out, or pass --force to replace the key in it.",
+    );
     expect(readFileSync(path, "utf8")).toBe("keep me\n");
     const forced = await generate(["--out", "client.jwk", "--force"]);
     expect(forced.code, forced.stderr).toBe(0);
@@ -216,7 +252,11 @@ describe("tessera keys generate-client-key", () => {
   });
 
   it("usage errors: no --out, an algorithm it does not make, a folder that does not exist", async () => {
-    expectFailure(await generate([]), 2, "tessera keys generate-client-key: required option '--out <file>' not specified. See `tessera keys generate-client-key --help`.");
+    expectFailure(
+      await generate([]),
+      2,
+      "tessera keys generate-client-key: required option '--out <file>' not specified. See `tessera keys generate-client-key --help`.",
+    );
     expectFailure(
       await generate(["--alg", "HS256", "--out", "k.jwk"]),
       2,

@@ -50,7 +50,10 @@ describe("tessera token fails loudly", () => {
   it("server down (nothing listens on the port)", async () => {
     const r = await token(`http://127.0.0.1:${await closedPort()}`);
     // The address tried, why, and how to point the CLI elsewhere.
-    expectOneSentenceFailure(r, /Cannot reach a Tessera server at http:\/\/127\.0\.0\.1:\d+ \(connection refused\)\..*--server URL or TESSERA_SERVER/);
+    expectOneSentenceFailure(
+      r,
+      /Cannot reach a Tessera server at http:\/\/127\.0\.0\.1:\d+ \(connection refused\)\..*--server URL or TESSERA_SERVER/,
+    );
   });
 
   it("wrong port (another HTTP service answers)", async () => {
@@ -98,15 +101,20 @@ describe("tessera token fails loudly", () => {
     for (const server of [`${tessera.url}/?tenant=a`, `${tessera.url}#token`]) {
       const expected = `tessera: The server (--server or TESSERA_SERVER) must be Tessera's base URL without a query or fragment, such as https://auth.example.com, not ${JSON.stringify(server)}.\n`;
       const fromFlag = await token(server);
-      const fromVariable = await runTessera(["token"], { env: { CLIENT_ID: creds.clientId, CLIENT_SECRET: creds.clientSecret, TESSERA_SERVER: server } });
-      for (const r of [fromFlag, fromVariable]) expect({ code: r.code, stdout: r.stdout, stderr: r.stderr }).toEqual({ code: 2, stdout: "", stderr: expected });
+      const fromVariable = await runTessera(["token"], {
+        env: { CLIENT_ID: creds.clientId, CLIENT_SECRET: creds.clientSecret, TESSERA_SERVER: server },
+      });
+      for (const r of [fromFlag, fromVariable])
+        expect({ code: r.code, stdout: r.stdout, stderr: r.stderr }).toEqual({ code: 2, stdout: "", stderr: expected });
     }
   });
 
   it("https:// for a server without TLS: one line naming the address, why, and --server or TESSERA_SERVER", async () => {
     const server = tessera.url.replace(/^http:/, "https:");
     const fromFlag = await token(server);
-    const fromVariable = await runTessera(["token"], { env: { CLIENT_ID: creds.clientId, CLIENT_SECRET: creds.clientSecret, TESSERA_SERVER: server } });
+    const fromVariable = await runTessera(["token"], {
+      env: { CLIENT_ID: creds.clientId, CLIENT_SECRET: creds.clientSecret, TESSERA_SERVER: server },
+    });
     for (const r of [fromFlag, fromVariable]) {
       expect({ code: r.code, stdout: r.stdout, stderr: r.stderr }).toEqual({
         code: 1,

@@ -38,7 +38,12 @@ export async function scan(page: Page, screen: string, scheme: "light" | "dark")
     return {
       passes: r.passes.length,
       incomplete: r.incomplete.map((i) => `${i.id} (${i.nodes.length})`),
-      violations: r.violations.map((v) => ({ id: v.id, impact: v.impact ?? "unknown", help: v.help, targets: v.nodes.map((n) => n.target.join(" ")) })),
+      violations: r.violations.map((v) => ({
+        id: v.id,
+        impact: v.impact ?? "unknown",
+        help: v.help,
+        targets: v.nodes.map((n) => n.target.join(" ")),
+      })),
     };
   });
   await page.emulateMedia({ colorScheme: "light" });

@@ -115,7 +115,9 @@ export async function overflows(page: Page): Promise<string[]> {
       const style = g.getComputedStyle(el);
       if (style.display === "none" || style.overflowX === "auto" || style.overflowX === "scroll" || style.overflowX === "hidden") continue;
       if (el.clientWidth > 0 && el.scrollWidth > el.clientWidth + 1) {
-        found.push(`${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ""}${el.className ? `.${String(el.className).replace(/ /g, ".")}` : ""} by ${el.scrollWidth - el.clientWidth} px ("${(el.textContent ?? "").trim().slice(0, 40)}")`);
+        found.push(
+          `${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ""}${el.className ? `.${String(el.className).replace(/ /g, ".")}` : ""} by ${el.scrollWidth - el.clientWidth} px ("${(el.textContent ?? "").trim().slice(0, 40)}")`,
+        );
       }
     }
     return found;

@@ -71,11 +71,19 @@ describe("ClientAdmin RPCs (grpc-js client, real server)", () => {
       bearer,
     );
     expect(res.client_secret).toMatch(/^tsec_[0-9A-Za-z]{49}$/);
-    expect(res.client).toMatchObject({ name: "billing", scopes: ["read", "write"], audiences: ["https://api.example.com"], disabled: false });
+    expect(res.client).toMatchObject({
+      name: "billing",
+      scopes: ["read", "write"],
+      audiences: ["https://api.example.com"],
+      disabled: false,
+    });
     expect(res.client.token_ttl?.seconds).toBe("600");
     expect(res.client.secrets).toHaveLength(1);
     expect(JSON.stringify(res.client)).not.toContain(res.client_secret);
-    const issued = await unary<{ expires_in: number }>(tokens, "IssueToken", { client_id: res.client.client_id, client_secret: res.client_secret });
+    const issued = await unary<{ expires_in: number }>(tokens, "IssueToken", {
+      client_id: res.client.client_id,
+      client_secret: res.client_secret,
+    });
     expect(issued.expires_in).toBe(600);
 
     const got = await unary<{ client: ProtoClient }>(admin, "GetClient", { client_id: res.client.client_id }, bearer);
@@ -122,7 +130,12 @@ describe("ClientAdmin RPCs (grpc-js client, real server)", () => {
     let pageToken = "";
     let pages = 0;
     do {
-      const res = await unary<{ clients: ProtoClient[]; next_page_token: string }>(admin, "ListClients", { page_size: 2, page_token: pageToken }, bearer);
+      const res = await unary<{ clients: ProtoClient[]; next_page_token: string }>(
+        admin,
+        "ListClients",
+        { page_size: 2, page_token: pageToken },
+        bearer,
+      );
       expect(res.clients.length).toBeLessThanOrEqual(2);
       seen.push(...res.clients.map((c) => c.client_id));
       pageToken = res.next_page_token;
@@ -149,7 +162,9 @@ describe("ClientAdmin RPCs (grpc-js client, real server)", () => {
     const noMask = await failure(unary(admin, "UpdateClient", { client: { client_id: c.clientId } }, bearer));
     expect(noMask.code).toBe(grpc.status.INVALID_ARGUMENT);
     expect(noMask.details).toMatch(/^update_mask /);
-    const badPath = await failure(unary(admin, "UpdateClient", { client: { client_id: c.clientId }, update_mask: { paths: ["client_id"] } }, bearer));
+    const badPath = await failure(
+      unary(admin, "UpdateClient", { client: { client_id: c.clientId }, update_mask: { paths: ["client_id"] } }, bearer),
+    );
     expect(badPath.code).toBe(grpc.status.INVALID_ARGUMENT);
 
     await unary(admin, "UpdateClient", { client: { client_id: c.clientId, disabled: true }, update_mask: { paths: ["disabled"] } }, bearer);
@@ -193,7 +208,12 @@ describe("ClientAdmin RPCs (grpc-js client, real server)", () => {
 
   it("rotates with a zero grace period: the old secret is revoked at once", async () => {
     const c = await server.createClient();
-    const res = await unary<{ client_secret: string }>(admin, "RotateClientSecret", { client_id: c.clientId, grace_period: { seconds: 0 } }, bearer);
+    const res = await unary<{ client_secret: string }>(
+      admin,
+      "RotateClientSecret",
+      { client_id: c.clientId, grace_period: { seconds: 0 } },
+      bearer,
+    );
     expect((await failure(token(c.clientId, c.clientSecret))).reason).toBe("invalid_client");
     await token(c.clientId, res.client_secret);
     const neg = await failure(unary(admin, "RotateClientSecret", { client_id: c.clientId, grace_period: { seconds: -5 } }, bearer));

@@ -45,7 +45,10 @@ describe("the same port serves Connect and gRPC-Web besides gRPC", () => {
     ["gRPC-Web over HTTP/1.1", () => createGrpcWebTransport({ baseUrl: server.url, httpVersion: "1.1" })],
     ["gRPC-Web over HTTP/2 (h2c)", () => createGrpcWebTransport({ baseUrl: server.url, httpVersion: "2" })],
     // Plain gRPC IssueToken takes the fast path; a compressed one falls through to connect-node.
-    ["gRPC with gzip-compressed messages (connect-node path)", () => createGrpcTransport({ baseUrl: server.url, sendCompression: compressionGzip, compressMinBytes: 1 })],
+    [
+      "gRPC with gzip-compressed messages (connect-node path)",
+      () => createGrpcTransport({ baseUrl: server.url, sendCompression: compressionGzip, compressMinBytes: 1 }),
+    ],
     ["gRPC, plain (fast path)", () => createGrpcTransport({ baseUrl: server.url })],
   ] as const) {
     it(`${name}: IssueToken works`, async () => {

@@ -37,7 +37,11 @@ beforeAll(async () => {
   server = await startTestServer();
   const a = await server.admin();
   const tokens = grpcClient("TokenService", server.port);
-  const t = await unary<{ access_token: string }>(tokens, "IssueToken", { client_id: a.clientId, client_secret: a.clientSecret, scope: "tessera:admin" });
+  const t = await unary<{ access_token: string }>(tokens, "IssueToken", {
+    client_id: a.clientId,
+    client_secret: a.clientSecret,
+    scope: "tessera:admin",
+  });
   tokens.close();
   bearer = { authorization: `Bearer ${t.access_token}` };
   admin = grpcClient("ClientAdmin", server.port);
@@ -48,21 +52,35 @@ afterAll(async () => {
   await server?.stop();
 });
 
-const disabled = async () => (await unary<{ client: { disabled: boolean } }>(admin, "GetClient", { client_id: target }, bearer)).client.disabled;
-const enable = () => unary(admin, "UpdateClient", { client: { client_id: target, disabled: false }, update_mask: { paths: ["disabled"] } }, bearer);
+const disabled = async () =>
+  (await unary<{ client: { disabled: boolean } }>(admin, "GetClient", { client_id: target }, bearer)).client.disabled;
+const enable = () =>
+  unary(admin, "UpdateClient", { client: { client_id: target, disabled: false }, update_mask: { paths: ["disabled"] } }, bearer);
 
 describe("the README's UpdateClient examples", () => {
   it("buf curl with the string form disables the client; buf curl refuses the object form as the README says", async () => {
     const body = readmeBody("buf curl", "UpdateClient").replace("tcl_…", target);
     expect(JSON.parse(body).update_mask).toBe("disabled");
-    const res = await bufCurl(["-H", `authorization: ${bearer.authorization}`, "-d", body, `${server.url}/tessera.v1.ClientAdmin/UpdateClient`]);
+    const res = await bufCurl([
+      "-H",
+      `authorization: ${bearer.authorization}`,
+      "-d",
+      body,
+      `${server.url}/tessera.v1.ClientAdmin/UpdateClient`,
+    ]);
     expect(res.code, res.stderr).toBe(0);
     expect(JSON.parse(res.stdout)).toMatchObject({ client: { clientId: target, disabled: true } });
     expect(await disabled()).toBe(true);
     await enable();
 
     const objectForm = readmeBody("grpcurl", "UpdateClient").replace("tcl_…", target);
-    const refused = await bufCurl(["-H", `authorization: ${bearer.authorization}`, "-d", objectForm, `${server.url}/tessera.v1.ClientAdmin/UpdateClient`]);
+    const refused = await bufCurl([
+      "-H",
+      `authorization: ${bearer.authorization}`,
+      "-d",
+      objectForm,
+      `${server.url}/tessera.v1.ClientAdmin/UpdateClient`,
+    ]);
     expect(refused.code).not.toBe(0);
     expect(refused.stderr).toContain("unexpected token {");
     expect(await disabled()).toBe(false);
@@ -73,7 +91,19 @@ describe("the README's UpdateClient examples", () => {
     expect(body.update_mask).toEqual({ paths: ["disabled"] });
     const grpcurl = spawnSync("grpcurl", ["-version"], { encoding: "utf8" });
     if (grpcurl.status === 0) {
-      const r = spawnSync("grpcurl", ["-plaintext", "-H", `authorization: ${bearer.authorization}`, "-d", JSON.stringify(body), `127.0.0.1:${server.port}`, "tessera.v1.ClientAdmin/UpdateClient"], { encoding: "utf8" });
+      const r = spawnSync(
+        "grpcurl",
+        [
+          "-plaintext",
+          "-H",
+          `authorization: ${bearer.authorization}`,
+          "-d",
+          JSON.stringify(body),
+          `127.0.0.1:${server.port}`,
+          "tessera.v1.ClientAdmin/UpdateClient",
+        ],
+        { encoding: "utf8" },
+      );
       expect(r.status, r.stderr).toBe(0);
     } else {
       // grpcurl reads a FieldMask as a plain message; a stub generated from the .proto files

@@ -93,7 +93,12 @@ describe("TokenService.IssueToken over gRPC (grpc-js client)", () => {
     const form = await fetch(`${server.url}/oauth/token`, {
       method: "POST",
       headers: { "content-type": "application/x-www-form-urlencoded" },
-      body: new URLSearchParams({ grant_type: "client_credentials", client_id: creds.clientId, client_secret: creds.clientSecret, scope: "delete" }),
+      body: new URLSearchParams({
+        grant_type: "client_credentials",
+        client_id: creds.clientId,
+        client_secret: creds.clientSecret,
+        scope: "delete",
+      }),
     });
     expect(form.status).toBe(400);
     const body = (await form.json()) as { error: string; error_description: string };

@@ -58,7 +58,8 @@ const CLIENT_ID = "client_id must be 1-128 characters from A-Z a-z 0-9 . _ ~ -";
 const TTL_NEGATIVE = "token_ttl must be a non-negative duration";
 const TTL_RANGE = "token_ttl must be whole seconds from 1s to 86400s";
 const PAGE_SIZE = "page_size must be between 0 and 1000";
-const SCOPE_TOKEN = /^scopes contains ".*" which is not an RFC 6749 scope token \(printable ASCII without space or " or \\ and at most 200 characters\)$/;
+const SCOPE_TOKEN =
+  /^scopes contains ".*" which is not an RFC 6749 scope token \(printable ASCII without space or " or \\ and at most 200 characters\)$/;
 const AUDIENCE = /^audiences contains ".*" but each audience must be 1-2000 characters without spaces or control characters$/;
 /** The sentence for a value holding a character nobody can see, with the value escaped to ASCII. */
 const invisible = (field: string, escaped: string, codePoint: string) =>
@@ -67,9 +68,19 @@ const invisible = (field: string, escaped: string, codePoint: string) =>
 /** [what, method, request, expected INVALID_ARGUMENT message] */
 const INVALID: [string, string, () => object, string | RegExp][] = [
   ["a negative token_ttl", "CreateClient", () => ({ name: "x", token_ttl: { seconds: -5 } }), TTL_NEGATIVE],
-  ["the most negative int64 token_ttl", "CreateClient", () => ({ name: "x", token_ttl: { seconds: "-9223372036854775808" } }), TTL_NEGATIVE],
+  [
+    "the most negative int64 token_ttl",
+    "CreateClient",
+    () => ({ name: "x", token_ttl: { seconds: "-9223372036854775808" } }),
+    TTL_NEGATIVE,
+  ],
   ["a token_ttl of -1 ns", "CreateClient", () => ({ name: "x", token_ttl: { seconds: 0, nanos: -1 } }), TTL_NEGATIVE],
-  ["a token_ttl with nanos out of range", "CreateClient", () => ({ name: "x", token_ttl: { seconds: 0, nanos: 2_000_000_000 } }), TTL_NEGATIVE],
+  [
+    "a token_ttl with nanos out of range",
+    "CreateClient",
+    () => ({ name: "x", token_ttl: { seconds: 0, nanos: 2_000_000_000 } }),
+    TTL_NEGATIVE,
+  ],
   ["a zero token_ttl", "CreateClient", () => ({ name: "x", token_ttl: { seconds: 0 } }), TTL_RANGE],
   ["a fractional token_ttl", "CreateClient", () => ({ name: "x", token_ttl: { seconds: 1, nanos: 500_000_000 } }), TTL_RANGE],
   ["the largest int64 token_ttl", "CreateClient", () => ({ name: "x", token_ttl: { seconds: "9223372036854775807" } }), TTL_RANGE],
@@ -80,20 +91,65 @@ const INVALID: [string, string, () => object, string | RegExp][] = [
   ["a bidi override in the name", "CreateClient", () => ({ name: "abc\u202edef" }), NAME],
   ["a line separator in the name", "CreateClient", () => ({ name: "a\u2028b" }), NAME],
   ["a name with surrounding spaces", "CreateClient", () => ({ name: " billing " }), NAME],
-  ["1,000 audiences", "CreateClient", () => ({ name: "x", audiences: Array.from({ length: 1000 }, (_, i) => `https://a${i}.example`) }), "audiences may hold at most 100 audiences"],
+  [
+    "1,000 audiences",
+    "CreateClient",
+    () => ({ name: "x", audiences: Array.from({ length: 1000 }, (_, i) => `https://a${i}.example`) }),
+    "audiences may hold at most 100 audiences",
+  ],
   ["a 10 KB audience", "CreateClient", () => ({ name: "x", audiences: [TEN_KB] }), AUDIENCE],
   ["an empty audience", "CreateClient", () => ({ name: "x", audiences: [""] }), AUDIENCE],
-  ["a NUL in an audience", "CreateClient", () => ({ name: "x", audiences: ["https://a\u0000"] }), invisible("audiences", "https://a\\u0000", "U+0000")],
-  ["a zero-width space in an audience", "CreateClient", () => ({ name: "x", audiences: ["https://api.example\u200b"] }), invisible("audiences", "https://api.example\\u200b", "U+200B")],
-  ["a byte order mark leading an audience", "CreateClient", () => ({ name: "x", audiences: ["\ufeffhttps://api.example"] }), invisible("audiences", "\\ufeffhttps://api.example", "U+FEFF")],
-  ["a byte order mark in an audience", "CreateClient", () => ({ name: "x", audiences: ["https://api.\ufeffexample"] }), invisible("audiences", "https://api.\\ufeffexample", "U+FEFF")],
-  ["a bidi override in an audience", "CreateClient", () => ({ name: "x", audiences: ["https://\u202eelpmaxe.ipa"] }), invisible("audiences", "https://\\u202eelpmaxe.ipa", "U+202E")],
-  ["a soft hyphen in an audience", "CreateClient", () => ({ name: "x", audiences: ["https://ap\u00adi.example"] }), invisible("audiences", "https://ap\\u00adi.example", "U+00AD")],
-  ["10,000 scopes", "CreateClient", () => ({ name: "x", scopes: Array.from({ length: 10_000 }, (_, i) => `s${i.toString(36)}`) }), "scopes may hold at most 200 scopes"],
+  [
+    "a NUL in an audience",
+    "CreateClient",
+    () => ({ name: "x", audiences: ["https://a\u0000"] }),
+    invisible("audiences", "https://a\\u0000", "U+0000"),
+  ],
+  [
+    "a zero-width space in an audience",
+    "CreateClient",
+    () => ({ name: "x", audiences: ["https://api.example\u200b"] }),
+    invisible("audiences", "https://api.example\\u200b", "U+200B"),
+  ],
+  [
+    "a byte order mark leading an audience",
+    "CreateClient",
+    () => ({ name: "x", audiences: ["\ufeffhttps://api.example"] }),
+    invisible("audiences", "\\ufeffhttps://api.example", "U+FEFF"),
+  ],
+  [
+    "a byte order mark in an audience",
+    "CreateClient",
+    () => ({ name: "x", audiences: ["https://api.\ufeffexample"] }),
+    invisible("audiences", "https://api.\\ufeffexample", "U+FEFF"),
+  ],
+  [
+    "a bidi override in an audience",
+    "CreateClient",
+    () => ({ name: "x", audiences: ["https://\u202eelpmaxe.ipa"] }),
+    invisible("audiences", "https://\\u202eelpmaxe.ipa", "U+202E"),
+  ],
+  [
+    "a soft hyphen in an audience",
+    "CreateClient",
+    () => ({ name: "x", audiences: ["https://ap\u00adi.example"] }),
+    invisible("audiences", "https://ap\\u00adi.example", "U+00AD"),
+  ],
+  [
+    "10,000 scopes",
+    "CreateClient",
+    () => ({ name: "x", scopes: Array.from({ length: 10_000 }, (_, i) => `s${i.toString(36)}`) }),
+    "scopes may hold at most 200 scopes",
+  ],
   ["a 10 KB scope", "CreateClient", () => ({ name: "x", scopes: [TEN_KB] }), SCOPE_TOKEN],
   ["a scope with a space", "CreateClient", () => ({ name: "x", scopes: ["read write"] }), SCOPE_TOKEN],
   ["a NUL in a scope", "CreateClient", () => ({ name: "x", scopes: ["read\u0000"] }), invisible("scopes", "read\\u0000", "U+0000")],
-  ["a zero-width space in a scope", "CreateClient", () => ({ name: "x", scopes: ["tessera:admin\u200b"] }), invisible("scopes", "tessera:admin\\u200b", "U+200B")],
+  [
+    "a zero-width space in a scope",
+    "CreateClient",
+    () => ({ name: "x", scopes: ["tessera:admin\u200b"] }),
+    invisible("scopes", "tessera:admin\\u200b", "U+200B"),
+  ],
   ["a soft hyphen in a scope", "CreateClient", () => ({ name: "x", scopes: ["re\u00adad"] }), invisible("scopes", "re\\u00adad", "U+00AD")],
   ["a 10 KB client id", "CreateClient", () => ({ name: "x", client_id: TEN_KB }), CLIENT_ID],
   ["a path as client id", "CreateClient", () => ({ name: "x", client_id: "../../etc/passwd" }), CLIENT_ID],
@@ -104,35 +160,73 @@ const INVALID: [string, string, () => object, string | RegExp][] = [
   ["a negative page_size", "ListClients", () => ({ page_size: -1 }), PAGE_SIZE],
   ["a forged page_token", "ListClients", () => ({ page_token: "!!not-ours" }), "page_token is not a token returned by ListClients"],
   ["a 10 KB page_token", "ListClients", () => ({ page_token: TEN_KB }), "page_token is not a token returned by ListClients"],
-  ["a page_token that decodes to a bad id", "ListClients", () => ({ page_token: Buffer.from("a b").toString("base64url") }), "page_token is not a token returned by ListClients"],
+  [
+    "a page_token that decodes to a bad id",
+    "ListClients",
+    () => ({ page_token: Buffer.from("a b").toString("base64url") }),
+    "page_token is not a token returned by ListClients",
+  ],
   ["a huge audit page_size", "ListAuditEvents", () => ({ page_size: 2_147_483_647 }), PAGE_SIZE],
-  ["a negative audit page_token", "ListAuditEvents", () => ({ page_token: Buffer.from("-1").toString("base64url") }), "page_token is not a token returned by ListAuditEvents"],
+  [
+    "a negative audit page_token",
+    "ListAuditEvents",
+    () => ({ page_token: Buffer.from("-1").toString("base64url") }),
+    "page_token is not a token returned by ListAuditEvents",
+  ],
   ["a 10 KB id to GetClient", "GetClient", () => ({ client_id: TEN_KB }), CLIENT_ID],
   ["an empty id to GetClient", "GetClient", () => ({ client_id: "" }), CLIENT_ID],
   ["a path as id to DeleteClient", "DeleteClient", () => ({ client_id: "../x" }), CLIENT_ID],
   ["a 10 KB id to RevokeClientTokens", "RevokeClientTokens", () => ({ client_id: TEN_KB }), CLIENT_ID],
-  ["a negative grace_period", "RotateClientSecret", () => ({ client_id: "some-client", grace_period: { seconds: -5 } }), "grace_period must be a non-negative duration"],
-  ["a huge grace_period", "RotateClientSecret", () => ({ client_id: "some-client", grace_period: { seconds: 1_000_000_000 } }), "grace_period must be between 0s and 2592000s"],
+  [
+    "a negative grace_period",
+    "RotateClientSecret",
+    () => ({ client_id: "some-client", grace_period: { seconds: -5 } }),
+    "grace_period must be a non-negative duration",
+  ],
+  [
+    "a huge grace_period",
+    "RotateClientSecret",
+    () => ({ client_id: "some-client", grace_period: { seconds: 1_000_000_000 } }),
+    "grace_period must be between 0s and 2592000s",
+  ],
   ["an update without a client", "UpdateClient", () => ({ update_mask: { paths: ["name"] } }), "client is required"],
-  ["an update without a mask", "UpdateClient", () => ({ client: { client_id: "some-client", name: "n" } }), "update_mask is required and must name at least one field"],
+  [
+    "an update without a mask",
+    "UpdateClient",
+    () => ({ client: { client_id: "some-client", name: "n" } }),
+    "update_mask is required and must name at least one field",
+  ],
   [
     "an update of the secrets",
     "UpdateClient",
     () => ({ client: { client_id: "some-client" }, update_mask: { paths: ["secrets"] } }),
     'update_mask names "secrets" which cannot be updated (allowed are name scopes audiences token_ttl disabled auth_method jwks_uri)',
   ],
-  ["a token_ttl update without the value", "UpdateClient", () => ({ client: { client_id: "some-client" }, update_mask: { paths: ["token_ttl"] } }), "client.token_ttl is required when update_mask names it"],
+  [
+    "a token_ttl update without the value",
+    "UpdateClient",
+    () => ({ client: { client_id: "some-client" }, update_mask: { paths: ["token_ttl"] } }),
+    "client.token_ttl is required when update_mask names it",
+  ],
   [
     "a negative token_ttl update",
     "UpdateClient",
     () => ({ client: { client_id: "some-client", token_ttl: { seconds: -1 } }, update_mask: { paths: ["token_ttl"] } }),
     "client.token_ttl must be a non-negative duration",
   ],
-  ["a 10 KB name update", "UpdateClient", () => ({ client: { client_id: "some-client", name: TEN_KB }, update_mask: { paths: ["name"] } }), `client.${NAME}`],
+  [
+    "a 10 KB name update",
+    "UpdateClient",
+    () => ({ client: { client_id: "some-client", name: TEN_KB }, update_mask: { paths: ["name"] } }),
+    `client.${NAME}`,
+  ],
   [
     "a 1,000-audience update",
     "UpdateClient",
-    () => ({ client: { client_id: "some-client", audiences: Array.from({ length: 1000 }, (_, i) => `a${i}`) }, update_mask: { paths: ["audiences"] } }),
+    () => ({
+      client: { client_id: "some-client", audiences: Array.from({ length: 1000 }, (_, i) => `a${i}`) },
+      update_mask: { paths: ["audiences"] },
+    }),
     "client.audiences may hold at most 100 audiences",
   ],
   [
@@ -147,7 +241,12 @@ const INVALID: [string, string, () => object, string | RegExp][] = [
     () => ({ client: { client_id: "some-client", scopes: ["\u2066read"] }, update_mask: { paths: ["scopes"] } }),
     invisible("client.scopes", "\\u2066read", "U+2066"),
   ],
-  ["an update of a 10 KB id", "UpdateClient", () => ({ client: { client_id: TEN_KB, name: "n" }, update_mask: { paths: ["name"] } }), `client.${CLIENT_ID}`],
+  [
+    "an update of a 10 KB id",
+    "UpdateClient",
+    () => ({ client: { client_id: TEN_KB, name: "n" }, update_mask: { paths: ["name"] } }),
+    `client.${CLIENT_ID}`,
+  ],
 ];
 
 describe("out-of-range values in admin RPCs -> INVALID_ARGUMENT naming the field", () => {
@@ -159,7 +258,11 @@ describe("out-of-range values in admin RPCs -> INVALID_ARGUMENT naming the field
 
   it("a garbage 10 KB bearer token -> UNAUTHENTICATED", async () => {
     const a = await grpcCall(admin, "ListClients", {}, { metadata: { authorization: `Bearer ${TEN_KB}` } });
-    expect(a).toMatchObject({ ok: false, code: grpc.status.UNAUTHENTICATED, details: "the access token is not valid: it is malformed or expired or revoked" });
+    expect(a).toMatchObject({
+      ok: false,
+      code: grpc.status.UNAUTHENTICATED,
+      details: "the access token is not valid: it is malformed or expired or revoked",
+    });
   });
 
   it("a 10 KB audit target is just a filter that matches nothing", async () => {
@@ -216,7 +319,8 @@ describe("concurrency", () => {
     const losers = answers.filter((a) => !a.ok);
     expect(winners).toHaveLength(1);
     expect(losers).toHaveLength(19);
-    for (const l of losers) expect(l).toMatchObject({ ok: false, code: grpc.status.ALREADY_EXISTS, details: `client_id "${id}" is already taken` });
+    for (const l of losers)
+      expect(l).toMatchObject({ ok: false, code: grpc.status.ALREADY_EXISTS, details: `client_id "${id}" is already taken` });
 
     const won = winners[0]!;
     if (!won.ok) return;
@@ -238,7 +342,10 @@ describe("concurrency", () => {
     // The winner's secret works; one audit event records the one create.
     const t = await grpcCall(tokens, "IssueToken", { client_id: id, client_secret: won.response.client_secret });
     expect(t.ok).toBe(true);
-    const audit = await call<{ events: { action: string; changes: { fields: Record<string, { stringValue?: string }> } }[] }>("ListAuditEvents", { target: id });
+    const audit = await call<{ events: { action: string; changes: { fields: Record<string, { stringValue?: string }> } }[] }>(
+      "ListAuditEvents",
+      { target: id },
+    );
     expect(audit.ok).toBe(true);
     if (audit.ok) {
       expect(audit.response.events.map((e) => e.action)).toEqual(["client.create"]);
@@ -249,7 +356,9 @@ describe("concurrency", () => {
   it("20 concurrent secret rotations with no grace: all succeed and exactly one secret remains usable", async () => {
     const c = await server.createClient();
     const answers = await Promise.all(
-      Array.from({ length: 20 }, () => call<{ client_secret: string }>("RotateClientSecret", { client_id: c.clientId, grace_period: { seconds: 0 } })),
+      Array.from({ length: 20 }, () =>
+        call<{ client_secret: string }>("RotateClientSecret", { client_id: c.clientId, grace_period: { seconds: 0 } }),
+      ),
     );
     expect(answers.every((a) => a.ok)).toBe(true);
     const secrets = answers.flatMap((a) => (a.ok ? [a.response.client_secret] : []));
@@ -312,7 +421,10 @@ describe("hostile Connect JSON to ClientAdmin", () => {
     expect(huge.status).toBe(400);
     expect(huge.body.code).toBe("invalid_argument");
     expect(huge.body.message).toMatch(/^cannot decode field tessera\.v1\.ListClientsRequest\.page_size from JSON/);
-    expect(await post("ListClients", JSON.stringify({ pageSize: -1 }))).toStrictEqual({ status: 400, body: { code: "invalid_argument", message: PAGE_SIZE } });
+    expect(await post("ListClients", JSON.stringify({ pageSize: -1 }))).toStrictEqual({
+      status: 400,
+      body: { code: "invalid_argument", message: PAGE_SIZE },
+    });
   });
 });
 

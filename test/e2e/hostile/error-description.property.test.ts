@@ -124,7 +124,9 @@ const badScope = (v: string) => {
 };
 /** The scope the refusal names: the first malformed one, else the first one not allowed. */
 const firstBadScope = (v: string) => {
-  const pieces = badScope(v).split(" ").filter((p) => p !== "");
+  const pieces = badScope(v)
+    .split(" ")
+    .filter((p) => p !== "");
   return pieces.find((p) => !SCOPE_TOKEN.test(p)) ?? pieces.find((p) => !["read", "write"].includes(p));
 };
 
@@ -143,12 +145,42 @@ async function othersToken(): Promise<string> {
 
 const CASES: Case[] = [
   // The form body and its headers.
-  { name: "a content type other than a form", errors: ["invalid_request"], form: (v) => ({ path: "/oauth/token", headers: [["content-type", `text/${headerSafe(v)}`]], body: form([grant, ...creds()]) }) },
-  { name: "no content type", errors: ["invalid_request"], form: (v) => ({ path: "/oauth/token", headers: [], body: form([grant, ["scope", v], ...creds()]) }) },
-  { name: "two content-type headers", errors: ["invalid_request"], only: ["form over HTTP/1.1"], form: (v) => post(form([grant, ...creds()]), [["content-type", headerSafe(v)]]) },
-  { name: "two authorization headers", errors: ["invalid_request"], only: ["form over HTTP/1.1"], form: (v) => post(form([grant]), [["authorization", basic(c.clientId, c.clientSecret)], ["authorization", headerSafe(v)]]) },
-  { name: "a body over the limit", errors: ["invalid_request"], form: (v) => post(`${form([grant, ["scope", v], ...creds()])}&x=${"a".repeat(17_000)}`) },
-  { name: "a body that is not UTF-8", errors: ["invalid_request"], form: (v) => post(Buffer.concat([Buffer.from(form([grant, ["scope", v]])), Buffer.from([0xff])])) },
+  {
+    name: "a content type other than a form",
+    errors: ["invalid_request"],
+    form: (v) => ({ path: "/oauth/token", headers: [["content-type", `text/${headerSafe(v)}`]], body: form([grant, ...creds()]) }),
+  },
+  {
+    name: "no content type",
+    errors: ["invalid_request"],
+    form: (v) => ({ path: "/oauth/token", headers: [], body: form([grant, ["scope", v], ...creds()]) }),
+  },
+  {
+    name: "two content-type headers",
+    errors: ["invalid_request"],
+    only: ["form over HTTP/1.1"],
+    form: (v) => post(form([grant, ...creds()]), [["content-type", headerSafe(v)]]),
+  },
+  {
+    name: "two authorization headers",
+    errors: ["invalid_request"],
+    only: ["form over HTTP/1.1"],
+    form: (v) =>
+      post(form([grant]), [
+        ["authorization", basic(c.clientId, c.clientSecret)],
+        ["authorization", headerSafe(v)],
+      ]),
+  },
+  {
+    name: "a body over the limit",
+    errors: ["invalid_request"],
+    form: (v) => post(`${form([grant, ["scope", v], ...creds()])}&x=${"a".repeat(17_000)}`),
+  },
+  {
+    name: "a body that is not UTF-8",
+    errors: ["invalid_request"],
+    form: (v) => post(Buffer.concat([Buffer.from(form([grant, ["scope", v]])), Buffer.from([0xff])])),
+  },
   { name: "a malformed percent escape", errors: ["invalid_request"], form: (v) => post(`${form([grant, ...creds()])}&${enc(v)}=%zz`) },
   {
     name: "a repeated parameter",
@@ -157,10 +189,22 @@ const CASES: Case[] = [
     echoes: (v) => not(v, "audience", "resource"),
   },
   { name: "a repeated grant_type", errors: ["invalid_request"], form: (v) => post(form([grant, ["grant_type", v], ...creds()])) },
-  { name: "credentials in the query string", errors: ["invalid_request"], form: (v) => post(form([grant]), [], `/oauth/token?client_id=${enc(v)}`) },
+  {
+    name: "credentials in the query string",
+    errors: ["invalid_request"],
+    form: (v) => post(form([grant]), [], `/oauth/token?client_id=${enc(v)}`),
+  },
   { name: "no grant_type", errors: ["invalid_request"], form: (v) => post(form([...creds(), ["scope", v]])) },
-  { name: "another grant type", errors: ["unsupported_grant_type"], form: (v) => post(form([["grant_type", not(v, "client_credentials")], ...creds()])) },
-  { name: "a method other than POST", errors: ["invalid_request"], form: (v) => ({ ...post(form([grant, ...creds()]), [], `/oauth/token?x=${enc(v)}`), method: "PUT" }) },
+  {
+    name: "another grant type",
+    errors: ["unsupported_grant_type"],
+    form: (v) => post(form([["grant_type", not(v, "client_credentials")], ...creds()])),
+  },
+  {
+    name: "a method other than POST",
+    errors: ["invalid_request"],
+    form: (v) => ({ ...post(form([grant, ...creds()]), [], `/oauth/token?x=${enc(v)}`), method: "PUT" }),
+  },
   // Client authentication.
   {
     name: "an unknown client",
@@ -253,7 +297,16 @@ const CASES: Case[] = [
   {
     name: "revocation by an unknown client",
     errors: ["invalid_client"],
-    form: (v) => post(form([["client_id", nonEmpty(v)], ["client_secret", v], ["token", v]]), [], "/oauth/revoke"),
+    form: (v) =>
+      post(
+        form([
+          ["client_id", nonEmpty(v)],
+          ["client_secret", v],
+          ["token", v],
+        ]),
+        [],
+        "/oauth/revoke",
+      ),
     rpc: (v) => ({ method: "RevokeToken", fields: { client_id: nonEmpty(v), client_secret: v, token: v } }),
   },
   {
@@ -301,7 +354,11 @@ interface Answer {
 }
 
 /** A success: its text names the answer's fields, never the token, so a failure message shows no credential. */
-const issued = (answer: object): Answer => ({ error: undefined, description: undefined, raw: `a token was issued (fields ${Object.keys(answer).sort().join(", ")})` });
+const issued = (answer: object): Answer => ({
+  error: undefined,
+  description: undefined,
+  raw: `a token was issued (fields ${Object.keys(answer).sort().join(", ")})`,
+});
 
 /** Parses an RFC 6749 §5.2 answer: exactly `error` and `error_description`. */
 function oauthAnswer(status: number, body: string): Answer {
@@ -314,7 +371,15 @@ function oauthAnswer(status: number, body: string): Answer {
 const DOORS = {
   async "form over HTTP/1.1"(r: FormRequest): Promise<Answer> {
     const b = typeof r.body === "string" ? Buffer.from(r.body, "utf8") : r.body;
-    const head = [`${r.method ?? "POST"} ${r.path} HTTP/1.1`, "Host: 127.0.0.1", "Connection: close", ...r.headers.map(([k, v]) => `${k}: ${v}`), `Content-Length: ${b.length}`, "", ""];
+    const head = [
+      `${r.method ?? "POST"} ${r.path} HTTP/1.1`,
+      "Host: 127.0.0.1",
+      "Connection: close",
+      ...r.headers.map(([k, v]) => `${k}: ${v}`),
+      `Content-Length: ${b.length}`,
+      "",
+      "",
+    ];
     const a = await rawExchange(server.port, Buffer.concat([Buffer.from(head.join("\r\n"), "latin1"), b]));
     expect(header(a, "content-type")).toBe("application/json;charset=UTF-8");
     return oauthAnswer(a.status, a.body.toString("utf8"));
@@ -339,7 +404,12 @@ const DOORS = {
     return { error: reason, description: json.message, raw };
   },
   async gRPC(r: RpcRequest): Promise<Answer> {
-    const a = await grpcCall(tokens, r.method, r.fields, r.authorization ? { metadata: { authorization: asciiSafe(r.authorization) } } : {});
+    const a = await grpcCall(
+      tokens,
+      r.method,
+      r.fields,
+      r.authorization ? { metadata: { authorization: asciiSafe(r.authorization) } } : {},
+    );
     if (a.ok) return issued(a.response);
     return { error: a.reason, description: a.details, raw: JSON.stringify(a) };
   },
@@ -350,7 +420,9 @@ const RPC_DOORS: DoorName[] = ["Connect JSON", "gRPC"];
 
 /** Every (case, door) pair that exists. */
 const PAIRS: [Case, DoorName][] = CASES.flatMap((k) =>
-  [...(k.form ? FORM_DOORS : []), ...(k.rpc ? RPC_DOORS : [])].filter((d) => !k.only || k.only.includes(d)).map((d): [Case, DoorName] => [k, d]),
+  [...(k.form ? FORM_DOORS : []), ...(k.rpc ? RPC_DOORS : [])]
+    .filter((d) => !k.only || k.only.includes(d))
+    .map((d): [Case, DoorName] => [k, d]),
 );
 
 async function send(k: Case, door: DoorName, v: string): Promise<Answer> {
@@ -361,7 +433,35 @@ async function send(k: Case, door: DoorName, v: string): Promise<Answer> {
 // ---- Hostile values ------------------------------------------------------------------------
 
 const hostileUnit = fc.oneof(
-  { weight: 4, arbitrary: fc.constantFrom('"', "\\", "'", "%", "%22", "§", "é", "…", "\u0000", "\n", "\r\n", "\t", "\u007f", "\u0085", "\u2028", "\ufeff", "😀", "\ud800", " ", "+", "&", "=", ";", "read") },
+  {
+    weight: 4,
+    arbitrary: fc.constantFrom(
+      '"',
+      "\\",
+      "'",
+      "%",
+      "%22",
+      "§",
+      "é",
+      "…",
+      "\u0000",
+      "\n",
+      "\r\n",
+      "\t",
+      "\u007f",
+      "\u0085",
+      "\u2028",
+      "\ufeff",
+      "😀",
+      "\ud800",
+      " ",
+      "+",
+      "&",
+      "=",
+      ";",
+      "read",
+    ),
+  },
   { weight: 4, arbitrary: fc.string({ unit: "grapheme-ascii", minLength: 1, maxLength: 4 }) },
   { weight: 2, arbitrary: fc.string({ unit: "binary", minLength: 1, maxLength: 2 }) },
 );

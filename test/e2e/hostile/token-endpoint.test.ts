@@ -36,9 +36,7 @@ interface Hostile {
 }
 
 /** The expected answer: a token (200) or an exact OAuth error. */
-type Expected =
-  | { status: 200 }
-  | { status: number; error: string; description: string | RegExp; challenge?: boolean };
+type Expected = { status: 200 } | { status: number; error: string; description: string | RegExp; challenge?: boolean };
 
 /** A uniform answer from either door. */
 interface Answer {
@@ -54,7 +52,12 @@ async function viaHttp1(h: Hostile): Promise<Answer> {
   const get = (n: string) => header(a, n);
   return {
     status: a.status,
-    headers: { "content-type": get("content-type"), "cache-control": get("cache-control"), pragma: get("pragma"), "www-authenticate": get("www-authenticate") },
+    headers: {
+      "content-type": get("content-type"),
+      "cache-control": get("cache-control"),
+      pragma: get("pragma"),
+      "www-authenticate": get("www-authenticate"),
+    },
     body: a.body.toString("utf8"),
   };
 }
@@ -65,7 +68,12 @@ async function viaH2(h: Hostile): Promise<Answer> {
   const get = (n: string) => (a.headers[n] === undefined ? undefined : String(a.headers[n]));
   return {
     status: a.status ?? 0,
-    headers: { "content-type": get("content-type"), "cache-control": get("cache-control"), pragma: get("pragma"), "www-authenticate": get("www-authenticate") },
+    headers: {
+      "content-type": get("content-type"),
+      "cache-control": get("cache-control"),
+      pragma: get("pragma"),
+      "www-authenticate": get("www-authenticate"),
+    },
     body: a.body,
   };
 }
@@ -102,14 +110,26 @@ const TEN_KB = "a".repeat(10_240);
 const INVALID_CLIENT = { status: 401, error: "invalid_client", description: "Client authentication failed" };
 const NOT_FORM = { status: 400, error: "invalid_request", description: "The request body must be application/x-www-form-urlencoded" };
 const NOT_UTF8 = { status: 400, error: "invalid_request", description: "The request body is not valid UTF-8" };
-const BAD_ESCAPE = { status: 400, error: "invalid_request", description: "The form body has a malformed percent escape or one that is not UTF-8" };
+const BAD_ESCAPE = {
+  status: 400,
+  error: "invalid_request",
+  description: "The form body has a malformed percent escape or one that is not UTF-8",
+};
 const BAD_BASIC_ESCAPE = {
   status: 400,
   error: "invalid_request",
   description: "The Basic credentials are not form-urlencoded UTF-8 (RFC 6749 Appendix B): a '%' escape is malformed or not UTF-8",
 };
-const repeated = (name: string) => ({ status: 400, error: "invalid_request", description: `The parameter '${name}' is included more than once (RFC 6749 section 3.2)` });
-const malformedScope = (shown: string) => ({ status: 400, error: "invalid_scope", description: `The scope ${shown} is malformed: a scope is printable ASCII without double quote or backslash, at most 200 characters` });
+const repeated = (name: string) => ({
+  status: 400,
+  error: "invalid_request",
+  description: `The parameter '${name}' is included more than once (RFC 6749 section 3.2)`,
+});
+const malformedScope = (shown: string) => ({
+  status: 400,
+  error: "invalid_scope",
+  description: `The scope ${shown} is malformed: a scope is printable ASCII without double quote or backslash, at most 200 characters`,
+});
 
 /** Every hostile request and its one right answer; built lazily (they need the client). */
 const CASES: [string, () => Hostile, Expected][] = [
@@ -125,122 +145,226 @@ const CASES: [string, () => Hostile, Expected][] = [
     NOT_FORM,
   ],
   ["no content type", () => ({ headers: {}, body: form(good()) }), NOT_FORM],
-  ["a content type that only starts like a form", () => post(form(good()), { "content-type": "application/x-www-form-urlencodedx" }), NOT_FORM],
-  ["the form type in capitals with a charset (allowed)", () => post(form(good()), { "content-type": "APPLICATION/X-WWW-FORM-URLENCODED; charset=UTF-8" }), { status: 200 }],
+  [
+    "a content type that only starts like a form",
+    () => post(form(good()), { "content-type": "application/x-www-form-urlencodedx" }),
+    NOT_FORM,
+  ],
+  [
+    "the form type in capitals with a charset (allowed)",
+    () => post(form(good()), { "content-type": "APPLICATION/X-WWW-FORM-URLENCODED; charset=UTF-8" }),
+    { status: 200 },
+  ],
   // Malformed Basic.
-  ["Basic with bad base64", () => post("grant_type=client_credentials", { authorization: "Basic !!!!" }), {
-    status: 400,
-    error: "invalid_request",
-    description: "The Authorization header is not valid Basic credentials (bad base64)",
-  }],
-  ["Basic without a colon", () => post("grant_type=client_credentials", { authorization: `Basic ${b64(c.clientId)}` }), {
-    status: 400,
-    error: "invalid_request",
-    description: "The Authorization header is not valid Basic credentials (no colon)",
-  }],
-  ["Basic with a raw %", () => post("grant_type=client_credentials", { authorization: `Basic ${b64(`${c.clientId}:100%`)}` }), BAD_BASIC_ESCAPE],
-  ["Basic with a %FF escape", () => post("grant_type=client_credentials", { authorization: `Basic ${b64("%FF:secret")}` }), BAD_BASIC_ESCAPE],
-  ["Basic with an empty id", () => post("grant_type=client_credentials", { authorization: `Basic ${b64(":secret")}` }), {
-    status: 400,
-    error: "invalid_request",
-    description: "The Basic credentials have an empty client id",
-  }],
-  ["another scheme (Bearer)", () => post("grant_type=client_credentials", { authorization: "Bearer abc" }), {
-    status: 401,
-    error: "invalid_client",
-    description: "Only Basic client authentication is supported in the Authorization header",
-    challenge: true,
-  }],
-  ["the Basic scheme with no credentials", () => post("grant_type=client_credentials", { authorization: "Basic" }), {
-    status: 401,
-    error: "invalid_client",
-    description: "Only Basic client authentication is supported in the Authorization header",
-    challenge: true,
-  }],
+  [
+    "Basic with bad base64",
+    () => post("grant_type=client_credentials", { authorization: "Basic !!!!" }),
+    {
+      status: 400,
+      error: "invalid_request",
+      description: "The Authorization header is not valid Basic credentials (bad base64)",
+    },
+  ],
+  [
+    "Basic without a colon",
+    () => post("grant_type=client_credentials", { authorization: `Basic ${b64(c.clientId)}` }),
+    {
+      status: 400,
+      error: "invalid_request",
+      description: "The Authorization header is not valid Basic credentials (no colon)",
+    },
+  ],
+  [
+    "Basic with a raw %",
+    () => post("grant_type=client_credentials", { authorization: `Basic ${b64(`${c.clientId}:100%`)}` }),
+    BAD_BASIC_ESCAPE,
+  ],
+  [
+    "Basic with a %FF escape",
+    () => post("grant_type=client_credentials", { authorization: `Basic ${b64("%FF:secret")}` }),
+    BAD_BASIC_ESCAPE,
+  ],
+  [
+    "Basic with an empty id",
+    () => post("grant_type=client_credentials", { authorization: `Basic ${b64(":secret")}` }),
+    {
+      status: 400,
+      error: "invalid_request",
+      description: "The Basic credentials have an empty client id",
+    },
+  ],
+  [
+    "another scheme (Bearer)",
+    () => post("grant_type=client_credentials", { authorization: "Bearer abc" }),
+    {
+      status: 401,
+      error: "invalid_client",
+      description: "Only Basic client authentication is supported in the Authorization header",
+      challenge: true,
+    },
+  ],
+  [
+    "the Basic scheme with no credentials",
+    () => post("grant_type=client_credentials", { authorization: "Basic" }),
+    {
+      status: 401,
+      error: "invalid_client",
+      description: "Only Basic client authentication is supported in the Authorization header",
+      challenge: true,
+    },
+  ],
   // NUL and control characters.
   ["a NUL in the client id", () => post(form({ ...good(), client_id: `\u0000${c.clientId}` })), INVALID_CLIENT],
-  ["raw control bytes in the client id", () => post(`grant_type=client_credentials&client_id=\u0001\u007f&client_secret=x`), INVALID_CLIENT],
+  [
+    "raw control bytes in the client id",
+    () => post(`grant_type=client_credentials&client_id=\u0001\u007f&client_secret=x`),
+    INVALID_CLIENT,
+  ],
   ["a NUL in the scope", () => post(form({ ...good(), scope: "read\u0000" })), malformedScope("'read%00'")],
-  ["a NUL after the grant type", () => post(form({ ...good(), grant_type: "client_credentials\u0000" })), {
-    status: 400,
-    error: "unsupported_grant_type",
-    description: "Only the client_credentials grant type is supported",
-  }],
-  ["a newline in the audience", () => post(form({ ...good(), audience: "\nhttps://api.example.com" })), {
-    status: 400,
-    error: "invalid_target",
-    description: "The audience '%0Ahttps://api.example.com' is not allowed for this client",
-  }],
+  [
+    "a NUL after the grant type",
+    () => post(form({ ...good(), grant_type: "client_credentials\u0000" })),
+    {
+      status: 400,
+      error: "unsupported_grant_type",
+      description: "Only the client_credentials grant type is supported",
+    },
+  ],
+  [
+    "a newline in the audience",
+    () => post(form({ ...good(), audience: "\nhttps://api.example.com" })),
+    {
+      status: 400,
+      error: "invalid_target",
+      description: "The audience '%0Ahttps://api.example.com' is not allowed for this client",
+    },
+  ],
   // 10 KB identifiers.
   ["a 10 KB client id", () => post(form({ ...good(), client_id: TEN_KB })), INVALID_CLIENT],
-  ["a 10 KB client id in Basic", () => post("grant_type=client_credentials", { authorization: basic(TEN_KB, "x") }), { ...INVALID_CLIENT, challenge: true }],
+  [
+    "a 10 KB client id in Basic",
+    () => post("grant_type=client_credentials", { authorization: basic(TEN_KB, "x") }),
+    { ...INVALID_CLIENT, challenge: true },
+  ],
   ["a 10 KB secret", () => post(form({ ...good(), client_secret: TEN_KB })), INVALID_CLIENT],
   ["a 10 KB scope token", () => post(form({ ...good(), scope: TEN_KB })), malformedScope(`'${"a".repeat(40)}...'`)],
-  ["a 10 KB audience", () => post(form({ ...good(), audience: TEN_KB })), {
-    status: 400,
-    error: "invalid_target",
-    description: `The audience '${"a".repeat(40)}...' is not allowed for this client`,
-  }],
-  ["a 10 KB grant type", () => post(form({ ...good(), grant_type: TEN_KB })), {
-    status: 400,
-    error: "unsupported_grant_type",
-    description: "Only the client_credentials grant type is supported",
-  }],
+  [
+    "a 10 KB audience",
+    () => post(form({ ...good(), audience: TEN_KB })),
+    {
+      status: 400,
+      error: "invalid_target",
+      description: `The audience '${"a".repeat(40)}...' is not allowed for this client`,
+    },
+  ],
+  [
+    "a 10 KB grant type",
+    () => post(form({ ...good(), grant_type: TEN_KB })),
+    {
+      status: 400,
+      error: "unsupported_grant_type",
+      description: "Only the client_credentials grant type is supported",
+    },
+  ],
   ["a 10 KB unknown parameter (ignored)", () => post(form({ ...good(), [TEN_KB]: TEN_KB })), { status: 200 }],
   // 10,000 of something.
-  ["10,000 scopes", () => post(form({ ...good(), scope: Array.from({ length: 10_000 }, (_, i) => `s${i}`).join(" ") })), {
-    status: 400,
-    error: "invalid_scope",
-    description: "At most 200 scopes may be requested",
-  }],
-  ["10,000 audience parameters", () => post(form([...Object.entries(good()), ...Array.from({ length: 10_000 }, (_, i): [string, string] => ["audience", `a${i}`])])), {
-    status: 400,
-    error: "invalid_target",
-    description: "The audience 'a0' is not allowed for this client",
-  }],
-  ["10,000 unknown parameters (ignored)", () => post(form([...Object.entries(good()), ...Array.from({ length: 10_000 }, (_, i): [string, string] => [`x${i}`, "1"])])), { status: 200 }],
+  [
+    "10,000 scopes",
+    () => post(form({ ...good(), scope: Array.from({ length: 10_000 }, (_, i) => `s${i}`).join(" ") })),
+    {
+      status: 400,
+      error: "invalid_scope",
+      description: "At most 200 scopes may be requested",
+    },
+  ],
+  [
+    "10,000 audience parameters",
+    () => post(form([...Object.entries(good()), ...Array.from({ length: 10_000 }, (_, i): [string, string] => ["audience", `a${i}`])])),
+    {
+      status: 400,
+      error: "invalid_target",
+      description: "The audience 'a0' is not allowed for this client",
+    },
+  ],
+  [
+    "10,000 unknown parameters (ignored)",
+    () => post(form([...Object.entries(good()), ...Array.from({ length: 10_000 }, (_, i): [string, string] => [`x${i}`, "1"])])),
+    { status: 200 },
+  ],
   ["10,000 empty pairs (&&&…)", () => post("&".repeat(10_000) + form(good()) + "&".repeat(10_000)), { status: 200 }],
   // Duplicate and misplaced parameters.
   ["grant_type twice", () => post(`${form(good())}&grant_type=client_credentials`), repeated("grant_type")],
   ["client_id twice", () => post(`${form(good())}&client_id=${c.clientId}`), repeated("client_id")],
   ["client_secret twice", () => post(`${form(good())}&client_secret=x`), repeated("client_secret")],
   ["scope twice", () => post(`${form(good())}&scope=read&scope=write`), repeated("scope")],
-  ["a 10 KB parameter name twice", () => post(`${form(good())}&${TEN_KB}=1&${TEN_KB}=2`), {
-    status: 400,
-    error: "invalid_request",
-    description: `The parameter '${"a".repeat(40)}...' is included more than once (RFC 6749 section 3.2)`,
-  }],
-  ["Basic and client_secret together", () => post(form(good()), { authorization: basic(c.clientId, c.clientSecret) }), {
-    status: 400,
-    error: "invalid_request",
-    description: "The request uses more than one client authentication method (RFC 6749 section 2.3)",
-  }],
-  ["Basic and a different client_id", () => post(form({ grant_type: "client_credentials", client_id: "someone-else" }), { authorization: basic(c.clientId, c.clientSecret) }), {
-    status: 400,
-    error: "invalid_request",
-    description: "The client_id parameter does not match the Basic credentials",
-  }],
-  ["credentials in the query string", () => post("grant_type=client_credentials", {}, `/oauth/token?client_id=${c.clientId}&client_secret=${c.clientSecret}`), {
-    status: 400,
-    error: "invalid_request",
-    description: "Client credentials must not be sent in the query string (RFC 6749 section 2.3.1)",
-  }],
-  ["no grant_type", () => post(form({ client_id: c.clientId, client_secret: c.clientSecret })), {
-    status: 400,
-    error: "invalid_request",
-    description: "The grant_type parameter is missing",
-  }],
+  [
+    "a 10 KB parameter name twice",
+    () => post(`${form(good())}&${TEN_KB}=1&${TEN_KB}=2`),
+    {
+      status: 400,
+      error: "invalid_request",
+      description: `The parameter '${"a".repeat(40)}...' is included more than once (RFC 6749 section 3.2)`,
+    },
+  ],
+  [
+    "Basic and client_secret together",
+    () => post(form(good()), { authorization: basic(c.clientId, c.clientSecret) }),
+    {
+      status: 400,
+      error: "invalid_request",
+      description: "The request uses more than one client authentication method (RFC 6749 section 2.3)",
+    },
+  ],
+  [
+    "Basic and a different client_id",
+    () => post(form({ grant_type: "client_credentials", client_id: "someone-else" }), { authorization: basic(c.clientId, c.clientSecret) }),
+    {
+      status: 400,
+      error: "invalid_request",
+      description: "The client_id parameter does not match the Basic credentials",
+    },
+  ],
+  [
+    "credentials in the query string",
+    () => post("grant_type=client_credentials", {}, `/oauth/token?client_id=${c.clientId}&client_secret=${c.clientSecret}`),
+    {
+      status: 400,
+      error: "invalid_request",
+      description: "Client credentials must not be sent in the query string (RFC 6749 section 2.3.1)",
+    },
+  ],
+  [
+    "no grant_type",
+    () => post(form({ client_id: c.clientId, client_secret: c.clientSecret })),
+    {
+      status: 400,
+      error: "invalid_request",
+      description: "The grant_type parameter is missing",
+    },
+  ],
   ["an empty body", () => post(""), { status: 400, error: "invalid_request", description: "The grant_type parameter is missing" }],
-  ["grant_type=password", () => post(form({ ...good(), grant_type: "password" })), {
-    status: 400,
-    error: "unsupported_grant_type",
-    description: "Only the client_credentials grant type is supported",
-  }],
+  [
+    "grant_type=password",
+    () => post(form({ ...good(), grant_type: "password" })),
+    {
+      status: 400,
+      error: "unsupported_grant_type",
+      description: "Only the client_credentials grant type is supported",
+    },
+  ],
   // Invalid UTF-8, raw and escaped.
   ["a raw 0xFF byte", () => post(Buffer.concat([Buffer.from(form(good()) + "&scope=read"), Buffer.from([0xff])])), NOT_UTF8],
   ["a raw overlong encoding (C0 AF)", () => post(Buffer.concat([Buffer.from(form(good()) + "&x="), Buffer.from([0xc0, 0xaf])])), NOT_UTF8],
-  ["a raw UTF-8-encoded surrogate (ED A0 80)", () => post(Buffer.concat([Buffer.from(form(good()) + "&x="), Buffer.from([0xed, 0xa0, 0x80])])), NOT_UTF8],
-  ["a raw truncated sequence at the end (E2 82)", () => post(Buffer.concat([Buffer.from(form(good()) + "&x="), Buffer.from([0xe2, 0x82])])), NOT_UTF8],
+  [
+    "a raw UTF-8-encoded surrogate (ED A0 80)",
+    () => post(Buffer.concat([Buffer.from(form(good()) + "&x="), Buffer.from([0xed, 0xa0, 0x80])])),
+    NOT_UTF8,
+  ],
+  [
+    "a raw truncated sequence at the end (E2 82)",
+    () => post(Buffer.concat([Buffer.from(form(good()) + "&x="), Buffer.from([0xe2, 0x82])])),
+    NOT_UTF8,
+  ],
   ["a %FF escape", () => post(`${form(good())}&scope=%FF`), BAD_ESCAPE],
   ["a %C0%AF overlong escape", () => post(`${form(good())}&x=%C0%AF`), BAD_ESCAPE],
   ["a %ED%A0%80 surrogate escape", () => post(`${form(good())}&x=%ED%A0%80`), BAD_ESCAPE],
@@ -248,7 +372,11 @@ const CASES: [string, () => Hostile, Expected][] = [
   ["a lone %", () => post(`${form(good())}&x=%`), BAD_ESCAPE],
   ["a %zz escape in a parameter name", () => post(`${form(good())}&%zz=1`), BAD_ESCAPE],
   // The strict UTF-8 decoder drops a leading byte-order mark, so the form reads as sent.
-  ["a UTF-8 byte-order mark before the form", () => post(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(form(good()))])), { status: 200 }],
+  [
+    "a UTF-8 byte-order mark before the form",
+    () => post(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(form(good()))])),
+    { status: 200 },
+  ],
 ];
 
 for (const [door, send] of [
@@ -269,8 +397,14 @@ describe("hostile HTTP/1.1 framing (refused by the HTTP parser before any handle
     ["a NUL in a header value", `POST /oauth/token HTTP/1.1\r\nHost: x\r\nX-A: a\u0000b\r\nContent-Length: 0\r\n\r\n`],
     ["a bare CR in a header value", `POST /oauth/token HTTP/1.1\r\nHost: x\r\nX-A: a\rb\r\nContent-Length: 0\r\n\r\n`],
     ["a space in a header name", `POST /oauth/token HTTP/1.1\r\nHost: x\r\nX A: b\r\nContent-Length: 0\r\n\r\n`],
-    ["two different Content-Lengths", `POST /oauth/token HTTP/1.1\r\nHost: x\r\nContent-Type: ${FORM}\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nabcdef`],
-    ["Content-Length with Transfer-Encoding (smuggling)", `POST /oauth/token HTTP/1.1\r\nHost: x\r\nContent-Type: ${FORM}\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n`],
+    [
+      "two different Content-Lengths",
+      `POST /oauth/token HTTP/1.1\r\nHost: x\r\nContent-Type: ${FORM}\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nabcdef`,
+    ],
+    [
+      "Content-Length with Transfer-Encoding (smuggling)",
+      `POST /oauth/token HTTP/1.1\r\nHost: x\r\nContent-Type: ${FORM}\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n`,
+    ],
     ["a negative Content-Length", `POST /oauth/token HTTP/1.1\r\nHost: x\r\nContent-Type: ${FORM}\r\nContent-Length: -1\r\n\r\n`],
     ["an unknown method", `FOO /oauth/token HTTP/1.1\r\nHost: x\r\n\r\n`],
     ["TLS bytes on the cleartext port", "\u0016\u0003\u0001\u0000\u00a5\u0001\u0000\u0000\u00a1\u0003\u0003\r\n\r\n"],
@@ -286,7 +420,9 @@ describe("hostile HTTP/1.1 framing (refused by the HTTP parser before any handle
 
 describe("duplicate headers over HTTP/1.1", () => {
   it("refuses two Authorization headers with 400 invalid_request", async () => {
-    const a = await viaHttp1(post("grant_type=client_credentials", { authorization: basic(c.clientId, c.clientSecret), Authorization: "Basic !!!!" }));
+    const a = await viaHttp1(
+      post("grant_type=client_credentials", { authorization: basic(c.clientId, c.clientSecret), Authorization: "Basic !!!!" }),
+    );
     expect(a.status).toBe(400);
     expect(JSON.parse(a.body)).toMatchObject({ error: "invalid_request" });
   });
@@ -310,11 +446,14 @@ describe("other hostile requests", () => {
     expect(await res.json()).toStrictEqual({ error: "invalid_request", error_description: `Method ${method} is not allowed; use POST` });
   });
 
-  it.each(["/oauth/token/", "/OAUTH/TOKEN", "//oauth/token", "/oauth/token/../token", "/%6Fauth/token"])("POST %s -> 404 not_found", async (path) => {
-    const a = await rawExchange(server.port, rawPost(form(good()), [`Content-Type: ${FORM}`], path));
-    expect(a.status).toBe(404);
-    expect(JSON.parse(a.body.toString())).toStrictEqual({ error: "not_found", error_description: "No such endpoint" });
-  });
+  it.each(["/oauth/token/", "/OAUTH/TOKEN", "//oauth/token", "/oauth/token/../token", "/%6Fauth/token"])(
+    "POST %s -> 404 not_found",
+    async (path) => {
+      const a = await rawExchange(server.port, rawPost(form(good()), [`Content-Type: ${FORM}`], path));
+      expect(a.status).toBe(404);
+      expect(JSON.parse(a.body.toString())).toStrictEqual({ error: "not_found", error_description: "No such endpoint" });
+    },
+  );
 
   it("revocation and introspection answer a 10 KB garbage token plainly: 200 {} and {active:false}", async () => {
     const rs = await server.createClient({ scopes: ["tessera:introspect"] });
@@ -322,7 +461,11 @@ describe("other hostile requests", () => {
     const rev = await formPost(`${server.url}/oauth/revoke`, { token: garbage, client_id: c.clientId, client_secret: c.clientSecret });
     expect(rev.status).toBe(200);
     expect(rev.json).toStrictEqual({});
-    const intro = await formPost(`${server.url}/oauth/introspect`, { token: garbage, client_id: rs.clientId, client_secret: rs.clientSecret });
+    const intro = await formPost(`${server.url}/oauth/introspect`, {
+      token: garbage,
+      client_id: rs.clientId,
+      client_secret: rs.clientSecret,
+    });
     expect(intro.status).toBe(200);
     expect(intro.json).toStrictEqual({ active: false });
   });

@@ -43,11 +43,43 @@ const CASES: [string, () => { request: object; metadata?: Record<string, string>
   ["a 10 KB secret", () => ({ request: { ...good(), client_secret: TEN_KB } }), UNAUTH],
   ["a NUL in the client id", () => ({ request: { ...good(), client_id: `${c.clientId}\u0000` } }), UNAUTH],
   ["control characters in the client id", () => ({ request: { ...good(), client_id: "\u0001\u001b[31m\u007f" } }), UNAUTH],
-  ["a NUL in the scope", () => ({ request: { ...good(), scope: "read\u0000" } }), [grpc.status.INVALID_ARGUMENT, "invalid_scope", `The scope 'read%00' is malformed: a scope is printable ASCII without double quote or backslash, at most 200 characters`]],
+  [
+    "a NUL in the scope",
+    () => ({ request: { ...good(), scope: "read\u0000" } }),
+    [
+      grpc.status.INVALID_ARGUMENT,
+      "invalid_scope",
+      `The scope 'read%00' is malformed: a scope is printable ASCII without double quote or backslash, at most 200 characters`,
+    ],
+  ],
   // A byte order mark is part of the value: read as no scope at all, it would get the client's default scopes.
-  ["a byte order mark as the whole scope", () => ({ request: { ...good(), scope: "\ufeff" } }), [grpc.status.INVALID_ARGUMENT, "invalid_scope", `The scope '%EF%BB%BF' is malformed: a scope is printable ASCII without double quote or backslash, at most 200 characters`]],
-  ["a byte order mark before the scope", () => ({ request: { ...good(), scope: "\ufeffread" } }), [grpc.status.INVALID_ARGUMENT, "invalid_scope", `The scope '%EF%BB%BFread' is malformed: a scope is printable ASCII without double quote or backslash, at most 200 characters`]],
-  ["a 10 KB scope", () => ({ request: { ...good(), scope: TEN_KB } }), [grpc.status.INVALID_ARGUMENT, "invalid_scope", `The scope '${"a".repeat(40)}...' is malformed: a scope is printable ASCII without double quote or backslash, at most 200 characters`]],
+  [
+    "a byte order mark as the whole scope",
+    () => ({ request: { ...good(), scope: "\ufeff" } }),
+    [
+      grpc.status.INVALID_ARGUMENT,
+      "invalid_scope",
+      `The scope '%EF%BB%BF' is malformed: a scope is printable ASCII without double quote or backslash, at most 200 characters`,
+    ],
+  ],
+  [
+    "a byte order mark before the scope",
+    () => ({ request: { ...good(), scope: "\ufeffread" } }),
+    [
+      grpc.status.INVALID_ARGUMENT,
+      "invalid_scope",
+      `The scope '%EF%BB%BFread' is malformed: a scope is printable ASCII without double quote or backslash, at most 200 characters`,
+    ],
+  ],
+  [
+    "a 10 KB scope",
+    () => ({ request: { ...good(), scope: TEN_KB } }),
+    [
+      grpc.status.INVALID_ARGUMENT,
+      "invalid_scope",
+      `The scope '${"a".repeat(40)}...' is malformed: a scope is printable ASCII without double quote or backslash, at most 200 characters`,
+    ],
+  ],
   [
     "10,000 scopes",
     () => ({ request: { ...good(), scope: Array.from({ length: 10_000 }, (_, i) => `s${i}`).join(" ") } }),
@@ -116,21 +148,32 @@ describe("hostile IssueToken calls (grpc-js)", () => {
 });
 
 describe("hostile bytes on the wire (raw h2 gRPC)", () => {
-  const valid = () => toBinary(IssueTokenRequestSchema, create(IssueTokenRequestSchema, { clientId: c.clientId, clientSecret: c.clientSecret }));
+  const valid = () =>
+    toBinary(IssueTokenRequestSchema, create(IssueTokenRequestSchema, { clientId: c.clientId, clientSecret: c.clientSecret }));
 
   it("a frame shorter than its 5-byte prefix -> INVALID_ARGUMENT protocol error", async () => {
     const a = await rawGrpc(server.url, ISSUE, Buffer.from([0, 0, 0, 0, 10, 1]));
-    expect(a).toMatchObject({ httpStatus: 200, grpcStatus: grpc.status.INVALID_ARGUMENT, grpcMessage: "protocol error: incomplete envelope" });
+    expect(a).toMatchObject({
+      httpStatus: 200,
+      grpcStatus: grpc.status.INVALID_ARGUMENT,
+      grpcMessage: "protocol error: incomplete envelope",
+    });
   });
 
   it("two messages for a unary call -> UNIMPLEMENTED protocol error", async () => {
     const a = await rawGrpc(server.url, ISSUE, Buffer.concat([grpcFrame(valid()), grpcFrame(valid())]));
-    expect(a).toMatchObject({ grpcStatus: grpc.status.UNIMPLEMENTED, grpcMessage: "protocol error: received extra input message for unary method" });
+    expect(a).toMatchObject({
+      grpcStatus: grpc.status.UNIMPLEMENTED,
+      grpcMessage: "protocol error: received extra input message for unary method",
+    });
   });
 
   it("no message at all for a unary call -> UNIMPLEMENTED protocol error", async () => {
     const a = await rawGrpc(server.url, ISSUE, Buffer.alloc(0));
-    expect(a).toMatchObject({ grpcStatus: grpc.status.UNIMPLEMENTED, grpcMessage: "protocol error: missing input message for unary method" });
+    expect(a).toMatchObject({
+      grpcStatus: grpc.status.UNIMPLEMENTED,
+      grpcMessage: "protocol error: missing input message for unary method",
+    });
   });
 
   it("a protobuf body labelled application/grpc+json -> INVALID_ARGUMENT (cannot decode JSON)", async () => {
@@ -141,16 +184,25 @@ describe("hostile bytes on the wire (raw h2 gRPC)", () => {
 
   it("a gzip bomb (10 KB that inflates to 10 MB) -> RESOURCE_EXHAUSTED after decompression, over gRPC and Connect", async () => {
     const n = 10 << 20; // scope (field 3) of 10 MB: tag, 4-byte varint length, bytes
-    const message = Buffer.concat([Buffer.from([0x1a, 0x80 | (n & 0x7f), 0x80 | ((n >> 7) & 0x7f), 0x80 | ((n >> 14) & 0x7f), (n >> 21) & 0x7f]), Buffer.alloc(n, 0x61)]);
+    const message = Buffer.concat([
+      Buffer.from([0x1a, 0x80 | (n & 0x7f), 0x80 | ((n >> 7) & 0x7f), 0x80 | ((n >> 14) & 0x7f), (n >> 21) & 0x7f]),
+      Buffer.alloc(n, 0x61),
+    ]);
     const a = await rawGrpc(server.url, ISSUE, grpcFrame(gzipSync(message), true), { "grpc-encoding": "gzip" });
-    expect(a).toMatchObject({ grpcStatus: grpc.status.RESOURCE_EXHAUSTED, grpcMessage: "message is larger than configured readMaxBytes 65536 after decompression" });
+    expect(a).toMatchObject({
+      grpcStatus: grpc.status.RESOURCE_EXHAUSTED,
+      grpcMessage: "message is larger than configured readMaxBytes 65536 after decompression",
+    });
     const res = await fetch(`${server.url}${ISSUE}`, {
       method: "POST",
       headers: { "content-type": "application/json", "content-encoding": "gzip" },
       body: new Uint8Array(gzipSync(Buffer.from(JSON.stringify({ scope: "a".repeat(n) })))),
     });
     expect(res.status).toBe(429);
-    expect(await res.json()).toStrictEqual({ code: "resource_exhausted", message: "message is larger than configured readMaxBytes 65536 after decompression" });
+    expect(await res.json()).toStrictEqual({
+      code: "resource_exhausted",
+      message: "message is larger than configured readMaxBytes 65536 after decompression",
+    });
   });
 
   it("unknown fields in the message are ignored (protobuf rules) and the call succeeds", async () => {
@@ -163,12 +215,18 @@ describe("hostile bytes on the wire (raw h2 gRPC)", () => {
     // doc/compression.md: a compressed message without a grpc-encoding the server accepted "MUST"
     // be answered INTERNAL. The one place here where INTERNAL is the right answer.
     const a = await rawGrpc(server.url, ISSUE, grpcFrame(valid(), true));
-    expect(a).toMatchObject({ grpcStatus: grpc.status.INTERNAL, grpcMessage: "received compressed envelope, but do not know how to decompress" });
+    expect(a).toMatchObject({
+      grpcStatus: grpc.status.INTERNAL,
+      grpcMessage: "received compressed envelope, but do not know how to decompress",
+    });
   });
 
   it("an unknown grpc-encoding -> UNIMPLEMENTED naming the supported ones", async () => {
     const a = await rawGrpc(server.url, ISSUE, grpcFrame(valid(), true), { "grpc-encoding": "snappy-xyz" });
-    expect(a).toMatchObject({ grpcStatus: grpc.status.UNIMPLEMENTED, grpcMessage: 'unknown compression "snappy-xyz": supported encodings are gzip,br' });
+    expect(a).toMatchObject({
+      grpcStatus: grpc.status.UNIMPLEMENTED,
+      grpcMessage: 'unknown compression "snappy-xyz": supported encodings are gzip,br',
+    });
   });
 
   it("an unknown method -> HTTP 404 (grpc-js reports UNIMPLEMENTED), never INTERNAL", async () => {
@@ -197,10 +255,20 @@ describe("hostile bytes on the wire (raw h2 gRPC)", () => {
 
   it("the same bytes as a Connect binary body -> 400 invalid_argument in the same words, not 500", async () => {
     const a = await rawGrpc(server.url, ISSUE, grpcFrame(Buffer.from([0xff, 0xff, 0xff])));
-    expect(a).toMatchObject({ grpcStatus: grpc.status.INVALID_ARGUMENT, grpcMessage: "the request is not a valid IssueTokenRequest (premature EOF)" });
-    const res = await fetch(`${server.url}${ISSUE}`, { method: "POST", headers: { "content-type": "application/proto" }, body: new Uint8Array([0xff, 0xff, 0xff]) });
+    expect(a).toMatchObject({
+      grpcStatus: grpc.status.INVALID_ARGUMENT,
+      grpcMessage: "the request is not a valid IssueTokenRequest (premature EOF)",
+    });
+    const res = await fetch(`${server.url}${ISSUE}`, {
+      method: "POST",
+      headers: { "content-type": "application/proto" },
+      body: new Uint8Array([0xff, 0xff, 0xff]),
+    });
     expect(res.status).toBe(400);
-    expect(await res.json()).toStrictEqual({ code: "invalid_argument", message: "the request is not a valid IssueTokenRequest (premature EOF)" });
+    expect(await res.json()).toStrictEqual({
+      code: "invalid_argument",
+      message: "the request is not a valid IssueTokenRequest (premature EOF)",
+    });
   });
 });
 
@@ -232,7 +300,13 @@ describe("hostile Connect requests (JSON over HTTP/1.1 on the same port)", () =>
   });
 
   it("10,000 scopes -> 400 invalid_argument with the invalid_scope reason", async () => {
-    const res = await connect(JSON.stringify({ clientId: c.clientId, clientSecret: c.clientSecret, scope: Array.from({ length: 10_000 }, (_, i) => `s${i}`).join(" ") }));
+    const res = await connect(
+      JSON.stringify({
+        clientId: c.clientId,
+        clientSecret: c.clientSecret,
+        scope: Array.from({ length: 10_000 }, (_, i) => `s${i}`).join(" "),
+      }),
+    );
     expect(res.status).toBe(400);
     const body = (await res.json()) as { code: string; message: string; details: { debug?: { reason: string } }[] };
     expect(body.code).toBe("invalid_argument");
@@ -262,7 +336,9 @@ describe("a 1 ms deadline", () => {
   });
 
   it("sent to the server as grpc-timeout: 1m (one millisecond) -> OK or DEADLINE_EXCEEDED", async () => {
-    const body = grpcFrame(toBinary(IssueTokenRequestSchema, create(IssueTokenRequestSchema, { clientId: c.clientId, clientSecret: c.clientSecret })));
+    const body = grpcFrame(
+      toBinary(IssueTokenRequestSchema, create(IssueTokenRequestSchema, { clientId: c.clientId, clientSecret: c.clientSecret })),
+    );
     for (const timeout of ["1m", "1u", "1n"]) {
       const a = await rawGrpc(server.url, ISSUE, body, { "grpc-timeout": timeout });
       expect(a.error).toBeUndefined();

@@ -34,7 +34,25 @@ interface Answer {
 }
 
 /** Connect's error codes as gRPC numbers (connect.build protocol). */
-const CONNECT_CODES = ["ok", "canceled", "unknown", "invalid_argument", "deadline_exceeded", "not_found", "already_exists", "permission_denied", "resource_exhausted", "failed_precondition", "aborted", "out_of_range", "unimplemented", "internal", "unavailable", "data_loss", "unauthenticated"];
+const CONNECT_CODES = [
+  "ok",
+  "canceled",
+  "unknown",
+  "invalid_argument",
+  "deadline_exceeded",
+  "not_found",
+  "already_exists",
+  "permission_denied",
+  "resource_exhausted",
+  "failed_precondition",
+  "aborted",
+  "out_of_range",
+  "unimplemented",
+  "internal",
+  "unavailable",
+  "data_loss",
+  "unauthenticated",
+];
 
 let server: TestServer;
 let client: grpc.Client;
@@ -49,7 +67,12 @@ afterAll(async () => {
 });
 
 async function viaConnect(path: string, message: Uint8Array): Promise<Answer> {
-  const res = await fetch(`${server.url}${path}`, { method: "POST", headers: { "content-type": "application/proto" }, body: message, signal: AbortSignal.timeout(5000) });
+  const res = await fetch(`${server.url}${path}`, {
+    method: "POST",
+    headers: { "content-type": "application/proto" },
+    body: message,
+    signal: AbortSignal.timeout(5000),
+  });
   const body = Buffer.from(await res.arrayBuffer());
   if (res.status === 200) return { http: 200, code: 0, message: "", body };
   const json = JSON.parse(body.toString()) as { code: string; message?: string };
@@ -60,13 +83,23 @@ function viaGrpc(path: string, message: Uint8Array): Promise<Answer> {
   const same = (b: Buffer) => b;
   return new Promise((resolve) => {
     client.makeUnaryRequest(path, same, same, Buffer.from(message), new grpc.Metadata(), { deadline: Date.now() + 5000 }, (err, value) => {
-      resolve({ http: undefined, code: err?.code ?? grpc.status.OK, message: err ? decodeURIComponent(err.details) : "", body: value ?? Buffer.alloc(0) });
+      resolve({
+        http: undefined,
+        code: err?.code ?? grpc.status.OK,
+        message: err ? decodeURIComponent(err.details) : "",
+        body: value ?? Buffer.alloc(0),
+      });
     });
   });
 }
 
 async function viaGrpcWeb(path: string, message: Uint8Array): Promise<Answer> {
-  const res = await fetch(`${server.url}${path}`, { method: "POST", headers: { "content-type": "application/grpc-web+proto", "x-grpc-web": "1" }, body: grpcFrame(message), signal: AbortSignal.timeout(5000) });
+  const res = await fetch(`${server.url}${path}`, {
+    method: "POST",
+    headers: { "content-type": "application/grpc-web+proto", "x-grpc-web": "1" },
+    body: grpcFrame(message),
+    signal: AbortSignal.timeout(5000),
+  });
   const bytes = Buffer.from(await res.arrayBuffer());
   let body = Buffer.alloc(0);
   let trailer = "";
@@ -79,10 +112,22 @@ async function viaGrpcWeb(path: string, message: Uint8Array): Promise<Answer> {
   return { http: res.status, code: Number(field("grpc-status") ?? NaN), message: decodeURIComponent(field("grpc-message") ?? ""), body };
 }
 
-const SEND: Record<Protocol, (path: string, message: Uint8Array) => Promise<Answer>> = { Connect: viaConnect, gRPC: viaGrpc, "gRPC-Web": viaGrpcWeb };
+const SEND: Record<Protocol, (path: string, message: Uint8Array) => Promise<Answer>> = {
+  Connect: viaConnect,
+  gRPC: viaGrpc,
+  "gRPC-Web": viaGrpcWeb,
+};
 
 /** A well-formed IssueTokenRequest with every string field set, for mutations that reach deeper than random bytes. */
-const NEAR_VALID = toBinary(IssueTokenRequestSchema, create(IssueTokenRequestSchema, { clientId: "tcl_x", clientSecret: "tsec_y", scope: "read write", audience: ["https://api.example.com"] }));
+const NEAR_VALID = toBinary(
+  IssueTokenRequestSchema,
+  create(IssueTokenRequestSchema, {
+    clientId: "tcl_x",
+    clientSecret: "tsec_y",
+    scope: "read write",
+    audience: ["https://api.example.com"],
+  }),
+);
 
 /** Random bytes, or that message cut short or with one byte changed. */
 const bodies = fc.oneof(
@@ -98,15 +143,23 @@ const bodies = fc.oneof(
 describe("random bytes as a request message", () => {
   it(`property: never INTERNAL, UNKNOWN or a 5xx, on any of the ${PATHS.length} unary methods over Connect, gRPC and gRPC-Web, and a good request is answered afterwards`, async () => {
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom<Protocol>("Connect", "gRPC", "gRPC-Web"), fc.constantFrom(...PATHS), bodies, async (protocol, path, body) => {
-        const a = await SEND[protocol](path, body);
-        const what = `${protocol} ${path} ${Buffer.from(body).toString("hex")} -> ${a.http ?? ""} ${a.code} ${a.message}`;
-        expect(a.http ?? 200, what).toBeLessThan(500);
-        expect([grpc.status.INTERNAL, grpc.status.UNKNOWN, -1, Number.NaN], what).not.toContain(a.code);
-        if (a.code === grpc.status.INVALID_ARGUMENT) expect(a.message, what).not.toMatch(/\n|\s+at |internal/i);
-        const good = await SEND[protocol](CHECK, new Uint8Array());
-        expect({ code: good.code, body: good.body }, `a good request after ${what}`).toStrictEqual({ code: grpc.status.OK, body: SERVING });
-      }),
+      fc.asyncProperty(
+        fc.constantFrom<Protocol>("Connect", "gRPC", "gRPC-Web"),
+        fc.constantFrom(...PATHS),
+        bodies,
+        async (protocol, path, body) => {
+          const a = await SEND[protocol](path, body);
+          const what = `${protocol} ${path} ${Buffer.from(body).toString("hex")} -> ${a.http ?? ""} ${a.code} ${a.message}`;
+          expect(a.http ?? 200, what).toBeLessThan(500);
+          expect([grpc.status.INTERNAL, grpc.status.UNKNOWN, -1, Number.NaN], what).not.toContain(a.code);
+          if (a.code === grpc.status.INVALID_ARGUMENT) expect(a.message, what).not.toMatch(/\n|\s+at |internal/i);
+          const good = await SEND[protocol](CHECK, new Uint8Array());
+          expect({ code: good.code, body: good.body }, `a good request after ${what}`).toStrictEqual({
+            code: grpc.status.OK,
+            body: SERVING,
+          });
+        },
+      ),
       { numRuns: 300 },
     );
   }, 120_000);

@@ -72,7 +72,12 @@ interface Refusal {
 }
 
 async function connectH1(path: string, body: Buffer): Promise<Refusal> {
-  const res = await fetch(`${server.url}${path}`, { method: "POST", headers: { "content-type": "application/proto" }, body, signal: AbortSignal.timeout(5000) });
+  const res = await fetch(`${server.url}${path}`, {
+    method: "POST",
+    headers: { "content-type": "application/proto" },
+    body,
+    signal: AbortSignal.timeout(5000),
+  });
   const json = (await res.json()) as { code?: string; message?: string };
   return { http: res.status, code: json.code, message: json.message };
 }
@@ -122,7 +127,12 @@ function grpcWebTrailer(body: Buffer): Record<string, string> {
   for (let at = 0; at + 5 <= body.length; at += 5 + body.readUInt32BE(at + 1)) {
     if ((body[at]! & 0x80) === 0) continue;
     const text = body.subarray(at + 5, at + 5 + body.readUInt32BE(at + 1)).toString("latin1");
-    return Object.fromEntries(text.split("\r\n").filter(Boolean).map((l) => [l.slice(0, l.indexOf(":")).trim().toLowerCase(), l.slice(l.indexOf(":") + 1).trim()]));
+    return Object.fromEntries(
+      text
+        .split("\r\n")
+        .filter(Boolean)
+        .map((l) => [l.slice(0, l.indexOf(":")).trim().toLowerCase(), l.slice(l.indexOf(":") + 1).trim()]),
+    );
   }
   throw new Error("no trailer frame in the gRPC-Web answer");
 }
@@ -153,7 +163,10 @@ describe("a body that is not the request message -> INVALID_ARGUMENT naming the 
           const endpoint = t.path.endsWith("IssueToken") ? "token" : t.path.endsWith("IntrospectToken") ? "introspect" : "ListClients";
           sent[endpoint]++;
           const answer = await SEND[protocol](t.path, Buffer.from(bytes(t.stringField)));
-          expect(answer).toStrictEqual({ ...INVALID[protocol], message: `the request is not a valid ${t.input} (${reason(t.stringField)})` });
+          expect(answer).toStrictEqual({
+            ...INVALID[protocol],
+            message: `the request is not a valid ${t.input} (${reason(t.stringField)})`,
+          });
         });
       }
     }
@@ -167,14 +180,24 @@ describe("compressed bodies are decompressed first, then refused the same way", 
   it("gRPC IssueToken with grpc-encoding gzip (past the fast path, which takes only plain calls)", async () => {
     sent.token++;
     const a = await rawGrpc(server.url, "/tessera.v1.TokenService/IssueToken", grpcFrame(cut(1), true), { "grpc-encoding": "gzip" });
-    expect(a).toMatchObject({ grpcStatus: grpc.status.INVALID_ARGUMENT, grpcMessage: "the request is not a valid IssueTokenRequest (premature EOF)" });
+    expect(a).toMatchObject({
+      grpcStatus: grpc.status.INVALID_ARGUMENT,
+      grpcMessage: "the request is not a valid IssueTokenRequest (premature EOF)",
+    });
   });
 
   it("Connect ListClients with Content-Encoding gzip", async () => {
     sent.ListClients++;
-    const res = await fetch(`${server.url}/tessera.v1.ClientAdmin/ListClients`, { method: "POST", headers: { "content-type": "application/proto", "content-encoding": "gzip" }, body: cut(2) });
+    const res = await fetch(`${server.url}/tessera.v1.ClientAdmin/ListClients`, {
+      method: "POST",
+      headers: { "content-type": "application/proto", "content-encoding": "gzip" },
+      body: cut(2),
+    });
     expect(res.status).toBe(400);
-    expect(await res.json()).toStrictEqual({ code: "invalid_argument", message: "the request is not a valid ListClientsRequest (premature EOF)" });
+    expect(await res.json()).toStrictEqual({
+      code: "invalid_argument",
+      message: "the request is not a valid ListClientsRequest (premature EOF)",
+    });
   });
 });
 
@@ -202,7 +225,9 @@ describe("streaming methods refuse an unparsable request message the same way", 
     expect(a.status).toBe(200);
     const body = a.body;
     expect(body[0]).toBe(0x02); // the end-of-stream frame, and the only one
-    expect(JSON.parse(body.subarray(5).toString())).toStrictEqual({ error: { code: "invalid_argument", message: "the request is not a valid HealthCheckRequest (premature EOF)" } });
+    expect(JSON.parse(body.subarray(5).toString())).toStrictEqual({
+      error: { code: "invalid_argument", message: "the request is not a valid HealthCheckRequest (premature EOF)" },
+    });
   });
 
   it("ServerReflectionInfo over gRPC-Web (h2c), after a valid first message -> INVALID_ARGUMENT", async () => {
@@ -224,12 +249,20 @@ describe("an admin call whose bytes are not its request is refused before its to
     ["/tessera.v1.KeyAdmin/RotateSigningKey", "RotateSigningKeyRequest"],
   ];
   const call = (path: string, body: Buffer) =>
-    fetch(`${server.url}${path}`, { method: "POST", headers: { "content-type": "application/proto", authorization: NOT_A_TOKEN }, body, signal: AbortSignal.timeout(5000) });
+    fetch(`${server.url}${path}`, {
+      method: "POST",
+      headers: { "content-type": "application/proto", authorization: NOT_A_TOKEN },
+      body,
+      signal: AbortSignal.timeout(5000),
+    });
 
   for (const [path, input] of ADMIN) {
     it(`${path} with a token that is not one: invalid_argument, where a well-formed request gets unauthenticated`, async () => {
       const bad = await call(path, Buffer.from([tag(1, LEN), 0x80]));
-      expect([bad.status, await bad.json()]).toStrictEqual([400, { code: "invalid_argument", message: `the request is not a valid ${input} (premature EOF)` }]);
+      expect([bad.status, await bad.json()]).toStrictEqual([
+        400,
+        { code: "invalid_argument", message: `the request is not a valid ${input} (premature EOF)` },
+      ]);
       const good = await call(path, Buffer.alloc(0));
       expect([good.status, ((await good.json()) as { code: string }).code]).toStrictEqual([401, "unauthenticated"]);
     });
@@ -240,7 +273,15 @@ describe("an admin call whose bytes are not its request is refused before its to
     const metadata = new grpc.Metadata();
     metadata.set("authorization", NOT_A_TOKEN);
     const err = await new Promise<grpc.ServiceError | null>((resolve) =>
-      raw.makeUnaryRequest("/tessera.v1.KeyAdmin/RotateSigningKey", same, same, Buffer.from([tag(1, LEN), 0x80]), metadata, { deadline: Date.now() + 5000 }, resolve),
+      raw.makeUnaryRequest(
+        "/tessera.v1.KeyAdmin/RotateSigningKey",
+        same,
+        same,
+        Buffer.from([tag(1, LEN), 0x80]),
+        metadata,
+        { deadline: Date.now() + 5000 },
+        resolve,
+      ),
     );
     expect({ code: err?.code, details: decodeURIComponent(err?.details ?? "") }).toStrictEqual({
       code: grpc.status.INVALID_ARGUMENT,
@@ -254,11 +295,18 @@ describe("what the server logs and counts for them", () => {
   const adminLines = () => server.logs.filter((l) => l.msg === "admin call" && l.method === "ListClients");
 
   it("one info line per request: token calls as invalid_request, admin calls as InvalidArgument", async () => {
-    await eventually("a log line per request", () => tokenLines("token").length >= sent.token && tokenLines("introspect").length >= sent.introspect && adminLines().length >= sent.ListClients);
+    await eventually(
+      "a log line per request",
+      () =>
+        tokenLines("token").length >= sent.token &&
+        tokenLines("introspect").length >= sent.introspect &&
+        adminLines().length >= sent.ListClients,
+    );
     const quiet = (l: LogLine) => l.level === 30 && l.err === undefined && !/stack|\n\s+at /.test(JSON.stringify(l));
     for (const endpoint of ["token", "introspect"] as const) {
       expect(tokenLines(endpoint)).toHaveLength(sent[endpoint]);
-      for (const l of tokenLines(endpoint)) expect(l, JSON.stringify(l)).toMatchObject({ transport: "grpc", outcome: "error", error: "invalid_request" });
+      for (const l of tokenLines(endpoint))
+        expect(l, JSON.stringify(l)).toMatchObject({ transport: "grpc", outcome: "error", error: "invalid_request" });
       expect(tokenLines(endpoint).every(quiet)).toBe(true);
     }
     expect(adminLines()).toHaveLength(sent.ListClients);
@@ -273,10 +321,13 @@ describe("what the server logs and counts for them", () => {
 
   it("/metrics counts them as invalid_request / InvalidArgument, with no server_error", async () => {
     const e = parseExposition((await httpRequest("GET", `${server.url}/metrics`)).text);
-    const tokens = (endpoint: string) => valueOf(e, "tessera_token_requests_total", { transport: "grpc", endpoint, outcome: "error", error: "invalid_request" });
+    const tokens = (endpoint: string) =>
+      valueOf(e, "tessera_token_requests_total", { transport: "grpc", endpoint, outcome: "error", error: "invalid_request" });
     expect(tokens("token")).toBe(sent.token);
     expect(tokens("introspect")).toBe(sent.introspect);
-    expect(valueOf(e, "tessera_admin_requests_total", { service: "ClientAdmin", method: "ListClients", code: "InvalidArgument" })).toBe(sent.ListClients);
+    expect(valueOf(e, "tessera_admin_requests_total", { service: "ClientAdmin", method: "ListClients", code: "InvalidArgument" })).toBe(
+      sent.ListClients,
+    );
     expect(e.samples.filter((s) => s.labels.error === "server_error" || s.labels.code === "Internal")).toStrictEqual([]);
   });
 });
@@ -284,7 +335,10 @@ describe("what the server logs and counts for them", () => {
 describe("an RPC request that names no valid host", () => {
   const REQUESTS: [string, string][] = [
     ["over HTTP/1.0 without a Host header", "POST /tessera.v1.TokenService/IssueToken HTTP/1.0\r\n"],
-    ["over HTTP/1.1 with a Host header that is no host name", "POST /tessera.v1.TokenService/IssueToken HTTP/1.1\r\nHost: a b\r\nConnection: close\r\n"],
+    [
+      "over HTTP/1.1 with a Host header that is no host name",
+      "POST /tessera.v1.TokenService/IssueToken HTTP/1.1\r\nHost: a b\r\nConnection: close\r\n",
+    ],
   ];
   for (const [name, head] of REQUESTS) {
     it(`${name}: answered 400 and the server keeps serving`, async () => {
@@ -295,7 +349,10 @@ describe("an RPC request that names no valid host", () => {
       await new Promise((resolve) => socket.once("close", resolve));
       const answer = parseResponse(Buffer.concat(chunks));
       expect(answer.status).toBe(400);
-      expect(JSON.parse(answer.body.toString())).toStrictEqual({ code: "invalid_argument", message: "the request names no valid host: send a Host header with the server's host name or address" });
+      expect(JSON.parse(answer.body.toString())).toStrictEqual({
+        code: "invalid_argument",
+        message: "the request names no valid host: send a Host header with the server's host name or address",
+      });
       expect(server.child.exitCode).toBeNull();
       expect((await httpRequest("GET", `${server.url}/healthz`)).status).toBe(200);
     });

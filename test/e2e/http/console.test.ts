@@ -124,7 +124,11 @@ describe("tessera serve whose console was never built", () => {
     expect(page.status).toBe(404);
     expect(page.text).toMatch(/^The Tessera console is not built\. Run `npm run build`/);
     expect(page.headers.get("content-security-policy")).not.toBeNull();
-    const refused = await postForm(`${unbuilt.url}/oauth/token`, { grant_type: "client_credentials", client_id: "nobody", client_secret: "x" });
+    const refused = await postForm(`${unbuilt.url}/oauth/token`, {
+      grant_type: "client_credentials",
+      client_id: "nobody",
+      client_secret: "x",
+    });
     expect(refused.status).toBe(401);
   });
 });

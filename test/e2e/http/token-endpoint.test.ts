@@ -164,7 +164,10 @@ describe("client_secret_basic", () => {
       tokensNotBefore: null,
       scopeCutoffs: [],
       secrets: [{ secretId: "sec_awkward", hash: hashClientSecret(secret), createTime: now, expireTime: null, lastUsedTime: null }],
-      authMethod: "client_secret", keys: [], jwksUri: null, federatedCredentials: [],
+      authMethod: "client_secret",
+      keys: [],
+      jwksUri: null,
+      federatedCredentials: [],
     });
     const header = basic("awkward-secret", secret);
     // The colon inside the secret is encoded, so the only raw colon is the separator.
@@ -172,7 +175,10 @@ describe("client_secret_basic", () => {
     expectTokenResponse(await postToken({ grant_type: "client_credentials" }, { authorization: header }), "read");
     expectTokenResponse(await postToken({ grant_type: "client_credentials", client_id: "awkward-secret", client_secret: secret }), "read");
     // Sent raw (not form-encoded), "+" would decode to a space and the secret would not match.
-    const raw = await postToken({ grant_type: "client_credentials" }, { authorization: b64(`awkward-secret:${secret.replace("%41", "A")}`) });
+    const raw = await postToken(
+      { grant_type: "client_credentials" },
+      { authorization: b64(`awkward-secret:${secret.replace("%41", "A")}`) },
+    );
     expectOAuthError(raw, 401, "invalid_client", /authentication failed/i, true);
   });
 });
@@ -189,7 +195,12 @@ describe("invalid_client", () => {
   });
 
   it("a client_id without a client_secret is invalid_client", async () => {
-    expectOAuthError(await postToken({ grant_type: "client_credentials", client_id: rw.clientId }), 401, "invalid_client", /authentication failed/i);
+    expectOAuthError(
+      await postToken({ grant_type: "client_credentials", client_id: rw.clientId }),
+      401,
+      "invalid_client",
+      /authentication failed/i,
+    );
   });
 
   it("no client authentication at all is 401 invalid_client", async () => {
@@ -216,10 +227,7 @@ describe("invalid_client", () => {
 
 describe("invalid_request", () => {
   it("Basic credentials plus client_secret in the body is more than one method (RFC 6749 §2.3)", async () => {
-    const a = await postToken(
-      { grant_type: "client_credentials", ...creds(rw) },
-      { authorization: basic(rw.clientId, rw.clientSecret) },
-    );
+    const a = await postToken({ grant_type: "client_credentials", ...creds(rw) }, { authorization: basic(rw.clientId, rw.clientSecret) });
     expectOAuthError(a, 400, "invalid_request", /more than one client authentication method/);
   });
 
@@ -232,9 +240,30 @@ describe("invalid_request", () => {
   });
 
   it.each([
-    ["scope", [["grant_type", "client_credentials"], ["scope", "read"], ["scope", "write"]]],
-    ["grant_type", [["grant_type", "client_credentials"], ["grant_type", "client_credentials"]]],
-    ["client_secret", [["grant_type", "client_credentials"], ["client_id", "x"], ["client_secret", "a"], ["client_secret", "b"]]],
+    [
+      "scope",
+      [
+        ["grant_type", "client_credentials"],
+        ["scope", "read"],
+        ["scope", "write"],
+      ],
+    ],
+    [
+      "grant_type",
+      [
+        ["grant_type", "client_credentials"],
+        ["grant_type", "client_credentials"],
+      ],
+    ],
+    [
+      "client_secret",
+      [
+        ["grant_type", "client_credentials"],
+        ["client_id", "x"],
+        ["client_secret", "a"],
+        ["client_secret", "b"],
+      ],
+    ],
   ] as [string, [string, string][]][])("a repeated %s parameter is refused (RFC 6749 §3.2)", async (name, pairs) => {
     const withCreds = name === "client_secret" ? pairs : [...pairs, ...Object.entries(creds(rw))];
     const a = await postToken(withCreds);
@@ -321,8 +350,18 @@ describe("scope and audience", () => {
   });
 
   it("audience may be repeated (and mixed with resource, RFC 8707 §2)", async () => {
-    const repeated = await postToken([["grant_type", "client_credentials"], ...Object.entries(creds(aud)), ["audience", API], ["audience", OTHER_API]]);
-    const mixed = await postToken([["grant_type", "client_credentials"], ...Object.entries(creds(aud)), ["resource", OTHER_API], ["audience", API]]);
+    const repeated = await postToken([
+      ["grant_type", "client_credentials"],
+      ...Object.entries(creds(aud)),
+      ["audience", API],
+      ["audience", OTHER_API],
+    ]);
+    const mixed = await postToken([
+      ["grant_type", "client_credentials"],
+      ...Object.entries(creds(aud)),
+      ["resource", OTHER_API],
+      ["audience", API],
+    ]);
     for (const a of [repeated, mixed]) {
       const { payload } = await verifyWithJwks(server.url, expectTokenResponse(a, "read write"), server.issuer);
       expect([...(payload.aud as string[])].sort()).toEqual([API, OTHER_API]);
@@ -330,16 +369,29 @@ describe("scope and audience", () => {
   });
 
   it("no audience requested gives the client's audiences, or the issuer when it has none", async () => {
-    const withAud = await verifyWithJwks(server.url, expectTokenResponse(await postToken({ grant_type: "client_credentials", ...creds(aud) }), "read write"), server.issuer);
+    const withAud = await verifyWithJwks(
+      server.url,
+      expectTokenResponse(await postToken({ grant_type: "client_credentials", ...creds(aud) }), "read write"),
+      server.issuer,
+    );
     expect(withAud.payload.aud).toEqual([API, OTHER_API]);
-    const without = await verifyWithJwks(server.url, expectTokenResponse(await postToken({ grant_type: "client_credentials", ...creds(rw) }), "read write"), server.issuer);
+    const without = await verifyWithJwks(
+      server.url,
+      expectTokenResponse(await postToken({ grant_type: "client_credentials", ...creds(rw) }), "read write"),
+      server.issuer,
+    );
     expect(without.payload.aud).toBe(server.issuer);
   });
 
   it.each(["audience", "resource"])("a %s the client may not use is invalid_target (RFC 8707)", async (param) => {
     const a = await postToken({ grant_type: "client_credentials", ...creds(aud), [param]: "https://evil.example.com" });
     expectOAuthError(a, 400, "invalid_target", /evil\.example\.com.*not allowed/);
-    const b = await postToken([["grant_type", "client_credentials"], ...Object.entries(creds(aud)), [param, API], [param, "https://evil.example.com"]]);
+    const b = await postToken([
+      ["grant_type", "client_credentials"],
+      ...Object.entries(creds(aud)),
+      [param, API],
+      [param, "https://evil.example.com"],
+    ]);
     expectOAuthError(b, 400, "invalid_target", /not allowed/);
   });
 });

@@ -22,12 +22,21 @@ let md: Record<string, string>;
 let rs: Credentials;
 
 async function create(clientId: string, scopes: string[]): Promise<Credentials> {
-  const r = await unary<{ client: { client_id: string }; client_secret: string }>(clients, "CreateClient", { client_id: clientId, name: clientId, scopes }, md);
+  const r = await unary<{ client: { client_id: string }; client_secret: string }>(
+    clients,
+    "CreateClient",
+    { client_id: clientId, name: clientId, scopes },
+    md,
+  );
   return { clientId: r.client.client_id, clientSecret: r.client_secret };
 }
 
 async function token(c: Credentials, scope?: string): Promise<string> {
-  const r = await postForm(`${server.url}/oauth/token`, { grant_type: "client_credentials", ...(scope ? { scope } : {}) }, { authorization: basic(c.clientId, c.clientSecret) });
+  const r = await postForm(
+    `${server.url}/oauth/token`,
+    { grant_type: "client_credentials", ...(scope ? { scope } : {}) },
+    { authorization: basic(c.clientId, c.clientSecret) },
+  );
   expect(r.status, JSON.stringify(r.body)).toBe(200);
   return r.body.access_token as string;
 }
@@ -84,8 +93,18 @@ describe("a scope taken away and given back", () => {
     expect((await unary<{ client: { name: string } }>(clients, "GetClient", { client_id: "ops" }, bearer(stolen))).client.name).toBe("ops");
 
     await unary(clients, "UpdateClient", { client: { client_id: "ops", scopes: [] }, update_mask: { paths: ["scopes"] } }, md);
-    const rotated = await unary<{ client_secret: string }>(clients, "RotateClientSecret", { client_id: "ops", grace_period: { seconds: 0 } }, md);
-    await unary(clients, "UpdateClient", { client: { client_id: "ops", scopes: ["tessera:admin"] }, update_mask: { paths: ["scopes"] } }, md);
+    const rotated = await unary<{ client_secret: string }>(
+      clients,
+      "RotateClientSecret",
+      { client_id: "ops", grace_period: { seconds: 0 } },
+      md,
+    );
+    await unary(
+      clients,
+      "UpdateClient",
+      { client: { client_id: "ops", scopes: ["tessera:admin"] }, update_mask: { paths: ["scopes"] } },
+      md,
+    );
 
     expect((await failure(unary(clients, "GetClient", { client_id: "ops" }, bearer(stolen)))).code).toBe(grpc.status.UNAUTHENTICATED);
     // The admin with the new secret works.
@@ -98,7 +117,12 @@ describe("a scope taken away and given back", () => {
     const withWrite = await token(svc, "read write");
     const readOnly = await token(svc, "read");
     await unary(clients, "UpdateClient", { client: { client_id: "svc", scopes: ["read"] }, update_mask: { paths: ["scopes"] } }, md);
-    await unary(clients, "UpdateClient", { client: { client_id: "svc", scopes: ["read", "write"] }, update_mask: { paths: ["scopes"] } }, md);
+    await unary(
+      clients,
+      "UpdateClient",
+      { client: { client_id: "svc", scopes: ["read", "write"] }, update_mask: { paths: ["scopes"] } },
+      md,
+    );
     expect(await introspect(withWrite)).toEqual({ active: false });
     expect(await introspect(readOnly)).toMatchObject({ active: true, scope: "read" });
     expect(await introspect(await token(svc, "read write"))).toMatchObject({ active: true, scope: "read write" });

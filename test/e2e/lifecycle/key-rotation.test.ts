@@ -43,7 +43,7 @@ async function token(): Promise<string> {
   return ((await res.json()) as { access_token: string }).access_token;
 }
 
-const kidOf = (t: string) => (JSON.parse(Buffer.from(t.split(".")[0]!, "base64url").toString()) as { kid: string; alg: string });
+const kidOf = (t: string) => JSON.parse(Buffer.from(t.split(".")[0]!, "base64url").toString()) as { kid: string; alg: string };
 
 async function introspect(t: string): Promise<boolean> {
   const res = await fetch(`${server.url}/oauth/introspect`, {

@@ -40,11 +40,21 @@ function stealKeys(db: string): { keys: StolenKey[]; adminIds: string[]; created
   for (const suffix of ["", "-wal", "-shm"]) if (existsSync(db + suffix)) copyFileSync(db + suffix, join(loot, "tessera.db" + suffix));
   const copy = new Database(join(loot, "tessera.db"), { readonly: true });
   try {
-    const keys = (copy.prepare("SELECT kid, alg, status, private_key FROM signing_keys").all() as { kid: string; alg: string; status: string; private_key: string }[]).map(
-      (r) => ({ kid: r.kid, alg: r.alg, status: r.status, jwk: JSON.parse(r.private_key) as JWK }),
-    );
-    const admins = (copy.prepare("SELECT client_id, scopes, create_time FROM clients").all() as { client_id: string; scopes: string; create_time: number }[])
-      .filter((c) => (JSON.parse(c.scopes) as string[]).includes("tessera:admin"));
+    const keys = (
+      copy.prepare("SELECT kid, alg, status, private_key FROM signing_keys").all() as {
+        kid: string;
+        alg: string;
+        status: string;
+        private_key: string;
+      }[]
+    ).map((r) => ({ kid: r.kid, alg: r.alg, status: r.status, jwk: JSON.parse(r.private_key) as JWK }));
+    const admins = (
+      copy.prepare("SELECT client_id, scopes, create_time FROM clients").all() as {
+        client_id: string;
+        scopes: string;
+        create_time: number;
+      }[]
+    ).filter((c) => (JSON.parse(c.scopes) as string[]).includes("tessera:admin"));
     return { keys, adminIds: admins.map((c) => c.client_id), createdAt: admins[0]!.create_time };
   } finally {
     copy.close();
@@ -53,7 +63,16 @@ function stealKeys(db: string): { keys: StolenKey[]; adminIds: string[]; created
 
 async function forgeAdmin(key: StolenKey, clientId: string, iatOffset = 0, lifetime = 600): Promise<string> {
   const iat = Math.floor(Date.now() / 1000) + iatOffset;
-  const claims = { iss: issuer, sub: clientId, client_id: clientId, aud: issuer, iat, exp: iat + lifetime, jti: randomUUID(), scope: "tessera:admin" };
+  const claims = {
+    iss: issuer,
+    sub: clientId,
+    client_id: clientId,
+    aud: issuer,
+    iat,
+    exp: iat + lifetime,
+    jti: randomUUID(),
+    scope: "tessera:admin",
+  };
   return new SignJWT(claims).setProtectedHeader({ alg: key.alg, typ: "at+jwt", kid: key.kid }).sign(await importJWK(key.jwk, key.alg));
 }
 
@@ -111,7 +130,10 @@ describe("a signing key copied out of the database file", () => {
     forged = [
       { what: "current key", token: await forgeAdmin(current, admin.clientId) },
       // As old as the admin client itself (the copy tells when it was created).
-      { what: "current key, backdated", token: await forgeAdmin(current, admin.clientId, Math.floor(loot.createdAt / 1000) - Math.floor(Date.now() / 1000)) },
+      {
+        what: "current key, backdated",
+        token: await forgeAdmin(current, admin.clientId, Math.floor(loot.createdAt / 1000) - Math.floor(Date.now() / 1000)),
+      },
       { what: "next key", token: await forgeAdmin(next, admin.clientId) },
     ];
     for (const f of forged) expect(await adminCall(f.token), f.what).toBe("ok");
@@ -153,7 +175,10 @@ describe("a signing key copied out of the database file", () => {
     const audit = await runTessera(["audit", "--json", "--server", server.url], { env: adminEnv() });
     expect(audit.code, audit.stderr).toBe(0);
     const events = (JSON.parse(audit.stdout) as { events: { action: string; target: string; changes: Record<string, unknown> }[] }).events;
-    expect(events[0]).toMatchObject({ action: "keys.rotate", changes: { force: true, withdrawn: expect.arrayContaining(stolen.map((k) => k.kid)) } });
+    expect(events[0]).toMatchObject({
+      action: "keys.rotate",
+      changes: { force: true, withdrawn: expect.arrayContaining(stolen.map((k) => k.kid)) },
+    });
     const known = [admin.clientId, rs.clientId];
     const planted = events.filter((e) => e.action === "client.create" && !known.includes(e.target)).map((e) => e.target);
     expect(planted).toEqual(["metrics-exporter"]);
@@ -164,12 +189,17 @@ describe("a signing key copied out of the database file", () => {
 
     // The planted client's token and credentials are dead too.
     expect(await adminCall(backdoorToken)).toBe(grpc.status.UNAUTHENTICATED);
-    const again = await postForm(`${server.url}/oauth/token`, { grant_type: "client_credentials" }, { authorization: basic(backdoor.clientId, backdoor.clientSecret) });
+    const again = await postForm(
+      `${server.url}/oauth/token`,
+      { grant_type: "client_credentials" },
+      { authorization: basic(backdoor.clientId, backdoor.clientSecret) },
+    );
     expect(again.status).toBe(401);
 
     // And the stolen keys sign nothing that works from now on, whatever the claims.
     for (const k of stolen) {
-      for (const offset of [-3600, 0, 20]) expect(await adminCall(await forgeAdmin(k, admin.clientId, offset))).toBe(grpc.status.UNAUTHENTICATED);
+      for (const offset of [-3600, 0, 20])
+        expect(await adminCall(await forgeAdmin(k, admin.clientId, offset))).toBe(grpc.status.UNAUTHENTICATED);
     }
 
     // The real admin carries on with a token of the new key, which verifies against the new JWKS.

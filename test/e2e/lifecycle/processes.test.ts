@@ -108,7 +108,10 @@ describe("two processes on one database file", () => {
 
   it("a client created through one gets tokens from the other at once; revocation through one holds on the other at once, disabling shortly after", async () => {
     const env = { TESSERA_CLIENT_ID: admin.clientId, TESSERA_CLIENT_SECRET: admin.clientSecret };
-    const made = await runTessera(["clients", "create", "--server", a.url, "--name", "svc", "--scope", "read tessera:introspect", "--json"], { env });
+    const made = await runTessera(
+      ["clients", "create", "--server", a.url, "--name", "svc", "--scope", "read tessera:introspect", "--json"],
+      { env },
+    );
     expect(made.code, made.stderr).toBe(0);
     const c = JSON.parse(made.stdout) as { client_id: string; client_secret: string };
     const creds = { clientId: c.client_id, clientSecret: c.client_secret };
@@ -124,7 +127,10 @@ describe("two processes on one database file", () => {
     expect(off.code, off.stderr).toBe(0);
     // A has the client in memory: its background poll of the database sees the change (every
     // 250 ms), not the request itself, so the refusal follows shortly after.
-    await eventually("the other process to refuse the disabled client", async () => (await post(a.url, "/oauth/token", { grant_type: "client_credentials" }, creds)).status === 401);
+    await eventually(
+      "the other process to refuse the disabled client",
+      async () => (await post(a.url, "/oauth/token", { grant_type: "client_credentials" }, creds)).status === 401,
+    );
   });
 
   it("a key rotation through one is published and used by the other, which watches the database for changes", async () => {
@@ -144,7 +150,9 @@ describe("two processes on one database file", () => {
     );
     const t = await post(b.url, "/oauth/token", { grant_type: "client_credentials" }, admin);
     const { protectedHeader } = await jwtVerify(t.body.access_token as string, createLocalJWKSet(await jwks(a.url)), { issuer });
-    const current = (JSON.parse(r.stdout) as { keys: { kid: string; state: string }[] }).keys.find((k) => k.state === "SIGNING_KEY_STATE_CURRENT");
+    const current = (JSON.parse(r.stdout) as { keys: { kid: string; state: string }[] }).keys.find(
+      (k) => k.state === "SIGNING_KEY_STATE_CURRENT",
+    );
     expect(protectedHeader.kid).toBe(current!.kid);
   });
 });

@@ -71,7 +71,13 @@ describe("introspection (RFC 7662), both doors", () => {
       exp: Math.floor(now / 1000) + 3600,
     });
     const g = await introspectGrpc(t);
-    expect(g).toMatchObject({ active: true, scope: "read write", client_id: alice.clientId, aud: ["https://api.example.com"], jti: r.body.jti });
+    expect(g).toMatchObject({
+      active: true,
+      scope: "read write",
+      client_id: alice.clientId,
+      aud: ["https://api.example.com"],
+      jti: r.body.jti,
+    });
     expect(g.exp).toBe(String(r.body.exp));
   });
 
@@ -79,7 +85,9 @@ describe("introspection (RFC 7662), both doors", () => {
     const t = await tokenFor(alice);
     const [h, p, sig] = t.split(".");
     const tampered = `${h}.${p}.${sig!.slice(0, -4)}AAAA`;
-    const otherPayload = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(p!, "base64url").toString()), scope: "admin" })).toString("base64url");
+    const otherPayload = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(p!, "base64url").toString()), scope: "admin" })).toString(
+      "base64url",
+    );
     for (const bad of ["garbage", "a.b.c", tampered, `${h}.${otherPayload}.${sig}`, "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0."]) {
       const r = await introspectHttp(bad);
       expect(r.status, bad).toBe(200);
@@ -113,7 +121,9 @@ describe("introspection (RFC 7662), both doors", () => {
 describe("revocation (RFC 7009), both doors", () => {
   it("a client revokes its own token over HTTP; it is then inactive", async () => {
     const t = await tokenFor(alice);
-    const r = await post("/oauth/revoke", form({ token: t, token_type_hint: "access_token" }), { authorization: basic(alice.clientId, alice.clientSecret) });
+    const r = await post("/oauth/revoke", form({ token: t, token_type_hint: "access_token" }), {
+      authorization: basic(alice.clientId, alice.clientSecret),
+    });
     expect(r.status).toBe(200);
     expect(r.headers.get("cache-control")).toBe("no-store");
     expect((await introspectHttp(t)).body).toEqual({ active: false });
@@ -145,7 +155,9 @@ describe("revocation (RFC 7009), both doors", () => {
       now = saved;
     }
     for (const bad of ["garbage", "a.b.c"]) {
-      expect((await post("/oauth/revoke", form({ token: bad }), { authorization: basic(bob.clientId, bob.clientSecret) })).status).toBe(200);
+      expect((await post("/oauth/revoke", form({ token: bad }), { authorization: basic(bob.clientId, bob.clientSecret) })).status).toBe(
+        200,
+      );
       await unary(tokens, "RevokeToken", { client_id: bob.clientId, client_secret: bob.clientSecret, token: bad });
     }
     expect(await server.running.storage.isTokenRevoked("garbage")).toBe(false);
@@ -181,7 +193,12 @@ describe("client cut-off", () => {
   it("RevokeClientTokens makes earlier tokens inactive; a token issued right after is active", async () => {
     const c = await server.createClient({ name: "cutoff", scopes: ["read"] });
     const before = await tokenFor(c);
-    const res = await unary<{ client: { tokens_not_before: { seconds: string } } }>(admin, "RevokeClientTokens", { client_id: c.clientId }, bearer);
+    const res = await unary<{ client: { tokens_not_before: { seconds: string } } }>(
+      admin,
+      "RevokeClientTokens",
+      { client_id: c.clientId },
+      bearer,
+    );
     expect(Number(res.client.tokens_not_before.seconds) * 1000).toBeGreaterThan(now);
     const after = await tokenFor(c); // same (fake) second as the cut-off
     expect((await introspectHttp(before)).body).toEqual({ active: false });
@@ -193,12 +210,22 @@ describe("client cut-off", () => {
     const c2 = await server.createClient({ name: "to-delete" });
     const t1 = await tokenFor(c1);
     const t2 = await tokenFor(c2);
-    await unary(admin, "UpdateClient", { client: { client_id: c1.clientId, disabled: true }, update_mask: { paths: ["disabled"] } }, bearer);
+    await unary(
+      admin,
+      "UpdateClient",
+      { client: { client_id: c1.clientId, disabled: true }, update_mask: { paths: ["disabled"] } },
+      bearer,
+    );
     await unary(admin, "DeleteClient", { client_id: c2.clientId }, bearer);
     expect((await introspectHttp(t1)).body).toEqual({ active: false });
     expect((await introspectHttp(t2)).body).toEqual({ active: false });
     // Re-enabling does not bring the old tokens back.
-    await unary(admin, "UpdateClient", { client: { client_id: c1.clientId, disabled: false }, update_mask: { paths: ["disabled"] } }, bearer);
+    await unary(
+      admin,
+      "UpdateClient",
+      { client: { client_id: c1.clientId, disabled: false }, update_mask: { paths: ["disabled"] } },
+      bearer,
+    );
     expect((await introspectHttp(t1)).body).toEqual({ active: false });
   });
 

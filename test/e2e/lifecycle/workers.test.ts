@@ -24,7 +24,11 @@ describe("tessera serve --workers 2", () => {
       for (let i = 0; i < 20; i++) {
         const res = await fetch(`${s.url}/oauth/token`, {
           method: "POST",
-          headers: { "content-type": "application/x-www-form-urlencoded", authorization: basic(admin.clientId, admin.clientSecret), connection: "close" },
+          headers: {
+            "content-type": "application/x-www-form-urlencoded",
+            authorization: basic(admin.clientId, admin.clientSecret),
+            connection: "close",
+          },
           body: "grant_type=client_credentials",
         });
         expect(res.status).toBe(200);

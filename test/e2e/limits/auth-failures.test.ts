@@ -15,15 +15,22 @@ import { formPost, grpcCall, header, rawExchange, rawPost, type FetchAnswer, typ
 
 // An hour later every earlier id has its whole allowance back.
 const t = useClockedServer(
-  { TESSERA_AUTH_FAILURE_LIMIT: "3", TESSERA_AUTH_FAILURE_WINDOW: "60s", TESSERA_AUTH_FAILURE_ADDRESS_LIMIT: "6", TESSERA_TRUST_PROXY: "127.0.0.1" },
+  {
+    TESSERA_AUTH_FAILURE_LIMIT: "3",
+    TESSERA_AUTH_FAILURE_WINDOW: "60s",
+    TESSERA_AUTH_FAILURE_ADDRESS_LIMIT: "6",
+    TESSERA_TRUST_PROXY: "127.0.0.1",
+  },
   3_600_000,
 );
 
 const post = (id: string, secret: string) => formPost(t.url, { grant_type: "client_credentials", client_id: id, client_secret: secret });
 const ATTACKER = "127.0.0.2";
-const formBody = (id: string, secret: string) => new URLSearchParams({ grant_type: "client_credentials", client_id: id, client_secret: secret }).toString();
+const formBody = (id: string, secret: string) =>
+  new URLSearchParams({ grant_type: "client_credentials", client_id: id, client_secret: secret }).toString();
 /** POST /oauth/token over a socket bound to `localAddress`. */
-const postFrom = (localAddress: string, id: string, secret: string) => rawExchange(t.server.port, rawPost(formBody(id, secret)), undefined, localAddress);
+const postFrom = (localAddress: string, id: string, secret: string) =>
+  rawExchange(t.server.port, rawPost(formBody(id, secret)), undefined, localAddress);
 const PAIR = "Too many failed authentication attempts for this client from this address";
 const ADDRESS = "Too many failed authentication attempts from this address";
 
@@ -48,7 +55,10 @@ function expectThrottled(a: FetchAnswer, seconds = 20, why = PAIR): void {
 function expectThrottledRaw(a: RawAnswer, seconds = 20, why = PAIR): void {
   expect(a.status).toBe(429);
   expect(header(a, "retry-after")).toBe(String(seconds));
-  expect(JSON.parse(a.body.toString())).toStrictEqual({ error: "temporarily_unavailable", error_description: `${why}; retry in ${seconds}s` });
+  expect(JSON.parse(a.body.toString())).toStrictEqual({
+    error: "temporarily_unavailable",
+    error_description: `${why}; retry in ${seconds}s`,
+  });
 }
 
 /** The answer without its Date header line: everything else must match byte for byte. */
@@ -89,7 +99,9 @@ describe("failed authentications throttle the client id for the address they com
     expect((await formPost(t.url, { grant_type: "client_credentials" }, { authorization: basic(c.clientId, "bad") })).status).toBe(401);
     const g = await grpcCall(t.tokens, "IssueToken", { client_id: c.clientId, client_secret: "bad" });
     expect(g).toMatchObject({ ok: false, code: grpc.status.UNAUTHENTICATED, reason: "invalid_client" });
-    expect((await formPost(`${t.server.url}/oauth/introspect`, { token: "t", client_id: c.clientId, client_secret: "bad" })).status).toBe(401);
+    expect((await formPost(`${t.server.url}/oauth/introspect`, { token: "t", client_id: c.clientId, client_secret: "bad" })).status).toBe(
+      401,
+    );
     expectThrottled(await post(c.clientId, c.clientSecret));
   });
 
@@ -149,17 +161,38 @@ describe("failures from one address never lock the client out for another", () =
       const g = await grpcCall(t.tokens, "IssueToken", { client_id: victim.clientId, client_secret: `guess-${i}` }, { metadata: attacker });
       expect(g).toMatchObject({ ok: false, code: grpc.status.UNAUTHENTICATED });
     }
-    expectThrottled(await formPost(t.url, { grant_type: "client_credentials", client_id: victim.clientId, client_secret: victim.clientSecret }, attacker));
-    const blocked = await grpcCall(t.tokens, "IssueToken", { client_id: victim.clientId, client_secret: victim.clientSecret }, { metadata: attacker });
-    expect(blocked).toMatchObject({ ok: false, code: grpc.status.RESOURCE_EXHAUSTED, details: `${PAIR}; retry in 20s`, trailers: { "retry-after": "20" } });
-    expect((await formPost(t.url, { grant_type: "client_credentials", client_id: victim.clientId, client_secret: victim.clientSecret }, client)).status).toBe(200);
-    expect((await grpcCall(t.tokens, "IssueToken", { client_id: victim.clientId, client_secret: victim.clientSecret }, { metadata: client })).ok).toBe(true);
+    expectThrottled(
+      await formPost(t.url, { grant_type: "client_credentials", client_id: victim.clientId, client_secret: victim.clientSecret }, attacker),
+    );
+    const blocked = await grpcCall(
+      t.tokens,
+      "IssueToken",
+      { client_id: victim.clientId, client_secret: victim.clientSecret },
+      { metadata: attacker },
+    );
+    expect(blocked).toMatchObject({
+      ok: false,
+      code: grpc.status.RESOURCE_EXHAUSTED,
+      details: `${PAIR}; retry in 20s`,
+      trailers: { "retry-after": "20" },
+    });
+    expect(
+      (await formPost(t.url, { grant_type: "client_credentials", client_id: victim.clientId, client_secret: victim.clientSecret }, client))
+        .status,
+    ).toBe(200);
+    expect(
+      (await grpcCall(t.tokens, "IssueToken", { client_id: victim.clientId, client_secret: victim.clientSecret }, { metadata: client })).ok,
+    ).toBe(true);
   });
 
   it("the admin client keeps its token while an attacker guesses its secret", async () => {
     const admin = await t.server.admin();
     for (let i = 0; i < 20; i++) await postFrom(ATTACKER, admin.clientId, `guess-${i}`);
-    const a = await formPost(t.url, { grant_type: "client_credentials", scope: "tessera:admin" }, { authorization: basic(admin.clientId, admin.clientSecret) });
+    const a = await formPost(
+      t.url,
+      { grant_type: "client_credentials", scope: "tessera:admin" },
+      { authorization: basic(admin.clientId, admin.clientSecret) },
+    );
     expect(a.status).toBe(200);
   });
 
@@ -183,7 +216,10 @@ describe("the throttled answer does not reveal whether the client exists", () =>
     await failThrice(real.clientId);
     await failThrice(unknown);
     const form = (id: string, secret: string) =>
-      rawExchange(t.server.port, rawPost(new URLSearchParams({ grant_type: "client_credentials", client_id: id, client_secret: secret }).toString()));
+      rawExchange(
+        t.server.port,
+        rawPost(new URLSearchParams({ grant_type: "client_credentials", client_id: id, client_secret: secret }).toString()),
+      );
     // The real id with its right secret, the unknown one with a guess of the same length.
     const a = await form(real.clientId, real.clientSecret);
     const b = await form(unknown, "x".repeat(real.clientSecret.length));
@@ -191,7 +227,13 @@ describe("the throttled answer does not reveal whether the client exists", () =>
     expect(withoutDate(a)).toBe(withoutDate(b));
 
     const viaBasic = (id: string, secret: string) =>
-      rawExchange(t.server.port, rawPost("grant_type=client_credentials", ["Content-Type: application/x-www-form-urlencoded", `Authorization: ${basic(id, secret)}`]));
+      rawExchange(
+        t.server.port,
+        rawPost("grant_type=client_credentials", [
+          "Content-Type: application/x-www-form-urlencoded",
+          `Authorization: ${basic(id, secret)}`,
+        ]),
+      );
     const c = await viaBasic(real.clientId, real.clientSecret);
     const d = await viaBasic(unknown, "wrong");
     expect(c.status).toBe(429);
@@ -216,7 +258,10 @@ describe("the throttled answer does not reveal whether the client exists", () =>
   it("and the failures before it are alike too: 401 invalid_client for the real and the unknown id", async () => {
     const real = await t.server.createClient();
     const form = (id: string) =>
-      rawExchange(t.server.port, rawPost(new URLSearchParams({ grant_type: "client_credentials", client_id: id, client_secret: "bad" }).toString()));
+      rawExchange(
+        t.server.port,
+        rawPost(new URLSearchParams({ grant_type: "client_credentials", client_id: id, client_secret: "bad" }).toString()),
+      );
     const a = await form(real.clientId);
     const b = await form("tcl_NoSuchClient002");
     expect(a.status).toBe(401);

@@ -57,7 +57,11 @@ describe("the real server with default settings", () => {
       await Promise.all(
         Array.from({ length: 20 }, async () => {
           for (let i = 0; i < 90; i++) {
-            const a = await h2Exchange(session, { ":method": "POST", ":path": "/oauth/token", "content-type": "application/x-www-form-urlencoded" }, form);
+            const a = await h2Exchange(
+              session,
+              { ":method": "POST", ":path": "/oauth/token", "content-type": "application/x-www-form-urlencoded" },
+              form,
+            );
             count(a.status ?? 0);
           }
         }),
@@ -84,7 +88,10 @@ describe("the real server with default settings", () => {
     const throttled = await post(c.clientSecret);
     expect(throttled.status).toBe(429);
     expect(throttled.headers.get("retry-after")).toBe("6");
-    expect(throttled.json).toStrictEqual({ error: "temporarily_unavailable", error_description: "Too many failed authentication attempts for this client from this address; retry in 6s" });
+    expect(throttled.json).toStrictEqual({
+      error: "temporarily_unavailable",
+      error_description: "Too many failed authentication attempts for this client from this address; retry in 6s",
+    });
     now += 6_000;
     expect((await post(c.clientSecret)).status).toBe(200);
   });

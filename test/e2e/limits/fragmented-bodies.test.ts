@@ -54,7 +54,8 @@ async function serverCpu(): Promise<number> {
 /** A wrong secret padded so the whole body is about `size` bytes; a fresh id each time, so no throttle kicks in. */
 const secret = (size: number) => "s".repeat(size - 40);
 const nextId = () => `${clientId}-${n++}`;
-const issueToken = (size: number) => Buffer.from(toBinary(IssueTokenRequestSchema, create(IssueTokenRequestSchema, { clientId: nextId(), clientSecret: secret(size) })));
+const issueToken = (size: number) =>
+  Buffer.from(toBinary(IssueTokenRequestSchema, create(IssueTokenRequestSchema, { clientId: nextId(), clientSecret: secret(size) })));
 
 interface Door {
   name: string;
@@ -93,7 +94,8 @@ const DOORS: Door[] = [
   {
     name: "POST /oauth/token over h2c",
     headers: { ":path": "/oauth/token", "content-type": "application/x-www-form-urlencoded" },
-    body: (size) => Buffer.from(new URLSearchParams({ grant_type: "client_credentials", client_id: nextId(), client_secret: secret(size) }).toString()),
+    body: (size) =>
+      Buffer.from(new URLSearchParams({ grant_type: "client_credentials", client_id: nextId(), client_secret: secret(size) }).toString()),
     expected: { status: 401 },
   },
 ];

@@ -53,7 +53,14 @@ interface Answer {
  * Sends `body` on a new stream one byte every `everyMs` (then ends it), and resolves when the
  * stream closes, or rejects after `maxMs`.
  */
-function trickle(s: http2.ClientHttp2Session, path: string, headers: http2.OutgoingHttpHeaders, body: Buffer, everyMs: number, maxMs = 15_000): Promise<Answer> {
+function trickle(
+  s: http2.ClientHttp2Session,
+  path: string,
+  headers: http2.OutgoingHttpHeaders,
+  body: Buffer,
+  everyMs: number,
+  maxMs = 15_000,
+): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const stream = s.request({ ":method": "POST", ":path": path, ...headers }, { endStream: false });
     const out: Answer = { headers: {}, body: "", rstCode: undefined, sent: 0 };
@@ -77,7 +84,8 @@ function trickle(s: http2.ClientHttp2Session, path: string, headers: http2.Outgo
   });
 }
 
-const form = (c: Credentials) => Buffer.from(new URLSearchParams({ grant_type: "client_credentials", client_id: c.clientId, client_secret: c.clientSecret }).toString());
+const form = (c: Credentials) =>
+  Buffer.from(new URLSearchParams({ grant_type: "client_credentials", client_id: c.clientId, client_secret: c.clientSecret }).toString());
 const issueTokenMessage = (c: Credentials) => {
   const id = Buffer.from(c.clientId);
   const secret = Buffer.from(c.clientSecret);
@@ -173,7 +181,9 @@ describe("concurrent streams per connection", () => {
   it("a gRPC client that respects it (grpc-js) gets 30 concurrent calls on one channel answered", async () => {
     const tokens = grpcClient("TokenService", server.port);
     try {
-      const answers = await Promise.all(Array.from({ length: 30 }, () => grpcCall(tokens, "IssueToken", { client_id: admin.clientId, client_secret: admin.clientSecret })));
+      const answers = await Promise.all(
+        Array.from({ length: 30 }, () => grpcCall(tokens, "IssueToken", { client_id: admin.clientId, client_secret: admin.clientSecret })),
+      );
       expect(answers.map((a) => a.ok)).toStrictEqual(Array(30).fill(true));
     } finally {
       tokens.close();
@@ -214,7 +224,8 @@ describe("health Watch streams are capped", () => {
       stream.on("error", () => {});
       stream.once("data", () => resolve({ result: "open", stream }));
       const refused = (h: http2.IncomingHttpHeaders) => {
-        if (h["grpc-status"] !== undefined) resolve({ result: `${h["grpc-status"]} ${decodeURIComponent(String(h["grpc-message"]))}`, stream });
+        if (h["grpc-status"] !== undefined)
+          resolve({ result: `${h["grpc-status"]} ${decodeURIComponent(String(h["grpc-message"]))}`, stream });
       };
       stream.on("response", refused);
       stream.on("trailers", refused);

@@ -69,7 +69,9 @@ describe("per client id (TESSERA_CLIENT_RPS=2, TESSERA_CLIENT_BURST=3)", () => {
   it("applies to Basic and to the Connect protocol as well (HTTP 429, code resource_exhausted)", async () => {
     const a = await t.server.createClient();
     for (let i = 0; i < 3; i++) {
-      expect((await formPost(t.url, { grant_type: "client_credentials" }, { authorization: basic(a.clientId, a.clientSecret) })).status).toBe(200);
+      expect(
+        (await formPost(t.url, { grant_type: "client_credentials" }, { authorization: basic(a.clientId, a.clientSecret) })).status,
+      ).toBe(200);
     }
     expect429(await formPost(t.url, { grant_type: "client_credentials" }, { authorization: basic(a.clientId, a.clientSecret) }), 1);
     const res = await fetch(`${t.server.url}/tessera.v1.TokenService/IssueToken`, {
@@ -112,7 +114,9 @@ describe("per source address (TESSERA_IP_RPS=1, TESSERA_IP_BURST=2)", () => {
   it("cannot be dodged with X-Forwarded-For when no proxy is trusted", async () => {
     const a = await t.server.createClient();
     for (let i = 0; i < 2; i++) {
-      expect((await formPost(t.url, { grant_type: "client_credentials", ...creds(a) }, { "x-forwarded-for": `10.9.0.${i}` })).status).toBe(200);
+      expect((await formPost(t.url, { grant_type: "client_credentials", ...creds(a) }, { "x-forwarded-for": `10.9.0.${i}` })).status).toBe(
+        200,
+      );
     }
     expect429(await formPost(t.url, { grant_type: "client_credentials", ...creds(a) }, { "x-forwarded-for": "10.9.0.99" }), 1);
   });

@@ -55,7 +55,11 @@ afterAll(async () => {
 
 /** A normal token request still works on `server` (after whatever the test threw at it). */
 async function stillServes(server: TestServer, c: { clientId: string; clientSecret: string }): Promise<void> {
-  const a = await formPost(`${server.url}/oauth/token`, { grant_type: "client_credentials", client_id: c.clientId, client_secret: c.clientSecret });
+  const a = await formPost(`${server.url}/oauth/token`, {
+    grant_type: "client_credentials",
+    client_id: c.clientId,
+    client_secret: c.clientSecret,
+  });
   expect(a.status).toBe(200);
 }
 
@@ -92,7 +96,11 @@ describe("form body size (default 16 KB)", () => {
   it("answers a 1 MB form over h2 with 413, ends that stream, and the session serves the next request", async () => {
     const session = http2.connect(defaults.url);
     try {
-      const big = await h2Exchange(session, { ":method": "POST", ":path": "/oauth/token", "content-type": FORM }, "a=" + "b".repeat(1 << 20));
+      const big = await h2Exchange(
+        session,
+        { ":method": "POST", ":path": "/oauth/token", "content-type": FORM },
+        "a=" + "b".repeat(1 << 20),
+      );
       expect(big.status).toBe(413);
       expect(JSON.parse(big.body)).toStrictEqual(TOO_LARGE_16K);
       // Declared up front: refused from the content-length header.
@@ -132,10 +140,20 @@ describe("gRPC message size", () => {
   it("refuses an IssueToken message over TESSERA_MAX_MESSAGE_BYTES=1024 with RESOURCE_EXHAUSTED, not INTERNAL", async () => {
     const tokens = grpcClient("TokenService", small.port);
     try {
-      const a = await grpcCall(tokens, "IssueToken", { client_id: okSmall.clientId, client_secret: okSmall.clientSecret, scope: "a".repeat(2000) }, AT_SMALL_CAP);
+      const a = await grpcCall(
+        tokens,
+        "IssueToken",
+        { client_id: okSmall.clientId, client_secret: okSmall.clientSecret, scope: "a".repeat(2000) },
+        AT_SMALL_CAP,
+      );
       expect(a).toMatchObject({ ok: false, code: grpc.status.RESOURCE_EXHAUSTED });
       if (!a.ok) expect(a.details).toMatch(/^message size \d+ is larger than configured readMaxBytes 1024$/);
-      const fine = await grpcCall(tokens, "IssueToken", { client_id: okSmall.clientId, client_secret: okSmall.clientSecret, scope: "read" }, AT_SMALL_CAP);
+      const fine = await grpcCall(
+        tokens,
+        "IssueToken",
+        { client_id: okSmall.clientId, client_secret: okSmall.clientSecret, scope: "read" },
+        AT_SMALL_CAP,
+      );
       expect(fine.ok).toBe(true);
     } finally {
       tokens.close();
@@ -145,7 +163,11 @@ describe("gRPC message size", () => {
   it("refuses an 80 KB message under the default 64 KB limit the same way", async () => {
     const tokens = grpcClient("TokenService", defaults.port);
     try {
-      const a = await grpcCall(tokens, "IssueToken", { client_id: ok.clientId, client_secret: ok.clientSecret, scope: "a ".repeat(40_000) });
+      const a = await grpcCall(tokens, "IssueToken", {
+        client_id: ok.clientId,
+        client_secret: ok.clientSecret,
+        scope: "a ".repeat(40_000),
+      });
       expect(a).toMatchObject({ ok: false, code: grpc.status.RESOURCE_EXHAUSTED });
       if (!a.ok) expect(a.details).toMatch(/^message size \d+ is larger than configured readMaxBytes 65536$/);
     } finally {
@@ -187,7 +209,10 @@ describe("header size", () => {
   });
 
   it("honours TESSERA_MAX_HEADER_BYTES=4096 over HTTP/1.1: an 8 KB header gets 431", async () => {
-    const a = await rawExchange(small.port, `GET /.well-known/jwks.json HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Big: ${"a".repeat(8192)}\r\n\r\n`);
+    const a = await rawExchange(
+      small.port,
+      `GET /.well-known/jwks.json HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Big: ${"a".repeat(8192)}\r\n\r\n`,
+    );
     expect(a.status).toBe(431);
   });
 
@@ -199,7 +224,10 @@ describe("header size", () => {
       const big = await h2Exchange(session, { ":path": "/.well-known/jwks.json", "x-big": "a".repeat(65_536) });
       expect(big.status).toBeUndefined();
       expect(big.rstCode).toBe(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
-      const many = await h2Exchange(session, Object.fromEntries([[":path", "/.well-known/jwks.json"], ...Array.from({ length: 200 }, (_, i) => [`x-h${i}`, "v"])]));
+      const many = await h2Exchange(
+        session,
+        Object.fromEntries([[":path", "/.well-known/jwks.json"], ...Array.from({ length: 200 }, (_, i) => [`x-h${i}`, "v"])]),
+      );
       expect(many.status).toBeUndefined();
       expect(many.rstCode).toBe(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
       expect(session.closed || session.destroyed).toBe(false);
@@ -239,10 +267,20 @@ describe("deadlines (TESSERA_MAX_DEADLINE=5s)", () => {
   it("refuses a gRPC deadline beyond the cap with INVALID_ARGUMENT and accepts one within it", async () => {
     const tokens = grpcClient("TokenService", small.port);
     try {
-      const far = await grpcCall(tokens, "IssueToken", { client_id: okSmall.clientId, client_secret: okSmall.clientSecret }, { deadlineMs: 60_000 });
+      const far = await grpcCall(
+        tokens,
+        "IssueToken",
+        { client_id: okSmall.clientId, client_secret: okSmall.clientSecret },
+        { deadlineMs: 60_000 },
+      );
       expect(far).toMatchObject({ ok: false, code: grpc.status.INVALID_ARGUMENT });
       if (!far.ok) expect(far.details).toMatch(/^timeout \d+ms must be <= 5000$/);
-      const near = await grpcCall(tokens, "IssueToken", { client_id: okSmall.clientId, client_secret: okSmall.clientSecret }, { deadlineMs: 4000 });
+      const near = await grpcCall(
+        tokens,
+        "IssueToken",
+        { client_id: okSmall.clientId, client_secret: okSmall.clientSecret },
+        { deadlineMs: 4000 },
+      );
       expect(near.ok).toBe(true);
     } finally {
       tokens.close();
@@ -257,12 +295,20 @@ describe("deadlines (TESSERA_MAX_DEADLINE=5s)", () => {
   });
 
   it("refuses malformed timeouts as protocol errors (INVALID_ARGUMENT / 400), never INTERNAL", async () => {
-    const body = grpcFrame(toBinary(IssueTokenRequestSchema, create(IssueTokenRequestSchema, { clientId: okSmall.clientId, clientSecret: okSmall.clientSecret })));
+    const body = grpcFrame(
+      toBinary(
+        IssueTokenRequestSchema,
+        create(IssueTokenRequestSchema, { clientId: okSmall.clientId, clientSecret: okSmall.clientSecret }),
+      ),
+    );
     const abc = await rawGrpc(small.url, ISSUE, body, { "grpc-timeout": "abc" });
     expect(abc).toMatchObject({ grpcStatus: grpc.status.INVALID_ARGUMENT, grpcMessage: "protocol error: invalid grpc timeout value: abc" });
     // gRPC allows at most 8 digits.
     const nine = await rawGrpc(small.url, ISSUE, body, { "grpc-timeout": "123456789S" });
-    expect(nine).toMatchObject({ grpcStatus: grpc.status.INVALID_ARGUMENT, grpcMessage: "protocol error: invalid grpc timeout value: 123456789S" });
+    expect(nine).toMatchObject({
+      grpcStatus: grpc.status.INVALID_ARGUMENT,
+      grpcMessage: "protocol error: invalid grpc timeout value: 123456789S",
+    });
     const huge = await rawGrpc(small.url, ISSUE, body, { "grpc-timeout": "99999999H" });
     expect(huge.grpcStatus).toBe(grpc.status.INVALID_ARGUMENT);
     expect(huge.grpcMessage).toMatch(/^timeout \d+ms must be <= 5000$/);
@@ -282,7 +328,9 @@ describe("after the limits above", () => {
     await stillServes(small, okSmall);
     const tokens = grpcClient("TokenService", small.port);
     try {
-      expect((await grpcCall(tokens, "IssueToken", { client_id: okSmall.clientId, client_secret: okSmall.clientSecret }, AT_SMALL_CAP)).ok).toBe(true);
+      expect(
+        (await grpcCall(tokens, "IssueToken", { client_id: okSmall.clientId, client_secret: okSmall.clientSecret }, AT_SMALL_CAP)).ok,
+      ).toBe(true);
     } finally {
       tokens.close();
     }

@@ -20,7 +20,8 @@ async function token(c: Client): Promise<string> {
   expect(a.status).toBe(200);
   return a.json!.access_token as string;
 }
-const revoke = (c: Client, tok: string) => formPost(`${t.server.url}/oauth/revoke`, { token: tok }, { authorization: basic(c.clientId, c.clientSecret) });
+const revoke = (c: Client, tok: string) =>
+  formPost(`${t.server.url}/oauth/revoke`, { token: tok }, { authorization: basic(c.clientId, c.clientSecret) });
 
 async function active(tok: string): Promise<boolean> {
   const rs = await t.server.createClient({ scopes: ["tessera:introspect"] });
@@ -42,7 +43,10 @@ describe("revocations are capped per client and per window", () => {
     expect(a.status).toBe(503);
     expect(a.headers.get("retry-after")).toBe("20");
     expect(a.headers.get("cache-control")).toBe("no-store");
-    expect(a.json).toStrictEqual({ error: "temporarily_unavailable", error_description: "Too many revocations by this client; retry in 20s" });
+    expect(a.json).toStrictEqual({
+      error: "temporarily_unavailable",
+      error_description: "Too many revocations by this client; retry in 20s",
+    });
     expect(await active(fourth)).toBe(true);
     // Retried after Retry-After, it is revoked.
     t.now += 20_000;
@@ -53,7 +57,9 @@ describe("revocations are capped per client and per window", () => {
   it("over gRPC RevokeToken answers UNAVAILABLE with the reason and the retry-after trailer", async () => {
     const c = await t.server.createClient();
     for (let i = 0; i < 3; i++) {
-      expect((await grpcCall(t.tokens, "RevokeToken", { client_id: c.clientId, client_secret: c.clientSecret, token: await token(c) })).ok).toBe(true);
+      expect(
+        (await grpcCall(t.tokens, "RevokeToken", { client_id: c.clientId, client_secret: c.clientSecret, token: await token(c) })).ok,
+      ).toBe(true);
     }
     const g = await grpcCall(t.tokens, "RevokeToken", { client_id: c.clientId, client_secret: c.clientSecret, token: await token(c) });
     expect(g).toMatchObject({

@@ -97,7 +97,10 @@ describe.concurrent("slow clients over h2c", () => {
     const session = http2.connect(server.url);
     session.on("error", () => {});
     try {
-      const stream = session.request({ ":method": "POST", ":path": "/oauth/token", "content-type": "application/x-www-form-urlencoded" }, { endStream: false });
+      const stream = session.request(
+        { ":method": "POST", ":path": "/oauth/token", "content-type": "application/x-www-form-urlencoded" },
+        { endStream: false },
+      );
       stream.on("error", () => {});
       stream.write("grant_type=");
       let status: number | undefined;
@@ -121,7 +124,11 @@ describe.concurrent("slow clients over h2c", () => {
 describe("after the slow clients", () => {
   it("the server still issues tokens", async ({ expect }) => {
     const c = await server.createClient();
-    const a = await formPost(`${server.url}/oauth/token`, { grant_type: "client_credentials", client_id: c.clientId, client_secret: c.clientSecret });
+    const a = await formPost(`${server.url}/oauth/token`, {
+      grant_type: "client_credentials",
+      client_id: c.clientId,
+      client_secret: c.clientSecret,
+    });
     expect(a.status).toBe(200);
   });
 });

@@ -89,9 +89,21 @@ export function parseResponse(bytes: Buffer): Omit<RawAnswer, "closed"> {
 }
 
 /** A POST /oauth/token (or `path`) request as raw bytes, with `Connection: close`. */
-export function rawPost(body: string | Buffer, headerLines: string[] = ["Content-Type: application/x-www-form-urlencoded"], path = "/oauth/token"): Buffer {
+export function rawPost(
+  body: string | Buffer,
+  headerLines: string[] = ["Content-Type: application/x-www-form-urlencoded"],
+  path = "/oauth/token",
+): Buffer {
   const b = typeof body === "string" ? Buffer.from(body, "utf8") : body;
-  const head = [`POST ${path} HTTP/1.1`, "Host: 127.0.0.1", "Connection: close", ...headerLines, `Content-Length: ${b.length}`, "", ""].join("\r\n");
+  const head = [
+    `POST ${path} HTTP/1.1`,
+    "Host: 127.0.0.1",
+    "Connection: close",
+    ...headerLines,
+    `Content-Length: ${b.length}`,
+    "",
+    "",
+  ].join("\r\n");
   return Buffer.concat([Buffer.from(head, "latin1"), b]);
 }
 
@@ -228,7 +240,13 @@ export async function rawGrpc(url: string, path: string, body: Buffer, extraHead
   const out: RawGrpcAnswer = { httpStatus: undefined, grpcStatus: undefined, grpcMessage: "", error: undefined };
   try {
     await new Promise<void>((resolve) => {
-      const stream = session.request({ ":method": "POST", ":path": path, "content-type": "application/grpc", te: "trailers", ...extraHeaders });
+      const stream = session.request({
+        ":method": "POST",
+        ":path": path,
+        "content-type": "application/grpc",
+        te: "trailers",
+        ...extraHeaders,
+      });
       const timer = setTimeout(() => {
         out.error = "no answer in time";
         stream.close();

@@ -42,7 +42,12 @@ let newKid: string;
 let oldKids: string[];
 
 async function page(pageSize: number, pageToken = "", target = ""): Promise<{ events: Event[]; next: string }> {
-  const r = await unary<{ events: RawEvent[]; next_page_token: string }>(clients, "ListAuditEvents", { page_size: pageSize, page_token: pageToken, target }, md);
+  const r = await unary<{ events: RawEvent[]; next_page_token: string }>(
+    clients,
+    "ListAuditEvents",
+    { page_size: pageSize, page_token: pageToken, target },
+    md,
+  );
   return {
     events: r.events.map((e) => ({ ...e, time: timestampMs(e.time)!, changes: structToJson(e.changes) })),
     next: r.next_page_token,
@@ -83,7 +88,12 @@ beforeAll(async () => {
   );
   const b = await unary<{ client_secret: string }>(clients, "CreateClient", { client_id: "audit-b", name: "B", scopes: ["read"] }, md);
   secrets.push(a.client_secret, b.client_secret);
-  await unary(clients, "UpdateClient", { client: { client_id: "audit-a", name: "A2", disabled: true }, update_mask: { paths: ["name", "disabled"] } }, md);
+  await unary(
+    clients,
+    "UpdateClient",
+    { client: { client_id: "audit-a", name: "A2", disabled: true }, update_mask: { paths: ["name", "disabled"] } },
+    md,
+  );
   const rotated = await unary<{ client_secret: string; client: { secrets: { secret_id: string; create_time: unknown }[] } }>(
     clients,
     "RotateClientSecret",
@@ -144,7 +154,13 @@ describe("ClientAdmin.ListAuditEvents", () => {
     expect(boot.changes).toMatchObject({ scopes: ["tessera:admin"] });
 
     const [rotateKey, del, revoke, rotate, update, createB, createA] = made as [Event, Event, Event, Event, Event, Event, Event];
-    expect(createA.changes).toEqual({ name: "A", scopes: ["read", "write"], audiences: ["https://api.example"], token_ttl_seconds: 600, auth_method: "client_secret" });
+    expect(createA.changes).toEqual({
+      name: "A",
+      scopes: ["read", "write"],
+      audiences: ["https://api.example"],
+      token_ttl_seconds: 600,
+      auth_method: "client_secret",
+    });
     expect(createB.changes).toEqual({ name: "B", scopes: ["read"], audiences: [], token_ttl_seconds: 3600, auth_method: "client_secret" });
     expect(update.changes).toMatchObject({ name: "A2", disabled: true });
     expect(update.changes.tokens_not_before).toMatch(/^\d{4}-\d\d-\d\dT/); // disabling cuts off issued tokens too (ISO time, as revoke_tokens)
@@ -186,11 +202,30 @@ describe("tessera audit --json", () => {
     const env = { TESSERA_CLIENT_ID: admin.clientId, TESSERA_CLIENT_SECRET: admin.clientSecret };
     const r = await runTessera(["audit", "--json", "--server", server.url], { env });
     expect(r.code, r.stderr).toBe(0);
-    const cli = JSON.parse(r.stdout) as { events: { event_id: string; time: string; actor: string; action: string; target: string; changes?: Record<string, unknown>; origin: string }[]; next_page_token: string };
+    const cli = JSON.parse(r.stdout) as {
+      events: {
+        event_id: string;
+        time: string;
+        actor: string;
+        action: string;
+        target: string;
+        changes?: Record<string, unknown>;
+        origin: string;
+      }[];
+      next_page_token: string;
+    };
     const rpc = (await all(100)).events;
     expect(cli.next_page_token).toBe("");
     expect(
-      cli.events.map((e) => ({ event_id: e.event_id, time: Date.parse(e.time), actor: e.actor, action: e.action, target: e.target, changes: e.changes ?? {}, origin: e.origin })),
+      cli.events.map((e) => ({
+        event_id: e.event_id,
+        time: Date.parse(e.time),
+        actor: e.actor,
+        action: e.action,
+        target: e.target,
+        changes: e.changes ?? {},
+        origin: e.origin,
+      })),
     ).toEqual(rpc);
 
     const filtered = await runTessera(["audit", "--json", "--server", server.url, "--target", "audit-b", "--page-size", "1"], { env });
@@ -198,7 +233,10 @@ describe("tessera audit --json", () => {
     const f = JSON.parse(filtered.stdout) as { events: { action: string }[]; next_page_token: string };
     expect(f.events.map((e) => e.action)).toEqual(["client.delete"]);
     expect(f.next_page_token).not.toBe("");
-    const older = await runTessera(["audit", "--json", "--server", server.url, "--target", "audit-b", "--page-size", "1", "--page-token", f.next_page_token], { env });
+    const older = await runTessera(
+      ["audit", "--json", "--server", server.url, "--target", "audit-b", "--page-size", "1", "--page-token", f.next_page_token],
+      { env },
+    );
     expect((JSON.parse(older.stdout) as { events: { action: string }[] }).events.map((e) => e.action)).toEqual(["client.create"]);
     for (const s of secrets) expect(r.stdout + filtered.stdout + older.stdout).not.toContain(s);
   });

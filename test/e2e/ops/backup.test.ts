@@ -101,12 +101,20 @@ describe("tessera backup", () => {
     const restoredJwks = JSON.parse(await getText(`${s.url}/.well-known/jwks.json`)) as JSONWebKeySet;
     expect(restoredJwks).toEqual(liveJwks);
     for (const c of [before[0]!, before[9]!, admin]) {
-      const r = await postForm(`${s.url}/oauth/token`, { grant_type: "client_credentials" }, { authorization: basic(c.clientId, c.clientSecret) });
+      const r = await postForm(
+        `${s.url}/oauth/token`,
+        { grant_type: "client_credentials" },
+        { authorization: basic(c.clientId, c.clientSecret) },
+      );
       expect(r.status).toBe(200);
       const { payload } = await jwtVerify(r.body.access_token as string, createLocalJWKSet(liveJwks), { issuer });
       expect(payload.client_id).toBe(c.clientId);
     }
-    const wrong = await postForm(`${s.url}/oauth/token`, { grant_type: "client_credentials" }, { authorization: basic(before[0]!.clientId, before[1]!.clientSecret) });
+    const wrong = await postForm(
+      `${s.url}/oauth/token`,
+      { grant_type: "client_credentials" },
+      { authorization: basic(before[0]!.clientId, before[1]!.clientSecret) },
+    );
     expect(wrong.status).toBe(401);
     expect(await s.stop()).toEqual({ code: 0, signal: null });
   });
@@ -136,7 +144,9 @@ describe("tessera backup", () => {
     const r = await runTessera(["backup", out, "--db", join(dir, "missing", "tessera.db")]);
     expect(r.code).toBe(2);
     expect(r.stdout).toBe("");
-    expect(r.stderr).toBe(`tessera: There is no database file at ${join(dir, "missing", "tessera.db")} (from --db); give its path with --db or TESSERA_DB.\n`);
+    expect(r.stderr).toBe(
+      `tessera: There is no database file at ${join(dir, "missing", "tessera.db")} (from --db); give its path with --db or TESSERA_DB.\n`,
+    );
     expect(existsSync(out)).toBe(false);
   });
 

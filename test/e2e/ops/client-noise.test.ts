@@ -76,7 +76,9 @@ describe("client aborts are logged at info as aborted, never as server errors", 
       const socket = await connect(server.port);
       // 100 Continue comes once the server has handed the request to its handler.
       const accepted = new Promise((resolve) => socket.once("data", resolve));
-      socket.write("POST /oauth/token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nExpect: 100-continue\r\nContent-Length: 100\r\n\r\ngrant_type=");
+      socket.write(
+        "POST /oauth/token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nExpect: 100-continue\r\nContent-Length: 100\r\n\r\ngrant_type=",
+      );
       expect(String(await within("100 Continue", accepted))).toBe("HTTP/1.1 100 Continue\r\n\r\n");
       socket.destroy();
     });
@@ -86,7 +88,10 @@ describe("client aborts are logged at info as aborted, never as server errors", 
 
   it("an HTTP/2 upload to /oauth/token reset half-way, and one whose connection closes", async () => {
     const form = { "content-type": "application/x-www-form-urlencoded", "content-length": "100" };
-    for (const act of [() => h2Abort("/oauth/token", form, Buffer.from("grant_type=")), () => h2Hangup("/oauth/token", form, Buffer.from("grant_type="))]) {
+    for (const act of [
+      () => h2Abort("/oauth/token", form, Buffer.from("grant_type=")),
+      () => h2Hangup("/oauth/token", form, Buffer.from("grant_type=")),
+    ]) {
       const line = await lineFor(act);
       expectQuiet(line, "aborted");
       expect(line).toMatchObject({ transport: "http", endpoint: "token" });

@@ -47,10 +47,16 @@ function inspect(): { integrity: unknown; clients: Map<string, ClientRow>; witho
   try {
     const integrity = file.pragma("integrity_check", { simple: true });
     const rows = file.prepare("SELECT * FROM clients").all() as ClientRow[];
-    const withoutSecret = (file.prepare("SELECT client_id FROM clients WHERE client_id NOT IN (SELECT client_id FROM client_secrets)").all() as { client_id: string }[]).map((r) => r.client_id);
+    const withoutSecret = (
+      file.prepare("SELECT client_id FROM clients WHERE client_id NOT IN (SELECT client_id FROM client_secrets)").all() as {
+        client_id: string;
+      }[]
+    ).map((r) => r.client_id);
     // The audit event is written in the same transaction as the client.
     const withoutAudit = (
-      file.prepare("SELECT client_id FROM clients WHERE client_id NOT IN (SELECT target FROM audit_events WHERE action = 'client.create')").all() as { client_id: string }[]
+      file
+        .prepare("SELECT client_id FROM clients WHERE client_id NOT IN (SELECT target FROM audit_events WHERE action = 'client.create')")
+        .all() as { client_id: string }[]
     ).map((r) => r.client_id);
     return { integrity, clients: new Map(rows.map((r) => [r.client_id, r])), withoutSecret, withoutAudit };
   } finally {
@@ -72,7 +78,12 @@ describe("SIGKILL while admin writes are in flight", () => {
 
         // Every write acknowledged before the previous kill is readable through the new process.
         for (const a of acknowledged.slice(-12)) {
-          const got = await unary<{ client: { client_id: string; name: string; scopes: string[]; secrets: unknown[] } }>(admins[0]!, "GetClient", { client_id: a.id }, md);
+          const got = await unary<{ client: { client_id: string; name: string; scopes: string[]; secrets: unknown[] } }>(
+            admins[0]!,
+            "GetClient",
+            { client_id: a.id },
+            md,
+          );
           expect(got.client.name).toBe(a.name);
           expect(got.client.scopes).toEqual(a.scopes);
           expect(got.client.secrets).toHaveLength(1);
@@ -89,7 +100,12 @@ describe("SIGKILL while admin writes are in flight", () => {
         const writer = async (w: number) => {
           for (let i = 0; !killed; i++) {
             const id = `crash-r${round}-w${w}-${i}`;
-            const req = { client_id: id, name: `crash ${round}/${w}/${i}`, scopes: [`s${w}`, "read"], audiences: [`https://api${i}.example`] };
+            const req = {
+              client_id: id,
+              name: `crash ${round}/${w}/${i}`,
+              scopes: [`s${w}`, "read"],
+              audiences: [`https://api${i}.example`],
+            };
             inFlight++;
             try {
               await unary(admins[w % admins.length]!, "CreateClient", req, md);

@@ -108,11 +108,19 @@ let health: grpc.Client;
 let md: Record<string, string>;
 
 const form = (creds: Credentials, body: Record<string, string>) =>
-  postForm(`${server.url}/oauth/token`, { grant_type: "client_credentials", ...body }, { authorization: basic(creds.clientId, creds.clientSecret) });
+  postForm(
+    `${server.url}/oauth/token`,
+    { grant_type: "client_credentials", ...body },
+    { authorization: basic(creds.clientId, creds.clientSecret) },
+  );
 
 beforeAll(async () => {
   base = tempDir("full");
-  const tmpfs = FORCE_SIMULATION ? "TESSERA_OPS_SIMULATE_FULL_DISK=1" : REAL_DISK ? tmpfsMedium(base) : "mount -t tmpfs is not permitted here";
+  const tmpfs = FORCE_SIMULATION
+    ? "TESSERA_OPS_SIMULATE_FULL_DISK=1"
+    : REAL_DISK
+      ? tmpfsMedium(base)
+      : "mount -t tmpfs is not permitted here";
   if (typeof tmpfs === "string") {
     console.log(`SKIPPED real full disk (tmpfs): ${tmpfs}; simulating it with the server's RLIMIT_FSIZE instead`);
     medium = rlimitMedium(base);
@@ -149,7 +157,11 @@ afterAll(async () => {
 describe("the disk holding the database is full", () => {
   it("admin writes fail with UNAVAILABLE and a message saying why", async () => {
     medium.fill(server);
-    const fail = (p: Promise<unknown>) => p.then(() => expect.fail("the write succeeded on a full disk"), (e: CallFailure) => e);
+    const fail = (p: Promise<unknown>) =>
+      p.then(
+        () => expect.fail("the write succeeded on a full disk"),
+        (e: CallFailure) => e,
+      );
     const created = await fail(unary(clients, "CreateClient", { client_id: "too-late", name: "too late", scopes: ["read"] }, md));
     expect(created.code).toBe(14); // UNAVAILABLE
     expect(created.details).toMatch(/database cannot be written/);
@@ -167,14 +179,26 @@ describe("the disk holding the database is full", () => {
   });
 
   it("revocation over HTTP answers 503 with Retry-After, and the token stays what it was", async () => {
-    const r = await postForm(`${server.url}/oauth/revoke`, { token: victimToken }, { authorization: basic(victim.clientId, victim.clientSecret) });
+    const r = await postForm(
+      `${server.url}/oauth/revoke`,
+      { token: victimToken },
+      { authorization: basic(victim.clientId, victim.clientSecret) },
+    );
     expect(r.status).toBe(503);
     expect(r.body.error).toBe("temporarily_unavailable");
     expect(Number(r.headers.get("retry-after"))).toBeGreaterThan(0);
     expect(r.headers.get("cache-control")).toBe("no-store");
-    const g = await unary(tokens, "RevokeToken", { client_id: victim.clientId, client_secret: victim.clientSecret, token: victimToken }).catch((e: CallFailure) => e);
+    const g = await unary(tokens, "RevokeToken", {
+      client_id: victim.clientId,
+      client_secret: victim.clientSecret,
+      token: victimToken,
+    }).catch((e: CallFailure) => e);
     expect((g as CallFailure).code).toBe(14);
-    const i = await postForm(`${server.url}/oauth/introspect`, { token: victimToken }, { authorization: basic(victim.clientId, victim.clientSecret) });
+    const i = await postForm(
+      `${server.url}/oauth/introspect`,
+      { token: victimToken },
+      { authorization: basic(victim.clientId, victim.clientSecret) },
+    );
     expect(i.body.active).toBe(true);
   });
 
@@ -183,7 +207,11 @@ describe("the disk holding the database is full", () => {
       const h = await form(victim, { scope: "read" });
       expect(h.status).toBe(200);
       expect(h.body.access_token).toMatch(/^ey/);
-      const g = await unary<{ access_token: string }>(tokens, "IssueToken", { client_id: victim.clientId, client_secret: victim.clientSecret, scope: "read" });
+      const g = await unary<{ access_token: string }>(tokens, "IssueToken", {
+        client_id: victim.clientId,
+        client_secret: victim.clientSecret,
+        scope: "read",
+      });
       expect(g.access_token).toMatch(/^ey/);
     }
     // An admin can still get a token and read.
@@ -216,11 +244,24 @@ describe("the disk holding the database is full", () => {
     }
     expect(await healthStatus(health, "tessera.v1.KeyAdmin")).toBe("SERVING");
     expect(await server.waitForLog((l) => l.msg === "the database accepts writes again")).toMatchObject({ level: 30 });
-    const made = await unary<{ client: { client_id: string } }>(clients, "CreateClient", { client_id: "after-recovery", name: "after", scopes: ["read"] }, md);
+    const made = await unary<{ client: { client_id: string } }>(
+      clients,
+      "CreateClient",
+      { client_id: "after-recovery", name: "after", scopes: ["read"] },
+      md,
+    );
     expect(made.client.client_id).toBe("after-recovery");
-    const r = await postForm(`${server.url}/oauth/revoke`, { token: victimToken }, { authorization: basic(victim.clientId, victim.clientSecret) });
+    const r = await postForm(
+      `${server.url}/oauth/revoke`,
+      { token: victimToken },
+      { authorization: basic(victim.clientId, victim.clientSecret) },
+    );
     expect(r.status).toBe(200);
-    const i = await postForm(`${server.url}/oauth/introspect`, { token: victimToken }, { authorization: basic(victim.clientId, victim.clientSecret) });
+    const i = await postForm(
+      `${server.url}/oauth/introspect`,
+      { token: victimToken },
+      { authorization: basic(victim.clientId, victim.clientSecret) },
+    );
     expect(i.body).toEqual({ active: false });
     const rotated = await unary<{ current: { kid: string; state: string } }>(keys, "RotateSigningKey", { force: true }, md);
     expect(rotated.current.state).toBe("SIGNING_KEY_STATE_CURRENT");

@@ -154,7 +154,11 @@ describe("SIGTERM", () => {
     dbIsClean(db);
     const next = await startTessera({ db, args: ["--issuer", issuer] });
     started.push(next);
-    const t = await postForm(`${next.url}/oauth/token`, { grant_type: "client_credentials" }, { authorization: basic(admin.clientId, admin.clientSecret) });
+    const t = await postForm(
+      `${next.url}/oauth/token`,
+      { grant_type: "client_credentials" },
+      { authorization: basic(admin.clientId, admin.clientSecret) },
+    );
     expect(t.status).toBe(200);
     expect(await next.stop()).toEqual({ code: 0, signal: null });
   });
@@ -244,7 +248,12 @@ describe("no acknowledged request is cut off", () => {
         let responded = false;
         const req = http.request(
           `${s.url}/oauth/token`,
-          { method: "POST", agent, headers: { "content-type": "application/x-www-form-urlencoded", authorization: auth, "content-length": form.length }, timeout: 10_000 },
+          {
+            method: "POST",
+            agent,
+            headers: { "content-type": "application/x-www-form-urlencoded", authorization: auth, "content-length": form.length },
+            timeout: 10_000,
+          },
           (res) => {
             responded = true;
             let text = "";
@@ -269,7 +278,8 @@ describe("no acknowledged request is cut off", () => {
           // HTTP/1.1 has no GOAWAY: a request written onto a keep-alive connection just as the
           // draining server closes it idle is reset unread (RFC 9112 §9.6). That it was never
           // served is checked below: the server logged exactly as many requests as got tokens.
-          else if (e.code === "ECONNRESET" && sentAfterSignal) resolve({ kind: "refused", why: "idle keep-alive connection closed while draining" });
+          else if (e.code === "ECONNRESET" && sentAfterSignal)
+            resolve({ kind: "refused", why: "idle keep-alive connection closed while draining" });
           else resolve({ kind: "bad", why: `request failed before an answer: ${e.code ?? ""} ${e.message}` });
         });
         req.end(form);
@@ -279,7 +289,11 @@ describe("no acknowledged request is cut off", () => {
     const grpcCall = async (): Promise<Outcome> => {
       const sentAfterSignal = signalled;
       try {
-        const r = await unary<{ access_token: string }>(grpcTokens, "IssueToken", { client_id: admin.clientId, client_secret: admin.clientSecret, scope: "tessera:admin" });
+        const r = await unary<{ access_token: string }>(grpcTokens, "IssueToken", {
+          client_id: admin.clientId,
+          client_secret: admin.clientSecret,
+          scope: "tessera:admin",
+        });
         return { kind: "ok", token: r.access_token, sentAfterSignal };
       } catch (e) {
         const f = e as CallFailure;
@@ -301,7 +315,9 @@ describe("no acknowledged request is cut off", () => {
     const workers = [...Array.from({ length: 3 }, () => worker("http")), ...Array.from({ length: 3 }, () => worker("grpc"))];
     // SIGTERM in the middle of the stream: once each door has issued more than ten tokens.
     const issued = (door: "http" | "grpc") => results[door].filter((o) => o.kind === "ok").length;
-    await eventually("more than 10 tokens issued through each door", () => issued("http") > 10 && issued("grpc") > 10, { timeoutMs: 30_000 });
+    await eventually("more than 10 tokens issued through each door", () => issued("http") > 10 && issued("grpc") > 10, {
+      timeoutMs: 30_000,
+    });
     signalled = true;
     s.child.kill("SIGTERM");
     const exit = await s.exited;
@@ -322,7 +338,9 @@ describe("no acknowledged request is cut off", () => {
       const served = s.logs.filter((l) => l.msg === "token request" && l.transport === door);
       expect(served.filter((l) => l.outcome === "success").length).toBe(ok.length);
       expect(served.length).toBe(ok.length);
-      console.log(`${door}: ${ok.length} tokens (${ok.filter((o) => o.sentAfterSignal).length} sent after SIGTERM), ${r.length - ok.length} refused`);
+      console.log(
+        `${door}: ${ok.length} tokens (${ok.filter((o) => o.sentAfterSignal).length} sent after SIGTERM), ${r.length - ok.length} refused`,
+      );
     }
     dbIsClean(db);
   }, 60_000);

@@ -100,7 +100,9 @@ describe("tessera serve without --host", () => {
     const setup = 'ip link set lo up && echo 1 > /proc/sys/net/ipv6/conf/lo/disable_ipv6 && exec "$@"';
     const probe = spawnSync("unshare", ["-n", "sh", "-c", setup, "sh", "true"], { encoding: "utf8" });
     if (probe.status !== 0) {
-      console.log(`SKIPPED the no-IPv6 start: cannot make a network namespace without IPv6 (${(probe.stderr || probe.error?.message || "").trim()})`);
+      console.log(
+        `SKIPPED the no-IPv6 start: cannot make a network namespace without IPv6 (${(probe.stderr || probe.error?.message || "").trim()})`,
+      );
       ctx.skip();
     }
     const s = await startTessera({ db: join(dir, "v4only.db"), host: null, prefix: ["unshare", "-n", "sh", "-c", setup, "sh"] });
@@ -109,7 +111,9 @@ describe("tessera serve without --host", () => {
     expect(s.logs.find((l) => /not listening on ::1/.test(String(l.msg)))).toMatchObject({ host: "::1", reason: "EADDRNOTAVAIL" });
     // curl from inside the same namespace (unshare execs, so the server keeps the child's pid).
     const inside = (target: string) =>
-      spawnSync("nsenter", ["-t", String(s.child.pid), "-n", "curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", target], { encoding: "utf8" });
+      spawnSync("nsenter", ["-t", String(s.child.pid), "-n", "curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", target], {
+        encoding: "utf8",
+      });
     expect(inside(url("127.0.0.1", s.port)).stdout).toBe("200");
     expect(inside(url("localhost", s.port)).stdout).toBe("200");
     expect(await s.stop()).toEqual({ code: 0, signal: null });
@@ -125,7 +129,8 @@ describe("tessera serve --host 0.0.0.0 without TLS", () => {
     expect(warn[0]).toMatchObject({ level: 40, host: "0.0.0.0" });
     expect(s.logs.find((l) => l.msg === "tessera listening")!.addresses).toEqual([`0.0.0.0:${s.port}`]);
     const other = nonLoopbackAddress();
-    if (other === undefined || other.includes(":")) console.log("SKIPPED the check on a non-loopback address: this machine has no IPv4 one");
+    if (other === undefined || other.includes(":"))
+      console.log("SKIPPED the check on a non-loopback address: this machine has no IPv4 one");
     else expect((await httpRequest("GET", url(other, s.port))).status).toBe(200);
     expect(await s.stop()).toEqual({ code: 0, signal: null });
   });

@@ -25,7 +25,14 @@ let keys: grpc.Client;
 /** Everything that must never appear in the server's output. */
 const secrets = new Set<string>([KEK, kekBytes.toString("hex"), kekBytes.toString("base64url")]);
 /** What each token-family request should have logged, in order. */
-const expected: { transport: string; endpoint: string; client_id: string | undefined; scope: string | undefined; outcome: string; error: string | undefined }[] = [];
+const expected: {
+  transport: string;
+  endpoint: string;
+  client_id: string | undefined;
+  scope: string | undefined;
+  outcome: string;
+  error: string | undefined;
+}[] = [];
 /** Admin calls made, in order: [method, code]. */
 const adminCalls: [string, string][] = [];
 /** How long the session took, as the test saw it (ms). */
@@ -78,7 +85,13 @@ async function grpcToken(c: Credentials, how: "fields" | "basic", scope?: string
   }
 }
 
-async function admin_<T = Record<string, unknown>>(client: grpc.Client, method: string, req: object, token: string, code = "ok"): Promise<T> {
+async function admin_<T = Record<string, unknown>>(
+  client: grpc.Client,
+  method: string,
+  req: object,
+  token: string,
+  code = "ok",
+): Promise<T> {
   adminCalls.push([method, code]);
   const res = await unary<T>(client, method, req, bearer(token)).catch((e: CallFailure) => {
     if (code === "ok") throw new Error(`${method}: ${JSON.stringify(e)}`);
@@ -102,7 +115,12 @@ beforeAll(async () => {
   const adminTok = (await grpcToken(admin, "fields", "tessera:admin"))!;
   await httpToken(admin, "basic", "tessera:admin");
   const mk = async (id: string, scopes: string[]) => {
-    const r = await admin_<{ client: { client_id: string }; client_secret: string }>(clients, "CreateClient", { client_id: id, name: id, scopes }, adminTok);
+    const r = await admin_<{ client: { client_id: string }; client_secret: string }>(
+      clients,
+      "CreateClient",
+      { client_id: id, name: id, scopes },
+      adminTok,
+    );
     secrets.add(r.client_secret);
     return { clientId: r.client.client_id, clientSecret: r.client_secret };
   };
@@ -124,27 +142,51 @@ beforeAll(async () => {
   await httpToken({ clientId: "nobody", clientSecret: svc.clientSecret }, "post", undefined, "invalid_client");
   await httpToken(svc, "basic", "admin-powers", "invalid_scope");
   // Credentials in the query string are refused, and the URL is not logged either.
-  const q = await httpRequest("POST", `${server.url}/oauth/token?client_secret=${encodeURIComponent(svc.clientSecret)}`, { "content-type": "application/x-www-form-urlencoded", authorization: basicHeader(svc.clientId, svc.clientSecret) }, "grant_type=client_credentials");
+  const q = await httpRequest(
+    "POST",
+    `${server.url}/oauth/token?client_secret=${encodeURIComponent(svc.clientSecret)}`,
+    { "content-type": "application/x-www-form-urlencoded", authorization: basicHeader(svc.clientId, svc.clientSecret) },
+    "grant_type=client_credentials",
+  );
   expect(q.status).toBe(400);
   note("http", "token", undefined, undefined, "invalid_request"); // refused before the client is read
 
   // Introspection and revocation, both doors.
-  const intro = await postForm(`${server.url}/oauth/introspect`, { token: t1 }, { authorization: basicHeader(rs.clientId, rs.clientSecret) });
+  const intro = await postForm(
+    `${server.url}/oauth/introspect`,
+    { token: t1 },
+    { authorization: basicHeader(rs.clientId, rs.clientSecret) },
+  );
   expect(intro.body.active).toBe(true);
   note("http", "introspect", rs.clientId, undefined);
-  const introG = await unary<{ active: boolean }>(tokens, "IntrospectToken", { client_id: rs.clientId, client_secret: rs.clientSecret, token: t3 });
+  const introG = await unary<{ active: boolean }>(tokens, "IntrospectToken", {
+    client_id: rs.clientId,
+    client_secret: rs.clientSecret,
+    token: t3,
+  });
   expect(introG.active).toBe(true);
   note("grpc", "introspect", rs.clientId, undefined);
-  expect((await postForm(`${server.url}/oauth/revoke`, { token: t2, client_id: svc.clientId, client_secret: svc.clientSecret })).status).toBe(200);
+  expect(
+    (await postForm(`${server.url}/oauth/revoke`, { token: t2, client_id: svc.clientId, client_secret: svc.clientSecret })).status,
+  ).toBe(200);
   note("http", "revoke", svc.clientId, undefined);
   await unary(tokens, "RevokeToken", { token: t3 }, { authorization: basicHeader(svc.clientId, svc.clientSecret) });
   note("grpc", "revoke", svc.clientId, undefined);
-  const wrongRevoke = await postForm(`${server.url}/oauth/revoke`, { token: t1 }, { authorization: basicHeader(svc.clientId, wrong(svc).clientSecret) });
+  const wrongRevoke = await postForm(
+    `${server.url}/oauth/revoke`,
+    { token: t1 },
+    { authorization: basicHeader(svc.clientId, wrong(svc).clientSecret) },
+  );
   expect(wrongRevoke.status).toBe(401);
   note("http", "revoke", svc.clientId, undefined, "invalid_client");
 
   // Secret rotation, then the new secret in use; the other admin changes; a key rotation.
-  const rotated = await admin_<{ client_secret: string }>(clients, "RotateClientSecret", { client_id: "svc", grace_period: { seconds: "60" } }, adminTok);
+  const rotated = await admin_<{ client_secret: string }>(
+    clients,
+    "RotateClientSecret",
+    { client_id: "svc", grace_period: { seconds: "60" } },
+    adminTok,
+  );
   secrets.add(rotated.client_secret);
   await httpToken({ clientId: "svc", clientSecret: rotated.client_secret }, "basic", "read");
   await admin_(clients, "UpdateClient", { client: { client_id: "svc", name: "svc renamed" }, update_mask: { paths: ["name"] } }, adminTok);
@@ -182,9 +224,16 @@ describe("structured JSON logs", () => {
 
   it("one line per token, revocation and introspection request, for both doors, with client, scope, outcome, error code and latency", () => {
     const lines = server.logs.filter((l) => l.msg === "token request");
-    expect(lines.map((l) => ({ transport: l.transport, endpoint: l.endpoint, client_id: l.client_id, scope: l.scope, outcome: l.outcome, error: l.error }))).toEqual(
-      expected.map((e) => ({ ...e, scope: e.scope })),
-    );
+    expect(
+      lines.map((l) => ({
+        transport: l.transport,
+        endpoint: l.endpoint,
+        client_id: l.client_id,
+        scope: l.scope,
+        outcome: l.outcome,
+        error: l.error,
+      })),
+    ).toEqual(expected.map((e) => ({ ...e, scope: e.scope })));
     for (const l of lines) {
       expect(l.level).toBe(30);
       expect(typeof l.latency_ms).toBe("number");

@@ -24,13 +24,19 @@ afterAll(async () => server?.stop());
 
 describe("tessera serve --metrics-addr", () => {
   it("serves the Prometheus exposition on the metrics address, counting the public port's requests", async () => {
-    const r = await postForm(`${server.url}/oauth/token`, { grant_type: "client_credentials", client_id: "tcl_nobody", client_secret: "x" });
+    const r = await postForm(`${server.url}/oauth/token`, {
+      grant_type: "client_credentials",
+      client_id: "tcl_nobody",
+      client_secret: "x",
+    });
     expect(r.status).toBe(401);
     const m = await httpRequest("GET", metricsUrl);
     expect(m.status).toBe(200);
     expect(m.headers.get("content-type")).toMatch(/^text\/plain; version=0\.0\.4/);
     const e = parseExposition(m.text);
-    expect(valueOf(e, "tessera_token_requests_total", { transport: "http", endpoint: "token", outcome: "error", error: "invalid_client" })).toBe(1);
+    expect(
+      valueOf(e, "tessera_token_requests_total", { transport: "http", endpoint: "token", outcome: "error", error: "invalid_client" }),
+    ).toBe(1);
   });
 
   it("no longer serves /metrics on the public port", async () => {
@@ -67,7 +73,10 @@ describe("the metrics address setting", () => {
     expect(loadConfig({}, {}).metricsAddr).toBeUndefined();
     expect(loadConfig({ metricsAddr: "127.0.0.1:9464" }, {}).metricsAddr).toStrictEqual({ host: "127.0.0.1", port: 9464 });
     expect(loadConfig({}, { TESSERA_METRICS_ADDR: "[::1]:9464" }).metricsAddr).toStrictEqual({ host: "::1", port: 9464 });
-    expect(loadConfig({}, { TESSERA_METRICS_ADDR: "metrics.internal:9464" }).metricsAddr).toStrictEqual({ host: "metrics.internal", port: 9464 });
+    expect(loadConfig({}, { TESSERA_METRICS_ADDR: "metrics.internal:9464" }).metricsAddr).toStrictEqual({
+      host: "metrics.internal",
+      port: 9464,
+    });
     for (const bad of ["::1:9464", "127.0.0.1", "127.0.0.1:99999", "[nope]:1", ":9464"]) {
       expect(() => loadConfig({ metricsAddr: bad }, {}), bad).toThrow(/--metrics-addr must be a host and port/);
     }

@@ -25,11 +25,17 @@ async function scrape(): Promise<{ contentType: string | null; e: Exposition }> 
 
 /** Counts of answered requests by transport/endpoint/outcome/error, as the test saw them. */
 const seen = new Map<string, number>();
-const key = (transport: string, endpoint: string, error: string) => `${transport}|${endpoint}|${error === "" ? "success" : "error"}|${error}`;
-const count = (transport: string, endpoint: string, error: string) => seen.set(key(transport, endpoint, error), (seen.get(key(transport, endpoint, error)) ?? 0) + 1);
+const key = (transport: string, endpoint: string, error: string) =>
+  `${transport}|${endpoint}|${error === "" ? "success" : "error"}|${error}`;
+const count = (transport: string, endpoint: string, error: string) =>
+  seen.set(key(transport, endpoint, error), (seen.get(key(transport, endpoint, error)) ?? 0) + 1);
 
 async function http(c: Credentials, body: Record<string, string> = {}, endpoint = "token"): Promise<number> {
-  const r = await postForm(`${server.url}/oauth/${endpoint}`, { grant_type: "client_credentials", ...body }, { authorization: basic(c.clientId, c.clientSecret) });
+  const r = await postForm(
+    `${server.url}/oauth/${endpoint}`,
+    { grant_type: "client_credentials", ...body },
+    { authorization: basic(c.clientId, c.clientSecret) },
+  );
   count("http", endpoint, r.status === 200 ? "" : (r.body.error as string));
   return r.status;
 }
@@ -57,7 +63,12 @@ beforeAll(async () => {
   md = bearer(await adminToken(tokens, admin));
   count("grpc", "token", "");
   for (const id of ["m-one", "m-two", "m-three"]) {
-    const r = await unary<{ client: { client_id: string }; client_secret: string }>(clients, "CreateClient", { client_id: id, name: id, scopes: ["read"] }, md);
+    const r = await unary<{ client: { client_id: string }; client_secret: string }>(
+      clients,
+      "CreateClient",
+      { client_id: id, name: id, scopes: ["read"] },
+      md,
+    );
     created.push({ clientId: r.client.client_id, clientSecret: r.client_secret });
   }
   const [one, two] = created as [Credentials, Credentials];
@@ -134,9 +145,15 @@ describe("GET /metrics", () => {
 
   it("tessera_token_request_duration_seconds is a histogram whose counts match the requests", () => {
     expect(after.types.get("tessera_token_request_duration_seconds")).toBe("histogram");
-    for (const [transport, n] of [["http", 11], ["grpc", 5]] as const) {
+    for (const [transport, n] of [
+      ["http", 11],
+      ["grpc", 5],
+    ] as const) {
       const labels = { transport, endpoint: "token" };
-      const buckets = find(after, "tessera_token_request_duration_seconds_bucket", labels).map((s) => ({ le: Number(s.labels.le === "+Inf" ? Infinity : s.labels.le), v: s.value }));
+      const buckets = find(after, "tessera_token_request_duration_seconds_bucket", labels).map((s) => ({
+        le: Number(s.labels.le === "+Inf" ? Infinity : s.labels.le),
+        v: s.value,
+      }));
       expect(buckets.length).toBeGreaterThan(5);
       const sorted = [...buckets].sort((a, b) => a.le - b.le);
       for (let i = 1; i < sorted.length; i++) expect(sorted[i]!.v).toBeGreaterThanOrEqual(sorted[i - 1]!.v);
@@ -149,7 +166,10 @@ describe("GET /metrics", () => {
 
   it("tessera_rate_limited_total counts the throttled request by limit", () => {
     expect(after.types.get("tessera_rate_limited_total")).toBe("counter");
-    expect(valueOf(after, "tessera_rate_limited_total", { limit: "auth_failures" }) - valueOf(before, "tessera_rate_limited_total", { limit: "auth_failures" })).toBe(1);
+    expect(
+      valueOf(after, "tessera_rate_limited_total", { limit: "auth_failures" }) -
+        valueOf(before, "tessera_rate_limited_total", { limit: "auth_failures" }),
+    ).toBe(1);
     expect(find(after, "tessera_rate_limited_total").reduce((n, s) => n + s.value, 0)).toBe(1);
   });
 

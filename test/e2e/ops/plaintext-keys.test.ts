@@ -102,7 +102,11 @@ async function plainDatabase(name: string): Promise<{ dir: string; db: string; a
 }
 
 async function tokenVerifies(s: TesseraProcess, admin: Credentials): Promise<void> {
-  const r = await postForm(`${s.url}/oauth/token`, { grant_type: "client_credentials" }, { authorization: basic(admin.clientId, admin.clientSecret) });
+  const r = await postForm(
+    `${s.url}/oauth/token`,
+    { grant_type: "client_credentials" },
+    { authorization: basic(admin.clientId, admin.clientSecret) },
+  );
   expect(r.status).toBe(200);
   const jwks = JSON.parse(await getText(`${s.url}/.well-known/jwks.json`)) as JSONWebKeySet;
   await jwtVerify(r.body.access_token as string, createLocalJWKSet(jwks));
@@ -132,7 +136,9 @@ describe("no plaintext private key survives encryption", () => {
     expect(r.code, r.stderr).toBe(0);
     expect(filesHolding(dir, seen)).toEqual([]);
     reader.close();
-    expect(r.stdout).toMatch(/^Re-encrypted \d+ signing keys in \S+ under key-encryption key \S+ and erased their old copies from the database files\./);
+    expect(r.stdout).toMatch(
+      /^Re-encrypted \d+ signing keys in \S+ under key-encryption key \S+ and erased their old copies from the database files\./,
+    );
 
     // And from one KEK to another: the envelopes under the old KEK go as well.
     const oldCiphertexts = envelopeCiphertexts(db);

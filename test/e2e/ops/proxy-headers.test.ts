@@ -31,12 +31,15 @@ interface Served {
 async function serve(env: Record<string, string>): Promise<Served> {
   const logs: LogLine[] = [];
   const output: string[] = [];
-  const log = pino({ level: "info" }, {
-    write(line: string) {
-      output.push(line);
-      logs.push(JSON.parse(line) as LogLine);
+  const log = pino(
+    { level: "info" },
+    {
+      write(line: string) {
+        output.push(line);
+        logs.push(JSON.parse(line) as LogLine);
+      },
     },
-  });
+  );
   const s = await startTestServer({ clock: () => NOW, env: { ...LIMITS, ...env }, log });
   started.push(s);
   return { s, admin: await s.createClient(), logs, output };
@@ -46,7 +49,10 @@ function tokenHttp({ s, admin }: Served, forwardedFor?: string) {
   return postForm(
     `${s.url}/oauth/token`,
     { grant_type: "client_credentials" },
-    { authorization: basic(admin.clientId, admin.clientSecret), ...(forwardedFor === undefined ? {} : { "x-forwarded-for": forwardedFor }) },
+    {
+      authorization: basic(admin.clientId, admin.clientSecret),
+      ...(forwardedFor === undefined ? {} : { "x-forwarded-for": forwardedFor }),
+    },
   );
 }
 
@@ -63,9 +69,12 @@ describe("without --trust-proxy", () => {
     const first = await tokenHttp(served, "10.0.0.1");
     const second = await tokenHttp(served, "10.0.0.2");
     const grpcClient = opsClient("TokenService", `127.0.0.1:${s.port}`);
-    const third = await unary(grpcClient, "IssueToken", { client_id: admin.clientId, client_secret: admin.clientSecret }, { "x-forwarded-for": "10.0.0.3" }).catch(
-      (e: CallFailure) => e,
-    );
+    const third = await unary(
+      grpcClient,
+      "IssueToken",
+      { client_id: admin.clientId, client_secret: admin.clientSecret },
+      { "x-forwarded-for": "10.0.0.3" },
+    ).catch((e: CallFailure) => e);
     grpcClient.close();
     expect(first.status).toBe(200);
     expect(second.status).toBe(429);

@@ -33,11 +33,42 @@ function makeCertificates(): { ca: string; cert: string; key: string } {
   const p = (f: string) => join(dir, f);
   const run = (args: string[]) => execFileSync(OPENSSL, args, { cwd: dir, stdio: "pipe" });
   const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
-  run(["req", "-x509", ...ec, "-keyout", p("ca.key"), "-out", p("ca.pem"), "-days", "1", "-subj", "/CN=Tessera ops test CA",
-    "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"]);
+  run([
+    "req",
+    "-x509",
+    ...ec,
+    "-keyout",
+    p("ca.key"),
+    "-out",
+    p("ca.pem"),
+    "-days",
+    "1",
+    "-subj",
+    "/CN=Tessera ops test CA",
+    "-addext",
+    "basicConstraints=critical,CA:TRUE",
+    "-addext",
+    "keyUsage=critical,keyCertSign,cRLSign",
+  ]);
   run(["req", ...ec, "-keyout", p("server.key"), "-out", p("server.csr"), "-subj", "/CN=localhost"]);
   writeFileSync(p("ext.cnf"), "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n");
-  run(["x509", "-req", "-in", p("server.csr"), "-CA", p("ca.pem"), "-CAkey", p("ca.key"), "-CAcreateserial", "-out", p("server.pem"), "-days", "1", "-extfile", p("ext.cnf")]);
+  run([
+    "x509",
+    "-req",
+    "-in",
+    p("server.csr"),
+    "-CA",
+    p("ca.pem"),
+    "-CAkey",
+    p("ca.key"),
+    "-CAcreateserial",
+    "-out",
+    p("server.pem"),
+    "-days",
+    "1",
+    "-extfile",
+    p("ext.cnf"),
+  ]);
   return { ca: p("ca.pem"), cert: p("server.pem"), key: p("server.key") };
 }
 
@@ -108,14 +139,25 @@ describe.skipIf(missing.length > 0)("TLS: --tls-cert / --tls-key", () => {
     const jwksRes = await curl(["--cacert", certs.ca, `https://127.0.0.1:${server.port}/.well-known/jwks.json`]);
     expect(jwksRes.code, jwksRes.stderr).toBe(0);
     const jwks = createLocalJWKSet(JSON.parse(jwksRes.stdout) as JSONWebKeySet);
-    for (const [flag, version] of [["--http1.1", "1.1"], ["--http2", "2"]] as const) {
+    for (const [flag, version] of [
+      ["--http1.1", "1.1"],
+      ["--http2", "2"],
+    ] as const) {
       for (const host of ["localhost", "127.0.0.1"]) {
         const r = await curl([
-          "--cacert", certs.ca, flag,
-          "--resolve", `localhost:${server.port}:127.0.0.1`,
-          "-u", `${svc.clientId}:${svc.clientSecret}`,
-          "-d", "grant_type=client_credentials", "-d", "scope=read",
-          "-w", "\n%{http_code} %{http_version}",
+          "--cacert",
+          certs.ca,
+          flag,
+          "--resolve",
+          `localhost:${server.port}:127.0.0.1`,
+          "-u",
+          `${svc.clientId}:${svc.clientSecret}`,
+          "-d",
+          "grant_type=client_credentials",
+          "-d",
+          "scope=read",
+          "-w",
+          "\n%{http_code} %{http_version}",
           `https://${host}:${server.port}/oauth/token`,
         ]);
         expect(r.code, r.stderr).toBe(0);
@@ -131,11 +173,14 @@ describe.skipIf(missing.length > 0)("TLS: --tls-cert / --tls-key", () => {
   it("ALPN negotiates h2 and http/1.1", async () => {
     const negotiate = (protocols: string[]) =>
       new Promise<string | false>((resolve, reject) => {
-        const s = tls.connect({ host: "127.0.0.1", port: server.port, servername: "localhost", ca: readFileSync(certs.ca), ALPNProtocols: protocols }, () => {
-          const p = s.alpnProtocol;
-          s.end();
-          resolve(p ?? false);
-        });
+        const s = tls.connect(
+          { host: "127.0.0.1", port: server.port, servername: "localhost", ca: readFileSync(certs.ca), ALPNProtocols: protocols },
+          () => {
+            const p = s.alpnProtocol;
+            s.end();
+            resolve(p ?? false);
+          },
+        );
         s.once("error", reject);
       });
     expect(await negotiate(["h2"])).toBe("h2");
@@ -161,7 +206,9 @@ describe.skipIf(missing.length > 0)("TLS: --tls-cert / --tls-key", () => {
     // gRPC in cleartext (h2c).
     const plain = opsClient("TokenService", `127.0.0.1:${server.port}`);
     try {
-      const f = (await unary(plain, "IssueToken", { client_id: svc.clientId, client_secret: svc.clientSecret }).catch((e: CallFailure) => e)) as CallFailure;
+      const f = (await unary(plain, "IssueToken", { client_id: svc.clientId, client_secret: svc.clientSecret }).catch(
+        (e: CallFailure) => e,
+      )) as CallFailure;
       expect(f.code).toBe(grpc.status.UNAVAILABLE);
     } finally {
       plain.close();
@@ -178,7 +225,17 @@ describe.skipIf(missing.length > 0)("TLS: --tls-cert / --tls-key", () => {
     }
 
     expect(server.child.exitCode).toBeNull();
-    const again = await curl(["--cacert", certs.ca, "-u", `${svc.clientId}:${svc.clientSecret}`, "-d", "grant_type=client_credentials", "-w", "\n%{http_code}", `https://127.0.0.1:${server.port}/oauth/token`]);
+    const again = await curl([
+      "--cacert",
+      certs.ca,
+      "-u",
+      `${svc.clientId}:${svc.clientSecret}`,
+      "-d",
+      "grant_type=client_credentials",
+      "-w",
+      "\n%{http_code}",
+      `https://127.0.0.1:${server.port}/oauth/token`,
+    ]);
     expect(again.stdout.split("\n")[1]).toBe("200");
     expect(server.logs.filter((l) => (l.level as number) >= 50)).toEqual([]);
   });
@@ -187,13 +244,30 @@ describe.skipIf(missing.length > 0)("TLS: --tls-cert / --tls-key", () => {
     const half = await runTessera(["serve", "--port", "0", "--host", "127.0.0.1", "--db", join(dir, "half.db"), "--tls-cert", certs.cert]);
     expect(half.code).toBe(2);
     expect(half.stderr).toBe("tessera: --tls-cert and --tls-key go together: give both files, or neither for cleartext.\n");
-    const gone = await runTessera(["serve", "--port", "0", "--host", "127.0.0.1", "--db", join(dir, "half.db"), "--tls-cert", join(dir, "nope.pem"), "--tls-key", certs.key]);
+    const gone = await runTessera([
+      "serve",
+      "--port",
+      "0",
+      "--host",
+      "127.0.0.1",
+      "--db",
+      join(dir, "half.db"),
+      "--tls-cert",
+      join(dir, "nope.pem"),
+      "--tls-key",
+      certs.key,
+    ]);
     expect(gone.code).toBe(2);
     expect(gone.stderr).toMatch(/^tessera: --tls-cert names ".*nope\.pem", which does not exist\.\n$/);
   });
 
   it("no cleartext warning on a non-loopback address when TLS is on", async () => {
-    const s = await startTessera({ db: join(dir, "tls-any.db"), host: "0.0.0.0", args: ["--issuer", issuer, "--tls-cert", certs.cert, "--tls-key", certs.key], scheme: "https" });
+    const s = await startTessera({
+      db: join(dir, "tls-any.db"),
+      host: "0.0.0.0",
+      args: ["--issuer", issuer, "--tls-cert", certs.cert, "--tls-key", certs.key],
+      scheme: "https",
+    });
     started.push(s);
     expect(s.logs.find((l) => l.msg === "tessera listening")?.tls).toBe(true);
     expect(s.logs.some((l) => WARNING.test(String(l.msg)))).toBe(false);

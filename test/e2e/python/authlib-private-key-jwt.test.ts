@@ -18,7 +18,10 @@ const PYTHON = "/usr/bin/python3";
 const SCRIPT = fileURLToPath(new URL("./authlib_private_key_jwt.py", import.meta.url));
 const probe = spawnSync(PYTHON, ["-c", "import authlib, requests, cryptography"], { timeout: 30_000 });
 const available = probe.status === 0;
-if (!available) console.warn("SKIPPED authlib private_key_jwt tests: /usr/bin/python3 lacks authlib, requests or cryptography (apt-get install python3-authlib)");
+if (!available)
+  console.warn(
+    "SKIPPED authlib private_key_jwt tests: /usr/bin/python3 lacks authlib, requests or cryptography (apt-get install python3-authlib)",
+  );
 
 const run = promisify(execFile);
 let server: TestServer;
@@ -28,8 +31,18 @@ let dir: string;
 async function clientWithKey(alg: "RS256" | "ES256"): Promise<{ clientId: string; pem: string }> {
   const pair = alg === "RS256" ? generateKeyPairSync("rsa", { modulusLength: 2048 }) : generateKeyPairSync("ec", { namedCurve: "P-256" });
   const admin = new ClientAdminCore(server.running.storage, Date.now);
-  const { client } = await admin.create({ clientId: "", name: "authlib", scopes: ["read"], audiences: [], tokenTtlSeconds: undefined, authMethod: "private_key_jwt" });
-  await new ClientCredentialAdmin(server.running.storage, Date.now, server.issuer).addKey(client.clientId, { ...pair.publicKey.export({ format: "jwk" }), alg });
+  const { client } = await admin.create({
+    clientId: "",
+    name: "authlib",
+    scopes: ["read"],
+    audiences: [],
+    tokenTtlSeconds: undefined,
+    authMethod: "private_key_jwt",
+  });
+  await new ClientCredentialAdmin(server.running.storage, Date.now, server.issuer).addKey(client.clientId, {
+    ...pair.publicKey.export({ format: "jwk" }),
+    alg,
+  });
   const pem = join(dir, `${client.clientId}.pem`);
   writeFileSync(pem, pair.privateKey.export({ format: "pem", type: "pkcs8" }), { mode: 0o600 });
   return { clientId: client.clientId, pem };

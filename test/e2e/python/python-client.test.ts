@@ -13,7 +13,12 @@ import { startTestServer, type TestServer } from "../../helpers/test-server.js";
 const PYTHON = "/usr/bin/python3";
 const REPO = fileURLToPath(new URL("../../../", import.meta.url));
 const CLIENT_PY = fileURLToPath(new URL("./client.py", import.meta.url));
-const PROTOS = ["tessera/v1/token_service.proto", "tessera/v1/client_admin.proto", "google/rpc/status.proto", "google/rpc/error_details.proto"];
+const PROTOS = [
+  "tessera/v1/token_service.proto",
+  "tessera/v1/client_admin.proto",
+  "google/rpc/status.proto",
+  "google/rpc/error_details.proto",
+];
 
 const probe = spawnSync(PYTHON, ["-c", "import grpc, grpc_tools.protoc"], { timeout: 30_000 });
 const available = probe.status === 0;
@@ -87,7 +92,10 @@ describe.skipIf(!available)("Python gRPC client (grpcio, stubs generated from pr
 
   it("IssueToken with credentials in the request fields (from env) returns a token the JWKS verifies", async () => {
     const c = await server.createClient({ scopes: ["read", "write"], audiences: ["https://api.example.com"] });
-    const res = await python<TokenOut>("token", ["--scope", "read"], { TESSERA_CLIENT_ID: c.clientId, TESSERA_CLIENT_SECRET: c.clientSecret });
+    const res = await python<TokenOut>("token", ["--scope", "read"], {
+      TESSERA_CLIENT_ID: c.clientId,
+      TESSERA_CLIENT_SECRET: c.clientSecret,
+    });
     expect(res.token_type).toBe("Bearer");
     expect(res.expires_in).toBe(3600);
     expect(res.scope).toBe("read");
@@ -98,7 +106,14 @@ describe.skipIf(!available)("Python gRPC client (grpcio, stubs generated from pr
 
   it("IssueToken with credentials and audience on the command line", async () => {
     const c = await server.createClient({ scopes: ["read"], audiences: ["https://a.example", "https://b.example"], tokenTtlSeconds: 120 });
-    const res = await python<TokenOut>("token", ["--client-id", c.clientId, "--client-secret", c.clientSecret, "--audience", "https://b.example"]);
+    const res = await python<TokenOut>("token", [
+      "--client-id",
+      c.clientId,
+      "--client-secret",
+      c.clientSecret,
+      "--audience",
+      "https://b.example",
+    ]);
     expect(res).toMatchObject({ token_type: "Bearer", expires_in: 120, scope: "read" });
     const { payload } = await verifyWithJwks(server.url, res.access_token, server.issuer, "https://b.example");
     expect(payload.aud).toBe("https://b.example");

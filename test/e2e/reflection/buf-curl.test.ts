@@ -31,7 +31,8 @@ function bufCurl(args: string[]): Promise<BufResult> {
       ["curl", "--protocol", "grpc", "--http2-prior-knowledge", ...args],
       { timeout: 20_000, env: { ...process.env, NO_COLOR: "1" } },
       (err, stdout, stderr) => {
-        if (err && typeof err.code !== "number") reject(err); // spawn failure or timeout
+        if (err && typeof err.code !== "number")
+          reject(err); // spawn failure or timeout
         else resolve({ exitCode: err ? (err.code as number) : 0, stdout, stderr });
       },
     );
@@ -69,7 +70,11 @@ describe("buf curl through server reflection (no .proto files at hand)", () => {
 
   it("TokenService.IssueToken with a JSON body returns a token that verifies against the JWKS", async () => {
     const c = await server.createClient({ scopes: ["read", "write"] });
-    const res = await call<TokenJson>("tessera.v1.TokenService/IssueToken", { clientId: c.clientId, clientSecret: c.clientSecret, scope: "read" });
+    const res = await call<TokenJson>("tessera.v1.TokenService/IssueToken", {
+      clientId: c.clientId,
+      clientSecret: c.clientSecret,
+      scope: "read",
+    });
     expect(res).toMatchObject({ tokenType: "Bearer", expiresIn: 3600, scope: "read" });
     const { payload } = await verifyWithJwks(server.url, res.accessToken, server.issuer);
     expect(payload).toMatchObject({ sub: c.clientId, scope: "read" });
@@ -77,7 +82,11 @@ describe("buf curl through server reflection (no .proto files at hand)", () => {
 
   it("ClientAdmin.CreateClient with a Duration (tokenTtl) and a Bearer header works; its secret obtains tokens", async () => {
     const a = await server.admin();
-    const admin = await call<TokenJson>("tessera.v1.TokenService/IssueToken", { clientId: a.clientId, clientSecret: a.clientSecret, scope: "tessera:admin" });
+    const admin = await call<TokenJson>("tessera.v1.TokenService/IssueToken", {
+      clientId: a.clientId,
+      clientSecret: a.clientSecret,
+      scope: "tessera:admin",
+    });
     const created = await call<{ client: { clientId: string; name: string; tokenTtl: string; createTime: string }; clientSecret: string }>(
       "tessera.v1.ClientAdmin/CreateClient",
       { name: "from-buf-curl", scopes: ["read"], tokenTtl: "600s" },
@@ -88,13 +97,20 @@ describe("buf curl through server reflection (no .proto files at hand)", () => {
     // A google.protobuf.Timestamp, resolved through reflection, prints as RFC 3339.
     expect(created.client.createTime).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/);
 
-    const t = await call<TokenJson>("tessera.v1.TokenService/IssueToken", { clientId: created.client.clientId, clientSecret: created.clientSecret });
+    const t = await call<TokenJson>("tessera.v1.TokenService/IssueToken", {
+      clientId: created.client.clientId,
+      clientSecret: created.clientSecret,
+    });
     expect(t).toMatchObject({ tokenType: "Bearer", expiresIn: 600, scope: "read" });
     await verifyWithJwks(server.url, t.accessToken, server.issuer);
   });
 
   it("ClientAdmin.CreateClient without the authorization header fails with unauthenticated", async () => {
-    const res = await bufCurl(["-d", JSON.stringify({ name: "nope", tokenTtl: "600s" }), `${server.url}/tessera.v1.ClientAdmin/CreateClient`]);
+    const res = await bufCurl([
+      "-d",
+      JSON.stringify({ name: "nope", tokenTtl: "600s" }),
+      `${server.url}/tessera.v1.ClientAdmin/CreateClient`,
+    ]);
     expect(res.exitCode).not.toBe(0);
     expect(res.stdout).toBe("");
     const err = JSON.parse(res.stderr) as { code: string; message: string };
@@ -103,7 +119,11 @@ describe("buf curl through server reflection (no .proto files at hand)", () => {
 
   it("a wrong secret fails with unauthenticated and a google.rpc.ErrorInfo detail", async () => {
     const c = await server.createClient();
-    const res = await bufCurl(["-d", JSON.stringify({ clientId: c.clientId, clientSecret: "tsec_wrong" }), `${server.url}/tessera.v1.TokenService/IssueToken`]);
+    const res = await bufCurl([
+      "-d",
+      JSON.stringify({ clientId: c.clientId, clientSecret: "tsec_wrong" }),
+      `${server.url}/tessera.v1.TokenService/IssueToken`,
+    ]);
     expect(res.exitCode).not.toBe(0);
     const err = JSON.parse(res.stderr) as { code: string; message: string; details?: { type: string }[] };
     expect(err).toMatchObject({ code: "unauthenticated", message: "Client authentication failed" });

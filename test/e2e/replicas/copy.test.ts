@@ -6,7 +6,16 @@ import { postForm } from "../../helpers/http.js";
 import { bootstrap, runTessera, tempDir, type Credentials } from "../../helpers/tessera-process.js";
 import { testPostgres, type TestDatabase } from "../../helpers/postgres.js";
 import { basic } from "../../helpers/test-server.js";
-import { adminAuth, createClientAt, introspectAt, jwksOf, startReplica, tokenOf, verifyWith, type Replica } from "../../helpers/replicas.js";
+import {
+  adminAuth,
+  createClientAt,
+  introspectAt,
+  jwksOf,
+  startReplica,
+  tokenOf,
+  verifyWith,
+  type Replica,
+} from "../../helpers/replicas.js";
 
 const server = await testPostgres("tessera copy between SQLite and PostgreSQL");
 
@@ -30,7 +39,9 @@ describe.skipIf(server === undefined)("tessera copy: SQLite to PostgreSQL and ba
   let before: Before;
 
   const auditIds = async (r: Replica, admin: Credentials) =>
-    (await unary<{ events: { event_id: string }[] }>(r.clients, "ListAuditEvents", { page_size: 1000 }, await adminAuth(r, admin))).events.map((e) => e.event_id);
+    (
+      await unary<{ events: { event_id: string }[] }>(r.clients, "ListAuditEvents", { page_size: 1000 }, await adminAuth(r, admin))
+    ).events.map((e) => e.event_id);
 
   beforeAll(async () => {
     db = await server!.createDatabase();
@@ -42,7 +53,9 @@ describe.skipIf(server === undefined)("tessera copy: SQLite to PostgreSQL and ba
       const c = await createClientAt(s, auth, { name: "moving", scopes: ["read"] });
       const kept = await tokenOf(s, c);
       const revoked = await tokenOf(s, c);
-      expect((await postForm(`${s.url}/oauth/revoke`, { token: revoked }, { authorization: basic(c.clientId, c.clientSecret) })).status).toBe(200);
+      expect(
+        (await postForm(`${s.url}/oauth/revoke`, { token: revoked }, { authorization: basic(c.clientId, c.clientSecret) })).status,
+      ).toBe(200);
       const cut = await createClientAt(s, auth, { name: "cut off", scopes: ["read"] });
       const cutOff = await tokenOf(s, cut);
       await unary(s.clients, "RevokeClientTokens", { client_id: cut.clientId }, auth);
@@ -70,7 +83,8 @@ describe.skipIf(server === undefined)("tessera copy: SQLite to PostgreSQL and ba
     const r = await runTessera(["copy", "--from", file, "--to", db.url], { env });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^Copied .* read it back and compared:/);
-    for (const kind of ["meta", "signing_key", "client", "client_tombstone", "revoked_token", "audit_event"]) expect(r.stdout).toMatch(new RegExp(`^${kind}\\s+\\d+\\s+[0-9a-f]{16}\\s+same`, "m"));
+    for (const kind of ["meta", "signing_key", "client", "client_tombstone", "revoked_token", "audit_event"])
+      expect(r.stdout).toMatch(new RegExp(`^${kind}\\s+\\d+\\s+[0-9a-f]{16}\\s+same`, "m"));
     expect(r.stdout + r.stderr).not.toContain(db.password);
     const replica = await startReplica("postgres", db.url, { env });
     try {

@@ -69,7 +69,11 @@ describe.skipIf(server === undefined)("choosing PostgreSQL with --db, TESSERA_DB
       [closed, /connection refused/],
       [badMode, /sslmode=sometimes: use one of/],
     ] as const) {
-      for (const args of [["serve", "--port", "0", "--db", url.toString()], ["migrate", "status", "--db", url.toString()], ["bootstrap", "--db", url.toString()]]) {
+      for (const args of [
+        ["serve", "--port", "0", "--db", url.toString()],
+        ["migrate", "status", "--db", url.toString()],
+        ["bootstrap", "--db", url.toString()],
+      ]) {
         const r = await runTessera(args);
         expect(r.code, `${args[0]}: ${r.stderr}`).not.toBe(0);
         const lines = r.stderr.trim().split("\n");

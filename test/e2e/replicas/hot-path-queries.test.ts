@@ -58,7 +58,11 @@ describe.skipIf(server === undefined)("queries a replica sends while it issues t
     // The change feed empties the cache when it sees the counter move (this write moved it too):
     // two polls after the write, the second sent once the first was answered, it has seen it.
     const written = proxy.statements.length;
-    await eventually("two change polls", () => proxy.statements.slice(written).filter((s) => s.application === "tessera changes" && /FROM change_counter/.test(s.sql)).length >= 2);
+    await eventually(
+      "two change polls",
+      () =>
+        proxy.statements.slice(written).filter((s) => s.application === "tessera changes" && /FROM change_counter/.test(s.sql)).length >= 2,
+    );
     // Cached now, and its secret's last use recorded in memory.
     expect((await tokenAt(replica, client)).status).toBe(200);
   }, 60_000);
@@ -78,7 +82,10 @@ describe.skipIf(server === undefined)("queries a replica sends while it issues t
 
     // Nothing on the request path: no client, secret, key or deny-list read, and no write but
     // the batched record of secrets' last use (at most one per flush period).
-    const reads = window.filter((s) => /\b(clients|client_secrets|signing_keys|revoked_tokens|client_tombstones)\b/i.test(s.sql) && !/^\s*(UPDATE|INSERT)/i.test(s.sql));
+    const reads = window.filter(
+      (s) =>
+        /\b(clients|client_secrets|signing_keys|revoked_tokens|client_tombstones)\b/i.test(s.sql) && !/^\s*(UPDATE|INSERT)/i.test(s.sql),
+    );
     expect(reads.map((s) => s.sql)).toEqual([]);
     const writes = window.filter((s) => /\b(INSERT|UPDATE|DELETE)\b/i.test(s.sql) && !/^\s*BEGIN/i.test(s.sql));
     expect(writes.length).toBeLessThanOrEqual(2 * (Math.floor(elapsed / SECRET_USE_FLUSH_MS) + 1));

@@ -23,7 +23,10 @@ function load(r: Replica, c: Credentials, parallel = 4): Load {
   let running = true;
   const loops = Array.from({ length: parallel }, async () => {
     while (running) {
-      const s = await tokenAt(r, c).then((x) => x.status, () => 0);
+      const s = await tokenAt(r, c).then(
+        (x) => x.status,
+        () => 0,
+      );
       statuses.set(s, (statuses.get(s) ?? 0) + 1);
     }
   });
@@ -81,7 +84,10 @@ describe.skipIf(server === undefined)("replicas while PostgreSQL is unreachable 
     const url = new URL(db.url);
     url.hostname = "127.0.0.1";
     url.port = String(proxy.port);
-    [A, B] = await Promise.all([startReplica("A", url.toString()), startReplica("B", url.toString(), { args: ["--db-outage-grace", "2s"] })]);
+    [A, B] = await Promise.all([
+      startReplica("A", url.toString()),
+      startReplica("B", url.toString(), { args: ["--db-outage-grace", "2s"] }),
+    ]);
     admin = await bootstrapCluster(db.url);
     auth = await adminAuth(A, admin);
     cached = await createClientAt(A, auth, { name: "cached", scopes: ["read", "tessera:introspect"] });
@@ -117,12 +123,16 @@ describe.skipIf(server === undefined)("replicas while PostgreSQL is unreachable 
       const is = await postForm(`${A.url}/oauth/introspect`, { token }, { authorization: basic(cached.clientId, cached.clientSecret) });
       expect([is.status, is.body.error]).toEqual([503, "temporarily_unavailable"]);
       // Admin writes: UNAVAILABLE with a retry-after trailer.
-      const w = await failure(unary(A.clients, "UpdateClient", { client: { client_id: cached.clientId, name: "x" }, update_mask: { paths: ["name"] } }, auth));
+      const w = await failure(
+        unary(A.clients, "UpdateClient", { client: { client_id: cached.clientId, name: "x" }, update_mask: { paths: ["name"] } }, auth),
+      );
       expect(w.code).toBe(14);
       expect(Number(w.retryAfter)).toBeGreaterThan(0);
       // Probes: not ready, the admin services NOT_SERVING, the process itself SERVING.
       await eventually("/readyz 503", async () => (await httpRequest("GET", `${A.url}/readyz`)).status === 503, { timeoutMs: 10_000 });
-      await eventually("ClientAdmin NOT_SERVING", async () => (await healthStatus(A.health, "tessera.v1.ClientAdmin")) === "NOT_SERVING", { timeoutMs: 10_000 });
+      await eventually("ClientAdmin NOT_SERVING", async () => (await healthStatus(A.health, "tessera.v1.ClientAdmin")) === "NOT_SERVING", {
+        timeoutMs: 10_000,
+      });
       expect(await healthStatus(A.health, "")).toBe("SERVING");
       expect(await healthStatus(A.health, "tessera.v1.TokenService")).toBe("SERVING");
       // B's grace (2 s) runs out: its cached client is refused as unavailable, and TokenService says so.
@@ -131,7 +141,11 @@ describe.skipIf(server === undefined)("replicas while PostgreSQL is unreachable 
       const g = await failure(unary(B.tokens, "IssueToken", { client_id: cached.clientId, client_secret: cached.clientSecret }));
       expect(g.code).toBe(14);
       // The next change poll (every 250 ms) finds the grace run out.
-      await eventually("B's TokenService NOT_SERVING", async () => (await healthStatus(B.health, "tessera.v1.TokenService")) === "NOT_SERVING", { timeoutMs: 10_000 });
+      await eventually(
+        "B's TokenService NOT_SERVING",
+        async () => (await healthStatus(B.health, "tessera.v1.TokenService")) === "NOT_SERVING",
+        { timeoutMs: 10_000 },
+      );
       expect(writes.acked.length - cutAt).toBeLessThanOrEqual(1); // at most the one in flight when cut
     } finally {
       await proxy.restore();
@@ -141,18 +155,27 @@ describe.skipIf(server === undefined)("replicas while PostgreSQL is unreachable 
     await eventually("B issues again", async () => (await tokenAt(B, cached)).status === 200, { timeoutMs: 10_000 });
     await eventually("an uncached client again", async () => (await tokenAt(A, uncached)).status === 200, { timeoutMs: 10_000 });
     await eventually("/readyz 200", async () => (await httpRequest("GET", `${A.url}/readyz`)).status === 200, { timeoutMs: 10_000 });
-    await eventually("ClientAdmin SERVING", async () => (await healthStatus(A.health, "tessera.v1.ClientAdmin")) === "SERVING", { timeoutMs: 10_000 });
+    await eventually("ClientAdmin SERVING", async () => (await healthStatus(A.health, "tessera.v1.ClientAdmin")) === "SERVING", {
+      timeoutMs: 10_000,
+    });
     expect(await healthStatus(B.health, "tessera.v1.TokenService")).toBe("SERVING");
     await writes.stop();
     await tokens.stop();
 
     // The cached client's load saw only tokens; nothing anywhere answered 500.
     expect([...tokens.statuses.keys()]).toEqual([200]);
-    expect(writes.failed.every((f) => f.code === 14), JSON.stringify(writes.failed.filter((f) => f.code !== 14))).toBe(true);
-    const stored = new Set((await db.sql<{ client_id: string }>("SELECT client_id FROM clients WHERE client_id LIKE 'during-%'")).map((r) => r.client_id));
+    expect(
+      writes.failed.every((f) => f.code === 14),
+      JSON.stringify(writes.failed.filter((f) => f.code !== 14)),
+    ).toBe(true);
+    const stored = new Set(
+      (await db.sql<{ client_id: string }>("SELECT client_id FROM clients WHERE client_id LIKE 'during-%'")).map((r) => r.client_id),
+    );
     expect(writes.acked.filter((id) => !stored.has(id))).toEqual([]);
     for (const r of [A, B]) expect(r.output()).not.toContain(db.password);
-    console.log(`OUTAGE: ${tokens.statuses.get(200)} tokens for the cached client, all 200; ${writes.acked.length} admin writes acknowledged (all stored), ${writes.failed.length} refused with UNAVAILABLE`);
+    console.log(
+      `OUTAGE: ${tokens.statuses.get(200)} tokens for the cached client, all 200; ${writes.acked.length} admin writes acknowledged (all stored), ${writes.failed.length} refused with UNAVAILABLE`,
+    );
   }, 120_000);
 
   it("SIGKILL of a replica in the middle of admin writes loses no acknowledged write", async () => {
@@ -162,7 +185,9 @@ describe.skipIf(server === undefined)("replicas while PostgreSQL is unreachable 
     await eventually("admin writes at C", () => writes.acked.length >= 20, { timeoutMs: 20_000 });
     await C.close("SIGKILL");
     await writes.stop();
-    const stored = new Set((await db.sql<{ client_id: string }>("SELECT client_id FROM clients WHERE client_id LIKE 'killed-%'")).map((r) => r.client_id));
+    const stored = new Set(
+      (await db.sql<{ client_id: string }>("SELECT client_id FROM clients WHERE client_id LIKE 'killed-%'")).map((r) => r.client_id),
+    );
     expect(writes.acked.filter((id) => !stored.has(id))).toEqual([]);
     // And the others see them.
     for (const id of writes.acked.slice(-3)) {

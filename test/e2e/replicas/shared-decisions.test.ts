@@ -5,7 +5,17 @@ import { postForm } from "../../helpers/http.js";
 import type { Credentials } from "../../helpers/tessera-process.js";
 import { testPostgres, type TestDatabase } from "../../helpers/postgres.js";
 import { basic } from "../../helpers/test-server.js";
-import { adminAuth, bootstrapCluster, createClientAt, jwksOf, startReplica, startReplicas, tokenAt, tokenOf, type Replica } from "../../helpers/replicas.js";
+import {
+  adminAuth,
+  bootstrapCluster,
+  createClientAt,
+  jwksOf,
+  startReplica,
+  startReplicas,
+  tokenAt,
+  tokenOf,
+  type Replica,
+} from "../../helpers/replicas.js";
 
 const server = await testPostgres("decisions three replicas share");
 
@@ -59,7 +69,10 @@ describe.skipIf(server === undefined)("decisions three replicas on one database 
     const after = await stored();
     expect(after.filter((k) => k.status === "current").map((k) => k.kid)).toEqual([rotated[0]!.current.kid]);
     expect(after.filter((k) => !before.some((b) => b.kid === k.kid))).toHaveLength(1); // one new next key
-    for (const r of replicas) await eventually(`${r.name} publishes the new key`, async () => (await jwksOf(r)).keys.some((k) => k.kid === rotated[0]!.current.kid));
+    for (const r of replicas)
+      await eventually(`${r.name} publishes the new key`, async () =>
+        (await jwksOf(r)).keys.some((k) => k.kid === rotated[0]!.current.kid),
+      );
   });
 
   it(`failed authentications for one client id from one address count over all replicas: about ${FAILURE_LIMIT}, not ${3 * FAILURE_LIMIT}`, async () => {
@@ -89,7 +102,9 @@ describe.skipIf(server === undefined)("decisions three replicas on one database 
     expect(stored).toBeGreaterThanOrEqual(REVOCATION_LIMIT);
     expect(stored).toBeLessThanOrEqual(REVOCATION_LIMIT + 2);
     expect(statuses.slice(-3)).toEqual([503, 503, 503]);
-    const [{ n }] = (await db.sql<{ n: number }>("SELECT count(*)::int AS n FROM revoked_tokens WHERE client_id = $1", [c.clientId])) as [{ n: number }];
+    const [{ n }] = (await db.sql<{ n: number }>("SELECT count(*)::int AS n FROM revoked_tokens WHERE client_id = $1", [c.clientId])) as [
+      { n: number },
+    ];
     expect(n).toBe(stored);
   });
 });

@@ -68,7 +68,12 @@ describe.skipIf(server === undefined).each([
   it("disabled through C, B (which has the client cached) refuses it within 1 s", async () => {
     const c = await createClientAt(A, auth.a, { name: "to disable", scopes: ["read"] });
     for (const r of [A, B]) await tokenOf(r, c); // cached at A and B now
-    await unary(C.clients, "UpdateClient", { client: { client_id: c.clientId, disabled: true }, update_mask: { paths: ["disabled"] } }, auth.c);
+    await unary(
+      C.clients,
+      "UpdateClient",
+      { client: { client_id: c.clientId, disabled: true }, update_mask: { paths: ["disabled"] } },
+      auth.c,
+    );
     const acked = performance.now();
     within("disable at C -> refused at B", await timeUntil(async () => (await tokenAt(B, c)).status === 401, acked));
     within("disable at C -> refused at A", await timeUntil(async () => (await tokenAt(A, c)).status === 401, acked));
@@ -89,7 +94,12 @@ describe.skipIf(server === undefined).each([
   it("a secret rotated through B (no grace) stops working at A and C within 1 s; the new one works everywhere", async () => {
     const c = await createClientAt(A, auth.a, { name: "rotator", scopes: ["read"] });
     for (const r of [A, C]) await tokenOf(r, c);
-    const rotated = await unary<{ client_secret: string }>(B.clients, "RotateClientSecret", { client_id: c.clientId, grace_period: { seconds: "0" } }, auth.b);
+    const rotated = await unary<{ client_secret: string }>(
+      B.clients,
+      "RotateClientSecret",
+      { client_id: c.clientId, grace_period: { seconds: "0" } },
+      auth.b,
+    );
     const acked = performance.now();
     within("rotate at B -> old secret refused at A", await timeUntil(async () => (await tokenAt(A, c)).status === 401, acked));
     within("rotate at B -> old secret refused at C", await timeUntil(async () => (await tokenAt(C, c)).status === 401, acked));
@@ -99,14 +109,25 @@ describe.skipIf(server === undefined).each([
   it("scopes changed through C and a cut-off made through A hold at B within 1 s", async () => {
     const c = await createClientAt(A, auth.a, { name: "narrowed", scopes: ["read", "write"] });
     const before = await tokenOf(B, c, { scope: "read" });
-    await unary(C.clients, "UpdateClient", { client: { client_id: c.clientId, scopes: ["read", "admin-ish"] }, update_mask: { paths: ["scopes"] } }, auth.c);
+    await unary(
+      C.clients,
+      "UpdateClient",
+      { client: { client_id: c.clientId, scopes: ["read", "admin-ish"] }, update_mask: { paths: ["scopes"] } },
+      auth.c,
+    );
     const acked = performance.now();
-    within("scopes at C -> new scope granted at B", await timeUntil(async () => (await tokenAt(B, c, { scope: "admin-ish" })).status === 200, acked));
+    within(
+      "scopes at C -> new scope granted at B",
+      await timeUntil(async () => (await tokenAt(B, c, { scope: "admin-ish" })).status === 200, acked),
+    );
     expect((await tokenAt(B, c, { scope: "write" })).body.error).toBe("invalid_scope");
     // A cut-off: every token issued until now is inactive everywhere, new ones are not.
     await unary(A.clients, "RevokeClientTokens", { client_id: c.clientId }, auth.a);
     const cut = performance.now();
-    within("cut-off at A -> old token inactive at B", await timeUntil(async () => (await introspectAt(B, rs, before)).active === false, cut));
+    within(
+      "cut-off at A -> old token inactive at B",
+      await timeUntil(async () => (await introspectAt(B, rs, before)).active === false, cut),
+    );
     const after = await tokenOf(B, c, { scope: "read" });
     expect((await introspectAt(C, rs, after)).active).toBe(true);
   });
@@ -134,7 +155,10 @@ describe.skipIf(server === undefined).each([
     auth = { a: await adminAuth(A, admin), b: await adminAuth(B, admin), c: await adminAuth(C, admin) };
     expect((await verifyWith(await jwksOf(A), await tokenOf(B, c))).kid).toBe(kid);
     for (const r of [A, C]) {
-      within(`forced rotation at B -> ${r.name} signs with the new key`, await timeUntil(async () => (await verifyWith(await jwksOf(B), await tokenOf(r, c))).kid === kid, acked));
+      within(
+        `forced rotation at B -> ${r.name} signs with the new key`,
+        await timeUntil(async () => (await verifyWith(await jwksOf(B), await tokenOf(r, c))).kid === kid, acked),
+      );
     }
     const jwks = await Promise.all([A, B, C].map(jwksOf));
     expect(new Set(jwks.map((j) => JSON.stringify(j.keys.map((k) => k.kid).sort()))).size).toBe(1);
@@ -147,7 +171,10 @@ describe.skipIf(server === undefined).each([
     expect(rewrap.code, rewrap.stderr).toBe(0);
     expect(rewrap.stdout + rewrap.stderr).not.toContain(db.password);
     const acked = performance.now();
-    const warned = (r: Replica) => async () => r.logs.some((l) => typeof l.msg === "string" && l.msg.startsWith("the signing keys were re-encrypted under a KEK this process does not hold"));
+    const warned = (r: Replica) => async () =>
+      r.logs.some(
+        (l) => typeof l.msg === "string" && l.msg.startsWith("the signing keys were re-encrypted under a KEK this process does not hold"),
+      );
     for (const r of [A, B, C]) within(`rewrap -> ${r.name} sees the new envelopes`, await timeUntil(warned(r), acked));
     const kid = (await verifyWith(await jwksOf(A), await tokenOf(A, c))).kid;
     for (const r of [B, C]) expect((await verifyWith(await jwksOf(A), await tokenOf(r, c))).kid).toBe(kid);
@@ -163,23 +190,39 @@ describe.skipIf(server === undefined).each([
   });
 
   it("admin changes made through all three at once land in one audit trail, in commit order, none lost", async () => {
-    const targets = await Promise.all([A, B, C].map((r, i) => createClientAt(r, [auth.a, auth.b, auth.c][i]!, { name: `audited-${i}`, scopes: ["read"] })));
+    const targets = await Promise.all(
+      [A, B, C].map((r, i) => createClientAt(r, [auth.a, auth.b, auth.c][i]!, { name: `audited-${i}`, scopes: ["read"] })),
+    );
     const replicas = [A, B, C];
     const auths = [auth.a, auth.b, auth.c];
     await Promise.all(
       replicas.map(async (r, i) => {
         for (let n = 0; n < 10; n++) {
-          await unary(r.clients, "UpdateClient", { client: { client_id: targets[i]!.clientId, name: `audited-${i}-${n}` }, update_mask: { paths: ["name"] } }, auths[i]!);
+          await unary(
+            r.clients,
+            "UpdateClient",
+            { client: { client_id: targets[i]!.clientId, name: `audited-${i}-${n}` }, update_mask: { paths: ["name"] } },
+            auths[i]!,
+          );
         }
       }),
     );
-    const trail = await unary<{ events: { event_id: string; target: string; action: string }[] }>(B.clients, "ListAuditEvents", { page_size: 1000 }, auth.b);
+    const trail = await unary<{ events: { event_id: string; target: string; action: string }[] }>(
+      B.clients,
+      "ListAuditEvents",
+      { page_size: 1000 },
+      auth.b,
+    );
     const ids = trail.events.map((e) => Number(e.event_id));
     expect(ids).toEqual([...ids].sort((x, y) => y - x));
     for (const t of targets) expect(trail.events.filter((e) => e.target === t.clientId && e.action === "client.update")).toHaveLength(10);
   });
 
   it("nothing was refused for a wrong reason: no replica logged a server error", () => {
-    for (const r of [A, B, C]) expect(r.logs.filter((l) => l.level === 50), r.name).toEqual([]);
+    for (const r of [A, B, C])
+      expect(
+        r.logs.filter((l) => l.level === 50),
+        r.name,
+      ).toEqual([]);
   });
 });

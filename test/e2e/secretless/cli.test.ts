@@ -32,7 +32,12 @@ async function token(assertion: string, clientId?: string): Promise<number> {
     // A connection per request: the CLI runs in between take seconds, and an idle keep-alive
     // connection the server closes meanwhile would race with the next request.
     headers: { "content-type": "application/x-www-form-urlencoded", connection: "close" },
-    body: new URLSearchParams({ grant_type: "client_credentials", client_assertion_type: JWT_BEARER, client_assertion: assertion, ...(clientId ? { client_id: clientId } : {}) }),
+    body: new URLSearchParams({
+      grant_type: "client_credentials",
+      client_assertion_type: JWT_BEARER,
+      client_assertion: assertion,
+      ...(clientId ? { client_id: clientId } : {}),
+    }),
   });
   await res.body?.cancel();
   return res.status;
@@ -56,46 +61,60 @@ afterAll(async () => {
 describe("tessera clients keys", () => {
   it("create a keys-only client, add its public JWK from stdin, list, use, remove", async () => {
     const created = json<{ client_id: string; client_secret: string; client: { auth_method: string } }>(
-      (await tessera(["clients", "create", "--name", "worker", "--scope", "read", "--auth-method", "private_key_jwt", "--json"])),
+      await tessera(["clients", "create", "--name", "worker", "--scope", "read", "--auth-method", "private_key_jwt", "--json"]),
     );
     const id = created.client_id;
     expect(created.client.auth_method).toBe("private_key_jwt");
     expect(created).not.toHaveProperty("client_secret");
 
-    const added = (await tessera(["clients", "keys", "add", id, "-"], JSON.stringify(key.jwk)));
-    expect([added.code, added.stderr, added.stdout]).toEqual([0, "", `Added key ${key.kid} to client ${id}: assertions signed with it authenticate the client.\n`]);
-    const listed = json<{ keys: { kid: string; jwk: Record<string, unknown> }[] }>((await tessera(["clients", "keys", "list", id, "--json"])));
+    const added = await tessera(["clients", "keys", "add", id, "-"], JSON.stringify(key.jwk));
+    expect([added.code, added.stderr, added.stdout]).toEqual([
+      0,
+      "",
+      `Added key ${key.kid} to client ${id}: assertions signed with it authenticate the client.\n`,
+    ]);
+    const listed = json<{ keys: { kid: string; jwk: Record<string, unknown> }[] }>(
+      await tessera(["clients", "keys", "list", id, "--json"]),
+    );
     expect(listed.keys).toEqual([expect.objectContaining({ kid: key.kid, jwk: expect.objectContaining({ kty: "EC", alg: "ES256" }) })]);
-    expect((await tessera(["clients", "keys", "list", id])).stdout).toMatch(new RegExp(`^KID +KTY +ALG +ADDED\n${key.kid.replace(/[-]/g, "\\-")} +EC +ES256 +\\d{4}-`));
+    expect((await tessera(["clients", "keys", "list", id])).stdout).toMatch(
+      new RegExp(`^KID +KTY +ALG +ADDED\n${key.kid.replace(/[-]/g, "\\-")} +EC +ES256 +\\d{4}-`),
+    );
 
     expect(await token(await clientAssertion(key, id, issuer))).toBe(200);
     // A kid may begin with "-": it goes after "--".
-    const removed = (await tessera(["clients", "keys", "remove", id, "--", key.kid]));
+    const removed = await tessera(["clients", "keys", "remove", id, "--", key.kid]);
     expect([removed.code, removed.stderr]).toEqual([0, ""]);
     expect(await token(await clientAssertion(key, id, issuer))).toBe(401);
-    const again = (await tessera(["clients", "keys", "remove", id, "--", key.kid]));
+    const again = await tessera(["clients", "keys", "remove", id, "--", key.kid]);
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(/^tessera: not_found: client .* has no key with kid/);
   });
 
   it("refuses a private JWK and a file that is not JSON, saying so", async () => {
-    const { client_id: id } = json<{ client_id: string }>((await tessera(["clients", "create", "--name", "k2", "--auth-method", "private_key_jwt", "--json"])));
-    const priv = (await tessera(["clients", "keys", "add", id, "-"], JSON.stringify({ ...key.jwk, d: "c2VjcmV0" })));
+    const { client_id: id } = json<{ client_id: string }>(
+      await tessera(["clients", "create", "--name", "k2", "--auth-method", "private_key_jwt", "--json"]),
+    );
+    const priv = await tessera(["clients", "keys", "add", id, "-"], JSON.stringify({ ...key.jwk, d: "c2VjcmV0" }));
     expect(priv.code).toBe(1);
-    expect(priv.stderr).toBe('tessera: invalid_argument: jwk has the private member "d": register the public key only, and keep the private key with the client (tessera keys generate-client-key prints the public JWK)\n');
+    expect(priv.stderr).toBe(
+      'tessera: invalid_argument: jwk has the private member "d": register the public key only, and keep the private key with the client (tessera keys generate-client-key prints the public JWK)\n',
+    );
     const file = join(dir, "not.json");
     writeFileSync(file, "-----BEGIN PUBLIC KEY-----");
-    const pem = (await tessera(["clients", "keys", "add", id, file]));
+    const pem = await tessera(["clients", "keys", "add", id, file]);
     expect([pem.code, pem.stderr]).toEqual([2, `tessera: The key file (${file}) is not JSON.\n`]);
   });
 });
 
 describe("tessera clients test-assertion", () => {
   it("prints accepted (exit 0) or the failing check (exit 1), and issues nothing", async () => {
-    const { client_id: id } = json<{ client_id: string }>((await tessera(["clients", "create", "--name", "t", "--auth-method", "private_key_jwt", "--json"])));
-    (await tessera(["clients", "keys", "add", id, "-"], JSON.stringify(key.jwk)));
+    const { client_id: id } = json<{ client_id: string }>(
+      await tessera(["clients", "create", "--name", "t", "--auth-method", "private_key_jwt", "--json"]),
+    );
+    await tessera(["clients", "keys", "add", id, "-"], JSON.stringify(key.jwk));
     const good = await clientAssertion(key, id, issuer);
-    const ok = (await tessera(["clients", "test-assertion", id], good));
+    const ok = await tessera(["clients", "test-assertion", id], good);
     expect(ok.code).toBe(0);
     expect(ok.stdout).toContain("result:      accepted\n");
     // Not used up: the same assertion still gets a token.
@@ -103,7 +122,7 @@ describe("tessera clients test-assertion", () => {
 
     const file = join(dir, "endpoint-aud.jwt");
     writeFileSync(file, await clientAssertion(key, id, `${issuer}/oauth/token`));
-    const bad = (await tessera(["clients", "test-assertion", id, file]));
+    const bad = await tessera(["clients", "test-assertion", id, file]);
     expect(bad.code).toBe(1);
     expect(bad.stdout).toContain("result:      refused\n");
     const why = `The client_assertion's aud is the token endpoint URL: it must be the issuer identifier '${issuer}' alone (the issuer identifier, not an endpoint)`;
@@ -114,33 +133,75 @@ describe("tessera clients test-assertion", () => {
 
 describe("tessera clients federation", () => {
   it("refuses a GitHub Actions rule without an id condition, saying why; adds one with it; lists and removes", async () => {
-    const { client_id: id } = json<{ client_id: string }>((await tessera(["clients", "create", "--name", "ci", "--scope", "read", "--auth-method", "federated", "--json"])));
+    const { client_id: id } = json<{ client_id: string }>(
+      await tessera(["clients", "create", "--name", "ci", "--scope", "read", "--auth-method", "federated", "--json"]),
+    );
     const rule = ["--issuer", "https://token.actions.githubusercontent.com", "--subject", "repo:octo-org/app:ref:refs/heads/main"];
-    const refused = (await tessera(["clients", "federation", "add", id, ...rule]));
+    const refused = await tessera(["clients", "federation", "add", id, ...rule]);
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toMatch(/^tessera: failed_precondition: a federated credential for GitHub Actions .* needs a condition on repository_owner_id or repository_id: that issuer signs tokens for every repository on GitHub/);
+    expect(refused.stderr).toMatch(
+      /^tessera: failed_precondition: a federated credential for GitHub Actions .* needs a condition on repository_owner_id or repository_id: that issuer signs tokens for every repository on GitHub/,
+    );
 
     const added = json<{ credential_id: string; conditions: unknown[]; max_token_age: string }>(
-      (await tessera(["clients", "federation", "add", id, ...rule, "--condition", "repository_owner_id=123", "--condition", "repository_owner_id=456", "--max-age", "10m", "--json"])),
+      await tessera([
+        "clients",
+        "federation",
+        "add",
+        id,
+        ...rule,
+        "--condition",
+        "repository_owner_id=123",
+        "--condition",
+        "repository_owner_id=456",
+        "--max-age",
+        "10m",
+        "--json",
+      ]),
     );
     expect(added).toMatchObject({ conditions: [{ claim: "repository_owner_id", values: ["123", "456"] }], max_token_age: "600s" });
-    const table = (await tessera(["clients", "federation", "list", id]));
-    expect(table.stdout).toContain(`${added.credential_id}  https://token.actions.githubusercontent.com  repo:octo-org/app:ref:refs/heads/main  OpenID discovery  repository_owner_id=123|456`);
+    const table = await tessera(["clients", "federation", "list", id]);
+    expect(table.stdout).toContain(
+      `${added.credential_id}  https://token.actions.githubusercontent.com  repo:octo-org/app:ref:refs/heads/main  OpenID discovery  repository_owner_id=123|456`,
+    );
 
     const jwks = join(dir, "cluster-jwks.json");
     writeFileSync(jwks, JSON.stringify({ keys: [key.jwk] }));
     const k8s = json<{ credential_id: string; jwks: { keys: unknown[] } }>(
-      (await tessera(["clients", "federation", "add", id, "--issuer", "https://kubernetes.default.svc", "--subject", "system:serviceaccount:a:b", "--jwks-file", jwks, "--json"])),
+      await tessera([
+        "clients",
+        "federation",
+        "add",
+        id,
+        "--issuer",
+        "https://kubernetes.default.svc",
+        "--subject",
+        "system:serviceaccount:a:b",
+        "--jwks-file",
+        jwks,
+        "--json",
+      ]),
     );
     expect(k8s.jwks.keys).toHaveLength(1);
-    const sa = await clientAssertion(key, "ignored", issuer, { iss: "https://kubernetes.default.svc", sub: "system:serviceaccount:a:b", jti: undefined }, { typ: "JWT" });
+    const sa = await clientAssertion(
+      key,
+      "ignored",
+      issuer,
+      { iss: "https://kubernetes.default.svc", sub: "system:serviceaccount:a:b", jti: undefined },
+      { typ: "JWT" },
+    );
     expect(await token(sa, id)).toBe(200);
 
     expect((await tessera(["clients", "federation", "remove", id, "--", added.credential_id])).code).toBe(0);
-    const left = json<{ federated_credentials: { credential_id: string }[] }>((await tessera(["clients", "federation", "list", id, "--json"])));
+    const left = json<{ federated_credentials: { credential_id: string }[] }>(
+      await tessera(["clients", "federation", "list", id, "--json"]),
+    );
     expect(left.federated_credentials.map((f) => f.credential_id)).toEqual([k8s.credential_id]);
 
-    const badCondition = (await tessera(["clients", "federation", "add", id, ...rule, "--condition", "repository_owner_id"]));
-    expect([badCondition.code, badCondition.stderr]).toEqual([2, 'tessera: --condition "repository_owner_id" must read CLAIM=VALUE, e.g. repository_owner_id=123456.\n']);
+    const badCondition = await tessera(["clients", "federation", "add", id, ...rule, "--condition", "repository_owner_id"]);
+    expect([badCondition.code, badCondition.stderr]).toEqual([
+      2,
+      'tessera: --condition "repository_owner_id" must read CLAIM=VALUE, e.g. repository_owner_id=123456.\n',
+    ]);
   });
 });

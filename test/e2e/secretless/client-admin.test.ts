@@ -60,16 +60,27 @@ describe("client keys", () => {
   it("add, list, use, remove: the assertion works while the key is registered and is refused after", async () => {
     const id = await keysClient();
     const added = await admin.addClientKey({ clientId: id, jwk: key.jwk as unknown as JsonObject }, { headers });
-    expect(added.key).toMatchObject({ kid: key.kid, jwk: { kty: "EC", crv: "P-256", x: key.jwk.x, y: key.jwk.y, kid: key.kid, alg: "ES256", use: "sig" } });
+    expect(added.key).toMatchObject({
+      kid: key.kid,
+      jwk: { kty: "EC", crv: "P-256", x: key.jwk.x, y: key.jwk.y, kid: key.kid, alg: "ES256", use: "sig" },
+    });
     expect((await admin.listClientKeys({ clientId: id }, { headers })).keys.map((k) => k.kid)).toEqual([key.kid]);
 
     const assertion = await clientAssertion(key, id, server.issuer);
-    const issued = await tokens.issueToken({ clientAssertionType: "urn:ietf:params:oauth:client-assertion-type:jwt-bearer", clientAssertion: assertion });
+    const issued = await tokens.issueToken({
+      clientAssertionType: "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+      clientAssertion: assertion,
+    });
     expect(issued.accessToken).not.toBe("");
 
     const removed = await admin.removeClientKey({ clientId: id, kid: key.kid }, { headers });
     expect(removed.client?.keys).toEqual([]);
-    const err = await refusal(tokens.issueToken({ clientAssertionType: "urn:ietf:params:oauth:client-assertion-type:jwt-bearer", clientAssertion: await clientAssertion(key, id, server.issuer) }));
+    const err = await refusal(
+      tokens.issueToken({
+        clientAssertionType: "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+        clientAssertion: await clientAssertion(key, id, server.issuer),
+      }),
+    );
     expect(err.code).toBe(Code.Unauthenticated);
     expect(err.rawMessage).toMatch(/^The client_assertion's kid '.*' names none of the client's registered keys$/);
 
@@ -81,7 +92,9 @@ describe("client keys", () => {
 
   it("refuses a JWK with a private member, a symmetric key, a duplicate kid, and keys on a client with a jwks_uri", async () => {
     const id = await keysClient();
-    const withD = await refusal(admin.addClientKey({ clientId: id, jwk: { ...key.jwk, d: "c2VjcmV0" } as unknown as JsonObject }, { headers }));
+    const withD = await refusal(
+      admin.addClientKey({ clientId: id, jwk: { ...key.jwk, d: "c2VjcmV0" } as unknown as JsonObject }, { headers }),
+    );
     expect([withD.code, withD.rawMessage]).toEqual([
       Code.InvalidArgument,
       'jwk has the private member "d": register the public key only, and keep the private key with the client (tessera keys generate-client-key prints the public JWK)',
@@ -91,7 +104,9 @@ describe("client keys", () => {
     await admin.addClientKey({ clientId: id, jwk: key.jwk as unknown as JsonObject }, { headers });
     const dup = await refusal(admin.addClientKey({ clientId: id, jwk: key.jwk as unknown as JsonObject }, { headers }));
     expect([dup.code, dup.rawMessage]).toEqual([Code.AlreadyExists, `the client already has a key with kid ${JSON.stringify(key.kid)}`]);
-    const both = await refusal(admin.updateClient({ client: { clientId: id, jwksUri: issuer.jwksUri }, updateMask: { paths: ["jwks_uri"] } }, { headers }));
+    const both = await refusal(
+      admin.updateClient({ client: { clientId: id, jwksUri: issuer.jwksUri }, updateMask: { paths: ["jwks_uri"] } }, { headers }),
+    );
     expect(both.code).toBe(Code.FailedPrecondition);
     expect(both.rawMessage).toMatch(/either keys or a jwks_uri, not both/);
   });
@@ -102,12 +117,20 @@ describe("client keys", () => {
     const added = await admin.addClientKey({ clientId: id, jwk: anonymous as unknown as JsonObject }, { headers });
     expect(added.key?.kid).toBe(key.kid);
     const other = await keysClient();
-    const http = await refusal(admin.updateClient({ client: { clientId: other, jwksUri: "http://keys.example/jwks.json" }, updateMask: { paths: ["jwks_uri"] } }, { headers }));
+    const http = await refusal(
+      admin.updateClient(
+        { client: { clientId: other, jwksUri: "http://keys.example/jwks.json" }, updateMask: { paths: ["jwks_uri"] } },
+        { headers },
+      ),
+    );
     expect([http.code, http.rawMessage]).toEqual([
       Code.InvalidArgument,
       'client.jwks_uri "http://keys.example/jwks.json" is refused: it must be an https URL (plain http is allowed for loopback addresses only, in development)',
     ]);
-    const set = await admin.updateClient({ client: { clientId: other, jwksUri: issuer.jwksUri }, updateMask: { paths: ["jwks_uri"] } }, { headers });
+    const set = await admin.updateClient(
+      { client: { clientId: other, jwksUri: issuer.jwksUri }, updateMask: { paths: ["jwks_uri"] } },
+      { headers },
+    );
     expect(set.client?.jwksUri).toBe(issuer.jwksUri);
   });
 
@@ -115,14 +138,22 @@ describe("client keys", () => {
     const { client, clientSecret } = await admin.createClient({ name: "moving", scopes: ["read"] }, { headers });
     const id = client!.clientId;
     await admin.addClientKey({ clientId: id, jwk: key.jwk as unknown as JsonObject }, { headers });
-    const moved = await admin.updateClient({ client: { clientId: id, authMethod: "private_key_jwt" }, updateMask: { paths: ["auth_method"] } }, { headers });
+    const moved = await admin.updateClient(
+      { client: { clientId: id, authMethod: "private_key_jwt" }, updateMask: { paths: ["auth_method"] } },
+      { headers },
+    );
     expect(moved.client).toMatchObject({ authMethod: "private_key_jwt", secrets: [] });
     const err = await refusal(tokens.issueToken({ clientId: id, clientSecret }));
     expect([err.code, err.rawMessage]).toEqual([Code.Unauthenticated, "Client authentication failed"]);
     const rotate = await refusal(admin.rotateClientSecret({ clientId: id }, { headers }));
     expect(rotate.code).toBe(Code.FailedPrecondition);
-    const bad = await refusal(admin.updateClient({ client: { clientId: id, authMethod: "password" }, updateMask: { paths: ["auth_method"] } }, { headers }));
-    expect([bad.code, bad.rawMessage]).toEqual([Code.InvalidArgument, 'client.auth_method must be one of client_secret, private_key_jwt, federated, not "password"']);
+    const bad = await refusal(
+      admin.updateClient({ client: { clientId: id, authMethod: "password" }, updateMask: { paths: ["auth_method"] } }, { headers }),
+    );
+    expect([bad.code, bad.rawMessage]).toEqual([
+      Code.InvalidArgument,
+      'client.auth_method must be one of client_secret, private_key_jwt, federated, not "password"',
+    ]);
     const [update] = (await admin.listAuditEvents({ target: id }, { headers })).events;
     expect(update?.changes).toMatchObject({ auth_method: "private_key_jwt", secrets_deleted: true });
   });
@@ -152,13 +183,23 @@ describe("federated credentials", () => {
     });
     const listed = await admin.listFederatedCredentials({ clientId: id }, { headers });
     expect(listed.federatedCredentials.map((f) => f.credentialId)).toEqual([federatedCredential!.credentialId]);
-    const dup = await refusal(admin.addFederatedCredential({ clientId: id, federatedCredential: { issuer: issuer.url, subject: "system:serviceaccount:billing:worker" } }, { headers }));
+    const dup = await refusal(
+      admin.addFederatedCredential(
+        { clientId: id, federatedCredential: { issuer: issuer.url, subject: "system:serviceaccount:billing:worker" } },
+        { headers },
+      ),
+    );
     expect(dup.code).toBe(Code.AlreadyExists);
     await admin.removeFederatedCredential({ clientId: id, credentialId: federatedCredential!.credentialId }, { headers });
     expect((await admin.listFederatedCredentials({ clientId: id }, { headers })).federatedCredentials).toEqual([]);
     const trail = (await admin.listAuditEvents({ target: id }, { headers })).events;
     expect(trail.map((e) => e.action)).toEqual(["client.remove_federated_credential", "client.add_federated_credential", "client.create"]);
-    expect(trail[1]?.changes).toMatchObject({ issuer: issuer.url, subject: "system:serviceaccount:billing:worker", key_source: "oidc_discovery", audience: server.issuer });
+    expect(trail[1]?.changes).toMatchObject({
+      issuer: issuer.url,
+      subject: "system:serviceaccount:billing:worker",
+      key_source: "oidc_discovery",
+      audience: server.issuer,
+    });
   });
 
   it("refuses a rule for GitHub Actions' issuer without a repository or owner id condition, saying why", async () => {
@@ -171,21 +212,39 @@ describe("federated credentials", () => {
         "that issuer signs tokens for every repository on GitHub, and the subject names a repository by a name that its owner can rename and " +
         "someone else can then register, so without an id condition another account's workflow could become this client",
     );
-    const names = await refusal(admin.addFederatedCredential({ clientId: id, federatedCredential: { ...rule, conditions: [{ claim: "repository_owner_id", values: ["octo-org"] }] } }, { headers }));
+    const names = await refusal(
+      admin.addFederatedCredential(
+        { clientId: id, federatedCredential: { ...rule, conditions: [{ claim: "repository_owner_id", values: ["octo-org"] }] } },
+        { headers },
+      ),
+    );
     expect(names.code).toBe(Code.InvalidArgument);
     expect(names.rawMessage).toMatch(/must hold numeric ids/);
-    const ok = await admin.addFederatedCredential({ clientId: id, federatedCredential: { ...rule, conditions: [{ claim: "repository_owner_id", values: ["123456"] }] } }, { headers });
+    const ok = await admin.addFederatedCredential(
+      { clientId: id, federatedCredential: { ...rule, conditions: [{ claim: "repository_owner_id", values: ["123456"] }] } },
+      { headers },
+    );
     expect(ok.federatedCredential?.conditions).toEqual([expect.objectContaining({ claim: "repository_owner_id", values: ["123456"] })]);
   });
 
   it("refuses an issuer that is not an https URL, a condition on a claim the rule checks itself, and a static JWKS with a private key", async () => {
     const id = await federatedClient();
-    const http = await refusal(admin.addFederatedCredential({ clientId: id, federatedCredential: { issuer: "http://issuer.example", subject: "s" } }, { headers }));
+    const http = await refusal(
+      admin.addFederatedCredential({ clientId: id, federatedCredential: { issuer: "http://issuer.example", subject: "s" } }, { headers }),
+    );
     expect(http.code).toBe(Code.InvalidArgument);
-    const aud = await refusal(admin.addFederatedCredential({ clientId: id, federatedCredential: { issuer: issuer.url, subject: "s", conditions: [{ claim: "aud", values: ["x"] }] } }, { headers }));
+    const aud = await refusal(
+      admin.addFederatedCredential(
+        { clientId: id, federatedCredential: { issuer: issuer.url, subject: "s", conditions: [{ claim: "aud", values: ["x"] }] } },
+        { headers },
+      ),
+    );
     expect(aud.rawMessage).toMatch(/^conditions\[0\] is on aud, which the credential checks itself/);
     const priv = await refusal(
-      admin.addFederatedCredential({ clientId: id, federatedCredential: { issuer: issuer.url, subject: "s", jwks: { keys: [{ ...key.jwk, d: "x" }] } as never } }, { headers }),
+      admin.addFederatedCredential(
+        { clientId: id, federatedCredential: { issuer: issuer.url, subject: "s", jwks: { keys: [{ ...key.jwk, d: "x" }] } as never } },
+        { headers },
+      ),
     );
     expect(priv.rawMessage).toMatch(/^jwks.keys\[0\] has the private member "d"/);
   });
@@ -203,7 +262,8 @@ describe("TestClientAssertion", () => {
     const endpointAud = await clientAssertion(key, id, server.issuer, { aud: `${server.issuer}/oauth/token` });
     expect(await admin.testClientAssertion({ clientId: id, clientAssertion: endpointAud }, { headers })).toMatchObject({
       accepted: false,
-      description: "The client_assertion's aud is the token endpoint URL: it must be the issuer identifier 'http://tessera.test' alone (the issuer identifier, not an endpoint)",
+      description:
+        "The client_assertion's aud is the token endpoint URL: it must be the issuer identifier 'http://tessera.test' alone (the issuer identifier, not an endpoint)",
     });
     const secretClient = await server.createClient();
     expect(await admin.testClientAssertion({ clientId: secretClient.clientId, clientAssertion: good }, { headers })).toMatchObject({
@@ -224,7 +284,17 @@ describe("through reflection, as grpcurl sends it", () => {
     const out = await new Promise<string>((resolve, reject) =>
       execFile(
         BUF,
-        ["curl", "--protocol", "grpc", "--http2-prior-knowledge", "-H", `authorization: ${headers.authorization}`, "-d", body, `${server.url}/tessera.v1.ClientAdmin/AddClientKey`],
+        [
+          "curl",
+          "--protocol",
+          "grpc",
+          "--http2-prior-knowledge",
+          "-H",
+          `authorization: ${headers.authorization}`,
+          "-d",
+          body,
+          `${server.url}/tessera.v1.ClientAdmin/AddClientKey`,
+        ],
         { timeout: 20_000 },
         (err, stdout, stderr) => (err ? reject(new Error(stderr)) : resolve(stdout)),
       ),

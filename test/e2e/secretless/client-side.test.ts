@@ -49,7 +49,9 @@ describe.skipIf(!READY)("secretless clients against the real server", () => {
 
   /** A new client through the admin CLI, authenticating by `authMethod`; its id. */
   async function createClient(name: string, authMethod: "private_key_jwt" | "federated"): Promise<string> {
-    const r = await runTessera(["clients", "create", "--name", name, "--scope", "read", "--auth-method", authMethod, "--json"], { env: adminEnv });
+    const r = await runTessera(["clients", "create", "--name", name, "--scope", "read", "--auth-method", authMethod, "--json"], {
+      env: adminEnv,
+    });
     expect(r.code, r.stderr).toBe(0);
     return (JSON.parse(r.stdout) as { client_id: string }).client_id;
   }
@@ -59,7 +61,9 @@ describe.skipIf(!READY)("secretless clients against the real server", () => {
     const path = join(files.dir, `${clientId}-${alg}.jwk`);
     const made = await runTessera(["keys", "generate-client-key", "--alg", alg, "--out", path]);
     expect(made.code, made.stderr).toBe(0);
-    const added = await runTessera(["clients", "keys", "add", clientId, files.write(`${clientId}-${alg}.pub.jwk`, made.stdout)], { env: adminEnv });
+    const added = await runTessera(["clients", "keys", "add", clientId, files.write(`${clientId}-${alg}.pub.jwk`, made.stdout)], {
+      env: adminEnv,
+    });
     expect(added.code, added.stderr).toBe(0);
     return { path, publicJwk: JSON.parse(made.stdout) as JWK };
   }
@@ -92,7 +96,11 @@ describe.skipIf(!READY)("secretless clients against the real server", () => {
     expect(removed.code, removed.stderr).toBe(0);
     const refused = await runTessera(["token", "--server", server.url, "--key", path], { env: { CLIENT_ID: clientId } });
     expect({ code: refused.code, stdout: refused.stdout }).toEqual({ code: 1, stdout: "" });
-    expect(refused.stderr).toMatch(new RegExp(`^tessera: invalid_client: The token service refused the signed client assertion: .*--key \\(${path.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}\\)`));
+    expect(refused.stderr).toMatch(
+      new RegExp(
+        `^tessera: invalid_client: The token service refused the signed client assertion: .*--key \\(${path.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}\\)`,
+      ),
+    );
   });
 
   it("a workload's platform token in a file, trusted through a federated credential, read again after the platform rotated it", async () => {
@@ -140,7 +148,9 @@ describe.skipIf(!READY)("secretless clients against the real server", () => {
       const err = (await tokens.getToken().catch((e: unknown) => e)) as TokenError;
       expect(err).toBeInstanceOf(TokenError);
       expect([err.code, err.attempts]).toEqual(["invalid_client", 1]);
-      expect(err.message).toMatch(/^The token service refused the signed client assertion: .+\. Check the clientId passed to TokenClient and the privateKey passed to TokenClient, and that its public key is registered for the client\.$/);
+      expect(err.message).toMatch(
+        /^The token service refused the signed client assertion: .+\. Check the clientId passed to TokenClient and the privateKey passed to TokenClient, and that its public key is registered for the client\.$/,
+      );
     } finally {
       await tokens.close();
     }

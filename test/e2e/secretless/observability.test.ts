@@ -38,8 +38,15 @@ beforeAll(async () => {
     await credentials.addKey(keysClient, key.jwk);
     federatedClient = (await admin.create({ ...base, name: "pods", authMethod: "federated" })).client.clientId;
     await credentials.addFederatedCredential(federatedClient, {
-      name: "billing pods", issuer: CLUSTER, subject: SUBJECT, jwksUri: undefined, jwks: { keys: [clusterKey.jwk] },
-      audience: undefined, conditions: [], maxAgeSeconds: undefined, requireJti: false,
+      name: "billing pods",
+      issuer: CLUSTER,
+      subject: SUBJECT,
+      jwksUri: undefined,
+      jwks: { keys: [clusterKey.jwk] },
+      audience: undefined,
+      conditions: [],
+      maxAgeSeconds: undefined,
+      requireJti: false,
     });
   } finally {
     await storage.close();
@@ -55,7 +62,12 @@ async function token(assertion: string, clientId?: string): Promise<number> {
   const res = await fetch(`${server.url}/oauth/token`, {
     method: "POST",
     headers: { "content-type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams({ grant_type: "client_credentials", client_assertion_type: JWT_BEARER, client_assertion: assertion, ...(clientId ? { client_id: clientId } : {}) }),
+    body: new URLSearchParams({
+      grant_type: "client_credentials",
+      client_assertion_type: JWT_BEARER,
+      client_assertion: assertion,
+      ...(clientId ? { client_id: clientId } : {}),
+    }),
   });
   await res.body?.cancel();
   return res.status;
@@ -78,8 +90,18 @@ describe("logs and metrics of secretless clients", () => {
 
     const federatedLine = () => server.logs.find((l) => l.msg === "token request" && l.auth_method === "federated");
     await eventually("the federated token's log line", () => federatedLine() !== undefined);
-    expect(federatedLine()).toMatchObject({ client_id: federatedClient, assertion_iss: CLUSTER, assertion_sub: SUBJECT, outcome: "success" });
-    expect(await eventually("two private_key_jwt token request lines", () => server.logs.filter((l) => l.msg === "token request" && l.auth_method === "private_key_jwt").length === 2)).toBe(true);
+    expect(federatedLine()).toMatchObject({
+      client_id: federatedClient,
+      assertion_iss: CLUSTER,
+      assertion_sub: SUBJECT,
+      outcome: "success",
+    });
+    expect(
+      await eventually(
+        "two private_key_jwt token request lines",
+        () => server.logs.filter((l) => l.msg === "token request" && l.auth_method === "private_key_jwt").length === 2,
+      ),
+    ).toBe(true);
     // The platform token and the assertions never appear in the log.
     expect(JSON.stringify(server.logs)).not.toContain(sa.split(".")[2]);
 

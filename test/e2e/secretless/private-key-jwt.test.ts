@@ -36,7 +36,14 @@ afterAll(async () => {
 
 /** A client registered for private_key_jwt holding `keys` (or publishing them at `jwksUri`). */
 async function keyClient(keys: TestKey[], jwksUri?: string): Promise<string> {
-  const { client } = await admin.create({ clientId: "", name: "keys only", scopes: ["read", "write"], audiences: [], tokenTtlSeconds: undefined, authMethod: "private_key_jwt" });
+  const { client } = await admin.create({
+    clientId: "",
+    name: "keys only",
+    scopes: ["read", "write"],
+    audiences: [],
+    tokenTtlSeconds: undefined,
+    authMethod: "private_key_jwt",
+  });
   for (const k of keys) await credentials.addKey(client.clientId, k.jwk);
   if (jwksUri !== undefined) await admin.update(client.clientId, { jwksUri });
   return client.clientId;
@@ -70,7 +77,10 @@ function token(assertion: string, clientId?: string, more: Record<string, string
 
 function expectRefused(a: Answer, description: string | RegExp, error = "invalid_client", status = 401): void {
   expect(a.status).toBe(status);
-  expect(a.json).toStrictEqual({ error, error_description: typeof description === "string" ? description : expect.stringMatching(description) });
+  expect(a.json).toStrictEqual({
+    error,
+    error_description: typeof description === "string" ? description : expect.stringMatching(description),
+  });
   // RFC 6749 §5.2: no Basic challenge, the client did not use the header.
   expect(a.headers.get("www-authenticate")).toBeNull();
   // RFC 6749 §5.2 character set.
@@ -108,11 +118,26 @@ describe("private_key_jwt accepted", () => {
   it("authenticates revocation and introspection the same way", async () => {
     const id = await keyClient([es256]);
     const issued = (await token(await clientAssertion(es256, id, server.issuer))).json.access_token as string;
-    const revoke = await post("/oauth/revoke", { token: issued, client_assertion_type: JWT_BEARER, client_assertion: await clientAssertion(es256, id, server.issuer) });
+    const revoke = await post("/oauth/revoke", {
+      token: issued,
+      client_assertion_type: JWT_BEARER,
+      client_assertion: await clientAssertion(es256, id, server.issuer),
+    });
     expect(revoke.status).toBe(200);
-    const { client } = await admin.create({ clientId: "", name: "rs", scopes: ["tessera:introspect"], audiences: [], tokenTtlSeconds: undefined, authMethod: "private_key_jwt" });
+    const { client } = await admin.create({
+      clientId: "",
+      name: "rs",
+      scopes: ["tessera:introspect"],
+      audiences: [],
+      tokenTtlSeconds: undefined,
+      authMethod: "private_key_jwt",
+    });
     await credentials.addKey(client.clientId, eddsa.jwk);
-    const introspect = await post("/oauth/introspect", { token: issued, client_assertion_type: JWT_BEARER, client_assertion: await clientAssertion(eddsa, client.clientId, server.issuer) });
+    const introspect = await post("/oauth/introspect", {
+      token: issued,
+      client_assertion_type: JWT_BEARER,
+      client_assertion: await clientAssertion(eddsa, client.clientId, server.issuer),
+    });
     expect(introspect).toMatchObject({ status: 200, json: { active: false } });
   });
 });
@@ -141,17 +166,26 @@ describe("private_key_jwt refused, each check with its own answer", () => {
   it("a replayed jti: the same assertion twice", async () => {
     const assertion = await clientAssertion(es256, id, server.issuer);
     expect((await token(assertion)).status).toBe(200);
-    expectRefused(await token(assertion), "The client_assertion's jti was used before: an assertion authenticates one request only (RFC 7523 section 3)");
+    expectRefused(
+      await token(assertion),
+      "The client_assertion's jti was used before: an assertion authenticates one request only (RFC 7523 section 3)",
+    );
   });
 
   it("aud is the token endpoint URL", async () => {
     const a = await token(await clientAssertion(es256, id, server.issuer, { aud: `${server.issuer}/oauth/token` }));
-    expectRefused(a, "The client_assertion's aud is the token endpoint URL: it must be the issuer identifier 'http://tessera.test' alone (the issuer identifier, not an endpoint)");
+    expectRefused(
+      a,
+      "The client_assertion's aud is the token endpoint URL: it must be the issuer identifier 'http://tessera.test' alone (the issuer identifier, not an endpoint)",
+    );
   });
 
   it("aud is another issuer", async () => {
     const a = await token(await clientAssertion(es256, id, server.issuer, { aud: "https://other-as.example" }));
-    expectRefused(a, "The client_assertion's aud is 'https://other-as.example': it must be the issuer identifier 'http://tessera.test' alone");
+    expectRefused(
+      a,
+      "The client_assertion's aud is 'https://other-as.example': it must be the issuer identifier 'http://tessera.test' alone",
+    );
   });
 
   it("aud is an array holding the issuer and more", async () => {
@@ -196,7 +230,10 @@ describe("private_key_jwt refused, each check with its own answer", () => {
   it("the jti is recorded only after every other check passed: a forged assertion cannot burn a genuine one's jti", async () => {
     const jti = randomUUID();
     const stranger = await newKey("ES256");
-    expectRefused(await token(await clientAssertion({ ...stranger, kid: es256.kid }, id, server.issuer, { jti })), /^The client_assertion's signature does not verify/);
+    expectRefused(
+      await token(await clientAssertion({ ...stranger, kid: es256.kid }, id, server.issuer, { jti })),
+      /^The client_assertion's signature does not verify/,
+    );
     expect((await token(await clientAssertion(es256, id, server.issuer, { jti }))).status).toBe(200);
   });
 
@@ -204,8 +241,14 @@ describe("private_key_jwt refused, each check with its own answer", () => {
     const claims = { iss: id, sub: id, aud: server.issuer, exp: Math.floor(Date.now() / 1000) + 60, jti: randomUUID() };
     const unsigned = `${base64url.encode(JSON.stringify({ alg: "none" }))}.${base64url.encode(JSON.stringify(claims))}.`;
     // An empty signature is not a signed JWT at all; one with a signature part still names alg none.
-    expectRefused(await token(unsigned), "The client_assertion is not a signed JWT: a compact JWS of three base64url parts whose header and claims are JSON objects");
-    expectRefused(await token(`${unsigned}AAAA`), "The client_assertion's alg 'none' is not accepted: only the asymmetric algorithms ES256, ES384, ES512, EdDSA, RS256, RS384, RS512, PS256, PS384, PS512");
+    expectRefused(
+      await token(unsigned),
+      "The client_assertion is not a signed JWT: a compact JWS of three base64url parts whose header and claims are JSON objects",
+    );
+    expectRefused(
+      await token(`${unsigned}AAAA`),
+      "The client_assertion's alg 'none' is not accepted: only the asymmetric algorithms ES256, ES384, ES512, EdDSA, RS256, RS384, RS512, PS256, PS384, PS512",
+    );
   });
 
   it("HS256 signed with the client's public key as the HMAC secret", async () => {
@@ -235,7 +278,10 @@ describe("private_key_jwt refused, each check with its own answer", () => {
   it("signed by a key the client does not have, under one of its kids", async () => {
     const stranger = await newKey("ES256");
     const a = await token(await clientAssertion({ ...stranger, kid: es256.kid }, id, server.issuer));
-    expectRefused(a, `The client_assertion's signature does not verify with the key '${es256.kid.slice(0, 40)}...' of the client's registered keys`);
+    expectRefused(
+      a,
+      `The client_assertion's signature does not verify with the key '${es256.kid.slice(0, 40)}...' of the client's registered keys`,
+    );
   });
 
   it("a kid the client never registered", async () => {
@@ -246,7 +292,10 @@ describe("private_key_jwt refused, each check with its own answer", () => {
   it("a key removed by the admin: the assertions it signs are refused from then on", async () => {
     expect((await token(await clientAssertion(es256, id, server.issuer))).status).toBe(200);
     await credentials.removeKey(id, es256.kid);
-    expectRefused(await token(await clientAssertion(es256, id, server.issuer)), /^The client_assertion's kid '.*' names none of the client's registered keys$/);
+    expectRefused(
+      await token(await clientAssertion(es256, id, server.issuer)),
+      /^The client_assertion's kid '.*' names none of the client's registered keys$/,
+    );
   });
 
   it("a secret presented by a keys-only client, and an assertion by a secret client: the one invalid_client answer", async () => {
@@ -263,16 +312,32 @@ describe("private_key_jwt refused, each check with its own answer", () => {
     const assertion = await clientAssertion(es256, id, server.issuer);
     const both = await token(assertion, undefined, { client_secret: "tsec_whatever" });
     expectRefused(both, "The request uses more than one client authentication method (RFC 6749 section 2.3)", "invalid_request", 400);
-    const basicToo = await post("/oauth/token", { grant_type: "client_credentials", client_assertion_type: JWT_BEARER, client_assertion: assertion }, { authorization: basic(id, "x") });
+    const basicToo = await post(
+      "/oauth/token",
+      { grant_type: "client_credentials", client_assertion_type: JWT_BEARER, client_assertion: assertion },
+      { authorization: basic(id, "x") },
+    );
     expect(basicToo).toMatchObject({ status: 400, json: { error: "invalid_request" } });
     // Refused before any check: the assertion is still unused.
     expect((await token(assertion)).status).toBe(200);
   });
 
   it("a malformed assertion, a wrong assertion type, or a type without an assertion", async () => {
-    expectRefused(await token("not.a.jwt"), "The client_assertion is not a signed JWT: a compact JWS of three base64url parts whose header and claims are JSON objects");
-    const a = await post("/oauth/token", { grant_type: "client_credentials", client_assertion_type: "urn:ietf:params:oauth:client-assertion-type:saml2-bearer", client_assertion: "x" });
-    expectRefused(a, "The client_assertion_type 'urn:ietf:params:oauth:client-assertion-t...' is not supported: use urn:ietf:params:oauth:client-assertion-type:jwt-bearer (RFC 7523 section 2.2)", "invalid_request", 400);
+    expectRefused(
+      await token("not.a.jwt"),
+      "The client_assertion is not a signed JWT: a compact JWS of three base64url parts whose header and claims are JSON objects",
+    );
+    const a = await post("/oauth/token", {
+      grant_type: "client_credentials",
+      client_assertion_type: "urn:ietf:params:oauth:client-assertion-type:saml2-bearer",
+      client_assertion: "x",
+    });
+    expectRefused(
+      a,
+      "The client_assertion_type 'urn:ietf:params:oauth:client-assertion-t...' is not supported: use urn:ietf:params:oauth:client-assertion-type:jwt-bearer (RFC 7523 section 2.2)",
+      "invalid_request",
+      400,
+    );
     const b = await post("/oauth/token", { grant_type: "client_credentials", client_assertion_type: JWT_BEARER });
     expectRefused(b, "client_assertion and client_assertion_type go together (RFC 7521 section 4.2)", "invalid_request", 400);
   });
@@ -282,10 +347,17 @@ describe("private_key_jwt refused, each check with its own answer", () => {
     const res = await fetch(`${server.url}/oauth/token?client_assertion=${assertion}`, {
       method: "POST",
       headers: { "content-type": "application/x-www-form-urlencoded" },
-      body: new URLSearchParams({ grant_type: "client_credentials", client_assertion_type: JWT_BEARER, client_assertion: assertion }).toString(),
+      body: new URLSearchParams({
+        grant_type: "client_credentials",
+        client_assertion_type: JWT_BEARER,
+        client_assertion: assertion,
+      }).toString(),
     });
     expect(res.status).toBe(400);
-    expect(await res.json()).toStrictEqual({ error: "invalid_request", error_description: "Client credentials must not be sent in the query string (RFC 6749 section 2.3.1)" });
+    expect(await res.json()).toStrictEqual({
+      error: "invalid_request",
+      error_description: "Client credentials must not be sent in the query string (RFC 6749 section 2.3.1)",
+    });
   });
 });
 
@@ -300,7 +372,10 @@ describe("a client's jwks_uri", () => {
       // The client rotated to a key it has not published yet.
       const rotated = await newKey("ES256");
       const first = await token(await clientAssertion(rotated, id, server.issuer));
-      expectRefused(first, new RegExp(`^The client_assertion's kid '.*' names none of the keys at the client's jwks_uri '${issuer.url.slice(0, 20)}`));
+      expectRefused(
+        first,
+        new RegExp(`^The client_assertion's kid '.*' names none of the keys at the client's jwks_uri '${issuer.url.slice(0, 20)}`),
+      );
       expect(issuer.requests("/k")).toBe(2);
       const again = await token(await clientAssertion(rotated, id, server.issuer));
       expectRefused(again, /names none of the keys at the client's jwks_uri/);
@@ -315,7 +390,10 @@ describe("a client's jwks_uri", () => {
     const id = await keyClient([], issuer.jwksUri);
     await issuer.close();
     const a = await token(await clientAssertion(es256, id, server.issuer));
-    expectRefused(a, /^Cannot fetch the keys at the client's jwks_uri 'http:\/\/127\.0\.0\.1:\d+\/gone': it cannot be reached \(ECONNREFUSED\)$/);
+    expectRefused(
+      a,
+      /^Cannot fetch the keys at the client's jwks_uri 'http:\/\/127\.0\.0\.1:\d+\/gone': it cannot be reached \(ECONNREFUSED\)$/,
+    );
   });
 });
 
@@ -335,7 +413,14 @@ describe("tokens of private_key_jwt clients", () => {
     const limited = await startTestServer({ env: { TESSERA_AUTH_FAILURE_LIMIT: "2" } });
     try {
       const core = new ClientAdminCore(limited.running.storage, Date.now);
-      const { client } = await core.create({ clientId: "", name: "k", scopes: [], audiences: [], tokenTtlSeconds: undefined, authMethod: "private_key_jwt" });
+      const { client } = await core.create({
+        clientId: "",
+        name: "k",
+        scopes: [],
+        audiences: [],
+        tokenTtlSeconds: undefined,
+        authMethod: "private_key_jwt",
+      });
       await new ClientCredentialAdmin(limited.running.storage, Date.now, limited.issuer).addKey(client.clientId, es256.jwk);
       const answers: Record<string, unknown>[] = [];
       for (const who of [client.clientId, "nobody-at-all"]) {
@@ -343,7 +428,11 @@ describe("tokens of private_key_jwt clients", () => {
           const res = await fetch(`${limited.url}/oauth/token`, {
             method: "POST",
             headers: { "content-type": "application/x-www-form-urlencoded" },
-            body: new URLSearchParams({ grant_type: "client_credentials", client_assertion_type: JWT_BEARER, client_assertion: await clientAssertion(es256, who, "https://wrong.example") }),
+            body: new URLSearchParams({
+              grant_type: "client_credentials",
+              client_assertion_type: JWT_BEARER,
+              client_assertion: await clientAssertion(es256, who, "https://wrong.example"),
+            }),
           });
           answers.push({ who, status: res.status, body: await res.json(), retry: res.headers.get("retry-after") });
         }
@@ -355,7 +444,11 @@ describe("tokens of private_key_jwt clients", () => {
       const good = await fetch(`${limited.url}/oauth/token`, {
         method: "POST",
         headers: { "content-type": "application/x-www-form-urlencoded" },
-        body: new URLSearchParams({ grant_type: "client_credentials", client_assertion_type: JWT_BEARER, client_assertion: await clientAssertion(es256, client.clientId, limited.issuer) }),
+        body: new URLSearchParams({
+          grant_type: "client_credentials",
+          client_assertion_type: JWT_BEARER,
+          client_assertion: await clientAssertion(es256, client.clientId, limited.issuer),
+        }),
       });
       expect(good.status).toBe(429);
     } finally {

@@ -30,7 +30,14 @@ beforeAll(async () => {
   // A third connection to the same file, as `tessera clients` would be.
   const storage = SqliteStorage.open(db);
   try {
-    const { client } = await new ClientAdminCore(storage, Date.now).create({ clientId: "", name: "keys", scopes: ["read"], audiences: [], tokenTtlSeconds: undefined, authMethod: "private_key_jwt" });
+    const { client } = await new ClientAdminCore(storage, Date.now).create({
+      clientId: "",
+      name: "keys",
+      scopes: ["read"],
+      audiences: [],
+      tokenTtlSeconds: undefined,
+      authMethod: "private_key_jwt",
+    });
     await new ClientCredentialAdmin(storage, Date.now, issuer).addKey(client.clientId, key.jwk);
     clientId = client.clientId;
   } finally {
@@ -47,7 +54,11 @@ async function token(server: TesseraProcess, assertion: string): Promise<{ statu
   const res = await fetch(`${server.url}/oauth/token`, {
     method: "POST",
     headers: { "content-type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams({ grant_type: "client_credentials", client_assertion_type: JWT_BEARER, client_assertion: assertion }).toString(),
+    body: new URLSearchParams({
+      grant_type: "client_credentials",
+      client_assertion_type: JWT_BEARER,
+      client_assertion: assertion,
+    }).toString(),
   });
   return { status: res.status, json: (await res.json()) as Record<string, unknown> };
 }
@@ -66,7 +77,10 @@ describe("a jti replayed against another process on the same database", () => {
     const viaA = grpcClient("TokenService", a.port);
     const viaB = grpcClient("TokenService", b.port);
     try {
-      const issued = await unary<{ access_token: string }>(viaA, "IssueToken", { client_assertion_type: JWT_BEARER, client_assertion: assertion });
+      const issued = await unary<{ access_token: string }>(viaA, "IssueToken", {
+        client_assertion_type: JWT_BEARER,
+        client_assertion: assertion,
+      });
       expect(issued.access_token).not.toBe("");
       const failure = await unary(viaB, "IssueToken", { client_assertion_type: JWT_BEARER, client_assertion: assertion }).then(
         () => undefined,

@@ -15,7 +15,10 @@ const parse = (url: string, env: NodeJS.ProcessEnv = {}) => parseDatabaseUrl(url
 
 describe("redactDatabaseUrl", () => {
   it.each([
-    ["postgres://tessera:S3cret-Passw0rd@db.example:5432/tessera?sslmode=require", "postgres://tessera:****@db.example:5432/tessera?sslmode=require"],
+    [
+      "postgres://tessera:S3cret-Passw0rd@db.example:5432/tessera?sslmode=require",
+      "postgres://tessera:****@db.example:5432/tessera?sslmode=require",
+    ],
     ["postgresql://u:S3cret%2DPassw0rd@h/d", "postgresql://u:****@h/d"],
     ["postgres://u@h/d?password=S3cret-Passw0rd&sslmode=disable", "postgres://u@h/d?password=****&sslmode=disable"],
     ["postgres://u:p%40ss@h/d", "postgres://u:****@h/d"],
@@ -41,7 +44,14 @@ describe("isPostgresUrl", () => {
 describe("parseDatabaseUrl", () => {
   it("takes user, password, host, port and database from the URL, percent-decoded", () => {
     const { config, where, password } = parse("postgres://app%20user:p%40ss%2Fword@db.example:6432/my%20db?application_name=replica-a");
-    expect(config).toMatchObject({ user: "app user", password: "p@ss/word", host: "db.example", port: 6432, database: "my db", application_name: "replica-a" });
+    expect(config).toMatchObject({
+      user: "app user",
+      password: "p@ss/word",
+      host: "db.example",
+      port: 6432,
+      database: "my db",
+      application_name: "replica-a",
+    });
     expect(password).toBe("p@ss/word");
     expect(where).toBe("postgres://app%20user:****@db.example:6432/my%20db?application_name=replica-a");
   });
@@ -52,7 +62,11 @@ describe("parseDatabaseUrl", () => {
     expect(socket.config).toMatchObject({ host: "/var/run/postgresql", database: "tessera", user: "svc" });
     // libpq never uses TLS over a Unix socket.
     expect(socket.tls).toBeUndefined();
-    expect(parse("postgres://h/d?dbname=other&port=7000&password=pw").config).toMatchObject({ database: "other", port: 7000, password: "pw" });
+    expect(parse("postgres://h/d?dbname=other&port=7000&password=pw").config).toMatchObject({
+      database: "other",
+      port: 7000,
+      password: "pw",
+    });
     expect(parse("postgres://h/d").config.application_name).toBe("tessera");
   });
 
@@ -104,7 +118,9 @@ describe("parseDatabaseUrl", () => {
       const tls = parse("postgres://h/d?sslmode=verify-full&sslrootcert=system").tls!;
       expect(tls.ca).toBeUndefined();
       expect(tls.rejectUnauthorized).toBeUndefined();
-      expect(() => parse("postgres://h/d?sslmode=require&sslrootcert=system")).toThrow(/sslrootcert=system, which needs sslmode=verify-full/);
+      expect(() => parse("postgres://h/d?sslmode=require&sslrootcert=system")).toThrow(
+        /sslrootcert=system, which needs sslmode=verify-full/,
+      );
     });
 
     it("reads the client certificate and key files, and refuses a certificate without its key", () => {
@@ -142,7 +158,10 @@ describe("parseDatabaseUrl", () => {
       [`postgres://u:${PASSWORD}@h/d?port=0`, /port that is not a number from 1 to 65535/],
       [`postgres://u:${PASSWORD}@h/d?connect_timeout=soon`, /connect_timeout/],
       [`postgres://u:${PASSWORD}@h/d?channel_binding=require`, /channel_binding=require: only prefer and disable/],
-      [`postgres://u:${PASSWORD}@h/d?sslmode=verify-full&sslrootcert=/nonexistent/ca.pem`, /sslrootcert=\/nonexistent\/ca.pem, which cannot be read \(ENOENT\)/],
+      [
+        `postgres://u:${PASSWORD}@h/d?sslmode=verify-full&sslrootcert=/nonexistent/ca.pem`,
+        /sslrootcert=\/nonexistent\/ca.pem, which cannot be read \(ENOENT\)/,
+      ],
       [`postgres://u:${PASSWORD}@h/d?sslmode=verify-full`, /no CA certificate/],
       [`postgres://u:S3cret/Passw0rd@h/d`, /percent-encode them/],
       [`postgres://u:%ZZ${PASSWORD}@h/d`, /percent-encoding/],

@@ -148,7 +148,9 @@ describe.skipIf(server === undefined)("PostgreSQL failures", () => {
     await proxy.cut();
     const err = await failure(write);
     expect(err).toBeInstanceOf(StorageUnavailableError);
-    expect(err.message).toBe(`the database ${url.replace(db.password, "****")} is unavailable: connection refused: is PostgreSQL running and listening there?`);
+    expect(err.message).toBe(
+      `the database ${url.replace(db.password, "****")} is unavailable: connection refused: is PostgreSQL running and listening there?`,
+    );
     const read = await failure(storage.getClient("before"));
     expect(read).toBeInstanceOf(StorageUnavailableError);
     await lock.release();
@@ -230,6 +232,9 @@ function client(clientId: string) {
     tokensNotBefore: null,
     scopeCutoffs: [],
     secrets: [{ secretId: `sec_${clientId}`, hash: new Uint8Array(32), createTime: 1, expireTime: null, lastUsedTime: null }],
-    authMethod: "client_secret" as const, keys: [], jwksUri: null, federatedCredentials: [],
+    authMethod: "client_secret" as const,
+    keys: [],
+    jwksUri: null,
+    federatedCredentials: [],
   };
 }

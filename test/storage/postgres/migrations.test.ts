@@ -20,7 +20,9 @@ describe.skipIf(server === undefined)("PostgreSQL migrations", () => {
   });
 
   const tables = async (schema: string) =>
-    (await db.sql<{ t: string }>("SELECT table_name AS t FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1", [schema])).map((r) => r.t);
+    (await db.sql<{ t: string }>("SELECT table_name AS t FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1", [schema])).map(
+      (r) => r.t,
+    );
   const withDatabase = async <T>(url: string, fn: (d: Database) => Promise<T>): Promise<T> => {
     const d = new Database(parseDatabaseUrl(url));
     try {
@@ -84,7 +86,9 @@ describe.skipIf(server === undefined)("PostgreSQL migrations", () => {
     const schema = await db.freshSchema();
     const err = await PostgresStorage.open(schema.url, { migrate: false }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(MigrationsPendingError);
-    expect((err as Error).message).toMatch(new RegExp(`has schema version 0 and this Tessera needs ${POSTGRES_SCHEMA_VERSION}: run \`tessera migrate up\` first`));
+    expect((err as Error).message).toMatch(
+      new RegExp(`has schema version 0 and this Tessera needs ${POSTGRES_SCHEMA_VERSION}: run \`tessera migrate up\` first`),
+    );
     expect((err as Error).message).toContain(":****@");
     expect((err as Error).message).not.toContain(db.password);
     expect(await tables(schema.name)).toEqual([]);
@@ -96,7 +100,9 @@ describe.skipIf(server === undefined)("PostgreSQL migrations", () => {
   it("a schema newer than this build is refused by open (with or without migrating) and by migrate, changing nothing", async () => {
     const schema = await db.freshSchema();
     await (await PostgresStorage.open(schema.url)).close();
-    await db.sql(`INSERT INTO ${schema.name}.schema_migrations (version, name) VALUES ($1, 'from a newer Tessera')`, [POSTGRES_SCHEMA_VERSION + 1]);
+    await db.sql(`INSERT INTO ${schema.name}.schema_migrations (version, name) VALUES ($1, 'from a newer Tessera')`, [
+      POSTGRES_SCHEMA_VERSION + 1,
+    ]);
     await db.sql(`CREATE TABLE ${schema.name}.future_table (x int)`);
     const before = await tables(schema.name);
     for (const attempt of [
@@ -107,7 +113,9 @@ describe.skipIf(server === undefined)("PostgreSQL migrations", () => {
       const err = await attempt().catch((e: unknown) => e);
       expect(err).toBeInstanceOf(SchemaTooNewError);
       expect((err as Error).message).toMatch(
-        new RegExp(`has schema version ${POSTGRES_SCHEMA_VERSION + 1}, newer than this Tessera understands \\(${POSTGRES_SCHEMA_VERSION}\\); upgrade Tessera`),
+        new RegExp(
+          `has schema version ${POSTGRES_SCHEMA_VERSION + 1}, newer than this Tessera understands \\(${POSTGRES_SCHEMA_VERSION}\\); upgrade Tessera`,
+        ),
       );
       expect((err as Error).message).not.toContain(db.password);
     }
@@ -125,14 +133,17 @@ describe.skipIf(server === undefined)("PostgreSQL migrations", () => {
     // Back to what version 1 alone created.
     await db.sql(`DROP TABLE ${schema.name}.shared_buckets`);
     await db.sql(`DROP TABLE ${schema.name}.assertion_jtis`);
-    for (const column of ["auth_method", "jwks_uri", "client_keys", "federated_credentials"]) await db.sql(`ALTER TABLE ${schema.name}.clients DROP COLUMN ${column}`);
+    for (const column of ["auth_method", "jwks_uri", "client_keys", "federated_credentials"])
+      await db.sql(`ALTER TABLE ${schema.name}.clients DROP COLUMN ${column}`);
     await db.sql(`DELETE FROM ${schema.name}.schema_migrations WHERE version > 1`);
     expect((await withDatabase(schema.url, migrationStatus)).pending.map((m) => m.version)).toEqual([2, 3]);
     const upgraded = await PostgresStorage.open(schema.url);
     try {
       expect(await upgraded.getMeta("kept")).toBe("yes");
       expect(await upgraded.recordAssertionJti("c", "j", 1000, 0)).toBe(true);
-      expect(await upgraded.takeBuckets([{ key: "auth-pair:x", ratePerSecond: 1, burst: 2 }], 0)).toEqual([{ key: "auth-pair:x", tokens: 1, time: 0, taken: true }]);
+      expect(await upgraded.takeBuckets([{ key: "auth-pair:x", ratePerSecond: 1, burst: 2 }], 0)).toEqual([
+        { key: "auth-pair:x", tokens: 1, time: 0, taken: true },
+      ]);
     } finally {
       await upgraded.close();
     }

@@ -25,7 +25,8 @@ const why =
         ? "pg_createcluster missing (apt-get install postgresql)"
         : undefined;
 if (why !== undefined) {
-  if (process.env.TESSERA_TEST_PG_TLS === "1" && process.env.TESSERA_REQUIRE_PG === "1") throw new Error(`PostgreSQL TLS tests cannot run: ${why}`);
+  if (process.env.TESSERA_TEST_PG_TLS === "1" && process.env.TESSERA_REQUIRE_PG === "1")
+    throw new Error(`PostgreSQL TLS tests cannot run: ${why}`);
   console.log(`SKIPPED PostgreSQL sslmode tests against a TLS server: ${why}`);
 }
 
@@ -69,14 +70,45 @@ describe.skipIf(why !== undefined)("sslmode against a PostgreSQL server with TLS
     const openssl = (args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: "pipe" });
     const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
     const ca = (name: string) =>
-      openssl(["req", "-x509", ...ec, "-keyout", p(`${name}.key`), "-out", p(`${name}.pem`), "-days", "1", "-subj", `/CN=${name}`,
-        "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"]);
+      openssl([
+        "req",
+        "-x509",
+        ...ec,
+        "-keyout",
+        p(`${name}.key`),
+        "-out",
+        p(`${name}.pem`),
+        "-days",
+        "1",
+        "-subj",
+        `/CN=${name}`,
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign",
+      ]);
     ca("ca");
     ca("other-ca");
     openssl(["req", ...ec, "-keyout", p("server.key"), "-out", p("server.csr"), "-subj", "/CN=localhost"]);
     // Valid for the name "localhost" only: connecting to 127.0.0.1 is a host name mismatch.
     writeFileSync(p("ext.cnf"), "subjectAltName=DNS:localhost\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n");
-    openssl(["x509", "-req", "-in", p("server.csr"), "-CA", p("ca.pem"), "-CAkey", p("ca.key"), "-CAcreateserial", "-out", p("server.pem"), "-days", "1", "-extfile", p("ext.cnf")]);
+    openssl([
+      "x509",
+      "-req",
+      "-in",
+      p("server.csr"),
+      "-CA",
+      p("ca.pem"),
+      "-CAkey",
+      p("ca.key"),
+      "-CAcreateserial",
+      "-out",
+      p("server.pem"),
+      "-days",
+      "1",
+      "-extfile",
+      p("ext.cnf"),
+    ]);
     const postgres = Number(execFileSync("id", ["-u", "postgres"]).toString());
     chownSync(p("server.key"), postgres, postgres);
     chmodSync(p("server.key"), 0o600);
@@ -114,7 +146,9 @@ describe.skipIf(why !== undefined)("sslmode against a PostgreSQL server with TLS
   it("verify-full to a host name the certificate does not name is refused, saying so, without the password", async () => {
     const err = await openError(url("127.0.0.1", `sslmode=verify-full&sslrootcert=${join(dir, "ca.pem")}`));
     expect(err).toBeInstanceOf(StorageUnavailableError);
-    expect(err.message).toMatch(/^the database postgres:\/\/tls_user:\*\*\*\*@127\.0\.0\.1:\d+\/tls\?.* is unavailable: the server's certificate is not valid for this host name/);
+    expect(err.message).toMatch(
+      /^the database postgres:\/\/tls_user:\*\*\*\*@127\.0\.0\.1:\d+\/tls\?.* is unavailable: the server's certificate is not valid for this host name/,
+    );
     expect(err.message).not.toContain(PASSWORD);
   });
 

@@ -50,7 +50,9 @@ describe("switchToWal", () => {
     const first = connect();
     first.exec("BEGIN IMMEDIATE");
     let pauses = 0;
-    expect(() => switchToWal(connect(), 3 * WAL_RETRY_PAUSE_MS, () => void pauses++)).toThrow(expect.objectContaining({ code: "SQLITE_BUSY" }));
+    expect(() => switchToWal(connect(), 3 * WAL_RETRY_PAUSE_MS, () => void pauses++)).toThrow(
+      expect.objectContaining({ code: "SQLITE_BUSY" }),
+    );
     expect(pauses).toBe(3);
   });
 

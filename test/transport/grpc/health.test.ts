@@ -7,11 +7,12 @@ import { eventually } from "../../helpers/eventually.js";
 
 function setup() {
   const state = new HealthState();
-  const client = createClient(Health, createRouterTransport((router) => registerHealth(router, state)));
+  const client = createClient(
+    Health,
+    createRouterTransport((router) => registerHealth(router, state)),
+  );
   return { state, client };
 }
-
-
 
 describe("HealthState", () => {
   it("starts with the whole server SERVING and nothing else known", () => {

@@ -18,7 +18,14 @@ const fields = fc.record({
   // A JWT's length: longer than 127 bytes, so its length takes a two-byte varint.
   clientAssertion: fc.oneof(text, fc.string({ minLength: 300, maxLength: 2000 })),
 });
-type Fields = { clientId: string; clientSecret: string; scope: string; audience: string[]; clientAssertionType: string; clientAssertion: string };
+type Fields = {
+  clientId: string;
+  clientSecret: string;
+  scope: string;
+  audience: string[];
+  clientAssertionType: string;
+  clientAssertion: string;
+};
 const plain = (m: Fields) => ({
   clientId: m.clientId,
   clientSecret: m.clientSecret,
@@ -44,12 +51,14 @@ describe("decodeIssueTokenRequest", () => {
     const arbitrary = fc.oneof(
       fc.uint8Array({ maxLength: 64 }),
       // Mostly valid messages with a few bytes flipped, dropped or appended.
-      fc.tuple(fields, fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 3 }), fc.nat(8)).map(([f, flips, cut]) => {
-        const b = toBinary(IssueTokenRequestSchema, create(IssueTokenRequestSchema, f));
-        const out = Uint8Array.from(b.subarray(0, Math.max(0, b.length - cut)));
-        for (const [at, v] of flips) if (out.length > 0) out[at % out.length] = v;
-        return out;
-      }),
+      fc
+        .tuple(fields, fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 3 }), fc.nat(8))
+        .map(([f, flips, cut]) => {
+          const b = toBinary(IssueTokenRequestSchema, create(IssueTokenRequestSchema, f));
+          const out = Uint8Array.from(b.subarray(0, Math.max(0, b.length - cut)));
+          for (const [at, v] of flips) if (out.length > 0) out[at % out.length] = v;
+          return out;
+        }),
     );
     fc.assert(
       fc.property(arbitrary, (bytes) => {
@@ -64,14 +73,22 @@ describe("decodeIssueTokenRequest", () => {
   it("lets a later singular field win and collects repeated audiences, as protobuf does", () => {
     const a = toBinary(IssueTokenRequestSchema, create(IssueTokenRequestSchema, { clientId: "first", audience: ["https://a"] }));
     const b = toBinary(IssueTokenRequestSchema, create(IssueTokenRequestSchema, { clientId: "second", audience: ["https://b"] }));
-    expect(decodeIssueTokenRequest(Uint8Array.from([...a, ...b]))).toEqual({ ...empty, clientId: "second", audience: ["https://a", "https://b"] });
+    expect(decodeIssueTokenRequest(Uint8Array.from([...a, ...b]))).toEqual({
+      ...empty,
+      clientId: "second",
+      audience: ["https://a", "https://b"],
+    });
   });
 
   it("reads the client assertion fields (5 and 6) itself: a private_key_jwt request stays on the fast path", () => {
     const assertion = `eyJhbGciOiJFUzI1NiJ9.${"e".repeat(400)}.sig`;
     const bytes = toBinary(
       IssueTokenRequestSchema,
-      create(IssueTokenRequestSchema, { clientId: "c1", clientAssertionType: "urn:ietf:params:oauth:client-assertion-type:jwt-bearer", clientAssertion: assertion }),
+      create(IssueTokenRequestSchema, {
+        clientId: "c1",
+        clientAssertionType: "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+        clientAssertion: assertion,
+      }),
     );
     expect(decodeIssueTokenRequest(bytes)).toEqual({
       ...empty,

@@ -101,7 +101,8 @@ function bufCurl(...args: string[]): Promise<CurlResult> {
   const argv = ["curl", "--protocol", "grpc", "--http2-prior-knowledge", ...args];
   return new Promise((resolve, reject) => {
     execFile(buf, argv, { timeout: 15_000 }, (error, stdout, stderr) => {
-      if (error && typeof error.code !== "number") reject(error); // spawn failure or timeout
+      if (error && typeof error.code !== "number")
+        reject(error); // spawn failure or timeout
       else resolve({ exitCode: error ? Number(error.code) : 0, stdout, stderr });
     });
   });
@@ -153,13 +154,7 @@ describe("gRPC reflection driven by buf curl over h2c", () => {
   });
 
   it.each(["grpc-v1", "grpc-v1alpha"])("calls ClientAdmin.GetClient by reflection (%s)", async (protocol) => {
-    const result = await bufCurl(
-      "--reflect-protocol",
-      protocol,
-      "--data",
-      '{"clientId":"x"}',
-      `${base}/tessera.v1.ClientAdmin/GetClient`,
-    );
+    const result = await bufCurl("--reflect-protocol", protocol, "--data", '{"clientId":"x"}', `${base}/tessera.v1.ClientAdmin/GetClient`);
     // The empty implementation answers UNIMPLEMENTED (12 << 3); what matters is
     // that buf curl built the request from the reflected schema and sent it.
     expect(result.exitCode).toBe(12 << 3);

@@ -77,7 +77,12 @@ describe("registerReflection", () => {
     const [response] = await askV1(symbol("tessera.v1.ClientAdmin"));
     const got = files(response);
     expect(got[0]?.name).toBe("tessera/v1/client_admin.proto");
-    expect(got.map((f) => f.name).slice(1).sort()).toEqual([
+    expect(
+      got
+        .map((f) => f.name)
+        .slice(1)
+        .sort(),
+    ).toEqual([
       "google/protobuf/duration.proto",
       "google/protobuf/field_mask.proto",
       "google/protobuf/struct.proto",
@@ -116,11 +121,7 @@ describe("registerReflection", () => {
   });
 
   it("answers unknown names with NOT_FOUND and keeps the stream open", async () => {
-    const responses = await askV1(
-      symbol("tessera.v1.NoSuchThing"),
-      filename("nope.proto"),
-      symbol("tessera.v1.TokenService"),
-    );
+    const responses = await askV1(symbol("tessera.v1.NoSuchThing"), filename("nope.proto"), symbol("tessera.v1.TokenService"));
     expect(responses).toHaveLength(3);
     expect(errorOf(responses[0])).toEqual(
       expect.objectContaining({ errorCode: 5, errorMessage: expect.stringContaining("tessera.v1.NoSuchThing") }),
@@ -176,8 +177,8 @@ describe("registerReflection", () => {
   });
 
   it.each(["tessera.v1.Missing", "tessera.v1.Client"])("refuses at registration a listed service %s the set lacks", (name) => {
-    expect(() =>
-      createRouterTransport((router) => registerReflection(router, { services: [name], fileDescriptorSetBase64 })),
-    ).toThrow(`service "${name}" is not in the file descriptor set`);
+    expect(() => createRouterTransport((router) => registerReflection(router, { services: [name], fileDescriptorSetBase64 }))).toThrow(
+      `service "${name}" is not in the file descriptor set`,
+    );
   });
 });

@@ -86,21 +86,30 @@ const PROTOCOLS: [string, () => Promise<{ code: string; message: string }>][] = 
     "Connect, protobuf",
     async () => {
       const a = await post("application/proto", EMPTY);
-      return { code: `${a.status} ${(JSON.parse(a.body.toString()) as { code: string }).code}`, message: (JSON.parse(a.body.toString()) as { message: string }).message };
+      return {
+        code: `${a.status} ${(JSON.parse(a.body.toString()) as { code: string }).code}`,
+        message: (JSON.parse(a.body.toString()) as { message: string }).message,
+      };
     },
   ],
   [
     "Connect, JSON",
     async () => {
       const a = await post("application/json", Buffer.from("{}"));
-      return { code: `${a.status} ${(JSON.parse(a.body.toString()) as { code: string }).code}`, message: (JSON.parse(a.body.toString()) as { message: string }).message };
+      return {
+        code: `${a.status} ${(JSON.parse(a.body.toString()) as { code: string }).code}`,
+        message: (JSON.parse(a.body.toString()) as { message: string }).message,
+      };
     },
   ],
   [
     "gRPC",
     async () => {
       const a = await post("application/grpc", frame(EMPTY));
-      return { code: `grpc-status ${String(a.trailers["grpc-status"] ?? a.headers["grpc-status"])}`, message: decodeURIComponent(String(a.trailers["grpc-message"] ?? a.headers["grpc-message"])) };
+      return {
+        code: `grpc-status ${String(a.trailers["grpc-status"] ?? a.headers["grpc-status"])}`,
+        message: decodeURIComponent(String(a.trailers["grpc-message"] ?? a.headers["grpc-message"])),
+      };
     },
   ],
   [
@@ -113,7 +122,12 @@ const PROTOCOLS: [string, () => Promise<{ code: string; message: string }>][] = 
     },
   ],
 ];
-const INTERNAL: Record<string, string> = { "Connect, protobuf": "500 internal", "Connect, JSON": "500 internal", gRPC: "grpc-status 13", "gRPC-Web": "grpc-status 13" };
+const INTERNAL: Record<string, string> = {
+  "Connect, protobuf": "500 internal",
+  "Connect, JSON": "500 internal",
+  gRPC: "grpc-status 13",
+  "gRPC-Web": "grpc-status 13",
+};
 
 describe("a response that cannot be serialised", () => {
   for (const [name, call] of PROTOCOLS) {
@@ -142,7 +156,9 @@ describe("a request that cannot be decoded, for contrast", () => {
     answer = { status: ServingStatus.SERVING };
     const a = await post("application/grpc", frame(Buffer.from([0x0a, 0x05, 0x61])));
     expect(a.trailers["grpc-status"] ?? a.headers["grpc-status"]).toBe("3");
-    expect(decodeURIComponent(String(a.trailers["grpc-message"] ?? a.headers["grpc-message"]))).toBe("the request is not a valid HealthCheckRequest (premature EOF)");
+    expect(decodeURIComponent(String(a.trailers["grpc-message"] ?? a.headers["grpc-message"]))).toBe(
+      "the request is not a valid HealthCheckRequest (premature EOF)",
+    );
     expect(unparsable).toStrictEqual(["Check"]);
     expect(unexpected).toStrictEqual([]);
   });

@@ -75,10 +75,12 @@ describe("the console route", () => {
   });
 
   it("has a policy without inline script or style, framing, base or outside connections", () => {
-    const directives = new Map(CONSOLE_CSP.split(";").map((d) => {
-      const [name, ...values] = d.trim().split(/\s+/);
-      return [name!, values.join(" ")] as const;
-    }));
+    const directives = new Map(
+      CONSOLE_CSP.split(";").map((d) => {
+        const [name, ...values] = d.trim().split(/\s+/);
+        return [name!, values.join(" ")] as const;
+      }),
+    );
     expect(directives.get("default-src")).toBe("'self'");
     expect(directives.get("script-src")).toBe("'self'");
     expect(directives.get("style-src")).toBe("'self'");
@@ -125,7 +127,9 @@ describe("the console route", () => {
     const plain = await get("/console/assets/index-Ab12.js");
     expect(zipped.headers.etag).not.toBe(plain.headers.etag);
     expect((await get("/console/assets/index-Ab12.js", { "if-none-match": zipped.headers.etag! })).status).toBe(200);
-    expect((await get("/console/assets/index-Ab12.js", { "accept-encoding": "gzip", "if-none-match": zipped.headers.etag! })).status).toBe(304);
+    expect((await get("/console/assets/index-Ab12.js", { "accept-encoding": "gzip", "if-none-match": zipped.headers.etag! })).status).toBe(
+      304,
+    );
     const head = await get("/console/assets/index-Ab12.js", {}, "HEAD");
     expect(head.status).toBe(200);
     expect(Number(head.headers["content-length"])).toBe(SCRIPT.length);

@@ -11,7 +11,10 @@ import { parseForm } from "../../../src/transport/http/token-request-parser.js";
 const codeUnits = fc.string({ unit: fc.integer({ min: 0, max: 0xffff }).map((n) => String.fromCharCode(n)), maxLength: 80 });
 const scopeish = fc.string({
   unit: fc.oneof(
-    { weight: 5, arbitrary: fc.constantFrom(" ", "  ", "read", "write", "a", "\t", "\n", '"', "\\", "\u0000", "\u007f", "é", "🔑", "tessera:admin") },
+    {
+      weight: 5,
+      arbitrary: fc.constantFrom(" ", "  ", "read", "write", "a", "\t", "\n", '"', "\\", "\u0000", "\u007f", "é", "🔑", "tessera:admin"),
+    },
     { weight: 3, arbitrary: fc.string({ unit: "binary-ascii", minLength: 1, maxLength: 3 }) },
   ),
   maxLength: 60,

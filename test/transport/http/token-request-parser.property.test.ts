@@ -17,7 +17,10 @@ const codeUnits = fc.string({ unit: fc.integer({ min: 0, max: 0xffff }).map((n) 
 /** Strings made mostly of the characters a form parser finds interesting. */
 const formish = fc.string({
   unit: fc.oneof(
-    { weight: 4, arbitrary: fc.constantFrom("%", "&", "=", "+", " ", "%2", "%FF", "%C3", "%C3%A9", "%E2%82", "%00", "%zz", "%25", "%3D", "%26") },
+    {
+      weight: 4,
+      arbitrary: fc.constantFrom("%", "&", "=", "+", " ", "%2", "%FF", "%C3", "%C3%A9", "%E2%82", "%00", "%zz", "%25", "%3D", "%26"),
+    },
     { weight: 2, arbitrary: fc.constantFrom(..."0123456789abcdefABCDEF") },
     { weight: 2, arbitrary: fc.string({ unit: "binary", minLength: 1, maxLength: 1 }) },
     { weight: 1, arbitrary: fc.constantFrom("grant_type", "client_id", "scope", "audience", "resource") },
@@ -158,7 +161,13 @@ describe("parseTokenRequest: grant_type sent twice", () => {
   // value, another grant type, an empty value, or a differently encoded client_credentials.
   const second = fc.constantFrom("client_credentials", "client%5Fcredentials", "password", "", "authorization_code");
   const others = fc.subarray(
-    ["client_id=tcl_abc", "client_secret=tsec_xyz", "scope=read+write", "audience=https%3A%2F%2Fapi.example", "resource=https%3A%2F%2Fb.example"],
+    [
+      "client_id=tcl_abc",
+      "client_secret=tsec_xyz",
+      "scope=read+write",
+      "audience=https%3A%2F%2Fapi.example",
+      "resource=https%3A%2F%2Fb.example",
+    ],
     { minLength: 0 },
   );
 
@@ -187,7 +196,9 @@ describe("parseTokenRequest: grant_type sent twice", () => {
   });
 
   it("the same request with grant_type once is accepted", () => {
-    expect(parseTokenRequest(undefined, "", "grant_type=client_credentials&client_id=tcl_abc&client_secret=tsec_xyz&scope=read")).toMatchObject({
+    expect(
+      parseTokenRequest(undefined, "", "grant_type=client_credentials&client_id=tcl_abc&client_secret=tsec_xyz&scope=read"),
+    ).toMatchObject({
       credentials: { clientId: "tcl_abc", clientSecret: "tsec_xyz", method: "client_secret_post" },
       scope: "read",
     });
@@ -199,17 +210,24 @@ describe("parseTokenRequest and parseTokenOperation: arbitrary input", () => {
     fc.constant(undefined),
     fc.constant(""),
     formish,
-    fc.tuple(fc.constantFrom("Basic ", "basic  ", "Bearer ", "BASIC "), fc.oneof(fc.base64String({ maxLength: 40 }), formish)).map(([a, b]) => a + b),
+    fc
+      .tuple(fc.constantFrom("Basic ", "basic  ", "Bearer ", "BASIC "), fc.oneof(fc.base64String({ maxLength: 40 }), formish))
+      .map(([a, b]) => a + b),
   );
 
   it("property: any Authorization, query and body give a request or an OAuthError of the documented codes", () => {
     fc.assert(
-      fc.property(header, formish, fc.oneof(formish, fc.constant("grant_type=client_credentials&client_id=x&client_secret=y")), (auth, query, body) => {
-        expect(["ok", "invalid_request", "invalid_client", "unsupported_grant_type"]).toContain(
-          outcome(() => parseTokenRequest(auth, query, body)),
-        );
-        expect(["ok", "invalid_request", "invalid_client"]).toContain(outcome(() => parseTokenOperation(auth, query, body)));
-      }),
+      fc.property(
+        header,
+        formish,
+        fc.oneof(formish, fc.constant("grant_type=client_credentials&client_id=x&client_secret=y")),
+        (auth, query, body) => {
+          expect(["ok", "invalid_request", "invalid_client", "unsupported_grant_type"]).toContain(
+            outcome(() => parseTokenRequest(auth, query, body)),
+          );
+          expect(["ok", "invalid_request", "invalid_client"]).toContain(outcome(() => parseTokenOperation(auth, query, body)));
+        },
+      ),
       { numRuns: 2000 },
     );
   });

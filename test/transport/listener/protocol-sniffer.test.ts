@@ -70,7 +70,10 @@ describe("sniffProtocol", () => {
     const s = await sniffing();
     const c = await connect(s.port);
     const sent = Buffer.concat([H2_PREFACE, Buffer.from("frames!")]);
-    await writeApart(c, [...sent].map((b) => Buffer.from([b])));
+    await writeApart(
+      c,
+      [...sent].map((b) => Buffer.from([b])),
+    );
     const v = await s.verdict;
     expect(v.target).toBe("http2");
     expect(v.bytes.toString("latin1")).toBe(sent.toString("latin1"));

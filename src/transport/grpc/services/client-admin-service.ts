@@ -31,7 +31,10 @@ function patchFromMask(req: UpdateClientRequest): ClientPatch {
   if (paths.length === 0) throw new AdminError("invalid_argument", "update_mask is required and must name at least one field");
   for (const p of paths) {
     if (!MASKABLE.has(p)) {
-      throw new AdminError("invalid_argument", `update_mask names ${preview(p)} which cannot be updated (allowed are ${[...MASKABLE].join(" ")})`);
+      throw new AdminError(
+        "invalid_argument",
+        `update_mask names ${preview(p)} which cannot be updated (allowed are ${[...MASKABLE].join(" ")})`,
+      );
     }
   }
   const patch: ClientPatch = {};
@@ -58,14 +61,17 @@ export function registerClientAdmin(router: ConnectRouter, deps: ClientCredentia
     {
       ...clientCredentialHandlers(deps),
       async createClient(req, ctx) {
-        const { client, clientSecret } = await core.create({
-          clientId: req.clientId,
-          name: req.name,
-          scopes: req.scopes,
-          audiences: req.audiences,
-          tokenTtlSeconds: req.tokenTtl ? durationSeconds(req.tokenTtl, "token_ttl") : undefined,
-          authMethod: req.authMethod === "" ? undefined : (req.authMethod as ClientAuthKind),
-        }, actorOf(ctx));
+        const { client, clientSecret } = await core.create(
+          {
+            clientId: req.clientId,
+            name: req.name,
+            scopes: req.scopes,
+            audiences: req.audiences,
+            tokenTtlSeconds: req.tokenTtl ? durationSeconds(req.tokenTtl, "token_ttl") : undefined,
+            authMethod: req.authMethod === "" ? undefined : (req.authMethod as ClientAuthKind),
+          },
+          actorOf(ctx),
+        );
         return { client: out(client), clientSecret };
       },
       async getClient(req) {

@@ -66,7 +66,12 @@ function isPlainGrpcIssueToken(h: IncomingHttpHeaders): boolean {
 }
 
 function serve(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, deps: FastPathDeps): void {
-  const call = new TokenCall(deps.observer, "grpc", "token", clientAddress(stream.session?.socket?.remoteAddress, headers["x-forwarded-for"], deps.trustedProxies));
+  const call = new TokenCall(
+    deps.observer,
+    "grpc",
+    "token",
+    clientAddress(stream.session?.socket?.remoteAddress, headers["x-forwarded-for"], deps.trustedProxies),
+  );
   let done = false;
   let ended = false; // the request's last byte has arrived
   let timer: NodeJS.Timeout | undefined;
@@ -96,7 +101,9 @@ function serve(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, deps: Fa
     const tooLarge = frame.push(chunk);
     if (tooLarge !== undefined) {
       stream.pause();
-      finish(new ConnectError(`message size ${tooLarge} is larger than configured readMaxBytes ${deps.maxMessageBytes}`, Code.ResourceExhausted));
+      finish(
+        new ConnectError(`message size ${tooLarge} is larger than configured readMaxBytes ${deps.maxMessageBytes}`, Code.ResourceExhausted),
+      );
     }
   });
   stream.on("end", () => {
@@ -134,7 +141,8 @@ class FrameBuffer {
   push(chunk: Buffer): number | undefined {
     this.#size += chunk.length;
     this.#chunks.push(chunk);
-    if (this.#declared < 0 && this.#size >= 5) this.#declared = (this.#chunks.length === 1 ? chunk : Buffer.concat(this.#chunks)).readUInt32BE(1);
+    if (this.#declared < 0 && this.#size >= 5)
+      this.#declared = (this.#chunks.length === 1 ? chunk : Buffer.concat(this.#chunks)).readUInt32BE(1);
     if (this.#declared > this.maxMessageBytes) return this.#declared;
     if (this.#size > this.maxMessageBytes + 5) return this.#size - 5;
     return undefined;
@@ -199,14 +207,18 @@ function requestTimeout(raw: string | string[] | undefined, maxDeadlineMs: numbe
   if (raw === undefined) return undefined;
   const m = typeof raw === "string" ? /^(\d{1,8})([HMSmun])$/.exec(raw) : null;
   const unit = m?.[2] === undefined ? undefined : UNIT_MS[m[2]];
-  if (m === null || unit === undefined) throw new ConnectError(`protocol error: invalid grpc timeout value: ${String(raw)}`, Code.InvalidArgument);
+  if (m === null || unit === undefined)
+    throw new ConnectError(`protocol error: invalid grpc timeout value: ${String(raw)}`, Code.InvalidArgument);
   const timeout = Number(m[1]) * unit;
   if (timeout > maxDeadlineMs) throw new ConnectError(`timeout ${Math.round(timeout)}ms must be <= ${maxDeadlineMs}`, Code.InvalidArgument);
   return timeout;
 }
 
 function respondOk(stream: ServerHttp2Stream, frame: Buffer): void {
-  stream.respond({ ":status": 200, "content-type": "application/grpc+proto", "grpc-accept-encoding": "identity" }, { waitForTrailers: true });
+  stream.respond(
+    { ":status": 200, "content-type": "application/grpc+proto", "grpc-accept-encoding": "identity" },
+    { waitForTrailers: true },
+  );
   stream.once("wantTrailers", () => stream.sendTrailers({ "grpc-status": "0" }));
   stream.end(frame);
 }
@@ -226,7 +238,9 @@ function respondError(stream: ServerHttp2Stream, err: ConnectError): void {
     const status = create(StatusSchema, {
       code: err.code,
       message: err.rawMessage,
-      details: err.details.map((d) => ("desc" in d ? anyPack(d.desc, create(d.desc, d.value)) : { typeUrl: `type.googleapis.com/${d.type}`, value: d.value })),
+      details: err.details.map((d) =>
+        "desc" in d ? anyPack(d.desc, create(d.desc, d.value)) : { typeUrl: `type.googleapis.com/${d.type}`, value: d.value },
+      ),
     });
     headers["grpc-status-details-bin"] = Buffer.from(toBinary(StatusSchema, status)).toString("base64");
   }
@@ -238,7 +252,8 @@ function respondError(stream: ServerHttp2Stream, err: ConnectError): void {
 function percentEncode(s: string): string {
   let out = "";
   for (const byte of Buffer.from(s, "utf8")) {
-    out += byte >= 0x20 && byte <= 0x7e && byte !== 0x25 ? String.fromCharCode(byte) : `%${byte.toString(16).toUpperCase().padStart(2, "0")}`;
+    out +=
+      byte >= 0x20 && byte <= 0x7e && byte !== 0x25 ? String.fromCharCode(byte) : `%${byte.toString(16).toUpperCase().padStart(2, "0")}`;
   }
   return out;
 }

@@ -32,10 +32,16 @@ export function registerHealth(router: ConnectRouter, state: HealthState, limits
       const connection = limits.connectionOf(context);
       const mine = connection === undefined ? 0 : (byConnection.get(connection) ?? 0);
       if (open >= limits.max) {
-        throw new ConnectError(`this server has ${limits.max} health watches open, its limit; use Check, or Watch again later`, Code.ResourceExhausted);
+        throw new ConnectError(
+          `this server has ${limits.max} health watches open, its limit; use Check, or Watch again later`,
+          Code.ResourceExhausted,
+        );
       }
       if (mine >= limits.perConnection) {
-        throw new ConnectError(`this connection has ${limits.perConnection} health watches open, the limit per connection`, Code.ResourceExhausted);
+        throw new ConnectError(
+          `this connection has ${limits.perConnection} health watches open, the limit per connection`,
+          Code.ResourceExhausted,
+        );
       }
       open++;
       if (connection !== undefined) byConnection.set(connection, mine + 1);

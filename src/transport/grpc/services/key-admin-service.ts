@@ -53,7 +53,8 @@ export function registerKeyAdmin(router: ConnectRouter, keys: KeyRing, clock: ()
         } catch (err) {
           if (err instanceof RotationTooSoonError) throw new AdminError("failed_precondition", err.message);
           // The keys are encrypted under a KEK this server lacks (re-encrypted by another process).
-          if (err instanceof KekError) throw new AdminError("failed_precondition", `this server cannot rotate the signing keys: ${err.message}`);
+          if (err instanceof KekError)
+            throw new AdminError("failed_precondition", `this server cannot rotate the signing keys: ${err.message}`);
           throw err;
         }
         // The ring reloads after every maintain and refuses to load without a current key.

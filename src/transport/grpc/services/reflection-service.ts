@@ -125,8 +125,7 @@ function answer(index: DescriptorIndex, request: ReflectionRequest, sent: Set<st
       const { containingType, extensionNumber } = req.value;
       const ext = index.extensions.get(containingType)?.find((e) => e.number === extensionNumber);
       return (
-        withDependencies(index, ext?.file.proto.name, sent) ??
-        notFound(`extension ${extensionNumber} of "${containingType}" not found`)
+        withDependencies(index, ext?.file.proto.name, sent) ?? notFound(`extension ${extensionNumber} of "${containingType}" not found`)
       );
     }
     case "allExtensionNumbersOfType": {

@@ -14,7 +14,10 @@ import { originOf } from "../context.js";
 import { callerCredentials, toIssueTokenResponse, toTokenRequest, type TokenServiceDeps } from "../token-requests.js";
 
 /** The endpoint, in logs and metrics, of each TokenService method that reports its calls (GetJwks reports none). */
-const ENDPOINTS = { issueToken: "token", revokeToken: "revoke", introspectToken: "introspect" } as const satisfies Record<string, TokenEndpoint>;
+const ENDPOINTS = { issueToken: "token", revokeToken: "revoke", introspectToken: "introspect" } as const satisfies Record<
+  string,
+  TokenEndpoint
+>;
 
 /** The token-family endpoint a method's calls are reported as; undefined for any other method. */
 export function tokenEndpointOf(method: DescMethod): TokenEndpoint | undefined {
