@@ -7,7 +7,7 @@
 // This file only composes: the setup, then each phase in bench/phases/ in turn (each adds its
 // section to the report), then the report.
 import { fileURLToPath } from "node:url";
-import { parseOptions, PHASES, USAGE } from "./lib/options.mjs";
+import { PHASES, parseOptions, USAGE } from "./lib/options.mjs";
 import { stopAll } from "./lib/procs.mjs";
 import { createRunLog } from "./lib/run-log.mjs";
 import { openWorkspace, startWatchdog } from "./lib/workspace.mjs";

@@ -8,8 +8,8 @@ import { readFileSync, writeSync } from "node:fs";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import {
   CodeGeneratorRequestSchema,
-  CodeGeneratorResponseSchema,
   CodeGeneratorResponse_Feature,
+  CodeGeneratorResponseSchema,
   FileDescriptorSetSchema,
 } from "@bufbuild/protobuf/wkt";
 

@@ -1,9 +1,9 @@
 import { existsSync, readFileSync } from "node:fs";
 import { isIP } from "node:net";
 import { resolve } from "node:path";
-import { parseDuration } from "./duration.js";
 import { isSigningAlg, SIGNING_ALGS, type SigningAlg } from "./core/signing-algs.js";
-import { kekFromEnv, type Kek } from "./keys/key-encryption.js";
+import { parseDuration } from "./duration.js";
+import { type Kek, kekFromEnv } from "./keys/key-encryption.js";
 
 /** Validated settings of `tessera serve`. Each comes from a flag or an environment variable (SETTINGS). */
 export interface Config {

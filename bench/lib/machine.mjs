@@ -1,7 +1,8 @@
 // The machine the numbers come from, the tools found, and the CPU pinning plan.
+
+import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import os from "node:os";
-import { spawnSync } from "node:child_process";
 import { hasTaskset } from "./procs.mjs";
 
 /**

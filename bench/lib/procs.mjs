@@ -1,7 +1,7 @@
 // Child processes the benchmark starts: every one is tracked and stopped on the way out, also on
 // errors and SIGINT/SIGTERM. Stopping is by pid, one process at a time.
 import { spawn, spawnSync } from "node:child_process";
-import { closeSync, openSync, readFileSync, readdirSync } from "node:fs";
+import { closeSync, openSync, readdirSync, readFileSync } from "node:fs";
 import net from "node:net";
 
 /** @type {Set<Proc>} */

@@ -1,8 +1,9 @@
 // The ceiling: the least a token endpoint can do on node:http. Parse the form, check a SHA-256
 // secret (Basic auth), sign one ES256 JWT with node:crypto, answer JSON. Env: PORT, BENCH_ISSUER,
 // BENCH_PRIVATE_JWK (JSON, EC P-256), BENCH_CLIENT_ID, BENCH_CLIENT_SECRET, BENCH_AUDIENCE.
-import http from "node:http";
+
 import { createHash, createPrivateKey, randomUUID, sign, timingSafeEqual } from "node:crypto";
+import http from "node:http";
 import { serveHttp, setting } from "./peer-process.mjs";
 
 const env = process.env;

@@ -5,9 +5,9 @@
 // including BENCH_TRIVIAL=1 for a constant reply.
 import http2 from "node:http2";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { TokenService } from "../../dist/gen/tessera/v1/token_service_pb.js";
 import { issueToken } from "../../dist/src/core/issue-token.js";
 import { toTokenRequest } from "../../dist/src/transport/grpc/token-requests.js";
-import { TokenService } from "../../dist/gen/tessera/v1/token_service_pb.js";
 import { constantReply, openCoreDeps, toReply } from "./core-deps.mjs";
 import { serveH2c } from "./peer-process.mjs";
 

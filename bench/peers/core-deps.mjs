@@ -2,15 +2,15 @@
 // (src/compose) does, for the throwaway peers that put another RPC server in front of the same
 // core function: config -> key policy -> KeyRing. If the composition changes shape, tsc says so here.
 import { create, toBinary } from "@bufbuild/protobuf";
+import { IssueTokenResponseSchema } from "../../dist/gen/tessera/v1/token_service_pb.js";
+import { keyPolicy } from "../../dist/src/compose/keys.js";
 import { loadConfig } from "../../dist/src/config.js";
 import { systemClock } from "../../dist/src/core/clock.js";
 import { issueToken } from "../../dist/src/core/issue-token.js";
 import { SecretUseTracker } from "../../dist/src/core/secret-use.js";
 import { KeyRing } from "../../dist/src/keys/key-ring.js";
-import { keyPolicy } from "../../dist/src/compose/keys.js";
 import { SqliteStorage } from "../../dist/src/storage/sqlite/sqlite-storage.js";
 import { toTokenRequest } from "../../dist/src/transport/grpc/token-requests.js";
-import { IssueTokenResponseSchema } from "../../dist/gen/tessera/v1/token_service_pb.js";
 import { setting } from "./peer-process.mjs";
 
 /** @import { TokenResponse } from "../../dist/src/core/token-request.js" */

@@ -5,10 +5,10 @@
 // the status code and message) and hand every other path to connect-node. Env as grpcjs-issue.mjs.
 import http2 from "node:http2";
 import { fromBinary } from "@bufbuild/protobuf";
+import { IssueTokenRequestSchema } from "../../dist/gen/tessera/v1/token_service_pb.js";
 import { OAuthError } from "../../dist/src/core/errors.js";
 import { issueToken } from "../../dist/src/core/issue-token.js";
 import { toTokenRequest } from "../../dist/src/transport/grpc/token-requests.js";
-import { IssueTokenRequestSchema } from "../../dist/gen/tessera/v1/token_service_pb.js";
 import { openCoreDeps, replyFrame, toReply } from "./core-deps.mjs";
 import { serveH2c } from "./peer-process.mjs";
 

@@ -1,7 +1,8 @@
 // A million tokens through one server: its memory (RSS and peak) and the size of its database
 // and -wal file before and after, after a warm-up.
-import { assertH2loadClean, h2loadRound } from "../lib/h2load.mjs";
+
 import { below } from "../lib/goals.mjs";
+import { assertH2loadClean, h2loadRound } from "../lib/h2load.mjs";
 import { memOf, sleep, stop } from "../lib/procs.mjs";
 import { firstLine, messageOf } from "../lib/run-log.mjs";
 import { dbFiles } from "../lib/setup.mjs";

@@ -6,8 +6,8 @@
 import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { memOf, stop, treeMem } from "../lib/procs.mjs";
 import { benchPostgres } from "../lib/postgres.mjs";
+import { memOf, stop, treeMem } from "../lib/procs.mjs";
 import { checkAndWarm, finish, round, rounds } from "../lib/rounds.mjs";
 import { messageOf } from "../lib/run-log.mjs";
 import { seedClients } from "../lib/setup.mjs";

@@ -1,9 +1,9 @@
 // CPU profiles: `node --cpu-prof` on a server during one round, for Tessera's two doors and for
 // three peers to compare with; each profile summarised by component and key frames.
-import { copyFileSync, mkdirSync, readFileSync, readdirSync } from "node:fs";
+import { copyFileSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { summarise } from "../lib/cpuprofile.mjs";
 import { processCpuMs } from "../lib/cpu-usage.mjs";
+import { summarise } from "../lib/cpuprofile.mjs";
 import { stop } from "../lib/procs.mjs";
 import { round } from "../lib/rounds.mjs";
 import { firstLine, messageOf } from "../lib/run-log.mjs";

@@ -3,7 +3,7 @@
 // fresh ES256 assertion per request: signature check plus one replay-store write), in
 // interleaved rounds. In --quick: the checks and one short round each.
 import { join } from "node:path";
-import { addKeyClient, AssertionBodies, writeWrkBodiesScript } from "../lib/assertions.mjs";
+import { AssertionBodies, addKeyClient, writeWrkBodiesScript } from "../lib/assertions.mjs";
 import { stop } from "../lib/procs.mjs";
 import { checkAndWarm, finish, rounds } from "../lib/rounds.mjs";
 import { ratio } from "../lib/stats.mjs";

@@ -1,8 +1,9 @@
 // Before any phase: the machine and how it is pinned, a yardstick of its speed, the report the
 // phases fill in, and the template database every server starts from (`tessera bootstrap` and
 // the benchmark client).
-import { copyFileSync } from "node:fs";
+
 import { generateKeyPairSync } from "node:crypto";
+import { copyFileSync } from "node:fs";
 import { join } from "node:path";
 import { calibrate, describeMachine, pinningPlan } from "../lib/machine.mjs";
 import { AUDIENCE, makeMainDb, SCOPES } from "../lib/setup.mjs";

@@ -1,4 +1,4 @@
-import { Code, ConnectError, createClient, type Client, type Interceptor } from "@connectrpc/connect";
+import { type Client, Code, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-web";
 import { ClientAdmin } from "../../gen/tessera/v1/client_admin_pb.js";
 import { KeyAdmin } from "../../gen/tessera/v1/key_admin_pb.js";

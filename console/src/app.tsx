@@ -1,11 +1,11 @@
+import { Code, ConnectError } from "@connectrpc/connect";
 import type { JSX } from "preact";
 import { useCallback, useEffect, useMemo, useRef, useState } from "preact/hooks";
-import { Code, ConnectError } from "@connectrpc/connect";
 import { createApi, type SessionEnd } from "./api.js";
 import { describeError } from "./errors.js";
 import { formatMs, formatSoon } from "./format.js";
-import { href, useRoute, type Route } from "./route.js";
-import { LACKS_ADMIN, SignInError, type Session } from "./session.js";
+import { href, type Route, useRoute } from "./route.js";
+import { LACKS_ADMIN, type Session, SignInError } from "./session.js";
 import { Audit } from "./views/audit.js";
 import { ClientCreate } from "./views/client-create.js";
 import { ClientDetail } from "./views/client-detail.js";

@@ -1,11 +1,11 @@
 import type { DescService } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient, type Client as RpcClient, type Transport } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { ADMIN_SCOPE } from "../core/admin-auth.js";
+import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { ClientAdmin } from "../../gen/tessera/v1/client_admin_pb.js";
 import { TokenService } from "../../gen/tessera/v1/token_service_pb.js";
-import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { serverUrlProblem } from "../client/server-url.js";
+import { ADMIN_SCOPE } from "../core/admin-auth.js";
 import { SERVER_SETTING, ServerUnreachableError, unreachableReason } from "./server-address.js";
 import { UsageError } from "./usage.js";
 

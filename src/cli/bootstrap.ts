@@ -1,15 +1,15 @@
+import { type OpenedDatabase, openDatabase } from "../compose/storage.js";
 import { ADMIN_SCOPE } from "../core/admin-auth.js";
 import { ClientAdminCore } from "../core/client-admin.js";
 import { systemClock } from "../core/clock.js";
-import { openDatabase, type OpenedDatabase } from "../compose/storage.js";
 import {
   checkDatabasePath,
   createDatabaseDirs,
   DatabasePathError,
-  removeCreatedDatabase,
   type DatabasePlace,
+  removeCreatedDatabase,
 } from "../storage/sqlite/database-file.js";
-import { databaseOption, type DatabaseChoice } from "./database-option.js";
+import { type DatabaseChoice, databaseOption } from "./database-option.js";
 import { UsageError } from "./usage.js";
 
 const BOOTSTRAP_KEY = "bootstrap_client_id";

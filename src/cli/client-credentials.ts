@@ -1,12 +1,12 @@
 import { readFileSync } from "node:fs";
-import { toJson, type JsonObject } from "@bufbuild/protobuf";
+import { type JsonObject, toJson } from "@bufbuild/protobuf";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import {
+  type ClientKey,
   ClientKeySchema,
+  type FederatedCredential,
   FederatedCredentialSchema,
   TestClientAssertionResponseSchema,
-  type ClientKey,
-  type FederatedCredential,
 } from "../../gen/tessera/v1/client_admin_pb.js";
 import { adminClient } from "./admin-client.js";
 import { formatTable } from "./table.js";

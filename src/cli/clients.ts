@@ -1,6 +1,6 @@
 import { create, toJson } from "@bufbuild/protobuf";
 import { FieldMaskSchema, timestampDate } from "@bufbuild/protobuf/wkt";
-import { ClientSchema, type Client } from "../../gen/tessera/v1/client_admin_pb.js";
+import { type Client, ClientSchema } from "../../gen/tessera/v1/client_admin_pb.js";
 import { adminClient } from "./admin-client.js";
 import { confirm, requireTerminal } from "./confirm.js";
 import { formatTable } from "./table.js";

@@ -1,8 +1,8 @@
+import { type OpenedDatabase, openDatabase } from "../compose/storage.js";
 import { STORE_RECORD_KINDS, StoreNotEmptyError } from "../core/ports/storage.js";
-import { openDatabase, type OpenedDatabase } from "../compose/storage.js";
-import { checkDatabasePath, createDatabaseDirs, removeCreatedDatabase, type DatabasePlace } from "../storage/sqlite/database-file.js";
+import { checkDatabasePath, createDatabaseDirs, type DatabasePlace, removeCreatedDatabase } from "../storage/sqlite/database-file.js";
 import { digesting, digestOf, type StoreDigest } from "../storage/store-records.js";
-import { databaseOption, refuseMissingFile, type DatabaseChoice } from "./database-option.js";
+import { type DatabaseChoice, databaseOption, refuseMissingFile } from "./database-option.js";
 import { formatTable } from "./table.js";
 import { UsageError } from "./usage.js";
 

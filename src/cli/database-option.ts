@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
-import { SETTINGS, settingSource, settingValue, type RawSettings } from "../config.js";
-import { databaseWhere, openDatabase, type OpenedDatabase, type OpenOptions } from "../compose/storage.js";
+import { databaseWhere, type OpenedDatabase, type OpenOptions, openDatabase } from "../compose/storage.js";
+import { type RawSettings, SETTINGS, settingSource, settingValue } from "../config.js";
 import { isPostgresUrl } from "../storage/postgres/connection.js";
 import { UsageError } from "./usage.js";
 

@@ -1,7 +1,7 @@
 import { generateKeyPairSync, type KeyPairKeyObjectResult } from "node:crypto";
 import { closeSync, fchmodSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
-import { jwkThumbprint, type ClientAssertionAlg } from "../client/client-key.js";
+import { type ClientAssertionAlg, jwkThumbprint } from "../client/client-key.js";
 import { UsageError } from "./usage.js";
 
 /** Options of `tessera keys generate-client-key`. */

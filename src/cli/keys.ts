@@ -1,8 +1,8 @@
 import { toJson } from "@bufbuild/protobuf";
-import { kekFromEnv, KekError, unwrapKey, wrapKey, wrappedUnder } from "../keys/key-encryption.js";
-import { notePlaintextToPurge, purgePlaintextKeys } from "../keys/plaintext-purge.js";
+import { KeyAdmin, type SigningKey, SigningKeySchema, SigningKeyState } from "../../gen/tessera/v1/key_admin_pb.js";
 import { StorageUnavailableError } from "../core/ports/storage.js";
-import { KeyAdmin, SigningKeySchema, SigningKeyState, type SigningKey } from "../../gen/tessera/v1/key_admin_pb.js";
+import { KekError, kekFromEnv, unwrapKey, wrapKey, wrappedUnder } from "../keys/key-encryption.js";
+import { notePlaintextToPurge, purgePlaintextKeys } from "../keys/plaintext-purge.js";
 import { authorizedClient } from "./admin-client.js";
 import { databaseOption, openExistingDatabase } from "./database-option.js";
 import { formatTable } from "./table.js";

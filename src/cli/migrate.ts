@@ -1,9 +1,9 @@
-import { SqliteStorage } from "../storage/sqlite/sqlite-storage.js";
 import { parseDatabaseUrl } from "../storage/postgres/connection.js";
-import { checkSchema, migrate, migrationStatus, type MigrationStatus } from "../storage/postgres/migrations.js";
+import { checkSchema, type MigrationStatus, migrate, migrationStatus } from "../storage/postgres/migrations.js";
 import { Database } from "../storage/postgres/pool.js";
 import { refuseTooNew, sqliteSchemaStatus } from "../storage/sqlite/schema-status.js";
-import { databaseOption, refuseMissingFile, type DatabaseChoice } from "./database-option.js";
+import { SqliteStorage } from "../storage/sqlite/sqlite-storage.js";
+import { type DatabaseChoice, databaseOption, refuseMissingFile } from "./database-option.js";
 
 /** Options of `tessera migrate status` and `tessera migrate up`. */
 export interface MigrateOptions {

@@ -1,8 +1,8 @@
 import { Command, InvalidArgumentError, Option } from "commander";
-import { ENV_ONLY_SETTINGS, SETTINGS, type RawSettings, type Setting } from "../config.js";
+import { CLIENT_ASSERTION_ALGS } from "../client/client-key.js";
+import { ENV_ONLY_SETTINGS, type RawSettings, SETTINGS, type Setting } from "../config.js";
 import { DURATION_FORMS, parseDuration } from "../duration.js";
 import { addClientCredentialCommands } from "./client-credential-commands.js";
-import { CLIENT_ASSERTION_ALGS } from "../client/client-key.js";
 import { DB_HELP } from "./database-option.js";
 import { defaultServer, SERVER_HELP } from "./server-address.js";
 import { UsageError } from "./usage.js";

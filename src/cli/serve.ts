@@ -1,10 +1,10 @@
 import cluster from "node:cluster";
 import type { Logger } from "pino";
-import { loadConfig, settingSource, type Config, type RawSettings } from "../config.js";
-import { checkCanListen, listenError } from "./listen-check.js";
-import { startServer, type RunningServer } from "../compose/start-server.js";
+import { type RunningServer, startServer } from "../compose/start-server.js";
+import { type Config, loadConfig, type RawSettings, settingSource } from "../config.js";
 import { isPostgresUrl, parseDatabaseUrl } from "../storage/postgres/connection.js";
-import { checkDatabasePath, createDatabaseDirs, removeCreatedDatabase, type DatabasePlace } from "../storage/sqlite/database-file.js";
+import { checkDatabasePath, createDatabaseDirs, type DatabasePlace, removeCreatedDatabase } from "../storage/sqlite/database-file.js";
+import { checkCanListen, listenError } from "./listen-check.js";
 import { serveLogger } from "./serve-logger.js";
 
 /**

@@ -1,8 +1,8 @@
 import type { JWK } from "jose";
 import type { ClientAssertion } from "./client-assertion.js";
-import { fileClientKey, fixedClientKey, type ClientKeySource } from "./client-key-source.js";
 import { parseClientKey } from "./client-key.js";
-import { resolveCredentials, type ClientCredentials } from "./credentials.js";
+import { type ClientKeySource, fileClientKey, fixedClientKey } from "./client-key-source.js";
+import { type ClientCredentials, resolveCredentials } from "./credentials.js";
 import { ClientConfigError } from "./errors.js";
 import { discoveredIssuer, fixedIssuer, type IssuerSource } from "./issuer-discovery.js";
 import { platformTokenFile } from "./platform-token-file.js";

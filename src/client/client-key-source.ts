@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
-import { parseClientKey, type ClientKey } from "./client-key.js";
+import { type ClientKey, parseClientKey } from "./client-key.js";
 import { ClientConfigError } from "./errors.js";
 
 /** Supplies the client's signing key for each token request. */

@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { SignJWT } from "jose";
 import { ClientAssertion } from "./client-assertion.js";
-import type { ClientKeySource } from "./client-key-source.js";
 import type { ClientKey } from "./client-key.js";
+import type { ClientKeySource } from "./client-key-source.js";
 import type { IssuerSource } from "./issuer-discovery.js";
 
 /** The explicit type of a client authentication JWT (RFC 7523bis), so it cannot pass for another kind of JWT. */

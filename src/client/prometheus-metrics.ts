@@ -1,4 +1,4 @@
-import { Counter, Histogram, register as defaultRegistry, type Registry } from "prom-client";
+import { Counter, register as defaultRegistry, Histogram, type Registry } from "prom-client";
 import type { TokenMetrics } from "./metrics.js";
 
 /**

@@ -3,7 +3,7 @@ import { ClientAssertion } from "./client-assertion.js";
 import type { ClientAuthentication, ClientAuthenticationProvider } from "./client-authentication.js";
 import { TokenError } from "./errors.js";
 import type { TokenLogger, TokenMetrics } from "./metrics.js";
-import { abortable, sleep, type Scheduler } from "./scheduler.js";
+import { abortable, type Scheduler, sleep } from "./scheduler.js";
 import type { GrantRequest, IssuedToken, TokenEndpoint } from "./token-endpoint.js";
 
 /** What the retry loop needs, passed in. */

@@ -4,9 +4,9 @@ import type { LabelledOption } from "./client-authentication.js";
 import { ClientConfigError } from "./errors.js";
 import { grpcTokenEndpoint } from "./grpc-token-endpoint.js";
 import { httpTokenEndpoint } from "./http-token-endpoint.js";
-import { serverBaseUrl } from "./server-url.js";
 import type { TokenLogger, TokenMetrics } from "./metrics.js";
 import type { Scheduler } from "./scheduler.js";
+import { serverBaseUrl } from "./server-url.js";
 import type { TokenEndpoint } from "./token-endpoint.js";
 
 /** How a TokenClient reaches the token service and manages tokens; only `server` is usually needed. */

@@ -4,11 +4,11 @@ import { backoffDelay, DEFAULT_RETRY_POLICY } from "./backoff.js";
 import { bearerInterceptor } from "./bearer-interceptor.js";
 import { resolveClientAuthentication } from "./client-authentication.js";
 import { abortedError, errorForCaller, TokenError } from "./errors.js";
-import { requestToken, type RequestTokenDeps } from "./request-token.js";
+import { type RequestTokenDeps, requestToken } from "./request-token.js";
 import { abortable, systemScheduler, type TimerHandle } from "./scheduler.js";
-import { cacheEntry, cacheKey, DEFAULT_REFRESH_MARGIN_MS, type CacheEntry } from "./token-cache.js";
-import type { GrantRequest } from "./token-endpoint.js";
+import { type CacheEntry, cacheEntry, cacheKey, DEFAULT_REFRESH_MARGIN_MS } from "./token-cache.js";
 import { endpointFor, serverFor, type TokenClientOptions } from "./token-client-options.js";
+import type { GrantRequest } from "./token-endpoint.js";
 import type { TokenOptions, TokenSource } from "./token-source.js";
 
 /** A token with its facts, for callers that show or schedule around them (a CLI). */

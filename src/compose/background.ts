@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
 import type { Clock } from "../core/clock.js";
-import type { Storage } from "../core/ports/storage.js";
 import type { FederatedUseTracker } from "../core/federated-use.js";
+import type { Storage } from "../core/ports/storage.js";
 import type { SecretUseTracker } from "../core/secret-use.js";
 import type { SharedLimits } from "../core/shared-limits.js";
 import { KeyReloader } from "../keys/key-reloader.js";
@@ -50,28 +50,7 @@ export interface BackgroundWork {
  */
 export function startBackgroundWork(deps: BackgroundDeps): BackgroundWork {
   const { storage, keys, secretUse, federatedUse, clock, log } = deps;
-  const reloader = new KeyReloader(deps.changes, keys);
-  let reloadFailing = false;
-  let foreignKek: string | undefined;
-  const reload = () =>
-    reloader.check().then(
-      (reloaded) => {
-        reloadFailing = false;
-        if (!reloaded || keys.foreignKek === foreignKek) return;
-        foreignKek = keys.foreignKek;
-        if (foreignKek !== undefined) {
-          log.warn(
-            { kek_id: foreignKek },
-            "the signing keys were re-encrypted under a KEK this process does not hold: it signs on with the key it has, and needs the new TESSERA_KEK at its next start; rotate keys only once every server runs with it",
-          );
-        }
-      },
-      (err: unknown) => {
-        // One line per failing streak (a KEK this process lacks would otherwise log every poll).
-        if (!reloadFailing) log.error({ err }, "reloading signing keys failed");
-        reloadFailing = true;
-      },
-    );
+  const reload = keyReload(deps.changes, keys, log);
   deps.changes.onChange(() => void reload());
   const flush = () =>
     Promise.all([
@@ -113,6 +92,35 @@ export function startBackgroundWork(deps: BackgroundDeps): BackgroundWork {
       for (const t of timers) clearInterval(t);
     },
   };
+}
+
+/**
+ * Reloads the signing keys another process changed; logs once per failing streak, and once
+ * when the keys turn out to be encrypted under a KEK this process does not hold.
+ */
+function keyReload(changes: BackgroundDeps["changes"], keys: BackgroundDeps["keys"], log: Logger): () => Promise<void> {
+  const reloader = new KeyReloader(changes, keys);
+  let reloadFailing = false;
+  let foreignKek: string | undefined;
+  return () =>
+    reloader.check().then(
+      (reloaded) => {
+        reloadFailing = false;
+        if (!reloaded || keys.foreignKek === foreignKek) return;
+        foreignKek = keys.foreignKek;
+        if (foreignKek !== undefined) {
+          log.warn(
+            { kek_id: foreignKek },
+            "the signing keys were re-encrypted under a KEK this process does not hold: it signs on with the key it has, and needs the new TESSERA_KEK at its next start; rotate keys only once every server runs with it",
+          );
+        }
+      },
+      (err: unknown) => {
+        // One line per failing streak (a KEK this process lacks would otherwise log every poll).
+        if (!reloadFailing) log.error({ err }, "reloading signing keys failed");
+        reloadFailing = true;
+      },
+    );
 }
 
 /** Runs `task` every `ms` in the background (unref'd), reporting its failures. */

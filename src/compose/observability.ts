@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import { StorageUnavailableError, type Storage } from "../core/ports/storage.js";
+import { type Storage, StorageUnavailableError } from "../core/ports/storage.js";
 import type { KeyRing } from "../keys/key-ring.js";
 import { Metrics } from "../observability/metrics.js";
 import { Readiness } from "../observability/readiness.js";

@@ -1,18 +1,19 @@
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import type { Config } from "../config.js";
-import { systemClock, type Clock } from "../core/clock.js";
-import { SharedLimits } from "../core/shared-limits.js";
+import { type Clock, systemClock } from "../core/clock.js";
 import type { Storage } from "../core/ports/storage.js";
+import { SharedLimits } from "../core/shared-limits.js";
 import { listenMetrics, type MetricsListener } from "../observability/metrics-listener.js";
 import type { HealthState } from "../transport/grpc/health-state.js";
 import { HEALTH_SERVICE_NAMES, TOKEN_SERVICE_NAME } from "../transport/grpc/service-names.js";
 import { listenPlan } from "../transport/listener/listen-all.js";
+import type { Listener } from "../transport/listener/listener.js";
 import { startBackgroundWork } from "./background.js";
 import { composeCore } from "./core.js";
 import { openKeys } from "./keys.js";
 import { composeListener } from "./listener.js";
-import { composeReadiness, composeTelemetry } from "./observability.js";
+import { composeReadiness, composeTelemetry, type Telemetry } from "./observability.js";
 import { logStartup } from "./startup-log.js";
 import { openDatabase, requestStorage, watchChanges } from "./storage.js";
 import { composeTransports } from "./transports.js";
@@ -61,22 +62,10 @@ export async function startServer(config: Config, log: Logger, clock: Clock = sy
   const transports = composeTransports(config, log, core, telemetry, readiness, config.metricsAddr ? undefined : telemetry.metrics);
   const listener = composeListener(config, transports);
 
-  const { addresses, skipped } = await closingOnFailure(closeAll, () => listener.listen(config.port, listenPlan(config.host)));
+  const addresses = await closingOnFailure(closeAll, () => listenEverywhere(listener, config, log));
   const [address] = addresses;
   if (address === undefined) throw new Error("the listener reported no address"); // listenAll opens the plan's mandatory host or throws
-  for (const s of skipped)
-    log.info({ host: s.host, reason: s.reason }, `not listening on ${s.host}: this machine has no such address (IPv6 off?)`);
-  let metricsListener: MetricsListener | undefined;
-  if (config.metricsAddr) {
-    const { host, port } = config.metricsAddr;
-    const onError = (err: unknown) => log.error({ err }, "collecting metrics failed");
-    metricsListener = await closingOnFailure(
-      closeAll,
-      () => listenMetrics(() => telemetry.metrics.scrape(), host, port, onError),
-      listener,
-    );
-    log.info({ host: metricsListener.address.address, port: metricsListener.address.port }, "metrics listening");
-  }
+  const metricsListener = await closingOnFailure(closeAll, () => listenMetricsIfAsked(config, log, telemetry), listener);
   const background = startBackgroundWork({
     changes,
     storage,
@@ -108,6 +97,24 @@ export async function startServer(config: Config, log: Logger, clock: Clock = sy
       log.info("stopped");
     },
   };
+}
+
+/** Listens on every address of the plan; logs the optional ones this machine does not have. */
+async function listenEverywhere(listener: Listener, config: Config, log: Logger): Promise<AddressInfo[]> {
+  const { addresses, skipped } = await listener.listen(config.port, listenPlan(config.host));
+  for (const s of skipped)
+    log.info({ host: s.host, reason: s.reason }, `not listening on ${s.host}: this machine has no such address (IPv6 off?)`);
+  return addresses;
+}
+
+/** The metrics listener of its own that --metrics-addr asks for, if it does. */
+async function listenMetricsIfAsked(config: Config, log: Logger, telemetry: Telemetry): Promise<MetricsListener | undefined> {
+  if (!config.metricsAddr) return undefined;
+  const { host, port } = config.metricsAddr;
+  const onError = (err: unknown) => log.error({ err }, "collecting metrics failed");
+  const metrics = await listenMetrics(() => telemetry.metrics.scrape(), host, port, onError);
+  log.info({ host: metrics.address.address, port: metrics.address.port }, "metrics listening");
+  return metrics;
 }
 
 /** Runs a start-up step; if it fails, closes what the start opened so far (`close`, and the listener) and rethrows. */

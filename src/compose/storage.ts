@@ -2,7 +2,7 @@ import type { Logger } from "pino";
 import type { Config } from "../config.js";
 import type { SharedBuckets } from "../core/ports/shared-buckets.js";
 import type { Storage } from "../core/ports/storage.js";
-import { ChangeFeed, CHANGE_POLL_MS } from "../storage/change-feed.js";
+import { CHANGE_POLL_MS, ChangeFeed } from "../storage/change-feed.js";
 import { withClientCache } from "../storage/client-cache.js";
 import { instrumentStorage } from "../storage/instrumented.js";
 import { isPostgresUrl, redactDatabaseUrl } from "../storage/postgres/connection.js";

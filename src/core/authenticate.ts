@@ -1,10 +1,10 @@
 import type { AssertionDeps } from "./client-auth/assertion-deps.js";
 import { authenticatorFor } from "./client-auth/client-authenticators.js";
-import type { ClientRecord, Storage } from "./ports/storage.js";
 import { invalidClient, OAuthError } from "./errors.js";
-import type { ClientCredentials } from "./token-request.js";
+import type { ClientRecord, Storage } from "./ports/storage.js";
 import type { RequestGuard } from "./request-guard.js";
 import type { SecretUseTracker } from "./secret-use.js";
+import type { ClientCredentials } from "./token-request.js";
 
 /** Longest client id we look up; longer ones cannot exist (ids are validated on create). */
 const MAX_CLIENT_ID_LENGTH = 128;

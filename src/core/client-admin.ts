@@ -1,13 +1,13 @@
-import type { AuditEvent, ClientAuthKind, ClientPatch, ClientRecord, SecretRecord, Storage } from "./ports/storage.js";
-import { ClientCredentialConflictError, ClientExistsError } from "./ports/storage.js";
 import { generateClientSecret, hashClientSecret } from "./client-secret.js";
 import type { Clock } from "./clock.js";
 import { AdminError } from "./errors.js";
 import { randomId } from "./ids.js";
-import { onePage, pagePosition, pageSize } from "./paging.js";
 import { escapedPreview, firstInvisibleCharacter } from "./invisible-characters.js";
-import { preview } from "./preview.js";
 import { checkKeyUrl } from "./key-url.js";
+import { onePage, pagePosition, pageSize } from "./paging.js";
+import type { AuditEvent, ClientAuthKind, ClientPatch, ClientRecord, SecretRecord, Storage } from "./ports/storage.js";
+import { ClientCredentialConflictError, ClientExistsError } from "./ports/storage.js";
+import { preview } from "./preview.js";
 import { isScopeToken, MAX_SCOPES } from "./scope.js";
 import { cutoffAfter, tokenCutoff } from "./token-cutoffs.js";
 

@@ -2,7 +2,7 @@ import type { Actor } from "./client-admin.js";
 import type { Clock } from "./clock.js";
 import { AdminError } from "./errors.js";
 import { checkFederatedCredential, type FederatedCredentialInput } from "./federated-rules.js";
-import { ClientCredentialConflictError, type AuditEvent, type ClientPatch, type ClientRecord, type Storage } from "./ports/storage.js";
+import { type AuditEvent, ClientCredentialConflictError, type ClientPatch, type ClientRecord, type Storage } from "./ports/storage.js";
 import { preview } from "./preview.js";
 import { checkPublicJwk } from "./public-jwk.js";
 

@@ -1,15 +1,15 @@
 import { randomUUID } from "node:crypto";
-import type { TokenSigner } from "./ports/signing-keys.js";
-import type { ClientRecord, Storage } from "./ports/storage.js";
 import { authenticateClient } from "./authenticate.js";
 import type { AssertionDeps } from "./client-auth/assertion-deps.js";
 import type { Clock } from "./clock.js";
 import { OAuthError } from "./errors.js";
-import { parseScope } from "./scope.js";
+import type { TokenSigner } from "./ports/signing-keys.js";
+import type { ClientRecord, Storage } from "./ports/storage.js";
 import { quoted } from "./quoted.js";
-import { issuedAt } from "./token-cutoffs.js";
 import type { RequestGuard } from "./request-guard.js";
+import { parseScope } from "./scope.js";
 import type { SecretUseTracker } from "./secret-use.js";
+import { issuedAt } from "./token-cutoffs.js";
 import type { TokenRequest, TokenResponse } from "./token-request.js";
 
 /** What issuing tokens needs, passed in explicitly. */

@@ -1,4 +1,4 @@
-import { AuthFailureThrottle, type AuthFailureLimits } from "./auth-failure-throttle.js";
+import { type AuthFailureLimits, AuthFailureThrottle } from "./auth-failure-throttle.js";
 import { OAuthError } from "./errors.js";
 import { TokenBuckets } from "./rate-limit.js";
 import type { SharedLimits } from "./shared-limits.js";

@@ -1,8 +1,8 @@
-import { createLocalJWKSet, jwtVerify, type JSONWebKeySet, type JWTPayload } from "jose";
-import type { KeyRetirement } from "./ports/signing-keys.js";
-import type { Storage } from "./ports/storage.js";
+import { createLocalJWKSet, type JSONWebKeySet, type JWTPayload, jwtVerify } from "jose";
 import { MAX_TOKEN_TTL_SECONDS } from "./client-admin.js";
 import type { Clock } from "./clock.js";
+import type { KeyRetirement } from "./ports/signing-keys.js";
+import type { Storage } from "./ports/storage.js";
 import { SIGNING_ALGS } from "./signing-algs.js";
 import { isCutOff } from "./token-cutoffs.js";
 

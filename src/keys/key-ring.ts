@@ -1,11 +1,11 @@
-import { createPrivateKey, createPublicKey, sign, type JsonWebKey } from "node:crypto";
+import { createPrivateKey, createPublicKey, type JsonWebKey, sign } from "node:crypto";
 import type { Clock } from "../core/clock.js";
 import type { KeyRetirement, PublicJwk, TokenSigner } from "../core/ports/signing-keys.js";
 import type { AuditEvent, SigningKeyRecord, Storage } from "../core/ports/storage.js";
 import type { SigningAlg } from "../core/signing-algs.js";
 import { generatePrivateKey, signParams } from "./algorithms.js";
-import { isWrapped, unwrapKey, wrapKey, wrappedUnder, type Kek } from "./key-encryption.js";
-import { planKeys, type KeyPolicy, type RotationRequest } from "./key-lifecycle.js";
+import { isWrapped, type Kek, unwrapKey, wrapKey, wrappedUnder } from "./key-encryption.js";
+import { type KeyPolicy, planKeys, type RotationRequest } from "./key-lifecycle.js";
 import { notePlaintextToPurge, purgePlaintextKeys } from "./plaintext-purge.js";
 import { jwkThumbprint } from "./thumbprint.js";
 

@@ -1,5 +1,5 @@
-import { createHash } from "node:crypto";
 import type { JsonWebKey } from "node:crypto";
+import { createHash } from "node:crypto";
 
 // RFC 7638 §3.2: the required members of each key type, in lexicographic order.
 const REQUIRED: Record<string, readonly string[]> = {

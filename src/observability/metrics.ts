@@ -1,4 +1,4 @@
-import { Counter, Gauge, Registry, collectDefaultMetrics, type Metric } from "prom-client";
+import { Counter, collectDefaultMetrics, Gauge, type Metric, Registry } from "prom-client";
 import { SeriesCounter, SeriesHistogram } from "./request-series.js";
 
 /** Where the scrape-time gauges read their numbers. */

@@ -1,7 +1,7 @@
 import type { JsonWebKey } from "node:crypto";
-import { KeySetUnavailableError, type KeySetLocation, type RemoteKeySets } from "../core/ports/key-sets.js";
-import { cacheLifetimeMs, type CacheBounds } from "./cache-lifetime.js";
-import { FetchFailedError, fetchJson, type FetchLimits } from "./fetch-json.js";
+import { type KeySetLocation, KeySetUnavailableError, type RemoteKeySets } from "../core/ports/key-sets.js";
+import { type CacheBounds, cacheLifetimeMs } from "./cache-lifetime.js";
+import { FetchFailedError, type FetchLimits, fetchJson } from "./fetch-json.js";
 import { usableKeys } from "./usable-keys.js";
 
 /** How fetched keys are kept and refetched. */

@@ -1,4 +1,4 @@
-import { StorageUnavailableError, type Storage } from "../core/ports/storage.js";
+import { type Storage, StorageUnavailableError } from "../core/ports/storage.js";
 
 /** How often the feed reads the change token when nothing tells it sooner. */
 export const CHANGE_POLL_MS = 250;

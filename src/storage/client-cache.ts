@@ -1,5 +1,5 @@
-import { packClient, recordUseInPacked, unpackClient, type PackedClient } from "./packed-client.js";
 import type { ClientRecord, Storage } from "../core/ports/storage.js";
+import { type PackedClient, packClient, recordUseInPacked, unpackClient } from "./packed-client.js";
 
 /** Default number of cached clients (about 0.5 KB each, packed). */
 const CLIENT_CACHE_ENTRIES = 100_000;

@@ -1,5 +1,5 @@
-import { nextScopeCutoffs } from "./scope-cutoffs.js";
 import { ClientCredentialConflictError, type ClientPatch, type ClientRecord } from "../core/ports/storage.js";
+import { nextScopeCutoffs } from "./scope-cutoffs.js";
 
 /**
  * The client `patch` makes of `current` at `now`: given fields replace, absent or undefined ones

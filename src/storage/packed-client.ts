@@ -1,5 +1,5 @@
-import { NO_SCOPE_CUTOFFS } from "./scope-cutoffs.js";
 import type { ClientRecord, ScopeCutoff, SecretRecord } from "../core/ports/storage.js";
+import { NO_SCOPE_CUTOFFS } from "./scope-cutoffs.js";
 
 /**
  * A client as the client cache keeps it: a handful of heap objects instead of about twenty

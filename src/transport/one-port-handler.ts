@@ -1,5 +1,5 @@
-import type { RequestHandler } from "./listener/serving-parts.js";
 import { readWholeMessages } from "./grpc/whole-messages.js";
+import type { RequestHandler } from "./listener/serving-parts.js";
 
 /**
  * Every request on the port: the plain HTTP endpoints answer the paths they own (the OAuth

@@ -4,7 +4,7 @@ import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { bearerToken } from "./bearer-credentials.js";
 import { bearerChallenge } from "./challenge.js";
 import { BearerTokenError, KeySetUnavailableError, retryAfterSeconds } from "./errors.js";
-import { createVerifier, type AccessTokenVerifier, type VerifierOptions } from "./verifier.js";
+import { type AccessTokenVerifier, createVerifier, type VerifierOptions } from "./verifier.js";
 import type { AccessTokenClaims } from "./verify-access-token.js";
 
 /** Where the interceptor leaves the verified claims: `ctx.values.get(accessTokenClaimsKey)` in a handler. */

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { bearerToken } from "./bearer-credentials.js";
 import { bearerChallenge } from "./challenge.js";
 import { BEARER_STATUS, BearerTokenError, KeySetUnavailableError, retryAfterSeconds } from "./errors.js";
-import { createVerifier, type AccessTokenVerifier, type VerifierOptions } from "./verifier.js";
+import { type AccessTokenVerifier, createVerifier, type VerifierOptions } from "./verifier.js";
 import type { AccessTokenClaims } from "./verify-access-token.js";
 
 /** How a route is protected: the verifier settings plus what this route needs. */

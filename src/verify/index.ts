@@ -3,17 +3,18 @@
  *
  *   http.createServer(protect({ issuer, audience: "https://api.example.com", scopes: ["read"] }, handler));
  */
-export { verifyAccessToken, DEFAULT_ALGORITHMS, type VerifyOptions, type AccessTokenClaims } from "./verify-access-token.js";
-export { createVerifier, type VerifierOptions, type AccessTokenVerifier } from "./verifier.js";
-export { IssuerKeys, type IssuerKeysOptions } from "./issuer-keys.js";
-export { BearerTokenError, KeySetUnavailableError, BEARER_STATUS, type BearerErrorCode } from "./errors.js";
+
 export { bearerToken } from "./bearer-credentials.js";
 export { bearerChallenge } from "./challenge.js";
+export { type AccessTokenInterceptorOptions, accessTokenClaimsKey, accessTokenInterceptor } from "./connect-interceptor.js";
+export { BEARER_STATUS, type BearerErrorCode, BearerTokenError, KeySetUnavailableError } from "./errors.js";
 export {
-  requireAccessToken,
-  protect,
-  type ProtectOptions,
-  type AuthenticatedRequest,
   type AccessTokenMiddleware,
+  type AuthenticatedRequest,
+  type ProtectOptions,
+  protect,
+  requireAccessToken,
 } from "./http-middleware.js";
-export { accessTokenInterceptor, accessTokenClaimsKey, type AccessTokenInterceptorOptions } from "./connect-interceptor.js";
+export { IssuerKeys, type IssuerKeysOptions } from "./issuer-keys.js";
+export { type AccessTokenVerifier, createVerifier, type VerifierOptions } from "./verifier.js";
+export { type AccessTokenClaims, DEFAULT_ALGORITHMS, type VerifyOptions, verifyAccessToken } from "./verify-access-token.js";

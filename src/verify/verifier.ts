@@ -1,5 +1,5 @@
 import { IssuerKeys, type IssuerKeysOptions } from "./issuer-keys.js";
-import { verifyAccessToken, type AccessTokenClaims, type VerifyOptions } from "./verify-access-token.js";
+import { type AccessTokenClaims, type VerifyOptions, verifyAccessToken } from "./verify-access-token.js";
 
 /** A resource server's settings: what tokens must say, and where the issuer's keys are. */
 export interface VerifierOptions

@@ -1,4 +1,4 @@
-import { decodeProtectedHeader, errors, jwtVerify, type JWTPayload } from "jose";
+import { decodeProtectedHeader, errors, type JWTPayload, jwtVerify } from "jose";
 import { BearerTokenError, KeySetUnavailableError } from "./errors.js";
 import { IssuerKeys } from "./issuer-keys.js";
 

@@ -87,7 +87,7 @@ describe("h2load output", () => {
     try {
       const lines = Array.from({ length: 100 }, (_, i) => `17956934542432${i}\t200\t${(i + 1) * 1000}`);
       lines.push("1795693454243999\t0\t999999999");
-      writeFileSync(join(dir, "log"), lines.join("\n") + "\n");
+      writeFileSync(join(dir, "log"), `${lines.join("\n")}\n`);
       const l = latencyFromLog(join(dir, "log"));
       expect(l.count).toBe(100);
       expect(l.p50).toBe(51);

@@ -2,8 +2,8 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import { TokenClient } from "../../src/client/token-client.js";
-import { runNode } from "../helpers/tessera-process.js";
 import { closedPort, startStubTokenServer } from "../helpers/stub-token-server.js";
+import { runNode } from "../helpers/tessera-process.js";
 import { FakeEndpoint } from "./fake-endpoint.js";
 import { FakeScheduler, settle } from "./fake-scheduler.js";
 

@@ -7,8 +7,8 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ClientConfigError, TokenError } from "../../src/client/errors.js";
 import { TokenClient } from "../../src/client/token-client.js";
 import type { TokenClientOptions } from "../../src/client/token-client-options.js";
-import { startAssertionStub, type AssertionStub, type AssertionStubOptions } from "../helpers/assertion-stub-server.js";
-import { tempFiles, testClientKey, type TestClientKey } from "../helpers/client-keys.js";
+import { type AssertionStub, type AssertionStubOptions, startAssertionStub } from "../helpers/assertion-stub-server.js";
+import { type TestClientKey, tempFiles, testClientKey } from "../helpers/client-keys.js";
 
 // The SDK authenticating with a private key or a platform token file, against a real token
 // endpoint on loopback that verifies each assertion as RFC 7523 requires (signature with the

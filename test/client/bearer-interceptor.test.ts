@@ -1,8 +1,8 @@
 import { Code, ConnectError, createClient, createRouterTransport } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
+import { Health } from "../../gen/grpc/health/v1/health_pb.js";
 import { bearerInterceptor } from "../../src/client/bearer-interceptor.js";
 import { TokenClient } from "../../src/client/token-client.js";
-import { Health } from "../../gen/grpc/health/v1/health_pb.js";
 import { FakeEndpoint } from "./fake-endpoint.js";
 import { FakeScheduler } from "./fake-scheduler.js";
 

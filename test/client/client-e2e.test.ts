@@ -4,10 +4,10 @@ import { join } from "node:path";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ClientAdmin } from "../../gen/tessera/v1/client_admin_pb.js";
 import { TokenError } from "../../src/client/errors.js";
 import { TokenMetricsRecorder } from "../../src/client/metrics-recorder.js";
 import { TokenClient } from "../../src/client/token-client.js";
-import { ClientAdmin } from "../../gen/tessera/v1/client_admin_pb.js";
 import { verifyWithJwks } from "../helpers/jwks.js";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
 

@@ -1,11 +1,11 @@
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, createRouterTransport } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
+import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
+import { TokenService } from "../../gen/tessera/v1/token_service_pb.js";
 import { ClientCredentials } from "../../src/client/credentials.js";
 import { TokenError } from "../../src/client/errors.js";
 import { grpcTokenEndpoint } from "../../src/client/grpc-token-endpoint.js";
-import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
-import { TokenService } from "../../gen/tessera/v1/token_service_pb.js";
 
 const creds = new ClientCredentials("tcl_1", "tsec_1");
 const never = new AbortController().signal;
@@ -54,7 +54,7 @@ describe("grpcTokenEndpoint", () => {
       scope: "read",
     });
     expect(seen[0]).toEqual({
-      authorization: "Basic " + Buffer.from("tcl_1:tsec_1").toString("base64"),
+      authorization: `Basic ${Buffer.from("tcl_1:tsec_1").toString("base64")}`,
       clientSecret: "",
       scope: "read",
       audience: ["https://a"],

@@ -1,10 +1,10 @@
 import fc from "fast-check";
 import { Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
+import { TokenError } from "../../src/client/errors.js";
 import { LatencyHistogram } from "../../src/client/latency-histogram.js";
 import { prometheusTokenMetrics } from "../../src/client/prometheus-metrics.js";
 import { TokenClient } from "../../src/client/token-client.js";
-import { TokenError } from "../../src/client/errors.js";
 import { FakeEndpoint, token } from "./fake-endpoint.js";
 
 describe("LatencyHistogram", () => {

@@ -3,8 +3,8 @@ import { decodeProtectedHeader, importJWK } from "jose";
 import * as oidc from "openid-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TokenClient } from "../../src/client/token-client.js";
-import { startAssertionStub, type AssertionStub } from "../helpers/assertion-stub-server.js";
-import { testClientKey, type TestClientKey } from "../helpers/client-keys.js";
+import { type AssertionStub, startAssertionStub } from "../helpers/assertion-stub-server.js";
+import { type TestClientKey, testClientKey } from "../helpers/client-keys.js";
 
 // openid-client is a widely used OAuth client that nobody here wrote. Its private_key_jwt
 // assertions and ours must pass the same checks, and say the same things: if the stub's

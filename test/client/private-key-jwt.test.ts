@@ -1,8 +1,8 @@
 import { generateKeyPairSync } from "node:crypto";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { calculateJwkThumbprint, createLocalJWKSet, decodeProtectedHeader, jwtVerify } from "jose";
-import { fileClientKey } from "../../src/client/client-key-source.js";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { jwkThumbprint, parseClientKey } from "../../src/client/client-key.js";
+import { fileClientKey } from "../../src/client/client-key-source.js";
 import { ClientConfigError } from "../../src/client/errors.js";
 import { fixedIssuer } from "../../src/client/issuer-discovery.js";
 import { privateKeyJwt, signClientAssertion } from "../../src/client/private-key-jwt.js";
@@ -156,7 +156,7 @@ describe("fileClientKey", () => {
     expect((await source()).kid).toBe(a.kid);
     const same = await source();
     expect(same).toBe(await source()); // unchanged content: parsed once, the same key object
-    files.write("client.jwk", JSON.stringify(b.privateJwk) + "\n");
+    files.write("client.jwk", `${JSON.stringify(b.privateJwk)}\n`);
     const rotated = await source();
     expect([rotated.kid, rotated.alg]).toEqual([b.kid, "EdDSA"]);
     const jwt = await signClientAssertion({ clientId: "c", audience: ISSUER, key: rotated, now: Date.now() });

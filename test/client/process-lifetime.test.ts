@@ -1,8 +1,8 @@
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it, vi } from "vitest";
+import { closedPort, type StubStep, startStubTokenServer } from "../helpers/stub-token-server.js";
 import { runNode } from "../helpers/tessera-process.js";
-import { closedPort, startStubTokenServer, type StubStep } from "../helpers/stub-token-server.js";
 
 // A script that awaits getToken and has nothing else open must see its await settle: with the
 // token, or in its catch with the TokenError. Node ends a process whose only pending work is

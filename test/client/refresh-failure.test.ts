@@ -3,10 +3,10 @@ import { afterEach, describe, expect, it } from "vitest";
 import { TokenError } from "../../src/client/errors.js";
 import { TokenMetricsRecorder } from "../../src/client/metrics-recorder.js";
 import { prometheusTokenMetrics } from "../../src/client/prometheus-metrics.js";
-import type { TokenClientOptions } from "../../src/client/token-client-options.js";
 import { TokenClient } from "../../src/client/token-client.js";
+import type { TokenClientOptions } from "../../src/client/token-client-options.js";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
-import { FakeEndpoint, token, type Step } from "./fake-endpoint.js";
+import { FakeEndpoint, type Step, token } from "./fake-endpoint.js";
 import { FakeScheduler } from "./fake-scheduler.js";
 
 // A refresh that fails while the cached token still has minutes left must not fail callers:

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { TokenError } from "../../src/client/errors.js";
 import { TokenMetricsRecorder } from "../../src/client/metrics-recorder.js";
-import type { TokenClientOptions } from "../../src/client/token-client-options.js";
 import { TokenClient } from "../../src/client/token-client.js";
-import { FakeEndpoint, token, type Step } from "./fake-endpoint.js";
+import type { TokenClientOptions } from "../../src/client/token-client-options.js";
+import { FakeEndpoint, type Step, token } from "./fake-endpoint.js";
 import { FakeScheduler, settle } from "./fake-scheduler.js";
 
 const fail = (code: string, retryAfterMs?: number) =>

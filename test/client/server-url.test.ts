@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ClientConfigError } from "../../src/client/errors.js";
-import { httpTokenEndpoint } from "../../src/client/http-token-endpoint.js";
 import { grpcTokenEndpoint } from "../../src/client/grpc-token-endpoint.js";
+import { httpTokenEndpoint } from "../../src/client/http-token-endpoint.js";
 import { TokenClient } from "../../src/client/token-client.js";
 
 // The server URL is checked when the client is built, with one sentence per mistake, before

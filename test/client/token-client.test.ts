@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { TokenError } from "../../src/client/errors.js";
-import type { TokenClientOptions } from "../../src/client/token-client-options.js";
 import { TokenClient } from "../../src/client/token-client.js";
+import type { TokenClientOptions } from "../../src/client/token-client-options.js";
 import { FakeEndpoint, token } from "./fake-endpoint.js";
 import { FakeScheduler, settle } from "./fake-scheduler.js";
 

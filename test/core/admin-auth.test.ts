@@ -1,14 +1,14 @@
 import { generateKeyPairSync } from "node:crypto";
-import { importJWK, SignJWT, UnsecuredJWT, type JSONWebKeySet, type JWK } from "jose";
+import { importJWK, type JSONWebKeySet, type JWK, SignJWT, UnsecuredJWT } from "jose";
 import { beforeEach, describe, expect, it } from "vitest";
-import { ADMIN_SCOPE, authorizeAdmin, type AdminAuthDeps } from "../../src/core/admin-auth.js";
+import { ADMIN_SCOPE, type AdminAuthDeps, authorizeAdmin } from "../../src/core/admin-auth.js";
 import { ClientAdminCore, MAX_TOKEN_TTL_SECONDS } from "../../src/core/client-admin.js";
 import { AdminError } from "../../src/core/errors.js";
 import { issueToken } from "../../src/core/issue-token.js";
+import { revokeToken } from "../../src/core/revoke-token.js";
 import { SecretUseTracker } from "../../src/core/secret-use.js";
 import { KeyRing } from "../../src/keys/key-ring.js";
 import { MemoryStorage } from "../../src/storage/memory/memory-storage.js";
-import { revokeToken } from "../../src/core/revoke-token.js";
 import { testPolicy } from "../keys/policy.js";
 import { rejection } from "./rejection.js";
 

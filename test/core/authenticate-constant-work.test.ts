@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it, vi } from "vitest";
-import * as secrets from "../../src/core/client-secret.js";
 import { authenticateClient } from "../../src/core/authenticate.js";
 import { ClientAdminCore } from "../../src/core/client-admin.js";
+import * as secrets from "../../src/core/client-secret.js";
 import { OAuthError } from "../../src/core/errors.js";
 import { SecretUseTracker } from "../../src/core/secret-use.js";
 import { MemoryStorage } from "../../src/storage/memory/memory-storage.js";

@@ -4,8 +4,8 @@ import {
   DEFAULT_TOKEN_TTL_SECONDS,
   MAX_GRACE_PERIOD_SECONDS,
   MAX_TOKEN_TTL_SECONDS,
-  tokenCutoff,
   type NewClientInput,
+  tokenCutoff,
 } from "../../src/core/client-admin.js";
 import { hashClientSecret, hasValidSecretChecksum } from "../../src/core/client-secret.js";
 import { AdminError } from "../../src/core/errors.js";
@@ -119,7 +119,7 @@ describe("ClientAdminCore.create", () => {
   });
 
   it("accepts a 200-character name with inner spaces and non-ASCII letters", async () => {
-    const name = ("Zürich billing " + "x".repeat(200)).slice(0, 200);
+    const name = `Zürich billing ${"x".repeat(200)}`.slice(0, 200);
     expect((await admin.create(input({ name }))).client.name).toBe(name);
   });
 
@@ -267,7 +267,7 @@ describe("ClientAdminCore.list", () => {
     expect(await admin.list(10, "")).toEqual({ clients: [], nextPageToken: "" });
   });
 
-  it.each([["garbage!"], ["%%%"], [Buffer.from("has space").toString("base64url")], [Buffer.from("a").toString("base64") + "="]])(
+  it.each([["garbage!"], ["%%%"], [Buffer.from("has space").toString("base64url")], [`${Buffer.from("a").toString("base64")}=`]])(
     "refuses the page token %j, naming page_token",
     async (pageToken) => {
       await admin.create(input({ clientId: "a" }));

@@ -76,11 +76,11 @@ describe("hasValidSecretChecksum", () => {
     expect(hasValidSecretChecksum("")).toBe(false);
     expect(hasValidSecretChecksum(SECRET_PREFIX)).toBe(false);
     expect(hasValidSecretChecksum(valid.slice(0, -1))).toBe(false);
-    expect(hasValidSecretChecksum(valid + "0")).toBe(false);
-    expect(hasValidSecretChecksum("TSEC_" + valid.slice(5))).toBe(false);
-    expect(hasValidSecretChecksum("xsec_" + valid.slice(5))).toBe(false);
-    expect(hasValidSecretChecksum(valid.slice(5) + "tsec_")).toBe(false);
-    expect(hasValidSecretChecksum(" " + valid.slice(1))).toBe(false);
+    expect(hasValidSecretChecksum(`${valid}0`)).toBe(false);
+    expect(hasValidSecretChecksum(`TSEC_${valid.slice(5)}`)).toBe(false);
+    expect(hasValidSecretChecksum(`xsec_${valid.slice(5)}`)).toBe(false);
+    expect(hasValidSecretChecksum(`${valid.slice(5)}tsec_`)).toBe(false);
+    expect(hasValidSecretChecksum(` ${valid.slice(1)}`)).toBe(false);
   });
 
   it("is false when two secrets' random parts and checksums are mixed", () => {

@@ -1,11 +1,11 @@
 import { generateKeyPairSync } from "node:crypto";
-import { importJWK, SignJWT, UnsecuredJWT, type JWK } from "jose";
+import { importJWK, type JWK, SignJWT, UnsecuredJWT } from "jose";
 import { beforeEach, describe, expect, it } from "vitest";
 import { OAuthError } from "../../src/core/errors.js";
 import { INTROSPECT_SCOPE, introspectToken } from "../../src/core/introspect-token.js";
 import { revokeToken } from "../../src/core/revoke-token.js";
 import { rejection } from "./rejection.js";
-import { ISSUER, payloadOf, START, tokenWorld, type TestClient } from "./token-world.js";
+import { ISSUER, payloadOf, START, type TestClient, tokenWorld } from "./token-world.js";
 
 let w: Awaited<ReturnType<typeof tokenWorld>>;
 let introspector: TestClient;

@@ -1,14 +1,14 @@
-import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from "jose";
+import { createLocalJWKSet, decodeProtectedHeader, type JSONWebKeySet, jwtVerify } from "jose";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import { ClientAdminCore, type NewClientInput } from "../../src/core/client-admin.js";
 import { generateClientSecret, hashClientSecret } from "../../src/core/client-secret.js";
 import { OAuthError } from "../../src/core/errors.js";
-import { issueToken, type IssueTokenDeps } from "../../src/core/issue-token.js";
+import { type IssueTokenDeps, issueToken } from "../../src/core/issue-token.js";
+import type { Storage } from "../../src/core/ports/storage.js";
 import { SECRET_USE_GRANULARITY_MS, SecretUseTracker } from "../../src/core/secret-use.js";
 import type { ClientAuthMethod, TokenRequest } from "../../src/core/token-request.js";
 import { KeyRing } from "../../src/keys/key-ring.js";
 import { MemoryStorage } from "../../src/storage/memory/memory-storage.js";
-import type { Storage } from "../../src/core/ports/storage.js";
 import { testPolicy } from "../keys/policy.js";
 import { rejection } from "./rejection.js";
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { OAuthError } from "../../src/core/errors.js";
-import { RequestGuard, type GuardLimits } from "../../src/core/request-guard.js";
+import { type GuardLimits, RequestGuard } from "../../src/core/request-guard.js";
 
 const T0 = 1_700_000_000_000;
 const OFF: GuardLimits = {

@@ -5,7 +5,7 @@ import { OAuthError } from "../../src/core/errors.js";
 import { INTROSPECT_SCOPE, introspectToken } from "../../src/core/introspect-token.js";
 import { revokeToken } from "../../src/core/revoke-token.js";
 import { rejection } from "./rejection.js";
-import { payloadOf, tokenWorld, type TestClient } from "./token-world.js";
+import { payloadOf, type TestClient, tokenWorld } from "./token-world.js";
 
 let w: Awaited<ReturnType<typeof tokenWorld>>;
 let client: TestClient;

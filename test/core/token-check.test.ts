@@ -1,4 +1,4 @@
-import { importJWK, SignJWT, type JWK } from "jose";
+import { importJWK, type JWK, SignJWT } from "jose";
 import { beforeEach, describe, expect, it } from "vitest";
 import { ADMIN_SCOPE, authorizeAdmin } from "../../src/core/admin-auth.js";
 import { MAX_TOKEN_TTL_SECONDS } from "../../src/core/client-admin.js";
@@ -6,7 +6,7 @@ import { AdminError } from "../../src/core/errors.js";
 import { INTROSPECT_SCOPE, introspectToken } from "../../src/core/introspect-token.js";
 import { IAT_SKEW_SECONDS, RETIRED_KEY_GRACE_MS } from "../../src/core/token-check.js";
 import { rejection } from "./rejection.js";
-import { ISSUER, START, tokenWorld, type TestClient } from "./token-world.js";
+import { ISSUER, START, type TestClient, tokenWorld } from "./token-world.js";
 
 // Tokens forged with one of our own private keys, as whoever copied it would sign them:
 // Tessera's own checks (admin authentication, introspection) refuse what it never issues.

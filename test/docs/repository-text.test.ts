@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { readdirSync, readFileSync, type Stats, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
@@ -20,7 +20,7 @@ const FORBIDDEN: [RegExp, string][] = [
 ];
 
 function files(path: string): string[] {
-  let st;
+  let st: Stats;
   try {
     st = statSync(path);
   } catch {

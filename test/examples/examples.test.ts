@@ -1,11 +1,11 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { TokenClient } from "../../src/client/token-client.js";
 import { closedPort } from "../helpers/stub-token-server.js";
-import { runNode, type RunResult } from "../helpers/tessera-process.js";
+import { type RunResult, runNode } from "../helpers/tessera-process.js";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
 
 // Each example runs as a user would run it (`npx tsx examples/x.ts`), importing the package

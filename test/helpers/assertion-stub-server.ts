@@ -8,10 +8,10 @@ import {
   createLocalJWKSet,
   decodeJwt,
   decodeProtectedHeader,
-  jwtVerify,
   type JSONWebKeySet,
   type JWK,
   type JWTPayload,
+  jwtVerify,
   type ProtectedHeaderParameters,
 } from "jose";
 import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";

@@ -1,4 +1,4 @@
-import http2 from "node:http2";
+import type http2 from "node:http2";
 import net from "node:net";
 
 // Clients that split a request body as finely as the protocol allows: one byte per HTTP/2 DATA

@@ -1,4 +1,4 @@
-import { createLocalJWKSet, jwtVerify, type JWTPayload, type JWTVerifyResult } from "jose";
+import { createLocalJWKSet, type JWTPayload, type JWTVerifyResult, jwtVerify } from "jose";
 
 /** Verifies a token with jose against the server's published JWKS, as a resource server would. */
 export async function verifyWithJwks(

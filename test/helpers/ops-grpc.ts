@@ -1,11 +1,11 @@
+import { fileURLToPath } from "node:url";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
-import { fileURLToPath } from "node:url";
 import { within } from "./eventually.js";
 import { unary } from "./grpc-js.js";
 import type { Credentials } from "./tessera-process.js";
 
-export { unary, type CallFailure } from "./grpc-js.js";
+export { type CallFailure, unary } from "./grpc-js.js";
 
 const PROTO_DIR = fileURLToPath(new URL("../../proto", import.meta.url));
 

@@ -1,9 +1,9 @@
 import type * as grpc from "@grpc/grpc-js";
-import { createLocalJWKSet, jwtVerify, type JSONWebKeySet, type JWTPayload } from "jose";
-import { adminToken, bearer, opsClient, unary } from "./ops-grpc.js";
+import { createLocalJWKSet, type JSONWebKeySet, type JWTPayload, jwtVerify } from "jose";
 import { eventually } from "./eventually.js";
 import { getText, postForm } from "./http.js";
-import { runTessera, startTessera, type Credentials, type TesseraProcess } from "./tessera-process.js";
+import { adminToken, bearer, opsClient, unary } from "./ops-grpc.js";
+import { type Credentials, runTessera, startTessera, type TesseraProcess } from "./tessera-process.js";
 import { basic } from "./test-server.js";
 
 /** The issuer every replica of a test shares, so each one accepts the others' tokens. */

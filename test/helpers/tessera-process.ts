@@ -1,4 +1,4 @@
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -92,7 +92,7 @@ export async function startTessera(opts: ServeOptions = {}): Promise<TesseraProc
   child.stderr!.on("data", (d: Buffer) => (out += d.toString()));
   const exited = new Promise<Exit>((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
   createInterface({ input: child.stdout! }).on("line", (line) => {
-    out += line + "\n";
+    out += `${line}\n`;
     let rec: LogLine;
     try {
       rec = JSON.parse(line) as LogLine;

@@ -1,12 +1,12 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { pino, type Logger } from "pino";
+import { type Logger, pino } from "pino";
+import { type RunningServer, startServer } from "../../src/compose/start-server.js";
 import { loadConfig } from "../../src/config.js";
 import { ADMIN_SCOPE } from "../../src/core/admin-auth.js";
 import { ClientAdminCore, type NewClientInput } from "../../src/core/client-admin.js";
-import { systemClock, type Clock } from "../../src/core/clock.js";
-import { startServer, type RunningServer } from "../../src/compose/start-server.js";
+import { type Clock, systemClock } from "../../src/core/clock.js";
 
 /** A real Tessera on a free loopback port with its own SQLite file. */
 export interface TestServer {
@@ -66,7 +66,7 @@ export async function startTestServer(
 
 /** `Basic` header value with RFC 6749 Appendix B encoding. */
 export function basic(id: string, secret: string): string {
-  return "Basic " + Buffer.from(`${formEncode(id)}:${formEncode(secret)}`).toString("base64");
+  return `Basic ${Buffer.from(`${formEncode(id)}:${formEncode(secret)}`).toString("base64")}`;
 }
 
 function formEncode(s: string): string {

@@ -3,7 +3,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { isWrapped, KekError, kekFromEnv, parseKek, unwrapKey, wrapKey, wrappedUnder, type Kek } from "../../src/keys/key-encryption.js";
+import { isWrapped, type Kek, KekError, kekFromEnv, parseKek, unwrapKey, wrapKey, wrappedUnder } from "../../src/keys/key-encryption.js";
 
 const RAW = Buffer.from("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f", "hex");
 const PRIVATE_JWK = JSON.stringify({ kty: "EC", crv: "P-256", x: "x-coord", y: "y-coord", d: "the-secret-scalar" });
@@ -120,7 +120,7 @@ describe("parseKek", () => {
   });
 
   it("accepts base64 and base64url of 32 bytes, padded or not", () => {
-    const bytes = Buffer.from("fbff" + "ab".repeat(30), "hex"); // has + and / in base64
+    const bytes = Buffer.from(`fbff${"ab".repeat(30)}`, "hex"); // has + and / in base64
     const b64 = bytes.toString("base64");
     expect(b64).toMatch(/[+/]/);
     for (const text of [b64, b64.replace(/=$/, ""), bytes.toString("base64url"), `${b64}\n`]) {
@@ -132,7 +132,7 @@ describe("parseKek", () => {
     ["empty", ""],
     ["63 hex digits", "a".repeat(63)],
     ["65 hex digits", "a".repeat(65)],
-    ["hex with a non-hex digit", "g" + "a".repeat(63)],
+    ["hex with a non-hex digit", `g${"a".repeat(63)}`],
     ["base64 of 16 bytes", randomBytes(16).toString("base64")],
     ["base64 of 31 bytes", randomBytes(31).toString("base64")],
     ["base64 of 33 bytes", randomBytes(33).toString("base64")],
@@ -178,13 +178,13 @@ describe("kekFromEnv", () => {
 
   it("TESSERA_KEK_FILE with base64 text and a trailing newline (openssl rand -base64 32 > file)", () => {
     const file = join(dir, "kek.txt");
-    writeFileSync(file, RAW.toString("base64") + "\n");
+    writeFileSync(file, `${RAW.toString("base64")}\n`);
     expect(kekFromEnv({ TESSERA_KEK_FILE: file })?.key.equals(RAW)).toBe(true);
   });
 
   it("TESSERA_KEK_FILE with hex text", () => {
     const file = join(dir, "kek.hex");
-    writeFileSync(file, RAW.toString("hex") + "\n");
+    writeFileSync(file, `${RAW.toString("hex")}\n`);
     expect(kekFromEnv({ TESSERA_KEK_FILE: file })?.key.equals(RAW)).toBe(true);
   });
 

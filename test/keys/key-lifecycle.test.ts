@@ -1,9 +1,9 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { SigningAlg } from "../../src/core/signing-algs.js";
-import { planKeys, RotationTooSoonError, type KeyPolicy, type RotationRequest } from "../../src/keys/key-lifecycle.js";
-import { MemoryStorage } from "../../src/storage/memory/memory-storage.js";
 import type { SigningKeyRecord } from "../../src/core/ports/storage.js";
+import type { SigningAlg } from "../../src/core/signing-algs.js";
+import { type KeyPolicy, planKeys, type RotationRequest, RotationTooSoonError } from "../../src/keys/key-lifecycle.js";
+import { MemoryStorage } from "../../src/storage/memory/memory-storage.js";
 import { rejection } from "../core/rejection.js";
 import { DAY, HOUR, MINUTE, testPolicy } from "./policy.js";
 

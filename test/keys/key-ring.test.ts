@@ -2,8 +2,9 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from "jose";
+import { createLocalJWKSet, decodeProtectedHeader, type JSONWebKeySet, jwtVerify } from "jose";
 import { describe, expect, it } from "vitest";
+import type { Storage } from "../../src/core/ports/storage.js";
 import { SIGNING_ALGS, type SigningAlg } from "../../src/core/signing-algs.js";
 import { isWrapped, KekError, parseKek, unwrapKey, wrappedUnder } from "../../src/keys/key-encryption.js";
 import { RotationTooSoonError } from "../../src/keys/key-lifecycle.js";
@@ -11,7 +12,6 @@ import { KeyRing } from "../../src/keys/key-ring.js";
 import { jwkThumbprint } from "../../src/keys/thumbprint.js";
 import { MemoryStorage } from "../../src/storage/memory/memory-storage.js";
 import { SqliteStorage } from "../../src/storage/sqlite/sqlite-storage.js";
-import type { Storage } from "../../src/core/ports/storage.js";
 import { rejection } from "../core/rejection.js";
 import { DAY, MINUTE, testPolicy } from "./policy.js";
 

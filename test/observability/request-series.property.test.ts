@@ -1,5 +1,5 @@
 import fc from "fast-check";
-import { Counter, Histogram, Registry, type Metric } from "prom-client";
+import { Counter, Histogram, type Metric, Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
 import { SeriesCounter, SeriesHistogram } from "../../src/observability/request-series.js";
 

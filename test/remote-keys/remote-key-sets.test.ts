@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { KeySetUnavailableError } from "../../src/core/ports/key-sets.js";
 import { DEFAULT_KEY_SET_POLICY, RemoteKeySetCache } from "../../src/remote-keys/remote-key-sets.js";
-import { newKey, startKeyIssuer, type KeyIssuer } from "../helpers/key-issuer.js";
+import { type KeyIssuer, newKey, startKeyIssuer } from "../helpers/key-issuer.js";
 
 // The fetch rules for keys published at a URL, against real HTTP servers on loopback: no
 // redirects, a size cap, a timeout, one fetch in flight, Cache-Control within bounds, https only

@@ -3,11 +3,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { type ClientRecord, type Storage, StorageUnavailableError } from "../../src/core/ports/storage.js";
 import { ChangeFeed, NEVER_CHANGES } from "../../src/storage/change-feed.js";
 import { RandomReplacementMap, withClientCache } from "../../src/storage/client-cache.js";
-import { SqliteStorage } from "../../src/storage/sqlite/sqlite-storage.js";
-import { StorageUnavailableError, type ClientRecord, type Storage } from "../../src/core/ports/storage.js";
 import { MemoryStorage } from "../../src/storage/memory/memory-storage.js";
+import { SqliteStorage } from "../../src/storage/sqlite/sqlite-storage.js";
 import { storageConformance } from "./conformance.js";
 
 // The cache is a Storage too, so it passes the same conformance suite.

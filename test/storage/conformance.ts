@@ -1,18 +1,18 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { digestOf } from "../../src/storage/store-records.js";
 import {
   ClientCredentialConflictError,
   ClientExistsError,
-  SchemaTooNewError,
-  type FederatedCredential,
-  StoreNotEmptyError,
-  type StoreRecord,
   type ClientRecord,
+  type FederatedCredential,
+  SchemaTooNewError,
   type SecretRecord,
   type SigningKeyRecord,
   type SigningKeyStatus,
   type Storage,
+  StoreNotEmptyError,
+  type StoreRecord,
 } from "../../src/core/ports/storage.js";
+import { digestOf } from "../../src/storage/store-records.js";
 
 const T0 = Date.parse("2030-01-02T03:04:05.678Z");
 const MINUTE = 60_000;

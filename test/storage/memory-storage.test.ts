@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { MemoryStorage } from "../../src/storage/memory/memory-storage.js";
 import type { ClientRecord } from "../../src/core/ports/storage.js";
+import { MemoryStorage } from "../../src/storage/memory/memory-storage.js";
 import { storageConformance } from "./conformance.js";
 
 storageConformance("MemoryStorage", async () => ({ storage: new MemoryStorage(), cleanup: async () => {} }));

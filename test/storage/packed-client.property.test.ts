@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { packClient, recordUseInPacked, unpackClient } from "../../src/storage/packed-client.js";
 import type { ClientRecord } from "../../src/core/ports/storage.js";
+import { packClient, recordUseInPacked, unpackClient } from "../../src/storage/packed-client.js";
 
 // The client cache keeps clients packed; what comes out must be exactly what went in.
 

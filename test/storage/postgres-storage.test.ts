@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe } from "vitest";
 import { POSTGRES_SCHEMA_VERSION } from "../../src/storage/postgres/migrations.js";
 import { PostgresStorage } from "../../src/storage/postgres/postgres-storage.js";
-import { testPostgres, type TestDatabase } from "../helpers/postgres.js";
+import { type TestDatabase, testPostgres } from "../helpers/postgres.js";
 import { storageConformance } from "./conformance.js";
 
 const server = await testPostgres("PostgreSQL storage conformance");

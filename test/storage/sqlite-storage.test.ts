@@ -3,14 +3,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
-import { createLocalJWKSet, importJWK, jwtVerify, SignJWT, type JSONWebKeySet, type JWK } from "jose";
+import { createLocalJWKSet, importJWK, type JSONWebKeySet, type JWK, jwtVerify, SignJWT } from "jose";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { ClientExistsError, type ClientRecord, type SigningKeyRecord } from "../../src/core/ports/storage.js";
 import { KeyRing, newSigningKeyRecord } from "../../src/keys/key-ring.js";
 import { SCHEMA_VERSION, SchemaTooNewError } from "../../src/storage/sqlite/migrations.js";
 import { SqliteStorage } from "../../src/storage/sqlite/sqlite-storage.js";
-import { ClientExistsError, type ClientRecord, type SigningKeyRecord } from "../../src/core/ports/storage.js";
-import { DAY, HOUR, testPolicy } from "../keys/policy.js";
 import { inProcesses } from "../helpers/tessera-process.js";
+import { DAY, HOUR, testPolicy } from "../keys/policy.js";
 import { storageConformance } from "./conformance.js";
 
 storageConformance(
@@ -251,7 +251,7 @@ describe("SqliteStorage.purgeDeletedData", () => {
     const path = join(dir, "tessera.db");
     const storage = SqliteStorage.open(path);
     const other = SqliteStorage.open(path); // keeps the -wal from being removed on close
-    const secretText = "PLAIN-PRIVATE-KEY-" + "x".repeat(40);
+    const secretText = `PLAIN-PRIVATE-KEY-${"x".repeat(40)}`;
     const k: SigningKeyRecord = {
       ...newSigningKeyRecord("ES256", "current", T0),
       privateKey: JSON.stringify({ kty: "EC", d: secretText }),

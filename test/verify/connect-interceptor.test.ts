@@ -3,10 +3,10 @@ import type { AddressInfo } from "node:net";
 import { Code, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
 import { connectNodeAdapter, createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { TokenClient } from "../../src/client/token-client.js";
-import { accessTokenClaimsKey, accessTokenInterceptor } from "../../src/verify/connect-interceptor.js";
 import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { Health, HealthCheckResponse_ServingStatus as Serving } from "../../gen/grpc/health/v1/health_pb.js";
+import { TokenClient } from "../../src/client/token-client.js";
+import { accessTokenClaimsKey, accessTokenInterceptor } from "../../src/verify/connect-interceptor.js";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
 
 const AUD = "https://inventory.example.com";

@@ -2,7 +2,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TokenClient } from "../../src/client/token-client.js";
-import { protect, requireAccessToken, type ProtectOptions } from "../../src/verify/http-middleware.js";
+import { type ProtectOptions, protect, requireAccessToken } from "../../src/verify/http-middleware.js";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
 
 const AUD = "https://api.example.com";

@@ -2,7 +2,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { BearerTokenError, KeySetUnavailableError } from "../../src/verify/errors.js";
 import { IssuerKeys } from "../../src/verify/issuer-keys.js";
 import { verifyAccessToken } from "../../src/verify/verify-access-token.js";
-import { fakeIssuer, type FakeIssuer } from "./fake-issuer.js";
+import { type FakeIssuer, fakeIssuer } from "./fake-issuer.js";
 
 let iss: FakeIssuer;
 let now: number;

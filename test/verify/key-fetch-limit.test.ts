@@ -4,7 +4,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { KeySetUnavailableError } from "../../src/verify/errors.js";
 import { protect } from "../../src/verify/http-middleware.js";
 import { createVerifier } from "../../src/verify/verifier.js";
-import { fakeIssuer, type FakeIssuer } from "./fake-issuer.js";
+import { type FakeIssuer, fakeIssuer } from "./fake-issuer.js";
 
 // The verifier's first key-set fetch is limited like a refetch for an unknown kid: one fetch
 // at a time, and while the issuer is failing, none before the cooldown (30 s) has passed,

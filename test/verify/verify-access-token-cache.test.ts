@@ -2,7 +2,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { verifyAccessToken } from "../../src/verify/index.js";
-import { fakeIssuer, type FakeIssuer } from "./fake-issuer.js";
+import { type FakeIssuer, fakeIssuer } from "./fake-issuer.js";
 
 // The one-line form, without `keys`, must not fetch the JWKS for every token it checks.
 let server: http.Server;

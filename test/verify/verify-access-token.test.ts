@@ -3,8 +3,8 @@ import { base64url } from "jose";
 import { beforeEach, describe, expect, it } from "vitest";
 import { BearerTokenError, KeySetUnavailableError } from "../../src/verify/errors.js";
 import { IssuerKeys } from "../../src/verify/issuer-keys.js";
-import { verifyAccessToken, type VerifyOptions } from "../../src/verify/verify-access-token.js";
-import { fakeIssuer, type FakeIssuer } from "./fake-issuer.js";
+import { type VerifyOptions, verifyAccessToken } from "../../src/verify/verify-access-token.js";
+import { type FakeIssuer, fakeIssuer } from "./fake-issuer.js";
 
 let iss: FakeIssuer;
 let options: VerifyOptions;

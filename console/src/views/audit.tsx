@@ -1,5 +1,5 @@
-import { useEffect, useState } from "preact/hooks";
 import type { JsonValue } from "@bufbuild/protobuf";
+import { useEffect, useState } from "preact/hooks";
 import type { AuditEvent } from "../../../gen/tessera/v1/client_admin_pb.js";
 import type { Api } from "../api.js";
 import { ErrorText } from "../components/field.js";

@@ -1,6 +1,6 @@
+import { Code, ConnectError } from "@connectrpc/connect";
 import { useEffect, useState } from "preact/hooks";
-import { ConnectError, Code } from "@connectrpc/connect";
-import { SigningKeyState, type SigningKey } from "../../../gen/tessera/v1/key_admin_pb.js";
+import { type SigningKey, SigningKeyState } from "../../../gen/tessera/v1/key_admin_pb.js";
 import type { Api } from "../api.js";
 import { ConfirmDialog } from "../components/confirm-dialog.js";
 import { ErrorText } from "../components/field.js";

@@ -1,6 +1,6 @@
 import { useState } from "preact/hooks";
 import { ErrorText, Field } from "../components/field.js";
-import { ADMIN_SCOPE, SignInError, signInWithSecret, sessionFromToken, type Session } from "../session.js";
+import { ADMIN_SCOPE, type Session, SignInError, sessionFromToken, signInWithSecret } from "../session.js";
 
 /** Props of the sign-in screen. */
 export interface SignInProps {

@@ -1,5 +1,5 @@
-import type { RemoteKeySets } from "../ports/key-sets.js";
 import type { FederatedUseTracker } from "../federated-use.js";
+import type { RemoteKeySets } from "../ports/key-sets.js";
 import type { ImportedKeys } from "./imported-keys.js";
 
 /** What checking client assertions (private_key_jwt and federated platform tokens) needs. */

@@ -1,6 +1,6 @@
 import type { JsonWebKey } from "node:crypto";
 import { compactVerify } from "jose";
-import { KeySetUnavailableError, type KeySetLocation, type RemoteKeySets } from "../ports/key-sets.js";
+import { type KeySetLocation, KeySetUnavailableError, type RemoteKeySets } from "../ports/key-sets.js";
 import { quoted } from "../quoted.js";
 import { refuse } from "./assertion-claims.js";
 import type { CompactJwt } from "./compact-jwt.js";

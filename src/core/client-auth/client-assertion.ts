@@ -2,7 +2,7 @@ import { OAuthError } from "../errors.js";
 import { quoted } from "../quoted.js";
 import { checkAlgorithm, checkTimes, refuse } from "./assertion-claims.js";
 import type { ClientAuthenticator } from "./client-authenticator.js";
-import { decodeCompactJwt, type CompactJwt } from "./compact-jwt.js";
+import { type CompactJwt, decodeCompactJwt } from "./compact-jwt.js";
 import { verifyFederatedToken } from "./federated-assertion.js";
 import { verifyPrivateKeyJwt } from "./private-key-jwt.js";
 

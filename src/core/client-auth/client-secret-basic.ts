@@ -1,7 +1,7 @@
 import { parseBasicAuthorization } from "./basic-credentials.js";
 import type { ClientAuthenticator } from "./client-authenticator.js";
-import { proveWithSecret } from "./secret-proof.js";
 import type { SecretCredentials } from "./secret-credentials.js";
+import { proveWithSecret } from "./secret-proof.js";
 
 declare module "./client-authenticator.js" {
   interface CredentialsByMethod {

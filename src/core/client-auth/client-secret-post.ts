@@ -1,6 +1,6 @@
 import type { ClientAuthenticator } from "./client-authenticator.js";
-import { proveWithSecret } from "./secret-proof.js";
 import type { SecretCredentials } from "./secret-credentials.js";
+import { proveWithSecret } from "./secret-proof.js";
 
 declare module "./client-authenticator.js" {
   interface CredentialsByMethod {

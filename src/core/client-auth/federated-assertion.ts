@@ -2,7 +2,7 @@ import type { ClientRecord, FederatedCredential } from "../ports/storage.js";
 import { quoted } from "../quoted.js";
 import { ASSERTION_SKEW_SECONDS, checkSoleAudience, refuse, requireJti } from "./assertion-claims.js";
 import type { AssertionDeps } from "./assertion-deps.js";
-import { verifySignature, type KeyChoice } from "./assertion-keys.js";
+import { type KeyChoice, verifySignature } from "./assertion-keys.js";
 import type { VerifyContext } from "./client-authenticator.js";
 import type { CompactJwt } from "./compact-jwt.js";
 

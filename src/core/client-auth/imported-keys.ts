@@ -1,5 +1,5 @@
 import type { JsonWebKey } from "node:crypto";
-import { importJWK, type CryptoKey, type KeyObject } from "jose";
+import { type CryptoKey, importJWK, type KeyObject } from "jose";
 
 /** A verification key in the form jose verifies with. */
 export type VerificationKey = CryptoKey | KeyObject | Uint8Array;

@@ -1,5 +1,5 @@
-import type { ClientRecord } from "../ports/storage.js";
 import { hashClientSecret, secretHashesEqual } from "../client-secret.js";
+import type { ClientRecord } from "../ports/storage.js";
 import type { SecretUseTracker } from "../secret-use.js";
 
 // Compared against when the client is unknown or disabled, so that those cases cost the same

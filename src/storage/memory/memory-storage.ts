@@ -1,18 +1,18 @@
-import { applyClientPatch } from "../client-patch.js";
-import { byteOrder, inBatches } from "../store-records.js";
 import {
+  type AuditEvent,
   ClientExistsError,
-  StoreNotEmptyError,
-  type StoreRecord,
   type ClientPatch,
   type ClientRecord,
   type ClientTombstone,
   type SecretRecord,
-  type AuditEvent,
   type SigningKeyPlan,
   type SigningKeyRecord,
   type Storage,
+  StoreNotEmptyError,
+  type StoreRecord,
 } from "../../core/ports/storage.js";
+import { applyClientPatch } from "../client-patch.js";
+import { byteOrder, inBatches } from "../store-records.js";
 
 /** An in-process Storage for tests and throw-away runs; passes the same conformance suite. */
 export class MemoryStorage implements Storage {

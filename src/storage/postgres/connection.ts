@@ -76,6 +76,8 @@ export interface ConnectionSettings {
  * the certificate (unless a root certificate is given: then like verify-ca), verify-ca checks the
  * chain, verify-full also the host name. Files named by sslrootcert/sslcert/sslkey are read now.
  */
+// long: libpq's rules for a connection URL read in libpq's order (URL, then environment, then
+// defaults, then sslmode's table); split, each rule would lose the one it overrides.
 export function parseDatabaseUrl(url: string, env: NodeJS.ProcessEnv = process.env, home: string = homedir()): ConnectionSettings {
   const where = redactDatabaseUrl(url);
   const fail = (problem: string) => new DatabaseUrlError(`the database URL ${where} ${problem}`);

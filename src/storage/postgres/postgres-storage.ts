@@ -1,13 +1,8 @@
-import { applyClientPatch } from "../client-patch.js";
-import { NO_SCOPE_CUTOFFS } from "../scope-cutoffs.js";
-import { EXPORT_BATCH, inBatches } from "../store-records.js";
-import * as sql from "./export-sql.js";
+import type { BucketState, BucketTake, BucketTaken, SharedBuckets } from "../../core/ports/shared-buckets.js";
 import {
-  ClientExistsError,
-  StoreNotEmptyError,
-  type StoreRecord,
   type AuditEvent,
   type ClientAuthKind,
+  ClientExistsError,
   type ClientPatch,
   type ClientRecord,
   type ClientTombstone,
@@ -16,15 +11,20 @@ import {
   type SigningKeyPlan,
   type SigningKeyRecord,
   type Storage,
+  StoreNotEmptyError,
+  type StoreRecord,
 } from "../../core/ports/storage.js";
+import { applyClientPatch } from "../client-patch.js";
+import { NO_SCOPE_CUTOFFS } from "../scope-cutoffs.js";
+import { EXPORT_BATCH, inBatches } from "../store-records.js";
+import { ChangeConnection } from "./change-connection.js";
 import { parseDatabaseUrl } from "./connection.js";
 import { isUnavailable } from "./errors.js";
+import * as sql from "./export-sql.js";
 import { checkSchema, migrate, migrationStatus } from "./migrations.js";
-import type { BucketState, BucketTake, BucketTaken, SharedBuckets } from "../../core/ports/shared-buckets.js";
-import { ChangeConnection } from "./change-connection.js";
 import { Database, type PoolOptions } from "./pool.js";
 import { bucketsChangedSince, pruneBuckets, takeBuckets } from "./shared-buckets.js";
-import { BEGIN_AND_BUMP, writeTransaction, type TxQuery } from "./transaction.js";
+import { BEGIN_AND_BUMP, type TxQuery, writeTransaction } from "./transaction.js";
 
 /** Options for opening a PostgreSQL store. */
 export interface PostgresStorageOptions extends PoolOptions {
@@ -620,6 +620,8 @@ async function* pages<R, K>(
   }
 }
 
+// long: one multi-row INSERT per record kind, each beside its columns; split per kind, the
+// statements would be read apart from the one list that says which kinds a batch may hold.
 /** Inserts one batch of imported records, one statement per kind present. */
 async function importBatch(q: TxQuery, batch: readonly StoreRecord[]): Promise<void> {
   const of = <K extends StoreRecord["kind"]>(kind: K) => batch.filter((r): r is Extract<StoreRecord, { kind: K }> => r.kind === kind);

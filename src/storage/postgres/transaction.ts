@@ -1,6 +1,6 @@
 import { setTimeout as delay } from "node:timers/promises";
 import type pg from "pg";
-import { StorageUnavailableError, type AuditEvent } from "../../core/ports/storage.js";
+import { type AuditEvent, StorageUnavailableError } from "../../core/ports/storage.js";
 import { isConnectionLost, isRetryable, isUnavailable } from "./errors.js";
 import type { Database } from "./pool.js";
 

@@ -1,26 +1,26 @@
-import Database from "better-sqlite3";
 import type { Statement } from "better-sqlite3";
-import { applyClientPatch } from "../client-patch.js";
-import { NO_SCOPE_CUTOFFS } from "../scope-cutoffs.js";
-import { EXPORT_BATCH, inBatches } from "../store-records.js";
+import Database from "better-sqlite3";
 import {
-  ClientExistsError,
-  StorageUnavailableError,
+  type AuditEvent,
   type ClientAuthKind,
-  StoreNotEmptyError,
-  type StoreRecord,
+  ClientExistsError,
   type ClientPatch,
   type ClientRecord,
   type ClientTombstone,
   type ScopeCutoff,
   type SecretRecord,
-  type AuditEvent,
   type SigningKeyPlan,
   type SigningKeyRecord,
   type Storage,
+  StorageUnavailableError,
+  StoreNotEmptyError,
+  type StoreRecord,
 } from "../../core/ports/storage.js";
-import { migrate, SchemaTooNewError } from "./migrations.js";
+import { applyClientPatch } from "../client-patch.js";
+import { NO_SCOPE_CUTOFFS } from "../scope-cutoffs.js";
+import { EXPORT_BATCH, inBatches } from "../store-records.js";
 import { DELETE_EVERYTHING, prepareExportStatements } from "./export-statements.js";
+import { migrate, SchemaTooNewError } from "./migrations.js";
 import { createPrivateFile } from "./private-files.js";
 import { switchToWal } from "./wal-mode.js";
 

@@ -10,7 +10,7 @@ export const WAL_RETRY_PAUSE_MS = 10;
  * Blocks the thread for `ms` milliseconds, as SQLite's own busy timeout does inside a
  * better-sqlite3 call (the store is synchronous throughout).
  */
-export const blockingPause: Pause = (ms) => {
+const blockingPause: Pause = (ms) => {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 };
 

@@ -1,5 +1,5 @@
 import { createContextKey, type HandlerContext, type Interceptor } from "@connectrpc/connect";
-import { authorizeAdmin, type AdminAuthDeps, type AdminPrincipal } from "../../core/admin-auth.js";
+import { type AdminAuthDeps, type AdminPrincipal, authorizeAdmin } from "../../core/admin-auth.js";
 import type { Actor } from "../../core/client-admin.js";
 import { originOf } from "./context.js";
 

@@ -1,11 +1,11 @@
 import type { ServiceImpl } from "@connectrpc/connect";
-import type { AssertionDeps } from "../../core/client-auth/assertion-deps.js";
+import type { ClientAdmin } from "../../../gen/tessera/v1/client_admin_pb.js";
 import type { ClientAdminCore } from "../../core/client-admin.js";
+import type { AssertionDeps } from "../../core/client-auth/assertion-deps.js";
 import type { ClientCredentialAdmin } from "../../core/client-credential-admin.js";
 import type { Clock } from "../../core/clock.js";
 import { evaluateAssertion } from "../../core/evaluate-assertion.js";
 import type { Storage } from "../../core/ports/storage.js";
-import type { ClientAdmin } from "../../../gen/tessera/v1/client_admin_pb.js";
 import { actorOf } from "./admin-context.js";
 import { fromProtoFederated, toProtoClient, toProtoFederated, toProtoKey } from "./client-messages.js";
 

@@ -1,16 +1,16 @@
 import { create, type JsonObject } from "@bufbuild/protobuf";
-import { timestampFromMs, type Duration } from "@bufbuild/protobuf/wkt";
-import { AdminError } from "../../core/errors.js";
-import type { FederatedCredentialInput } from "../../core/federated-rules.js";
-import type { ClientKey, ClientRecord, FederatedCredential } from "../../core/ports/storage.js";
+import { type Duration, timestampFromMs } from "@bufbuild/protobuf/wkt";
 import {
+  type Client,
   ClientKeySchema,
   ClientSchema,
   FederatedCredentialSchema,
-  type Client,
   type ClientKey as ProtoClientKey,
   type FederatedCredential as ProtoFederatedCredential,
 } from "../../../gen/tessera/v1/client_admin_pb.js";
+import { AdminError } from "../../core/errors.js";
+import type { FederatedCredentialInput } from "../../core/federated-rules.js";
+import type { ClientKey, ClientRecord, FederatedCredential } from "../../core/ports/storage.js";
 
 /** Converts a stored client to its API form: secret metadata only, never a hash. */
 export function toProtoClient(c: ClientRecord, now: number): Client {

@@ -1,8 +1,8 @@
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import { ErrorInfoSchema } from "../../../gen/google/rpc/error_details_pb.js";
 import { AdminError, OAuthError } from "../../core/errors.js";
 import { StorageUnavailableError } from "../../core/ports/storage.js";
-import { ErrorInfoSchema } from "../../../gen/google/rpc/error_details_pb.js";
 import { implementationAnsweredKey } from "./context.js";
 import { refuseUnparsable } from "./unparsable-requests.js";
 

@@ -1,11 +1,11 @@
 import { create } from "@bufbuild/protobuf";
+import { type IssueTokenResponse, IssueTokenResponseSchema } from "../../../gen/tessera/v1/token_service_pb.js";
 import { readClientCredentials } from "../../core/client-auth/client-authenticators.js";
 import type { IntrospectDeps } from "../../core/introspect-token.js";
 import type { IssueTokenDeps } from "../../core/issue-token.js";
 import type { PublicJwk } from "../../core/ports/signing-keys.js";
 import type { ClientCredentials, TokenRequest, TokenResponse } from "../../core/token-request.js";
 import type { RequestObserver } from "../../observability/request-observer.js";
-import { IssueTokenResponseSchema, type IssueTokenResponse } from "../../../gen/tessera/v1/token_service_pb.js";
 import type { IssueTokenFields } from "./issue-token-codec.js";
 import { messageParam } from "./message-params.js";
 

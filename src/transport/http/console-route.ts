@@ -1,6 +1,6 @@
 import type { IncomingMessage } from "node:http";
 import type { Http2ServerRequest } from "node:http2";
-import { readConsoleBuild, type ConsoleBuild, type ConsoleFile } from "./console-files.js";
+import { type ConsoleBuild, type ConsoleFile, readConsoleBuild } from "./console-files.js";
 import type { AnyResponse } from "./respond.js";
 
 /** The console's address on the server; its files are under /console/assets/. */

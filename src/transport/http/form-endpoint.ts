@@ -4,7 +4,7 @@ import type { RequestObserver } from "../../observability/request-observer.js";
 import { TokenCall, type TokenEndpoint } from "../../observability/token-call.js";
 import { clientAddress } from "../origin.js";
 import { BodyTooLargeError, ClientAbortedError, readBody } from "./body.js";
-import { sendError, sendJson, type AnyResponse } from "./respond.js";
+import { type AnyResponse, sendError, sendJson } from "./respond.js";
 import type { AnyRequest, Route } from "./route-table.js";
 
 /** What a form endpoint needs besides its handler. */

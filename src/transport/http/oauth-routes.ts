@@ -1,7 +1,7 @@
-import { introspectToken, type IntrospectDeps } from "../../core/introspect-token.js";
-import { issueToken, type IssueTokenDeps } from "../../core/issue-token.js";
+import { type IntrospectDeps, introspectToken } from "../../core/introspect-token.js";
+import { type IssueTokenDeps, issueToken } from "../../core/issue-token.js";
 import { revokeToken } from "../../core/revoke-token.js";
-import { formEndpoint, type FormEndpointDeps } from "./form-endpoint.js";
+import { type FormEndpointDeps, formEndpoint } from "./form-endpoint.js";
 import type { RouteTable } from "./route-table.js";
 import { parseTokenOperation, parseTokenRequest } from "./token-request-parser.js";
 

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from "node:http";
 import type { Http2ServerRequest } from "node:http2";
-import { sendJson, type AnyResponse } from "./respond.js";
+import { type AnyResponse, sendJson } from "./respond.js";
 
 /** A request on either HTTP version (the HTTP/2 compatibility API). */
 export type AnyRequest = IncomingMessage | Http2ServerRequest;

@@ -1,9 +1,9 @@
 import { CONSOLE_PATH, createConsoleRoute } from "./console-route.js";
-import { documentRoutes, type DocumentRoutesDeps } from "./document-routes.js";
-import { oauthRoutes, type OAuthRoutesDeps } from "./oauth-routes.js";
-import { probeRoutes, type ProbeRoutesDeps } from "./probe-routes.js";
+import { type DocumentRoutesDeps, documentRoutes } from "./document-routes.js";
+import { type OAuthRoutesDeps, oauthRoutes } from "./oauth-routes.js";
+import { type ProbeRoutesDeps, probeRoutes } from "./probe-routes.js";
 import type { AnyResponse } from "./respond.js";
-import { dispatch, type AnyRequest } from "./route-table.js";
+import { type AnyRequest, dispatch } from "./route-table.js";
 
 /** What the plain HTTP endpoints need. */
 export interface HttpRoutesDeps extends OAuthRoutesDeps, DocumentRoutesDeps, ProbeRoutesDeps {

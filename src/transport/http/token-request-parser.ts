@@ -1,8 +1,8 @@
-import { OAuthError } from "../../core/errors.js";
-import type { ClientCredentials, TokenRequest } from "../../core/token-request.js";
-import { quoted } from "../../core/quoted.js";
 import { CREDENTIAL_PARAMS, readClientCredentials } from "../../core/client-auth/client-authenticators.js";
+import { OAuthError } from "../../core/errors.js";
 import { formDecode } from "../../core/form-decode.js";
+import { quoted } from "../../core/quoted.js";
+import type { ClientCredentials, TokenRequest } from "../../core/token-request.js";
 
 const MALFORMED_BODY = "The form body has a malformed percent escape or one that is not UTF-8";
 

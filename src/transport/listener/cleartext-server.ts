@@ -2,10 +2,10 @@ import http from "node:http";
 import http2 from "node:http2";
 import type net from "node:net";
 import type { ConnectionTracker } from "./connection-tracker.js";
-import { drainAwareResponse, type DrainSignal } from "./drain-aware-response.js";
+import { type DrainSignal, drainAwareResponse } from "./drain-aware-response.js";
 import { http2Options } from "./http2-options.js";
-import type { ServingParts } from "./serving-parts.js";
 import { sniffProtocol } from "./protocol-sniffer.js";
+import type { ServingParts } from "./serving-parts.js";
 
 /** A cleartext server: what it does with an accepted socket, and how it closes idle HTTP/1.1 connections. */
 export interface CleartextServer {

@@ -3,7 +3,7 @@ import type net from "node:net";
 import { createCleartextServer } from "./cleartext-server.js";
 import { ConnectionTracker } from "./connection-tracker.js";
 import { drain } from "./drain.js";
-import { listenAll, type ListenPlan, type Listeners } from "./listen-all.js";
+import { type Listeners, type ListenPlan, listenAll } from "./listen-all.js";
 import type { ListenerLimits, RequestHandler } from "./serving-parts.js";
 import { StreamDeadlines } from "./stream-deadlines.js";
 import { createTlsServer, type TlsFiles } from "./tls-server.js";

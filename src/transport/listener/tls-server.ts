@@ -3,7 +3,7 @@ import http2 from "node:http2";
 import type net from "node:net";
 import type { TLSSocket } from "node:tls";
 import type { ConnectionTracker } from "./connection-tracker.js";
-import { drainAwareResponse, type DrainSignal } from "./drain-aware-response.js";
+import { type DrainSignal, drainAwareResponse } from "./drain-aware-response.js";
 import { http2Options } from "./http2-options.js";
 import type { ServingParts } from "./serving-parts.js";
 

@@ -2,7 +2,7 @@ import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { verifyWithJwks } from "../../helpers/jwks.js";
-import { runTessera, startTessera, tempDir, type RunResult, type TesseraProcess } from "../../helpers/tessera-process.js";
+import { type RunResult, runTessera, startTessera, type TesseraProcess, tempDir } from "../../helpers/tessera-process.js";
 
 // The real `tessera` command, as a user runs it (compiled by `npm test` / `npm ci` first).
 

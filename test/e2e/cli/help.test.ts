@@ -1,18 +1,18 @@
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Command } from "commander";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildProgram } from "../../../src/cli/program.js";
 import { SETTINGS, type Setting } from "../../../src/config.js";
 import {
   bootstrap,
+  type Credentials,
   runTessera,
   startTessera,
-  tempDir,
   TESSERA_BIN,
-  type Credentials,
   type TesseraProcess,
+  tempDir,
 } from "../../helpers/tessera-process.js";
 
 const VERSION = (JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as { version: string }).version;

@@ -1,10 +1,10 @@
-import Database from "better-sqlite3";
 import { join } from "node:path";
+import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { POSTGRES_SCHEMA_VERSION } from "../../../src/storage/postgres/migrations.js";
 import { SCHEMA_VERSION } from "../../../src/storage/sqlite/migrations.js";
+import { type TestDatabase, testPostgres } from "../../helpers/postgres.js";
 import { runTessera, tempDir } from "../../helpers/tessera-process.js";
-import { testPostgres, type TestDatabase } from "../../helpers/postgres.js";
 
 const server = await testPostgres("tessera migrate on PostgreSQL");
 

@@ -1,8 +1,8 @@
 import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
-import { createServer, type AddressInfo } from "node:net";
+import { type AddressInfo, createServer } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runTessera, startTessera, tempDir, unprivileged, type TesseraProcess } from "../../helpers/tessera-process.js";
+import { runTessera, startTessera, type TesseraProcess, tempDir, unprivileged } from "../../helpers/tessera-process.js";
 
 // `tessera serve` that cannot start must say why in one sentence, exit 2, and leave nothing
 // behind: no database file, no folder, no -wal/-shm beside an existing file.

@@ -7,9 +7,9 @@ import {
   killTerminals,
   runTessera,
   startTessera,
+  type TesseraProcess,
   tempDir,
   tesseraInTerminal,
-  type TesseraProcess,
 } from "../../helpers/tessera-process.js";
 
 // Output for a person where a person reads it: on a real pseudo-terminal (util-linux

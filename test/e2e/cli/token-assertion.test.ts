@@ -2,12 +2,12 @@ import { randomUUID } from "node:crypto";
 import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { calculateJwkThumbprint, SignJWT, type JWK } from "jose";
+import { calculateJwkThumbprint, type JWK, SignJWT } from "jose";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import { startAssertionStub, type AssertionStub } from "../../helpers/assertion-stub-server.js";
-import { runTessera, type RunResult } from "../../helpers/tessera-process.js";
-import { CLIENT_ALGS, tempFiles, testClientKey, type TestClientKey } from "../../helpers/client-keys.js";
+import { type AssertionStub, startAssertionStub } from "../../helpers/assertion-stub-server.js";
+import { CLIENT_ALGS, type TestClientKey, tempFiles, testClientKey } from "../../helpers/client-keys.js";
 import { closedPort } from "../../helpers/stub-token-server.js";
+import { type RunResult, runTessera } from "../../helpers/tessera-process.js";
 
 // `tessera token --key` / `--assertion-file` and `tessera keys generate-client-key` as a user
 // runs them: the real command (bin/tessera on dist/) in a child process, against a token

@@ -1,9 +1,9 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { closedPort, startStubTokenServer, type StubTokenServer } from "../../helpers/stub-token-server.js";
+import { closedPort, type StubTokenServer, startStubTokenServer } from "../../helpers/stub-token-server.js";
+import { type RunResult, runTessera } from "../../helpers/tessera-process.js";
 import { startTestServer, type TestServer } from "../../helpers/test-server.js";
-import { runTessera, type RunResult } from "../../helpers/tessera-process.js";
 
 // `ADMIN=$(tessera token ...)` must never yield an empty token with a successful exit: every
 // failure is one line on stderr, nothing on stdout, and a non-zero exit code. The command

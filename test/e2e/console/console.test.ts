@@ -4,9 +4,9 @@ import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventually } from "../../helpers/eventually.js";
 import { postForm } from "../../helpers/http.js";
-import { bootstrap, startTessera, tempDir, type Credentials, type TesseraProcess } from "../../helpers/tessera-process.js";
-import { scan, serious, type AxeReport } from "./axe.js";
-import { ALL_VARIANTS, ARTIFACTS, cleanArtifacts, findChromium, launch, screenshots, type Browser } from "./browser.js";
+import { bootstrap, type Credentials, startTessera, type TesseraProcess, tempDir } from "../../helpers/tessera-process.js";
+import { type AxeReport, scan, serious } from "./axe.js";
+import { ALL_VARIANTS, ARTIFACTS, type Browser, cleanArtifacts, findChromium, launch, screenshots } from "./browser.js";
 
 // The web console in a real Chromium against a real `tessera serve`: an administrator's day,
 // checked the way they would check it (the page, and the token endpoint from outside). Each

@@ -1,10 +1,10 @@
 import { execFile, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import type * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { grpcClient, unary } from "../../helpers/grpc-js.js";
 import { startTestServer, type TestServer } from "../../helpers/test-server.js";
-import type * as grpc from "@grpc/grpc-js";
 
 // The README's UpdateClient commands, taken from the README itself and run against the real
 // server: the field mask as grpcurl reads it (an object with `paths`) and as buf curl and

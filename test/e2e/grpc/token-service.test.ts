@@ -1,6 +1,6 @@
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { failure, grpcClient, unary, type IssueTokenResponse } from "../../helpers/grpc-js.js";
+import { failure, grpcClient, type IssueTokenResponse, unary } from "../../helpers/grpc-js.js";
 import { verifyWithJwks } from "../../helpers/jwks.js";
 import { basic, startTestServer, type TestServer } from "../../helpers/test-server.js";
 

@@ -2,7 +2,7 @@ import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { grpcClient } from "../../helpers/grpc-js.js";
 import { startTestServer, type TestServer } from "../../helpers/test-server.js";
-import { grpcCall, type GrpcAnswer } from "../limits/wire.js";
+import { type GrpcAnswer, grpcCall } from "../limits/wire.js";
 
 // Hostile values in ClientAdmin RPCs against the real server (grpc-js, and Connect JSON on the
 // same port): out-of-range fields get INVALID_ARGUMENT with a message that starts with the

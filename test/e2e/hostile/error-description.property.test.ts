@@ -1,7 +1,7 @@
+import http2 from "node:http2";
 import { fromBinary } from "@bufbuild/protobuf";
 import type * as grpc from "@grpc/grpc-js";
 import fc from "fast-check";
-import http2 from "node:http2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ErrorInfoSchema } from "../../../gen/google/rpc/error_details_pb.js";
 import { grpcClient } from "../../helpers/grpc-js.js";

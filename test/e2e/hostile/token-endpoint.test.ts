@@ -353,16 +353,16 @@ const CASES: [string, () => Hostile, Expected][] = [
     },
   ],
   // Invalid UTF-8, raw and escaped.
-  ["a raw 0xFF byte", () => post(Buffer.concat([Buffer.from(form(good()) + "&scope=read"), Buffer.from([0xff])])), NOT_UTF8],
-  ["a raw overlong encoding (C0 AF)", () => post(Buffer.concat([Buffer.from(form(good()) + "&x="), Buffer.from([0xc0, 0xaf])])), NOT_UTF8],
+  ["a raw 0xFF byte", () => post(Buffer.concat([Buffer.from(`${form(good())}&scope=read`), Buffer.from([0xff])])), NOT_UTF8],
+  ["a raw overlong encoding (C0 AF)", () => post(Buffer.concat([Buffer.from(`${form(good())}&x=`), Buffer.from([0xc0, 0xaf])])), NOT_UTF8],
   [
     "a raw UTF-8-encoded surrogate (ED A0 80)",
-    () => post(Buffer.concat([Buffer.from(form(good()) + "&x="), Buffer.from([0xed, 0xa0, 0x80])])),
+    () => post(Buffer.concat([Buffer.from(`${form(good())}&x=`), Buffer.from([0xed, 0xa0, 0x80])])),
     NOT_UTF8,
   ],
   [
     "a raw truncated sequence at the end (E2 82)",
-    () => post(Buffer.concat([Buffer.from(form(good()) + "&x="), Buffer.from([0xe2, 0x82])])),
+    () => post(Buffer.concat([Buffer.from(`${form(good())}&x=`), Buffer.from([0xe2, 0x82])])),
     NOT_UTF8,
   ],
   ["a %FF escape", () => post(`${form(good())}&scope=%FF`), BAD_ESCAPE],
@@ -457,7 +457,7 @@ describe("other hostile requests", () => {
 
   it("revocation and introspection answer a 10 KB garbage token plainly: 200 {} and {active:false}", async () => {
     const rs = await server.createClient({ scopes: ["tessera:introspect"] });
-    const garbage = "\u0000." + TEN_KB + ".%";
+    const garbage = `\u0000.${TEN_KB}.%`;
     const rev = await formPost(`${server.url}/oauth/revoke`, { token: garbage, client_id: c.clientId, client_secret: c.clientSecret });
     expect(rev.status).toBe(200);
     expect(rev.json).toStrictEqual({});

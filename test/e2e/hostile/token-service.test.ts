@@ -1,11 +1,11 @@
+import { gzipSync } from "node:zlib";
 import { create, toBinary } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
-import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { IssueTokenRequestSchema } from "../../../gen/tessera/v1/token_service_pb.js";
 import { grpcClient } from "../../helpers/grpc-js.js";
 import { basic, startTestServer, type TestServer } from "../../helpers/test-server.js";
-import { grpcCall, grpcFrame, rawGrpc, type GrpcAnswer } from "../limits/wire.js";
+import { type GrpcAnswer, grpcCall, grpcFrame, rawGrpc } from "../limits/wire.js";
 
 // Hostile input at the gRPC door (TokenService/IssueToken through grpc-js, raw h2 frames,
 // and the Connect protocol on the same port): each gets its exact gRPC code, OAuth reason and

@@ -1,4 +1,4 @@
-import { create, fromBinary, toBinary, type DescService } from "@bufbuild/protobuf";
+import { create, type DescService, fromBinary, toBinary } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

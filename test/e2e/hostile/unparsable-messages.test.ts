@@ -1,12 +1,12 @@
-import * as grpc from "@grpc/grpc-js";
 import http2 from "node:http2";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
+import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseExposition, valueOf } from "../../helpers/ops-prometheus.js";
 import { eventually } from "../../helpers/eventually.js";
 import { httpRequest } from "../../helpers/http.js";
-import { bootstrap, startTessera, tempDir, type LogLine, type TesseraProcess } from "../../helpers/tessera-process.js";
+import { parseExposition, valueOf } from "../../helpers/ops-prometheus.js";
+import { bootstrap, type LogLine, startTessera, type TesseraProcess, tempDir } from "../../helpers/tessera-process.js";
 import { connect, grpcFrame, parseResponse, rawGrpc } from "../limits/wire.js";
 
 // A request body that is not the method's protobuf message, through every door connect-node

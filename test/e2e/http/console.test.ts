@@ -1,11 +1,11 @@
-import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import http2 from "node:http2";
 import net from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { httpRequest, postForm } from "../../helpers/http.js";
-import { bootstrap, startTessera, tempDir, type TesseraProcess } from "../../helpers/tessera-process.js";
+import { bootstrap, startTessera, type TesseraProcess, tempDir } from "../../helpers/tessera-process.js";
 
 // The console as the real `tessera serve` serves it from the build that `npm run build` made,
 // over HTTP/1.1 and h2c; and a server whose console was never built.

@@ -78,9 +78,9 @@ function expectTokenResponse(a: Answer, scope: string, expiresIn = 3600): string
 }
 
 const creds = (c: { clientId: string; clientSecret: string }) => ({ client_id: c.clientId, client_secret: c.clientSecret });
-const b64 = (s: string) => "Basic " + Buffer.from(s, "utf8").toString("base64");
+const b64 = (s: string) => `Basic ${Buffer.from(s, "utf8").toString("base64")}`;
 /** Percent-encodes every byte, which a form decoder must undo (RFC 6749 Appendix B). */
-const percentAll = (s: string) => [...Buffer.from(s, "utf8")].map((b) => "%" + b.toString(16).toUpperCase().padStart(2, "0")).join("");
+const percentAll = (s: string) => [...Buffer.from(s, "utf8")].map((b) => `%${b.toString(16).toUpperCase().padStart(2, "0")}`).join("");
 
 describe("client_secret_post", () => {
   it("issues a Bearer token with exactly access_token, token_type, expires_in and scope", async () => {
@@ -186,7 +186,7 @@ describe("client_secret_basic", () => {
 describe("invalid_client", () => {
   it("unknown client and wrong secret give byte-identical 401 bodies, with WWW-Authenticate only for Basic", async () => {
     const unknownPost = await postToken({ grant_type: "client_credentials", client_id: "no-such-client", client_secret: rw.clientSecret });
-    const wrongPost = await postToken({ grant_type: "client_credentials", client_id: rw.clientId, client_secret: rw.clientSecret + "x" });
+    const wrongPost = await postToken({ grant_type: "client_credentials", client_id: rw.clientId, client_secret: `${rw.clientSecret}x` });
     const unknownBasic = await postToken({ grant_type: "client_credentials" }, { authorization: basic("no-such-client", rw.clientSecret) });
     const wrongBasic = await postToken({ grant_type: "client_credentials" }, { authorization: basic(rw.clientId, "tsec_wrong") });
     for (const a of [unknownPost, wrongPost]) expectOAuthError(a, 401, "invalid_client", /authentication failed/i, false);
@@ -418,7 +418,7 @@ describe("methods and limits", () => {
   });
 
   it("a 1 MB body (declared by Content-Length) is 413 without being read", async () => {
-    const body = "grant_type=client_credentials&padding=" + "a".repeat(1 << 20);
+    const body = `grant_type=client_credentials&padding=${"a".repeat(1 << 20)}`;
     const a = await postToken(body);
     expectOAuthError(a, 413, "invalid_request", /larger than 16384 bytes/);
     // The connection is dropped rather than drained.

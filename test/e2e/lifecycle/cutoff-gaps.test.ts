@@ -2,8 +2,8 @@ import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { INTROSPECT_SCOPE } from "../../../src/core/introspect-token.js";
 import { failure } from "../../helpers/grpc-js.js";
-import { adminToken, bearer, opsClient, unary } from "../../helpers/ops-grpc.js";
 import { postForm } from "../../helpers/http.js";
+import { adminToken, bearer, opsClient, unary } from "../../helpers/ops-grpc.js";
 import type { Credentials } from "../../helpers/tessera-process.js";
 import { basic, startTestServer, type TestServer } from "../../helpers/test-server.js";
 

@@ -1,11 +1,11 @@
+import { fileURLToPath } from "node:url";
 import * as grpc from "@grpc/grpc-js";
-import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from "jose";
+import * as protoLoader from "@grpc/proto-loader";
+import { createLocalJWKSet, type JSONWebKeySet, jwtVerify } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { INTROSPECT_SCOPE } from "../../../src/core/introspect-token.js";
 import { failure, grpcClient, unary } from "../../helpers/grpc-js.js";
 import { basic, startTestServer, type TestServer } from "../../helpers/test-server.js";
-import * as protoLoader from "@grpc/proto-loader";
-import { fileURLToPath } from "node:url";
 
 const MIN = 60_000;
 let now = Date.parse("2026-11-26T12:00:00Z");

@@ -1,15 +1,15 @@
-import * as grpc from "@grpc/grpc-js";
 import { randomUUID } from "node:crypto";
 import { copyFileSync, existsSync, mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import * as grpc from "@grpc/grpc-js";
 import Database from "better-sqlite3";
-import { createLocalJWKSet, importJWK, jwtVerify, SignJWT, type JSONWebKeySet, type JWK } from "jose";
+import { createLocalJWKSet, importJWK, type JSONWebKeySet, type JWK, jwtVerify, SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { INTROSPECT_SCOPE } from "../../../src/core/introspect-token.js";
 import { failure } from "../../helpers/grpc-js.js";
-import { adminToken, bearer, opsClient, unary } from "../../helpers/ops-grpc.js";
 import { getText, postForm } from "../../helpers/http.js";
-import { bootstrap, runTessera, startTessera, tempDir, type Credentials, type TesseraProcess } from "../../helpers/tessera-process.js";
+import { adminToken, bearer, opsClient, unary } from "../../helpers/ops-grpc.js";
+import { bootstrap, type Credentials, runTessera, startTessera, type TesseraProcess, tempDir } from "../../helpers/tessera-process.js";
 import { basic } from "../../helpers/test-server.js";
 
 // The incident response for a leaked signing key, end to end: an attacker copies the database
@@ -37,7 +37,7 @@ interface StolenKey {
 function stealKeys(db: string): { keys: StolenKey[]; adminIds: string[]; createdAt: number } {
   const loot = join(dir, "loot");
   mkdirSync(loot);
-  for (const suffix of ["", "-wal", "-shm"]) if (existsSync(db + suffix)) copyFileSync(db + suffix, join(loot, "tessera.db" + suffix));
+  for (const suffix of ["", "-wal", "-shm"]) if (existsSync(db + suffix)) copyFileSync(db + suffix, join(loot, `tessera.db${suffix}`));
   const copy = new Database(join(loot, "tessera.db"), { readonly: true });
   try {
     const keys = (

@@ -1,8 +1,8 @@
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { basic } from "../../helpers/test-server.js";
 import { bootstrap, startTessera, tempDir } from "../../helpers/tessera-process.js";
+import { basic } from "../../helpers/test-server.js";
 
 const dir = tempDir("workers");
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

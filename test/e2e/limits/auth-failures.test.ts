@@ -2,7 +2,7 @@ import * as grpc from "@grpc/grpc-js";
 import { describe, expect, it } from "vitest";
 import { basic } from "../../helpers/test-server.js";
 import { useClockedServer } from "./clocked-server.js";
-import { formPost, grpcCall, header, rawExchange, rawPost, type FetchAnswer, type RawAnswer } from "./wire.js";
+import { type FetchAnswer, formPost, grpcCall, header, type RawAnswer, rawExchange, rawPost } from "./wire.js";
 
 // Throttling of failed authentications (RFC 6749 §2.3.1: protect against brute force) per
 // source address and client id, against the real server with a fake clock:

@@ -1,5 +1,5 @@
-import * as grpc from "@grpc/grpc-js";
 import http2 from "node:http2";
+import type * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../../src/config.js";
 import { grpcClient } from "../../helpers/grpc-js.js";

@@ -1,13 +1,13 @@
-import { create, toBinary } from "@bufbuild/protobuf";
 import http2 from "node:http2";
 import { join } from "node:path";
+import { create, toBinary } from "@bufbuild/protobuf";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ListClientsRequestSchema } from "../../../gen/tessera/v1/client_admin_pb.js";
 import { IssueTokenRequestSchema } from "../../../gen/tessera/v1/token_service_pb.js";
-import { frameCountingProxy, h2Fragmented, http1Chunked, type FrameCountingProxy } from "../../helpers/fragmented.js";
-import { parseExposition, valueOf } from "../../helpers/ops-prometheus.js";
+import { type FrameCountingProxy, frameCountingProxy, h2Fragmented, http1Chunked } from "../../helpers/fragmented.js";
 import { httpRequest } from "../../helpers/http.js";
-import { bootstrap, startTessera, tempDir, type TesseraProcess } from "../../helpers/tessera-process.js";
+import { parseExposition, valueOf } from "../../helpers/ops-prometheus.js";
+import { bootstrap, startTessera, type TesseraProcess, tempDir } from "../../helpers/tessera-process.js";
 import { grpcFrame } from "./wire.js";
 
 // A request body split into one-byte HTTP/2 DATA frames (or HTTP/1.1 chunks) must cost the

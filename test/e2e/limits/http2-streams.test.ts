@@ -1,10 +1,10 @@
 import http2 from "node:http2";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { bootstrap, startTessera, tempDir, type Credentials, type TesseraProcess } from "../../helpers/tessera-process.js";
-import { rawH2Connection } from "../../helpers/raw-h2.js";
-import { startTestServer, type TestServer } from "../../helpers/test-server.js";
 import { grpcClient } from "../../helpers/grpc-js.js";
+import { rawH2Connection } from "../../helpers/raw-h2.js";
+import { bootstrap, type Credentials, startTessera, type TesseraProcess, tempDir } from "../../helpers/tessera-process.js";
+import { startTestServer, type TestServer } from "../../helpers/test-server.js";
 import { grpcCall, grpcFrame } from "./wire.js";
 
 // HTTP/2 streams against the real server process started with --request-timeout 1s and

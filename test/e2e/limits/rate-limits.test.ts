@@ -2,7 +2,7 @@ import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { basic, startTestServer, type TestServer } from "../../helpers/test-server.js";
 import { useClockedServer } from "./clocked-server.js";
-import { formPost, grpcCall, type FetchAnswer, type GrpcAnswer } from "./wire.js";
+import { type FetchAnswer, formPost, type GrpcAnswer, grpcCall } from "./wire.js";
 
 // Request-rate limits on POST /oauth/token and TokenService/IssueToken against the real
 // server: token buckets per client id (TESSERA_CLIENT_RPS/BURST) and per source address
@@ -132,7 +132,7 @@ describe("per source address (TESSERA_IP_RPS=1, TESSERA_IP_BURST=2)", () => {
 });
 
 describe("per source address behind a trusted proxy (TESSERA_TRUST_PROXY=127.0.0.1)", () => {
-  let now = Date.parse("2026-11-26T12:00:00Z");
+  const now = Date.parse("2026-11-26T12:00:00Z");
   let server: TestServer;
 
   beforeAll(async () => {

@@ -1,6 +1,6 @@
+import http2 from "node:http2";
 import { create, toBinary } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
-import http2 from "node:http2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { IssueTokenRequestSchema } from "../../../gen/tessera/v1/token_service_pb.js";
 import { grpcClient } from "../../helpers/grpc-js.js";
@@ -99,7 +99,7 @@ describe("form body size (default 16 KB)", () => {
       const big = await h2Exchange(
         session,
         { ":method": "POST", ":path": "/oauth/token", "content-type": FORM },
-        "a=" + "b".repeat(1 << 20),
+        `a=${"b".repeat(1 << 20)}`,
       );
       expect(big.status).toBe(413);
       expect(JSON.parse(big.body)).toStrictEqual(TOO_LARGE_16K);

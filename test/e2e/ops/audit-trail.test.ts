@@ -2,8 +2,8 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import type * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { adminToken, bearer, opsClient, structToJson, timestampMs, unary, type CallFailure } from "../../helpers/ops-grpc.js";
-import { bootstrap, runTessera, startTessera, tempDir, type Credentials, type TesseraProcess } from "../../helpers/tessera-process.js";
+import { adminToken, bearer, type CallFailure, opsClient, structToJson, timestampMs, unary } from "../../helpers/ops-grpc.js";
+import { bootstrap, type Credentials, runTessera, startTessera, type TesseraProcess, tempDir } from "../../helpers/tessera-process.js";
 
 // Every ClientAdmin change and a key rotation, read back through ListAuditEvents (paged,
 // filtered) and `tessera audit --json`.

@@ -1,15 +1,15 @@
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import Database from "better-sqlite3";
 import type * as grpc from "@grpc/grpc-js";
-import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from "jose";
+import Database from "better-sqlite3";
+import { createLocalJWKSet, type JSONWebKeySet, jwtVerify } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { basic } from "../../helpers/test-server.js";
-import { adminToken, bearer, opsClient, unary } from "../../helpers/ops-grpc.js";
 import { eventually } from "../../helpers/eventually.js";
 import { getText, postForm } from "../../helpers/http.js";
-import { bootstrap, runTessera, startTessera, tempDir, type Credentials, type TesseraProcess } from "../../helpers/tessera-process.js";
+import { adminToken, bearer, opsClient, unary } from "../../helpers/ops-grpc.js";
+import { bootstrap, type Credentials, runTessera, startTessera, type TesseraProcess, tempDir } from "../../helpers/tessera-process.js";
+import { basic } from "../../helpers/test-server.js";
 
 const issuer = "http://tessera.backup.test";
 let dir: string;

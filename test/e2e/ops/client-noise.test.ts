@@ -1,12 +1,12 @@
 import http2 from "node:http2";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseExposition, valueOf } from "../../helpers/ops-prometheus.js";
-import { httpRequest } from "../../helpers/http.js";
-import { bootstrap, startTessera, tempDir, type LogLine, type TesseraProcess } from "../../helpers/tessera-process.js";
-import { h2HangupMidBody, h2ResetMidBody } from "../../helpers/raw-h2.js";
-import { connect, grpcFrame } from "../limits/wire.js";
 import { within } from "../../helpers/eventually.js";
+import { httpRequest } from "../../helpers/http.js";
+import { parseExposition, valueOf } from "../../helpers/ops-prometheus.js";
+import { h2HangupMidBody, h2ResetMidBody } from "../../helpers/raw-h2.js";
+import { bootstrap, type LogLine, startTessera, type TesseraProcess, tempDir } from "../../helpers/tessera-process.js";
+import { connect, grpcFrame } from "../limits/wire.js";
 
 // What anyone can do to the server from outside without credentials (abort uploads, send
 // malformed gRPC) must not look like a server fault: no error-level line, no stack trace, no

@@ -1,10 +1,10 @@
 import { rmSync } from "node:fs";
 import { join } from "node:path";
-import Database from "better-sqlite3";
 import type * as grpc from "@grpc/grpc-js";
+import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { adminToken, bearer, opsClient, unary, type CallFailure } from "../../helpers/ops-grpc.js";
-import { bootstrap, startTessera, tempDir, type Credentials, type TesseraProcess } from "../../helpers/tessera-process.js";
+import { adminToken, bearer, type CallFailure, opsClient, unary } from "../../helpers/ops-grpc.js";
+import { bootstrap, type Credentials, startTessera, type TesseraProcess, tempDir } from "../../helpers/tessera-process.js";
 
 // Crash safety: a `tessera serve` process is killed with SIGKILL (no shutdown code runs) while
 // several admin writes are in flight. Whatever the server acknowledged must be in the file

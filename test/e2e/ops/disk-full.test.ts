@@ -1,14 +1,14 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import { closeSync, mkdirSync, openSync, rmSync, statSync, unlinkSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import Database from "better-sqlite3";
 import type * as grpc from "@grpc/grpc-js";
+import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { basic } from "../../helpers/test-server.js";
-import { adminToken, bearer, healthStatus, opsClient, unary, watchHealth, type CallFailure } from "../../helpers/ops-grpc.js";
-import { find, parseExposition } from "../../helpers/ops-prometheus.js";
 import { getText, postForm } from "../../helpers/http.js";
-import { bootstrap, runTessera, startTessera, tempDir, type Credentials, type TesseraProcess } from "../../helpers/tessera-process.js";
+import { adminToken, bearer, type CallFailure, healthStatus, opsClient, unary, watchHealth } from "../../helpers/ops-grpc.js";
+import { find, parseExposition } from "../../helpers/ops-prometheus.js";
+import { bootstrap, type Credentials, runTessera, startTessera, type TesseraProcess, tempDir } from "../../helpers/tessera-process.js";
+import { basic } from "../../helpers/test-server.js";
 
 // The database lives on a small tmpfs that the test fills up. Where tmpfs cannot be mounted,
 // the server's own file-size limit (RLIMIT_FSIZE, soft) is lowered to the WAL's current size

@@ -1,11 +1,11 @@
-import { randomBytes } from "node:crypto";
 import { spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { chmodSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getText } from "../../helpers/http.js";
-import { bootstrap, runTessera, startTessera, tempDir, type LogLine, type TesseraProcess } from "../../helpers/tessera-process.js";
+import { bootstrap, type LogLine, runTessera, startTessera, type TesseraProcess, tempDir } from "../../helpers/tessera-process.js";
 
 // Who may read what Tessera writes: the database, its -wal and -shm, its folder and backups,
 // created by real `tessera` processes under the usual umask 022. Another local user is played

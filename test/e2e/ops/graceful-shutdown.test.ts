@@ -3,13 +3,13 @@ import http from "node:http";
 import net from "node:net";
 import { join } from "node:path";
 import Database from "better-sqlite3";
-import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from "jose";
+import { createLocalJWKSet, type JSONWebKeySet, jwtVerify } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { basic } from "../../helpers/test-server.js";
-import { opsClient, unary, watchHealth, type CallFailure } from "../../helpers/ops-grpc.js";
-import { getText, postForm } from "../../helpers/http.js";
 import { eventually, within } from "../../helpers/eventually.js";
-import { bootstrap, startTessera, tempDir, type Credentials, type LogLine, type TesseraProcess } from "../../helpers/tessera-process.js";
+import { getText, postForm } from "../../helpers/http.js";
+import { type CallFailure, opsClient, unary, watchHealth } from "../../helpers/ops-grpc.js";
+import { bootstrap, type Credentials, type LogLine, startTessera, type TesseraProcess, tempDir } from "../../helpers/tessera-process.js";
+import { basic } from "../../helpers/test-server.js";
 
 const issuer = "http://tessera.shutdown.test";
 let dir: string;

@@ -4,7 +4,7 @@ import { networkInterfaces } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { httpRequest } from "../../helpers/http.js";
-import { runTessera, startTessera, tempDir, type TesseraProcess } from "../../helpers/tessera-process.js";
+import { runTessera, startTessera, type TesseraProcess, tempDir } from "../../helpers/tessera-process.js";
 
 // Where `tessera serve` listens. With no --host: 127.0.0.1 and ::1 on one port, so
 // `localhost` works whichever address a client resolves it to, nothing else on the machine can

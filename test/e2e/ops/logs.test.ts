@@ -3,10 +3,10 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import type * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { basic } from "../../helpers/test-server.js";
-import { bearer, opsClient, unary, type CallFailure } from "../../helpers/ops-grpc.js";
 import { httpRequest, postForm } from "../../helpers/http.js";
-import { bootstrap, startTessera, tempDir, type Credentials, type TesseraProcess } from "../../helpers/tessera-process.js";
+import { bearer, type CallFailure, opsClient, unary } from "../../helpers/ops-grpc.js";
+import { bootstrap, type Credentials, startTessera, type TesseraProcess, tempDir } from "../../helpers/tessera-process.js";
+import { basic } from "../../helpers/test-server.js";
 
 // One server process, one full session through both doors; then its whole output is checked:
 // one structured line per request, admin calls at info, the start-up configuration, and not one

@@ -1,9 +1,9 @@
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../../src/config.js";
-import { parseExposition, valueOf } from "../../helpers/ops-prometheus.js";
 import { httpRequest, postForm } from "../../helpers/http.js";
-import { bootstrap, runTessera, startTessera, tempDir, type TesseraProcess } from "../../helpers/tessera-process.js";
+import { parseExposition, valueOf } from "../../helpers/ops-prometheus.js";
+import { bootstrap, runTessera, startTessera, type TesseraProcess, tempDir } from "../../helpers/tessera-process.js";
 
 // --metrics-addr: /metrics on a listener of its own (an internal address), and no longer on
 // the public port, which every client can reach. Checked on the real `tessera serve`.

@@ -2,12 +2,12 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import type * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { basic } from "../../helpers/test-server.js";
-import { adminToken, bearer, opsClient, unary, type CallFailure } from "../../helpers/ops-grpc.js";
-import { find, parseExposition, valueOf, type Exposition } from "../../helpers/ops-prometheus.js";
 import { eventually } from "../../helpers/eventually.js";
 import { httpRequest, postForm } from "../../helpers/http.js";
-import { bootstrap, startTessera, tempDir, type Credentials, type TesseraProcess } from "../../helpers/tessera-process.js";
+import { adminToken, bearer, type CallFailure, opsClient, unary } from "../../helpers/ops-grpc.js";
+import { type Exposition, find, parseExposition, valueOf } from "../../helpers/ops-prometheus.js";
+import { bootstrap, type Credentials, startTessera, type TesseraProcess, tempDir } from "../../helpers/tessera-process.js";
+import { basic } from "../../helpers/test-server.js";
 
 let dir: string;
 let server: TesseraProcess;

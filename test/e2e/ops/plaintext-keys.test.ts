@@ -2,11 +2,11 @@ import { randomBytes } from "node:crypto";
 import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
-import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from "jose";
+import { createLocalJWKSet, type JSONWebKeySet, jwtVerify } from "jose";
 import { afterAll, describe, expect, it } from "vitest";
-import { basic } from "../../helpers/test-server.js";
 import { getText, postForm } from "../../helpers/http.js";
-import { bootstrap, runTessera, startTessera, tempDir, type Credentials, type TesseraProcess } from "../../helpers/tessera-process.js";
+import { bootstrap, type Credentials, runTessera, startTessera, type TesseraProcess, tempDir } from "../../helpers/tessera-process.js";
+import { basic } from "../../helpers/test-server.js";
 
 // Encrypting the signing keys must leave no unencrypted copy of a private key anywhere in the
 // database's files: not in free pages of the main file, not in old frames of the -wal, not in

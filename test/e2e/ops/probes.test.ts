@@ -2,7 +2,7 @@ import type net from "node:net";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { httpRequest } from "../../helpers/http.js";
-import { startTessera, tempDir, type TesseraProcess } from "../../helpers/tessera-process.js";
+import { startTessera, type TesseraProcess, tempDir } from "../../helpers/tessera-process.js";
 import { startTestServer } from "../../helpers/test-server.js";
 import { connect, parseResponse } from "../limits/wire.js";
 

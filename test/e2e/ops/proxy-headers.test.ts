@@ -1,8 +1,8 @@
 import { pino } from "pino";
 import { afterAll, describe, expect, it } from "vitest";
-import { opsClient, unary, type CallFailure } from "../../helpers/ops-grpc.js";
 import { eventually } from "../../helpers/eventually.js";
 import { postForm } from "../../helpers/http.js";
+import { type CallFailure, opsClient, unary } from "../../helpers/ops-grpc.js";
 import { basic, startTestServer, type TestServer } from "../../helpers/test-server.js";
 
 // X-Forwarded-For is believed only from a configured proxy. The per-address limit (1 request a

@@ -4,11 +4,11 @@ import net from "node:net";
 import { join } from "node:path";
 import tls from "node:tls";
 import * as grpc from "@grpc/grpc-js";
-import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from "jose";
+import { createLocalJWKSet, type JSONWebKeySet, jwtVerify } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { adminToken, bearer, opsClient, unary, type CallFailure } from "../../helpers/ops-grpc.js";
 import { within } from "../../helpers/eventually.js";
-import { bootstrap, runTessera, startTessera, tempDir, type Credentials, type TesseraProcess } from "../../helpers/tessera-process.js";
+import { adminToken, bearer, type CallFailure, opsClient, unary } from "../../helpers/ops-grpc.js";
+import { bootstrap, type Credentials, runTessera, startTessera, type TesseraProcess, tempDir } from "../../helpers/tessera-process.js";
 
 const OPENSSL = "/usr/bin/openssl";
 const CURL = "/usr/bin/curl";

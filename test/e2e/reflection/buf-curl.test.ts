@@ -2,7 +2,7 @@ import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { fromBinary } from "@bufbuild/protobuf";
-import { FileDescriptorProtoSchema, type FileDescriptorProto } from "@bufbuild/protobuf/wkt";
+import { type FileDescriptorProto, FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -145,7 +145,7 @@ function clientAdminServiceComment(): string {
   expect(at - start).toBeGreaterThan(0);
   return lines
     .slice(start, at)
-    .map((l) => l.slice(2) + "\n")
+    .map((l) => `${l.slice(2)}\n`)
     .join("");
 }
 

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { POSTGRES_SCHEMA_VERSION } from "../../../src/storage/postgres/migrations.js";
-import { runTessera, type Credentials } from "../../helpers/tessera-process.js";
-import { testPostgres, type TestDatabase } from "../../helpers/postgres.js";
-import { adminAuth, createClientAt, jwksOf, startReplicas, tokenOf, verifyWith, type Replica } from "../../helpers/replicas.js";
+import { type TestDatabase, testPostgres } from "../../helpers/postgres.js";
+import { adminAuth, createClientAt, jwksOf, type Replica, startReplicas, tokenOf, verifyWith } from "../../helpers/replicas.js";
+import { type Credentials, runTessera } from "../../helpers/tessera-process.js";
 
 const server = await testPostgres("five replicas starting at once on an empty database");
 

@@ -3,19 +3,19 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { unary } from "../../helpers/grpc-js.js";
 import { postForm } from "../../helpers/http.js";
-import { bootstrap, runTessera, tempDir, type Credentials } from "../../helpers/tessera-process.js";
-import { testPostgres, type TestDatabase } from "../../helpers/postgres.js";
-import { basic } from "../../helpers/test-server.js";
+import { type TestDatabase, testPostgres } from "../../helpers/postgres.js";
 import {
   adminAuth,
   createClientAt,
   introspectAt,
   jwksOf,
+  type Replica,
   startReplica,
   tokenOf,
   verifyWith,
-  type Replica,
 } from "../../helpers/replicas.js";
+import { bootstrap, type Credentials, runTessera, tempDir } from "../../helpers/tessera-process.js";
+import { basic } from "../../helpers/test-server.js";
 
 const server = await testPostgres("tessera copy between SQLite and PostgreSQL");
 

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type TestDatabase, testPostgres } from "../../helpers/postgres.js";
 import { runTessera, startTessera, tempDir } from "../../helpers/tessera-process.js";
-import { testPostgres, type TestDatabase } from "../../helpers/postgres.js";
 
 const server = await testPostgres("choosing PostgreSQL with --db, TESSERA_DB or DATABASE_URL");
 

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CHANGE_POLL_MS } from "../../../src/storage/change-feed.js";
 import { SECRET_USE_FLUSH_MS, SHARED_LIMITS_SYNC_MS } from "../../../src/compose/background.js";
+import { CHANGE_POLL_MS } from "../../../src/storage/change-feed.js";
 import { eventually } from "../../helpers/eventually.js";
+import { type PgStatement, type PgWireLog, pgWireLog } from "../../helpers/pg-wire-log.js";
+import { type TestDatabase, testPostgres } from "../../helpers/postgres.js";
+import { adminAuth, bootstrapCluster, createClientAt, type Replica, startReplica, tokenAt } from "../../helpers/replicas.js";
 import type { Credentials } from "../../helpers/tessera-process.js";
-import { pgWireLog, type PgStatement, type PgWireLog } from "../../helpers/pg-wire-log.js";
-import { testPostgres, type TestDatabase } from "../../helpers/postgres.js";
-import { adminAuth, bootstrapCluster, createClientAt, startReplica, tokenAt, type Replica } from "../../helpers/replicas.js";
 
 const server = await testPostgres("queries sent while issuing tokens");
 

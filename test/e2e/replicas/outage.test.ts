@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { failure, unary, type CallFailure } from "../../helpers/grpc-js.js";
-import { healthStatus } from "../../helpers/ops-grpc.js";
 import { eventually } from "../../helpers/eventually.js";
+import { type CallFailure, failure, unary } from "../../helpers/grpc-js.js";
 import { httpRequest, postForm } from "../../helpers/http.js";
+import { healthStatus } from "../../helpers/ops-grpc.js";
+import { type TestDatabase, testPostgres } from "../../helpers/postgres.js";
+import { adminAuth, bootstrapCluster, createClientAt, type Replica, startReplica, tokenAt, tokenOf } from "../../helpers/replicas.js";
+import { type TcpProxy, tcpProxy } from "../../helpers/tcp-proxy.js";
 import type { Credentials } from "../../helpers/tessera-process.js";
-import { testPostgres, type TestDatabase } from "../../helpers/postgres.js";
-import { tcpProxy, type TcpProxy } from "../../helpers/tcp-proxy.js";
 import { basic } from "../../helpers/test-server.js";
-import { adminAuth, bootstrapCluster, createClientAt, startReplica, tokenAt, tokenOf, type Replica } from "../../helpers/replicas.js";
 
 const server = await testPostgres("replicas while PostgreSQL is unreachable");
 

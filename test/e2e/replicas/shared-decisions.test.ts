@@ -1,21 +1,21 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { unary, type CallFailure } from "../../helpers/grpc-js.js";
 import { eventually } from "../../helpers/eventually.js";
+import { type CallFailure, unary } from "../../helpers/grpc-js.js";
 import { postForm } from "../../helpers/http.js";
-import type { Credentials } from "../../helpers/tessera-process.js";
-import { testPostgres, type TestDatabase } from "../../helpers/postgres.js";
-import { basic } from "../../helpers/test-server.js";
+import { type TestDatabase, testPostgres } from "../../helpers/postgres.js";
 import {
   adminAuth,
   bootstrapCluster,
   createClientAt,
   jwksOf,
+  type Replica,
   startReplica,
   startReplicas,
   tokenAt,
   tokenOf,
-  type Replica,
 } from "../../helpers/replicas.js";
+import type { Credentials } from "../../helpers/tessera-process.js";
+import { basic } from "../../helpers/test-server.js";
 
 const server = await testPostgres("decisions three replicas share");
 

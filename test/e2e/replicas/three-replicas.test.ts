@@ -2,22 +2,22 @@ import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { unary } from "../../helpers/grpc-js.js";
 import { postForm } from "../../helpers/http.js";
-import { runTessera, type Credentials } from "../../helpers/tessera-process.js";
-import { testPostgres, type TestDatabase } from "../../helpers/postgres.js";
-import { basic } from "../../helpers/test-server.js";
+import { type TestDatabase, testPostgres } from "../../helpers/postgres.js";
 import {
   adminAuth,
   bootstrapCluster,
   createClientAt,
   introspectAt,
   jwksOf,
+  type Replica,
   startReplicas,
   timeUntil,
   tokenAt,
   tokenOf,
   verifyWith,
-  type Replica,
 } from "../../helpers/replicas.js";
+import { type Credentials, runTessera } from "../../helpers/tessera-process.js";
+import { basic } from "../../helpers/test-server.js";
 
 const server = await testPostgres("three replicas on one PostgreSQL database");
 

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { clientAssertion, newKey, type TestKey } from "../../helpers/key-issuer.js";
-import { runTessera, startTessera, type RunResult, type TesseraProcess } from "../../helpers/tessera-process.js";
+import { type RunResult, runTessera, startTessera, type TesseraProcess } from "../../helpers/tessera-process.js";
 
 // `tessera clients keys|federation|test-assertion` as a person runs them: the real command
 // against a real `tessera serve`, keys made in the test, JWKs and JWTs on stdin and in files.

@@ -1,12 +1,12 @@
-import type { JsonObject } from "@bufbuild/protobuf";
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
+import type { JsonObject } from "@bufbuild/protobuf";
+import { type Client, Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ClientAdmin } from "../../../gen/tessera/v1/client_admin_pb.js";
 import { TokenService } from "../../../gen/tessera/v1/token_service_pb.js";
-import { clientAssertion, newKey, startKeyIssuer, type KeyIssuer, type TestKey } from "../../helpers/key-issuer.js";
+import { clientAssertion, type KeyIssuer, newKey, startKeyIssuer, type TestKey } from "../../helpers/key-issuer.js";
 import { startTestServer, type TestServer } from "../../helpers/test-server.js";
 
 // The ClientAdmin calls for clients without secrets, over real gRPC (connect-node's client and

@@ -1,14 +1,14 @@
 import { randomUUID } from "node:crypto";
 import { join } from "node:path";
-import { SignJWT, type JWK } from "jose";
+import { type JWK, SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { CLIENT_AUTH_METHODS } from "../../../src/core/client-auth/client-authenticators.js";
 import { TokenError } from "../../../src/client/errors.js";
 import { TokenClient } from "../../../src/client/token-client.js";
-import { bootstrap, runTessera, startTessera, tempDir, type Credentials, type TesseraProcess } from "../../helpers/tessera-process.js";
+import { CLIENT_AUTH_METHODS } from "../../../src/core/client-auth/client-authenticators.js";
 import { tempFiles, testClientKey } from "../../helpers/client-keys.js";
 import { verifyWithJwks } from "../../helpers/jwks.js";
 import { closedPort } from "../../helpers/stub-token-server.js";
+import { bootstrap, type Credentials, runTessera, startTessera, type TesseraProcess, tempDir } from "../../helpers/tessera-process.js";
 
 // The client side of secretless authentication against the real server: the SDK and
 // `tessera token` with a private key or a platform token, keys made by `tessera keys

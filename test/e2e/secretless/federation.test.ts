@@ -9,7 +9,7 @@ import { ClientCredentialAdmin } from "../../../src/core/client-credential-admin
 import type { FederatedCredentialInput } from "../../../src/core/federated-rules.js";
 import { SqliteStorage } from "../../../src/storage/sqlite/sqlite-storage.js";
 import { verifyWithJwks } from "../../helpers/jwks.js";
-import { makeTlsFiles, newKey, signJwt, startKeyIssuer, type KeyIssuer, type TestKey } from "../../helpers/key-issuer.js";
+import { type KeyIssuer, makeTlsFiles, newKey, signJwt, startKeyIssuer, type TestKey } from "../../helpers/key-issuer.js";
 import { startTestServer, type TestServer } from "../../helpers/test-server.js";
 
 // Workload identity federation against the real server: real HTTPS issuers on loopback (with

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { ClientAdminCore } from "../../../src/core/client-admin.js";
 import { ClientCredentialAdmin } from "../../../src/core/client-credential-admin.js";
 import { verifyWithJwks } from "../../helpers/jwks.js";
-import { clientAssertion, newKey, startKeyIssuer, type KeyIssuer, type TestKey } from "../../helpers/key-issuer.js";
+import { clientAssertion, type KeyIssuer, newKey, startKeyIssuer, type TestKey } from "../../helpers/key-issuer.js";
 import { basic, startTestServer, type TestServer } from "../../helpers/test-server.js";
 
 // private_key_jwt (RFC 7523 §2.2 and §3, with draft-ietf-oauth-rfc7523bis) against the real

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ClientAdminCore } from "../../../src/core/client-admin.js";
 import { ClientCredentialAdmin } from "../../../src/core/client-credential-admin.js";
 import { SqliteStorage } from "../../../src/storage/sqlite/sqlite-storage.js";
-import { grpcClient, unary, type CallFailure } from "../../helpers/grpc-js.js";
+import { type CallFailure, grpcClient, unary } from "../../helpers/grpc-js.js";
 import { clientAssertion, newKey, type TestKey } from "../../helpers/key-issuer.js";
 import { startTessera, type TesseraProcess } from "../../helpers/tessera-process.js";
 

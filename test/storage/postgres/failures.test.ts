@@ -1,13 +1,13 @@
 import net from "node:net";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { StorageUnavailableError } from "../../../src/core/ports/storage.js";
 import { parseDatabaseUrl } from "../../../src/storage/postgres/connection.js";
 import { storageError } from "../../../src/storage/postgres/errors.js";
 import { Database } from "../../../src/storage/postgres/pool.js";
 import { PostgresStorage } from "../../../src/storage/postgres/postgres-storage.js";
-import { StorageUnavailableError } from "../../../src/core/ports/storage.js";
 import { eventually } from "../../helpers/eventually.js";
-import { testPostgres, type TestDatabase } from "../../helpers/postgres.js";
+import { type TestDatabase, testPostgres } from "../../helpers/postgres.js";
 import { tcpProxy } from "../../helpers/tcp-proxy.js";
 
 const server = await testPostgres("PostgreSQL failure handling");

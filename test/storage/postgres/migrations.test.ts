@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SchemaTooNewError } from "../../../src/core/ports/storage.js";
 import { parseDatabaseUrl } from "../../../src/storage/postgres/connection.js";
-import { migrate, migrationStatus, MigrationsPendingError, POSTGRES_SCHEMA_VERSION } from "../../../src/storage/postgres/migrations.js";
+import { MigrationsPendingError, migrate, migrationStatus, POSTGRES_SCHEMA_VERSION } from "../../../src/storage/postgres/migrations.js";
 import { Database } from "../../../src/storage/postgres/pool.js";
 import { PostgresStorage } from "../../../src/storage/postgres/postgres-storage.js";
-import { SchemaTooNewError } from "../../../src/core/ports/storage.js";
-import { testPostgres, type TestDatabase } from "../../helpers/postgres.js";
+import { type TestDatabase, testPostgres } from "../../helpers/postgres.js";
 
 const server = await testPostgres("PostgreSQL migrations");
 let db: TestDatabase;

@@ -2,7 +2,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { POSTGRES_SCHEMA_VERSION } from "../../../src/storage/postgres/migrations.js";
 import { PostgresStorage } from "../../../src/storage/postgres/postgres-storage.js";
-import { testPostgres, type TestDatabase } from "../../helpers/postgres.js";
+import { type TestDatabase, testPostgres } from "../../helpers/postgres.js";
 import { inProcesses } from "../../helpers/tessera-process.js";
 
 const server = await testPostgres("PostgreSQL shared by several processes");

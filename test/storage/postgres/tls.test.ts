@@ -5,10 +5,10 @@ import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { StorageUnavailableError } from "../../../src/core/ports/storage.js";
 import { parseDatabaseUrl } from "../../../src/storage/postgres/connection.js";
 import { Database } from "../../../src/storage/postgres/pool.js";
 import { PostgresStorage } from "../../../src/storage/postgres/postgres-storage.js";
-import { StorageUnavailableError } from "../../../src/core/ports/storage.js";
 
 /*
  * sslmode against a real PostgreSQL with TLS: a throwaway cluster of its own (pg_createcluster

@@ -1,13 +1,13 @@
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { StorageUnavailableError } from "../../../src/core/ports/storage.js";
 import { parseDatabaseUrl } from "../../../src/storage/postgres/connection.js";
 import { migrate } from "../../../src/storage/postgres/migrations.js";
 import { Database } from "../../../src/storage/postgres/pool.js";
 import { PostgresStorage } from "../../../src/storage/postgres/postgres-storage.js";
 import { CHANGE_CHANNEL, MAX_ATTEMPTS, writeTransaction } from "../../../src/storage/postgres/transaction.js";
-import { StorageUnavailableError } from "../../../src/core/ports/storage.js";
 import { eventually } from "../../helpers/eventually.js";
-import { testPostgres, type TestDatabase } from "../../helpers/postgres.js";
+import { type TestDatabase, testPostgres } from "../../helpers/postgres.js";
 
 const server = await testPostgres("PostgreSQL write transactions");
 let db: TestDatabase;

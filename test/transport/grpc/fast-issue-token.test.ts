@@ -1,7 +1,7 @@
 import type * as grpc from "@grpc/grpc-js";
 import { decodeJwt } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { grpcClient, unary, type IssueTokenResponse } from "../../helpers/grpc-js.js";
+import { grpcClient, type IssueTokenResponse, unary } from "../../helpers/grpc-js.js";
 import { startTestServer, type TestServer } from "../../helpers/test-server.js";
 
 // gRPC IssueToken is answered by the fast path (fast-issue-token.ts), which encodes the reply

@@ -1,7 +1,7 @@
-import type { DescMethod } from "@bufbuild/protobuf";
-import type { ConnectRouter } from "@connectrpc/connect";
 import http2 from "node:http2";
 import type { AddressInfo } from "node:net";
+import type { DescMethod } from "@bufbuild/protobuf";
+import type { ConnectRouter } from "@connectrpc/connect";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { Health, HealthCheckResponse_ServingStatus as ServingStatus } from "../../../gen/grpc/health/v1/health_pb.js";
 import { createRpcHandler } from "../../../src/transport/grpc/rpc-handler.js";

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { OAuthError } from "../../../src/core/errors.js";
 import { parseBasicAuthorization } from "../../../src/core/client-auth/basic-credentials.js";
+import { OAuthError } from "../../../src/core/errors.js";
 import { basic } from "../../helpers/test-server.js";
 
 // The Basic parser both doors share (src/core/client-auth/basic-credentials.ts; RFC 6749 §2.3.1 and
@@ -25,8 +25,8 @@ const header = fc.oneof(
       fc.oneof(b64ish, codeUnits, fc.base64String({ maxLength: 40 })),
     )
     .map(([s, rest]) => s + rest),
-  fc.tuple(text, text).map(([id, secret]) => "Basic " + Buffer.from(`${id}:${secret}`).toString("base64")),
-  fc.uint8Array({ maxLength: 30 }).map((bytes) => "Basic " + Buffer.from(bytes).toString("base64")),
+  fc.tuple(text, text).map(([id, secret]) => `Basic ${Buffer.from(`${id}:${secret}`).toString("base64")}`),
+  fc.uint8Array({ maxLength: 30 }).map((bytes) => `Basic ${Buffer.from(bytes).toString("base64")}`),
 );
 
 function errorOf(header: string): OAuthError {
@@ -102,16 +102,16 @@ describe("parseBasicAuthorization: arbitrary headers", () => {
     ["base64 of the wrong length", "Basic YWJj=", "The Authorization header is not valid Basic credentials (bad base64)"],
     [
       "base64url instead of base64",
-      "Basic " + Buffer.from("a?:>>>").toString("base64url"),
+      `Basic ${Buffer.from("a?:>>>").toString("base64url")}`,
       "The Authorization header is not valid Basic credentials (bad base64)",
     ],
     ["nothing after the scheme but spaces", "Basic    ", "The Authorization header is not valid Basic credentials (bad base64)"],
-    ["no colon", "Basic " + Buffer.from("idonly").toString("base64"), "The Authorization header is not valid Basic credentials (no colon)"],
-    ["an empty id", "Basic " + Buffer.from(":secret").toString("base64"), "The Basic credentials have an empty client id"],
-    ["a raw % in the id", "Basic " + Buffer.from("100%:secret").toString("base64"), /^The Basic credentials are not form-urlencoded UTF-8/],
+    ["no colon", `Basic ${Buffer.from("idonly").toString("base64")}`, "The Authorization header is not valid Basic credentials (no colon)"],
+    ["an empty id", `Basic ${Buffer.from(":secret").toString("base64")}`, "The Basic credentials have an empty client id"],
+    ["a raw % in the id", `Basic ${Buffer.from("100%:secret").toString("base64")}`, /^The Basic credentials are not form-urlencoded UTF-8/],
     [
       "a %FF escape in the secret",
-      "Basic " + Buffer.from("id:%FF").toString("base64"),
+      `Basic ${Buffer.from("id:%FF").toString("base64")}`,
       /^The Basic credentials are not form-urlencoded UTF-8/,
     ],
   ])("refuses %s with invalid_request", (_what, h, description) => {
@@ -128,14 +128,14 @@ describe("parseBasicAuthorization: arbitrary headers", () => {
   });
 
   it("keeps a colon inside the secret (only the first colon separates) and decodes %3A in the id", () => {
-    expect(parseBasicAuthorization("Basic " + Buffer.from("a%3Ab:c:d").toString("base64"))).toEqual({
+    expect(parseBasicAuthorization(`Basic ${Buffer.from("a%3Ab:c:d").toString("base64")}`)).toEqual({
       clientId: "a:b",
       clientSecret: "c:d",
     });
   });
 
   it("refuses raw bytes that are not UTF-8 inside the base64 as invalid_request", () => {
-    const h = "Basic " + Buffer.from([0xff, 0xfe, 0x3a, 0x73]).toString("base64"); // "\xff\xfe:s"
+    const h = `Basic ${Buffer.from([0xff, 0xfe, 0x3a, 0x73]).toString("base64")}`; // "\xff\xfe:s"
     expect(errorOf(h).code).toBe("invalid_request");
   });
 });

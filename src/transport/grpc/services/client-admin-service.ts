@@ -1,12 +1,12 @@
 import { create, type JsonObject } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
+import { AuditEventSchema, ClientAdmin, type UpdateClientRequest } from "../../../../gen/tessera/v1/client_admin_pb.js";
 import { AdminError } from "../../../core/errors.js";
 import type { AuditEvent, ClientAuthKind, ClientPatch, ClientRecord } from "../../../core/ports/storage.js";
 import { preview } from "../../../core/preview.js";
-import { AuditEventSchema, ClientAdmin, type UpdateClientRequest } from "../../../../gen/tessera/v1/client_admin_pb.js";
 import { actorOf } from "../admin-context.js";
-import { clientCredentialHandlers, type ClientCredentialHandlersDeps } from "../client-credential-handlers.js";
+import { type ClientCredentialHandlersDeps, clientCredentialHandlers } from "../client-credential-handlers.js";
 import { durationSeconds, toProtoClient } from "../client-messages.js";
 
 function toProtoEvent(e: AuditEvent) {

@@ -1,5 +1,5 @@
-import { Code, ConnectError } from "@connectrpc/connect";
 import type { ConnectRouter, HandlerContext } from "@connectrpc/connect";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { Health } from "../../../../gen/grpc/health/v1/health_pb.js";
 import type { HealthState } from "../health-state.js";
 

@@ -1,13 +1,13 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
+import { KeyAdmin, type SigningKey, SigningKeySchema, SigningKeyState } from "../../../../gen/tessera/v1/key_admin_pb.js";
 import { AdminError } from "../../../core/errors.js";
+import type { SigningKeyRecord } from "../../../core/ports/storage.js";
 import { KekError, wrappedUnder } from "../../../keys/key-encryption.js";
 import { RotationTooSoonError } from "../../../keys/key-lifecycle.js";
 import type { KeyRing } from "../../../keys/key-ring.js";
 import { actorOf } from "../admin-context.js";
-import type { SigningKeyRecord } from "../../../core/ports/storage.js";
-import { KeyAdmin, SigningKeySchema, SigningKeyState, type SigningKey } from "../../../../gen/tessera/v1/key_admin_pb.js";
 
 const STATES = {
   next: SigningKeyState.NEXT,

@@ -1,8 +1,8 @@
-import { createFileRegistry, fromBinary, toBinary } from "@bufbuild/protobuf";
 import type { DescEnum, DescExtension, DescFile, DescMessage } from "@bufbuild/protobuf";
+import { createFileRegistry, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { FileDescriptorProtoSchema, FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
-import { Code } from "@connectrpc/connect";
 import type { ConnectRouter } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
 import * as v1 from "../../../../gen/grpc/reflection/v1/reflection_pb.js";
 import * as v1alpha from "../../../../gen/grpc/reflection/v1alpha/reflection_pb.js";
 

@@ -1,17 +1,17 @@
 import type { DescMethod, MessageInitShape } from "@bufbuild/protobuf";
 import type { ConnectRouter, HandlerContext } from "@connectrpc/connect";
-import { introspectToken, type IntrospectionResponse } from "../../../core/introspect-token.js";
+import {
+  type GetJwksResponseSchema,
+  type IntrospectTokenResponseSchema,
+  TokenService,
+} from "../../../../gen/tessera/v1/token_service_pb.js";
+import { type IntrospectionResponse, introspectToken } from "../../../core/introspect-token.js";
 import { issueToken } from "../../../core/issue-token.js";
 import type { PublicJwk } from "../../../core/ports/signing-keys.js";
 import { revokeToken } from "../../../core/revoke-token.js";
 import { TokenCall, type TokenEndpoint } from "../../../observability/token-call.js";
-import {
-  TokenService,
-  type GetJwksResponseSchema,
-  type IntrospectTokenResponseSchema,
-} from "../../../../gen/tessera/v1/token_service_pb.js";
 import { originOf } from "../context.js";
-import { callerCredentials, toIssueTokenResponse, toTokenRequest, type TokenServiceDeps } from "../token-requests.js";
+import { callerCredentials, type TokenServiceDeps, toIssueTokenResponse, toTokenRequest } from "../token-requests.js";
 
 /** The endpoint, in logs and metrics, of each TokenService method that reports its calls (GetJwks reports none). */
 const ENDPOINTS = { issueToken: "token", revokeToken: "revoke", introspectToken: "introspect" } as const satisfies Record<
