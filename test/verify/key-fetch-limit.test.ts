@@ -1,6 +1,11 @@
 import http from "node:http";
+import http2 from "node:http2";
 import type { AddressInfo } from "node:net";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { connectNodeAdapter, createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { Health, HealthCheckResponse_ServingStatus as Serving } from "../../gen/grpc/health/v1/health_pb.js";
+import { accessTokenInterceptor } from "../../src/verify/connect-interceptor.js";
 import { KeySetUnavailableError } from "../../src/verify/errors.js";
 import { protect } from "../../src/verify/http-middleware.js";
 import { createVerifier } from "../../src/verify/verifier.js";
@@ -89,5 +94,38 @@ describe("the first key-set fetch while the JWKS endpoint answers 503", () => {
     healthy = true;
     expect((await fetch(url, { headers: { authorization } })).status).toBe(200);
     expect(fetches).toBe(2);
+  });
+
+  it("the Connect interceptor answers UNAVAILABLE with a retry-after trailer until the cooldown ends", async () => {
+    const api = http2.createServer(
+      connectNodeAdapter({
+        interceptors: [accessTokenInterceptor({ ...options(), onError: () => {} })],
+        routes: (router) => router.service(Health, { check: () => ({ status: Serving.SERVING }), async *watch() {} }),
+      }),
+    );
+    const sessions: http2.ServerHttp2Session[] = [];
+    api.on("session", (session) => sessions.push(session));
+    await new Promise<void>((r) => api.listen(0, "127.0.0.1", r));
+    const transport = createGrpcTransport({ baseUrl: `http://127.0.0.1:${(api.address() as AddressInfo).port}` });
+    const health = createClient(Health, transport);
+    const headers = { authorization: `Bearer ${await iss.sign()}` };
+    // A failed call's trailers arrive on the error, as grpc-js and every other client shows them.
+    const refused = async () => {
+      const err = await health.check({}, { headers }).then(() => undefined, ConnectError.from);
+      return [err?.code, err?.metadata.get("retry-after")];
+    };
+    try {
+      expect(await refused()).toEqual([Code.Unavailable, "30"]);
+      now += 12_500;
+      for (let i = 0; i < 10; i++) expect(await refused()).toEqual([Code.Unavailable, "18"]);
+      expect(fetches).toBe(1);
+      now += 17_500;
+      healthy = true;
+      expect((await health.check({}, { headers })).status).toBe(Serving.SERVING);
+      expect(fetches).toBe(2);
+    } finally {
+      for (const session of sessions) session.destroy();
+      await new Promise<void>((r) => api.close(() => r()));
+    }
   });
 });
