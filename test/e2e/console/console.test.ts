@@ -1,5 +1,6 @@
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { decodeJwt } from "jose";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventually } from "../../helpers/eventually.js";
@@ -351,7 +352,7 @@ describe.skipIf(missing !== undefined)("the web console in Chromium", () => {
   );
 
   it(
-    "edits name, scopes and token lifetime, and shows a refused value next to its field",
+    "edits name, scopes, audiences and token lifetime, and shows a refused value next to its field",
     async () => {
       await page.locator("#edit-scopes").fill("read bad\\scope");
       await page.getByRole("button", { name: "Save changes" }).click();
@@ -359,13 +360,21 @@ describe.skipIf(missing !== undefined)("the web console in Chromium", () => {
 
       await page.locator("#edit-name").fill("billing-v2");
       await page.locator("#edit-scopes").fill("read");
+      await page.locator("#edit-audiences").fill("https://billing.example\nhttps://ledger.example");
       await page.locator("#edit-ttl").fill("30m");
       await page.getByRole("button", { name: "Save changes" }).click();
-      expect(await textOf("section[aria-labelledby=settings-title] .status")).toBe("Saved: name, scopes, token lifetime.");
+      expect(await textOf("section[aria-labelledby=settings-title] .status")).toBe("Saved: name, scopes, audiences, token lifetime.");
       await page.getByRole("heading", { name: "billing-v2" }).waitFor();
       const issued = await token(clientId, secondSecret);
       expect(issued.body.scope).toBe("read");
       expect(issued.body.expires_in).toBe(1800);
+      const forLedger = await postForm(`${server.url}/oauth/token`, {
+        grant_type: "client_credentials",
+        client_id: clientId,
+        client_secret: secondSecret,
+        audience: "https://ledger.example",
+      });
+      expect(decodeJwt(forLedger.body.access_token as string).aud).toBe("https://ledger.example");
       await screenshots(page, "client", ALL_VARIANTS);
       await accessible("client");
     },
