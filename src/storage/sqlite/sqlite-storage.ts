@@ -280,23 +280,7 @@ export class SqliteStorage implements Storage {
           .transaction(() => {
             const stone = this.#q.tombstone.get(c.clientId);
             const notBefore = stone ? Math.max(c.tokensNotBefore ?? 0, stone.tokens_not_before) : c.tokensNotBefore;
-            this.#q.insertClient.run(
-              c.clientId,
-              c.name,
-              JSON.stringify(c.scopes),
-              JSON.stringify(c.audiences),
-              c.tokenTtlSeconds,
-              c.disabled ? 1 : 0,
-              c.createTime,
-              c.updateTime,
-              notBefore,
-              scopeCutoffsJson(c.scopeCutoffs),
-              c.authMethod,
-              c.jwksUri,
-              JSON.stringify(c.keys),
-              JSON.stringify(c.federatedCredentials),
-            );
-            for (const s of c.secrets) this.#insertSecret(c.clientId, s);
+            this.#insertClientWithSecrets(c, notBefore);
             if (stone) this.#q.dropTombstone.run(c.clientId);
             this.#audit(audit);
             return this.#insertedClient(c.clientId);
@@ -316,6 +300,27 @@ export class SqliteStorage implements Storage {
     const c = this.#readClient(clientId);
     if (!c) throw new Error(`the client ${JSON.stringify(clientId)} just inserted cannot be read back`);
     return c;
+  }
+
+  /** One client row with its secrets, the cut-off given (a re-created id keeps its tombstone's). */
+  #insertClientWithSecrets(c: ClientRecord, tokensNotBefore: number | null): void {
+    this.#q.insertClient.run(
+      c.clientId,
+      c.name,
+      JSON.stringify(c.scopes),
+      JSON.stringify(c.audiences),
+      c.tokenTtlSeconds,
+      c.disabled ? 1 : 0,
+      c.createTime,
+      c.updateTime,
+      tokensNotBefore,
+      scopeCutoffsJson(c.scopeCutoffs),
+      c.authMethod,
+      c.jwksUri,
+      JSON.stringify(c.keys),
+      JSON.stringify(c.federatedCredentials),
+    );
+    for (const s of c.secrets) this.#insertSecret(c.clientId, s);
   }
 
   #insertSecret(clientId: string, s: SecretRecord): void {
@@ -623,23 +628,7 @@ export class SqliteStorage implements Storage {
       }
       case "client": {
         const c = r.client;
-        this.#q.insertClient.run(
-          c.clientId,
-          c.name,
-          JSON.stringify(c.scopes),
-          JSON.stringify(c.audiences),
-          c.tokenTtlSeconds,
-          c.disabled ? 1 : 0,
-          c.createTime,
-          c.updateTime,
-          c.tokensNotBefore,
-          scopeCutoffsJson(c.scopeCutoffs),
-          c.authMethod,
-          c.jwksUri,
-          JSON.stringify(c.keys),
-          JSON.stringify(c.federatedCredentials),
-        );
-        for (const sec of c.secrets) this.#insertSecret(c.clientId, sec);
+        this.#insertClientWithSecrets(c, c.tokensNotBefore);
         return;
       }
       case "client_tombstone":
