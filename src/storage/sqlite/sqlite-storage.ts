@@ -379,15 +379,7 @@ export class SqliteStorage implements Storage {
   async listAuditEvents(beforeId: number | undefined, limit: number, target?: string): Promise<AuditEvent[]> {
     const before = beforeId ?? Number.MAX_SAFE_INTEGER;
     const rows = target === undefined ? this.#q.audit.all(before, limit) : this.#q.auditFor.all(target, before, limit);
-    return rows.map((r) => ({
-      eventId: r.event_id,
-      time: r.time,
-      actor: r.actor,
-      action: r.action,
-      target: r.target,
-      changes: JSON.parse(r.changes) as Record<string, unknown>,
-      origin: r.origin,
-    }));
+    return rows.map(auditEventOf);
   }
 
   async counts(): Promise<{ clients: number; revokedTokens: number }> {
@@ -581,15 +573,7 @@ export class SqliteStorage implements Storage {
         (r) => r.event_id,
         (r) => ({
           kind: "audit_event",
-          event: {
-            eventId: r.event_id,
-            time: r.time,
-            actor: r.actor,
-            action: r.action,
-            target: r.target,
-            changes: JSON.parse(r.changes) as Record<string, unknown>,
-            origin: r.origin,
-          },
+          event: auditEventOf(r),
         }),
       );
     } finally {
@@ -669,6 +653,19 @@ function toKey(r: KeyRow): SigningKeyRecord {
     createTime: r.create_time,
     activateTime: r.activate_time,
     retireTime: r.retire_time,
+  };
+}
+
+/** An audit row as the port's event (its changes stored as JSON). */
+function auditEventOf(r: AuditRow): AuditEvent & { eventId: number } {
+  return {
+    eventId: r.event_id,
+    time: r.time,
+    actor: r.actor,
+    action: r.action,
+    target: r.target,
+    changes: JSON.parse(r.changes) as Record<string, unknown>,
+    origin: r.origin,
   };
 }
 
