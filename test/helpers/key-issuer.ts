@@ -1,10 +1,8 @@
-import { execFileSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import http from "node:http";
 import https from "node:https";
 import type { AddressInfo } from "node:net";
-import { join } from "node:path";
 import { type CryptoKey, calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK, type JWTPayload, SignJWT } from "jose";
 
 /** A signing key made in the test: its private half signs, its public JWK is published or registered. */
@@ -46,50 +44,6 @@ export async function clientAssertion(
     { iss: clientId, sub: clientId, aud: audience, iat: now, exp: now + 60, jti: randomUUID(), ...claims },
     { typ: "client-authentication+jwt", ...header },
   );
-}
-
-/** A throwaway CA and a certificate for 127.0.0.1 and localhost signed by it, made with openssl. */
-export function makeTlsFiles(dir: string): { ca: string; cert: string; key: string } {
-  const p = (f: string) => join(dir, f);
-  const run = (args: string[]) => execFileSync("/usr/bin/openssl", args, { cwd: dir, stdio: "pipe" });
-  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
-  run([
-    "req",
-    "-x509",
-    ...ec,
-    "-keyout",
-    p("ca.key"),
-    "-out",
-    p("ca.pem"),
-    "-days",
-    "1",
-    "-subj",
-    "/CN=Test cluster CA",
-    "-addext",
-    "basicConstraints=critical,CA:TRUE",
-    "-addext",
-    "keyUsage=critical,keyCertSign,cRLSign",
-  ]);
-  run(["req", ...ec, "-keyout", p("issuer.key"), "-out", p("issuer.csr"), "-subj", "/CN=localhost"]);
-  writeFileSync(p("ext.cnf"), "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n");
-  run([
-    "x509",
-    "-req",
-    "-in",
-    p("issuer.csr"),
-    "-CA",
-    p("ca.pem"),
-    "-CAkey",
-    p("ca.key"),
-    "-CAcreateserial",
-    "-out",
-    p("issuer.pem"),
-    "-days",
-    "1",
-    "-extfile",
-    p("ext.cnf"),
-  ]);
-  return { ca: p("ca.pem"), cert: p("issuer.pem"), key: p("issuer.key") };
 }
 
 /** How a KeyIssuer answers a request for its keys or its discovery document. */

@@ -1,5 +1,5 @@
-import { execFile, execFileSync } from "node:child_process";
-import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { execFile } from "node:child_process";
+import { existsSync, readFileSync, rmSync } from "node:fs";
 import net from "node:net";
 import { join } from "node:path";
 import tls from "node:tls";
@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { within } from "../../helpers/eventually.js";
 import { adminToken, bearer, type CallFailure, opsClient, unary } from "../../helpers/ops-grpc.js";
 import { bootstrap, type Credentials, runTessera, startTessera, type TesseraProcess, tempDir } from "../../helpers/tessera-process.js";
+import { makeTlsFiles } from "../../helpers/tls-files.js";
 
 const OPENSSL = "/usr/bin/openssl";
 const CURL = "/usr/bin/curl";
@@ -28,50 +29,6 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** A throwaway CA and a server certificate for localhost and 127.0.0.1 (subjectAltName), made with openssl. */
-function makeCertificates(): { ca: string; cert: string; key: string } {
-  const p = (f: string) => join(dir, f);
-  const run = (args: string[]) => execFileSync(OPENSSL, args, { cwd: dir, stdio: "pipe" });
-  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
-  run([
-    "req",
-    "-x509",
-    ...ec,
-    "-keyout",
-    p("ca.key"),
-    "-out",
-    p("ca.pem"),
-    "-days",
-    "1",
-    "-subj",
-    "/CN=Tessera ops test CA",
-    "-addext",
-    "basicConstraints=critical,CA:TRUE",
-    "-addext",
-    "keyUsage=critical,keyCertSign,cRLSign",
-  ]);
-  run(["req", ...ec, "-keyout", p("server.key"), "-out", p("server.csr"), "-subj", "/CN=localhost"]);
-  writeFileSync(p("ext.cnf"), "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n");
-  run([
-    "x509",
-    "-req",
-    "-in",
-    p("server.csr"),
-    "-CA",
-    p("ca.pem"),
-    "-CAkey",
-    p("ca.key"),
-    "-CAcreateserial",
-    "-out",
-    p("server.pem"),
-    "-days",
-    "1",
-    "-extfile",
-    p("ext.cnf"),
-  ]);
-  return { ca: p("ca.pem"), cert: p("server.pem"), key: p("server.key") };
-}
-
 function curl(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(CURL, ["-sS", "--max-time", "10", ...args], { encoding: "utf8" }, (err, stdout, stderr) =>
@@ -88,7 +45,7 @@ describe.skipIf(missing.length > 0)("TLS: --tls-cert / --tls-key", () => {
   let sslCreds: grpc.ChannelCredentials;
 
   beforeAll(async () => {
-    certs = makeCertificates();
+    certs = makeTlsFiles(dir);
     const db = join(dir, "tls.db");
     admin = await bootstrap(db);
     server = await startTessera({ db, args: ["--issuer", issuer, "--tls-cert", certs.cert, "--tls-key", certs.key], scheme: "https" });

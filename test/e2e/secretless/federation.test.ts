@@ -9,8 +9,9 @@ import { ClientCredentialAdmin } from "../../../src/core/client-credential-admin
 import type { FederatedCredentialInput } from "../../../src/core/federated-rules.js";
 import { SqliteStorage } from "../../../src/storage/sqlite/sqlite-storage.js";
 import { verifyWithJwks } from "../../helpers/jwks.js";
-import { type KeyIssuer, makeTlsFiles, newKey, signJwt, startKeyIssuer, type TestKey } from "../../helpers/key-issuer.js";
+import { type KeyIssuer, newKey, signJwt, startKeyIssuer, type TestKey } from "../../helpers/key-issuer.js";
 import { startTestServer, type TestServer } from "../../helpers/test-server.js";
+import { makeTlsFiles } from "../../helpers/tls-files.js";
 
 // Workload identity federation against the real server: real HTTPS issuers on loopback (with
 // their own CA, as a private cluster has) play a Kubernetes API server (OpenID discovery and

@@ -9,6 +9,7 @@ import { StorageUnavailableError } from "../../../src/core/ports/storage.js";
 import { parseDatabaseUrl } from "../../../src/storage/postgres/connection.js";
 import { Database } from "../../../src/storage/postgres/pool.js";
 import { PostgresStorage } from "../../../src/storage/postgres/postgres-storage.js";
+import { issueServerCertificate, makeCa } from "../../helpers/tls-files.js";
 
 /*
  * sslmode against a real PostgreSQL with TLS: a throwaway cluster of its own (pg_createcluster
@@ -66,52 +67,13 @@ describe.skipIf(why !== undefined)("sslmode against a PostgreSQL server with TLS
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "tessera-pg-tls-"));
     chmodSync(dir, 0o755);
-    const p = (f: string) => join(dir, f);
-    const openssl = (args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: "pipe" });
-    const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
-    const ca = (name: string) =>
-      openssl([
-        "req",
-        "-x509",
-        ...ec,
-        "-keyout",
-        p(`${name}.key`),
-        "-out",
-        p(`${name}.pem`),
-        "-days",
-        "1",
-        "-subj",
-        `/CN=${name}`,
-        "-addext",
-        "basicConstraints=critical,CA:TRUE",
-        "-addext",
-        "keyUsage=critical,keyCertSign,cRLSign",
-      ]);
-    ca("ca");
-    ca("other-ca");
-    openssl(["req", ...ec, "-keyout", p("server.key"), "-out", p("server.csr"), "-subj", "/CN=localhost"]);
+    const ca = makeCa(dir, "ca");
+    makeCa(dir, "other-ca");
     // Valid for the name "localhost" only: connecting to 127.0.0.1 is a host name mismatch.
-    writeFileSync(p("ext.cnf"), "subjectAltName=DNS:localhost\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n");
-    openssl([
-      "x509",
-      "-req",
-      "-in",
-      p("server.csr"),
-      "-CA",
-      p("ca.pem"),
-      "-CAkey",
-      p("ca.key"),
-      "-CAcreateserial",
-      "-out",
-      p("server.pem"),
-      "-days",
-      "1",
-      "-extfile",
-      p("ext.cnf"),
-    ]);
+    const server = issueServerCertificate(dir, ca, "server", "DNS:localhost");
     const postgres = Number(execFileSync("id", ["-u", "postgres"]).toString());
-    chownSync(p("server.key"), postgres, postgres);
-    chmodSync(p("server.key"), 0o600);
+    chownSync(server.key, postgres, postgres);
+    chmodSync(server.key, 0o600);
 
     version = readdirSync("/usr/lib/postgresql").sort((a, b) => Number(b) - Number(a))[0]!;
     cluster = `tessera_tls_${process.pid}_${randomBytes(3).toString("hex")}`;
@@ -120,7 +82,7 @@ describe.skipIf(why !== undefined)("sslmode against a PostgreSQL server with TLS
     // Debian's postgresql.conf reads conf.d/; listen_addresses stays its "localhost".
     writeFileSync(
       `/etc/postgresql/${version}/${cluster}/conf.d/tls.conf`,
-      `ssl = on\nssl_cert_file = '${p("server.pem")}'\nssl_key_file = '${p("server.key")}'\n`,
+      `ssl = on\nssl_cert_file = '${server.cert}'\nssl_key_file = '${server.key}'\n`,
     );
     execFileSync("pg_ctlcluster", ["--skip-systemctl-redirect", version, cluster, "start"], { stdio: "pipe" });
     execFileSync("su", ["postgres", "-c", `psql -X -q -p ${port} -v ON_ERROR_STOP=1`], {
