@@ -23,6 +23,7 @@ export function hasTaskset() {
  * @property {number | undefined} pid
  * @property {string} out the last 64 KiB of stdout (nothing when it goes to a file)
  * @property {string} err the last 64 KiB of stderr
+ * @property {string | undefined} stdoutFile where stdout goes instead, when it goes to a file
  * @property {number | null | undefined} exitCode undefined while it runs; -1 when it could not start
  * @property {NodeJS.Signals | null | undefined} signal
  * @property {Promise<Exit>} exited
@@ -72,7 +73,7 @@ export function start(name, cmd, args, { env = process.env, cpus, cwd, stdoutFil
     });
   });
   /** @type {Proc} */
-  const p = { name, child, pid: child.pid, out: "", err: "", exitCode: undefined, signal: undefined, exited, timedOut: false };
+  const p = { name, child, pid: child.pid, out: "", err: "", stdoutFile, exitCode: undefined, signal: undefined, exited, timedOut: false };
   /** @param {"out" | "err"} k */
   const keep = (k) => (/** @type {Buffer} */ chunk) => {
     p[k] += chunk.toString();
@@ -157,23 +158,44 @@ export function freePort() {
 }
 
 /**
- * Waits until `url` answers (any HTTP status) or `timeoutMs` passes or the process exits.
+ * Waits until `url` answers (any HTTP status) or `timeoutMs` passes or the process exits. The
+ * bounds are wide on purpose: on a loaded machine a pinned server can take many seconds to
+ * start and to answer its first request.
  * @param {string} url
  * @param {Proc} p
  */
-export async function waitForHttp(url, p, timeoutMs = 20_000) {
+export async function waitForHttp(url, p, timeoutMs = 60_000) {
   const deadline = Date.now() + timeoutMs;
+  /** @type {unknown} */
+  let last;
   while (Date.now() < deadline) {
     if (p.exitCode !== undefined)
-      throw new Error(`${p.name} exited (${p.exitCode ?? p.signal}) before listening:\n${p.err.slice(-3000)}${p.out.slice(-1000)}`);
+      throw new Error(
+        `${p.name} exited (${p.exitCode ?? p.signal}) before listening:\n${p.err.slice(-3000)}${p.out.slice(-1000)}${logTail(p)}`,
+      );
     try {
-      await fetch(url, { signal: AbortSignal.timeout(1000) });
+      await fetch(url, { signal: AbortSignal.timeout(5000) });
       return;
-    } catch {
+    } catch (err) {
+      last = err;
       await sleep(100);
     }
   }
-  throw new Error(`${p.name} did not answer ${url} within ${timeoutMs} ms:\n${p.err.slice(-3000)}`);
+  const why = last instanceof Error ? `${last.message}${last.cause instanceof Error ? ` (${last.cause.message})` : ""}` : String(last);
+  throw new Error(`${p.name} did not answer ${url} within ${timeoutMs} ms; last attempt: ${why}\n${p.err.slice(-3000)}${logTail(p)}`);
+}
+
+/**
+ * The last lines of a process's stdout file, for an error message.
+ * @param {Proc} p
+ */
+function logTail(p) {
+  if (p.stdoutFile === undefined) return "";
+  try {
+    return `\n${p.stdoutFile} ends:\n${readFileSync(p.stdoutFile, "utf8").split("\n").slice(-10).join("\n")}`;
+  } catch {
+    return `\n(${p.stdoutFile} cannot be read)`;
+  }
 }
 
 /**
