@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { STORE_RECORD_KINDS, type StoreRecord } from "../core/ports/storage.js";
+import { type AuditEvent, type ClientRecord, type SigningKeyRecord, STORE_RECORD_KINDS, type StoreRecord } from "../core/ports/storage.js";
 
 /** Records per batch of exportRecords(): bounds memory whatever the store's size. */
 export const EXPORT_BATCH = 500;
@@ -12,6 +12,83 @@ export function byteOrder(a: string, b: string): number {
 /** Splits `records` into batches of at most EXPORT_BATCH. */
 export function* inBatches<T>(records: readonly T[]): Generator<T[]> {
   for (let i = 0; i < records.length; i += EXPORT_BATCH) yield records.slice(i, i + EXPORT_BATCH);
+}
+
+/** A tombstone row as the SQL adapters store it. */
+export interface TombstoneRow {
+  client_id: string;
+  tokens_not_before: number;
+  expire_time: number;
+}
+
+/** A deny-list row as the SQL adapters store it. */
+export interface RevokedRow {
+  jti: string;
+  client_id: string;
+  expire_time: number;
+}
+
+/**
+ * How a SQL adapter reads its tables for export, inside the snapshot it holds: the small ones
+ * whole, the others a page of at most EXPORT_BATCH rows after a key, in byte order.
+ */
+export interface ExportReads {
+  meta(): Promise<Array<{ key: string; value: string }>> | Array<{ key: string; value: string }>;
+  keys(): Promise<SigningKeyRecord[]> | SigningKeyRecord[];
+  clients(after: string): Promise<ClientRecord[]> | ClientRecord[];
+  tombstones(after: string): Promise<TombstoneRow[]> | TombstoneRow[];
+  revoked(after: string): Promise<RevokedRow[]> | RevokedRow[];
+  auditEvents(after: number): Promise<Array<AuditEvent & { eventId: number }>> | Array<AuditEvent & { eventId: number }>;
+}
+
+/** Every record `read` reaches, as exportRecords() yields them: kind after kind, in batches. */
+export async function* exportBatches(read: ExportReads): AsyncGenerator<StoreRecord[]> {
+  yield* inBatches((await read.meta()).map((r): StoreRecord => ({ kind: "meta", key: r.key, value: r.value })));
+  yield* inBatches((await read.keys()).map((key): StoreRecord => ({ kind: "signing_key", key })));
+  yield* pages(
+    read.clients,
+    "",
+    (c) => c.clientId,
+    (client) => ({ kind: "client", client }),
+  );
+  yield* pages(
+    read.tombstones,
+    "",
+    (r) => r.client_id,
+    (r) => ({
+      kind: "client_tombstone",
+      clientId: r.client_id,
+      tombstone: { tokensNotBefore: r.tokens_not_before, expireTime: r.expire_time },
+    }),
+  );
+  yield* pages(
+    read.revoked,
+    "",
+    (r) => r.jti,
+    (r) => ({ kind: "revoked_token", jti: r.jti, clientId: r.client_id, expireTime: r.expire_time }),
+  );
+  yield* pages(
+    read.auditEvents,
+    0,
+    (e) => e.eventId,
+    (event) => ({ kind: "audit_event", event }),
+  );
+}
+
+/** Yields `read`'s pages (each after the last key of the one before) as batches of records, until one comes back empty. */
+async function* pages<R, K>(
+  read: (after: K) => Promise<R[]> | R[],
+  first: K,
+  keyOf: (row: R) => K,
+  toRecord: (row: R) => StoreRecord,
+): AsyncGenerator<StoreRecord[]> {
+  for (let after = first; ; ) {
+    const rows = await read(after);
+    const last = rows.at(-1);
+    if (last === undefined) return;
+    yield rows.map(toRecord);
+    after = keyOf(last);
+  }
 }
 
 /** How many records of one kind a store holds, and a SHA-256 of their content in export order. */

@@ -16,7 +16,7 @@ import {
 } from "../../core/ports/storage.js";
 import { applyClientPatch } from "../client-patch.js";
 import { NO_SCOPE_CUTOFFS } from "../scope-cutoffs.js";
-import { EXPORT_BATCH, inBatches } from "../store-records.js";
+import { EXPORT_BATCH, exportBatches, type RevokedRow, type TombstoneRow } from "../store-records.js";
 import { ChangeConnection } from "./change-connection.js";
 import { parseDatabaseUrl } from "./connection.js";
 import { isUnavailable } from "./errors.js";
@@ -468,47 +468,14 @@ export class PostgresStorage implements Storage, SharedBuckets {
       // Every page from one snapshot, however long the consumer takes between them.
       await client.query(sql.BEGIN_SNAPSHOT);
       const q: TxQuery = (text, values) => client.query(text, values);
-      yield* inBatches(
-        (await q<{ key: string; value: string }>(sql.EXPORT_META)).rows.map(
-          (r): StoreRecord => ({ kind: "meta", key: r.key, value: r.value }),
-        ),
-      );
-      yield* inBatches((await q<KeyRow>(sql.EXPORT_KEYS)).rows.map((r): StoreRecord => ({ kind: "signing_key", key: toKey(r) })));
-      yield* pages(
-        async (after) => toClients((await q<ClientSecretRow>(CLIENT_PAGE, [after, EXPORT_BATCH])).rows),
-        "",
-        (c) => c.clientId,
-        (client) => ({ kind: "client", client }),
-      );
-      yield* pages(
-        async (after) =>
-          (await q<{ client_id: string; tokens_not_before: number; expire_time: number }>(sql.EXPORT_TOMBSTONES, [after, EXPORT_BATCH]))
-            .rows,
-        "",
-        (r) => r.client_id,
-        (r) => ({
-          kind: "client_tombstone",
-          clientId: r.client_id,
-          tombstone: { tokensNotBefore: r.tokens_not_before, expireTime: r.expire_time },
-        }),
-      );
-      yield* pages(
-        async (after) => (await q<{ jti: string; client_id: string; expire_time: number }>(sql.EXPORT_REVOKED, [after, EXPORT_BATCH])).rows,
-        "",
-        (r) => r.jti,
-        (r) => ({
-          kind: "revoked_token",
-          jti: r.jti,
-          clientId: r.client_id,
-          expireTime: r.expire_time,
-        }),
-      );
-      yield* pages(
-        async (after) => (await q<AuditRow>(sql.EXPORT_AUDIT, [after, EXPORT_BATCH])).rows,
-        0,
-        (r) => r.event_id,
-        (r) => ({ kind: "audit_event", event: toAuditEvent(r) }),
-      );
+      yield* exportBatches({
+        meta: async () => (await q<{ key: string; value: string }>(sql.EXPORT_META)).rows,
+        keys: async () => (await q<KeyRow>(sql.EXPORT_KEYS)).rows.map(toKey),
+        clients: async (after) => toClients((await q<ClientSecretRow>(CLIENT_PAGE, [after, EXPORT_BATCH])).rows),
+        tombstones: async (after) => (await q<TombstoneRow>(sql.EXPORT_TOMBSTONES, [after, EXPORT_BATCH])).rows,
+        revoked: async (after) => (await q<RevokedRow>(sql.EXPORT_REVOKED, [after, EXPORT_BATCH])).rows,
+        auditEvents: async (after) => (await q<AuditRow>(sql.EXPORT_AUDIT, [after, EXPORT_BATCH])).rows.map(toAuditEvent),
+      });
       await client.query("COMMIT");
     } catch (err) {
       broken = err as Error;
@@ -602,22 +569,6 @@ function toClients(rows: ClientSecretRow[]): ClientRecord[] {
 
 function toAuditEvent(r: AuditRow): AuditEvent & { eventId: number } {
   return { eventId: r.event_id, time: r.time, actor: r.actor, action: r.action, target: r.target, changes: r.changes, origin: r.origin };
-}
-
-/** Yields `read`'s pages (each after the last key of the one before) as batches of records, until one comes back empty. */
-async function* pages<R, K>(
-  read: (after: K) => Promise<R[]>,
-  first: K,
-  keyOf: (row: R) => K,
-  toRecord: (row: R) => StoreRecord,
-): AsyncGenerator<StoreRecord[]> {
-  for (let after = first; ; ) {
-    const rows = await read(after);
-    const last = rows.at(-1);
-    if (last === undefined) return;
-    yield rows.map(toRecord);
-    after = keyOf(last);
-  }
 }
 
 // long: one multi-row INSERT per record kind, each beside its columns; split per kind, the

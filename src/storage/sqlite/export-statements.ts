@@ -1,6 +1,7 @@
 import type Database from "better-sqlite3";
 // Named here so the return type below can be written out in the declaration file.
 import type { Statement } from "better-sqlite3";
+import type { RevokedRow, TombstoneRow } from "../store-records.js";
 
 interface KeyRow {
   kid: string;
@@ -11,16 +12,6 @@ interface KeyRow {
   create_time: number;
   activate_time: number | null;
   retire_time: number | null;
-}
-interface TombstoneRow {
-  client_id: string;
-  tokens_not_before: number;
-  expire_time: number;
-}
-interface RevokedRow {
-  jti: string;
-  client_id: string;
-  expire_time: number;
 }
 interface AuditRow {
   event_id: number;

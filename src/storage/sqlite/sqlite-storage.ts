@@ -18,7 +18,7 @@ import {
 } from "../../core/ports/storage.js";
 import { applyClientPatch } from "../client-patch.js";
 import { NO_SCOPE_CUTOFFS } from "../scope-cutoffs.js";
-import { EXPORT_BATCH, inBatches } from "../store-records.js";
+import { EXPORT_BATCH, exportBatches } from "../store-records.js";
 import { DELETE_EVERYTHING, prepareExportStatements } from "./export-statements.js";
 import { migrate, SchemaTooNewError } from "./migrations.js";
 import { createPrivateFile } from "./private-files.js";
@@ -543,39 +543,14 @@ export class SqliteStorage implements Storage {
     // One read transaction across every batch: a consistent snapshot (in WAL mode it blocks no writer).
     this.#db.exec("BEGIN");
     try {
-      yield* inBatches(q.meta.all().map((r): StoreRecord => ({ kind: "meta", key: r.key, value: r.value })));
-      yield* inBatches(q.keys.all().map((r): StoreRecord => ({ kind: "signing_key", key: toKey(r) })));
-      yield* pages(
-        (after) => this.#q.list.all(after, EXPORT_BATCH).map((r) => this.#toClient(r)),
-        "",
-        (c) => c.clientId,
-        (client) => ({ kind: "client", client }),
-      );
-      yield* pages(
-        (after) => q.tombstones.all(after, EXPORT_BATCH),
-        "",
-        (r) => r.client_id,
-        (r) => ({
-          kind: "client_tombstone",
-          clientId: r.client_id,
-          tombstone: { tokensNotBefore: r.tokens_not_before, expireTime: r.expire_time },
-        }),
-      );
-      yield* pages(
-        (after) => q.revoked.all(after, EXPORT_BATCH),
-        "",
-        (r) => r.jti,
-        (r) => ({ kind: "revoked_token", jti: r.jti, clientId: r.client_id, expireTime: r.expire_time }),
-      );
-      yield* pages(
-        (after) => q.audit.all(after, EXPORT_BATCH),
-        0,
-        (r) => r.event_id,
-        (r) => ({
-          kind: "audit_event",
-          event: auditEventOf(r),
-        }),
-      );
+      yield* exportBatches({
+        meta: () => q.meta.all(),
+        keys: () => q.keys.all().map(toKey),
+        clients: (after) => this.#q.list.all(after, EXPORT_BATCH).map((r) => this.#toClient(r)),
+        tombstones: (after) => q.tombstones.all(after, EXPORT_BATCH),
+        revoked: (after) => q.revoked.all(after, EXPORT_BATCH),
+        auditEvents: (after) => q.audit.all(after, EXPORT_BATCH).map(auditEventOf),
+      });
     } finally {
       if (this.#db.inTransaction) this.#db.exec("COMMIT");
     }
@@ -624,22 +599,6 @@ export class SqliteStorage implements Storage {
         return void insertAudit.run(e.eventId, e.time, e.actor, e.action, e.target, JSON.stringify(e.changes), e.origin);
       }
     }
-  }
-}
-
-/** Yields `read`'s pages (each after the last key of the one before) as batches of records, until one comes back empty. */
-function* pages<R, K>(
-  read: (after: K) => R[],
-  first: K,
-  keyOf: (row: R) => K,
-  toRecord: (row: R) => StoreRecord,
-): Generator<StoreRecord[]> {
-  for (let after = first; ; ) {
-    const rows = read(after);
-    const last = rows.at(-1);
-    if (last === undefined) return;
-    yield rows.map(toRecord);
-    after = keyOf(last);
   }
 }
 
