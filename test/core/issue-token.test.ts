@@ -9,6 +9,7 @@ import { SECRET_USE_GRANULARITY_MS, SecretUseTracker } from "../../src/core/secr
 import type { ClientAuthMethod, TokenRequest } from "../../src/core/token-request.js";
 import { KeyRing } from "../../src/keys/key-ring.js";
 import { MemoryStorage } from "../../src/storage/memory/memory-storage.js";
+import { clientRecord } from "../helpers/client-record.js";
 import { testPolicy } from "../keys/policy.js";
 import { rejection } from "./rejection.js";
 
@@ -263,25 +264,16 @@ describe("issueToken: client authentication (RFC 6749 §2.3.1)", () => {
     await admin.update(disabled.clientId, { disabled: true });
     // A secret whose expiry is exactly now counts as expired.
     const expiredSecret = generateClientSecret();
-    await storage.createClient({
-      clientId: "expired",
-      name: "expired",
-      scopes: ["read"],
-      audiences: [],
-      tokenTtlSeconds: 60,
-      disabled: false,
-      createTime: START - 1000,
-      updateTime: START - 1000,
-      tokensNotBefore: null,
-      scopeCutoffs: [],
-      secrets: [
-        { secretId: "sec_exp", hash: hashClientSecret(expiredSecret), createTime: START - 1000, expireTime: now, lastUsedTime: null },
-      ],
-      authMethod: "client_secret",
-      keys: [],
-      jwksUri: null,
-      federatedCredentials: [],
-    });
+    await storage.createClient(
+      clientRecord("expired", {
+        tokenTtlSeconds: 60,
+        createTime: START - 1000,
+        updateTime: START - 1000,
+        secrets: [
+          { secretId: "sec_exp", hash: hashClientSecret(expiredSecret), createTime: START - 1000, expireTime: now, lastUsedTime: null },
+        ],
+      }),
+    );
 
     const failures: Array<[string, TokenRequest]> = [
       ["unknown client", request({ clientId: "nobody", clientSecret: good.clientSecret })],

@@ -8,6 +8,7 @@ import { ChangeFeed, NEVER_CHANGES } from "../../src/storage/change-feed.js";
 import { RandomReplacementMap, withClientCache } from "../../src/storage/client-cache.js";
 import { MemoryStorage } from "../../src/storage/memory/memory-storage.js";
 import { SqliteStorage } from "../../src/storage/sqlite/sqlite-storage.js";
+import { clientRecord } from "../helpers/client-record.js";
 import { storageConformance } from "./conformance.js";
 
 // The cache is a Storage too, so it passes the same conformance suite.
@@ -21,23 +22,7 @@ storageConformance("withClientCache(SqliteStorage)", async () => {
 });
 
 function client(id: string, now: number): ClientRecord {
-  return {
-    clientId: id,
-    name: id,
-    scopes: ["read"],
-    audiences: [],
-    tokenTtlSeconds: 3600,
-    disabled: false,
-    createTime: now,
-    updateTime: now,
-    tokensNotBefore: null,
-    scopeCutoffs: [],
-    secrets: [],
-    authMethod: "client_secret",
-    keys: [],
-    jwksUri: null,
-    federatedCredentials: [],
-  };
+  return clientRecord(id, { createTime: now, updateTime: now });
 }
 
 /** A change feed polled by hand (the timer's interval is too long to fire in a test), on a clock the test moves. */

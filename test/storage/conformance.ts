@@ -13,6 +13,7 @@ import {
   type StoreRecord,
 } from "../../src/core/ports/storage.js";
 import { digestOf } from "../../src/storage/store-records.js";
+import { clientRecord } from "../helpers/client-record.js";
 
 const T0 = Date.parse("2030-01-02T03:04:05.678Z");
 const MINUTE = 60_000;
@@ -26,24 +27,15 @@ function secret(secretId: string, createTime: number, expireTime: number | null 
 }
 
 function client(clientId: string, overrides: Partial<ClientRecord> = {}): ClientRecord {
-  return {
-    clientId,
+  return clientRecord(clientId, {
     name: `client ${clientId}`,
     scopes: ["read", "write"],
     audiences: ["https://api.example"],
-    tokenTtlSeconds: 3600,
-    disabled: false,
     createTime: T0,
     updateTime: T0,
-    tokensNotBefore: null,
-    scopeCutoffs: [],
     secrets: [secret(`sec_${clientId}`, T0)],
-    authMethod: "client_secret",
-    keys: [],
-    jwksUri: null,
-    federatedCredentials: [],
     ...overrides,
-  };
+  });
 }
 
 function key(

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { ClientRecord } from "../../src/core/ports/storage.js";
 import { MemoryStorage } from "../../src/storage/memory/memory-storage.js";
+import { clientRecord } from "../helpers/client-record.js";
 import { storageConformance } from "./conformance.js";
 
 storageConformance("MemoryStorage", async () => ({ storage: new MemoryStorage(), cleanup: async () => {} }));
@@ -14,23 +14,13 @@ describe("MemoryStorage", () => {
       expireTime: null,
       lastUsedTime: null,
     });
-    const record: ClientRecord = {
-      clientId: "c1",
-      name: "c1",
+    const record = clientRecord("c1", {
       scopes: [],
-      audiences: [],
       tokenTtlSeconds: 60,
-      disabled: false,
       createTime: 1,
       updateTime: 1,
-      tokensNotBefore: null,
-      scopeCutoffs: [],
       secrets: [secret("older", 1), secret("newer", 2)],
-      authMethod: "client_secret",
-      keys: [],
-      jwksUri: null,
-      federatedCredentials: [],
-    };
+    });
     await new MemoryStorage().createClient(record);
     expect(record.secrets.map((s) => s.secretId)).toEqual(["older", "newer"]);
   });

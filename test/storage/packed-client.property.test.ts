@@ -2,6 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { ClientRecord } from "../../src/core/ports/storage.js";
 import { packClient, recordUseInPacked, unpackClient } from "../../src/storage/packed-client.js";
+import { clientRecord } from "../helpers/client-record.js";
 
 // The client cache keeps clients packed; what comes out must be exactly what went in.
 
@@ -51,23 +52,15 @@ describe("packClient / unpackClient", () => {
   });
 
   it("pack the records Tessera writes (validated scopes, audiences and sec_ ids)", () => {
-    const c: ClientRecord = {
-      clientId: "orders-service",
+    const c = clientRecord("orders-service", {
       name: "Orders",
       scopes: ["read", "write"],
       audiences: ["https://api.example.com"],
-      tokenTtlSeconds: 3600,
-      disabled: false,
       createTime: 1_764_000_000_000,
       updateTime: 1_764_000_000_000,
-      tokensNotBefore: null,
       scopeCutoffs: [{ scope: "admin", notBefore: 1_764_000_001_000 }],
       secrets: [{ secretId: "sec_abcdefghi", hash: new Uint8Array(32).fill(7), createTime: 1, expireTime: null, lastUsedTime: null }],
-      authMethod: "client_secret",
-      keys: [],
-      jwksUri: null,
-      federatedCredentials: [],
-    };
+    });
     // Packed (not declined), and read back as it was written.
     const p = packClient(c);
     expect(p).toBeDefined();
@@ -75,23 +68,7 @@ describe("packClient / unpackClient", () => {
   });
 
   it("hand out a new record each time: changing one does not change the packed client", () => {
-    const p = packClient({
-      clientId: "c",
-      name: "n",
-      scopes: ["a"],
-      audiences: [],
-      tokenTtlSeconds: 60,
-      disabled: false,
-      createTime: 1,
-      updateTime: 1,
-      tokensNotBefore: null,
-      scopeCutoffs: [],
-      secrets: [],
-      authMethod: "client_secret",
-      keys: [],
-      jwksUri: null,
-      federatedCredentials: [],
-    })!;
+    const p = packClient(clientRecord("c", { name: "n", scopes: ["a"], tokenTtlSeconds: 60, createTime: 1, updateTime: 1 }))!;
     const a = unpackClient(p);
     a.scopes.push("b");
     a.name = "changed";

@@ -9,6 +9,7 @@ import { ClientExistsError, type ClientRecord, type SigningKeyRecord } from "../
 import { KeyRing, newSigningKeyRecord } from "../../src/keys/key-ring.js";
 import { SCHEMA_VERSION, SchemaTooNewError } from "../../src/storage/sqlite/migrations.js";
 import { SqliteStorage } from "../../src/storage/sqlite/sqlite-storage.js";
+import { clientRecord } from "../helpers/client-record.js";
 import { inProcesses } from "../helpers/tessera-process.js";
 import { DAY, HOUR, testPolicy } from "../keys/policy.js";
 import { storageConformance } from "./conformance.js";
@@ -48,23 +49,12 @@ const SQLITE_MODULE = fileURLToPath(new URL("../../src/storage/sqlite/sqlite-sto
 const KEY_RING_MODULE = fileURLToPath(new URL("../../src/keys/key-ring.ts", import.meta.url));
 
 function client(clientId: string, name = "a client"): ClientRecord {
-  return {
-    clientId,
+  return clientRecord(clientId, {
     name,
-    scopes: ["read"],
-    audiences: [],
-    tokenTtlSeconds: 3600,
-    disabled: false,
     createTime: T0,
     updateTime: T0,
-    tokensNotBefore: null,
-    scopeCutoffs: [],
     secrets: [{ secretId: `sec_${name}`, hash: new Uint8Array(32).fill(7), createTime: T0, expireTime: null, lastUsedTime: null }],
-    authMethod: "client_secret",
-    keys: [],
-    jwksUri: null,
-    federatedCredentials: [],
-  };
+  });
 }
 
 function tables(path: string): string[] {

@@ -2,6 +2,7 @@ import http2 from "node:http2";
 import { calculateJwkThumbprint, decodeProtectedHeader, type JWK } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hashClientSecret } from "../../../src/core/client-secret.js";
+import { clientRecord } from "../../helpers/client-record.js";
 import { verifyWithJwks } from "../../helpers/jwks.js";
 import { basic, startTestServer, type TestServer } from "../../helpers/test-server.js";
 
@@ -152,23 +153,14 @@ describe("client_secret_basic", () => {
     // Generated secrets are base62; put one with awkward characters straight into storage.
     const secret = "s3:cr+et %41 /é&=ü";
     const now = Date.now();
-    await server.running.storage.createClient({
-      clientId: "awkward-secret",
-      name: "awkward secret",
-      scopes: ["read"],
-      audiences: [],
-      tokenTtlSeconds: 3600,
-      disabled: false,
-      createTime: now,
-      updateTime: now,
-      tokensNotBefore: null,
-      scopeCutoffs: [],
-      secrets: [{ secretId: "sec_awkward", hash: hashClientSecret(secret), createTime: now, expireTime: null, lastUsedTime: null }],
-      authMethod: "client_secret",
-      keys: [],
-      jwksUri: null,
-      federatedCredentials: [],
-    });
+    await server.running.storage.createClient(
+      clientRecord("awkward-secret", {
+        name: "awkward secret",
+        createTime: now,
+        updateTime: now,
+        secrets: [{ secretId: "sec_awkward", hash: hashClientSecret(secret), createTime: now, expireTime: null, lastUsedTime: null }],
+      }),
+    );
     const header = basic("awkward-secret", secret);
     // The colon inside the secret is encoded, so the only raw colon is the separator.
     expect(Buffer.from(header.slice(6), "base64").toString().split(":")).toHaveLength(2);

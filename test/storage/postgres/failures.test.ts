@@ -6,6 +6,7 @@ import { parseDatabaseUrl } from "../../../src/storage/postgres/connection.js";
 import { storageError } from "../../../src/storage/postgres/errors.js";
 import { Database } from "../../../src/storage/postgres/pool.js";
 import { PostgresStorage } from "../../../src/storage/postgres/postgres-storage.js";
+import { clientRecord } from "../../helpers/client-record.js";
 import { eventually } from "../../helpers/eventually.js";
 import { type TestDatabase, testPostgres } from "../../helpers/postgres.js";
 import { tcpProxy } from "../../helpers/tcp-proxy.js";
@@ -220,21 +221,10 @@ describe.skipIf(server === undefined)("PostgreSQL failures", () => {
 });
 
 function client(clientId: string) {
-  return {
-    clientId,
-    name: clientId,
-    scopes: ["read"],
-    audiences: [],
+  return clientRecord(clientId, {
     tokenTtlSeconds: 60,
-    disabled: false,
     createTime: 1,
     updateTime: 1,
-    tokensNotBefore: null,
-    scopeCutoffs: [],
     secrets: [{ secretId: `sec_${clientId}`, hash: new Uint8Array(32), createTime: 1, expireTime: null, lastUsedTime: null }],
-    authMethod: "client_secret" as const,
-    keys: [],
-    jwksUri: null,
-    federatedCredentials: [],
-  };
+  });
 }
